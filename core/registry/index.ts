@@ -1,0 +1,5 @@
+export * from './node.js';
+export * from './registry.js';
+export * from './load.js';
+export * from './generate.js';
+export * from './districts.js';

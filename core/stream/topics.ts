@@ -1,0 +1,28 @@
+import { KIND_NAMES, type Kind } from '../kinds/index.js';
+import type { TopicSpec } from './types.js';
+
+/** Fixed log topic names (see the design): other stages and the operations center depend on them. */
+export const TOPICS = {
+  raw: 'telemetry.raw',
+  dlq: 'telemetry.dlq',
+  alerts: 'alerts',
+  nodeMetrics: 'metrics.nodes',
+  metrics: (kind: Kind) => `metrics.${kind}`,
+} as const;
+
+export const GROUPS = {
+  processors: 'citybrain-processors',
+} as const;
+
+const DAY = 86_400_000;
+
+/** Partition counts, retention and compaction of every topic the pipeline uses. */
+export function topicSpecs(partitions = 12): TopicSpec[] {
+  return [
+    { name: TOPICS.raw, partitions, retentionMs: 7 * DAY },
+    { name: TOPICS.dlq, partitions: Math.max(1, Math.floor(partitions / 4)), retentionMs: 14 * DAY },
+    { name: TOPICS.alerts, partitions: 1, compacted: true },
+    { name: TOPICS.nodeMetrics, partitions: 1, retentionMs: 7 * DAY },
+    ...KIND_NAMES.map((kind) => ({ name: TOPICS.metrics(kind), partitions: 1, retentionMs: 7 * DAY })),
+  ];
+}

@@ -1,0 +1,86 @@
+/**
+ * The stream contract every stage talks to. Two transports implement it: the in-process log (the
+ * embedded default) and Apache Kafka. It says nothing about the client library behind it, so a
+ * transport can be replaced inside its own folder.
+ *
+ * Semantics (the same on both transports):
+ * - A topic has a fixed number of partitions; a message goes to the partition chosen by its key
+ *   (Kafka's murmur2 partitioner, so both transports place a key identically), so one node's
+ *   readings stay in order.
+ * - `Producer.send` resolves only once the log holds the messages (acks=all on Kafka).
+ * - Consumers belong to a group; the group's partitions are shared among its members, and each
+ *   member receives batches for the partitions it owns, one batch at a time per member.
+ * - A batch's position is committed only after `onBatch` resolves: at-least-once. If `onBatch`
+ *   throws, the batch is delivered again.
+ */
+export interface OutgoingMessage {
+  key: string | null;
+  value: Buffer;
+  /** Event time in epoch ms; defaults to the append time. */
+  timestamp?: number;
+  headers?: Record<string, string>;
+}
+
+export interface StreamRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: Buffer;
+  timestamp: number;
+  headers: Record<string, string>;
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  /** Keep only the latest record per key (state, registry, current alerts). */
+  compacted?: boolean;
+  /** How long records are kept; undefined = the transport's default. */
+  retentionMs?: number;
+}
+
+export interface Producer {
+  send(topic: string, messages: OutgoingMessage[]): Promise<void>;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface Batch {
+  topic: string;
+  partition: number;
+  records: StreamRecord[];
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: string[];
+  /** Where a group without a committed position starts: the earliest retained record (default) or the end. */
+  fromBeginning?: boolean;
+  /** Largest number of records in one batch. */
+  maxBatchSize?: number;
+  onBatch(batch: Batch): Promise<void>;
+  /** Called with the partitions this member gained, before their first batch (restore state here). */
+  onAssigned?(partitions: TopicPartition[]): Promise<void> | void;
+  /** Called with the partitions this member lost, after their last batch was committed. */
+  onRevoked?(partitions: TopicPartition[]): Promise<void> | void;
+}
+
+export interface Consumer {
+  /** Records between the committed position and the end, per topic, summed over owned partitions. */
+  lag(): Promise<Record<string, number>>;
+  /** Finishes the batch in flight, commits it and leaves the group. */
+  stop(): Promise<void>;
+}
+
+export interface StreamTransport {
+  readonly name: string;
+  /** Creates missing topics; existing topics are left as they are. */
+  ensureTopics(specs: TopicSpec[]): Promise<void>;
+  producer(): Promise<Producer>;
+  consume(options: ConsumerOptions): Promise<Consumer>;
+  close(): Promise<void>;
+}
