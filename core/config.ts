@@ -43,8 +43,6 @@ export const configSchema = z.object({
   HTTP_HOST: z.string().default('0.0.0.0'),
   HTTP_PORT: port.default(8080),
   REGISTRY: z.string().min(1).optional(),
-  /** Accept readings from nodes missing from the registry and register them (off: they are rejected as unknown-node). */
-  REGISTER_ON_FIRST_SIGHT: onOff.default('off'),
   KAFKA_BROKERS: brokers.optional(),
   INFLUX_URL: url.optional(),
   INFLUX_TOKEN: z.string().optional(),
@@ -60,6 +58,8 @@ export const configSchema = z.object({
   /** Largest accepted payload of one telemetry message / one gateway batch (bytes). */
   MAX_PAYLOAD_BYTES: z.coerce.number().int().min(256).max(16_777_216).default(16_384),
   MAX_BATCH_BYTES: z.coerce.number().int().min(1024).max(67_108_864).default(1_048_576),
+  /** Readings stamped further than this ahead of the broker's clock are rejected (bad-timestamp): a wrong device clock must not move event time. */
+  MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).max(31_536_000).default(300),
   /** The city's coordinates for the lamp switching schedule (default: the city centre, 36.65 N 117.12 E). */
   CITY_LAT: z.coerce.number().min(-66).max(66).default(36.65),
   CITY_LON: z.coerce.number().min(-180).max(180).default(117.12),

@@ -172,3 +172,14 @@ function round2(x: number): number {
 function zoneLabel(z: ZoneClass): string {
   return { '0': 'Quiet Zone', '1': 'Residential', '2': 'Mixed', '3': 'Industrial', '4a': 'Roadside', '4b': 'Railside' }[z];
 }
+
+/** The design's mix for a city of about N nodes: 64 % lamps, 34 % parking spaces, 0.3 % noise stations, 0.1 % wells. */
+export function citySizeFor(nodes: number, seed = DEFAULT_CITY.seed): CitySize {
+  return {
+    lamps: Math.round(nodes * 0.64),
+    parkingSpaces: Math.round(nodes * 0.34),
+    noiseStations: Math.max(12, Math.round(nodes * 0.003)),
+    wells: Math.max(5, Math.round(nodes * 0.001)),
+    seed,
+  };
+}

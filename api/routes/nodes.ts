@@ -1,0 +1,35 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { KIND_NAMES, topicLevel, type ApiRole, type PipelineView } from '../../core/index.js';
+import { requireRole } from '../auth.js';
+
+const nodeQuery = z.object({
+  kind: z.enum(KIND_NAMES as [string, ...string[]]).optional().describe('streetlight | groundwater | noise | parking'),
+  district: z.string().max(64).optional(),
+  status: z.enum(['online', 'offline']).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole> }> = async (app, { view, tokens }) => {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.get(
+    '/api/v1/nodes',
+    { preHandler: requireRole(tokens, 'viewer'), schema: { summary: 'Registered nodes with their health, filtered and paged', tags: ['nodes'], querystring: nodeQuery } },
+    async (req) => {
+      const q = req.query;
+      const page = view.nodes({ kind: q.kind as never, district: q.district, status: q.status, limit: q.limit, offset: q.offset });
+      return { total: page.total, limit: q.limit, offset: q.offset, items: page.items };
+    },
+  );
+  r.get(
+    '/api/v1/nodes/:id',
+    { preHandler: requireRole(tokens, 'viewer'), schema: { summary: 'One node: attributes, health, latest reading and derived state', tags: ['nodes'], params: z.object({ id: topicLevel }) } },
+    async (req, reply) => {
+      const node = view.node(req.params.id);
+      if (!node) return reply.code(404).send({ error: 'not-found', message: `node ${req.params.id} is not registered` });
+      return node;
+    },
+  );
+};

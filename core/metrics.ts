@@ -1,0 +1,25 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The pipeline's Prometheus metrics. The names are a contract (dashboards and alert rules query
+ * them), so they are defined here once and every stage increments the same objects.
+ */
+export class PipelineMetrics {
+  readonly registry = new Registry();
+  readonly accepted = new Counter({ name: 'citybrain_readings_accepted_total', help: 'Readings accepted by ingest and appended to the log', labelNames: ['kind'], registers: [this.registry] });
+  readonly rejected = new Counter({ name: 'citybrain_readings_rejected_total', help: 'Messages rejected to the dead-letter topic, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly processed = new Counter({ name: 'citybrain_readings_processed_total', help: 'Readings applied by the processors', labelNames: ['kind'], registers: [this.registry] });
+  readonly alertsFiring = new Gauge({ name: 'citybrain_alerts_firing', help: 'Alerts currently firing or acknowledged, by alert name', labelNames: ['alertname'], registers: [this.registry] });
+  readonly consumerLag = new Gauge({ name: 'citybrain_consumer_lag', help: 'Records not yet processed, by topic', labelNames: ['topic'], registers: [this.registry] });
+  readonly appendSeconds = new Histogram({
+    name: 'citybrain_ingest_append_seconds',
+    help: 'Time from MQTT publish received to the log holding it',
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly mqttClients = new Gauge({ name: 'citybrain_mqtt_clients', help: 'Connected MQTT clients', registers: [this.registry] });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+}

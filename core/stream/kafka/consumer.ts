@@ -1,0 +1,247 @@
+import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Batch, Consumer, ConsumerOptions, StreamRecord, TopicPartition } from '../types.js';
+
+/** What a group member needs from its transport. */
+export interface MemberContext {
+  kafka: Kafka;
+  admin(): Promise<Admin>;
+  onError(error: unknown, context: { groupId: string; batch?: Batch; phase: 'batch' | 'assigned' | 'revoked' | 'crash' | 'stop' }): void;
+  retryDelayMs: number;
+  maxWaitMs: number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  joinTimeoutMs: number;
+  forget(member: KafkaMember): void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const same = (a: TopicPartition, b: TopicPartition) => a.topic === b.topic && a.partition === b.partition;
+const minus = (a: TopicPartition[], b: TopicPartition[]) => a.filter((x) => !b.some((y) => same(x, y)));
+
+function headerValue(value: IHeaders[string]): string | undefined {
+  if (value === undefined) return undefined;
+  const last = Array.isArray(value) ? value[value.length - 1] : value;
+  return last === undefined ? undefined : last.toString();
+}
+
+export function toRecord(topic: string, partition: number, message: KafkaMessage): StreamRecord {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(message.headers ?? {})) {
+    const text = headerValue(value);
+    if (text !== undefined) headers[key] = text;
+  }
+  return {
+    topic,
+    partition,
+    offset: Number(message.offset),
+    key: message.key === null || message.key === undefined ? null : message.key.toString(),
+    value: message.value ?? Buffer.alloc(0),
+    timestamp: Number(message.timestamp),
+    headers,
+  };
+}
+
+/**
+ * One member of a consumer group, on one kafkajs consumer. Batches are handed to `onBatch` one at
+ * a time (split to `maxBatchSize`); a batch's offset is committed only after `onBatch` resolved;
+ * a batch whose handler threw is delivered again after `retryDelayMs` (heartbeating meanwhile, so
+ * the member keeps its partitions), unless the member stops or loses the partition, in which case
+ * the uncommitted batch goes to whoever owns the partition next.
+ */
+export class KafkaMember implements Consumer {
+  readonly #consumer: KafkaJsConsumer;
+  #assigned: TopicPartition[] = [];
+  /** onRevoked/onAssigned calls, in order; batches wait for it. */
+  #callbacks: Promise<void> = Promise.resolve();
+  /** Scheduled rebalance callbacks not finished yet. */
+  #pending = 0;
+  #joined!: { resolve(): void; reject(error: unknown): void; promise: Promise<void> };
+  #hasJoined = false;
+  #stopping = false;
+  #stopped: Promise<void> | null = null;
+  #inflight: Promise<void> | null = null;
+
+  constructor(
+    readonly options: ConsumerOptions,
+    readonly ctx: MemberContext,
+  ) {
+    this.#consumer = ctx.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: ctx.sessionTimeoutMs,
+      heartbeatInterval: ctx.heartbeatIntervalMs,
+      maxWaitTimeInMs: ctx.maxWaitMs,
+    });
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    promise.catch(() => {});
+    this.#joined = { resolve, reject, promise };
+    const { GROUP_JOIN, CRASH } = this.#consumer.events;
+    this.#consumer.on(GROUP_JOIN, ({ payload }) => this.#onJoin(payload.memberAssignment));
+    this.#consumer.on(CRASH, ({ payload }) => {
+      this.ctx.onError(payload.error, { groupId: options.groupId, phase: 'crash' });
+      if (!this.#hasJoined && !payload.restart) this.#joined.reject(payload.error);
+    });
+  }
+
+  get assigned(): TopicPartition[] {
+    return [...this.#assigned];
+  }
+
+  /** Joins the group; resolves once this member has its first assignment and onAssigned ran for it. */
+  async start(): Promise<void> {
+    const { groupId, topics, fromBeginning = true } = this.options;
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({ topics, fromBeginning });
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.#track(this.#eachBatch(payload)),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`consumer group ${groupId}: not joined within ${this.ctx.joinTimeoutMs} ms`)), this.ctx.joinTimeoutMs);
+    });
+    try {
+      await Promise.race([this.#joined.promise, timeout]);
+    } catch (error) {
+      this.#assigned = []; // not restored: no onRevoked for them
+      await this.stop();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #track(work: Promise<void>): Promise<void> {
+    this.#inflight = work;
+    return work.finally(() => {
+      if (this.#inflight === work) this.#inflight = null;
+    });
+  }
+
+  #onJoin(assignment: Record<string, number[]>): void {
+    const next: TopicPartition[] = Object.entries(assignment)
+      .flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })))
+      .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    const revoked = minus(this.#assigned, next);
+    const gained = minus(next, this.#assigned);
+    this.#assigned = next;
+    const first = !this.#hasJoined;
+    this.#hasJoined = true;
+    if (this.#stopping) return;
+    this.#pending++;
+    const run = this.#callbacks
+      .then(async () => {
+        if (revoked.length > 0) await this.#retrying('revoked', () => this.options.onRevoked?.(revoked));
+        if (gained.length === 0) return;
+        // The first assignment's failure fails consume(); later ones are retried (state restore must not be skipped).
+        if (first) await this.options.onAssigned?.(gained);
+        else await this.#retrying('assigned', () => this.options.onAssigned?.(gained));
+      })
+      .finally(() => this.#pending--);
+    this.#callbacks = run.catch((error: unknown) => this.ctx.onError(error, { groupId: this.options.groupId, phase: 'assigned' }));
+    if (first) run.then(this.#joined.resolve, this.#joined.reject);
+  }
+
+  /** Runs a rebalance callback until it succeeds or the member stops (state restore must not be skipped). */
+  async #retrying(phase: 'assigned' | 'revoked', callback: () => Promise<void> | void): Promise<void> {
+    for (;;) {
+      try {
+        await callback();
+        return;
+      } catch (error) {
+        this.ctx.onError(error, { groupId: this.options.groupId, phase });
+        if (this.#stopping) return;
+        await sleep(this.ctx.retryDelayMs);
+      }
+    }
+  }
+
+  async #eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    // onRevoked/onAssigned for the current assignment first; keep heartbeating while they run.
+    while (this.#pending > 0) {
+      await Promise.race([this.#callbacks, sleep(1000)]);
+      if (this.#stopping || !isRunning()) return;
+      await heartbeat();
+    }
+    const { topic, partition } = batch;
+    const records = batch.messages.map((message) => toRecord(topic, partition, message));
+    const max = Math.max(1, this.options.maxBatchSize ?? 1000);
+    for (let i = 0; i < records.length; i += max) {
+      const chunk: Batch = { topic, partition, records: records.slice(i, i + max) };
+      for (;;) {
+        // Not ours any more, or stopping: leave the rest uncommitted for the next owner.
+        if (this.#stopping || !isRunning() || isStale()) return;
+        try {
+          await this.options.onBatch(chunk);
+          break;
+        } catch (error) {
+          this.ctx.onError(error, { groupId: this.options.groupId, batch: chunk, phase: 'batch' });
+          const until = Date.now() + this.ctx.retryDelayMs;
+          while (Date.now() < until && !this.#stopping && isRunning()) {
+            await sleep(Math.min(500, until - Date.now()));
+            await heartbeat();
+          }
+        }
+      }
+      const last = chunk.records[chunk.records.length - 1]!.offset;
+      resolveOffset(String(last));
+      await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(last + 1) }] }] });
+      await heartbeat();
+    }
+  }
+
+  async lag(): Promise<Record<string, number>> {
+    const owned = this.#assigned;
+    const topics = [...new Set(owned.map((tp) => tp.topic))];
+    if (topics.length === 0) return {};
+    const admin = await this.ctx.admin();
+    const committed = await admin.fetchOffsets({ groupId: this.options.groupId, topics });
+    const out: Record<string, number> = {};
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const positions = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      for (const { partition } of owned.filter((tp) => tp.topic === topic)) {
+        const end = ends.find((e) => e.partition === partition);
+        if (!end) continue;
+        const high = Number(end.high);
+        const at = Number(positions.find((p) => p.partition === partition)?.offset ?? -1);
+        const position = at >= 0 ? at : (this.options.fromBeginning ?? true) ? Number(end.low) : high;
+        out[topic] = (out[topic] ?? 0) + Math.max(0, high - Math.max(position, Number(end.low)));
+      }
+    }
+    return out;
+  }
+
+  /** Finishes the batch in flight (committing it), calls onRevoked for everything owned, leaves the group. */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopping = true;
+    try {
+      await this.#inflight?.catch(() => {});
+      await this.#callbacks;
+      const revoked = this.#assigned;
+      this.#assigned = [];
+      if (revoked.length > 0 && this.#hasJoined) {
+        try {
+          await this.options.onRevoked?.(revoked);
+        } catch (error) {
+          this.ctx.onError(error, { groupId: this.options.groupId, phase: 'revoked' });
+        }
+      }
+      await this.#consumer.stop();
+      await this.#consumer.disconnect();
+    } catch (error) {
+      this.ctx.onError(error, { groupId: this.options.groupId, phase: 'stop' });
+    } finally {
+      this.ctx.forget(this);
+    }
+  }
+}

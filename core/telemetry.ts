@@ -1,0 +1,56 @@
+import type { Kind, ReadingOf } from './kinds/index.js';
+
+/** A validated reading as it travels on `telemetry.raw`, keyed by node id. */
+export type ReadingRecord<K extends Kind = Kind> = {
+  [P in K]: {
+    type: 'reading';
+    nodeId: string;
+    kind: P;
+    district: string;
+    /** When the broker accepted it (epoch ms); `reading.ts` is event time. */
+    receivedAt: number;
+    /** The gateway that carried it, when it came in a batch. */
+    gatewayId?: string;
+    reading: ReadingOf<P>;
+  };
+}[K];
+
+/** A node's own online/offline announcement (birth message or last will). */
+export interface StatusRecord {
+  type: 'status';
+  nodeId: string;
+  kind: Kind;
+  district: string;
+  status: 'online' | 'offline';
+  receivedAt: number;
+}
+
+export type TelemetryRecord = ReadingRecord | StatusRecord;
+
+export const REJECT_REASONS = [
+  'bad-topic',
+  'bad-json',
+  'bad-schema',
+  'bad-timestamp',
+  'unknown-kind',
+  'unknown-node',
+  'node-mismatch',
+  'topic-mismatch',
+  'too-large',
+  'late',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** What lands on `telemetry.dlq`: enough to see what was wrong and to replay it once fixed. */
+export interface RejectedRecord {
+  reason: RejectReason;
+  detail: string;
+  topic: string;
+  clientId?: string;
+  nodeId?: string;
+  receivedAt: number;
+  /** The raw payload, base64, cut to `payloadBytes` limit; `truncated` says whether it was cut. */
+  payload: string;
+  payloadBytes: number;
+  truncated: boolean;
+}

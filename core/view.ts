@@ -1,0 +1,56 @@
+import type { Alert, AlertState } from './alerts.js';
+import type { Kind } from './kinds/index.js';
+import type { RegistryNode } from './registry/index.js';
+
+/** Top-level KPI document served at /api/v1/kpis; each section is owned by one processor. */
+export interface Kpis {
+  evaluatedAt: number;
+  lighting: Record<string, unknown>;
+  groundwater: Record<string, unknown>;
+  noise: Record<string, unknown>;
+  parking: Record<string, unknown>;
+  nodes: Record<string, unknown>;
+}
+
+export interface NodeHealthView {
+  online: boolean;
+  lastSeen: number | null;
+  lastReceivedAt: number | null;
+  status: 'online' | 'offline' | 'never-seen';
+  battery?: number;
+  rssi?: number;
+}
+
+export interface NodeView {
+  node: RegistryNode;
+  health: NodeHealthView;
+  /** The latest accepted reading and what the node's processor derived from it. */
+  latest?: Record<string, unknown>;
+  derived?: Record<string, unknown>;
+}
+
+export interface NodeQuery {
+  kind?: Kind;
+  district?: string;
+  status?: 'online' | 'offline';
+  limit: number;
+  offset: number;
+}
+
+export type PipelineEvent =
+  | { type: 'kpis'; kpis: Kpis }
+  | { type: 'alert'; alert: Alert }
+  | { type: 'reading'; nodeId: string; kind: Kind; district: string; ts: number };
+
+export type AckResult = { ok: true; alert: Alert } | { ok: false; error: 'not-found' | 'not-active' };
+
+/** What the API reads: the processors' current state, whichever process holds it. */
+export interface PipelineView {
+  ready(): boolean;
+  kpis(): Kpis;
+  nodes(query: NodeQuery): { total: number; items: NodeView[] };
+  node(nodeId: string): NodeView | undefined;
+  alerts(state?: AlertState): Alert[];
+  acknowledge(alertId: string, by: string): Promise<AckResult>;
+  subscribe(listener: (event: PipelineEvent) => void): () => void;
+}

@@ -1,0 +1,62 @@
+import type { z } from 'zod';
+import { isKind, KINDS, type NodeRegistry, type ReadingRecord, type RejectReason } from '../core/index.js';
+
+export type Verdict = { ok: true; record: ReadingRecord } | { ok: false; reason: RejectReason; detail: string; nodeId?: string };
+
+/** Who a reading claims to be from: the topic for a direct publish, the batch entry for a gateway. */
+export interface Addressed {
+  nodeId: string;
+  kind: string;
+  /** Only direct publishes name a district (in the topic). */
+  district?: string;
+  gatewayId?: string;
+}
+
+export function describeZodError(error: z.ZodError, max = 3): string {
+  const parts = error.issues.slice(0, max).map((i) => `${i.path.length ? i.path.join('.') : 'payload'}: ${i.message}`);
+  if (error.issues.length > max) parts.push(`and ${error.issues.length - max} more`);
+  return parts.join('; ');
+}
+
+/**
+ * The one place a reading is judged: the node must be registered, the topic must agree with the
+ * registry (no spoofing another district or kind), a payload may not name another node, and the
+ * payload must match its kind's schema.
+ */
+export function validateReading(registry: NodeRegistry, to: Addressed, payload: unknown, receivedAt: number, maxFutureSkewMs: number): Verdict {
+  const { nodeId } = to;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    return { ok: false, reason: 'bad-schema', detail: 'payload must be a JSON object', nodeId };
+  }
+  const body = payload as Record<string, unknown>;
+  if (body.nodeId !== undefined && body.nodeId !== nodeId) {
+    return { ok: false, reason: 'node-mismatch', detail: `payload names node ${JSON.stringify(body.nodeId)} but was addressed to ${nodeId}`, nodeId };
+  }
+  const node = registry.get(nodeId);
+  if (!node) return { ok: false, reason: 'unknown-node', detail: `node ${nodeId} is not in the registry`, nodeId };
+  if (!isKind(to.kind)) return { ok: false, reason: 'unknown-kind', detail: `unknown kind ${JSON.stringify(to.kind)}`, nodeId };
+  if (to.kind !== node.kind || (to.district !== undefined && to.district !== node.district)) {
+    const claimed = to.district !== undefined ? `${to.district}/${to.kind}` : to.kind;
+    return { ok: false, reason: 'topic-mismatch', detail: `node ${nodeId} is registered as ${node.district}/${node.kind}, not ${claimed}`, nodeId };
+  }
+  if (body.kind !== undefined && body.kind !== node.kind) {
+    return { ok: false, reason: 'node-mismatch', detail: `payload kind ${JSON.stringify(body.kind)} does not match node ${nodeId} (${node.kind})`, nodeId };
+  }
+  const { nodeId: _n, kind: _k, ...fields } = body;
+  const parsed = KINDS[node.kind].reading.safeParse(fields);
+  if (!parsed.success) return { ok: false, reason: 'bad-schema', detail: `${node.kind} reading: ${describeZodError(parsed.error)}`, nodeId };
+  if (parsed.data.ts > receivedAt + maxFutureSkewMs) {
+    const ahead = Math.round((parsed.data.ts - receivedAt) / 1000);
+    return { ok: false, reason: 'bad-timestamp', detail: `ts ${new Date(parsed.data.ts).toISOString()} is ${ahead} s ahead of the broker clock (max ${maxFutureSkewMs / 1000} s)`, nodeId };
+  }
+  const record = {
+    type: 'reading',
+    nodeId,
+    kind: node.kind,
+    district: node.district,
+    receivedAt,
+    ...(to.gatewayId ? { gatewayId: to.gatewayId } : {}),
+    reading: parsed.data,
+  } as ReadingRecord;
+  return { ok: true, record };
+}

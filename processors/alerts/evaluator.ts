@@ -1,0 +1,114 @@
+import type { Alert, AlertCondition, AlertState } from '../../core/index.js';
+import { fingerprint } from './fingerprint.js';
+
+export interface EvaluatorOptions {
+  /** A condition must hold this long before its alert fires. */
+  holdMs: number;
+  /** A firing alert resolves once its condition has been gone this long. */
+  resolveHoldMs: number;
+  /** Resolved alerts kept for the API. */
+  historySize?: number;
+}
+
+interface Pending {
+  since: number;
+  condition: AlertCondition;
+}
+
+/**
+ * The alert lifecycle: condition seen -> (hold) -> firing -> acknowledged -> resolved. Hold times
+ * keep a value sitting on a line from flapping; ids are label fingerprints, so one problem is one
+ * alert across restarts.
+ */
+export class AlertEvaluator {
+  readonly #pending = new Map<string, Pending>();
+  readonly #active = new Map<string, Alert>();
+  readonly #missingSince = new Map<string, number>();
+  readonly #history: Alert[] = [];
+
+  constructor(readonly options: EvaluatorOptions) {}
+
+  /** Feeds the complete set of current conditions; returns the alerts whose state changed. */
+  evaluate(conditions: AlertCondition[], now: number): Alert[] {
+    const changed: Alert[] = [];
+    const seen = new Set<string>();
+    for (const condition of conditions) {
+      const labels = { alertname: condition.alertname, severity: condition.severity, ...condition.labels };
+      const id = fingerprint(labels);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const active = this.#active.get(id);
+      if (active) {
+        this.#missingSince.delete(id);
+        if (active.value !== condition.value || active.summary !== condition.summary) {
+          active.value = condition.value;
+          active.summary = condition.summary;
+          active.updatedAt = now;
+        }
+        continue;
+      }
+      const pending = this.#pending.get(id) ?? { since: now, condition };
+      pending.condition = condition;
+      this.#pending.set(id, pending);
+      if (now - pending.since >= this.options.holdMs) {
+        this.#pending.delete(id);
+        const alert: Alert = {
+          id,
+          alertname: condition.alertname,
+          severity: condition.severity,
+          labels,
+          summary: condition.summary,
+          ...(condition.value !== undefined ? { value: condition.value } : {}),
+          state: 'firing',
+          startsAt: pending.since,
+          firedAt: now,
+          updatedAt: now,
+        };
+        this.#active.set(id, alert);
+        changed.push({ ...alert });
+      }
+    }
+    for (const id of this.#pending.keys()) if (!seen.has(id)) this.#pending.delete(id);
+    for (const [id, alert] of this.#active) {
+      if (seen.has(id)) continue;
+      const since = this.#missingSince.get(id) ?? now;
+      this.#missingSince.set(id, since);
+      if (now - since >= this.options.resolveHoldMs) {
+        this.#active.delete(id);
+        this.#missingSince.delete(id);
+        alert.state = 'resolved';
+        alert.resolvedAt = now;
+        alert.updatedAt = now;
+        this.#remember(alert);
+        changed.push({ ...alert });
+      }
+    }
+    return changed;
+  }
+
+  acknowledge(id: string, by: string, now: number): Alert | 'not-found' | 'not-active' {
+    const alert = this.#active.get(id);
+    if (!alert) return this.#history.some((a) => a.id === id) ? 'not-active' : 'not-found';
+    if (alert.state === 'firing') {
+      alert.state = 'acknowledged';
+      alert.acknowledgedAt = now;
+      alert.acknowledgedBy = by;
+      alert.updatedAt = now;
+    }
+    return { ...alert };
+  }
+
+  list(state?: AlertState): Alert[] {
+    const all = [...this.#active.values(), ...this.#history];
+    return (state ? all.filter((a) => a.state === state) : all).map((a) => ({ ...a }));
+  }
+
+  active(): Alert[] {
+    return [...this.#active.values()];
+  }
+
+  #remember(alert: Alert): void {
+    this.#history.unshift(alert);
+    if (this.#history.length > (this.options.historySize ?? 1000)) this.#history.pop();
+  }
+}
