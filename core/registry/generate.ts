@@ -119,7 +119,8 @@ export function generateCity(size: Partial<CitySize> = {}): NodeRegistry {
   // Noise stations: every district gets stations cycling through the zone classes.
   for (let i = 0; i < s.noiseStations; i++) {
     const district = DISTRICTS[i % DISTRICTS.length]!;
-    const zoneClass = ZONES[Math.floor(i / DISTRICTS.length) % ZONES.length]!;
+    // Shift the zone cycle each round of districts so every district gets a mix of zone classes.
+    const zoneClass = ZONES[(i + Math.floor(i / DISTRICTS.length)) % ZONES.length]!;
     nodes.push({
       nodeId: `NS-${district.code}-${pad(i + 1, 4)}`,
       kind: 'noise',

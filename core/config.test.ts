@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('config', () => {
+  it('needs nothing for the embedded default', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ MQTT_PORT: 1883, HTTP_PORT: 8080, MQTT_AUTH: 'off', LIGHTING_TARGET_MAIN: 0.99, LIGHTING_TARGET_BRANCH: 0.95 });
+    expect(c.KAFKA_BROKERS).toBeUndefined();
+  });
+
+  it('stops with one line naming the bad variable', () => {
+    const error = (() => {
+      try {
+        loadConfig({ HTTP_PORT: 'eighty' });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.message).toMatch(/^invalid configuration: HTTP_PORT: .*"eighty"/);
+    expect(error!.message).not.toContain('\n');
+  });
+
+  it('names every bad variable and never echoes a token', () => {
+    let message = '';
+    try {
+      loadConfig({ MQTT_PORT: '70000', LOG_LEVEL: 'loud', API_TOKENS: 'root:supersecretsupersecret' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    for (const name of ['MQTT_PORT', 'LOG_LEVEL', 'API_TOKENS']) expect(message).toContain(`${name}: `);
+    expect(message).not.toContain('supersecret');
+  });
+
+  it('parses broker lists and API tokens', () => {
+    const c = loadConfig({ KAFKA_BROKERS: 'k1:9092, k2:9093', API_TOKENS: 'viewer:0123456789abcdef,crew:fedcba9876543210' });
+    expect(c.KAFKA_BROKERS).toEqual(['k1:9092', 'k2:9093']);
+    expect(c.API_TOKENS?.get('fedcba9876543210')).toBe('crew');
+    expect(() => loadConfig({ KAFKA_BROKERS: 'localhost' })).toThrow(/KAFKA_BROKERS: each broker must be host:port/);
+  });
+
+  it('treats empty variables as unset and refuses half an InfluxDB setup', () => {
+    expect(loadConfig({ HTTP_PORT: '' }).HTTP_PORT).toBe(8080);
+    expect(() => loadConfig({ INFLUX_URL: 'http://127.0.0.1:8086' })).toThrow(/INFLUX_URL: also needs INFLUX_TOKEN/);
+  });
+});

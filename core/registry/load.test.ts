@@ -1,0 +1,64 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DISTRICTS } from './districts.js';
+import { generateCity } from './generate.js';
+import { loadRegistryFile, parseRegistryText, registryToJson } from './load.js';
+
+const CSV = `nodeId,kind,district,lat,lon,road,roadClass,circuit,ratedW,well,springGroup,lineYellow,lineOrange,lineRed,station,zoneClass,lotId,lotName,spaces
+SL-1,streetlight,Lixia,36.66,117.07,Jingshi Road,main,C1,200,,,,,,,,,,
+GW-1,groundwater,Lixia,36.66,117.01,,,,,Baotu Spring,Baotu,28.15,28.00,27.60,,,,,
+NS-1,noise,Shizhong,36.65,117.0,,,,,,,,,,Residential 1,1,,,
+PK-1,parking,Huaiyin,36.65,116.9,,,,,,,,,,,,LOT-1,Station Car Park,120
+`;
+
+describe('registry loaders', () => {
+  it('loads CSV with per-kind columns', () => {
+    const r = parseRegistryText(CSV, 'csv', 'nodes.csv');
+    expect(r.size).toBe(4);
+    expect(r.get('GW-1')).toMatchObject({ kind: 'groundwater', lines: { yellow: 28.15, orange: 28, red: 27.6 } });
+    expect(r.get('NS-1')).toMatchObject({ zoneClass: '1' });
+    expect(r.ofKind('parking')[0]).toMatchObject({ lotId: 'LOT-1', spaces: 120 });
+  });
+
+  it('reports each bad row with its line and field', () => {
+    const bad = CSV.replace('main,C1,200', 'highway,C1,200').replace('28.15,28.00,27.60', '27.00,28.00,27.60');
+    expect(() => parseRegistryText(bad, 'csv', 'nodes.csv')).toThrow(/nodes\.csv:2: roadClass[\s\S]*nodes\.csv:3: lines: warning lines must satisfy yellow > orange > red/);
+  });
+
+  it('refuses duplicate node ids and node ids that cannot be topic levels', () => {
+    const dup = JSON.stringify([{ nodeId: 'X', kind: 'parking', district: 'Lixia', lat: 1, lon: 1, lotId: 'L', lotName: 'L', spaces: 1 }, { nodeId: 'X', kind: 'parking', district: 'Lixia', lat: 1, lon: 1, lotId: 'L', lotName: 'L', spaces: 1 }]);
+    expect(() => parseRegistryText(dup, 'json', 'r.json')).toThrow(/duplicate nodeId X/);
+    const slash = JSON.stringify([{ nodeId: 'a/b', kind: 'parking', district: 'Lixia', lat: 1, lon: 1, lotId: 'L', lotName: 'L', spaces: 1 }]);
+    expect(() => parseRegistryText(slash, 'json', 'r.json')).toThrow(/nodeId/);
+  });
+
+  it('round-trips the generated city through a JSON file', async () => {
+    const city = generateCity();
+    const dir = await mkdtemp(join(tmpdir(), 'registry-'));
+    await writeFile(join(dir, 'city.json'), registryToJson(city));
+    const loaded = await loadRegistryFile(join(dir, 'city.json'));
+    expect(loaded.size).toBe(city.size);
+    await expect(loadRegistryFile(join(dir, 'missing.json'))).rejects.toThrow(/cannot read registry \(ENOENT\)/);
+    await expect(loadRegistryFile(join(dir, 'city.txt'))).rejects.toThrow(/must be a \.json or \.csv/);
+  });
+});
+
+describe('generated default city', () => {
+  const city = generateCity();
+  it('covers the 12 districts, every road class, zone class, the published spring lines and lots', () => {
+    expect(city.districts()).toEqual(DISTRICTS.map((d) => d.name).sort());
+    expect(new Set(city.ofKind('streetlight').map((l) => l.roadClass))).toEqual(new Set(['expressway', 'main', 'secondary', 'branch', 'alley']));
+    expect(new Set(city.ofKind('noise').map((n) => n.zoneClass))).toEqual(new Set(['0', '1', '2', '3', '4a', '4b']));
+    expect(city.ofKind('groundwater').find((w) => w.well === 'Baotu Spring')!.lines).toEqual({ yellow: 28.15, orange: 28.0, red: 27.6 });
+    const circuits = new Map<string, number>();
+    for (const l of city.ofKind('streetlight')) circuits.set(l.circuit, (circuits.get(l.circuit) ?? 0) + 1);
+    expect(Math.max(...circuits.values())).toBeLessThanOrEqual(40);
+    expect(city.ofKind('parking').length).toBe(1200);
+    expect(city.size).toBeGreaterThan(3000);
+  });
+  it('is deterministic for a seed', () => {
+    expect(registryToJson(generateCity())).toBe(registryToJson(city));
+  });
+});

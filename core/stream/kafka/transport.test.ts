@@ -1,0 +1,156 @@
+import { Partitioners } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kafkaFixture, type KafkaFixture } from '../../../infra/fixtures/kafka.js';
+import { streamContract } from '../contract.js';
+import { MemoryTransport } from '../memory.js';
+import { partitionFor } from '../partitioner.js';
+import type { StreamRecord } from '../types.js';
+import { KafkaTransport } from './transport.js';
+
+// A real broker: KAFKA_BROKERS if set, else a local process started here. No broker = these tests FAIL.
+let kafka: KafkaFixture;
+beforeAll(async () => {
+  kafka = await kafkaFixture();
+}, 300_000);
+afterAll(async () => {
+  await kafka?.release();
+}, 60_000);
+
+const run = `t${Date.now().toString(36)}`;
+let n = 0;
+const fresh = () => {
+  const prefix = `${run}-${++n}`;
+  const errors: unknown[] = [];
+  const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: `test-${prefix}`, retryDelayMs: 50, heartbeatIntervalMs: 500, onError: (e) => errors.push(e) });
+  return { transport, prefix, errors };
+};
+
+streamContract('kafka', async () => fresh());
+
+const waitFor = async (check: () => boolean | Promise<boolean>, timeoutMs = 25_000) => {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('timed out waiting for condition');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+describe('kafka transport', () => {
+  it('places a key on the same partition as the in-process log (partitionFor)', async () => {
+    const { transport, prefix } = fresh();
+    const memory = new MemoryTransport();
+    const topic = `${prefix}.placement`;
+    const partitions = 6;
+    await transport.ensureTopics([{ name: topic, partitions }]);
+    await memory.ensureTopics([{ name: topic, partitions }]);
+    const messages = Array.from({ length: 60 }, (_, i) => ({ key: `node-${i}`, value: Buffer.from(String(i)) }));
+    await (await transport.producer()).send(topic, messages);
+    await (await memory.producer()).send(topic, messages);
+
+    const read = async (t: KafkaTransport | MemoryTransport) => {
+      const seen: StreamRecord[] = [];
+      const c = await t.consume({ groupId: `${prefix}-placement`, topics: [topic], onBatch: async (b) => void seen.push(...b.records) });
+      await waitFor(() => seen.length >= messages.length);
+      await c.stop();
+      return new Map(seen.map((r) => [r.key, r.partition]));
+    };
+    const onKafka = await read(transport);
+    const inMemory = await read(memory);
+    const kafkajsDefault = Partitioners.DefaultPartitioner();
+    const metadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+    for (const { key } of messages) {
+      expect(onKafka.get(key)).toBe(partitionFor(key, partitions));
+      expect(inMemory.get(key)).toBe(onKafka.get(key));
+      // kafkajs's own default partitioner agrees for keyed messages (Java client compatible murmur2).
+      expect(kafkajsDefault({ topic, partitionMetadata: metadata, message: { key, value: null } })).toBe(onKafka.get(key));
+    }
+    expect(new Set(onKafka.values()).size).toBeGreaterThan(1);
+    await transport.close();
+    await memory.close();
+  });
+
+  it('resolves send only once the broker holds the messages', async () => {
+    const { transport, prefix } = fresh();
+    const topic = `${prefix}.acked`;
+    await transport.ensureTopics([{ name: topic, partitions: 3 }]);
+    const producer = await transport.producer();
+    const messages = Array.from({ length: 30 }, (_, i) => ({ key: `k${i % 5}`, value: Buffer.from(`v${i}`), timestamp: 1_700_000_000_000 + i, headers: { seq: String(i) } }));
+    await producer.send(topic, messages);
+    // No waiting: the high watermarks already count every message (acks=all, committed).
+    const offsets = await (await transport.admin()).fetchTopicOffsets(topic);
+    expect(offsets.reduce((sum, o) => sum + Number(o.high), 0)).toBe(30);
+
+    const seen: StreamRecord[] = [];
+    const c = await transport.consume({ groupId: `${prefix}-acked`, topics: [topic], onBatch: async (b) => void seen.push(...b.records) });
+    await waitFor(() => seen.length >= 30);
+    await c.stop();
+    const byValue = new Map(seen.map((r) => [r.value.toString(), r]));
+    for (let i = 0; i < 30; i++) {
+      const r = byValue.get(`v${i}`)!;
+      expect(r.key).toBe(`k${i % 5}`);
+      expect(r.timestamp).toBe(1_700_000_000_000 + i);
+      expect(r.headers).toEqual({ seq: String(i) });
+      expect(r.topic).toBe(topic);
+    }
+    await transport.close();
+  });
+
+  it('reports lag until a batch is handled, commits only after the handler, and calls onAssigned/onRevoked', async () => {
+    const { transport, prefix } = fresh();
+    const topic = `${prefix}.lag`;
+    await transport.ensureTopics([{ name: topic, partitions: 2 }]);
+    await (await transport.producer()).send(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(String(i)) })));
+    const events: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let handled = 0;
+    const consumer = await transport.consume({
+      groupId: `${prefix}-lag`,
+      topics: [topic],
+      maxBatchSize: 3,
+      onAssigned: (tps) => void events.push(`assigned ${tps.map((tp) => tp.partition).join(',')}`),
+      onRevoked: (tps) => void events.push(`revoked ${tps.map((tp) => tp.partition).join(',')}`),
+      onBatch: async (b) => {
+        events.push('batch');
+        expect(b.records.length).toBeLessThanOrEqual(3);
+        await gate;
+        handled += b.records.length;
+      },
+    });
+    expect(events).toEqual(['assigned 0,1']);
+    await waitFor(() => events.includes('batch'));
+    expect(await consumer.lag()).toEqual({ [topic]: 10 });
+    release();
+    await waitFor(() => handled >= 10);
+    await waitFor(async () => ((await consumer.lag())[topic] ?? -1) === 0);
+    await consumer.stop();
+    expect(events.at(-1)).toBe('revoked 0,1');
+    expect(await consumer.lag()).toEqual({});
+    await transport.close();
+  });
+
+  it('creates compacted and retention-limited topics, leaves existing ones, rejects unknown topics', async () => {
+    const { transport, prefix } = fresh();
+    const compacted = `${prefix}.state`;
+    const retained = `${prefix}.raw`;
+    await transport.ensureTopics([
+      { name: compacted, partitions: 1, compacted: true },
+      { name: retained, partitions: 2, retentionMs: 3_600_000 },
+    ]);
+    await transport.ensureTopics([{ name: retained, partitions: 5 }]); // exists: left as it is
+    const admin = await transport.admin();
+    const meta = await admin.fetchTopicMetadata({ topics: [compacted, retained] });
+    expect(meta.topics.find((t) => t.name === retained)!.partitions).toHaveLength(2);
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [compacted, retained].map((name) => ({ type: 2, name, configNames: ['cleanup.policy', 'retention.ms'] })),
+    });
+    const config = (name: string, key: string) => resources.find((r) => r.resourceName === name)!.configEntries.find((e) => e.configName === key)!.configValue;
+    expect(config(compacted, 'cleanup.policy')).toBe('compact');
+    expect(config(retained, 'cleanup.policy')).toBe('delete');
+    expect(config(retained, 'retention.ms')).toBe('3600000');
+    await expect((await transport.producer()).send(`${prefix}.missing`, [{ key: 'a', value: Buffer.from('x') }])).rejects.toThrow(/unknown topic/);
+    await expect(transport.consume({ groupId: `${prefix}-x`, topics: [`${prefix}.missing`], onBatch: async () => {} })).rejects.toThrow(/unknown topic/);
+    await transport.close();
+  });
+});

@@ -1,0 +1,211 @@
+import { Kafka, logLevel, type Admin, type ICustomPartitioner, type ITopicConfig, type Producer as KafkaJsProducer } from 'kafkajs';
+import { partitionFor } from '../partitioner.js';
+import type { Batch, Consumer, ConsumerOptions, OutgoingMessage, Producer, StreamTransport, TopicSpec } from '../types.js';
+import { KafkaMember, type MemberContext } from './consumer.js';
+import { KAFKAJS_LEVEL, kafkajsLogCreator, type KafkaLogLevel, type LoggerLike } from './logging.js';
+
+export interface KafkaErrorContext {
+  groupId?: string;
+  batch?: Batch;
+  /** Where it happened: a batch handler, a rebalance callback, a consumer crash (kafkajs restarts it when it can), stopping. */
+  phase: 'batch' | 'assigned' | 'revoked' | 'crash' | 'stop';
+}
+
+export interface KafkaTransportOptions {
+  /** `host:port` list, or the comma-separated form of KAFKA_BROKERS. */
+  brokers: string[] | string;
+  clientId?: string;
+  /** Replication factor of topics ensureTopics creates; default min(3, brokers in the cluster). */
+  replicationFactor?: number;
+  /** kafkajs's own logs go here (pino-compatible); without one the client logs nothing. */
+  logger?: LoggerLike;
+  /** Default 'warn' with a logger. */
+  logLevel?: KafkaLogLevel;
+  /** Failed batch handlers, failed rebalance callbacks, consumer crashes. Default: logger.error, if any. */
+  onError?(error: unknown, context: KafkaErrorContext): void;
+  /** Pause before a batch whose handler threw is delivered again; default 1000 ms. */
+  retryDelayMs?: number;
+  /** Longest a fetch waits for data (also bounds how long stop() waits for an idle fetch); default 500 ms. */
+  maxWaitMs?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** How long consume() waits for the group to hand this member its partitions; default 60 s. */
+  joinTimeoutMs?: number;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export function parseBrokers(brokers: string[] | string): string[] {
+  const list = (Array.isArray(brokers) ? brokers : brokers.split(',')).map((b) => b.trim()).filter(Boolean);
+  if (list.length === 0) throw new Error('KafkaTransport: no brokers given');
+  return list;
+}
+
+/**
+ * Places a message exactly as the in-process log does (core/stream/partitioner.ts: Kafka's murmur2
+ * of the key, or round-robin without a key), so a node lands on the same partition on both
+ * transports. kafkajs's DefaultPartitioner agrees for keyed messages; this keeps one definition.
+ */
+export const contractPartitioner: ICustomPartitioner = () => ({ partitionMetadata, message }) => {
+  if (message.partition !== undefined && message.partition !== null) return message.partition;
+  const key = message.key === undefined || message.key === null ? null : message.key.toString();
+  return partitionFor(key, partitionMetadata.length);
+};
+
+/**
+ * The stream contract on Apache Kafka (kafkajs). Topics are created with their partition count,
+ * compaction and retention; one idempotent producer (acks=all) per transport; each consume() is
+ * one member of a consumer group that commits a batch's offset only after its handler resolved.
+ */
+export class KafkaTransport implements StreamTransport {
+  readonly name = 'kafka';
+  readonly brokers: string[];
+  readonly #kafka: Kafka;
+  readonly #options: KafkaTransportOptions;
+  #admin: Promise<Admin> | null = null;
+  #producer: Promise<KafkaJsProducer> | null = null;
+  readonly #members = new Set<KafkaMember>();
+  readonly #knownTopics = new Set<string>();
+  #closed = false;
+
+  constructor(options: KafkaTransportOptions) {
+    this.#options = options;
+    this.brokers = parseBrokers(options.brokers);
+    const logger = options.logger;
+    this.#kafka = new Kafka({
+      clientId: options.clientId ?? 'city-brain',
+      brokers: this.brokers,
+      connectionTimeout: options.connectionTimeoutMs ?? 3000,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      logLevel: logger ? KAFKAJS_LEVEL[options.logLevel ?? 'warn'] : logLevel.NOTHING,
+      ...(logger ? { logCreator: kafkajsLogCreator(logger) } : {}),
+    });
+  }
+
+  #onError(error: unknown, context: KafkaErrorContext): void {
+    if (this.#options.onError) this.#options.onError(error, context);
+    else this.#options.logger?.error({ err: error, groupId: context.groupId, phase: context.phase, topic: context.batch?.topic, partition: context.batch?.partition }, 'kafka transport error');
+  }
+
+  #check(): void {
+    if (this.#closed) throw new Error('KafkaTransport is closed');
+  }
+
+  admin(): Promise<Admin> {
+    this.#check();
+    this.#admin ??= (async () => {
+      const admin = this.#kafka.admin();
+      await admin.connect();
+      return admin;
+    })().catch((error: unknown) => {
+      this.#admin = null;
+      throw error;
+    });
+    return this.#admin;
+  }
+
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    for (const spec of specs) {
+      if (spec.partitions < 1 || !Number.isInteger(spec.partitions)) throw new Error(`topic ${spec.name}: partitions must be a positive integer`);
+    }
+    const admin = await this.admin();
+    const existing = new Set(await admin.listTopics());
+    const wanted = new Map<string, TopicSpec>();
+    for (const spec of specs) if (!existing.has(spec.name) && !wanted.has(spec.name)) wanted.set(spec.name, spec);
+    for (const spec of specs) if (existing.has(spec.name)) this.#knownTopics.add(spec.name);
+    if (wanted.size === 0) return;
+    const replicationFactor = this.#options.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
+    const topics: ITopicConfig[] = [...wanted.values()].map((spec) => {
+      const configEntries: { name: string; value: string }[] = [];
+      if (spec.compacted) configEntries.push({ name: 'cleanup.policy', value: spec.retentionMs !== undefined ? 'compact,delete' : 'compact' });
+      if (spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
+      return { topic: spec.name, numPartitions: spec.partitions, replicationFactor, configEntries };
+    });
+    await admin.createTopics({ topics, waitForLeaders: true });
+    for (const spec of wanted.values()) this.#knownTopics.add(spec.name);
+  }
+
+  /** Fails like the in-process log does for a topic nobody created (auto-creation is off). */
+  async #requireTopics(names: string[]): Promise<void> {
+    const unknown = names.filter((name) => !this.#knownTopics.has(name));
+    if (unknown.length === 0) return;
+    const existing = new Set(await (await this.admin()).listTopics());
+    for (const name of unknown) {
+      if (!existing.has(name)) throw new Error(`unknown topic ${name}: create it with ensureTopics first`);
+      this.#knownTopics.add(name);
+    }
+  }
+
+  #sharedProducer(): Promise<KafkaJsProducer> {
+    this.#check();
+    this.#producer ??= (async () => {
+      const producer = this.#kafka.producer({
+        idempotent: true,
+        // kafkajs keeps the idempotent producer's sequence numbers right only with one request in flight.
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: contractPartitioner,
+      });
+      await producer.connect();
+      return producer;
+    })().catch((error: unknown) => {
+      this.#producer = null;
+      throw error;
+    });
+    return this.#producer;
+  }
+
+  async producer(): Promise<Producer> {
+    await this.#sharedProducer();
+    return {
+      send: async (topic: string, messages: OutgoingMessage[]) => {
+        if (messages.length === 0) return;
+        await this.#requireTopics([topic]);
+        const producer = await this.#sharedProducer();
+        // acks=-1: resolves once every in-sync replica has the messages.
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: messages.map((m) => ({
+            key: m.key,
+            value: m.value,
+            ...(m.timestamp !== undefined ? { timestamp: String(m.timestamp) } : {}),
+            ...(m.headers ? { headers: m.headers } : {}),
+          })),
+        });
+      },
+    };
+  }
+
+  async consume(options: ConsumerOptions): Promise<Consumer> {
+    this.#check();
+    if (options.topics.length === 0) throw new Error(`consumer group ${options.groupId}: no topics`);
+    await this.#requireTopics(options.topics);
+    const context: MemberContext = {
+      kafka: this.#kafka,
+      admin: () => this.admin(),
+      onError: (error, ctx) => this.#onError(error, ctx),
+      retryDelayMs: this.#options.retryDelayMs ?? 1000,
+      maxWaitMs: this.#options.maxWaitMs ?? 500,
+      sessionTimeoutMs: this.#options.sessionTimeoutMs ?? 30_000,
+      heartbeatIntervalMs: this.#options.heartbeatIntervalMs ?? 3000,
+      joinTimeoutMs: this.#options.joinTimeoutMs ?? 60_000,
+      forget: (member) => this.#members.delete(member),
+    };
+    const member = new KafkaMember(options, context);
+    this.#members.add(member);
+    await member.start();
+    return member;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await Promise.all([...this.#members].map((member) => member.stop()));
+    this.#closed = true;
+    const producer = this.#producer;
+    const admin = this.#admin;
+    this.#producer = null;
+    this.#admin = null;
+    await Promise.all([producer?.then((p) => p.disconnect()).catch(() => {}), admin?.then((a) => a.disconnect()).catch(() => {})]);
+  }
+}

@@ -1,0 +1,20 @@
+import type { Kind, ReadingOf, ReadingRecord, RegistryNode } from '../core/index.js';
+import { loadConfig, NodeRegistry, type Config } from '../core/index.js';
+
+export const at = (local: string) => Date.parse(`${local}+08:00`);
+
+export function lamp(i: number, attrs: Partial<Extract<RegistryNode, { kind: 'streetlight' }>> = {}): RegistryNode {
+  return { nodeId: `SL-${i}`, kind: 'streetlight', district: 'Lixia', lat: 36.66, lon: 117.07, road: 'Jingshi Road', roadClass: 'main', circuit: 'C1', ratedW: 200, ...attrs };
+}
+
+export function record<K extends Kind>(node: RegistryNode & { kind: K }, reading: ReadingOf<K>): ReadingRecord<K> {
+  return { type: 'reading', nodeId: node.nodeId, kind: node.kind, district: node.district, receivedAt: reading.ts, reading } as ReadingRecord<K>;
+}
+
+export function config(overrides: Record<string, string> = {}): Config {
+  return loadConfig({ LOG_LEVEL: 'silent', ...overrides });
+}
+
+export function ctx(nodes: RegistryNode[], now: number, overrides: Record<string, string> = {}) {
+  return { now, config: config(overrides), registry: new NodeRegistry(nodes) };
+}
