@@ -7,15 +7,22 @@
 export class EventClock {
   #watermark: number | undefined;
   #wallAtWatermark = 0;
+  #first: number | undefined;
 
   constructor(private readonly wall: () => number = Date.now) {}
 
   /** Moves the clock forward to an event's time; an event behind the clock never moves it back. */
   observe(eventTs: number): void {
+    this.#first ??= eventTs;
     if (this.#watermark === undefined || eventTs > this.now()) {
       this.#watermark = eventTs;
       this.#wallAtWatermark = this.wall();
     }
+  }
+
+  /** Event time of the first reading this process saw: silence is judged from here, not from before it started. */
+  get since(): number {
+    return this.#first ?? this.now();
   }
 
   now(): number {

@@ -125,7 +125,7 @@ export class ProcessorHost implements PipelineView {
   }
 
   #ctx(): EvalContext {
-    return { now: this.#clock.now(), config: this.#o.config, registry: this.#o.registry };
+    return { now: this.#clock.now(), since: this.#clock.since, config: this.#o.config, registry: this.#o.registry };
   }
 
   /** One evaluation: KPIs, alert conditions and lifecycle, outputs to the log. Never overlaps itself. */

@@ -3,6 +3,8 @@ import type { AlertCondition, Config, Kind, NodeOf, NodeRegistry, ReadingRecord 
 /** What every evaluation sees: one instant of the processors' clock. */
 export interface EvalContext {
   now: number;
+  /** When this process started seeing data (event time); a node never heard from is "unknown", not "silent", until its interval x grace has passed since then. */
+  since: number;
   config: Config;
   registry: NodeRegistry;
 }

@@ -15,6 +15,6 @@ export function config(overrides: Record<string, string> = {}): Config {
   return loadConfig({ LOG_LEVEL: 'silent', ...overrides });
 }
 
-export function ctx(nodes: RegistryNode[], now: number, overrides: Record<string, string> = {}) {
-  return { now, config: config(overrides), registry: new NodeRegistry(nodes) };
+export function ctx(nodes: RegistryNode[], now: number, overrides: Record<string, string> = {}, since = now - 86_400_000) {
+  return { now, since, config: config(overrides), registry: new NodeRegistry(nodes) };
 }

@@ -1,6 +1,7 @@
 import type { StreetlightReading } from '../../core/index.js';
 
-export type LampCondition = 'lit' | 'no-report' | 'reported-off' | 'under-power';
+/** `unknown`: never heard from, and the pipeline has not listened long enough to call it silent. */
+export type LampCondition = 'lit' | 'no-report' | 'reported-off' | 'under-power' | 'unknown';
 
 /** Share of the expected power below which a lamp that says it is on counts as failed (domain rule). */
 export const UNDER_POWER_RATIO = 0.8;

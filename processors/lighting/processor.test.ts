@@ -80,4 +80,18 @@ describe('lighting rate', () => {
     expect(kpis).toMatchObject({ scheduledOn: false, rate: 0.5, rateAt: NIGHT, expected: 0, onInDaytime: 1 });
     expect(conditions.map((c) => c.alertname)).toEqual(['StreetlightOnInDaytime']);
   });
+
+  it('leaves lamps never heard from out of the rate during warm-up, and counts them dark after it', () => {
+    const nodes = [lamp(1, { circuit: 'A' }), lamp(2, { circuit: 'B' })];
+    const p = new LightingProcessor();
+    p.apply(record(nodes[0] as NodeOf<'streetlight'>, { ts: NIGHT, powerState: 'on' }));
+    const early = p.evaluate(ctx(nodes, NIGHT + 60_000, {}, NIGHT));
+    expect(early.kpis).toMatchObject({ rate: 1, lit: 1, expected: 1, unknown: 1 });
+    expect(early.conditions).toEqual([]);
+    // 300 s interval x 3 grace after the pipeline started listening: lamp 2 is now dark.
+    p.apply(record(nodes[0] as NodeOf<'streetlight'>, { ts: NIGHT + 900_000, powerState: 'on' }));
+    const later = p.evaluate(ctx(nodes, NIGHT + 900_000, {}, NIGHT));
+    expect(later.kpis).toMatchObject({ rate: 0.5, unknown: 0 });
+    expect(later.conditions.map((c) => c.labels.node)).toContain('SL-2');
+  });
 });

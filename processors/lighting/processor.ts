@@ -1,5 +1,5 @@
 import type { AlertCondition, NodeOf, ReadingRecord, RoadClass, StreetlightReading } from '../../core/index.js';
-import { isFresh } from '../freshness.js';
+import { inWarmUp, isFresh } from '../freshness.js';
 import type { EvalContext, Evaluation, KindProcessor } from '../types.js';
 import { lampCondition, lightingRate, type LampCondition, type RateCount } from './lamp.js';
 import { lightingSchedule } from './schedule.js';
@@ -36,7 +36,9 @@ export class LightingProcessor implements KindProcessor<'streetlight'> {
 
   #condition(lamp: Lamp, ctx: EvalContext): LampCondition {
     const latest = this.#latest.get(lamp.nodeId);
-    const fresh = isFresh(latest?.ts, ctx.registry.expectedIntervalS(lamp), ctx.config.ONLINE_GRACE_FACTOR, ctx.now);
+    const interval = ctx.registry.expectedIntervalS(lamp);
+    if (!latest && inWarmUp(ctx.since, interval, ctx.config.ONLINE_GRACE_FACTOR, ctx.now)) return 'unknown';
+    const fresh = isFresh(latest?.ts, interval, ctx.config.ONLINE_GRACE_FACTOR, ctx.now);
     return lampCondition(latest, fresh, lamp.ratedW);
   }
 
@@ -51,6 +53,7 @@ export class LightingProcessor implements KindProcessor<'streetlight'> {
     const byDistrictClass = new Map<string, RateCount & { district: string; roadClass: RoadClass }>();
     const circuits = new Map<string, { lamps: Lamp[]; dark: Lamp[] }>();
     let onInDaytime = 0;
+    let unknown = 0;
 
     for (const lamp of lamps) {
       const state = this.#condition(lamp, ctx);
@@ -66,6 +69,11 @@ export class LightingProcessor implements KindProcessor<'streetlight'> {
             summary: `lamp ${lamp.nodeId} on ${lamp.road} is on in daytime`,
           });
         }
+        continue;
+      }
+      if (state === 'unknown') {
+        // Not yet judged: left out of rates and alerts until the warm-up has passed.
+        unknown++;
         continue;
       }
       city.expected++;
@@ -147,6 +155,7 @@ export class LightingProcessor implements KindProcessor<'streetlight'> {
         byDistrict: districts,
         darkCircuits,
         onInDaytime,
+        unknown,
       },
       conditions,
     };

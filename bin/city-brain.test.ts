@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../test/helpers.js';
+import { freePort } from '../test/ports.js';
+
+const CLI = fileURLToPath(new URL('../dist/bin/city-brain.js', import.meta.url));
+
+function run(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does) before this test`);
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+describe('city-brain command', () => {
+  let running: ChildProcess | undefined;
+  afterEach(() => {
+    running?.kill('SIGKILL');
+    running = undefined;
+  });
+
+  it('start: serves /health within 30 s on the given ports, lists lamps, and stops cleanly on SIGTERM', async () => {
+    const [mqttPort, httpPort] = [await freePort(), await freePort()];
+    const p = run(['start'], { MQTT_PORT: String(mqttPort), HTTP_PORT: String(httpPort), MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+    running = p.child;
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/health`)).status === 200, 30_000, `/health (output: ${p.output().slice(-500)})`);
+    const lamps = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/nodes?kind=streetlight&limit=3`)).json()) as { items: { node: { district: string } }[] };
+    expect(lamps.items).toHaveLength(3);
+    expect(lamps.items[0]!.node.district).toBeTruthy();
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(p.output()).toContain('pipeline stopped');
+  }, 60_000);
+
+  it('refuses a bad setting with one line naming the variable and exit code 2', async () => {
+    const p = run(['start'], { HTTP_PORT: 'http', LOG_LEVEL: 'silent' });
+    running = p.child;
+    expect(await p.exited).toBe(2);
+    expect(p.output().trim().split('\n')).toHaveLength(1);
+    expect(p.output()).toMatch(/^city-brain: invalid configuration: HTTP_PORT: /);
+  });
+
+  it('refuses an unknown command with usage', async () => {
+    const p = run(['frobnicate'], {});
+    expect(await p.exited).toBe(2);
+    expect(p.output()).toContain('unknown command "frobnicate"');
+    expect(p.output()).toContain('usage: city-brain');
+  });
+});

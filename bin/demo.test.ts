@@ -1,0 +1,27 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../core/index.js';
+import { waitFor } from '../test/helpers.js';
+import { DEMO_DEFAULTS, runDemo } from './demo.js';
+
+/** What a newcomer sees after `npm run demo`: KPIs and at least one alert within a minute. */
+describe('npm run demo', () => {
+  let demo: Awaited<ReturnType<typeof runDemo>> | undefined;
+  afterAll(async () => demo?.close());
+
+  it('shows KPIs for every kind and a firing alert within a minute', async () => {
+    demo = await runDemo(loadConfig({ ...DEMO_DEFAULTS, MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'silent' }));
+    const api = `http://127.0.0.1:${demo.pipeline.httpPort}`;
+    const kpis = await waitFor(async () => {
+      const k = (await (await fetch(`${api}/api/v1/kpis`)).json()) as Record<string, Record<string, number | null>>;
+      return typeof k.lighting?.rate === 'number' && k.nodes!.online! > 0 ? k : undefined;
+    }, 30_000, 'lighting rate and online nodes');
+    expect(kpis.lighting!.scheduledOn).toBe(true);
+    expect(kpis.parking!.occupancy).toBeGreaterThan(0);
+    expect(kpis.groundwater!.reporting).toBeGreaterThan(0);
+    const alerts = await waitFor(async () => {
+      const a = (await (await fetch(`${api}/api/v1/alerts?state=firing`)).json()) as { items: { alertname: string }[] };
+      return a.items.length > 0 ? a.items : undefined;
+    }, 60_000, 'a firing alert');
+    expect(alerts.map((a) => a.alertname)).toEqual(expect.arrayContaining([expect.any(String)]));
+  }, 90_000);
+});
