@@ -1,1 +1,2 @@
 export * from './city-time.js';
+export * from './lighting-schedule.js';

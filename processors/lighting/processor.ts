@@ -1,8 +1,7 @@
-import type { AlertCondition, NodeOf, ReadingRecord, RoadClass, StreetlightReading } from '../../core/index.js';
+import { lightingSchedule, type AlertCondition, type NodeOf, type ReadingRecord, type RoadClass, type StreetlightReading } from '../../core/index.js';
 import { inWarmUp, isFresh } from '../freshness.js';
 import type { EvalContext, Evaluation, KindProcessor } from '../types.js';
 import { lampCondition, lightingRate, type LampCondition, type RateCount } from './lamp.js';
-import { lightingSchedule } from './schedule.js';
 
 type Lamp = NodeOf<'streetlight'>;
 

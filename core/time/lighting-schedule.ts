@@ -1,4 +1,4 @@
-import { sunDay } from '../../core/index.js';
+import { sunDay } from './city-time.js';
 
 export interface ScheduleOptions {
   lat: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lightingSchedule } from './schedule.js';
+import { lightingSchedule } from './lighting-schedule.js';
 
 const at = (local: string) => Date.parse(`${local}+08:00`);
 const city = { lat: 36.65, lon: 117.12, onOffsetMin: 0, offOffsetMin: 0 };
