@@ -92,22 +92,22 @@ export class KafkaMember implements Consumer {
   /** Joins the group; resolves once this member has its first assignment and onAssigned ran for it. */
   async start(): Promise<void> {
     const { groupId, topics, fromBeginning = true } = this.options;
-    await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics, fromBeginning });
-    await this.#consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.#track(this.#eachBatch(payload)),
-    });
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`consumer group ${groupId}: not joined within ${this.ctx.joinTimeoutMs} ms`)), this.ctx.joinTimeoutMs);
-    });
     try {
+      await this.#consumer.connect();
+      await this.#consumer.subscribe({ topics, fromBeginning });
+      await this.#consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: (payload) => this.#track(this.#eachBatch(payload)),
+      });
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`consumer group ${groupId}: not joined within ${this.ctx.joinTimeoutMs} ms`)), this.ctx.joinTimeoutMs);
+      });
       await Promise.race([this.#joined.promise, timeout]);
     } catch (error) {
-      this.#assigned = []; // not restored: no onRevoked for them
+      this.#assigned = []; // never handed over (or not restored): no onRevoked for them
       await this.stop();
       throw error;
     } finally {

@@ -7,25 +7,25 @@ import { partitionFor } from '../partitioner.js';
 import type { StreamRecord } from '../types.js';
 import { KafkaTransport } from './transport.js';
 
-// A real broker: KAFKA_BROKERS if set, else a local process started here. No broker = these tests FAIL.
-let kafka: KafkaFixture;
-beforeAll(async () => {
-  kafka = await kafkaFixture();
-}, 300_000);
+// A real broker: KAFKA_BROKERS if set, else a local process started here (once for this file).
+// No broker = every test below FAILS with the fixture's error (started in beforeAll, so the start-up
+// time is not charged to the first test; the error is rethrown by kafkaFixture() in each test).
+beforeAll(() => kafkaFixture().then(() => {}, () => {}), 300_000);
 afterAll(async () => {
-  await kafka?.release();
+  await (await kafkaFixture().catch(() => null))?.release();
 }, 60_000);
 
 const run = `t${Date.now().toString(36)}`;
 let n = 0;
-const fresh = () => {
+const fresh = async () => {
+  const kafka: KafkaFixture = await kafkaFixture();
   const prefix = `${run}-${++n}`;
   const errors: unknown[] = [];
   const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: `test-${prefix}`, retryDelayMs: 50, heartbeatIntervalMs: 500, onError: (e) => errors.push(e) });
   return { transport, prefix, errors };
 };
 
-streamContract('kafka', async () => fresh());
+streamContract('kafka', fresh);
 
 const waitFor = async (check: () => boolean | Promise<boolean>, timeoutMs = 25_000) => {
   const until = Date.now() + timeoutMs;
@@ -37,7 +37,7 @@ const waitFor = async (check: () => boolean | Promise<boolean>, timeoutMs = 25_0
 
 describe('kafka transport', () => {
   it('places a key on the same partition as the in-process log (partitionFor)', async () => {
-    const { transport, prefix } = fresh();
+    const { transport, prefix } = await fresh();
     const memory = new MemoryTransport();
     const topic = `${prefix}.placement`;
     const partitions = 6;
@@ -70,7 +70,7 @@ describe('kafka transport', () => {
   });
 
   it('resolves send only once the broker holds the messages', async () => {
-    const { transport, prefix } = fresh();
+    const { transport, prefix } = await fresh();
     const topic = `${prefix}.acked`;
     await transport.ensureTopics([{ name: topic, partitions: 3 }]);
     const producer = await transport.producer();
@@ -96,7 +96,7 @@ describe('kafka transport', () => {
   });
 
   it('reports lag until a batch is handled, commits only after the handler, and calls onAssigned/onRevoked', async () => {
-    const { transport, prefix } = fresh();
+    const { transport, prefix } = await fresh();
     const topic = `${prefix}.lag`;
     await transport.ensureTopics([{ name: topic, partitions: 2 }]);
     await (await transport.producer()).send(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(String(i)) })));
@@ -129,8 +129,35 @@ describe('kafka transport', () => {
     await transport.close();
   });
 
+  it('hands partitions over on rebalance through onRevoked/onAssigned', async () => {
+    const { transport, prefix } = await fresh();
+    const topic = `${prefix}.rebalance`;
+    await transport.ensureTopics([{ name: topic, partitions: 4 }]);
+    const groupId = `${prefix}-rb`;
+    const owned = [new Set<number>(), new Set<number>()];
+    const member = (i: number) =>
+      transport.consume({
+        groupId,
+        topics: [topic],
+        onBatch: async () => {},
+        onAssigned: (tps) => tps.forEach((tp) => owned[i]!.add(tp.partition)),
+        onRevoked: (tps) => tps.forEach((tp) => owned[i]!.delete(tp.partition)),
+      });
+    const a = await member(0);
+    expect([...owned[0]!].sort()).toEqual([0, 1, 2, 3]);
+    const b = await member(1);
+    await waitFor(() => owned[0]!.size + owned[1]!.size === 4 && owned[0]!.size > 0 && owned[1]!.size > 0);
+    expect(new Set([...owned[0]!, ...owned[1]!]).size).toBe(4);
+    await b.stop();
+    expect(owned[1]!.size).toBe(0);
+    await waitFor(() => owned[0]!.size === 4);
+    await a.stop();
+    expect(owned[0]!.size).toBe(0);
+    await transport.close();
+  });
+
   it('creates compacted and retention-limited topics, leaves existing ones, rejects unknown topics', async () => {
-    const { transport, prefix } = fresh();
+    const { transport, prefix } = await fresh();
     const compacted = `${prefix}.state`;
     const retained = `${prefix}.raw`;
     await transport.ensureTopics([
