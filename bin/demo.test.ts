@@ -13,8 +13,8 @@ describe('npm run demo', () => {
     const api = `http://127.0.0.1:${demo.pipeline.httpPort}`;
     const kpis = await waitFor(async () => {
       const k = (await (await fetch(`${api}/api/v1/kpis`)).json()) as Record<string, Record<string, number | null>>;
-      return typeof k.lighting?.rate === 'number' && k.nodes!.online! > 0 ? k : undefined;
-    }, 30_000, 'lighting rate and online nodes');
+      return typeof k.lighting?.rate === 'number' && k.nodes!.online! > 0 && k.groundwater!.reporting! > 0 && k.parking!.occupancy! > 0 ? k : undefined;
+    }, 30_000, 'lighting rate, wells reporting, parking occupancy');
     expect(kpis.lighting!.scheduledOn).toBe(true);
     expect(kpis.parking!.occupancy).toBeGreaterThan(0);
     expect(kpis.groundwater!.reporting).toBeGreaterThan(0);

@@ -1,10 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { buildApi } from '../api/server.js';
-import { generateCity, loadRegistryFile, MemoryTransport, PipelineMetrics, topicSpecs, type Config, type NodeRegistry, type StreamTransport } from '../core/index.js';
-import { TelemetryBridge } from '../ingest/bridge.js';
-import { startBroker } from '../ingest/broker.js';
-import { ProcessorHost } from '../processors/host.js';
+import { generateCity, loadRegistryFile, PipelineMetrics, type Config, type NodeRegistry, type StreamTransport } from '../core/index.js';
+import type { Aggregator } from '../processors/aggregator.js';
+import type { ProcessorHost } from '../processors/host.js';
+import { createTransport, prepareLog, startApi, startIngest, startProcess, type StageContext } from './stages.js';
 
 export interface PipelineOptions {
   config: Config;
@@ -20,6 +18,7 @@ export interface RunningPipeline {
   readonly httpPort: number;
   readonly registry: NodeRegistry;
   readonly host: ProcessorHost;
+  readonly aggregator: Aggregator;
   readonly metrics: PipelineMetrics;
   readonly logger: Logger;
   close(): Promise<void>;
@@ -47,60 +46,47 @@ function warnUnsupported(config: Config, logger: Logger): void {
   if (!config.API_TOKENS) logger.warn('API_TOKENS is not set: the HTTP API is open to anyone who can reach it');
 }
 
-/**
- * The embedded default: every stage in one process (MQTT broker and bridge, the log, the
- * processors, the API). Close order drains: stop taking MQTT input first, then finish processing,
- * then stop serving.
- */
-export async function startPipeline(options: PipelineOptions): Promise<RunningPipeline> {
+/** The registry, log, producer and metrics every stage of one process shares. */
+export async function stageContext(options: PipelineOptions): Promise<StageContext> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config);
-  if (config.KAFKA_BROKERS && !options.transport) {
-    throw new Error('KAFKA_BROKERS is set but this version runs only the in-process log; unset KAFKA_BROKERS');
-  }
   warnUnsupported(config, logger);
   const registry = options.registry ?? (await loadRegistry(config, logger));
-  const metrics = new PipelineMetrics({ defaultMetrics: options.defaultMetrics ?? true });
-  const transport =
-    options.transport ??
-    new MemoryTransport({ onError: (error, batch, groupId) => logger.error({ err: error, topic: batch.topic, partition: batch.partition, groupId }, 'batch failed; retrying') });
-  await transport.ensureTopics(topicSpecs());
+  const transport = options.transport ?? createTransport(config, logger);
+  await prepareLog(transport);
   const producer = await transport.producer();
+  const metrics = new PipelineMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  return { config, registry, transport, producer, metrics, logger };
+}
 
-  const host = new ProcessorHost({ registry, config, transport, producer, metrics, logger: logger.child({ stage: 'processors' }) });
-  await host.start();
-
-  const bridge = new TelemetryBridge({
-    registry,
-    producer,
-    metrics,
-    logger: logger.child({ stage: 'ingest' }),
-    maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
-    maxBatchBytes: config.MAX_BATCH_BYTES,
-    maxFutureSkewMs: config.MAX_FUTURE_SKEW_S * 1000,
-  });
-  const broker = await startBroker({ host: config.MQTT_HOST, port: config.MQTT_PORT, bridge, metrics, logger: logger.child({ stage: 'ingest' }) });
-
-  const api = await buildApi({ view: host, metrics, logger, tokens: config.API_TOKENS });
-  await api.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
-  const httpPort = (api.server.address() as AddressInfo).port;
-  logger.info({ mqttPort: broker.port, httpPort, nodes: registry.size, transport: transport.name }, 'pipeline running');
+/**
+ * Every stage in one process (MQTT broker and bridge, processors, aggregator, API) on the
+ * in-process log, or on Kafka when KAFKA_BROKERS is set. Close order drains: stop taking MQTT
+ * input first, then finish processing, then stop serving.
+ */
+export async function startPipeline(options: PipelineOptions): Promise<RunningPipeline> {
+  const ctx = await stageContext(options);
+  const process = await startProcess(ctx);
+  const api = await startApi(ctx, process.host);
+  const ingest = await startIngest(ctx);
+  ctx.logger.info({ mqttPort: ingest.port, httpPort: api.port, nodes: ctx.registry.size, transport: ctx.transport.name }, 'pipeline running');
 
   let closing: Promise<void> | null = null;
   return {
-    mqttPort: broker.port,
-    httpPort,
-    registry,
-    host,
-    metrics,
-    logger,
+    mqttPort: ingest.port,
+    httpPort: api.port,
+    registry: ctx.registry,
+    host: process.host,
+    aggregator: api.aggregator,
+    metrics: ctx.metrics,
+    logger: ctx.logger,
     close() {
       closing ??= (async () => {
-        await broker.close();
-        await host.stop();
+        await ingest.close();
+        await process.close();
         await api.close();
-        await transport.close();
-        logger.info('pipeline stopped');
+        await ctx.transport.close();
+        ctx.logger.info('pipeline stopped');
       })();
       return closing;
     },

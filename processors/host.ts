@@ -2,35 +2,31 @@ import type { Logger } from 'pino';
 import {
   GROUPS,
   KIND_NAMES,
+  partitionFor,
   TOPICS,
-  type AckResult,
-  type Alert,
-  type AlertCondition,
-  type AlertState,
   type Config,
   type Consumer,
   type Kind,
-  type Kpis,
   type NodeOf,
   type NodeQuery,
   type NodeRegistry,
   type NodeView,
   type PipelineEvent,
   type PipelineMetrics,
-  type PipelineView,
   type Producer,
   type RegistryNode,
   type StreamRecord,
   type StreamTransport,
   type TelemetryRecord,
+  type TopicPartition,
 } from '../core/index.js';
-import { AlertEvaluator } from './alerts/evaluator.js';
 import { EventClock } from './clock.js';
 import { GroundwaterProcessor } from './groundwater/processor.js';
 import { NodeHealth } from './health/processor.js';
 import { LightingProcessor } from './lighting/processor.js';
 import { NoiseProcessor } from './noise/processor.js';
 import { ParkingProcessor } from './parking/processor.js';
+import type { PartitionPartial } from './partial.js';
 import type { EvalContext, KindProcessor } from './types.js';
 
 export interface HostOptions {
@@ -40,18 +36,26 @@ export interface HostOptions {
   producer: Producer;
   metrics: PipelineMetrics;
   logger: Logger;
+  /** Partition count of `telemetry.raw` (nodes are placed by key, as ingest placed them). */
+  rawPartitions: number;
+  /**
+   * `processor`: a member of the processor group, owning some partitions, publishing their
+   * partials. `replica`: reads every partition for its own views (the API process on Kafka),
+   * publishes and counts nothing.
+   */
+  role: 'processor' | 'replica';
+  groupId?: string;
   wall?: () => number;
 }
 
 type Processors = { [K in Kind]: KindProcessor<K> };
 
 /**
- * Runs the processors as one member of the processor group: applies readings from
- * `telemetry.raw` (and counts rejections from `telemetry.dlq`), evaluates KPIs and alert
- * conditions on a timer, writes them to the `metrics.*` and `alerts` topics, and serves the
- * current state to the API.
+ * Runs the kind processors and node health over the partitions of `telemetry.raw` this member
+ * owns (and counts rejections from `telemetry.dlq`); on a timer publishes each owned
+ * partition's partial to `metrics.partials`; serves node views.
  */
-export class ProcessorHost implements PipelineView {
+export class ProcessorHost {
   readonly #o: HostOptions;
   readonly #wall: () => number;
   readonly #clock: EventClock;
@@ -62,9 +66,10 @@ export class ProcessorHost implements PipelineView {
     parking: new ParkingProcessor(),
   };
   readonly #health = new NodeHealth();
-  readonly #alerts: AlertEvaluator;
   readonly #listeners = new Set<(event: PipelineEvent) => void>();
-  #kpis: Kpis | null = null;
+  /** Registry nodes of each raw partition, by kind. */
+  readonly #byPartition: Map<number, { all: RegistryNode[]; byKind: Map<Kind, RegistryNode[]> }>;
+  readonly #owned = new Set<string>();
   #consumer: Consumer | null = null;
   #timer: NodeJS.Timeout | null = null;
   #ticking: Promise<void> | null = null;
@@ -73,18 +78,32 @@ export class ProcessorHost implements PipelineView {
     this.#o = options;
     this.#wall = options.wall ?? Date.now;
     this.#clock = new EventClock(this.#wall);
-    this.#alerts = new AlertEvaluator({ holdMs: options.config.ALERT_HOLD_S * 1000, resolveHoldMs: options.config.ALERT_RESOLVE_HOLD_S * 1000 });
+    this.#byPartition = new Map();
+    for (const node of options.registry.all()) {
+      const p = partitionFor(node.nodeId, options.rawPartitions);
+      let entry = this.#byPartition.get(p);
+      if (!entry) this.#byPartition.set(p, (entry = { all: [], byKind: new Map() }));
+      entry.all.push(node);
+      let list = entry.byKind.get(node.kind);
+      if (!list) entry.byKind.set(node.kind, (list = []));
+      list.push(node);
+    }
   }
 
   async start(): Promise<void> {
+    const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
     this.#consumer = await this.#o.transport.consume({
-      groupId: GROUPS.processors,
-      topics: [TOPICS.raw, TOPICS.dlq],
+      groupId: this.#o.groupId ?? GROUPS.processors,
+      topics: this.#o.role === 'processor' ? [TOPICS.raw, TOPICS.dlq] : [TOPICS.raw],
       fromBeginning: true,
       onBatch: async (batch) => this.#onBatch(batch.topic, batch.records),
+      onAssigned: (tps) => tps.forEach((tp) => this.#owned.add(key(tp))),
+      onRevoked: (tps) => tps.forEach((tp) => this.#owned.delete(key(tp))),
     });
-    await this.tick();
-    this.#timer = setInterval(() => void this.tick(), this.#o.config.EVAL_INTERVAL_MS);
+    if (this.#o.role === 'processor') {
+      await this.tick();
+      this.#timer = setInterval(() => void this.tick(), this.#o.config.EVAL_INTERVAL_MS);
+    }
   }
 
   async stop(): Promise<void> {
@@ -121,77 +140,62 @@ export class ProcessorHost implements PipelineView {
       }
       this.#health.apply(record, this.#clock.now());
     }
-    for (const [kind, n] of processed) metrics.processed.inc({ kind }, n);
+    if (this.#o.role === 'processor') for (const [kind, n] of processed) metrics.processed.inc({ kind }, n);
   }
 
   #ctx(): EvalContext {
     return { now: this.#clock.now(), since: this.#clock.since, config: this.#o.config, registry: this.#o.registry };
   }
 
-  /** One evaluation: KPIs, alert conditions and lifecycle, outputs to the log. Never overlaps itself. */
+  /** Publishes the partial of every owned partition. Never overlaps itself. */
   tick(): Promise<void> {
     if (this.#ticking) return this.#ticking;
-    this.#ticking = this.#evaluate()
+    this.#ticking = this.#publishPartials()
       .catch((error: unknown) => this.#o.logger.error({ err: error }, 'evaluation failed'))
       .finally(() => (this.#ticking = null));
     return this.#ticking;
   }
 
-  async #evaluate(): Promise<void> {
+  /** The partials of the partitions this member owns right now. */
+  partials(): PartitionPartial[] {
     const ctx = this.#ctx();
-    const conditions: AlertCondition[] = [];
-    const sections = {} as Record<Kind, Record<string, unknown>>;
-    for (const kind of KIND_NAMES) {
-      const e = (this.#kinds[kind] as KindProcessor).evaluate(ctx);
-      sections[kind] = e.kpis;
-      conditions.push(...e.conditions);
+    const out: PartitionPartial[] = [];
+    for (const source of [...this.#owned].sort()) {
+      const [topic, p] = [source.slice(0, source.lastIndexOf(':')), Number(source.slice(source.lastIndexOf(':') + 1))];
+      if (topic === TOPICS.dlq) {
+        out.push({ source, at: ctx.now, since: ctx.since, rejections: this.#health.rejections(this.#wall()), conditions: [] });
+        continue;
+      }
+      const nodes = this.#byPartition.get(p);
+      const partial: PartitionPartial = { source, at: ctx.now, since: ctx.since, kinds: {}, conditions: [] };
+      for (const kind of KIND_NAMES) {
+        const { section, conditions } = (this.#kinds[kind] as KindProcessor).partial((nodes?.byKind.get(kind) ?? []) as NodeOf<Kind>[], ctx);
+        partial.kinds![kind] = section;
+        partial.conditions.push(...conditions);
+      }
+      const health = this.#health.partial(nodes?.all ?? [], ctx);
+      partial.health = health.section;
+      partial.conditions.push(...health.conditions);
+      out.push(partial);
     }
-    const health = this.#health.evaluate(ctx, this.#wall());
-    conditions.push(...health.conditions);
-    const kpis: Kpis = {
-      evaluatedAt: ctx.now,
-      lighting: sections.streetlight,
-      groundwater: sections.groundwater,
-      noise: sections.noise,
-      parking: sections.parking,
-      nodes: health.kpis,
-    };
-    this.#kpis = kpis;
-    const changed = this.#alerts.evaluate(conditions, ctx.now);
-
-    const { producer, metrics } = this.#o;
-    await Promise.all([
-      ...KIND_NAMES.map((kind) => producer.send(TOPICS.metrics(kind), [{ key: 'city', value: Buffer.from(JSON.stringify({ ts: ctx.now, kpis: sections[kind] })), timestamp: ctx.now }])),
-      producer.send(TOPICS.nodeMetrics, [{ key: 'city', value: Buffer.from(JSON.stringify({ ts: ctx.now, kpis: health.kpis })), timestamp: ctx.now }]),
-      this.#publishAlerts(changed),
-    ]);
-
-    metrics.alertsFiring.reset();
-    for (const alert of this.#alerts.active()) metrics.alertsFiring.inc({ alertname: alert.alertname });
-    if (this.#consumer) for (const [topic, lag] of Object.entries(await this.#consumer.lag())) metrics.consumerLag.set({ topic }, lag);
-    this.#emit({ type: 'kpis', kpis });
+    return out;
   }
 
-  async #publishAlerts(alerts: Alert[]): Promise<void> {
-    if (alerts.length === 0) return;
-    for (const alert of alerts) this.#o.logger.info({ alert: alert.alertname, id: alert.id, state: alert.state, labels: alert.labels }, 'alert state changed');
-    await this.#o.producer.send(TOPICS.alerts, alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)), timestamp: a.updatedAt })));
-    for (const alert of alerts) this.#emit({ type: 'alert', alert });
+  async #publishPartials(): Promise<void> {
+    const partials = this.partials();
+    if (partials.length === 0) return;
+    await this.#o.producer.send(TOPICS.partials, partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)), timestamp: p.at })));
+    if (this.#consumer) for (const [topic, lag] of Object.entries(await this.#consumer.lag())) this.#o.metrics.consumerLag.set({ topic }, lag);
   }
 
   #emit(event: PipelineEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
 
-  // ---- PipelineView -------------------------------------------------------------------------
+  // ---- node views -----------------------------------------------------------------------------
 
   ready(): boolean {
-    return this.#consumer !== null && this.#kpis !== null;
-  }
-
-  kpis(): Kpis {
-    if (!this.#kpis) throw new Error('KPIs not evaluated yet');
-    return this.#kpis;
+    return this.#consumer !== null;
   }
 
   #view(node: RegistryNode, ctx: EvalContext, detail: boolean): NodeView {
@@ -219,17 +223,6 @@ export class ProcessorHost implements PipelineView {
     return node && this.#view(node, this.#ctx(), true);
   }
 
-  alerts(state?: AlertState): Alert[] {
-    return this.#alerts.list(state);
-  }
-
-  async acknowledge(alertId: string, by: string): Promise<AckResult> {
-    const result = this.#alerts.acknowledge(alertId, by, this.#clock.now());
-    if (typeof result === 'string') return { ok: false, error: result };
-    await this.#publishAlerts([result]);
-    return { ok: true, alert: result };
-  }
-
   subscribe(listener: (event: PipelineEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -243,4 +236,3 @@ function safeJson(value: Buffer): unknown {
     return undefined;
   }
 }
-

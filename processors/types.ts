@@ -14,16 +14,38 @@ export interface Evaluation {
   conditions: AlertCondition[];
 }
 
-/** One stateful processor per sensor kind; a new kind adds one of these and one line in the host. */
-export interface KindProcessor<K extends Kind = Kind> {
+/**
+ * A processor's contribution for one share of the nodes (one log partition): mergeable counts
+ * (`section`, JSON) and the alert conditions that concern single nodes. Partitions are evaluated
+ * by whichever instance owns them; the aggregator merges the latest partial of every partition.
+ */
+export interface KindPartial<S = unknown> {
+  section: S;
+  conditions: AlertCondition[];
+}
+
+/** One stateful processor per sensor kind; a new kind adds one of these, its merger and one line in the host. */
+export interface KindProcessor<K extends Kind = Kind, S = unknown> {
   readonly kind: K;
   /** Applies one accepted reading. Must be idempotent: a replayed reading changes nothing. */
   apply(record: ReadingRecord<K>, node: NodeOf<K>): void;
-  evaluate(ctx: EvalContext): Evaluation;
+  partial(nodes: readonly NodeOf<K>[], ctx: EvalContext): KindPartial<S>;
   /** Latest reading and what the processor derived for one node, for the API. */
   describe(node: NodeOf<K>, ctx: EvalContext): { latest?: Record<string, unknown>; derived?: Record<string, unknown> };
 }
 
+/** Turns the partials of all partitions into the kind's KPIs and its group-level conditions. */
+export interface KindMerger<S = unknown> {
+  merge(sections: S[], ctx: EvalContext): Evaluation;
+}
+
 export function ratio(part: number, whole: number): number | null {
   return whole === 0 ? null : part / whole;
+}
+
+/** Evaluates one processor over all of its registry nodes as a single partition (tests, tools). */
+export function evaluateWhole<K extends Kind, S>(processor: KindProcessor<K, S>, merger: KindMerger<S>, ctx: EvalContext): Evaluation {
+  const { section, conditions } = processor.partial(ctx.registry.ofKind(processor.kind), ctx);
+  const merged = merger.merge([section], ctx);
+  return { kpis: merged.kpis, conditions: [...conditions, ...merged.conditions] };
 }

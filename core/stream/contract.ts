@@ -20,6 +20,7 @@ export function streamContract(name: string, fresh: () => Promise<{ transport: S
       const { transport, prefix } = await fresh();
       const topic = `${prefix}.ordered`;
       await transport.ensureTopics([{ name: topic, partitions: 4 }]);
+      expect(await transport.partitionCount(topic)).toBe(4);
       const producer = await transport.producer();
       const keys = ['node-a', 'node-b', 'node-c', 'node-d', 'node-e'];
       const messages = Array.from({ length: 200 }, (_, i) => ({ key: keys[i % keys.length]!, value: Buffer.from(String(i)) }));

@@ -238,6 +238,10 @@ export class MemoryTransport implements StreamTransport {
     }
   }
 
+  async partitionCount(topic: string): Promise<number> {
+    return this.topic(topic).length;
+  }
+
   async producer(): Promise<Producer> {
     return {
       send: async (topic: string, messages: OutgoingMessage[]) => {

@@ -7,6 +7,8 @@ export const TOPICS = {
   dlq: 'telemetry.dlq',
   alerts: 'alerts',
   nodeMetrics: 'metrics.nodes',
+  /** Each log partition's share of the KPIs (mergeable counts), keyed by source partition; merged by the aggregator. */
+  partials: 'metrics.partials',
   metrics: (kind: Kind) => `metrics.${kind}`,
 } as const;
 
@@ -22,6 +24,7 @@ export function topicSpecs(partitions = 12): TopicSpec[] {
     { name: TOPICS.raw, partitions, retentionMs: 7 * DAY },
     { name: TOPICS.dlq, partitions: Math.max(1, Math.floor(partitions / 4)), retentionMs: 14 * DAY },
     { name: TOPICS.alerts, partitions: 1, compacted: true },
+    { name: TOPICS.partials, partitions: 1, compacted: true },
     { name: TOPICS.nodeMetrics, partitions: 1, retentionMs: 7 * DAY },
     ...KIND_NAMES.map((kind) => ({ name: TOPICS.metrics(kind), partitions: 1, retentionMs: 7 * DAY })),
   ];

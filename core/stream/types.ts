@@ -80,6 +80,8 @@ export interface StreamTransport {
   readonly name: string;
   /** Creates missing topics; existing topics are left as they are. */
   ensureTopics(specs: TopicSpec[]): Promise<void>;
+  /** Partitions of an existing topic (an existing cluster's topics may differ from what we would create). */
+  partitionCount(topic: string): Promise<number>;
   producer(): Promise<Producer>;
   consume(options: ConsumerOptions): Promise<Consumer>;
   close(): Promise<void>;

@@ -44,10 +44,18 @@ export interface SunDay {
   sunset: number;
 }
 
-/** Sunrise and sunset (epoch ms) of the local day containing ts, at the given coordinates. */
+const sunCache = new Map<string, SunDay>();
+
+/** Sunrise and sunset (epoch ms) of the local day containing ts, at the given coordinates (cached per day). */
 export function sunDay(ts: number, lat: number, lon: number): SunDay {
-  const localNoon = localDayStart(ts) + 12 * HOUR;
-  const t = getTimes(new Date(localNoon), lat, lon);
-  if (!t.sunrise || !t.sunset) throw new Error(`no sunrise/sunset at ${lat},${lon} on ${localDate(ts)}`);
-  return { sunrise: t.sunrise.getTime(), sunset: t.sunset.getTime() };
+  const day = localDayStart(ts);
+  const key = `${day}|${lat}|${lon}`;
+  let cached = sunCache.get(key);
+  if (!cached) {
+    const t = getTimes(new Date(day + 12 * HOUR), lat, lon);
+    if (!t.sunrise || !t.sunset) throw new Error(`no sunrise/sunset at ${lat},${lon} on ${localDate(ts)}`);
+    if (sunCache.size > 10_000) sunCache.clear();
+    sunCache.set(key, (cached = { sunrise: t.sunrise.getTime(), sunset: t.sunset.getTime() }));
+  }
+  return cached;
 }

@@ -98,6 +98,14 @@ export class AlertEvaluator {
     return { ...alert };
   }
 
+  /** Takes over the alerts another process left (read back from the compacted alerts topic). */
+  restore(alerts: Iterable<Alert>): void {
+    for (const alert of alerts) {
+      if (alert.state === 'resolved') this.#remember({ ...alert });
+      else this.#active.set(alert.id, { ...alert });
+    }
+  }
+
   list(state?: AlertState): Alert[] {
     const all = [...this.#active.values(), ...this.#history];
     return (state ? all.filter((a) => a.state === state) : all).map((a) => ({ ...a }));

@@ -1,5 +1,5 @@
 import type { AlertCondition, GroundwaterReading, NodeOf, ReadingRecord, Severity } from '../../core/index.js';
-import type { EvalContext, Evaluation, KindProcessor } from '../types.js';
+import type { EvalContext, KindPartial, KindProcessor } from '../types.js';
 import { hoursToLine, median, nextBand, nextLineBelow, trendCmPerDay, type Band, type LevelPoint } from './level.js';
 
 type Well = NodeOf<'groundwater'>;
@@ -8,6 +8,12 @@ const KEEP_MS = 8 * DAY;
 const MAX_POINTS = 20_000;
 const MEDIAN_OF = 5;
 const SEVERITY: Record<Exclude<Band, 'normal'>, Severity> = { yellow: 'minor', orange: 'major', red: 'critical' };
+
+/** One row per well; `level` and `band` are null until the well has reported. */
+export type WellRow = { nodeId: string; well: string; springGroup: string; district: string; level: number | null; band: Band | null } & Record<string, unknown>;
+export interface GroundwaterSection {
+  wells: WellRow[];
+}
 
 interface WellState {
   points: LevelPoint[]; // sorted by ts, one per ts
@@ -19,7 +25,7 @@ interface WellState {
  * Spring wells: median-filtered level, band against the well's yellow/orange/red lines with
  * hysteresis, 24 h and 7 day trend (cm/day) and the projected time to the next line.
  */
-export class GroundwaterProcessor implements KindProcessor<'groundwater'> {
+export class GroundwaterProcessor implements KindProcessor<'groundwater', GroundwaterSection> {
   readonly kind = 'groundwater' as const;
   readonly #wells = new Map<string, WellState>();
 
@@ -59,26 +65,18 @@ export class GroundwaterProcessor implements KindProcessor<'groundwater'> {
     };
   }
 
-  evaluate(ctx: EvalContext): Evaluation {
-    const wells = [];
+  partial(wells: readonly Well[], ctx: EvalContext): KindPartial<GroundwaterSection> {
+    const rows: WellRow[] = [];
     const conditions: AlertCondition[] = [];
-    const byBand: Record<Band, number> = { normal: 0, yellow: 0, orange: 0, red: 0 };
-    const groups = new Map<string, { minLevel: number; worstBand: Band; wells: number }>();
-    const order: Band[] = ['normal', 'yellow', 'orange', 'red'];
-    for (const well of ctx.registry.ofKind('groundwater')) {
+    for (const well of wells) {
       const state = this.#wells.get(well.nodeId);
       const d = state ? this.#derive(well, state, ctx, true) : null;
+      const base = { nodeId: well.nodeId, well: well.well, springGroup: well.springGroup, district: well.district };
       if (!d) {
-        wells.push({ nodeId: well.nodeId, well: well.well, springGroup: well.springGroup, district: well.district, level: null, band: null });
+        rows.push({ ...base, level: null, band: null });
         continue;
       }
-      byBand[d.band]++;
-      wells.push({ nodeId: well.nodeId, well: well.well, springGroup: well.springGroup, district: well.district, ...d });
-      const g = groups.get(well.springGroup) ?? { minLevel: Infinity, worstBand: 'normal' as Band, wells: 0 };
-      g.wells++;
-      g.minLevel = Math.min(g.minLevel, d.level);
-      if (order.indexOf(d.band) > order.indexOf(g.worstBand)) g.worstBand = d.band;
-      groups.set(well.springGroup, g);
+      rows.push({ ...base, ...d });
       const labels = { kind: 'groundwater', district: well.district, well: well.well, node: well.nodeId };
       if (d.band !== 'normal') {
         conditions.push({
@@ -99,16 +97,7 @@ export class GroundwaterProcessor implements KindProcessor<'groundwater'> {
         });
       }
     }
-    return {
-      kpis: {
-        wells: wells.length,
-        reporting: wells.length - wells.filter((w) => w.level === null).length,
-        byBand,
-        springGroups: Object.fromEntries([...groups].map(([name, g]) => [name, { ...g, minLevel: round(g.minLevel, 3) }])),
-        list: wells,
-      },
-      conditions,
-    };
+    return { section: { wells: rows }, conditions };
   }
 
   describe(well: Well, ctx: EvalContext) {

@@ -1,6 +1,6 @@
 import type { AlertCondition, NodeHealthView, RegistryNode, TelemetryRecord } from '../../core/index.js';
 import { isFresh } from '../freshness.js';
-import type { EvalContext, Evaluation } from '../types.js';
+import type { EvalContext, Evaluation, KindPartial } from '../types.js';
 import { ratio } from '../types.js';
 
 interface Seen {
@@ -10,6 +10,16 @@ interface Seen {
   battery?: number;
   rssi?: number;
   batteryV?: number;
+}
+
+export interface HealthSection {
+  /** `${district}|${kind}` -> counts. */
+  tallies: Record<string, { district: string; kind: string; total: number; online: number; neverSeen: number; batteryLow: number }>;
+  /** Silent nodes per `${district}|${kind}`: the count and the first few ids. */
+  silent: Record<string, { count: number; nodes: string[] }>;
+}
+export interface RejectionSection {
+  rejected: Record<string, number>;
 }
 
 /** Many silent nodes in one district and kind at once are one alert, not hundreds. */
@@ -75,35 +85,28 @@ export class NodeHealth {
     };
   }
 
-  evaluate(ctx: EvalContext, wallNow: number): Evaluation {
+  partial(nodes: Iterable<RegistryNode>, ctx: EvalContext): KindPartial<HealthSection> {
+    const section: HealthSection = { tallies: {}, silent: {} };
     const conditions: AlertCondition[] = [];
-    const tally = () => ({ total: 0, online: 0 });
-    const city = tally();
-    const byKind: Record<string, { total: number; online: number }> = {};
-    const byDistrict: Record<string, { total: number; online: number }> = {};
-    const silent = new Map<string, RegistryNode[]>();
-    let neverSeen = 0;
-    let batteryLow = 0;
-    for (const node of ctx.registry.all()) {
+    for (const node of nodes) {
+      const key = `${node.district}|${node.kind}`;
+      const t = (section.tallies[key] ??= { district: node.district, kind: node.kind, total: 0, online: 0, neverSeen: 0, batteryLow: 0 });
+      t.total++;
       const s = this.#seen.get(node.nodeId);
-      const online = this.online(node, ctx);
-      for (const t of [city, (byKind[node.kind] ??= tally()), (byDistrict[node.district] ??= tally())]) {
-        t.total++;
-        if (online) t.online++;
-      }
       if (!s || s.lastSeen === undefined) {
-        neverSeen++;
+        t.neverSeen++;
         continue;
       }
-      if (!online) {
-        const key = `${node.district}\u0000${node.kind}`;
-        let list = silent.get(key);
-        if (!list) silent.set(key, (list = []));
-        list.push(node);
+      if (this.online(node, ctx)) t.online++;
+      else {
+        // Nodes that reported once and went silent; nodes never heard from are counted, not alerted one by one.
+        const silent = (section.silent[key] ??= { count: 0, nodes: [] });
+        silent.count++;
+        if (silent.nodes.length < OFFLINE_GROUP_MIN) silent.nodes.push(node.nodeId);
       }
       const low = (s.battery !== undefined && s.battery < BATTERY_LOW) || (s.batteryV !== undefined && s.batteryV < BATTERY_V_CRITICAL);
       if (low) {
-        batteryLow++;
+        t.batteryLow++;
         conditions.push({
           alertname: 'NodeBatteryLow',
           severity: 'minor',
@@ -113,53 +116,69 @@ export class NodeHealth {
         });
       }
     }
-    // Nodes that reported once and went silent; nodes never heard from are counted, not alerted one by one.
-    for (const nodes of silent.values()) {
-      const { district, kind } = nodes[0]!;
-      if (nodes.length >= OFFLINE_GROUP_MIN) {
-        conditions.push({
-          alertname: 'NodeOffline',
-          severity: 'major',
-          labels: { kind, district, node: '*' },
-          summary: `${nodes.length} ${kind} nodes in ${district} are offline`,
-          value: nodes.length,
-        });
-      } else {
-        for (const node of nodes) {
-          conditions.push({ alertname: 'NodeOffline', severity: 'minor', labels: { kind, district, node: node.nodeId }, summary: `node ${node.nodeId} is offline` });
-        }
-      }
-    }
-    // Rejected-data surge over the last five wall-clock minutes.
-    const byReason = new Map<string, number>();
+    return { section, conditions };
+  }
+
+  /** Rejections per reason over the last five wall-clock minutes (of the dead-letter partitions this instance reads). */
+  rejections(wallNow: number): RejectionSection {
+    const rejected: Record<string, number> = {};
     for (const [minute, reasons] of this.#rejected) {
       if (minute < wallNow - SURGE_WINDOW_MS) {
         this.#rejected.delete(minute);
         continue;
       }
-      for (const [reason, n] of reasons) byReason.set(reason, (byReason.get(reason) ?? 0) + n);
+      for (const [reason, n] of reasons) rejected[reason] = (rejected[reason] ?? 0) + n;
     }
-    for (const [reason, n] of byReason) {
+    return { rejected };
+  }
+}
+
+/** Online ratios per kind, district and city; silent nodes alerted singly or, when many, per district and kind; rejection surges. */
+export class HealthMerger {
+  merge(sections: HealthSection[], rejections: RejectionSection[], _ctx: EvalContext): Evaluation {
+    const conditions: AlertCondition[] = [];
+    const tally = () => ({ total: 0, online: 0 });
+    const city = tally();
+    const byKind: Record<string, { total: number; online: number }> = {};
+    const byDistrict: Record<string, { total: number; online: number }> = {};
+    const silent = new Map<string, { district: string; kind: string; count: number; nodes: string[] }>();
+    let neverSeen = 0;
+    let batteryLow = 0;
+    for (const s of sections) {
+      for (const [key, t] of Object.entries(s.tallies)) {
+        neverSeen += t.neverSeen;
+        batteryLow += t.batteryLow;
+        for (const agg of [city, (byKind[t.kind] ??= tally()), (byDistrict[t.district] ??= tally())]) {
+          agg.total += t.total;
+          agg.online += t.online;
+        }
+        const off = s.silent[key];
+        if (off) {
+          const m = silent.get(key) ?? { district: t.district, kind: t.kind, count: 0, nodes: [] };
+          m.count += off.count;
+          m.nodes.push(...off.nodes);
+          silent.set(key, m);
+        }
+      }
+    }
+    for (const g of [...silent.values()].sort((a, b) => `${a.district}|${a.kind}`.localeCompare(`${b.district}|${b.kind}`))) {
+      if (g.count >= OFFLINE_GROUP_MIN) {
+        conditions.push({ alertname: 'NodeOffline', severity: 'major', labels: { kind: g.kind, district: g.district, node: '*' }, summary: `${g.count} ${g.kind} nodes in ${g.district} are offline`, value: g.count });
+      } else {
+        for (const node of g.nodes.sort()) conditions.push({ alertname: 'NodeOffline', severity: 'minor', labels: { kind: g.kind, district: g.district, node }, summary: `node ${node} is offline` });
+      }
+    }
+    const byReason: Record<string, number> = {};
+    for (const r of rejections) for (const [reason, n] of Object.entries(r.rejected)) byReason[reason] = (byReason[reason] ?? 0) + n;
+    for (const [reason, n] of Object.entries(byReason)) {
       if (n >= SURGE_MIN) {
-        conditions.push({
-          alertname: 'DataRejectedSurge',
-          severity: 'major',
-          labels: { kind: 'pipeline', district: 'all', reason },
-          summary: `${n} messages rejected as ${reason} in the last 5 minutes`,
-          value: n,
-        });
+        conditions.push({ alertname: 'DataRejectedSurge', severity: 'major', labels: { kind: 'pipeline', district: 'all', reason }, summary: `${n} messages rejected as ${reason} in the last 5 minutes`, value: n });
       }
     }
     const withRatio = (t: { total: number; online: number }) => ({ ...t, offline: t.total - t.online, ratio: ratio(t.online, t.total) });
+    const sorted = (o: Record<string, { total: number; online: number }>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)).map(([k, t]) => [k, withRatio(t)]));
     return {
-      kpis: {
-        ...withRatio(city),
-        neverSeen,
-        batteryLow,
-        byKind: Object.fromEntries(Object.entries(byKind).map(([k, t]) => [k, withRatio(t)])),
-        byDistrict: Object.fromEntries(Object.entries(byDistrict).map(([k, t]) => [k, withRatio(t)])),
-        rejectedLast5m: Object.fromEntries(byReason),
-      },
+      kpis: { ...withRatio(city), neverSeen, batteryLow, byKind: sorted(byKind), byDistrict: sorted(byDistrict), rejectedLast5m: byReason },
       conditions,
     };
   }

@@ -1,32 +1,29 @@
-import { lightingSchedule, type AlertCondition, type NodeOf, type ReadingRecord, type RoadClass, type StreetlightReading } from '../../core/index.js';
+import type { AlertCondition, NodeOf, ReadingRecord, RoadClass, StreetlightReading } from '../../core/index.js';
+import { lightingSchedule } from '../../core/index.js';
 import { inWarmUp, isFresh } from '../freshness.js';
-import type { EvalContext, Evaluation, KindProcessor } from '../types.js';
-import { lampCondition, lightingRate, type LampCondition, type RateCount } from './lamp.js';
+import type { EvalContext, KindPartial, KindProcessor } from '../types.js';
+import { lampCondition, type LampCondition } from './lamp.js';
 
 type Lamp = NodeOf<'streetlight'>;
 
-function targetFor(roadClass: RoadClass, ctx: EvalContext): number {
-  return roadClass === 'branch' || roadClass === 'alley' ? ctx.config.LIGHTING_TARGET_BRANCH : ctx.config.LIGHTING_TARGET_MAIN;
+/** Mergeable lighting counts of one partition. */
+export interface LightingSection {
+  /** `${district}|${roadClass}` -> lamps lit / expected / not yet known. */
+  groups: Record<string, { district: string; roadClass: RoadClass; lit: number; expected: number; unknown: number }>;
+  /** Only circuits with a dark or unknown lamp here: the dark lamps and the unknown count. */
+  circuits: Record<string, { district: string; road: string; dark: [nodeId: string, why: LampCondition][]; unknown: number }>;
+  onInDaytime: number;
 }
 
-const count = (): RateCount => ({ lit: 0, expected: 0 });
-function bump<K>(map: Map<K, RateCount>, key: K, lit: boolean): void {
-  let c = map.get(key);
-  if (!c) map.set(key, (c = count()));
-  c.expected++;
-  if (lit) c.lit++;
+export function scheduleFor(ctx: EvalContext) {
+  const c = ctx.config;
+  return lightingSchedule(ctx.now, { lat: c.CITY_LAT, lon: c.CITY_LON, onOffsetMin: c.LIGHTING_ON_OFFSET_MIN, offOffsetMin: c.LIGHTING_OFF_OFFSET_MIN });
 }
 
-/**
- * Street lighting: the lighting rate (lamps lit / lamps that should be lit) per road class,
- * district and city, evaluated only while the schedule says lamps are on; dark circuits as one
- * alert; lamps on in daylight.
- */
-export class LightingProcessor implements KindProcessor<'streetlight'> {
+/** Street lamps: each lamp's latest report, judged lit or dark while the timetable says on. */
+export class LightingProcessor implements KindProcessor<'streetlight', LightingSection> {
   readonly kind = 'streetlight' as const;
   readonly #latest = new Map<string, StreetlightReading>();
-  /** The last rate computed while lamps were scheduled on, shown through the day. */
-  #lastNight: { rate: number | null; at: number } | null = null;
 
   apply(record: ReadingRecord<'streetlight'>): void {
     const prev = this.#latest.get(record.nodeId);
@@ -41,26 +38,16 @@ export class LightingProcessor implements KindProcessor<'streetlight'> {
     return lampCondition(latest, fresh, lamp.ratedW);
   }
 
-  evaluate(ctx: EvalContext): Evaluation {
-    const { config } = ctx;
-    const schedule = lightingSchedule(ctx.now, { lat: config.CITY_LAT, lon: config.CITY_LON, onOffsetMin: config.LIGHTING_ON_OFFSET_MIN, offOffsetMin: config.LIGHTING_OFF_OFFSET_MIN });
-    const lamps = ctx.registry.ofKind('streetlight');
+  partial(lamps: readonly Lamp[], ctx: EvalContext): KindPartial<LightingSection> {
+    const on = scheduleFor(ctx).on;
+    const section: LightingSection = { groups: {}, circuits: {}, onInDaytime: 0 };
     const conditions: AlertCondition[] = [];
-    const city = count();
-    const byClass = new Map<RoadClass, RateCount>();
-    const byDistrict = new Map<string, RateCount>();
-    const byDistrictClass = new Map<string, RateCount & { district: string; roadClass: RoadClass }>();
-    const circuits = new Map<string, { lamps: Lamp[]; dark: Lamp[] }>();
-    let onInDaytime = 0;
-    let unknown = 0;
-
     for (const lamp of lamps) {
       const state = this.#condition(lamp, ctx);
-      const lit = state === 'lit';
-      if (!schedule.on) {
+      if (!on) {
         const latest = this.#latest.get(lamp.nodeId);
         if (latest && latest.powerState !== 'off' && state !== 'no-report') {
-          onInDaytime++;
+          section.onInDaytime++;
           conditions.push({
             alertname: 'StreetlightOnInDaytime',
             severity: 'minor',
@@ -70,94 +57,24 @@ export class LightingProcessor implements KindProcessor<'streetlight'> {
         }
         continue;
       }
-      if (state === 'unknown') {
-        // Not yet judged: left out of rates and alerts until the warm-up has passed.
-        unknown++;
+      const key = `${lamp.district}|${lamp.roadClass}`;
+      const g = (section.groups[key] ??= { district: lamp.district, roadClass: lamp.roadClass, lit: 0, expected: 0, unknown: 0 });
+      if (state === 'lit') {
+        g.lit++;
+        g.expected++;
         continue;
       }
-      city.expected++;
-      if (lit) city.lit++;
-      bump(byClass, lamp.roadClass, lit);
-      bump(byDistrict, lamp.district, lit);
-      const dcKey = `${lamp.district}\u0000${lamp.roadClass}`;
-      if (!byDistrictClass.has(dcKey)) byDistrictClass.set(dcKey, { ...count(), district: lamp.district, roadClass: lamp.roadClass });
-      const dc = byDistrictClass.get(dcKey)!;
-      dc.expected++;
-      if (lit) dc.lit++;
-      let circuit = circuits.get(lamp.circuit);
-      if (!circuit) circuits.set(lamp.circuit, (circuit = { lamps: [], dark: [] }));
-      circuit.lamps.push(lamp);
-      if (!lit) circuit.dark.push(lamp);
-    }
-
-    let darkCircuits = 0;
-    if (schedule.on) {
-      for (const [circuit, c] of circuits) {
-        if (c.dark.length === 0) continue;
-        const first = c.lamps[0]!;
-        if (c.lamps.length >= 3 && c.dark.length > c.lamps.length * config.CIRCUIT_DARK_RATIO) {
-          // One alert for the circuit; its lamps' own alerts are suppressed (crews fix the cabinet).
-          darkCircuits++;
-          conditions.push({
-            alertname: 'CircuitDark',
-            severity: 'major',
-            labels: { kind: 'streetlight', district: first.district, circuit },
-            summary: `${c.dark.length} of ${c.lamps.length} lamps of circuit ${circuit} on ${first.road} are dark`,
-            value: c.dark.length,
-          });
-          continue;
-        }
-        for (const lamp of c.dark) {
-          conditions.push({
-            alertname: 'StreetlightOut',
-            severity: 'minor',
-            labels: { kind: 'streetlight', district: lamp.district, node: lamp.nodeId, circuit },
-            summary: `lamp ${lamp.nodeId} on ${lamp.road} is dark (${this.#condition(lamp, ctx)})`,
-          });
-        }
+      const c = (section.circuits[lamp.circuit] ??= { district: lamp.district, road: lamp.road, dark: [], unknown: 0 });
+      if (state === 'unknown') {
+        // Not yet judged: left out of rates and alerts until the warm-up has passed.
+        g.unknown++;
+        c.unknown++;
+      } else {
+        g.expected++;
+        c.dark.push([lamp.nodeId, state]);
       }
-      for (const dc of byDistrictClass.values()) {
-        const rate = lightingRate(dc)!;
-        const target = targetFor(dc.roadClass, ctx);
-        if (rate < target) {
-          conditions.push({
-            alertname: 'LightingRateBelowTarget',
-            severity: 'major',
-            labels: { kind: 'streetlight', district: dc.district, roadClass: dc.roadClass },
-            summary: `lighting rate of ${dc.roadClass} roads in ${dc.district} is ${(rate * 100).toFixed(1)} % (target ${(target * 100).toFixed(0)} %)`,
-            value: rate,
-          });
-        }
-      }
-      this.#lastNight = { rate: lightingRate(city), at: ctx.now };
     }
-
-    const classes = Object.fromEntries(
-      [...byClass].map(([cls, c]) => {
-        const rate = lightingRate(c);
-        const target = targetFor(cls, ctx);
-        return [cls, { rate, lit: c.lit, expected: c.expected, target, compliant: rate === null ? null : rate >= target }];
-      }),
-    );
-    const districts = Object.fromEntries([...byDistrict].map(([d, c]) => [d, { rate: lightingRate(c), lit: c.lit, expected: c.expected }]));
-    return {
-      kpis: {
-        lamps: lamps.length,
-        scheduledOn: schedule.on,
-        switchOn: schedule.switchOn,
-        switchOff: schedule.switchOff,
-        rate: schedule.on ? lightingRate(city) : (this.#lastNight?.rate ?? null),
-        rateAt: schedule.on ? ctx.now : (this.#lastNight?.at ?? null),
-        lit: city.lit,
-        expected: city.expected,
-        byRoadClass: classes,
-        byDistrict: districts,
-        darkCircuits,
-        onInDaytime,
-        unknown,
-      },
-      conditions,
-    };
+    return { section, conditions };
   }
 
   describe(lamp: Lamp, ctx: EvalContext) {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { evaluateWhole } from '../types.js';
+import { NoiseMerger } from './merge.js';
 import type { NodeOf, RegistryNode } from '../../core/index.js';
 import { at, ctx, record } from '../../test/fixtures.js';
 import { dayNightLevel, energyAverage } from './leq.js';
@@ -35,8 +37,9 @@ describe('noise processor', () => {
 
   it('judges the closed night hour (23:00-24:00, crossing into the next day) against the night limit', () => {
     const p = new NoiseProcessor();
+    const m = new NoiseMerger();
     feed(p, at('2026-06-21T23:00:00'), 60, 48);
-    const { kpis, conditions } = p.evaluate(ctx([station], at('2026-06-22T00:10:00')));
+    const { kpis, conditions } = evaluateWhole(p, m, ctx([station], at('2026-06-22T00:10:00')));
     const last = (kpis.list as { lastHour: { period: string; leq: number; limit: number; complete: boolean; exceeds: boolean } }[])[0]!.lastHour;
     expect(last).toMatchObject({ period: 'night', leq: 48, limit: 45, complete: true, exceeds: true });
     expect(conditions.map((c) => c.alertname)).toEqual(['NoiseOverLimit']);
@@ -45,8 +48,9 @@ describe('noise processor', () => {
 
   it('reports an hour with too few samples as incomplete, not compliant, and raises nothing', () => {
     const p = new NoiseProcessor();
+    const m = new NoiseMerger();
     feed(p, at('2026-06-21T10:00:00'), 40, 70); // 40 of 60 minutes < 75 %
-    const { kpis, conditions } = p.evaluate(ctx([station], at('2026-06-21T11:05:00')));
+    const { kpis, conditions } = evaluateWhole(p, m, ctx([station], at('2026-06-21T11:05:00')));
     expect((kpis.list as { lastHour: object }[])[0]!.lastHour).toMatchObject({ complete: false, exceeds: null, coverage: 0.667 });
     expect(kpis).toMatchObject({ complete: 0, incomplete: 1, complianceRate: null });
     expect(conditions).toEqual([]);
@@ -54,6 +58,7 @@ describe('noise processor', () => {
 
   it('counts a replayed minute once', () => {
     const p = new NoiseProcessor();
+    const m = new NoiseMerger();
     feed(p, at('2026-06-21T10:00:00'), 60, 50);
     feed(p, at('2026-06-21T10:00:00'), 1, 50); // replay of the first minute
     const last = p.hour(station as NodeOf<'noise'>, at('2026-06-21T10:00:00'), 0.75);
@@ -63,10 +68,11 @@ describe('noise processor', () => {
 
   it('flags a night LAmax over the night limit + 15 dB', () => {
     const p = new NoiseProcessor();
+    const m = new NoiseMerger();
     feed(p, at('2026-06-21T23:00:00'), 5, 40, 60); // 45 + 15 = 60: allowed
-    expect(p.evaluate(ctx([station], at('2026-06-21T23:06:00'))).conditions).toEqual([]);
+    expect(evaluateWhole(p, m, ctx([station], at('2026-06-21T23:06:00'))).conditions).toEqual([]);
     feed(p, at('2026-06-21T23:10:00'), 1, 40, 61);
-    const { conditions } = p.evaluate(ctx([station], at('2026-06-21T23:12:00')));
+    const { conditions } = evaluateWhole(p, m, ctx([station], at('2026-06-21T23:12:00')));
     expect(conditions).toMatchObject([{ alertname: 'NoiseNightPeak', value: 61 }]);
   });
 });

@@ -1,5 +1,5 @@
 import { hourStart, minuteStart, noisePeriod, type AlertCondition, type NodeOf, type NoiseReading, type ReadingRecord } from '../../core/index.js';
-import type { EvalContext, Evaluation, KindProcessor } from '../types.js';
+import type { EvalContext, KindPartial, KindProcessor } from '../types.js';
 import { energyAverage, NIGHT_PEAK_ALLOWANCE_DB, ZONE_LIMITS } from './leq.js';
 
 type Station = NodeOf<'noise'>;
@@ -30,11 +30,25 @@ export interface HourResult {
   exceeds: boolean | null;
 }
 
+export interface StationRow {
+  nodeId: string;
+  station: string;
+  district: string;
+  zoneClass: string;
+  lastHour: HourResult;
+  currentHour: HourResult;
+}
+export interface NoiseSection {
+  /** Start of the last closed hour the rows judge. */
+  hour: number;
+  stations: StationRow[];
+}
+
 /**
  * Noise stations: hourly Leq as an energy average of the minute values, judged against the
  * GB 3096-2008 limit of its zone class and period; night peaks against the night limit + 15 dB.
  */
-export class NoiseProcessor implements KindProcessor<'noise'> {
+export class NoiseProcessor implements KindProcessor<'noise', NoiseSection> {
   readonly kind = 'noise' as const;
   readonly #stations = new Map<string, StationState>();
 
@@ -80,27 +94,14 @@ export class NoiseProcessor implements KindProcessor<'noise'> {
     return peak;
   }
 
-  evaluate(ctx: EvalContext): Evaluation {
+  partial(stations: readonly Station[], ctx: EvalContext): KindPartial<NoiseSection> {
     const conditions: AlertCondition[] = [];
     const closed = hourStart(ctx.now) - HOUR;
-    const list = [];
-    let complete = 0;
-    let compliant = 0;
-    const byZone: Record<string, { stations: number; complete: number; compliant: number }> = {};
-    for (const station of ctx.registry.ofKind('noise')) {
+    const rows: StationRow[] = [];
+    for (const station of stations) {
       const last = this.hour(station, closed, ctx.config.NOISE_MIN_VALID_RATIO);
       const current = this.hour(station, hourStart(ctx.now), ctx.config.NOISE_MIN_VALID_RATIO);
-      const zone = (byZone[station.zoneClass] ??= { stations: 0, complete: 0, compliant: 0 });
-      zone.stations++;
-      if (last.complete) {
-        complete++;
-        zone.complete++;
-        if (!last.exceeds) {
-          compliant++;
-          zone.compliant++;
-        }
-      }
-      list.push({ nodeId: station.nodeId, station: station.station, district: station.district, zoneClass: station.zoneClass, lastHour: last, currentHour: current });
+      rows.push({ nodeId: station.nodeId, station: station.station, district: station.district, zoneClass: station.zoneClass, lastHour: last, currentHour: current });
       const labels = { kind: 'noise', district: station.district, station: station.station, node: station.nodeId, zoneClass: station.zoneClass };
       if (last.exceeds) {
         conditions.push({
@@ -122,19 +123,7 @@ export class NoiseProcessor implements KindProcessor<'noise'> {
         });
       }
     }
-    return {
-      kpis: {
-        stations: list.length,
-        hour: closed,
-        complete,
-        incomplete: list.length - complete,
-        compliant,
-        complianceRate: complete === 0 ? null : compliant / complete,
-        byZoneClass: byZone,
-        list,
-      },
-      conditions,
-    };
+    return { section: { hour: closed, stations: rows }, conditions };
   }
 
   describe(station: Station, ctx: EvalContext) {

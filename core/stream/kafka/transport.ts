@@ -104,6 +104,13 @@ export class KafkaTransport implements StreamTransport {
     return this.#admin;
   }
 
+  async partitionCount(topic: string): Promise<number> {
+    const { topics } = await (await this.admin()).fetchTopicMetadata({ topics: [topic] });
+    const count = topics[0]?.partitions.length ?? 0;
+    if (count === 0) throw new Error(`unknown topic ${topic}: create it with ensureTopics first`);
+    return count;
+  }
+
   async ensureTopics(specs: TopicSpec[]): Promise<void> {
     for (const spec of specs) {
       if (spec.partitions < 1 || !Number.isInteger(spec.partitions)) throw new Error(`topic ${spec.name}: partitions must be a positive integer`);

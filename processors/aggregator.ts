@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  KIND_NAMES,
+  TOPICS,
+  type AckResult,
+  type Alert,
+  type AlertCondition,
+  type AlertState,
+  type Config,
+  type Consumer,
+  type Kind,
+  type Kpis,
+  type NodeRegistry,
+  type PipelineEvent,
+  type PipelineMetrics,
+  type Producer,
+  type StreamTransport,
+} from '../core/index.js';
+import { AlertEvaluator } from './alerts/evaluator.js';
+import { GroundwaterMerger } from './groundwater/merge.js';
+import { HealthMerger, type HealthSection, type RejectionSection } from './health/processor.js';
+import { LightingMerger } from './lighting/merge.js';
+import { NoiseMerger } from './noise/merge.js';
+import type { PartitionPartial } from './partial.js';
+import { ParkingMerger } from './parking/merge.js';
+import type { EvalContext, KindMerger } from './types.js';
+
+export interface AggregatorOptions {
+  registry: NodeRegistry;
+  config: Config;
+  transport: StreamTransport;
+  producer: Producer;
+  metrics: PipelineMetrics;
+  logger: Logger;
+  wall?: () => number;
+}
+
+type Mergers = { [K in Kind]: KindMerger };
+
+/**
+ * Merges the latest partial of every log partition into the city's KPIs, evaluates the alert
+ * conditions (node-level ones from the partials, group-level ones from the merge) through the
+ * alert lifecycle, and writes KPIs to `metrics.*` and alert changes to `alerts`. One runs per
+ * pipeline; on start it takes over the alerts left on the compacted `alerts` topic, so an alert
+ * keeps its id and state across restarts.
+ */
+export class Aggregator {
+  readonly #o: AggregatorOptions;
+  readonly #wall: () => number;
+  readonly #partials = new Map<string, PartitionPartial>();
+  readonly #mergers: Mergers = {
+    streetlight: new LightingMerger(),
+    groundwater: new GroundwaterMerger(),
+    noise: new NoiseMerger(),
+    parking: new ParkingMerger(),
+  };
+  readonly #health = new HealthMerger();
+  readonly #alerts: AlertEvaluator;
+  readonly #listeners = new Set<(event: PipelineEvent) => void>();
+  #kpis: Kpis | null = null;
+  #consumer: Consumer | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #ticking: Promise<void> | null = null;
+
+  constructor(options: AggregatorOptions) {
+    this.#o = options;
+    this.#wall = options.wall ?? Date.now;
+    this.#alerts = new AlertEvaluator({ holdMs: options.config.ALERT_HOLD_S * 1000, resolveHoldMs: options.config.ALERT_RESOLVE_HOLD_S * 1000 });
+  }
+
+  async start(): Promise<void> {
+    await this.#restoreAlerts();
+    // A group of its own, from the beginning: the compacted topic yields the latest partial of every partition.
+    this.#consumer = await this.#o.transport.consume({
+      groupId: `citybrain-aggregator-${randomUUID()}`,
+      topics: [TOPICS.partials],
+      fromBeginning: true,
+      onBatch: async (batch) => {
+        for (const r of batch.records) {
+          const partial = safeJson(r.value) as PartitionPartial | undefined;
+          if (!partial?.source) continue;
+          this.#partials.set(partial.source, partial);
+        }
+      },
+    });
+    await this.tick();
+    this.#timer = setInterval(() => void this.tick(), this.#o.config.EVAL_INTERVAL_MS);
+  }
+
+  async #restoreAlerts(): Promise<void> {
+    const latest = new Map<string, Alert>();
+    const reader = await this.#o.transport.consume({
+      groupId: `citybrain-alerts-restore-${randomUUID()}`,
+      topics: [TOPICS.alerts],
+      fromBeginning: true,
+      onBatch: async (batch) => {
+        for (const r of batch.records) {
+          const alert = safeJson(r.value) as Alert | undefined;
+          if (alert?.id) latest.set(alert.id, alert);
+        }
+      },
+    });
+    const until = Date.now() + 30_000;
+    while (Object.values(await reader.lag()).some((n) => n > 0)) {
+      if (Date.now() > until) throw new Error('could not read the alerts topic to its end within 30 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await reader.stop();
+    this.#alerts.restore(latest.values());
+    if (latest.size > 0) this.#o.logger.info({ alerts: latest.size }, 'alerts restored from the log');
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#ticking;
+    await this.#consumer?.stop();
+    this.#consumer = null;
+  }
+
+  tick(): Promise<void> {
+    if (this.#ticking) return this.#ticking;
+    this.#ticking = this.#evaluate()
+      .catch((error: unknown) => this.#o.logger.error({ err: error }, 'aggregation failed'))
+      .finally(() => (this.#ticking = null));
+    return this.#ticking;
+  }
+
+  /** Merges the partials as they stand now; pure apart from the mergers' memory and the alert lifecycle. */
+  merge(): { kpis: Kpis; conditions: AlertCondition[] } {
+    const partials = [...this.#partials.values()];
+    // The city's "now" is the newest evaluation among the current partials (each follows its data's event time).
+    const now = partials.length ? Math.max(...partials.map((p) => p.at)) : this.#wall();
+    const since = partials.length ? Math.min(...partials.map((p) => p.since)) : now;
+    const ctx: EvalContext = { now, since, config: this.#o.config, registry: this.#o.registry };
+    const conditions: AlertCondition[] = partials.flatMap((p) => p.conditions);
+    const sections = {} as Record<Kind, Record<string, unknown>>;
+    for (const kind of KIND_NAMES) {
+      const merged = this.#mergers[kind].merge(partials.flatMap((p) => (p.kinds?.[kind] === undefined ? [] : [p.kinds[kind]])), ctx);
+      sections[kind] = merged.kpis;
+      conditions.push(...merged.conditions);
+    }
+    const health = this.#health.merge(
+      partials.flatMap((p): HealthSection[] => (p.health ? [p.health] : [])),
+      partials.flatMap((p): RejectionSection[] => (p.rejections ? [p.rejections] : [])),
+      ctx,
+    );
+    conditions.push(...health.conditions);
+    const kpis: Kpis = { evaluatedAt: ctx.now, lighting: sections.streetlight, groundwater: sections.groundwater, noise: sections.noise, parking: sections.parking, nodes: health.kpis };
+    return { kpis, conditions };
+  }
+
+  async #evaluate(): Promise<void> {
+    const { kpis, conditions } = this.merge();
+    this.#kpis = kpis;
+    const changed = this.#alerts.evaluate(conditions, kpis.evaluatedAt);
+    const { producer, metrics } = this.#o;
+    const record = (section: unknown) => [{ key: 'city', value: Buffer.from(JSON.stringify({ ts: kpis.evaluatedAt, kpis: section })), timestamp: kpis.evaluatedAt }];
+    await Promise.all([
+      producer.send(TOPICS.metrics('streetlight'), record(kpis.lighting)),
+      producer.send(TOPICS.metrics('groundwater'), record(kpis.groundwater)),
+      producer.send(TOPICS.metrics('noise'), record(kpis.noise)),
+      producer.send(TOPICS.metrics('parking'), record(kpis.parking)),
+      producer.send(TOPICS.nodeMetrics, record(kpis.nodes)),
+      this.#publishAlerts(changed),
+    ]);
+    metrics.alertsFiring.reset();
+    for (const alert of this.#alerts.active()) metrics.alertsFiring.inc({ alertname: alert.alertname });
+    this.#emit({ type: 'kpis', kpis });
+  }
+
+  async #publishAlerts(alerts: Alert[]): Promise<void> {
+    if (alerts.length === 0) return;
+    for (const alert of alerts) this.#o.logger.info({ alert: alert.alertname, id: alert.id, state: alert.state, labels: alert.labels }, 'alert state changed');
+    await this.#o.producer.send(TOPICS.alerts, alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)), timestamp: a.updatedAt })));
+    for (const alert of alerts) this.#emit({ type: 'alert', alert });
+  }
+
+  #emit(event: PipelineEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+
+  ready(): boolean {
+    return this.#kpis !== null;
+  }
+
+  kpis(): Kpis {
+    if (!this.#kpis) throw new Error('KPIs not evaluated yet');
+    return this.#kpis;
+  }
+
+  alerts(state?: AlertState): Alert[] {
+    return this.#alerts.list(state);
+  }
+
+  async acknowledge(alertId: string, by: string): Promise<AckResult> {
+    const result = this.#alerts.acknowledge(alertId, by, this.#kpis?.evaluatedAt ?? this.#wall());
+    if (typeof result === 'string') return { ok: false, error: result };
+    await this.#publishAlerts([result]);
+    return { ok: true, alert: result };
+  }
+
+  subscribe(listener: (event: PipelineEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}
+
+function safeJson(value: Buffer): unknown {
+  try {
+    return JSON.parse(value.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}

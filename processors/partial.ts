@@ -1,0 +1,20 @@
+import type { AlertCondition, Kind } from '../core/index.js';
+import type { HealthSection, RejectionSection } from './health/processor.js';
+
+/**
+ * One log partition's contribution at one evaluation, published to `metrics.partials` keyed by
+ * its source partition. A newer partial of the same partition replaces the older one, so a
+ * partition evaluated twice (replay, hand-over to another instance) is never counted twice.
+ */
+export interface PartitionPartial {
+  /** `topic:partition` this partial describes. */
+  source: string;
+  /** Event time of the evaluation, and since when its instance has been reading. */
+  at: number;
+  since: number;
+  kinds?: Partial<Record<Kind, unknown>>;
+  health?: HealthSection;
+  rejections?: RejectionSection;
+  /** Conditions about single nodes of this partition. */
+  conditions: AlertCondition[];
+}

@@ -1,0 +1,23 @@
+import type { PipelineEvent, PipelineView } from '../core/index.js';
+import type { Aggregator } from './aggregator.js';
+import type { ProcessorHost } from './host.js';
+
+/** The API's view: node state from a processor host (or replica), KPIs and alerts from the aggregator. */
+export function pipelineView(nodes: ProcessorHost, aggregate: Aggregator): PipelineView {
+  return {
+    ready: () => nodes.ready() && aggregate.ready(),
+    kpis: () => aggregate.kpis(),
+    nodes: (query) => nodes.nodes(query),
+    node: (id) => nodes.node(id),
+    alerts: (state) => aggregate.alerts(state),
+    acknowledge: (id, by) => aggregate.acknowledge(id, by),
+    subscribe(listener: (event: PipelineEvent) => void) {
+      const offNodes = nodes.subscribe(listener);
+      const offAggregate = aggregate.subscribe(listener);
+      return () => {
+        offNodes();
+        offAggregate();
+      };
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { clamp, gauss, unit } from '../hash.js';
+
+/**
+ * What a reading model needs besides the node and the simulated time: the seed and the effects of
+ * the running scenario. Built once per simulation by `buildScenario` (../scenarios.ts).
+ */
+export interface ScenarioState {
+  /** The scenario as asked for, e.g. `demo` or `circuit-dark+bad-payloads`. */
+  name: string;
+  /** Simulated start time (epoch ms): anchors slow trends and cumulative counters. */
+  start: number;
+  /** Share of lamps with a permanent fault (deterministic per node). */
+  faultyLampShare: number;
+  /** Share of parking detectors with a weak battery (2/3 low band 2.9-3.0 V, 1/3 critical under 2.9 V). */
+  lowBatteryShare: number;
+  /** Circuits whose every lamp reports off (supply lost). */
+  darkCircuits: ReadonlySet<string>;
+  /** Groundwater node id -> level (m a.s.l.) the well sits at instead of its normal base. */
+  wellTargets: ReadonlyMap<string, number>;
+  /** Noise node id -> when construction noise is on it ('night': 22:00-06:00 only; 'always'). */
+  noisyStations: ReadonlyMap<string, 'night' | 'always'>;
+  /** Parking lots whose every space is occupied. */
+  fullLots: ReadonlySet<string>;
+  /** Every lot sees rush-hour demand whatever the hour. */
+  rushDemand: boolean;
+  /** One gateway that goes silent, buffers, and replays. */
+  outage?: { gatewayId: string; from: number; to: number };
+  /** Extra malformed/invalid messages sent per valid reading (0..1). */
+  badShare: number;
+}
+
+export interface ModelContext {
+  seed: number;
+  scenario: ScenarioState;
+}
+
+/** A scenario with no effects: the healthy city. */
+export function normalState(start: number): ScenarioState {
+  return {
+    name: 'normal',
+    start,
+    faultyLampShare: 0.005,
+    lowBatteryShare: 0.003,
+    darkCircuits: new Set(),
+    wellTargets: new Map(),
+    noisyStations: new Map(),
+    fullLots: new Set(),
+    rushDemand: false,
+    badShare: 0,
+  };
+}
+
+/** Salts: one per purpose, so values drawn for different things are independent. */
+export const S = {
+  FAULT: 1,
+  FAULT_TYPE: 2,
+  VOLT_BASE: 3,
+  VOLT: 4,
+  POWER: 5,
+  PF: 6,
+  ENERGY: 7,
+  LOW_POWER: 8,
+  RSSI_BASE: 9,
+  RSSI: 10,
+  WELL_BASE: 11,
+  SWING: 12,
+  WELL_NOISE: 13,
+  TEMP_BASE: 14,
+  TEMP: 15,
+  BATTERY: 16,
+  NOISE_OFFSET: 17,
+  LAEQ: 18,
+  L90: 19,
+  L50: 20,
+  L10: 21,
+  LAMAX: 22,
+  LAMIN: 23,
+  LOT: 24,
+  SLOT_LEN: 25,
+  SLOT_OFF: 26,
+  OCCUPIED: 27,
+  LOW_BATTERY: 28,
+  BATTERY_V: 29,
+} as const;
+
+/** Signal strength: a per-node base between -70 and -100 dBm with a little jitter, integer dBm. */
+export function rssiOf(h: number, key: number): number {
+  const base = -70 - 30 * unit(h, S.RSSI_BASE);
+  return Math.round(clamp(base + gauss(h, S.RSSI, key) * 2, -120, -30));
+}

@@ -1,0 +1,202 @@
+import { describe, expect, it } from 'vitest';
+import { generateCity, KINDS, noisePeriod, type Kind, type NodeOf } from '../../core/index.js';
+import { buildScenario } from '../scenarios.js';
+import { normalState, type ModelContext } from './context.js';
+import { generateReading } from './index.js';
+import { groundwaterModel } from './groundwater.js';
+import { NOISE_LIMITS, noiseModel } from './noise.js';
+import { parkingModel, parkingOccupied } from './parking.js';
+import { lampFault, lampsScheduledOn, streetlightModel } from './streetlight.js';
+
+const city = generateCity({ lamps: 400, parkingSpaces: 300, noiseStations: 24, wells: 8 });
+const nodes = [...city.all()];
+// 2026-03-10 00:00 local (Asia/Shanghai) = 2026-03-09T16:00Z
+const DAY0 = Date.parse('2026-03-09T16:00:00Z');
+const H = 3_600_000;
+const at = (localHour: number, day = 0) => DAY0 + day * 86_400_000 + localHour * H;
+const ctx = (start = DAY0, seed = 7): ModelContext => ({ seed, scenario: normalState(start) });
+
+describe('reading models', () => {
+  it('every reading of every kind validates against its zod schema, at many times', () => {
+    const c = ctx();
+    const times = Array.from({ length: 30 }, (_, i) => DAY0 + i * 47 * 60_000 * 7 + i * 1_234);
+    let checked = 0;
+    for (const node of nodes) {
+      for (const t of times.slice(0, node.kind === 'streetlight' || node.kind === 'parking' ? 6 : 30)) {
+        const reading = generateReading(node, t, c, (t / 1000) % 2 === 0);
+        const r = KINDS[node.kind as Kind].reading.safeParse(reading);
+        if (!r.success) throw new Error(`${node.nodeId} at ${new Date(t).toISOString()}: ${r.error.message} ${JSON.stringify(reading)}`);
+        expect(reading.ts).toBe(t);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(3000);
+  });
+
+  it('is deterministic for a seed and differs between seeds', () => {
+    const t = at(23) + 12_345;
+    for (const node of nodes.slice(0, 800).filter((_, i) => i % 7 === 0)) {
+      expect(generateReading(node, t, ctx(DAY0, 7))).toEqual(generateReading(node, t, ctx(DAY0, 7)));
+    }
+    const wells = city.ofKind('groundwater');
+    const a = wells.map((w) => groundwaterModel(w, t, ctx(DAY0, 1)).waterTableM);
+    const b = wells.map((w) => groundwaterModel(w, t, ctx(DAY0, 2)).waterTableM);
+    expect(a).not.toEqual(b);
+  });
+
+  it('lamps follow the sunset..sunrise schedule: on at local 23:00, off at local 12:00', () => {
+    expect(lampsScheduledOn(at(23))).toBe(true);
+    expect(lampsScheduledOn(at(3))).toBe(true);
+    expect(lampsScheduledOn(at(12))).toBe(false);
+    const c = ctx();
+    const lamps = city.ofKind('streetlight');
+    const healthy = lamps.filter((l) => lampFault(l, c) === undefined);
+    expect(healthy.length).toBeGreaterThan(380);
+    for (const lamp of healthy) {
+      const night = streetlightModel(lamp, at(23), c);
+      expect(night.powerState).toBe('on');
+      expect(night.powerW!).toBeGreaterThan(lamp.ratedW * 0.95);
+      expect(night.powerW!).toBeLessThan(lamp.ratedW * 1.05);
+      expect(night.voltageV!).toBeGreaterThanOrEqual(215);
+      expect(night.voltageV!).toBeLessThanOrEqual(225);
+      expect(night.pf!).toBeCloseTo(0.95, 1);
+      expect(night.currentA!).toBeCloseTo(night.powerW! / (night.voltageV! * night.pf!), 2);
+      const noon = streetlightModel(lamp, at(12), c);
+      expect(noon.powerState).toBe('off');
+      expect(noon.powerW).toBe(0);
+    }
+  });
+
+  it('energy counters only go up, and grow during the night', () => {
+    const c = ctx(at(18));
+    for (const lamp of city.ofKind('streetlight').slice(0, 50)) {
+      let last = -1;
+      for (let t = at(18); t < at(18, 2); t += 40 * 60_000) {
+        const e = streetlightModel(lamp, t, c).energyWh!;
+        expect(e).toBeGreaterThanOrEqual(last);
+        last = e;
+      }
+      const e0 = streetlightModel(lamp, at(22), c).energyWh!;
+      const e1 = streetlightModel(lamp, at(23), c).energyWh!;
+      if (lampFault(lamp, c) === undefined) expect(e1 - e0).toBeCloseTo(lamp.ratedW, 0);
+    }
+  });
+
+  it('about 0.5 % of lamps are faulty, each dark at night or under 80 % of rated power', () => {
+    const big = generateCity({ lamps: 20_000, parkingSpaces: 0, noiseStations: 0, wells: 0 });
+    const c = ctx();
+    const faulty = big.ofKind('streetlight').filter((l) => lampFault(l, c) !== undefined);
+    expect(faulty.length).toBeGreaterThan(60);
+    expect(faulty.length).toBeLessThan(150);
+    for (const lamp of faulty) {
+      const r = streetlightModel(lamp, at(23), c);
+      const fault = lampFault(lamp, c);
+      if (fault === 'lamp-failure') expect(r.powerState).toBe('off');
+      if (fault === 'low-power') expect(r.powerW!).toBeLessThan(lamp.ratedW * 0.8);
+      if (fault === 'relay-stuck') expect(streetlightModel(lamp, at(12), c).powerState).toBe('on');
+    }
+  });
+
+  it('wells sit above their yellow line, swing 3-4 cm a day (higher in the morning), about 18 C', () => {
+    const c = ctx();
+    for (const well of city.ofKind('groundwater')) {
+      const levels = Array.from({ length: 24 * 6 }, (_, i) => groundwaterModel(well, DAY0 + i * 600_000, c));
+      for (const r of levels) {
+        expect(r.waterTableM).toBeGreaterThan(well.lines.yellow + 0.3);
+        expect(r.tempC!).toBeGreaterThan(17);
+        expect(r.tempC!).toBeLessThan(19);
+      }
+      const values = levels.map((r) => r.waterTableM);
+      const swing = Math.max(...values) - Math.min(...values);
+      expect(swing).toBeGreaterThan(0.025);
+      expect(swing).toBeLessThan(0.065);
+      const morning = groundwaterModel(well, at(7), c).waterTableM;
+      const evening = groundwaterModel(well, at(19), c).waterTableM;
+      expect(morning).toBeGreaterThan(evening);
+    }
+    const baotu = city.ofKind('groundwater').find((w) => w.well === 'Baotu Spring')!;
+    expect(groundwaterModel(baotu, at(12), c).waterTableM).toBeGreaterThan(28.5);
+    expect(groundwaterModel(baotu, at(12), c).waterTableM).toBeLessThan(28.75);
+  });
+
+  it('noise: day louder than night, roadside about 65-72 by day, percentile and max/min order, periodS 60', () => {
+    const c = ctx();
+    for (const station of city.ofKind('noise')) {
+      const limits = NOISE_LIMITS[station.zoneClass];
+      let dayMax = 0;
+      for (let m = 0; m < 24 * 60; m += 7) {
+        const t = DAY0 + m * 60_000;
+        const r = noiseModel(station, t, c);
+        expect(r.lamax!).toBeGreaterThan(r.laeq);
+        expect(r.lamin!).toBeLessThan(r.laeq);
+        expect(r.l10!).toBeGreaterThanOrEqual(r.l50!);
+        expect(r.l50!).toBeGreaterThanOrEqual(r.l90!);
+        expect(r.lamax!).toBeGreaterThanOrEqual(r.l10!);
+        expect(r.lamin!).toBeLessThanOrEqual(r.l90!);
+        expect(r.periodS).toBe(60);
+        // The healthy city stays under the night peak rule (Lmax <= limit + 15).
+        if (noisePeriod(t) === 'night') expect(r.lamax!).toBeLessThanOrEqual(limits.night + 15);
+        else dayMax = Math.max(dayMax, r.laeq);
+        if (station.zoneClass === '4a' && noisePeriod(t) === 'day' && m >= 7 * 60 && m < 21 * 60) {
+          expect(r.laeq).toBeGreaterThan(59);
+          expect(r.laeq).toBeLessThan(73);
+        }
+      }
+      const day = noiseModel(station, at(10), c).laeq;
+      const night = noiseModel(station, at(3), c).laeq;
+      expect(day).toBeGreaterThan(night);
+      expect(dayMax).toBeLessThan(limits.day + 4);
+    }
+  });
+
+  it('parking follows the hour (rush hours fuller), heartbeats carry ~3.3 V, events do not', () => {
+    const c = ctx();
+    const spaces = city.ofKind('parking');
+    const share = (t: number) => spaces.filter((s) => parkingOccupied(s, t, c)).length / spaces.length;
+    const rush = (share(at(8.5)) + share(at(18))) / 2;
+    const night = share(at(3));
+    const midday = share(at(13));
+    expect(rush).toBeGreaterThan(midday);
+    expect(midday).toBeGreaterThan(night);
+    expect(rush).toBeGreaterThan(0.65);
+    expect(night).toBeLessThan(0.45);
+    const hb = spaces.map((s) => parkingModel(s, at(10), c, true));
+    const volts = hb.map((r) => r.batteryV!);
+    const mean = volts.reduce((a, b) => a + b, 0) / volts.length;
+    expect(mean).toBeGreaterThan(3.2);
+    expect(mean).toBeLessThan(3.4);
+    expect(hb.every((r) => r.heartbeat === true && r.battery! >= 0 && r.battery! <= 1)).toBe(true);
+    // A small share of weak batteries: low band (2.9-3.0 V) and critical (< 2.9 V).
+    const big = generateCity({ lamps: 0, parkingSpaces: 6000, noiseStations: 0, wells: 0 }).ofKind('parking');
+    const weak = big.map((s) => parkingModel(s, at(10), c, true)).filter((r) => r.batteryV! < 3.0);
+    expect(weak.length).toBeGreaterThan(6);
+    expect(weak.length).toBeLessThan(40);
+    expect(weak.some((r) => r.batteryV! < 2.9 && r.battery! < 0.15)).toBe(true);
+    expect(weak.some((r) => r.batteryV! >= 2.9)).toBe(true);
+    const ev = parkingModel(spaces[0] as NodeOf<'parking'>, at(10), c, false);
+    expect(ev.heartbeat).toBe(false);
+    expect(ev.batteryV).toBeUndefined();
+  });
+
+  it('a space keeps its state within a slot and changes now and then', () => {
+    const c = ctx();
+    const space = city.ofKind('parking')[3]!;
+    let changes = 0;
+    let prev = parkingOccupied(space, at(0), c);
+    for (let t = at(0); t < at(24); t += 60_000) {
+      const occ = parkingOccupied(space, t, c);
+      if (occ !== prev) changes++;
+      prev = occ;
+    }
+    expect(changes).toBeGreaterThan(2);
+    expect(changes).toBeLessThan(60);
+  });
+
+  it('scenario state feeds the models (demo mix)', () => {
+    const sc = buildScenario('demo', nodes, { seed: 7, start: at(23) });
+    const c: ModelContext = { seed: 7, scenario: sc };
+    const dark = city.ofKind('streetlight').filter((l) => sc.darkCircuits.has(l.circuit));
+    expect(dark.length).toBeGreaterThan(0);
+    for (const l of dark) expect(streetlightModel(l, at(23), c).powerState).toBe('off');
+  });
+});

@@ -1,0 +1,225 @@
+import { describe, expect, it } from 'vitest';
+import { generateCity, KINDS, noisePeriod, type Kind, type RegistryNode } from '../core/index.js';
+import { SimulationEngine, type PublishSink } from './engine.js';
+import type { ModelContext } from './models/context.js';
+import { groundwaterModel } from './models/groundwater.js';
+import { NOISE_LIMITS, noiseModel } from './models/noise.js';
+import { parkingOccupied } from './models/parking.js';
+import { streetlightModel } from './models/streetlight.js';
+import { BAD_PAYLOAD_KINDS, buildScenario, parseScenario, SCENARIO_NAMES } from './scenarios.js';
+
+const city = generateCity({ lamps: 600, parkingSpaces: 600, noiseStations: 24, wells: 8 });
+const nodes = [...city.all()];
+const DAY0 = Date.parse('2026-03-09T16:00:00Z'); // local midnight
+const at = (h: number) => DAY0 + h * 3_600_000;
+const START = at(21);
+const scenario = (name: string) => buildScenario(name, nodes, { seed: 3, start: START });
+const ctxOf = (name: string): ModelContext => ({ seed: 3, scenario: scenario(name) });
+
+/** Collects what the engine publishes; acknowledges at once. */
+class ArraySink implements PublishSink {
+  messages: { topic: string; payload: string }[] = [];
+  publish(_route: number, topic: string, payload: string, done: (error?: Error) => void): void {
+    this.messages.push({ topic, payload });
+    done();
+  }
+}
+
+function run(name: string, opts: { wallS: number; speed: number; nodes?: RegistryNode[]; tuning?: Parameters<typeof buildScenario>[2]['tuning'] }) {
+  const list = opts.nodes ?? nodes;
+  const sc = buildScenario(name, list, { seed: 3, start: START, tuning: opts.tuning });
+  const sink = new ArraySink();
+  const wall0 = 1_000_000;
+  const engine = new SimulationEngine(
+    { registry: city, nodes: list, scenario: sc, seed: 3, rate: Infinity, speed: opts.speed, start: START, wallStart: wall0, warmupS: 20, maxBatch: 100, gatewayFlushMs: 200, maxInflight: 1e9 },
+    sink,
+  );
+  for (let w = 0; w <= opts.wallS * 1000; w += 100) engine.step(wall0 + w);
+  engine.flushAll();
+  return { sink, engine, sc };
+}
+
+describe('scenarios', () => {
+  it('parses names and mixes, and rejects unknown names', () => {
+    expect(parseScenario('normal')).toEqual(['normal']);
+    expect(parseScenario('circuit-dark+bad-payloads')).toEqual(['circuit-dark', 'bad-payloads']);
+    expect(() => parseScenario('meteor-strike')).toThrow(/unknown scenario "meteor-strike"/);
+    for (const name of SCENARIO_NAMES) expect(() => scenario(name)).not.toThrow();
+  });
+
+  it('normal: no dark circuits, no targets, no bad data', () => {
+    const s = scenario('normal');
+    expect(s.darkCircuits.size + s.wellTargets.size + s.noisyStations.size + s.fullLots.size).toBe(0);
+    expect(s.badShare).toBe(0);
+    expect(s.outage).toBeUndefined();
+  });
+
+  it('circuit-dark: every lamp of the chosen circuits is off at night', () => {
+    const c = ctxOf('circuit-dark');
+    expect(c.scenario.darkCircuits.size).toBe(3);
+    const lamps = city.ofKind('streetlight');
+    const dark = lamps.filter((l) => c.scenario.darkCircuits.has(l.circuit));
+    expect(dark.length).toBeGreaterThan(3);
+    for (const l of dark) {
+      const r = streetlightModel(l, at(23), c);
+      expect(r.powerState).toBe('off');
+      expect(r.powerW).toBe(0);
+      expect(r.faults).toContain('supply-lost');
+    }
+    const lit = lamps.filter((l) => !c.scenario.darkCircuits.has(l.circuit) && streetlightModel(l, at(23), c).powerState === 'on');
+    expect(lit.length / (lamps.length - dark.length)).toBeGreaterThan(0.98);
+  });
+
+  it('spring-drought: every well below its yellow line, half below orange, Baotu about 27.9 m', () => {
+    const c = ctxOf('spring-drought');
+    for (const w of city.ofKind('groundwater')) {
+      for (let h = 0; h < 48; h += 1) {
+        const r = groundwaterModel(w, START + h * 3_600_000, c);
+        expect(r.waterTableM).toBeLessThan(w.lines.yellow);
+        expect(r.waterTableM).toBeGreaterThan(w.lines.red);
+      }
+    }
+    const baotu = city.ofKind('groundwater').find((w) => w.well === 'Baotu Spring')!;
+    const level = groundwaterModel(baotu, at(23), c).waterTableM;
+    expect(level).toBeGreaterThan(27.85);
+    expect(level).toBeLessThan(27.95);
+    const belowOrange = city.ofKind('groundwater').filter((w) => groundwaterModel(w, at(23), c).waterTableM < w.lines.orange);
+    expect(belowOrange.length).toBeGreaterThanOrEqual(city.ofKind('groundwater').length / 2);
+  });
+
+  it('night-construction: a residential station far over its night limit with LAmax > limit + 15 at night', () => {
+    const c = ctxOf('night-construction');
+    const [id] = [...c.scenario.noisyStations.keys()];
+    const station = city.ofKind('noise').find((s) => s.nodeId === id)!;
+    expect(station.zoneClass).toBe('1');
+    const limit = NOISE_LIMITS['1'].night;
+    for (let m = 22 * 60; m < 30 * 60; m += 3) {
+      const t = DAY0 + m * 60_000;
+      expect(noisePeriod(t)).toBe('night');
+      const r = noiseModel(station, t, c);
+      expect(r.laeq).toBeGreaterThan(limit + 8);
+      expect(r.lamax!).toBeGreaterThan(limit + 15);
+    }
+    // By day the site is quiet again.
+    expect(noiseModel(station, at(10), c).laeq).toBeLessThan(NOISE_LIMITS['1'].day);
+  });
+
+  it('parking-rush: some lots over 95 % occupied, the rest at rush-hour demand', () => {
+    const c = ctxOf('parking-rush');
+    expect(c.scenario.fullLots.size).toBeGreaterThan(0);
+    const byLot = new Map<string, { occ: number; total: number }>();
+    for (const s of city.ofKind('parking')) {
+      const e = byLot.get(s.lotId) ?? { occ: 0, total: 0 };
+      e.total++;
+      if (parkingOccupied(s, at(13), c)) e.occ++;
+      byLot.set(s.lotId, e);
+    }
+    for (const lot of c.scenario.fullLots) {
+      const e = byLot.get(lot)!;
+      expect(e.occ / e.total).toBeGreaterThan(0.95);
+    }
+    const all = [...byLot.values()].reduce((a, e) => ({ occ: a.occ + e.occ, total: a.total + e.total }), { occ: 0, total: 0 });
+    expect(all.occ / all.total).toBeGreaterThan(0.75);
+  });
+
+  it('gateway-outage: one gateway goes silent, then replays its buffered readings with their original timestamps', () => {
+    // 300 simulated s per wall s; outage from START+60 s for 20 min; run 8 wall s = 40 simulated min.
+    const { sink, sc, engine } = run('gateway-outage', { wallS: 8, speed: 300 });
+    const outage = sc.outage!;
+    expect(outage.gatewayId).toMatch(/^GW-/);
+    const gwTopic = `city/gateways/${outage.gatewayId}/batch`;
+    const lampsOfGw = city.ofKind('streetlight').filter((l) => l.gatewayId === outage.gatewayId);
+    const batches = sink.messages.map((m, index) => ({ index, topic: m.topic, readings: m.topic.endsWith('/batch') ? (JSON.parse(m.payload).readings as { ts: number; nodeId: string }[]) : [] }));
+    const ofGw = batches.filter((b) => b.topic === gwTopic);
+    const inWindow = (ts: number) => ts >= outage.from && ts < outage.to;
+    const replay = ofGw.filter((b) => b.readings.some((r) => inWindow(r.ts)));
+    expect(replay.length).toBeGreaterThan(0);
+    // Each lamp reports every 300 s: 20 min of outage is 4 readings per lamp.
+    const replayed = replay.flatMap((b) => b.readings);
+    expect(replayed.length).toBe(lampsOfGw.length * 4);
+    expect(replayed.every((r) => inWindow(r.ts))).toBe(true);
+    // Published only once the simulated clock has passed the end of the outage (live traffic had reached it).
+    const firstReplay = replay[0]!.index;
+    const tsOf = (m: { topic: string; payload: string }) =>
+      m.topic.endsWith('/batch') ? Math.max(...(JSON.parse(m.payload).readings as { ts: number }[]).map((r) => r.ts)) : (JSON.parse(m.payload).ts as number);
+    const before = sink.messages.slice(0, firstReplay).map(tsOf);
+    expect(Math.max(...before)).toBeGreaterThan(outage.to - 60_000);
+    expect(sink.messages.slice(firstReplay).some((m) => m.topic === gwTopic && tsOf(m) >= outage.to)).toBe(true);
+    // Nothing from the window went out before the replay.
+    expect(ofGw.filter((b) => b.index < firstReplay).flatMap((b) => b.readings).some((r) => inWindow(r.ts))).toBe(false);
+    const s = engine.stats();
+    expect(s.replayed).toBe(replayed.length);
+    expect(s.buffered).toBe(0);
+  });
+
+  it('bad-payloads: every kind of bad message appears alongside valid traffic', () => {
+    const some = [...city.ofKind('streetlight').slice(0, 80), ...city.ofKind('groundwater'), ...city.ofKind('noise'), ...city.ofKind('parking').slice(0, 80)];
+    const { sink, engine } = run('bad-payloads', { wallS: 3, speed: 200, nodes: some, tuning: { badShare: 0.2 } });
+    const s = engine.stats();
+    for (const kind of BAD_PAYLOAD_KINDS) expect(s.badByKind[kind], kind).toBeGreaterThan(0);
+    expect(s.readings).toBeGreaterThan(s.badPayloads * 2);
+    let malformed = 0, schema = 0, unknownNode = 0, mismatch = 0, oversize = 0, unknownKind = 0, wrongDistrict = 0, valid = 0;
+    for (const { topic, payload } of sink.messages) {
+      if (topic.endsWith('/batch')) continue;
+      const [, district, kind, nodeId] = topic.split('/') as [string, string, string, string];
+      if (payload.length > 16_384) {
+        oversize++;
+        continue;
+      }
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(payload);
+      } catch {
+        malformed++;
+        continue;
+      }
+      if (!(kind in KINDS)) {
+        unknownKind++;
+        continue;
+      }
+      const node = city.get(nodeId);
+      if (!node) {
+        unknownNode++;
+        continue;
+      }
+      if (node.district !== district) {
+        wrongDistrict++;
+        continue;
+      }
+      if (body.nodeId !== undefined && body.nodeId !== nodeId) {
+        mismatch++;
+        continue;
+      }
+      if (!KINDS[kind as Kind].reading.safeParse(body).success) schema++;
+      else valid++;
+    }
+    expect({ malformed, schema, unknownNode, mismatch, oversize, unknownKind, wrongDistrict }).toEqual({
+      malformed: s.badByKind['malformed-json'],
+      schema: s.badByKind['schema-violation'],
+      unknownNode: s.badByKind['unknown-node'],
+      mismatch: s.badByKind['node-mismatch'],
+      oversize: s.badByKind.oversize,
+      unknownKind: s.badByKind['unknown-kind'],
+      wrongDistrict: s.badByKind['wrong-district'],
+    });
+    expect(valid).toBe(s.direct);
+  });
+
+  it('demo: one dark circuit, a well below a line, one full lot, a noisy station, a little bad data', () => {
+    const s = scenario('demo');
+    expect(s.darkCircuits.size).toBe(1);
+    expect(s.wellTargets.size).toBe(1);
+    expect(s.fullLots.size).toBe(1);
+    expect([...s.noisyStations.values()]).toEqual(['always']);
+    expect(s.badShare).toBeGreaterThan(0);
+    expect(s.badShare).toBeLessThanOrEqual(0.02);
+    const c: ModelContext = { seed: 3, scenario: s };
+    const [wellId, level] = [...s.wellTargets][0]!;
+    const well = city.ofKind('groundwater').find((w) => w.nodeId === wellId)!;
+    expect(well.well).toBe('Baotu Spring');
+    expect(level).toBeLessThan(well.lines.orange);
+    const station = city.ofKind('noise').find((n) => s.noisyStations.has(n.nodeId))!;
+    expect(noiseModel(station, at(10), c).laeq).toBeGreaterThan(NOISE_LIMITS[station.zoneClass].day);
+    expect(noiseModel(station, at(23), c).lamax!).toBeGreaterThan(NOISE_LIMITS[station.zoneClass].night + 15);
+  });
+});

@@ -1,0 +1,274 @@
+import { z } from 'zod';
+import type { NodeOf, RegistryNode, RejectReason } from '../core/index.js';
+import { seededRandom } from '../core/random.js';
+import { hashString } from './hash.js';
+import { normalState, type ScenarioState } from './models/context.js';
+
+/** Named scenarios; `demo` is a mix of small doses of most of them. Combine with `+`, e.g. `circuit-dark+bad-payloads`. */
+export const SCENARIO_NAMES = [
+  'normal',
+  'circuit-dark',
+  'spring-drought',
+  'night-construction',
+  'parking-rush',
+  'gateway-outage',
+  'bad-payloads',
+  'demo',
+] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
+  normal: 'a healthy city: lamps on from sunset to sunrise, ~0.5 % faulty lamps, wells above their yellow lines, noise under GB 3096 limits, parking by the hour',
+  'circuit-dark': 'every lamp of a few circuits reports off (supply lost)',
+  'spring-drought': 'every well below its yellow line, half of them below orange (Baotu about 27.9 m)',
+  'night-construction': 'a residential noise station far over its night limit, LAmax peaks more than 15 dB over it',
+  'parking-rush': 'rush-hour demand everywhere and about a quarter of the lots completely full',
+  'gateway-outage': 'one gateway goes silent, buffers its readings, then replays them with their original timestamps',
+  'bad-payloads': 'malformed JSON, schema violations, unknown nodes, payloads naming another node, oversize payloads, unknown kinds and wrong districts alongside valid traffic',
+  demo: 'normal plus one dark circuit, one well below a line, one full lot, one noisy station (day and night) and a little bad data',
+};
+
+/** Knobs of the scenarios; defaults in DEFAULT_TUNING. */
+export interface ScenarioTuning {
+  /** circuit-dark: how many circuits go dark. */
+  darkCircuits: number;
+  /** bad-payloads: extra bad messages per valid reading. */
+  badShare: number;
+  /** demo: extra bad messages per valid reading. */
+  demoBadShare: number;
+  /** normal: share of lamps with a permanent fault. */
+  faultyLampShare: number;
+  /** normal: share of parking detectors with a low battery. */
+  lowBatteryShare: number;
+  /** parking-rush: share of lots that are completely full (at least one). */
+  fullLotShare: number;
+  /** gateway-outage: simulated seconds after the start the gateway goes silent, and for how long. */
+  outageAfterS: number;
+  outageDurationS: number;
+  /** gateway-outage: which gateway (default: a lamp circuit gateway picked with the seed). */
+  outageGatewayId?: string;
+}
+
+export const DEFAULT_TUNING: ScenarioTuning = {
+  darkCircuits: 3,
+  badShare: 0.05,
+  demoBadShare: 0.01,
+  faultyLampShare: 0.005,
+  lowBatteryShare: 0.003,
+  fullLotShare: 0.25,
+  outageAfterS: 60,
+  outageDurationS: 1200,
+};
+
+export const scenarioSchema = z
+  .string()
+  .min(1)
+  .transform((s) => s.split(/[+,]/).map((p) => p.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.enum(SCENARIO_NAMES, { error: (i) => `unknown scenario ${JSON.stringify(i.input)}; known: ${SCENARIO_NAMES.join(', ')}` }))
+      .min(1, 'name at least one scenario'),
+  );
+
+/** Parses `name` or `a+b` into scenario names; throws with the list of known names. */
+export function parseScenario(name: string): ScenarioName[] {
+  const r = scenarioSchema.safeParse(name);
+  if (!r.success) throw new Error(r.error.issues.map((i) => i.message).join('; '));
+  return r.data;
+}
+
+/** Noise station ids a scenario may pick, residential (class 1) first. */
+function pickNoisyStation(nodes: readonly NodeOf<'noise'>[]): NodeOf<'noise'> | undefined {
+  for (const zone of ['1', '0', '2', '3', '4a', '4b'] as const) {
+    const found = nodes.find((n) => n.zoneClass === zone);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Between orange and red (Baotu: 27.9 m), or between yellow and orange. */
+function droughtLevel(node: NodeOf<'groundwater'>, deep: boolean): number {
+  const { yellow, orange, red } = node.lines;
+  return deep ? Math.max(orange - 0.1, (orange + red) / 2) : (yellow + orange) / 2;
+}
+
+function ofKind<K extends RegistryNode['kind']>(nodes: readonly RegistryNode[], kind: K): NodeOf<K>[] {
+  return nodes.filter((n) => n.kind === kind) as NodeOf<K>[];
+}
+
+function uniq<T>(xs: Iterable<T>): T[] {
+  return [...new Set(xs)];
+}
+
+function shuffled<T>(items: readonly T[], rand: () => number): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/**
+ * The effects of a scenario on the given (simulated) nodes: which circuits are dark, where the
+ * wells sit, which station is noisy, which lots are full, which gateway fails, how much bad data.
+ * Deterministic for the same nodes, seed and start.
+ */
+export function buildScenario(
+  name: string,
+  nodes: readonly RegistryNode[],
+  options: { seed: number; start: number; tuning?: Partial<ScenarioTuning> },
+): ScenarioState {
+  const parts = parseScenario(name);
+  const tuning = { ...DEFAULT_TUNING, ...options.tuning };
+  const state = normalState(options.start);
+  state.name = parts.join('+');
+  state.faultyLampShare = tuning.faultyLampShare;
+  state.lowBatteryShare = tuning.lowBatteryShare;
+  const rand = seededRandom(hashString(state.name, options.seed));
+  const lamps = ofKind(nodes, 'streetlight');
+  const wells = ofKind(nodes, 'groundwater');
+  const stations = ofKind(nodes, 'noise');
+  const spaces = ofKind(nodes, 'parking');
+  const darkCircuits = new Set<string>();
+  const wellTargets = new Map<string, number>();
+  const noisy = new Map<string, 'night' | 'always'>();
+  const fullLots = new Set<string>();
+  const circuits = uniq(lamps.map((l) => l.circuit));
+  const lots = uniq(spaces.map((s) => s.lotId));
+
+  for (const part of parts) {
+    switch (part) {
+      case 'normal':
+        break;
+      case 'circuit-dark':
+        for (const c of shuffled(circuits, rand).slice(0, Math.max(1, tuning.darkCircuits))) darkCircuits.add(c);
+        break;
+      case 'spring-drought':
+        wells.forEach((w, i) => wellTargets.set(w.nodeId, droughtLevel(w, i % 2 === 0)));
+        break;
+      case 'night-construction': {
+        const s = pickNoisyStation(stations);
+        if (s && !noisy.has(s.nodeId)) noisy.set(s.nodeId, 'night');
+        break;
+      }
+      case 'parking-rush':
+        state.rushDemand = true;
+        for (const lot of shuffled(lots, rand).slice(0, Math.max(1, Math.round(lots.length * tuning.fullLotShare)))) fullLots.add(lot);
+        break;
+      case 'gateway-outage': {
+        const gateways = uniq(nodes.filter((n) => n.gatewayId).map((n) => n.gatewayId!));
+        const lampGateways = uniq(lamps.filter((n) => n.gatewayId).map((n) => n.gatewayId!));
+        const gatewayId = tuning.outageGatewayId ?? (lampGateways.length > 0 ? shuffled(lampGateways, rand)[0] : shuffled(gateways, rand)[0]);
+        if (gatewayId) {
+          const from = options.start + tuning.outageAfterS * 1000;
+          state.outage = { gatewayId, from, to: from + tuning.outageDurationS * 1000 };
+        }
+        break;
+      }
+      case 'bad-payloads':
+        state.badShare = Math.max(state.badShare, tuning.badShare);
+        break;
+      case 'demo': {
+        // One dark circuit on a main road (CircuitDark, and the main-road lighting rate under 99 %).
+        const mainCircuits = uniq(lamps.filter((l) => l.roadClass === 'main' || l.roadClass === 'expressway').map((l) => l.circuit));
+        const circuit = (mainCircuits.length > 0 ? mainCircuits : circuits)[0];
+        if (circuit) darkCircuits.add(circuit);
+        // Baotu Spring (or the first well) in the orange band.
+        const well = wells.find((w) => w.well === 'Baotu Spring') ?? wells[0];
+        if (well) wellTargets.set(well.nodeId, droughtLevel(well, true));
+        // One lot completely full.
+        const lot = lots[0];
+        if (lot) fullLots.add(lot);
+        // A residential station with construction noise day and night.
+        const s = pickNoisyStation(stations);
+        if (s) noisy.set(s.nodeId, 'always');
+        state.badShare = Math.max(state.badShare, tuning.demoBadShare);
+        break;
+      }
+    }
+  }
+  state.darkCircuits = darkCircuits;
+  state.wellTargets = wellTargets;
+  state.noisyStations = noisy;
+  state.fullLots = fullLots;
+  return state;
+}
+
+/** Kinds of bad messages the bad-payloads scenario sends, in rotation. */
+export const BAD_PAYLOAD_KINDS = ['malformed-json', 'schema-violation', 'unknown-node', 'node-mismatch', 'oversize', 'unknown-kind', 'wrong-district'] as const;
+export type BadPayloadKind = (typeof BAD_PAYLOAD_KINDS)[number];
+
+/** What ingest should answer to each (the dead-letter reason). */
+export const BAD_PAYLOAD_REASON: Record<BadPayloadKind, RejectReason> = {
+  'malformed-json': 'bad-json',
+  'schema-violation': 'bad-schema',
+  'unknown-node': 'unknown-node',
+  'node-mismatch': 'node-mismatch',
+  oversize: 'too-large',
+  'unknown-kind': 'unknown-kind',
+  'wrong-district': 'topic-mismatch',
+};
+
+/** Size of an oversize payload: over the default MAX_PAYLOAD_BYTES (16 KiB). */
+export const OVERSIZE_BYTES = 24 * 1024;
+
+export function telemetryTopic(district: string, kind: string, nodeId: string): string {
+  return `city/${district}/${kind}/${nodeId}/telemetry`;
+}
+
+export function batchTopic(gatewayId: string): string {
+  return `city/gateways/${gatewayId}/batch`;
+}
+
+/** A reading's fields with one kind-specific schema violation. */
+function violate(kind: RegistryNode['kind'], reading: Record<string, unknown>, variant: number): Record<string, unknown> {
+  if (variant % 3 === 2) {
+    const { ts: _ts, ...rest } = reading;
+    return rest; // no timestamp
+  }
+  switch (kind) {
+    case 'streetlight':
+      return variant % 3 === 0 ? { ...reading, powerState: 'blinking' } : { ...reading, dim: 140 };
+    case 'groundwater':
+      return variant % 3 === 0 ? { ...reading, waterTableM: 'high' } : { ...reading, waterTableM: -3.2 };
+    case 'noise':
+      return variant % 3 === 0 ? { ...reading, lamax: Number(reading.laeq) - 5 } : { ...reading, laeq: 250 };
+    case 'parking':
+      return variant % 3 === 0 ? { ...reading, status: 'maybe' } : { ...reading, batteryV: 9.9 };
+  }
+}
+
+/**
+ * One bad message built around a real node's reading: `node` is the sender, `other` another node of
+ * the registry (for a payload naming someone else), `n` a running number.
+ */
+export function makeBadPayload(
+  kind: BadPayloadKind,
+  node: RegistryNode,
+  reading: Record<string, unknown>,
+  other: RegistryNode,
+  n: number,
+): { topic: string; payload: string } {
+  const topic = telemetryTopic(node.district, node.kind, node.nodeId);
+  switch (kind) {
+    case 'malformed-json': {
+      const text = JSON.stringify(reading);
+      return { topic, payload: n % 2 === 0 ? text.slice(0, Math.max(1, text.length - 7)) : `{ts:${Number(reading.ts)}, 'value': NaN,}` };
+    }
+    case 'schema-violation':
+      return { topic, payload: JSON.stringify(violate(node.kind, reading, n)) };
+    case 'unknown-node':
+      return { topic: telemetryTopic(node.district, node.kind, `SIM-UNKNOWN-${node.kind}-${n}`), payload: JSON.stringify(reading) };
+    case 'node-mismatch':
+      return { topic, payload: JSON.stringify({ nodeId: other.nodeId === node.nodeId ? `${node.nodeId}-X` : other.nodeId, ...reading }) };
+    case 'oversize':
+      return { topic, payload: JSON.stringify({ ...reading, debug: 'x'.repeat(OVERSIZE_BYTES) }) };
+    case 'unknown-kind':
+      return { topic: telemetryTopic(node.district, 'toaster', node.nodeId), payload: JSON.stringify(reading) };
+    case 'wrong-district': {
+      const district = other.district !== node.district ? other.district : node.district === 'Nowhere' ? 'Elsewhere' : 'Nowhere';
+      return { topic: telemetryTopic(district, node.kind, node.nodeId), payload: JSON.stringify(reading) };
+    }
+  }
+}
