@@ -13,7 +13,9 @@ import { streamRoutes } from './routes/stream.js';
 const PROBES = new Set(['/health', '/ready', '/metrics']);
 
 export interface ApiOptions {
-  view: PipelineView;
+  /** Without a view only the ops routes (/health, /ready, /metrics) are served: the ingest and process stages. */
+  view?: PipelineView;
+  ready?: () => boolean;
   metrics: PipelineMetrics;
   logger: Logger;
   tokens?: Map<string, ApiRole>;
@@ -53,11 +55,14 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  const routeOptions = { view: options.view, tokens: options.tokens };
-  await app.register(healthRoutes, { view: options.view, metrics: options.metrics });
-  await app.register(kpiRoutes, routeOptions);
-  await app.register(nodeRoutes, routeOptions);
-  await app.register(alertRoutes, routeOptions);
-  await app.register(streamRoutes, routeOptions);
+  const { view } = options;
+  await app.register(healthRoutes, { ready: options.ready ?? (() => view?.ready() ?? true), metrics: options.metrics });
+  if (view) {
+    const routeOptions = { view, tokens: options.tokens };
+    await app.register(kpiRoutes, routeOptions);
+    await app.register(nodeRoutes, routeOptions);
+    await app.register(alertRoutes, routeOptions);
+    await app.register(streamRoutes, routeOptions);
+  }
   return app;
 }

@@ -3,11 +3,13 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { citySizeFor, ConfigError, generateCity, loadConfig, registryToJson, RegistryError } from '../core/index.js';
 import { startPipeline } from './pipeline.js';
+import { runStage, StageError } from './stage-command.js';
 
 const USAGE = `usage: city-brain <command> [options]
 
 commands:
-  start                 run the whole pipeline in one process (embedded default)
+  start                 run the whole pipeline in one process (embedded default; on Kafka with KAFKA_BROKERS)
+  ingest | process | api  run one stage as its own process against KAFKA_BROKERS (run several \`process\`)
   demo                  the pipeline plus a simulated city publishing to it
   simulate [flags]      publish a simulated city to an MQTT broker (--url, --nodes, --rate, --speed, --scenario)
   registry --out FILE   write the generated default city registry (--nodes N for a city of about N nodes)
@@ -47,6 +49,15 @@ async function main(argv: string[]): Promise<void> {
       closeOnSignal(() => demo.close());
       return;
     }
+    case 'ingest':
+    case 'process':
+    case 'api': {
+      const stage = await runStage(command, loadConfig());
+      closeOnSignal(() => stage.close());
+      return;
+    }
+    case 'sink':
+      throw new UsageError('sink: no sink is part of this version yet (the InfluxDB and Alertmanager sinks come next)');
     case 'simulate': {
       const { runSimulate } = await import('../simulators/cli.js');
       await runSimulate(rest);
@@ -75,7 +86,7 @@ async function main(argv: string[]): Promise<void> {
 class UsageError extends Error {}
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof RegistryError || error instanceof UsageError) {
+  if (error instanceof ConfigError || error instanceof RegistryError || error instanceof UsageError || error instanceof StageError) {
     process.stderr.write(`city-brain: ${error.message}\n`);
     if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`);
     process.exit(2);

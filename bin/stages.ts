@@ -49,7 +49,7 @@ export async function startIngest(ctx: StageContext): Promise<Stage & { port: nu
     maxBatchBytes: config.MAX_BATCH_BYTES,
     maxFutureSkewMs: config.MAX_FUTURE_SKEW_S * 1000,
   });
-  const broker = await startBroker({ host: config.MQTT_HOST, port: config.MQTT_PORT, bridge, metrics: ctx.metrics, logger });
+  const broker = await startBroker({ host: config.MQTT_HOST, port: config.MQTT_PORT, maxInflight: config.INGEST_MAX_INFLIGHT, bridge, metrics: ctx.metrics, logger });
   return { port: broker.port, close: () => broker.close() };
 }
 
@@ -89,4 +89,11 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
       await replica?.stop();
     },
   };
+}
+
+/** /health, /ready and /metrics for a stage process that serves no API (ingest, process). */
+export async function startOps(ctx: StageContext, ready: () => boolean): Promise<Stage & { port: number }> {
+  const ops = await buildApi({ metrics: ctx.metrics, logger: ctx.logger, ready });
+  await ops.listen({ host: ctx.config.HTTP_HOST, port: ctx.config.HTTP_PORT });
+  return { port: (ops.server.address() as AddressInfo).port, close: () => ops.close() };
 }

@@ -60,6 +60,8 @@ export const configSchema = z.object({
   MAX_BATCH_BYTES: z.coerce.number().int().min(1024).max(67_108_864).default(1_048_576),
   /** Readings stamped further than this ahead of the broker's clock are rejected (bad-timestamp): a wrong device clock must not move event time. */
   MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).max(31_536_000).default(300),
+  /** Publishes waiting for the log at most (over all MQTT clients); beyond, publishes are refused unacknowledged and counted. */
+  INGEST_MAX_INFLIGHT: z.coerce.number().int().min(10).max(1_000_000).default(20_000),
   /** The city's coordinates for the lamp switching schedule (default: the city centre, 36.65 N 117.12 E). */
   CITY_LAT: z.coerce.number().min(-66).max(66).default(36.65),
   CITY_LON: z.coerce.number().min(-180).max(180).default(117.12),

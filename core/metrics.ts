@@ -17,6 +17,8 @@ export class PipelineMetrics {
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [this.registry],
   });
+  readonly ingestInflight = new Gauge({ name: 'citybrain_ingest_inflight', help: 'MQTT publishes waiting for the log to hold them', registers: [this.registry] });
+  readonly ingestRefused = new Counter({ name: 'citybrain_ingest_refused_total', help: 'Publishes refused unacknowledged because the log could not take them (full buffer or append failed); devices resend them', labelNames: ['cause'], registers: [this.registry] });
   readonly mqttClients = new Gauge({ name: 'citybrain_mqtt_clients', help: 'Connected MQTT clients', registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

@@ -7,6 +7,8 @@ import type { TelemetryBridge } from './bridge.js';
 export interface BrokerOptions {
   host: string;
   port: number;
+  /** Publishes waiting for the log at most; beyond, publishes are refused unacknowledged. */
+  maxInflight: number;
   bridge: TelemetryBridge;
   metrics: PipelineMetrics;
   logger: Logger;
@@ -26,14 +28,26 @@ export interface RunningBroker {
  * subscribers or retained.
  */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
-  const { bridge, logger, metrics } = options;
+  const { bridge, logger, metrics, maxInflight } = options;
   const rejectedPayloads = new WeakSet<Buffer>();
+  // Backpressure when the log is slow or away. aedes reads a client's socket again only once every
+  // publish of the previous read has been called back, so a waiting append already stops that
+  // client (TCP pushes back to the device). Across all clients at most maxInflight publishes wait;
+  // beyond that a publish is refused without PUBACK (the device resends it) and counted.
+  let inflight = 0;
+  const settle = () => metrics.ingestInflight.set(--inflight);
   const aedes = new Aedes({
     authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) {
       if (packet.topic.startsWith('$SYS/')) return callback(new Error('$SYS/ topics are reserved'));
+      if (inflight >= maxInflight) {
+        metrics.ingestRefused.inc({ cause: 'buffer-full' });
+        return callback(new Error(`ingest buffer full (${inflight} publishes waiting for the log)`));
+      }
+      metrics.ingestInflight.set(++inflight);
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       bridge.handle(packet.topic, payload, client?.id).then(
         (result) => {
+          settle();
           if (result.rejected > 0 && result.accepted === 0) {
             packet.retain = false;
             rejectedPayloads.add(packet.payload as Buffer);
@@ -41,6 +55,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
           callback(null);
         },
         (error: unknown) => {
+          settle();
+          metrics.ingestRefused.inc({ cause: 'append-failed' });
           logger.warn({ err: error, topic: packet.topic, clientId: client?.id }, 'log append failed; publish not acknowledged');
           callback(error instanceof Error ? error : new Error(String(error)));
         },

@@ -21,6 +21,7 @@ import {
   type TopicPartition,
 } from '../core/index.js';
 import { EventClock } from './clock.js';
+import { Deduplicator } from './dedup.js';
 import { GroundwaterProcessor } from './groundwater/processor.js';
 import { NodeHealth } from './health/processor.js';
 import { LightingProcessor } from './lighting/processor.js';
@@ -66,6 +67,7 @@ export class ProcessorHost {
     parking: new ParkingProcessor(),
   };
   readonly #health = new NodeHealth();
+  readonly #dedup = new Deduplicator();
   readonly #listeners = new Set<(event: PipelineEvent) => void>();
   /** Registry nodes of each raw partition, by kind. */
   readonly #byPartition: Map<number, { all: RegistryNode[]; byKind: Map<Kind, RegistryNode[]> }>;
@@ -133,6 +135,7 @@ export class ProcessorHost {
         continue;
       }
       if (record.type === 'reading') {
+        if (this.#dedup.seen(record.nodeId, record.reading.ts)) continue;
         this.#clock.observe(record.reading.ts);
         (this.#kinds[record.kind] as KindProcessor).apply(record, node as NodeOf<Kind>);
         processed.set(record.kind, (processed.get(record.kind) ?? 0) + 1);

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { PipelineMetrics, PipelineView } from '../../core/index.js';
+import type { PipelineMetrics } from '../../core/index.js';
 
-export const healthRoutes: FastifyPluginAsync<{ view: PipelineView; metrics: PipelineMetrics }> = async (app, { view, metrics }) => {
+/** Probes and the scrape endpoint: every stage process serves these. */
+export const healthRoutes: FastifyPluginAsync<{ ready: () => boolean; metrics: PipelineMetrics }> = async (app, { ready: isReady, metrics }) => {
   app.get('/health', { schema: { summary: 'Liveness: the API process answers', tags: ['ops'] } }, async () => ({ status: 'ok' }));
 
-  app.get('/ready', { schema: { summary: 'Readiness: the processors consume and have evaluated KPIs', tags: ['ops'] } }, async (_req, reply) => {
-    const ready = view.ready();
+  app.get('/ready', { schema: { summary: 'Readiness: this stage is connected to the log and (for the API) KPIs have been evaluated', tags: ['ops'] } }, async (_req, reply) => {
+    const ready = isReady();
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'starting' });
   });
 

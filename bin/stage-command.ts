@@ -1,0 +1,39 @@
+import type { Config } from '../core/index.js';
+import { stageContext } from './pipeline.js';
+import { startApi, startIngest, startOps, startProcess, type Stage } from './stages.js';
+
+export const STAGES = ['ingest', 'process', 'api'] as const;
+export type StageName = (typeof STAGES)[number];
+
+/**
+ * One stage as its own process against Kafka: `ingest` (MQTT broker -> log), `process` (a member
+ * of the processor group; run several), `api` (HTTP API with the aggregator). Each serves
+ * /health, /ready and /metrics on HTTP_PORT.
+ */
+export async function runStage(name: StageName, config: Config): Promise<Stage> {
+  if (!config.KAFKA_BROKERS) throw new StageError(`${name}: the stages run as separate processes only on Kafka; set KAFKA_BROKERS (or use \`start\` for everything in one process)`);
+  const ctx = await stageContext({ config });
+  const parts: Stage[] = [];
+  let ports: Record<string, number>;
+  if (name === 'ingest') {
+    const ingest = await startIngest(ctx);
+    parts.push(ingest, await startOps(ctx, () => true).then((ops) => ((ports = { mqttPort: ingest.port, httpPort: ops.port }), ops)));
+  } else if (name === 'process') {
+    const proc = await startProcess(ctx);
+    parts.push(proc, await startOps(ctx, () => proc.host.ready()).then((ops) => ((ports = { httpPort: ops.port }), ops)));
+  } else {
+    const api = await startApi(ctx);
+    ports = { httpPort: api.port };
+    parts.push(api);
+  }
+  ctx.logger.info({ stage: name, ...ports!, brokers: config.KAFKA_BROKERS }, 'stage running');
+  return {
+    async close() {
+      for (const part of parts) await part.close();
+      await ctx.transport.close();
+      ctx.logger.info({ stage: name }, 'stage stopped');
+    },
+  };
+}
+
+export class StageError extends Error {}

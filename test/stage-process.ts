@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './helpers.js';
+import { freePort } from './ports.js';
+
+const CLI = fileURLToPath(new URL('../dist/bin/city-brain.js', import.meta.url));
+
+export interface StageProcess {
+  name: string;
+  child: ChildProcess;
+  httpPort: number;
+  mqttPort: number;
+  output(): string;
+  exited: Promise<number | null>;
+  metrics(): Promise<string>;
+}
+
+/** Starts `city-brain <stage>` as its own process and waits for its /health. */
+export async function spawnStage(stage: string, env: Record<string, string>): Promise<StageProcess> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does) before this test`);
+  const [httpPort, mqttPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, [CLI, stage], {
+    env: { ...process.env, MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), MQTT_PORT: String(mqttPort), LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)));
+  child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let dead = false;
+  void exited.then(() => (dead = true));
+  await waitFor(async () => {
+    if (dead) throw new Error(`${stage} exited: ${out.slice(-2000)}`);
+    return (await fetch(`http://127.0.0.1:${httpPort}/health`)).status === 200;
+  }, 60_000, `${stage} /health`);
+  return {
+    name: stage,
+    child,
+    httpPort,
+    mqttPort,
+    output: () => out,
+    exited,
+    metrics: async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text(),
+  };
+}
