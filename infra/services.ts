@@ -4,6 +4,7 @@
  * the same way).
  */
 import { kafkaService } from './kafka/service.js';
+import { influxdbService } from './influxdb/service.js';
 
 export interface UpContext {
   /** The state directory (`.infra/`): pid files, env file, logs. */
@@ -34,5 +35,6 @@ export interface ServiceModule {
 
 export const SERVICES: ServiceModule[] = [
   kafkaService,
-  // influxService, alertmanagerService, mosquittoService: one module each under infra/<service>/.
+  influxdbService,
+  // alertmanagerService, mosquittoService: one module each under infra/<service>/.
 ];
