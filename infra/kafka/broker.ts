@@ -7,13 +7,20 @@
  *   ...
  *   await kafka.stop();                 // kills the JVM and removes its data
  *
+ * Outages (tests): `await kafka.halt()` ends the JVM but keeps its data, config and ports;
+ * `await kafka.resume()` starts it again on them and resolves once it serves metadata, so clients
+ * reconnect to the same `brokers` and find every committed record and offset. `pid` follows the
+ * running process; `stop()` works in any state.
+ *
  * Attached (default, for tests): a watchdog shell around the JVM ends it (and removes the data)
- * within a second if this Node process dies without calling stop(). Detached (`infra:up`): the JVM
- * is its own process group and outlives this process; `down` ends it by pid.
+ * within a second if this Node process dies without calling stop(); while halted, a small reaper
+ * shell does the data part. Detached (`infra:up`): the JVM is its own process group and outlives
+ * this process; `down` ends it by pid.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -37,18 +44,44 @@ export interface StartKafkaOptions {
   log?: (line: string) => void;
 }
 
+/** `running` from start and after resume(), `halted` after halt(), `stopped` once stop() was called. */
+export type KafkaBrokerState = 'running' | 'halted' | 'stopped';
+
+export interface HaltOptions {
+  /** How long to wait after SIGTERM (controlled shutdown) before SIGKILL; default 20 s. */
+  graceMs?: number;
+}
+
 export interface KafkaBroker {
-  /** `host:port` of the PLAINTEXT listener. */
+  /** `host:port` of the PLAINTEXT listener (the same after resume()). */
   brokers: string[];
-  /** Pid of the process to end (the JVM when detached, its watchdog shell otherwise; both lead their process group). */
-  pid: number;
+  /**
+   * Pid of the process to end (the JVM when detached, its watchdog shell otherwise; both lead their
+   * process group). A getter: it changes with resume(); while halted, the pid of the last run.
+   */
+  readonly pid: number;
+  /** See KafkaBrokerState (a getter). */
+  readonly state: KafkaBrokerState;
   dataDir: string;
   logFile: string;
   version: string;
-  /** Milliseconds from spawning the JVM to serving metadata. */
+  /** Milliseconds from spawning the JVM to serving metadata (the first start; resume() leaves it). */
   startMs: number;
-  /** Ends the broker (SIGTERM to its process group, SIGKILL after 20 s) and removes its data dir. */
+  /** Ends the broker (SIGTERM to its process group, SIGKILL after 20 s) and removes its data dir. Works in any state; idempotent. */
   stop(): Promise<void>;
+  /**
+   * Ends the broker process like stop() (SIGTERM to its process group, SIGKILL after `graceMs`)
+   * and waits for it to be gone, but keeps its data dir, config and ports for resume(). A no-op
+   * when already halted or stopped.
+   */
+  halt(options?: HaltOptions): Promise<void>;
+  /**
+   * Starts the JVM again on the same config, ports and data dir (the log file is appended to) and
+   * resolves once it serves metadata, like the first start. A no-op when running; rejects after
+   * stop(), and (staying halted) if the broker does not come back within `readyTimeoutMs`, e.g.
+   * because another process took one of its ports meanwhile.
+   */
+  resume(): Promise<void>;
 }
 
 /** A random Kafka cluster id: 16 bytes, URL-safe base64 without padding, not starting with '-'. */
@@ -119,6 +152,46 @@ kill -TERM "$child" 2>/dev/null; wait "$child"
 [ -n "$data" ] && rm -rf "$data"
 exit 0`;
 
+/** While halted (attached): removes the data if the parent Node process dies; ended by resume()/stop(). */
+const REAPER = `parent=$1; data=$2
+while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+rm -rf "$data"`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits (bounded) until no process is left in process group `pgid` (the JVM too, not only the leader). */
+async function groupGone(pgid: number, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+    await sleep(50);
+  }
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: LOOPBACK, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Waits (bounded) until every port can be bound again; throws naming the first one still taken. */
+async function portsFree(ports: number[], timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (const port of ports) {
+    while (!(await canBind(port))) {
+      if (Date.now() > until) throw new Error(`cannot resume Kafka on its ports: ${LOOPBACK}:${port} is in use (taken by another process while the broker was halted?)`);
+      await sleep(250);
+    }
+  }
+}
+
 /** Resolves once a client can read cluster metadata from `broker`; rejects on `abort()` or timeout. */
 async function waitForMetadata(broker: string, timeoutMs: number, failed: () => string | null): Promise<void> {
   const kafka = new Kafka({ clientId: 'city-brain-infra', brokers: [broker], logLevel: logLevel.NOTHING, connectionTimeout: 1000, requestTimeout: 5000, retry: { retries: 0 } });
@@ -175,29 +248,135 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     }
 
     const jvm = [...(options.heap ?? ['-Xms256m', '-Xmx512m']), `-Dlog4j2.configurationFile=${join(configDir, 'log4j2.properties')}`, `-Dkafka.logs.dir=${dataDir}`, ...common, 'kafka.Kafka', properties];
-    const out = openSync(logFile, 'w');
-    const started = Date.now();
-    const child = options.detached
-      ? spawn(java, jvm, { detached: true, stdio: ['ignore', out, out] })
-      : spawn('/bin/sh', ['-c', WATCHDOG, 'city-brain-kafka-watchdog', String(process.pid), dataDir, java, ...jvm], { detached: true, stdio: ['ignore', out, out] });
-    closeSync(out);
-    let exited: string | null = null;
-    child.once('exit', (code, signal) => (exited = `Kafka exited during start-up (${signal ?? `exit ${code}`})`));
-    child.once('error', (error) => (exited = `Kafka could not start: ${error.message}`));
-    const pid = child.pid;
-    if (pid === undefined) {
-      await new Promise((r) => setImmediate(r));
-      throw new Error(exited ?? `could not start ${java}`);
+    const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
+
+    /** One run of the JVM: its pid and, once it is gone, why. */
+    interface Run {
+      pid: number;
+      exited: string | null;
     }
-    // The broker must not keep this process alive (tests, CLI); stop() ends it explicitly.
-    child.unref();
+    const launch = async (phase: 'start-up' | 'resume', append: boolean): Promise<Run> => {
+      const out = openSync(logFile, append ? 'a' : 'w');
+      const child = options.detached
+        ? spawn(java, jvm, { detached: true, stdio: ['ignore', out, out] })
+        : spawn('/bin/sh', ['-c', WATCHDOG, 'city-brain-kafka-watchdog', String(process.pid), dataDir, java, ...jvm], { detached: true, stdio: ['ignore', out, out] });
+      closeSync(out);
+      const state = { exited: null as string | null };
+      child.once('exit', (code, signal) => (state.exited = `Kafka exited during ${phase} (${signal ?? `exit ${code}`})`));
+      child.once('error', (error) => (state.exited = `Kafka could not start: ${error.message}`));
+      const pid = child.pid;
+      if (pid === undefined) {
+        await new Promise((r) => setImmediate(r));
+        throw new Error(state.exited ?? `could not start ${java}`);
+      }
+      // The broker must not keep this process alive (tests, CLI); stop() ends it explicitly.
+      child.unref();
+      return {
+        pid,
+        get exited() {
+          return state.exited;
+        },
+      };
+    };
+    /** Ends a run (its whole process group) unless it is known to be gone already (its pid may be reused then). */
+    const end = async (r: Run, graceMs = 20_000) => {
+      if (r.exited === null) await terminate(r.pid, { group: true, graceMs });
+      await groupGone(r.pid);
+    };
+
+    let reaper: Run | null = null;
+    const startReaper = () => {
+      if (options.detached) return;
+      const child = spawn('/bin/sh', ['-c', REAPER, 'city-brain-kafka-reaper', String(process.pid), dataDir], { detached: true, stdio: 'ignore' });
+      const state = { exited: null as string | null };
+      child.once('exit', () => (state.exited = 'reaper exited'));
+      child.once('error', () => (state.exited = 'reaper could not start'));
+      child.unref();
+      if (child.pid !== undefined) {
+        reaper = {
+          pid: child.pid,
+          get exited() {
+            return state.exited;
+          },
+        };
+      }
+    };
+    const endReaper = async () => {
+      const r = reaper;
+      reaper = null;
+      if (r) await end(r, 2000);
+    };
+
+    const started = Date.now();
+    let current: Run | null = await launch('start-up', false);
+    let lastPid = current.pid;
+    let state: KafkaBrokerState = 'running';
+    let stopping = false;
+
+    // halt/resume/stop run one after the other.
+    let queue: Promise<unknown> = Promise.resolve();
+    const serial = <T>(task: () => Promise<T>): Promise<T> => {
+      const next = queue.then(task);
+      queue = next.catch(() => {});
+      return next;
+    };
 
     let stopped: Promise<void> | null = null;
-    const stop = () => (stopped ??= terminate(pid, { group: true }).then(cleanup));
+    const stop = (): Promise<void> => {
+      if (stopped) return stopped;
+      stopping = true; // makes a resume() in progress give up at once
+      stopped = serial(async () => {
+        const r = current;
+        current = null;
+        state = 'stopped';
+        if (r) await end(r);
+        await endReaper();
+        cleanup();
+      });
+      return stopped;
+    };
 
-    log(`starting Kafka ${libs.version} on ${broker} (pid ${pid}, data ${dataDir}, log ${logFile})`);
+    const halt = (haltOptions: HaltOptions = {}) =>
+      serial(async () => {
+        if (state !== 'running' || stopping || !current) return;
+        const r = current;
+        log(`halting Kafka on ${broker} (pid ${r.pid}); data kept in ${dataDir}`);
+        await end(r, haltOptions.graceMs ?? 20_000);
+        current = null;
+        state = 'halted';
+        startReaper();
+      });
+
+    const resume = () =>
+      serial(async () => {
+        if (stopping || state === 'stopped') throw new Error(`Kafka on ${broker} was stopped: resume() needs a halted broker`);
+        if (state === 'running') return;
+        await endReaper();
+        const t0 = Date.now();
+        let r: Run | null = null;
+        try {
+          await portsFree([brokerPort, controllerPort], Math.min(readyTimeoutMs, 15_000));
+          appendFileSync(logFile, `\n[${new Date().toISOString()}] ---- city-brain: resuming the broker after halt() ----\n`);
+          r = await launch('resume', true);
+          log(`resuming Kafka on ${broker} (pid ${r.pid}, data ${dataDir})`);
+          const run = r;
+          await waitForMetadata(broker, readyTimeoutMs, () => (stopping ? 'stop() was called while resuming' : run.exited));
+        } catch (error) {
+          const message = withLogTail((error as Error).message, logFile);
+          if (r) await end(r);
+          if (!stopping) startReaper();
+          throw new Error(message);
+        }
+        current = r;
+        lastPid = r.pid;
+        state = 'running';
+        log(`Kafka serves metadata on ${broker} again after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      });
+
+    log(`starting Kafka ${libs.version} on ${broker} (pid ${lastPid}, data ${dataDir}, log ${logFile})`);
     try {
-      await waitForMetadata(broker, options.readyTimeoutMs ?? 120_000, () => exited);
+      const first = current;
+      await waitForMetadata(broker, readyTimeoutMs, () => first.exited);
     } catch (error) {
       const message = withLogTail((error as Error).message, logFile);
       await stop();
@@ -205,7 +384,22 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     }
     const startMs = Date.now() - started;
     log(`Kafka ${libs.version} serves metadata on ${broker} after ${(startMs / 1000).toFixed(1)} s`);
-    return { brokers: [broker], pid, dataDir, logFile, version: libs.version, startMs, stop };
+    return {
+      brokers: [broker],
+      get pid() {
+        return lastPid;
+      },
+      get state() {
+        return state;
+      },
+      dataDir,
+      logFile,
+      version: libs.version,
+      startMs,
+      stop,
+      halt,
+      resume,
+    };
   } catch (error) {
     cleanup();
     throw error;
