@@ -98,7 +98,10 @@ export class ProcessorHost {
       groupId: this.#o.groupId ?? GROUPS.processors,
       topics: this.#o.role === 'processor' ? [TOPICS.raw, TOPICS.dlq] : [TOPICS.raw],
       fromBeginning: true,
-      onBatch: async (batch) => this.#onBatch(batch.topic, batch.records),
+      // A partition taken over from a dead instance is first re-read up to the group's position:
+      // processing is idempotent, so that rebuilds its nodes' state exactly.
+      rebuildOnAssign: true,
+      onBatch: async (batch) => this.#onBatch(batch.topic, batch.records, batch.replay === true),
       onAssigned: (tps) => tps.forEach((tp) => this.#owned.add(key(tp))),
       onRevoked: (tps) => tps.forEach((tp) => this.#owned.delete(key(tp))),
     });
@@ -116,7 +119,8 @@ export class ProcessorHost {
     this.#consumer = null;
   }
 
-  #onBatch(topic: string, records: StreamRecord[]): void {
+  /** `replay`: records re-read to rebuild state; applied, but neither counted nor streamed again. */
+  #onBatch(topic: string, records: StreamRecord[], replay: boolean): void {
     const { registry, metrics, logger } = this.#o;
     if (topic === TOPICS.dlq) {
       for (const r of records) {
@@ -138,8 +142,10 @@ export class ProcessorHost {
         if (this.#dedup.seen(record.nodeId, record.reading.ts)) continue;
         this.#clock.observe(record.reading.ts);
         (this.#kinds[record.kind] as KindProcessor).apply(record, node as NodeOf<Kind>);
-        processed.set(record.kind, (processed.get(record.kind) ?? 0) + 1);
-        if (this.#listeners.size > 0) this.#emit({ type: 'reading', nodeId: record.nodeId, kind: record.kind, district: record.district, ts: record.reading.ts });
+        if (!replay) {
+          processed.set(record.kind, (processed.get(record.kind) ?? 0) + 1);
+          if (this.#listeners.size > 0) this.#emit({ type: 'reading', nodeId: record.nodeId, kind: record.kind, district: record.district, ts: record.reading.ts });
+        }
       }
       this.#health.apply(record, this.#clock.now());
     }

@@ -108,6 +108,8 @@ class Member implements Consumer {
   #resume: (() => void) | null = null;
   #kick: (() => void) | null = null;
   #loop: Promise<void>;
+  /** rebuildOnAssign: per gained partition, the next offset to replay and the committed offset at assignment. */
+  readonly #replay = new Map<string, { next: number; until: number }>();
 
   constructor(
     readonly group: Group,
@@ -136,27 +138,41 @@ class Member implements Consumer {
       for (let i = 0; i < owned.length && !this.#paused && !this.#stopped; i++) {
         const { topic, partition } = owned[(i + rotate) % owned.length]!;
         const log = this.transport.topic(topic)[partition]!;
-        const from = this.group.position(topic, partition, this.options.fromBeginning ?? true);
+        const replay = this.#replayOf(topic, partition, log);
+        const from = replay ? Math.max(replay.next, log.base) : this.group.position(topic, partition, this.options.fromBeginning ?? true);
         if (from >= log.end) continue;
-        const records = log.read(from, maxBatch);
-        const batch: Batch = { topic, partition, records };
+        const records = log.read(from, replay ? Math.min(maxBatch, replay.until - from) : maxBatch);
+        const batch: Batch = replay ? { topic, partition, records, replay: true } : { topic, partition, records };
         try {
           await this.options.onBatch(batch);
         } catch (error) {
           this.transport.options.onError?.(error, batch, this.group.id);
           finishCycle();
           await sleep(this.transport.options.retryDelayMs ?? 1000);
+          delivered = true; // retry without waiting for new data
           continue;
         }
+        delivered = true;
         const next = from + records.length;
+        if (replay) {
+          replay.next = next; // replayed records are not committed
+          continue;
+        }
         this.group.committed.set(tpKey(topic, partition), next);
         this.transport.trim(topic, partition);
-        delivered = true;
       }
       rotate++;
       finishCycle();
       if (!delivered && !this.#paused && !this.#stopped) await this.#waitForData();
     }
+  }
+
+  /** The partition's rebuild still to do (rebuildOnAssign), or undefined once it is done or nothing is retained. */
+  #replayOf(topic: string, partition: number, log: PartitionLog): { next: number; until: number } | undefined {
+    const key = tpKey(topic, partition);
+    const replay = this.#replay.get(key);
+    if (replay && Math.max(replay.next, log.base) >= replay.until) this.#replay.delete(key);
+    return this.#replay.get(key);
   }
 
   #waitForData(): Promise<void> {
@@ -183,6 +199,15 @@ class Member implements Consumer {
     const revoked = this.assigned.filter((tp) => !has(next, tp));
     const gained = next.filter((tp) => !has(this.assigned, tp));
     if (revoked.length > 0) await this.options.onRevoked?.(revoked);
+    for (const { topic, partition } of revoked) this.#replay.delete(tpKey(topic, partition));
+    if (this.options.rebuildOnAssign) {
+      // Rebuild what is still retained below the group's committed position (usually trimmed already).
+      for (const { topic, partition } of gained) {
+        const until = this.group.committed.get(tpKey(topic, partition));
+        const base = this.transport.topic(topic)[partition]!.base;
+        if (until !== undefined && base < until) this.#replay.set(tpKey(topic, partition), { next: base, until });
+      }
+    }
     this.assigned = next;
     if (gained.length > 0) await this.options.onAssigned?.(gained);
   }
@@ -249,8 +274,9 @@ export class MemoryTransport implements StreamTransport {
         const now = Date.now();
         for (const message of messages) {
           const partition = partitionFor(message.key, partitions.length);
-          await this.#roomIn(topic, partition);
           const log = partitions[partition]!;
+          // Check and append with no await in between, so concurrent senders cannot overrun the bound.
+          while (!this.#hasRoom(topic, partition)) await log.changed();
           log.append({
             topic,
             partition,
@@ -265,19 +291,16 @@ export class MemoryTransport implements StreamTransport {
     };
   }
 
-  /** Backpressure: waits while the slowest active group is maxLag records behind on this partition. */
-  async #roomIn(topic: string, partition: number): Promise<void> {
+  /** Backpressure: false while the slowest active group is maxLag records behind on this partition. */
+  #hasRoom(topic: string, partition: number): boolean {
     const maxLag = this.options.maxLag ?? 100_000;
     const log = this.topic(topic)[partition]!;
-    for (;;) {
-      let slowest = log.end;
-      for (const group of this.#groups.values()) {
-        if (!group.members.some((m) => m.options.topics.includes(topic))) continue;
-        slowest = Math.min(slowest, group.position(topic, partition, true));
-      }
-      if (log.end - slowest < maxLag) return;
-      await log.changed();
+    let slowest = log.end;
+    for (const group of this.#groups.values()) {
+      if (!group.members.some((m) => m.options.topics.includes(topic))) continue;
+      slowest = Math.min(slowest, group.position(topic, partition, true));
     }
+    return log.end - slowest < maxLag;
   }
 
   /**

@@ -12,6 +12,14 @@
  *   member receives batches for the partitions it owns, one batch at a time per member.
  * - A batch's position is committed only after `onBatch` resolves: at-least-once. If `onBatch`
  *   throws, the batch is delivered again.
+ * - Rebuild on assign (`ConsumerOptions.rebuildOnAssign`): a partition newly assigned to a member
+ *   is first re-read from the earliest retained record up to (excluding) the group's committed
+ *   offset at assignment, in batches marked `replay: true`, then delivery continues from that
+ *   committed offset with normal batches. Replay batches are never committed (the group's position
+ *   never moves backwards; a crash or stop mid-rebuild leaves it where it was) but are retried like
+ *   normal batches when `onBatch` throws; like any delivery a record may be replayed more than once
+ *   (handlers must be idempotent). No committed offset = nothing to rebuild. Only what the log still
+ *   retains is replayed (on the in-process log usually nothing: it drops committed records).
  */
 export interface OutgoingMessage {
   key: string | null;
@@ -53,6 +61,11 @@ export interface Batch {
   topic: string;
   partition: number;
   records: StreamRecord[];
+  /**
+   * Records below the group's committed position, re-read for `rebuildOnAssign`: rebuild state from
+   * them; they are not committed. Absent (or false) on normal batches.
+   */
+  replay?: boolean;
 }
 
 export interface ConsumerOptions {
@@ -63,7 +76,13 @@ export interface ConsumerOptions {
   /** Largest number of records in one batch. */
   maxBatchSize?: number;
   onBatch(batch: Batch): Promise<void>;
-  /** Called with the partitions this member gained, before their first batch (restore state here). */
+  /**
+   * Before normal delivery of each newly assigned partition, replay its retained records below the
+   * group's committed offset as `replay: true` batches (uncommitted), to rebuild in-memory state.
+   * Default false.
+   */
+  rebuildOnAssign?: boolean;
+  /** Called with the partitions this member gained, before their first batch, replay batches included (restore state here). */
   onAssigned?(partitions: TopicPartition[]): Promise<void> | void;
   /** Called with the partitions this member lost, after their last batch was committed. */
   onRevoked?(partitions: TopicPartition[]): Promise<void> | void;
@@ -72,7 +91,7 @@ export interface ConsumerOptions {
 export interface Consumer {
   /** Records between the committed position and the end, per topic, summed over owned partitions. */
   lag(): Promise<Record<string, number>>;
-  /** Finishes the batch in flight, commits it and leaves the group. */
+  /** Finishes the batch in flight, commits it (unless it is a replay batch) and leaves the group. */
   stop(): Promise<void>;
 }
 

@@ -17,6 +17,17 @@ export interface MemberContext {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const same = (a: TopicPartition, b: TopicPartition) => a.topic === b.topic && a.partition === b.partition;
 const minus = (a: TopicPartition[], b: TopicPartition[]) => a.filter((x) => !b.some((y) => same(x, y)));
+const tpKey = ({ topic, partition }: TopicPartition) => `${topic}\u0000${partition}`;
+
+/** rebuildOnAssign: an owned partition's rebuild. */
+interface Rebuild {
+  topic: string;
+  partition: number;
+  /** The group's committed offset when this member gained the partition: records below it are replayed, never committed. */
+  until: number;
+  /** Where the replay continues (the fetch position kafkajs should be at); null once it reached `until`. */
+  next: number | null;
+}
 
 function headerValue(value: IHeaders[string]): string | undefined {
   if (value === undefined) return undefined;
@@ -47,6 +58,13 @@ export function toRecord(topic: string, partition: number, message: KafkaMessage
  * a batch whose handler threw is delivered again after `retryDelayMs` (heartbeating meanwhile, so
  * the member keeps its partitions), unless the member stops or loses the partition, in which case
  * the uncommitted batch goes to whoever owns the partition next.
+ *
+ * rebuildOnAssign: after onAssigned for gained partitions, the group's committed offset (`until`)
+ * and the earliest retained offset are looked up; if earliest < until, the partition is sought to
+ * earliest and records below `until` are delivered as `replay: true` batches, resolved (so the
+ * fetch position advances) but never committed. kafkajs runs with autoCommit off, so only the
+ * explicit commits of normal batches reach the group. kafkajs restarts a retained partition at its
+ * committed offset after every rejoin, so a rebuild in progress is sought again on GROUP_JOIN.
  */
 export class KafkaMember implements Consumer {
   readonly #consumer: KafkaJsConsumer;
@@ -60,6 +78,7 @@ export class KafkaMember implements Consumer {
   #stopping = false;
   #stopped: Promise<void> | null = null;
   #inflight: Promise<void> | null = null;
+  readonly #rebuilds = new Map<string, Rebuild>();
 
   constructor(
     readonly options: ConsumerOptions,
@@ -131,6 +150,9 @@ export class KafkaMember implements Consumer {
     this.#assigned = next;
     const first = !this.#hasJoined;
     this.#hasJoined = true;
+    for (const tp of revoked) this.#rebuilds.delete(tpKey(tp));
+    // A rejoin (rebalance, restart after a crash) puts a retained partition back at its committed offset: resume its replay.
+    for (const rebuild of this.#rebuilds.values()) if (rebuild.next !== null) this.#seek(rebuild, rebuild.next);
     if (this.#stopping) return;
     this.#pending++;
     const run = this.#callbacks
@@ -140,6 +162,9 @@ export class KafkaMember implements Consumer {
         // The first assignment's failure fails consume(); later ones are retried (state restore must not be skipped).
         if (first) await this.options.onAssigned?.(gained);
         else await this.#retrying('assigned', () => this.options.onAssigned?.(gained));
+        if (!this.options.rebuildOnAssign) return;
+        if (first) await this.#planRebuilds(gained);
+        else await this.#retrying('assigned', () => this.#planRebuilds(gained));
       })
       .finally(() => this.#pending--);
     this.#callbacks = run.catch((error: unknown) => this.ctx.onError(error, { groupId: this.options.groupId, phase: 'assigned' }));
@@ -160,6 +185,59 @@ export class KafkaMember implements Consumer {
     }
   }
 
+  /** Looks up the committed and earliest offsets of gained partitions and seeks those with records to replay. */
+  async #planRebuilds(gained: TopicPartition[]): Promise<void> {
+    const admin = await this.ctx.admin();
+    const topics = [...new Set(gained.map((tp) => tp.topic))];
+    const committed = await admin.fetchOffsets({ groupId: this.options.groupId, topics });
+    for (const topic of topics) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      for (const { partition } of gained.filter((tp) => tp.topic === topic)) {
+        const tp = { topic, partition };
+        if (!this.#assigned.some((x) => same(x, tp))) continue; // lost again meanwhile
+        const until = Number(committed.find((c) => c.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+        const low = offsets.find((o) => o.partition === partition)?.low;
+        if (until < 0 || low === undefined) continue; // no committed position: nothing to rebuild
+        const rebuild: Rebuild = { topic, partition, until, next: Number(low) < until ? Number(low) : null };
+        this.#rebuilds.set(tpKey(tp), rebuild);
+        if (rebuild.next !== null) this.#seek(tp, rebuild.next);
+      }
+    }
+  }
+
+  #seek({ topic, partition }: TopicPartition, offset: number): void {
+    try {
+      this.#consumer.seek({ topic, partition, offset: String(offset) });
+    } catch (error) {
+      // Only between a crash and kafkajs's restart (no consumer group); the restart's GROUP_JOIN seeks again.
+      this.ctx.onError(error, { groupId: this.options.groupId, phase: 'assigned' });
+    }
+  }
+
+  /**
+   * A partition being rebuilt arrived from another position than the replay left it at. kafkajs does
+   * that on OFFSET_OUT_OF_RANGE (retention deleted the records being replayed): it commits its
+   * default offset (earliest/latest) for the group and fetches from there. Then put the group's
+   * position back to `until`, and resume the replay at the earliest record still retained. Returns
+   * whether to go on with this batch.
+   */
+  async #recover(rebuild: Rebuild, fetched: number, commit: EachBatchPayload['commitOffsetsIfNecessary']): Promise<boolean> {
+    const { topic, partition, until } = rebuild;
+    const admin = await this.ctx.admin();
+    const committed = await admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
+    const at = Number(committed[0]?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+    let resume = fetched;
+    if (at !== until) {
+      await commit({ topics: [{ topic, partitions: [{ partition, offset: String(until) }] }] });
+      const low = Number((await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition)?.low ?? fetched);
+      resume = Math.max(rebuild.next ?? until, low);
+    } // else it moved over records that are not delivered (e.g. transaction markers): go on from there
+    rebuild.next = resume < until ? resume : null;
+    if (resume === fetched) return true;
+    this.#seek(rebuild, resume);
+    return false;
+  }
+
   async #eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
     // onRevoked/onAssigned for the current assignment first; keep heartbeating while they run.
     while (this.#pending > 0) {
@@ -168,10 +246,29 @@ export class KafkaMember implements Consumer {
       await heartbeat();
     }
     const { topic, partition } = batch;
+    const rebuild = this.#rebuilds.get(tpKey({ topic, partition }));
+    if (rebuild && rebuild.next !== null && !isStale() && !this.#stopping && isRunning()) {
+      const fetched = Number((batch as { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset() ?? rebuild.next);
+      if (fetched !== rebuild.next) {
+        try {
+          if (!(await this.#recover(rebuild, fetched, commitOffsetsIfNecessary))) return;
+        } catch (error) {
+          this.ctx.onError(error, { groupId: this.options.groupId, phase: 'batch' });
+          await sleep(this.ctx.retryDelayMs); // nothing resolved: the same records come again
+          return;
+        }
+      }
+    }
     const records = batch.messages.map((message) => toRecord(topic, partition, message));
     const max = Math.max(1, this.options.maxBatchSize ?? 1000);
-    for (let i = 0; i < records.length; i += max) {
-      const chunk: Batch = { topic, partition, records: records.slice(i, i + max) };
+    // Records below the committed offset at assignment are replay: delivered, resolved, never committed.
+    let split = 0;
+    while (rebuild && split < records.length && records[split]!.offset < rebuild.until) split++;
+    const chunks: Batch[] = [];
+    for (let i = 0; i < split; i += max) chunks.push({ topic, partition, records: records.slice(i, Math.min(i + max, split)), replay: true });
+    for (let i = split; i < records.length; i += max) chunks.push({ topic, partition, records: records.slice(i, i + max) });
+    const lastMessage = records[records.length - 1]?.offset;
+    for (const chunk of chunks) {
       for (;;) {
         // Not ours any more, or stopping: leave the rest uncommitted for the next owner.
         if (this.#stopping || !isRunning() || isStale()) return;
@@ -189,7 +286,14 @@ export class KafkaMember implements Consumer {
       }
       const last = chunk.records[chunk.records.length - 1]!.offset;
       resolveOffset(String(last));
-      await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(last + 1) }] }] });
+      if (chunk.replay) {
+        // kafkajs resolves past trailing control records when the batch's last message is resolved.
+        const position = (last === lastMessage ? Number(batch.lastOffset()) : last) + 1;
+        rebuild!.next = position < rebuild!.until ? position : null;
+      } else {
+        if (rebuild) rebuild.next = null;
+        await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: String(last + 1) }] }] });
+      }
       await heartbeat();
     }
   }

@@ -25,7 +25,7 @@ const fresh = async () => {
   return { transport, prefix, errors };
 };
 
-streamContract('kafka', fresh);
+streamContract('kafka', fresh, { retainsCommitted: true });
 
 const waitFor = async (check: () => boolean | Promise<boolean>, timeoutMs = 25_000) => {
   const until = Date.now() + timeoutMs;
@@ -153,6 +153,162 @@ describe('kafka transport', () => {
     await waitFor(() => owned[0]!.size === 4);
     await a.stop();
     expect(owned[0]!.size).toBe(0);
+    await transport.close();
+  });
+
+  /** The group's committed offsets as `partition:offset`. */
+  const committedOf = async (transport: KafkaTransport, groupId: string, topic: string) =>
+    (await (await transport.admin()).fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions.map((p) => `${p.partition}:${p.offset}`).sort();
+
+  /** Group `groupId` consumes and commits `count` records (keys k0..k9) with a member that then stops. */
+  const consumeAndCommit = async (transport: KafkaTransport, groupId: string, topic: string, count: number, size = 0) => {
+    const producer = await transport.producer();
+    // One send per record when they are big: a broker takes record batches of at most 1 MB.
+    for (let i = 0; i < count; i += size > 0 ? 1 : count) {
+      const n = size > 0 ? 1 : count;
+      await producer.send(topic, Array.from({ length: n }, (_, j) => ({ key: `k${(i + j) % 10}`, value: Buffer.concat([Buffer.from(`old-${i + j}`), Buffer.alloc(size, 32)]) })));
+    }
+    let got = 0;
+    const member = await transport.consume({ groupId, topics: [topic], onBatch: async (b) => void (got += b.records.length) });
+    await waitFor(() => got >= count);
+    await member.stop();
+    return producer;
+  };
+
+  it('leaves the committed offsets as they were when a member is stopped in the middle of a rebuild', async () => {
+    const { transport, prefix } = await fresh();
+    const topic = `${prefix}.rebuild-stop`;
+    await transport.ensureTopics([{ name: topic, partitions: 2 }]);
+    const groupId = `${prefix}-rs`;
+    const producer = await consumeAndCommit(transport, groupId, topic, 60);
+    const before = await committedOf(transport, groupId, topic);
+    expect(before.reduce((sum, tp) => sum + Number(tp.split(':')[1]), 0)).toBe(60);
+    await producer.send(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`new-${i}`) })));
+
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const deliveries: { replay: boolean; first: number; partition: number }[] = [];
+    let failures = 1;
+    const member = await transport.consume({
+      groupId,
+      topics: [topic],
+      rebuildOnAssign: true,
+      maxBatchSize: 5,
+      onBatch: async (b) => {
+        deliveries.push({ replay: b.replay === true, first: b.records[0]!.offset, partition: b.partition });
+        if (failures-- > 0) throw new Error('simulated failure in a replay batch');
+        if (deliveries.length >= 4) await gate;
+      },
+    });
+    await waitFor(() => deliveries.length >= 4);
+    // A failed replay batch is delivered again; handled replay batches are not committed.
+    expect(deliveries[1]).toEqual(deliveries[0]);
+    expect(deliveries.every((d) => d.replay)).toBe(true);
+    expect(await committedOf(transport, groupId, topic)).toEqual(before);
+    const stopping = member.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    await stopping;
+    expect(deliveries).toHaveLength(4);
+    expect(await committedOf(transport, groupId, topic)).toEqual(before);
+    await transport.close();
+  });
+
+  it('keeps rebuilding a partition a member retains across a rebalance, and hands the other over to rebuild', async () => {
+    const { transport, prefix } = await fresh();
+    const topic = `${prefix}.rebuild-rebalance`;
+    await transport.ensureTopics([{ name: topic, partitions: 2 }]);
+    const groupId = `${prefix}-rr`;
+    const producer = await consumeAndCommit(transport, groupId, topic, 80);
+    const committed = await committedOf(transport, groupId, topic);
+    await producer.send(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`new-${i}`) })));
+
+    type Seen = { member: number; partition: number; offset: number; replay: boolean };
+    const seen: (Seen | 'rebalanced')[] = [];
+    const owned = [new Set<number>(), new Set<number>()];
+    const member = (i: number) =>
+      transport.consume({
+        groupId,
+        topics: [topic],
+        rebuildOnAssign: true,
+        maxBatchSize: 2,
+        onAssigned: (tps) => tps.forEach((tp) => owned[i]!.add(tp.partition)),
+        onRevoked: (tps) => {
+          if (i === 0) seen.push('rebalanced'); // the first is the rebalance (then the stop)
+          tps.forEach((tp) => owned[i]!.delete(tp.partition));
+        },
+        onBatch: async (b) => {
+          await new Promise((r) => setTimeout(r, 60)); // a slow rebuild: ~1.2 s per partition
+          seen.push(...b.records.map((r) => ({ member: i, partition: r.partition, offset: r.offset, replay: b.replay === true })));
+        },
+      });
+    const records = () => seen.filter((s): s is Seen => s !== 'rebalanced');
+    const a = await member(0);
+    await waitFor(() => records().filter((s) => s.replay).length >= 4);
+    const b = await member(1);
+    await waitFor(() => owned[0]!.size === 1 && owned[1]!.size === 1);
+    await waitFor(() => records().filter((s) => !s.replay).length >= 10);
+    await new Promise((r) => setTimeout(r, 300));
+    const final = owned.map((set) => [...set]);
+    await Promise.all([a.stop(), b.stop()]);
+
+    // The rebalance came in the middle of member 0's rebuild.
+    const rebalancedAt = seen.indexOf('rebalanced');
+    expect(rebalancedAt).toBeGreaterThan(0);
+    expect(seen.slice(rebalancedAt).some((s) => s !== 'rebalanced' && s.member === 0 && s.replay)).toBe(true);
+    const normal = records().filter((s) => !s.replay);
+    expect(normal).toHaveLength(10); // each new record once
+    for (const i of [0, 1]) {
+      const partition = final[i]![0]!;
+      const until = Number(committed.find((c) => c.startsWith(`${partition}:`))!.split(':')[1]);
+      // The final owner replayed every record below the committed offset of its partition: none skipped by the rebalance.
+      const replayed = new Set(records().filter((s) => s.member === i && s.partition === partition && s.replay).map((s) => s.offset));
+      expect([...replayed].sort((x, y) => x - y)).toEqual(Array.from({ length: until }, (_, o) => o));
+      expect(normal.filter((s) => s.partition === partition).every((s) => s.member === i)).toBe(true);
+    }
+    expect(committed.reduce((sum, tp) => sum + Number(tp.split(':')[1]), 0)).toBe(80);
+    expect((await committedOf(transport, groupId, topic)).reduce((sum, tp) => sum + Number(tp.split(':')[1]), 0)).toBe(90);
+    await transport.close();
+  });
+
+  it('puts the group position back and resumes the rebuild when retention removes records being replayed', async () => {
+    const { transport, prefix } = await fresh();
+    const topic = `${prefix}.rebuild-deleted`;
+    await transport.ensureTopics([{ name: topic, partitions: 1 }]);
+    const groupId = `${prefix}-rd`;
+    // 30 records of 100 kB: a fetch (1 MB per partition) holds only some of them.
+    const producer = await consumeAndCommit(transport, groupId, topic, 30, 100_000);
+    expect(await committedOf(transport, groupId, topic)).toEqual(['0:30']);
+    await producer.send(topic, Array.from({ length: 3 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`new-${i}`) })));
+
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const seen: { offset: number; replay: boolean }[] = [];
+    const positions = new Set<string>();
+    const member = await transport.consume({
+      groupId,
+      topics: [topic],
+      rebuildOnAssign: true,
+      onBatch: async (b) => {
+        await gate;
+        if (b.replay) positions.add((await committedOf(transport, groupId, topic)).join());
+        seen.push(...b.records.map((r) => ({ offset: r.offset, replay: b.replay === true })));
+      },
+    });
+    await new Promise((r) => setTimeout(r, 500)); // the first replay batch is waiting at the gate
+    await (await transport.admin()).deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '20' }] });
+    release();
+    await waitFor(() => seen.filter((s) => !s.replay).length >= 3);
+    await new Promise((r) => setTimeout(r, 300));
+    await member.stop();
+    const replayed = seen.filter((s) => s.replay).map((s) => s.offset);
+    expect(replayed.length).toBeLessThan(30); // some were deleted before the replay reached them
+    expect(replayed.slice(-10)).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i)); // the rest of the replay
+    expect(new Set(replayed).size).toBe(replayed.length);
+    expect(seen.filter((s) => !s.replay).map((s) => s.offset)).toEqual([30, 31, 32]);
+    // kafkajs committed its default offset on OFFSET_OUT_OF_RANGE; it was put back before the replay went on.
+    expect([...positions]).toEqual(['0:30']);
+    expect(await committedOf(transport, groupId, topic)).toEqual(['0:33']);
     await transport.close();
   });
 
