@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../test/helpers.js';
-import { freePort } from '../test/ports.js';
+import { freePort } from '../infra/process.js';
 
 const CLI = fileURLToPath(new URL('../dist/bin/city-brain.js', import.meta.url));
 

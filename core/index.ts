@@ -8,3 +8,4 @@ export * from './random.js';
 export * from './metrics.js';
 export * from './alerts.js';
 export * from './view.js';
+export * from './json.js';

@@ -118,3 +118,17 @@ export function withLogTail(message: string, logFile: string, lines = 30): strin
   const text = tail(logFile, lines);
   return text ? `${message}\n--- last lines of ${logFile} ---\n${text.replace(/^/gm, '  ')}` : `${message} (log: ${logFile}, empty)`;
 }
+
+/**
+ * Shell wrapper for a test server: runs "$@" and, if the parent (test) process dies first, ends
+ * the server and removes its data dir. Arguments: parent pid, data dir, then the command.
+ */
+export const WATCHDOG = `parent=$1; data=$2; shift 2
+"$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0' TERM INT HUP
+while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
+if kill -0 "$parent" 2>/dev/null; then wait "$child"; exit $?; fi
+kill -TERM "$child" 2>/dev/null; wait "$child"
+[ -n "$data" ] && rm -rf "$data"
+exit 0`;

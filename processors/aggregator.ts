@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   KIND_NAMES,
+  parseJson,
   TOPICS,
   type AckResult,
   type Alert,
@@ -78,7 +79,7 @@ export class Aggregator {
       fromBeginning: true,
       onBatch: async (batch) => {
         for (const r of batch.records) {
-          const partial = safeJson(r.value) as PartitionPartial | undefined;
+          const partial = parseJson(r.value) as PartitionPartial | undefined;
           if (!partial?.source) continue;
           this.#partials.set(partial.source, partial);
         }
@@ -96,7 +97,7 @@ export class Aggregator {
       fromBeginning: true,
       onBatch: async (batch) => {
         for (const r of batch.records) {
-          const alert = safeJson(r.value) as Alert | undefined;
+          const alert = parseJson(r.value) as Alert | undefined;
           if (alert?.id) latest.set(alert.id, alert);
         }
       },
@@ -207,10 +208,3 @@ export class Aggregator {
   }
 }
 
-function safeJson(value: Buffer): unknown {
-  try {
-    return JSON.parse(value.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}

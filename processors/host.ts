@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import {
   GROUPS,
+  parseJson,
   KIND_NAMES,
   partitionFor,
   TOPICS,
@@ -124,14 +125,14 @@ export class ProcessorHost {
     const { registry, metrics, logger } = this.#o;
     if (topic === TOPICS.dlq) {
       for (const r of records) {
-        const rejected = safeJson(r.value) as { reason?: string; receivedAt?: number } | undefined;
+        const rejected = parseJson(r.value) as { reason?: string; receivedAt?: number } | undefined;
         if (rejected?.reason) this.#health.noteRejected(rejected.reason, rejected.receivedAt ?? r.timestamp);
       }
       return;
     }
     const processed = new Map<Kind, number>();
     for (const r of records) {
-      const record = safeJson(r.value) as TelemetryRecord | undefined;
+      const record = parseJson(r.value) as TelemetryRecord | undefined;
       const node = record && registry.get(record.nodeId);
       if (!record || !node || node.kind !== record.kind) {
         // Ingest validated it; a mismatch here means the registries differ between stages.
@@ -238,10 +239,3 @@ export class ProcessorHost {
   }
 }
 
-function safeJson(value: Buffer): unknown {
-  try {
-    return JSON.parse(value.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}

@@ -3,7 +3,8 @@ import { generateCity, KINDS, noisePeriod, type Kind, type RegistryNode } from '
 import { SimulationEngine, type PublishSink } from './engine.js';
 import type { ModelContext } from './models/context.js';
 import { groundwaterModel } from './models/groundwater.js';
-import { NOISE_LIMITS, noiseModel } from './models/noise.js';
+import { ZONE_LIMITS as NOISE_LIMITS } from '../core/index.js';
+import { noiseModel } from './models/noise.js';
 import { parkingOccupied } from './models/parking.js';
 import { streetlightModel } from './models/streetlight.js';
 import { BAD_PAYLOAD_KINDS, buildScenario, parseScenario, SCENARIO_NAMES } from './scenarios.js';

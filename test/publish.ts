@@ -24,7 +24,8 @@ export async function publishAll(url: string, publishes: Publish[], options: { c
               for (;;) {
                 try {
                   await client.publishAsync(p.topic, p.payload, { qos: 1 });
-                  options.onAck?.(++acked);
+                  acked++; // not inside the optional call: `f?.(++x)` skips the increment when f is absent
+                  options.onAck?.(acked);
                   return;
                 } catch (error) {
                   if (Date.now() > deadline) throw new Error(`publish not acknowledged before the deadline: ${(error as Error).message}`);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './helpers.js';
-import { freePort } from './ports.js';
+import { freePort } from '../infra/process.js';
 
 const CLI = fileURLToPath(new URL('../dist/bin/city-brain.js', import.meta.url));
 
@@ -43,4 +43,20 @@ export async function spawnStage(stage: string, env: Record<string, string>): Pr
     exited,
     metrics: async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text(),
   };
+}
+
+export interface StageSet {
+  ingest: StageProcess;
+  processors: StageProcess[];
+  api: StageProcess;
+  all: StageProcess[];
+}
+
+/** ingest, `processors` processor instances and the API, each its own process on the same Kafka. */
+export async function startStages(env: Record<string, string>, processors = 2): Promise<StageSet> {
+  const ingest = await spawnStage('ingest', env);
+  const procs: StageProcess[] = [];
+  for (let i = 0; i < processors; i++) procs.push(await spawnStage('process', env));
+  const api = await spawnStage('api', env);
+  return { ingest, processors: procs, api, all: [ingest, ...procs, api] };
 }

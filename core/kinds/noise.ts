@@ -25,3 +25,16 @@ export const noiseAttrs = z.object({
   station: z.string().min(1),
   zoneClass: z.enum(ZONE_CLASSES),
 });
+
+/** GB 3096-2008 environmental noise limits, Leq dB(A), by zone class and period (day 06-22, night 22-06). */
+export const ZONE_LIMITS: Record<ZoneClass, { day: number; night: number }> = {
+  '0': { day: 50, night: 40 },
+  '1': { day: 55, night: 45 },
+  '2': { day: 60, night: 50 },
+  '3': { day: 65, night: 55 },
+  '4a': { day: 70, night: 55 },
+  '4b': { day: 70, night: 60 },
+};
+
+/** Night-time sudden noise: LAmax may exceed the night limit by at most this much. */
+export const NIGHT_PEAK_ALLOWANCE_DB = 15;

@@ -25,7 +25,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { freePorts, LOOPBACK, terminate, withLogTail } from '../process.js';
+import { freePorts, LOOPBACK, terminate, WATCHDOG, withLogTail } from '../process.js';
 import { ensureInfluxd } from './build.js';
 
 export const DEFAULT_DATABASE = 'citybrain';
@@ -135,15 +135,7 @@ bind-address = ${toml(`${LOOPBACK}:${o.rpcPort}`)}
 }
 
 /** Ends influxd (and the watchdog shell around it) when the parent Node process goes away. */
-const WATCHDOG = `parent=$1; data=$2; shift 2
-"$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0' TERM INT HUP
-while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
-if kill -0 "$parent" 2>/dev/null; then wait "$child"; exit $?; fi
-kill -TERM "$child" 2>/dev/null; wait "$child"
-[ -n "$data" ] && rm -rf "$data"
-exit 0`;
+
 
 /** `Authorization` header value for a 1.x server: `Token user:password`. */
 export const authHeader = (token: string) => `Token ${token}`;

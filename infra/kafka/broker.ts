@@ -24,7 +24,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePorts, LOOPBACK, run, terminate, withLogTail } from '../process.js';
+import { freePorts, LOOPBACK, run, terminate, WATCHDOG, withLogTail } from '../process.js';
 import { checkJava, kafkaLibs } from './dist.js';
 
 export interface StartKafkaOptions {
@@ -142,15 +142,7 @@ logger.apache.level = ${level}
 `;
 
 /** Ends the JVM (and the watchdog shell around it) when the parent Node process goes away. */
-const WATCHDOG = `parent=$1; data=$2; shift 2
-"$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0' TERM INT HUP
-while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
-if kill -0 "$parent" 2>/dev/null; then wait "$child"; exit $?; fi
-kill -TERM "$child" 2>/dev/null; wait "$child"
-[ -n "$data" ] && rm -rf "$data"
-exit 0`;
+
 
 /** While halted (attached): removes the data if the parent Node process dies; ended by resume()/stop(). */
 const REAPER = `parent=$1; data=$2

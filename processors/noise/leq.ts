@@ -1,17 +1,4 @@
-import type { ZoneClass } from '../../core/index.js';
-
-/** GB 3096-2008 environmental noise limits, Leq dB(A), by zone class and period. */
-export const ZONE_LIMITS: Record<ZoneClass, { day: number; night: number }> = {
-  '0': { day: 50, night: 40 },
-  '1': { day: 55, night: 45 },
-  '2': { day: 60, night: 50 },
-  '3': { day: 65, night: 55 },
-  '4a': { day: 70, night: 55 },
-  '4b': { day: 70, night: 60 },
-};
-
-/** Night-time sudden noise: LAmax may exceed the night limit by at most this much. */
-export const NIGHT_PEAK_ALLOWANCE_DB = 15;
+export { NIGHT_PEAK_ALLOWANCE_DB, ZONE_LIMITS } from '../../core/index.js';
 
 export interface LevelSample {
   level: number;

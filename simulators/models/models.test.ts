@@ -4,7 +4,8 @@ import { buildScenario } from '../scenarios.js';
 import { normalState, type ModelContext } from './context.js';
 import { generateReading } from './index.js';
 import { groundwaterModel } from './groundwater.js';
-import { NOISE_LIMITS, noiseModel } from './noise.js';
+import { ZONE_LIMITS as NOISE_LIMITS } from '../../core/index.js';
+import { noiseModel } from './noise.js';
 import { parkingModel, parkingOccupied } from './parking.js';
 import { lampFault, lampsScheduledOn, streetlightModel } from './streetlight.js';
 

@@ -1,23 +1,14 @@
-import type { NodeOf, NoiseReading, ZoneClass } from '../../core/index.js';
+import { ZONE_LIMITS, type NodeOf, type NoiseReading, type ZoneClass } from '../../core/index.js';
 import { localHour, noisePeriod } from '../../core/time/index.js';
 import { clamp, gauss, nodeHash, round, unit } from '../hash.js';
 import { rssiOf, S, type ModelContext } from './context.js';
 
-/** GB 3096-2008 limits, Leq dB(A): [day 06-22, night 22-06]. */
-export const NOISE_LIMITS: Record<ZoneClass, { day: number; night: number }> = {
-  '0': { day: 50, night: 40 },
-  '1': { day: 55, night: 45 },
-  '2': { day: 60, night: 50 },
-  '3': { day: 65, night: 55 },
-  '4a': { day: 70, night: 55 },
-  '4b': { day: 70, night: 60 },
-};
 
 /** dB added to the base level by local hour: morning and evening rush, quiet small hours. */
 const HOUR_PROFILE = [-2, -3, -3.5, -3.5, -3, -1.5, -2, 0.5, 1.5, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1.5, 0.5, -0.5, -1, 0, -1];
 
 export function noiseLimit(zoneClass: ZoneClass, t: number): number {
-  return NOISE_LIMITS[zoneClass][noisePeriod(t)];
+  return ZONE_LIMITS[zoneClass][noisePeriod(t)];
 }
 
 /**
@@ -28,7 +19,7 @@ export function noiseLimit(zoneClass: ZoneClass, t: number): number {
 export function noiseMeanLevel(node: NodeOf<'noise'>, t: number, ctx: ModelContext): { mean: number; construction: boolean } {
   const h = nodeHash(node.nodeId, ctx.seed);
   const period = noisePeriod(t);
-  const limit = NOISE_LIMITS[node.zoneClass][period];
+  const limit = ZONE_LIMITS[node.zoneClass][period];
   const works = ctx.scenario.noisyStations.get(node.nodeId);
   if (works === 'always' || (works === 'night' && period === 'night')) {
     return { mean: limit + (period === 'night' ? 14 : 8), construction: true };
