@@ -62,6 +62,17 @@ describe('embedded pipeline end to end', () => {
     expect(view.node.circuit).toBe(lamp.circuit);
   });
 
+  it('takes a node offline on its last-will status message, and online again on its birth message', async () => {
+    const statusTopic = `city/${lamp.district}/streetlight/${lamp.nodeId}/status`;
+    await publish(statusTopic, 'offline');
+    await waitFor(async () => (await get(`/api/v1/nodes/${lamp.nodeId}`)).body.health.online === false, 2000, 'offline');
+    await publish(statusTopic, 'online');
+    await waitFor(async () => (await get(`/api/v1/nodes/${lamp.nodeId}`)).body.health.online === true, 2000, 'online again');
+    const rejectedBefore = metricValue(await metrics(), 'citybrain_readings_rejected_total', { reason: 'bad-schema' });
+    await publish(statusTopic, 'sleepy');
+    expect(metricValue(await metrics(), 'citybrain_readings_rejected_total', { reason: 'bad-schema' })).toBe(rejectedBefore + 1);
+  });
+
   it('serves KPIs with every section as numbers', async () => {
     // KPIs are evaluated on a timer: wait for the evaluation that saw the reading above.
     const { status, body } = await waitFor(async () => {
