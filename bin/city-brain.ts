@@ -9,7 +9,8 @@ const USAGE = `usage: city-brain <command> [options]
 
 commands:
   start                 run the whole pipeline in one process (embedded default; on Kafka with KAFKA_BROKERS)
-  ingest | process | api  run one stage as its own process against KAFKA_BROKERS (run several \`process\`)
+  ingest | process | api | sink
+                        run one stage as its own process against KAFKA_BROKERS (run several \`process\`)
   demo                  the pipeline plus a simulated city publishing to it
   simulate [flags]      publish a simulated city to an MQTT broker (--url, --nodes, --rate, --speed, --scenario)
   registry --out FILE   write the generated default city registry (--nodes N for a city of about N nodes)
@@ -51,13 +52,12 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'ingest':
     case 'process':
-    case 'api': {
+    case 'api':
+    case 'sink': {
       const stage = await runStage(command, loadConfig());
       closeOnSignal(() => stage.close());
       return;
     }
-    case 'sink':
-      throw new UsageError('sink: no sink is part of this version yet (the InfluxDB and Alertmanager sinks come next)');
     case 'simulate': {
       const { runSimulate } = await import('../simulators/cli.js');
       await runSimulate(rest);

@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { influxdbFixture, INFLUXDB_FIXTURE_TIMEOUT_MS } from '../infra/fixtures/influxdb.js';
 import { kafkaFixture } from '../infra/fixtures/kafka.js';
+import { select } from '../test/influxql.js';
 import { metricValue, waitFor } from '../test/helpers.js';
 import { publishAll } from '../test/publish.js';
 import { BASE, expectKpisToReach, KINDS, processedIn, publishes, READINGS, referenceKpis, registry, SETTINGS } from '../test/reference.js';
-import { startStages, type StageProcess } from '../test/stage-process.js';
+import { spawnStage, startStages, type StageProcess } from '../test/stage-process.js';
 
 /**
- * The stages as separate processes on a real Apache Kafka broker: ingest, two processor
- * instances sharing the partitions, and the API. The same readings through the embedded pipeline
- * give the reference KPIs.
+ * The four stages as separate processes on a real Apache Kafka broker: ingest, two processor
+ * instances sharing the partitions, the API and the sink (to a real InfluxDB). The same readings
+ * through the embedded pipeline give the reference KPIs.
  */
 describe('stages on Kafka', () => {
   const running: StageProcess[] = [];
@@ -18,18 +20,23 @@ describe('stages on Kafka', () => {
   beforeAll(async () => {
     reference = await referenceKpis();
     brokers = (await kafkaFixture()).brokers.join(',');
-  }, 300_000);
+    await influxdbFixture();
+  }, INFLUXDB_FIXTURE_TIMEOUT_MS);
 
   afterAll(async () => {
     for (const p of running) p.child.kill('SIGKILL');
     await (await kafkaFixture().catch(() => null))?.release();
+    await (await influxdbFixture().catch(() => null))?.release();
   });
 
-  it('10,000 readings over MQTT QoS 1 through ingest, two processors and the API: all processed, KPIs equal to the embedded run', async () => {
+  it('10,000 readings over MQTT QoS 1 through ingest, two processors, the API and the sink: all processed, KPIs equal to the embedded run', async () => {
     const env = { KAFKA_BROKERS: brokers, ...SETTINGS };
     const { ingest, processors, api, all } = await startStages(env);
     const [procA, procB] = processors as [StageProcess, StageProcess];
     running.push(...all);
+    const influx = await influxdbFixture();
+    const sink = await spawnStage('sink', { ...env, INFLUX_URL: influx.url, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org, INFLUX_BUCKET: influx.bucket });
+    running.push(sink);
 
     const { acked } = await publishAll(`mqtt://127.0.0.1:${ingest.mqttPort}`, publishes);
     expect(acked).toBe(READINGS);
@@ -44,6 +51,15 @@ describe('stages on Kafka', () => {
 
     const apiUrl = `http://127.0.0.1:${api.httpPort}`;
     await expectKpisToReach(apiUrl, reference, 30_000, expect);
+    // The sink process wrote that evaluation to InfluxDB, with the same numbers.
+    const now = (await (await fetch(`${apiUrl}/api/v1/kpis`)).json()) as { evaluatedAt: number; lighting: { rate: number }; nodes: { online: number } };
+    const expected = reference as { lighting: { rate: number }; nodes: { online: number } };
+    expect(now.lighting.rate).toBe(expected.lighting.rate);
+    await waitFor(async () => {
+      const [lighting] = await select(influx.url, influx.database, `SELECT rate FROM lighting WHERE scope = 'city' AND time = ${now.evaluatedAt}ms`);
+      const [nodes] = await select(influx.url, influx.database, `SELECT online FROM nodes WHERE scope = 'city' AND time = ${now.evaluatedAt}ms`);
+      return lighting?.rate === expected.lighting.rate && nodes?.online === expected.nodes.online;
+    }, 30_000, 'InfluxDB to hold the evaluation the API reported');
     const node = [...registry.all()][5]!;
     const view = (await (await fetch(`${apiUrl}/api/v1/nodes/${node.nodeId}`)).json()) as { latest?: { ts: number } };
     expect(view.latest?.ts).toBeGreaterThanOrEqual(BASE);

@@ -2,7 +2,7 @@ import { pino, type Logger } from 'pino';
 import { generateCity, loadRegistryFile, PipelineMetrics, type Config, type NodeRegistry, type StreamTransport } from '../core/index.js';
 import type { Aggregator } from '../processors/aggregator.js';
 import type { ProcessorHost } from '../processors/host.js';
-import { createTransport, prepareLog, startApi, startIngest, startProcess, type StageContext } from './stages.js';
+import { createTransport, prepareLog, startApi, startIngest, startProcess, startSinks, type StageContext } from './stages.js';
 
 export interface PipelineOptions {
   config: Config;
@@ -41,7 +41,7 @@ export async function loadRegistry(config: Config, logger: Logger): Promise<Node
 
 /** Services this version does not talk to yet are named, so nobody believes they are being fed. */
 function warnUnsupported(config: Config, logger: Logger): void {
-  const unsupported = (['INFLUX_URL', 'ALERTMANAGER_URL', 'GRAFANA_URL'] as const).filter((k) => config[k]);
+  const unsupported = (['GRAFANA_URL'] as const).filter((k) => config[k]);
   if (unsupported.length) logger.warn({ settings: unsupported }, 'these sinks are not part of this version yet; nothing is written to them');
   if (!config.API_TOKENS) logger.warn('API_TOKENS is not set: the HTTP API is open to anyone who can reach it');
 }
@@ -60,7 +60,8 @@ export async function stageContext(options: PipelineOptions): Promise<StageConte
 }
 
 /**
- * Every stage in one process (MQTT broker and bridge, processors, aggregator, API) on the
+ * Every stage in one process (MQTT broker and bridge, processors, aggregator, API, and the
+ * configured sinks: InfluxDB, Alertmanager) on the
  * in-process log, or on Kafka when KAFKA_BROKERS is set. Close order drains: stop taking MQTT
  * input first, then finish processing, then stop serving.
  */
@@ -68,8 +69,9 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
   const ctx = await stageContext(options);
   const process = await startProcess(ctx);
   const api = await startApi(ctx, process.host);
+  const sinks = await startSinks(ctx);
   const ingest = await startIngest(ctx);
-  ctx.logger.info({ mqttPort: ingest.port, httpPort: api.port, nodes: ctx.registry.size, transport: ctx.transport.name }, 'pipeline running');
+  ctx.logger.info({ mqttPort: ingest.port, httpPort: api.port, nodes: ctx.registry.size, transport: ctx.transport.name, sinks: sinks.names }, 'pipeline running');
 
   let closing: Promise<void> | null = null;
   return {
@@ -85,6 +87,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         await ingest.close();
         await process.close();
         await api.close();
+        await sinks.close();
         await ctx.transport.close();
         ctx.logger.info('pipeline stopped');
       })();

@@ -1,17 +1,19 @@
 import type { Config } from '../core/index.js';
 import { stageContext } from './pipeline.js';
-import { startApi, startIngest, startOps, startProcess, type Stage } from './stages.js';
+import { startApi, startIngest, startOps, startProcess, startSinks, type Stage } from './stages.js';
 
-export const STAGES = ['ingest', 'process', 'api'] as const;
+export const STAGES = ['ingest', 'process', 'api', 'sink'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /**
  * One stage as its own process against Kafka: `ingest` (MQTT broker -> log), `process` (a member
- * of the processor group; run several), `api` (HTTP API with the aggregator). Each serves
+ * of the processor group; run several), `api` (HTTP API with the aggregator), `sink` (log ->
+ * InfluxDB and Alertmanager). Each serves
  * /health, /ready and /metrics on HTTP_PORT.
  */
 export async function runStage(name: StageName, config: Config): Promise<Stage> {
   if (!config.KAFKA_BROKERS) throw new StageError(`${name}: the stages run as separate processes only on Kafka; set KAFKA_BROKERS (or use \`start\` for everything in one process)`);
+  if (name === 'sink' && !config.INFLUX_URL && !config.ALERTMANAGER_URL) throw new StageError('sink: set INFLUX_URL (with INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET) and/or ALERTMANAGER_URL');
   const ctx = await stageContext({ config });
   const parts: Stage[] = [];
   let ports: Record<string, number>;
@@ -21,6 +23,9 @@ export async function runStage(name: StageName, config: Config): Promise<Stage> 
   } else if (name === 'process') {
     const proc = await startProcess(ctx);
     parts.push(proc, await startOps(ctx, () => proc.host.ready()).then((ops) => ((ports = { httpPort: ops.port }), ops)));
+  } else if (name === 'sink') {
+    const sinks = await startSinks(ctx);
+    parts.push(sinks, await startOps(ctx, () => true).then((ops) => ((ports = { httpPort: ops.port }), ops)));
   } else {
     const api = await startApi(ctx);
     ports = { httpPort: api.port };

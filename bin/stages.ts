@@ -7,6 +7,8 @@ import { TelemetryBridge } from '../ingest/bridge.js';
 import { startBroker } from '../ingest/broker.js';
 import { Aggregator } from '../processors/aggregator.js';
 import { ProcessorHost } from '../processors/host.js';
+import { startAlertmanagerNotifier } from '../processors/sinks/alertmanager/index.js';
+import { startInfluxSink } from '../processors/sinks/influxdb/index.js';
 import { pipelineView } from '../processors/view.js';
 
 /** What every stage is built from: one registry, config, log transport, producer, metrics and logger. */
@@ -96,4 +98,28 @@ export async function startOps(ctx: StageContext, ready: () => boolean): Promise
   const ops = await buildApi({ metrics: ctx.metrics, logger: ctx.logger, ready });
   await ops.listen({ host: ctx.config.HTTP_HOST, port: ctx.config.HTTP_PORT });
   return { port: (ops.server.address() as AddressInfo).port, close: () => ops.close() };
+}
+
+/**
+ * The sinks that are configured, each a consumer group of its own: KPIs, alerts and low-rate
+ * readings to InfluxDB (INFLUX_*), alerts to Alertmanager (ALERTMANAGER_URL).
+ */
+export async function startSinks(ctx: StageContext): Promise<Stage & { names: string[] }> {
+  const parts: Stage[] = [];
+  const names: string[] = [];
+  if (ctx.config.INFLUX_URL) {
+    parts.push(await startInfluxSink(ctx));
+    names.push('influxdb');
+  }
+  if (ctx.config.ALERTMANAGER_URL) {
+    const notifier = await startAlertmanagerNotifier({ transport: ctx.transport, metrics: ctx.metrics, logger: ctx.logger.child({ stage: 'notifier' }), url: ctx.config.ALERTMANAGER_URL });
+    parts.push({ close: () => notifier.stop() });
+    names.push('alertmanager');
+  }
+  return {
+    names,
+    async close() {
+      for (const part of parts) await part.close();
+    },
+  };
 }

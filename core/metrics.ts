@@ -20,6 +20,14 @@ export class PipelineMetrics {
   readonly ingestInflight = new Gauge({ name: 'citybrain_ingest_inflight', help: 'MQTT publishes waiting for the log to hold them', registers: [this.registry] });
   readonly ingestRefused = new Counter({ name: 'citybrain_ingest_refused_total', help: 'Publishes refused unacknowledged because the log could not take them (full buffer or append failed); devices resend them', labelNames: ['cause'], registers: [this.registry] });
   readonly mqttClients = new Gauge({ name: 'citybrain_mqtt_clients', help: 'Connected MQTT clients', registers: [this.registry] });
+  // InfluxDB sink (processors/sinks/influxdb).
+  readonly sinkPointsWritten = new Counter({ name: 'citybrain_sink_points_written_total', help: 'Points InfluxDB accepted from the sink, by measurement (a redelivered batch counts again)', labelNames: ['measurement'], registers: [this.registry] });
+  readonly sinkWriteErrors = new Counter({ name: 'citybrain_sink_write_errors_total', help: 'Failed InfluxDB write attempts (each is retried; `rejected` = InfluxDB refused the points as invalid, they are dropped and logged)', labelNames: ['cause'], registers: [this.registry] });
+  readonly sinkPointsRejected = new Counter({ name: 'citybrain_sink_points_rejected_total', help: 'Points InfluxDB refused as invalid (HTTP 400, e.g. a field type conflict), dropped after an error log, by measurement', labelNames: ['measurement'], registers: [this.registry] });
+  readonly sinkRecordsSkipped = new Counter({ name: 'citybrain_sink_records_skipped_total', help: 'Log records (or KPI rows) the sink could not read and skipped, by topic', labelNames: ['topic'], registers: [this.registry] });
+  // Alertmanager notifier (processors/sinks/alertmanager).
+  readonly notifierSent = new Counter({ name: 'citybrain_notifier_sent_total', help: 'Alerts Alertmanager accepted from the notifier (re-sends count again), by alert state', labelNames: ['state'], registers: [this.registry] });
+  readonly notifierErrors = new Counter({ name: 'citybrain_notifier_errors_total', help: 'Failed posts to Alertmanager (each is retried with backoff; `rejected` = Alertmanager refused an alert as invalid, it is dropped and logged)', labelNames: ['cause'], registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });

@@ -5,6 +5,7 @@
  */
 import { kafkaService } from './kafka/service.js';
 import { influxdbService } from './influxdb/service.js';
+import { alertmanagerService } from './alertmanager/service.js';
 
 export interface UpContext {
   /** The state directory (`.infra/`): pid files, env file, logs. */
@@ -36,5 +37,6 @@ export interface ServiceModule {
 export const SERVICES: ServiceModule[] = [
   kafkaService,
   influxdbService,
-  // alertmanagerService, mosquittoService: one module each under infra/<service>/.
+  alertmanagerService,
+  // mosquittoService: one module each under infra/<service>/.
 ];

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, type Alert } from '../core/index.js';
+import { INFLUXDB_FIXTURE_TIMEOUT_MS, influxdbFixture, type InfluxdbFixture } from '../infra/fixtures/influxdb.js';
+import { waitFor } from '../test/helpers.js';
+import { select } from '../test/influxql.js';
+import { DEMO_DEFAULTS, runDemo } from './demo.js';
+
+/**
+ * `npm run demo` with INFLUX_* set, against a real InfluxDB: for each measurement, InfluxQL
+ * returns the values the API reported for the same evaluation.
+ */
+describe('demo writing to InfluxDB', () => {
+  let influx: InfluxdbFixture;
+  let demo: Awaited<ReturnType<typeof runDemo>> | undefined;
+
+  beforeAll(async () => {
+    influx = await influxdbFixture();
+  }, INFLUXDB_FIXTURE_TIMEOUT_MS);
+  afterAll(async () => {
+    await demo?.close();
+    await (await influxdbFixture().catch(() => null))?.release();
+  });
+
+  it('InfluxQL queries for each measurement return the same values the API reports', async () => {
+    demo = await runDemo(
+      loadConfig({
+        ...DEMO_DEFAULTS,
+        MQTT_HOST: '127.0.0.1',
+        HTTP_HOST: '127.0.0.1',
+        MQTT_PORT: '0',
+        HTTP_PORT: '0',
+        LOG_LEVEL: 'silent',
+        INFLUX_URL: influx.url,
+        INFLUX_TOKEN: influx.token,
+        INFLUX_ORG: influx.org,
+        INFLUX_BUCKET: influx.bucket,
+      }),
+    );
+    const api = `http://127.0.0.1:${demo.pipeline.httpPort}`;
+    const q = (query: string) => select(influx.url, influx.database, query);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    type Kpis = any;
+    const firing = await waitFor(async () => {
+      const alerts = (await (await fetch(`${api}/api/v1/alerts?state=firing`)).json()) as { items: Alert[] };
+      return alerts.items.length > 0 ? alerts.items : undefined;
+    }, 60_000, 'a firing alert');
+    const k = (await (await fetch(`${api}/api/v1/kpis`)).json()) as Kpis;
+    const t = k.evaluatedAt as number;
+    const at = `time = ${t}ms`;
+
+    const [lighting] = await waitFor(async () => {
+      const rows = await q(`SELECT * FROM lighting WHERE scope = 'city' AND ${at}`);
+      return rows.length ? rows : undefined;
+    }, 20_000, 'the sink to write the evaluation the API reported');
+    expect(lighting).toMatchObject({ rate: k.lighting.rate, lit: k.lighting.lit, expected: k.lighting.expected });
+    const [main] = await q(`SELECT rate, target FROM lighting WHERE scope = 'roadClass' AND "name" = 'main' AND ${at}`);
+    expect(main).toMatchObject({ rate: k.lighting.byRoadClass.main.rate, target: k.lighting.byRoadClass.main.target });
+
+    const [parking] = await q(`SELECT * FROM parking WHERE scope = 'city' AND ${at}`);
+    expect(parking).toMatchObject({ occupancy: k.parking.occupancy, occupied: k.parking.occupied, free: k.parking.free, spaces: k.parking.spaces });
+
+    const [nodes] = await q(`SELECT * FROM nodes WHERE scope = 'city' AND ${at}`);
+    expect(nodes).toMatchObject({ total: k.nodes.total, online: k.nodes.online });
+
+    const baotu = (k.groundwater.list as { well: string; level: number; band: string }[]).find((w) => w.well === 'Baotu Spring')!;
+    const [well] = await q(`SELECT level FROM groundwater_well WHERE well = 'Baotu Spring' AND ${at}`);
+    expect(well).toMatchObject({ level: baotu.level });
+
+    const station = (k.noise.list as { station: string; lastHour: { hourStart: number; coverage: number; limit: number } }[])[0]!;
+    const [hour] = await q(`SELECT coverage, "limit" FROM noise_station WHERE station = '${station.station.replaceAll("'", "\\'")}' AND time = ${station.lastHour.hourStart}ms`);
+    expect(hour).toMatchObject({ coverage: station.lastHour.coverage, limit: station.lastHour.limit });
+
+    const alert = firing[0]!;
+    const rows = await waitFor(async () => {
+      const r = await q(`SELECT * FROM alerts WHERE id = '${alert.id}'`);
+      return r.length ? r : undefined;
+    }, 10_000, 'the alert in InfluxDB');
+    expect(rows.at(-1)).toMatchObject({ alertname: alert.alertname, state: 'firing', severity: alert.severity });
+
+    // Raw readings of the low-rate kinds are kept per node.
+    const wellNode = (await (await fetch(`${api}/api/v1/nodes/${(k.groundwater.list as { nodeId: string }[])[0]!.nodeId}`)).json()) as { node: { nodeId: string }; latest: { ts: number; waterTableM: number } };
+    const [raw] = await waitFor(async () => {
+      const r = await q(`SELECT waterTableM FROM groundwater_reading WHERE node = '${wellNode.node.nodeId}' AND time = ${wellNode.latest.ts}ms`);
+      return r.length ? r : undefined;
+    }, 10_000, 'the raw well reading');
+    expect(raw).toMatchObject({ waterTableM: wellNode.latest.waterTableM });
+    const [noiseCount] = await q('SELECT count(laeq) FROM noise_reading');
+    expect(noiseCount!.count).toBeGreaterThan(0);
+  }, 180_000);
+});

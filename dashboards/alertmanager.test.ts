@@ -1,0 +1,38 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ALERT_NAMES } from '../core/alerts.js';
+import { DISTRICTS } from '../core/registry/districts.js';
+import { KIND_NAMES } from '../core/kinds/index.js';
+import { alertmanagerReceivers, crewReceiver, renderAlertmanagerConfig } from './alertmanager.js';
+
+const shipped = fileURLToPath(new URL('./alertmanager.yml', import.meta.url));
+
+describe('dashboards/alertmanager.yml', () => {
+  it('is exactly what the generator renders (regenerate: UPDATE_ALERTMANAGER_YML=1 npx vitest run dashboards)', () => {
+    if (process.env.UPDATE_ALERTMANAGER_YML === '1') writeFileSync(shipped, renderAlertmanagerConfig());
+    expect(readFileSync(shipped, 'utf8')).toBe(renderAlertmanagerConfig());
+  });
+
+  it('routes every kind and district to a crew, groups by circuit and inhibits StreetlightOut by CircuitDark', () => {
+    const yml = renderAlertmanagerConfig();
+    expect(yml).toContain('group_by: ["alertname", "district", "kind", "circuit"]');
+    for (const kind of KIND_NAMES) {
+      expect(yml).toContain(`matchers: ["kind=\\"${kind}\\""]`);
+      for (const d of DISTRICTS) expect(yml).toContain(`- name: "${crewReceiver(kind, d.name)}"`);
+    }
+    expect(yml).toMatch(/source_matchers: \["alertname=\\"CircuitDark\\""\]\n\s+target_matchers: \["alertname=\\"StreetlightOut\\""\]\n\s+equal: \["circuit"\]/);
+    expect(ALERT_NAMES).toContain('CircuitDark');
+    expect(ALERT_NAMES).toContain('StreetlightOut');
+    expect((yml.match(/send_resolved: true/g) ?? []).length).toBe(alertmanagerReceivers().length);
+    expect(yml).not.toMatch(/\t/);
+  });
+
+  it('takes the webhook URLs and timings from its parameters', () => {
+    const yml = renderAlertmanagerConfig({ webhookUrl: (r) => `http://127.0.0.1:1234/${r}`, districts: ['Lixia'], kinds: ['streetlight'], groupWait: '1s', groupInterval: '2s' });
+    expect(yml).toContain('url: "http://127.0.0.1:1234/crew-streetlight-lixia"');
+    expect(yml).toContain('group_wait: 1s');
+    expect(yml).toContain('group_interval: 2s');
+    expect(alertmanagerReceivers({ districts: ['Lixia'], kinds: ['streetlight'] })).toEqual(['ops-center', 'crew-streetlight', 'crew-streetlight-lixia']);
+  });
+});

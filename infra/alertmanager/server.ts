@@ -1,0 +1,195 @@
+/**
+ * A real Prometheus Alertmanager started as a local process, without Docker: Debian's
+ * `prometheus-alertmanager` package (binary /usr/bin/prometheus-alertmanager, 0.25 on bookworm),
+ * a free loopback port, clustering off, storage in a temp dir, a config file (default: the shipped
+ * routing from dashboards/alertmanager.ts).
+ *
+ *   const am = await startAlertmanager({ config: renderAlertmanagerConfig({ ... }) });
+ *   // { url, pid, version, configFile, stop() }
+ *
+ * The binary: $ALERTMANAGER_BIN, else `prometheus-alertmanager` or `alertmanager` on PATH. When
+ * missing, `ensureAlertmanager({ install: true })` (the fixture and `infra:up` do) runs
+ * `apt-get install -y prometheus-alertmanager` (then `apt-get update` and again if that fails) when
+ * running as root with apt-get; CI installs it ahead: `apt-get install -y prometheus-alertmanager`.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { renderAlertmanagerConfig } from '../../dashboards/alertmanager.js';
+import { freePort, LOOPBACK, run, terminate, WATCHDOG, withLogTail } from '../process.js';
+
+export const ALERTMANAGER_DEBIAN_PACKAGE = 'prometheus-alertmanager';
+export const ALERTMANAGER_BINARIES = ['prometheus-alertmanager', 'alertmanager'] as const;
+
+export interface StartAlertmanagerOptions {
+  /** An existing config file; used as is (not removed by stop()). */
+  configFile?: string;
+  /** Config YAML, written to `<dataDir>/alertmanager.yml`. Default (without configFile): the shipped routing. */
+  config?: string;
+  /** Listen port on 127.0.0.1; default a free one (pass one to restart a server at the same address). */
+  port?: number;
+  /** Storage (silences, notification log) and the generated config; default a fresh temp dir. Removed by stop(). */
+  dataDir?: string;
+  /** stdout/stderr; default `<dataDir>/alertmanager.log`. */
+  logFile?: string;
+  /** Let Alertmanager outlive this process (its own process group, no watchdog). Default false. */
+  detached?: boolean;
+  /** The binary; default ensureAlertmanager(). */
+  binary?: string;
+  /** Install the Debian package when the binary is missing (root + apt-get). Default true. */
+  install?: boolean;
+  /** How long to wait for /-/ready; default 30 s. */
+  readyTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface AlertmanagerServer {
+  /** `http://127.0.0.1:<port>`; the v2 API is at `${url}/api/v2`. */
+  url: string;
+  port: number;
+  /** Pid to end (the binary when detached, its watchdog shell otherwise; both lead their process group). */
+  pid: number;
+  version: string;
+  binary: string;
+  configFile: string;
+  dataDir: string;
+  logFile: string;
+  /** Milliseconds from spawning to /-/ready answering. */
+  startMs: number;
+  /** Ends Alertmanager (SIGTERM to its process group, SIGKILL after 20 s) and removes its data dir. */
+  stop(): Promise<void>;
+}
+
+function onPathBinary(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+/** The Alertmanager binary if present: $ALERTMANAGER_BIN, PATH, /usr/bin; else null. */
+export function findAlertmanager(): string | null {
+  const fromEnv = process.env.ALERTMANAGER_BIN?.trim();
+  if (fromEnv) return fromEnv;
+  for (const name of ALERTMANAGER_BINARIES) {
+    const found = onPathBinary(name) ?? (existsSync(`/usr/bin/${name}`) ? `/usr/bin/${name}` : null);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** The binary, installing Debian's package first when it is missing and `install` allows it. */
+export async function ensureAlertmanager({ install = true, log = (_: string) => {} }: { install?: boolean; log?: (line: string) => void } = {}): Promise<string> {
+  const found = findAlertmanager();
+  if (found) return found;
+  const howTo = `install Debian's package (as root: apt-get update && apt-get install -y ${ALERTMANAGER_DEBIAN_PACKAGE}; binary /usr/bin/prometheus-alertmanager) or set ALERTMANAGER_BIN`;
+  if (!install) throw new Error(`no Alertmanager binary (${ALERTMANAGER_BINARIES.join(' / ')}) on PATH: ${howTo}`);
+  if (process.getuid?.() !== 0 || !onPathBinary('apt-get')) {
+    throw new Error(`no Alertmanager binary (${ALERTMANAGER_BINARIES.join(' / ')}) on PATH, and cannot install it here (needs root and apt-get): ${howTo}`);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  log(`installing ${ALERTMANAGER_DEBIAN_PACKAGE} with apt-get ...`);
+  let result = await run('apt-get', ['install', '-y', ALERTMANAGER_DEBIAN_PACKAGE], { env });
+  if (result.code !== 0) {
+    log('apt-get install failed; running apt-get update and trying again ...');
+    await run('apt-get', ['update'], { env });
+    result = await run('apt-get', ['install', '-y', ALERTMANAGER_DEBIAN_PACKAGE], { env });
+  }
+  const installed = findAlertmanager();
+  if (result.code !== 0 || !installed) throw new Error(`apt-get install -y ${ALERTMANAGER_DEBIAN_PACKAGE} failed (exit ${result.code}): ${result.output.trim().split('\n').slice(-10).join('\n')}`);
+  return installed;
+}
+
+export async function alertmanagerVersion(binary: string): Promise<string> {
+  const result = await run(binary, ['--version']);
+  return /version (\S+)/.exec(result.output)?.[1] ?? 'unknown';
+}
+
+async function waitForReady(url: string, timeoutMs: number, failed: () => string | null): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const reason = failed();
+    if (reason) throw new Error(reason);
+    try {
+      const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2000) });
+      const text = await response.text();
+      if (response.ok) return;
+      last = `HTTP ${response.status} ${text.trim().slice(0, 200)}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() > until) throw new Error(`Alertmanager at ${url} was not ready (/-/ready) within ${Math.round(timeoutMs / 1000)} s (last error: ${last})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startAlertmanager(options: StartAlertmanagerOptions = {}): Promise<AlertmanagerServer> {
+  const log = options.log ?? (() => {});
+  const binary = options.binary ?? (await ensureAlertmanager({ install: options.install ?? true, log }));
+  const version = await alertmanagerVersion(binary);
+
+  const dataDir = options.dataDir ? resolve(options.dataDir) : mkdtempSync(join(tmpdir(), 'city-brain-alertmanager-'));
+  const storage = join(dataDir, 'storage');
+  mkdirSync(storage, { recursive: true });
+  const logFile = resolve(options.logFile ?? join(dataDir, 'alertmanager.log'));
+  mkdirSync(dirname(logFile), { recursive: true });
+  const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
+
+  try {
+    let configFile: string;
+    if (options.configFile) {
+      configFile = resolve(options.configFile);
+      if (!existsSync(configFile)) throw new Error(`Alertmanager config ${configFile} does not exist`);
+    } else {
+      configFile = join(dataDir, 'alertmanager.yml');
+      writeFileSync(configFile, options.config ?? renderAlertmanagerConfig());
+    }
+    const port = options.port ?? (await freePort());
+    const url = `http://${LOOPBACK}:${port}`;
+    const args = [
+      `--config.file=${configFile}`,
+      `--storage.path=${storage}`,
+      `--web.listen-address=${LOOPBACK}:${port}`,
+      // Empty: no gossip cluster (no extra ports, no peers to wait for).
+      '--cluster.listen-address=',
+      '--log.level=info',
+    ];
+    const out = openSync(logFile, 'a');
+    const started = Date.now();
+    const child = options.detached
+      ? spawn(binary, args, { detached: true, stdio: ['ignore', out, out] })
+      : spawn('/bin/sh', ['-c', WATCHDOG, 'city-brain-alertmanager-watchdog', String(process.pid), dataDir, binary, ...args], { detached: true, stdio: ['ignore', out, out] });
+    closeSync(out);
+    let exited: string | null = null;
+    child.once('exit', (code, signal) => (exited = `Alertmanager exited during start-up (${signal ?? `exit ${code}`})`));
+    child.once('error', (error) => (exited = `Alertmanager could not start: ${error.message}`));
+    const pid = child.pid;
+    if (pid === undefined) {
+      await new Promise((r) => setImmediate(r));
+      throw new Error(exited ?? `could not start ${binary}`);
+    }
+    child.unref();
+
+    let stopped: Promise<void> | null = null;
+    const stop = () => (stopped ??= terminate(pid, { group: true }).then(cleanup));
+
+    log(`starting Alertmanager ${version} on ${url} (pid ${pid}, config ${configFile}, log ${logFile})`);
+    try {
+      await waitForReady(url, options.readyTimeoutMs ?? 30_000, () => exited);
+    } catch (error) {
+      const message = withLogTail((error as Error).message, logFile);
+      await stop();
+      throw new Error(message);
+    }
+    const startMs = Date.now() - started;
+    log(`Alertmanager ${version} ready on ${url} after ${(startMs / 1000).toFixed(1)} s`);
+    return { url, port, pid, version, binary, configFile, dataDir, logFile, startMs, stop };
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+}
