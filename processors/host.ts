@@ -61,12 +61,7 @@ export class ProcessorHost {
   readonly #o: HostOptions;
   readonly #wall: () => number;
   readonly #clock: EventClock;
-  readonly #kinds: Processors = {
-    streetlight: new LightingProcessor(),
-    groundwater: new GroundwaterProcessor(),
-    noise: new NoiseProcessor(),
-    parking: new ParkingProcessor(),
-  };
+  readonly #kinds: Processors;
   readonly #health = new NodeHealth();
   readonly #dedup = new Deduplicator();
   readonly #listeners = new Set<(event: PipelineEvent) => void>();
@@ -81,6 +76,12 @@ export class ProcessorHost {
     this.#o = options;
     this.#wall = options.wall ?? Date.now;
     this.#clock = new EventClock(this.#wall);
+    this.#kinds = {
+      streetlight: new LightingProcessor(),
+      groundwater: new GroundwaterProcessor(options.config.GROUNDWATER_HYSTERESIS_M),
+      noise: new NoiseProcessor(),
+      parking: new ParkingProcessor(),
+    };
     this.#byPartition = new Map();
     for (const node of options.registry.all()) {
       const p = partitionFor(node.nodeId, options.rawPartitions);

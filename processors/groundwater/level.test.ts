@@ -53,7 +53,7 @@ describe('groundwater processor', () => {
     const m = new GroundwaterMerger();
     const t0 = Date.parse('2026-06-01T00:00:00Z');
     const levels = [27.95, 27.96, 29.9, 27.94, 27.95];
-    levels.forEach((level, i) => p.apply(record(well as NodeOf<'groundwater'>, { ts: t0 + i * 60_000, waterTableM: level })));
+    levels.forEach((level, i) => p.apply(record(well as NodeOf<'groundwater'>, { ts: t0 + i * 60_000, waterTableM: level }), well as NodeOf<'groundwater'>));
     const { kpis, conditions } = evaluateWhole(p, m, ctx([well], t0 + 5 * 60_000));
     expect((kpis.list as { level: number; band: string }[])[0]).toMatchObject({ level: 27.95, band: 'orange', nextLine: 'red' });
     expect(conditions).toMatchObject([{ alertname: 'GroundwaterBelowLine', severity: 'major', labels: { band: 'orange', well: 'Baotu Spring' } }]);
@@ -63,9 +63,26 @@ describe('groundwater processor', () => {
     const p = new GroundwaterProcessor();
     const m = new GroundwaterMerger();
     const t0 = Date.parse('2026-06-01T00:00:00Z');
-    for (let h = 0; h <= 12; h++) p.apply(record(well as NodeOf<'groundwater'>, { ts: t0 + h * HOUR, waterTableM: 29 - 0.005 * h })); // -12 cm/day
+    for (let h = 0; h <= 12; h++) p.apply(record(well as NodeOf<'groundwater'>, { ts: t0 + h * HOUR, waterTableM: 29 - 0.005 * h }), well as NodeOf<'groundwater'>); // -12 cm/day
     const { conditions, kpis } = evaluateWhole(p, m, ctx([well], t0 + 12 * HOUR));
     expect((kpis.list as { trend24hCmPerDay: number }[])[0]!.trend24hCmPerDay).toBeCloseTo(-12, 5);
     expect(conditions.map((c) => c.alertname)).toEqual(['GroundwaterFallingFast']);
+  });
+
+  it('moves the band with the readings, not with the evaluation timer (a replay reaches the same band)', () => {
+    const t0 = Date.parse('2026-06-01T00:00:00Z');
+    const levels = [28.2, 28.1, 28.1, 28.1, 28.1, 28.16, 28.16, 28.16, 28.16, 28.16];
+    const run = (evaluateEach: boolean) => {
+      const p = new GroundwaterProcessor(0.02);
+      const m = new GroundwaterMerger();
+      levels.forEach((level, i) => {
+        p.apply(record(well as NodeOf<'groundwater'>, { ts: t0 + i * 60_000, waterTableM: level }), well as NodeOf<'groundwater'>);
+        if (evaluateEach) evaluateWhole(p, m, ctx([well], t0 + i * 60_000));
+      });
+      return (evaluateWhole(p, m, ctx([well], t0 + levels.length * 60_000)).kpis.list as { band: string }[])[0]!.band;
+    };
+    // Dipped into yellow, back at 28.16 (< 28.15 + 0.02): still yellow, however often it was evaluated.
+    expect(run(true)).toBe('yellow');
+    expect(run(false)).toBe('yellow');
   });
 });

@@ -29,7 +29,14 @@ export class GroundwaterProcessor implements KindProcessor<'groundwater', Ground
   readonly kind = 'groundwater' as const;
   readonly #wells = new Map<string, WellState>();
 
-  apply(record: ReadingRecord<'groundwater'>): void {
+  /** `hysteresisM`: metres above a line the filtered level must regain before its band clears. */
+  constructor(private readonly hysteresisM = 0.02) {}
+
+  /**
+   * The band moves here, reading by reading in log order, not on the evaluation timer: so it is a
+   * function of the readings alone, and a replay (rebuild after a hand-over) reaches the same band.
+   */
+  apply(record: ReadingRecord<'groundwater'>, well: Well): void {
     const r = record.reading;
     let state = this.#wells.get(record.nodeId);
     if (!state) this.#wells.set(record.nodeId, (state = { points: [], latest: r, band: 'normal' }));
@@ -40,15 +47,14 @@ export class GroundwaterProcessor implements KindProcessor<'groundwater', Ground
     while (drop < state.points.length && state.points[drop]!.ts < horizon) drop++;
     if (state.points.length - drop > MAX_POINTS) drop = state.points.length - MAX_POINTS;
     if (drop > 0) state.points.splice(0, drop);
+    state.band = nextBand(state.band, filteredLevel(state.points), well.lines, this.hysteresisM);
   }
 
-  /** `advance` moves the hysteresis band; only the evaluation tick does, never an API read. */
-  #derive(well: Well, state: WellState, ctx: EvalContext, advance: boolean) {
+  #derive(well: Well, state: WellState, ctx: EvalContext) {
     const recent = state.points.filter((p) => p.ts <= ctx.now);
     if (recent.length === 0) return null;
-    const level = median(recent.slice(-MEDIAN_OF).map((p) => p.level));
-    const band = nextBand(state.band, level, well.lines, ctx.config.GROUNDWATER_HYSTERESIS_M);
-    if (advance) state.band = band;
+    const level = filteredLevel(recent);
+    const band = state.band;
     const trend24h = trendCmPerDay(recent.filter((p) => p.ts >= ctx.now - DAY));
     const trend7d = trendCmPerDay(recent.filter((p) => p.ts >= ctx.now - 7 * DAY), 6 * 3_600_000);
     const next = nextLineBelow(band, well.lines);
@@ -70,7 +76,7 @@ export class GroundwaterProcessor implements KindProcessor<'groundwater', Ground
     const conditions: AlertCondition[] = [];
     for (const well of wells) {
       const state = this.#wells.get(well.nodeId);
-      const d = state ? this.#derive(well, state, ctx, true) : null;
+      const d = state ? this.#derive(well, state, ctx) : null;
       const base = { nodeId: well.nodeId, well: well.well, springGroup: well.springGroup, district: well.district };
       if (!d) {
         rows.push({ ...base, level: null, band: null });
@@ -103,8 +109,13 @@ export class GroundwaterProcessor implements KindProcessor<'groundwater', Ground
   describe(well: Well, ctx: EvalContext) {
     const state = this.#wells.get(well.nodeId);
     if (!state) return {};
-    return { latest: state.latest, derived: this.#derive(well, state, ctx, false) ?? undefined };
+    return { latest: state.latest, derived: this.#derive(well, state, ctx) ?? undefined };
   }
+}
+
+/** Median of the last few readings: one spiking reading does not move the level. */
+function filteredLevel(points: LevelPoint[]): number {
+  return median(points.slice(-MEDIAN_OF).map((p) => p.level));
 }
 
 /** Keeps points sorted by time; a replayed reading (same ts) overwrites instead of adding. */
