@@ -25,6 +25,7 @@ import { LightingMerger } from './lighting/merge.js';
 import { NoiseMerger } from './noise/merge.js';
 import type { PartitionPartial } from './partial.js';
 import { ParkingMerger } from './parking/merge.js';
+import { Listeners, Ticker } from './ticker.js';
 import type { EvalContext, KindMerger } from './types.js';
 
 export interface AggregatorOptions {
@@ -58,15 +59,15 @@ export class Aggregator {
   };
   readonly #health = new HealthMerger();
   readonly #alerts: AlertEvaluator;
-  readonly #listeners = new Set<(event: PipelineEvent) => void>();
+  readonly #listeners = new Listeners<PipelineEvent>();
+  readonly #ticker: Ticker;
   #kpis: Kpis | null = null;
   #consumer: Consumer | null = null;
-  #timer: NodeJS.Timeout | null = null;
-  #ticking: Promise<void> | null = null;
 
   constructor(options: AggregatorOptions) {
     this.#o = options;
     this.#wall = options.wall ?? Date.now;
+    this.#ticker = new Ticker(() => this.#evaluate(), (error) => this.#o.logger.error({ err: error }, 'aggregation failed'));
     this.#alerts = new AlertEvaluator({ holdMs: options.config.ALERT_HOLD_S * 1000, resolveHoldMs: options.config.ALERT_RESOLVE_HOLD_S * 1000 });
   }
 
@@ -86,7 +87,7 @@ export class Aggregator {
       },
     });
     await this.tick();
-    this.#timer = setInterval(() => void this.tick(), this.#o.config.EVAL_INTERVAL_MS);
+    this.#ticker.start(this.#o.config.EVAL_INTERVAL_MS);
   }
 
   async #restoreAlerts(): Promise<void> {
@@ -113,19 +114,13 @@ export class Aggregator {
   }
 
   async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#ticking;
+    await this.#ticker.stop();
     await this.#consumer?.stop();
     this.#consumer = null;
   }
 
   tick(): Promise<void> {
-    if (this.#ticking) return this.#ticking;
-    this.#ticking = this.#evaluate()
-      .catch((error: unknown) => this.#o.logger.error({ err: error }, 'aggregation failed'))
-      .finally(() => (this.#ticking = null));
-    return this.#ticking;
+    return this.#ticker.tick();
   }
 
   /** Merges the partials as they stand now; pure apart from the mergers' memory and the alert lifecycle. */
@@ -168,18 +163,14 @@ export class Aggregator {
     ]);
     metrics.alertsFiring.reset();
     for (const alert of this.#alerts.active()) metrics.alertsFiring.inc({ alertname: alert.alertname });
-    this.#emit({ type: 'kpis', kpis });
+    this.#listeners.emit({ type: 'kpis', kpis });
   }
 
   async #publishAlerts(alerts: Alert[]): Promise<void> {
     if (alerts.length === 0) return;
     for (const alert of alerts) this.#o.logger.info({ alert: alert.alertname, id: alert.id, state: alert.state, labels: alert.labels }, 'alert state changed');
     await this.#o.producer.send(TOPICS.alerts, alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)), timestamp: a.updatedAt })));
-    for (const alert of alerts) this.#emit({ type: 'alert', alert });
-  }
-
-  #emit(event: PipelineEvent): void {
-    for (const listener of this.#listeners) listener(event);
+    for (const alert of alerts) this.#listeners.emit({ type: 'alert', alert });
   }
 
   ready(): boolean {
@@ -203,8 +194,7 @@ export class Aggregator {
   }
 
   subscribe(listener: (event: PipelineEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 }
 

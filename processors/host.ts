@@ -29,6 +29,7 @@ import { LightingProcessor } from './lighting/processor.js';
 import { NoiseProcessor } from './noise/processor.js';
 import { ParkingProcessor } from './parking/processor.js';
 import type { PartitionPartial } from './partial.js';
+import { Listeners, Ticker } from './ticker.js';
 import type { EvalContext, KindProcessor } from './types.js';
 
 export interface HostOptions {
@@ -64,17 +65,17 @@ export class ProcessorHost {
   readonly #kinds: Processors;
   readonly #health = new NodeHealth();
   readonly #dedup = new Deduplicator();
-  readonly #listeners = new Set<(event: PipelineEvent) => void>();
+  readonly #listeners = new Listeners<PipelineEvent>();
+  readonly #ticker: Ticker;
   /** Registry nodes of each raw partition, by kind. */
   readonly #byPartition: Map<number, { all: RegistryNode[]; byKind: Map<Kind, RegistryNode[]> }>;
   readonly #owned = new Set<string>();
   #consumer: Consumer | null = null;
-  #timer: NodeJS.Timeout | null = null;
-  #ticking: Promise<void> | null = null;
 
   constructor(options: HostOptions) {
     this.#o = options;
     this.#wall = options.wall ?? Date.now;
+    this.#ticker = new Ticker(() => this.#publishPartials(), (error) => this.#o.logger.error({ err: error }, 'evaluation failed'));
     this.#clock = new EventClock(this.#wall);
     this.#kinds = {
       streetlight: new LightingProcessor(),
@@ -109,14 +110,12 @@ export class ProcessorHost {
     });
     if (this.#o.role === 'processor') {
       await this.tick();
-      this.#timer = setInterval(() => void this.tick(), this.#o.config.EVAL_INTERVAL_MS);
+      this.#ticker.start(this.#o.config.EVAL_INTERVAL_MS);
     }
   }
 
   async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
-    await this.#ticking;
+    await this.#ticker.stop();
     await this.#consumer?.stop();
     this.#consumer = null;
   }
@@ -146,7 +145,7 @@ export class ProcessorHost {
         (this.#kinds[record.kind] as KindProcessor).apply(record, node as NodeOf<Kind>);
         if (!replay) {
           processed.set(record.kind, (processed.get(record.kind) ?? 0) + 1);
-          if (this.#listeners.size > 0) this.#emit({ type: 'reading', nodeId: record.nodeId, kind: record.kind, district: record.district, ts: record.reading.ts });
+          if (this.#listeners.size > 0) this.#listeners.emit({ type: 'reading', nodeId: record.nodeId, kind: record.kind, district: record.district, ts: record.reading.ts });
         }
       }
       this.#health.apply(record, this.#clock.now());
@@ -160,11 +159,7 @@ export class ProcessorHost {
 
   /** Publishes the partial of every owned partition. Never overlaps itself. */
   tick(): Promise<void> {
-    if (this.#ticking) return this.#ticking;
-    this.#ticking = this.#publishPartials()
-      .catch((error: unknown) => this.#o.logger.error({ err: error }, 'evaluation failed'))
-      .finally(() => (this.#ticking = null));
-    return this.#ticking;
+    return this.#ticker.tick();
   }
 
   /** The partials of the partitions this member owns right now. */
@@ -199,10 +194,6 @@ export class ProcessorHost {
     if (this.#consumer) for (const [topic, lag] of Object.entries(await this.#consumer.lag())) this.#o.metrics.consumerLag.set({ topic }, lag);
   }
 
-  #emit(event: PipelineEvent): void {
-    for (const listener of this.#listeners) listener(event);
-  }
-
   // ---- node views -----------------------------------------------------------------------------
 
   ready(): boolean {
@@ -235,8 +226,7 @@ export class ProcessorHost {
   }
 
   subscribe(listener: (event: PipelineEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 }
 
