@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { Batch, Config, Consumer, NodeRegistry, PipelineMetrics, StreamTransport } from '../../../core/index.js';
 import { SINK_TOPICS, toPoints } from './points.js';
+import { ensureRollups, influxVersion, isInflux1 } from './rollups.js';
 import { InfluxWriter, type InfluxWriterOptions } from './writer.js';
 
 export { MEASUREMENTS, SINK_TOPICS, toPoints, type Converted, type Measurement, type SinkPoint } from './points.js';
 export { InfluxWriteError, InfluxWriter, type InfluxWriterOptions } from './writer.js';
+export { ensureRollups, influxVersion, isInflux1, rollupBackfillQuery, ROLLUP_FIELDS, ROLLUPS, type EnsureRollupsOptions, type RollupsResult } from './rollups.js';
 
 /** The sink's own consumer group: its position on every topic is independent of the processors'. */
 export const INFLUX_SINK_GROUP = 'citybrain-sink-influxdb';
@@ -26,6 +28,15 @@ export interface InfluxSinkOptions extends Omit<InfluxWriterOptions, 'metrics' |
   maxBatchSize?: number;
   /** Where a group without a committed position starts (default true: everything the log retains). */
   fromBeginning?: boolean;
+  /**
+   * On InfluxDB 1.x (GET /ping `X-Influxdb-Version: 1.*`), set up retention policies and continuous
+   * queries at start (see rollups.ts); in the background, retried every `rollupRetryMs` (30 s) until
+   * it worked. Default true; never done on 2.x/3.x.
+   */
+  rollups?: boolean;
+  /** Retention of the raw RP (the bucket's RP) set by the rollup setup; default `30d` (`INF`: keep forever). */
+  rawRetention?: string;
+  rollupRetryMs?: number;
 }
 
 /**
@@ -40,6 +51,8 @@ export class InfluxSink {
   readonly #writer: InfluxWriter;
   readonly #logger: Logger;
   #consumer: Consumer | null = null;
+  #stopping = false;
+  #rollupTimer: NodeJS.Timeout | null = null;
 
   constructor(ctx: InfluxSinkContext, options: InfluxSinkOptions) {
     this.#ctx = ctx;
@@ -57,6 +70,34 @@ export class InfluxSink {
       onBatch: (batch) => this.#onBatch(batch),
     });
     this.#logger.info({ url: this.#o.url, bucket: this.#o.bucket, topics: SINK_TOPICS }, 'InfluxDB sink running');
+    if (this.#o.rollups ?? true) void this.#setupRollups();
+  }
+
+  /** Resolves once the rollup setup is done (or skipped: not 1.x, disabled); for tests and tooling. */
+  #rollupsDone: () => void = () => {};
+  rollupsReady: Promise<void> = new Promise((resolve) => (this.#rollupsDone = resolve));
+
+  /** Best effort, in the background: writing points never waits for it, a failure is retried later. */
+  async #setupRollups(): Promise<void> {
+    if (this.#stopping) return;
+    const [database = '', rawPolicy = 'autogen'] = this.#o.bucket.split('/', 2);
+    try {
+      const version = await influxVersion(this.#o.url);
+      if (!isInflux1(version)) {
+        this.#logger.info({ version }, 'InfluxDB is not 1.x: retention policies / continuous queries not set up (use bucket retention and tasks)');
+        this.#rollupsDone();
+        return;
+      }
+      const result = await ensureRollups({ url: this.#o.url, token: this.#o.token, database, rawPolicy, rawDuration: this.#o.rawRetention ?? '30d' });
+      this.#logger.info({ version, database, created: result.created, altered: result.altered, unchanged: result.unchanged.length }, 'InfluxDB 1.x rollups ready (retention policies, continuous queries)');
+      this.#rollupsDone();
+    } catch (error) {
+      if (this.#stopping) return;
+      const retryMs = this.#o.rollupRetryMs ?? 30_000;
+      this.#logger.warn({ err: error, retryInMs: retryMs }, 'InfluxDB rollup setup failed; retrying');
+      this.#rollupTimer = setTimeout(() => void this.#setupRollups(), retryMs);
+      this.#rollupTimer.unref();
+    }
   }
 
   async #onBatch(batch: Batch): Promise<void> {
@@ -75,6 +116,8 @@ export class InfluxSink {
 
   /** Stops retrying a failing write (that batch stays uncommitted), finishes the batch in flight and leaves the group. */
   async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#rollupTimer) clearTimeout(this.#rollupTimer);
     this.#writer.close();
     await this.#consumer?.stop();
     this.#consumer = null;

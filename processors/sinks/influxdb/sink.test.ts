@@ -35,7 +35,7 @@ async function pipeline(influx: { url: string; token: string; org: string; bucke
   const producer = await transport.producer();
   const metrics = new PipelineMetrics({ defaultMetrics: false });
   const config = { INFLUX_URL: influx.url, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org, INFLUX_BUCKET: influx.bucket };
-  const stage = await startInfluxSink({ config, registry: city, transport, metrics, logger }, { minRetryDelayMs: 50, maxRetryDelayMs: 200, ...overrides });
+  const stage = await startInfluxSink({ config, registry: city, transport, metrics, logger }, { minRetryDelayMs: 50, maxRetryDelayMs: 200, rollups: false, ...overrides }); // fixed 2026-01-01 times: a 30 d raw RP would drop them
   return { transport, producer, metrics, stage, errors };
 }
 
@@ -214,7 +214,7 @@ describe('InfluxDB sink (real InfluxDB, in-process log)', () => {
       await stage.close();
       expect(Date.now() - stopping).toBeLessThan(5000);
       await proxy.resume();
-      const again = await startInfluxSink({ config: { INFLUX_URL: proxy.url, INFLUX_BUCKET: influx.bucket, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org }, registry: city, transport, metrics, logger });
+      const again = await startInfluxSink({ config: { INFLUX_URL: proxy.url, INFLUX_BUCKET: influx.bucket, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org }, registry: city, transport, metrics, logger }, { rollups: false });
       try {
         await drained(again.sink);
         expect(await counts(influx.url, influx.database)).toEqual(EXPECTED_COUNTS);
