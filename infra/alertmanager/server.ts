@@ -12,12 +12,12 @@
  * `apt-get install -y prometheus-alertmanager` (then `apt-get update` and again if that fails) when
  * running as root with apt-get; CI installs it ahead: `apt-get install -y prometheus-alertmanager`.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { renderAlertmanagerConfig } from '../../dashboards/alertmanager.js';
-import { freePort, LOOPBACK, run, terminate, WATCHDOG, withLogTail } from '../process.js';
+import { freePort, LOOPBACK, run } from '../process.js';
+import { supervise } from '../supervise.js';
 
 export const ALERTMANAGER_DEBIAN_PACKAGE = 'prometheus-alertmanager';
 export const ALERTMANAGER_BINARIES = ['prometheus-alertmanager', 'alertmanager'] as const;
@@ -158,36 +158,25 @@ export async function startAlertmanager(options: StartAlertmanagerOptions = {}):
       '--cluster.listen-address=',
       '--log.level=info',
     ];
-    const out = openSync(logFile, 'a');
     const started = Date.now();
-    const child = options.detached
-      ? spawn(binary, args, { detached: true, stdio: ['ignore', out, out] })
-      : spawn('/bin/sh', ['-c', WATCHDOG, 'city-brain-alertmanager-watchdog', String(process.pid), dataDir, binary, ...args], { detached: true, stdio: ['ignore', out, out] });
-    closeSync(out);
-    let exited: string | null = null;
-    child.once('exit', (code, signal) => (exited = `Alertmanager exited during start-up (${signal ?? `exit ${code}`})`));
-    child.once('error', (error) => (exited = `Alertmanager could not start: ${error.message}`));
-    const pid = child.pid;
-    if (pid === undefined) {
-      await new Promise((r) => setImmediate(r));
-      throw new Error(exited ?? `could not start ${binary}`);
-    }
-    child.unref();
-
-    let stopped: Promise<void> | null = null;
-    const stop = () => (stopped ??= terminate(pid, { group: true }).then(cleanup));
-
-    log(`starting Alertmanager ${version} on ${url} (pid ${pid}, config ${configFile}, log ${logFile})`);
-    try {
-      await waitForReady(url, options.readyTimeoutMs ?? 30_000, () => exited);
-    } catch (error) {
-      const message = withLogTail((error as Error).message, logFile);
-      await stop();
-      throw new Error(message);
-    }
+    const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+    const server = await supervise({
+      name: 'Alertmanager',
+      address: url,
+      command: binary,
+      args,
+      dataDir,
+      logFile,
+      ports: [port],
+      detached: options.detached,
+      readyTimeoutMs,
+      ready: (gone) => waitForReady(url, readyTimeoutMs, gone),
+      cleanup,
+      log,
+    });
     const startMs = Date.now() - started;
     log(`Alertmanager ${version} ready on ${url} after ${(startMs / 1000).toFixed(1)} s`);
-    return { url, port, pid, version, binary, configFile, dataDir, logFile, startMs, stop };
+    return { url, port, pid: server.pid, version, binary, configFile, dataDir, logFile, startMs, stop: () => server.stop() };
   } catch (error) {
     cleanup();
     throw error;

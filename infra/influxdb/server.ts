@@ -27,12 +27,11 @@
  * shell does the data part. Detached (`infra:up`): influxd
  * is its own process group and outlives this process; `down` ends it by pid.
  */
-import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { freePorts, LOOPBACK, terminate, WATCHDOG, withLogTail } from '../process.js';
+import { freePorts, LOOPBACK, withLogTail } from '../process.js';
+import { supervise, type ServerState } from '../supervise.js';
 import { ensureInfluxd } from './build.js';
 
 export const DEFAULT_DATABASE = 'citybrain';
@@ -104,7 +103,7 @@ export interface InfluxdbServer {
 }
 
 /** `running` from start and after resume(), `halted` after halt(), `stopped` once stop() was called. */
-export type InfluxdbState = 'running' | 'halted' | 'stopped';
+export type InfluxdbState = ServerState;
 
 const toml = (s: string) => JSON.stringify(s);
 
@@ -160,46 +159,6 @@ bind-address = ${toml(`${LOOPBACK}:${o.rpcPort}`)}
 [continuous_queries]
   enabled = true
 `;
-}
-
-/** While halted (attached): removes the data if the parent Node process dies; ended by resume()/stop(). */
-const REAPER = `parent=$1; data=$2
-while kill -0 "$parent" 2>/dev/null; do sleep 1; done
-rm -rf "$data"`;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits (bounded) until no process is left in process group `pgid` (influxd too, not only the shell). */
-async function groupGone(pgid: number, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    try {
-      process.kill(-pgid, 0);
-    } catch {
-      return;
-    }
-    await sleep(50);
-  }
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen({ port, host: LOOPBACK, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-/** Waits (bounded) until every port can be bound again; throws naming the first one still taken. */
-async function portsFree(ports: number[], timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (const port of ports) {
-    while (!(await canBind(port))) {
-      if (Date.now() > until) throw new Error(`cannot resume InfluxDB on its ports: ${LOOPBACK}:${port} is in use (taken by another process while influxd was halted?)`);
-      await sleep(250);
-    }
-  }
 }
 
 /** `Authorization` header value for a 1.x server: `Token user:password`. */
@@ -269,140 +228,32 @@ export async function startInfluxdb(options: StartInfluxdbOptions = {}): Promise
     const args = ['run', '-config', configFile];
     const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
 
-    /** One run of influxd: its pid and, once it is gone, why. */
-    interface Run {
-      pid: number;
-      readonly exited: string | null;
-    }
-    const launch = async (phase: 'start-up' | 'resume', append: boolean): Promise<Run> => {
-      const out = openSync(logFile, append ? 'a' : 'w');
-      const child = options.detached
-        ? spawn(binary, args, { detached: true, env, stdio: ['ignore', out, out] })
-        : spawn('/bin/sh', ['-c', WATCHDOG, 'city-brain-influxd-watchdog', String(process.pid), dataDir, binary, ...args], { detached: true, env, stdio: ['ignore', out, out] });
-      closeSync(out);
-      const state = { exited: null as string | null };
-      child.once('exit', (code, signal) => (state.exited = `influxd exited during ${phase} (${signal ?? `exit ${code}`})`));
-      child.once('error', (error) => (state.exited = `influxd could not start: ${error.message}`));
-      const pid = child.pid;
-      if (pid === undefined) {
-        await new Promise((r) => setImmediate(r));
-        throw new Error(state.exited ?? `could not start ${binary}`);
-      }
-      // influxd must not keep this process alive (tests, CLI); stop() ends it explicitly.
-      child.unref();
-      return {
-        pid,
-        get exited() {
-          return state.exited;
-        },
-      };
-    };
-    /** Ends a run (its whole process group) unless it is known to be gone already (its pid may be reused then). */
-    const end = async (r: Run, graceMs = 20_000) => {
-      if (r.exited === null) await terminate(r.pid, { group: true, graceMs });
-      await groupGone(r.pid);
-    };
-
-    let reaper: Run | null = null;
-    const startReaper = () => {
-      if (options.detached) return;
-      const child = spawn('/bin/sh', ['-c', REAPER, 'city-brain-influxd-reaper', String(process.pid), dataDir], { detached: true, stdio: 'ignore' });
-      const state = { exited: null as string | null };
-      child.once('exit', () => (state.exited = 'reaper exited'));
-      child.once('error', () => (state.exited = 'reaper could not start'));
-      child.unref();
-      if (child.pid !== undefined) {
-        reaper = {
-          pid: child.pid,
-          get exited() {
-            return state.exited;
-          },
-        };
-      }
-    };
-    const endReaper = async () => {
-      const r = reaper;
-      reaper = null;
-      if (r) await end(r, 2000);
-    };
-
     const started = Date.now();
-    let current: Run | null = await launch('start-up', false);
-    let lastPid = current.pid;
-    let state: InfluxdbState = 'running';
-    let stopping = false;
-
-    // halt/resume/stop run one after the other.
-    let queue: Promise<unknown> = Promise.resolve();
-    const serial = <T>(task: () => Promise<T>): Promise<T> => {
-      const next = queue.then(task);
-      queue = next.catch(() => {});
-      return next;
-    };
-
-    let stopped: Promise<void> | null = null;
-    const stop = (): Promise<void> => {
-      if (stopped) return stopped;
-      stopping = true; // makes a resume() in progress give up at once
-      stopped = serial(async () => {
-        const r = current;
-        current = null;
-        state = 'stopped';
-        if (r) await end(r);
-        await endReaper();
-        cleanup();
-      });
-      return stopped;
-    };
-
-    const halt = (haltOptions: { graceMs?: number } = {}) =>
-      serial(async () => {
-        if (state !== 'running' || stopping || !current) return;
-        const r = current;
-        log(`halting influxd on ${url} (pid ${r.pid}); data kept in ${dataDir}`);
-        await end(r, haltOptions.graceMs ?? 20_000);
-        current = null;
-        state = 'halted';
-        startReaper();
-      });
-
-    const resume = () =>
-      serial(async () => {
-        if (stopping || state === 'stopped') throw new Error(`InfluxDB on ${url} was stopped: resume() needs a halted server`);
-        if (state === 'running') return;
-        await endReaper();
-        const t0 = Date.now();
-        let r: Run | null = null;
-        try {
-          await portsFree([httpPort, rpcPort], Math.min(readyTimeoutMs, 15_000));
-          appendFileSync(logFile, `\n[${new Date().toISOString()}] ---- city-brain: resuming influxd after halt() ----\n`);
-          r = await launch('resume', true);
-          log(`resuming influxd on ${url} (pid ${r.pid}, data ${dataDir})`);
-          const run = r;
-          await waitForHealth(url, readyTimeoutMs, () => (stopping ? 'stop() was called while resuming' : run.exited));
-        } catch (error) {
-          const message = withLogTail((error as Error).message, logFile);
-          if (r) await end(r);
-          if (!stopping) startReaper();
-          throw new Error(message);
-        }
-        current = r;
-        lastPid = r.pid;
-        state = 'running';
-        log(`InfluxDB serves on ${url} again after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      });
-
-    log(`starting influxd on ${url} (pid ${lastPid}, data ${dataDir}, log ${logFile})`);
-    let version: string;
+    let version = '';
+    const server = await supervise({
+      name: 'influxd',
+      address: url,
+      command: binary,
+      args,
+      env,
+      dataDir,
+      logFile,
+      ports: [httpPort, rpcPort],
+      detached: options.detached,
+      readyTimeoutMs,
+      ready: async (gone) => {
+        version = await waitForHealth(url, readyTimeoutMs, gone);
+      },
+      cleanup,
+      log,
+    });
     const token = `${DEFAULT_USER}:${DEFAULT_PASSWORD}`;
     try {
-      const first = current;
-      version = await waitForHealth(url, readyTimeoutMs, () => first.exited);
       if (auth) await influxql(url, `CREATE USER ${DEFAULT_USER} WITH PASSWORD '${DEFAULT_PASSWORD}' WITH ALL PRIVILEGES`);
       await influxql(url, `CREATE DATABASE "${database}"`, auth ? { token } : {});
     } catch (error) {
       const message = withLogTail((error as Error).message, logFile);
-      await stop();
+      await server.stop();
       throw new Error(message);
     }
     const startMs = Date.now() - started;
@@ -415,10 +266,10 @@ export async function startInfluxdb(options: StartInfluxdbOptions = {}): Promise
       database,
       retentionPolicy: DEFAULT_RETENTION_POLICY,
       get pid() {
-        return lastPid;
+        return server.pid;
       },
       get state() {
-        return state;
+        return server.state;
       },
       rpcAddress: `${LOOPBACK}:${rpcPort}`,
       dataDir,
@@ -427,9 +278,9 @@ export async function startInfluxdb(options: StartInfluxdbOptions = {}): Promise
       version,
       auth,
       startMs,
-      stop,
-      halt,
-      resume,
+      stop: () => server.stop(),
+      halt: (haltOptions?: { graceMs?: number }) => server.halt(haltOptions),
+      resume: () => server.resume(),
     };
   } catch (error) {
     cleanup();

@@ -17,14 +17,13 @@
  * shell does the data part. Detached (`infra:up`): the JVM is its own process group and outlives
  * this process; `down` ends it by pid.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePorts, LOOPBACK, run, terminate, WATCHDOG, withLogTail } from '../process.js';
+import { freePorts, LOOPBACK, run } from '../process.js';
+import { supervise, type ServerState } from '../supervise.js';
 import { checkJava, kafkaLibs } from './dist.js';
 
 export interface StartKafkaOptions {
@@ -45,7 +44,7 @@ export interface StartKafkaOptions {
 }
 
 /** `running` from start and after resume(), `halted` after halt(), `stopped` once stop() was called. */
-export type KafkaBrokerState = 'running' | 'halted' | 'stopped';
+export type KafkaBrokerState = ServerState;
 
 export interface HaltOptions {
   /** How long to wait after SIGTERM (controlled shutdown) before SIGKILL; default 20 s. */
@@ -141,49 +140,6 @@ logger.apache.name = org.apache.kafka
 logger.apache.level = ${level}
 `;
 
-/** Ends the JVM (and the watchdog shell around it) when the parent Node process goes away. */
-
-
-/** While halted (attached): removes the data if the parent Node process dies; ended by resume()/stop(). */
-const REAPER = `parent=$1; data=$2
-while kill -0 "$parent" 2>/dev/null; do sleep 1; done
-rm -rf "$data"`;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits (bounded) until no process is left in process group `pgid` (the JVM too, not only the leader). */
-async function groupGone(pgid: number, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    try {
-      process.kill(-pgid, 0);
-    } catch {
-      return;
-    }
-    await sleep(50);
-  }
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen({ port, host: LOOPBACK, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-/** Waits (bounded) until every port can be bound again; throws naming the first one still taken. */
-async function portsFree(ports: number[], timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (const port of ports) {
-    while (!(await canBind(port))) {
-      if (Date.now() > until) throw new Error(`cannot resume Kafka on its ports: ${LOOPBACK}:${port} is in use (taken by another process while the broker was halted?)`);
-      await sleep(250);
-    }
-  }
-}
-
 /** Resolves once a client can read cluster metadata from `broker`; rejects on `abort()` or timeout. */
 async function waitForMetadata(broker: string, timeoutMs: number, failed: () => string | null): Promise<void> {
   const kafka = new Kafka({ clientId: 'city-brain-infra', brokers: [broker], logLevel: logLevel.NOTHING, connectionTimeout: 1000, requestTimeout: 5000, retry: { retries: 0 } });
@@ -242,155 +198,38 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     const jvm = [...(options.heap ?? ['-Xms256m', '-Xmx512m']), `-Dlog4j2.configurationFile=${join(configDir, 'log4j2.properties')}`, `-Dkafka.logs.dir=${dataDir}`, ...common, 'kafka.Kafka', properties];
     const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
 
-    /** One run of the JVM: its pid and, once it is gone, why. */
-    interface Run {
-      pid: number;
-      exited: string | null;
-    }
-    const launch = async (phase: 'start-up' | 'resume', append: boolean): Promise<Run> => {
-      const out = openSync(logFile, append ? 'a' : 'w');
-      const child = options.detached
-        ? spawn(java, jvm, { detached: true, stdio: ['ignore', out, out] })
-        : spawn('/bin/sh', ['-c', WATCHDOG, 'city-brain-kafka-watchdog', String(process.pid), dataDir, java, ...jvm], { detached: true, stdio: ['ignore', out, out] });
-      closeSync(out);
-      const state = { exited: null as string | null };
-      child.once('exit', (code, signal) => (state.exited = `Kafka exited during ${phase} (${signal ?? `exit ${code}`})`));
-      child.once('error', (error) => (state.exited = `Kafka could not start: ${error.message}`));
-      const pid = child.pid;
-      if (pid === undefined) {
-        await new Promise((r) => setImmediate(r));
-        throw new Error(state.exited ?? `could not start ${java}`);
-      }
-      // The broker must not keep this process alive (tests, CLI); stop() ends it explicitly.
-      child.unref();
-      return {
-        pid,
-        get exited() {
-          return state.exited;
-        },
-      };
-    };
-    /** Ends a run (its whole process group) unless it is known to be gone already (its pid may be reused then). */
-    const end = async (r: Run, graceMs = 20_000) => {
-      if (r.exited === null) await terminate(r.pid, { group: true, graceMs });
-      await groupGone(r.pid);
-    };
-
-    let reaper: Run | null = null;
-    const startReaper = () => {
-      if (options.detached) return;
-      const child = spawn('/bin/sh', ['-c', REAPER, 'city-brain-kafka-reaper', String(process.pid), dataDir], { detached: true, stdio: 'ignore' });
-      const state = { exited: null as string | null };
-      child.once('exit', () => (state.exited = 'reaper exited'));
-      child.once('error', () => (state.exited = 'reaper could not start'));
-      child.unref();
-      if (child.pid !== undefined) {
-        reaper = {
-          pid: child.pid,
-          get exited() {
-            return state.exited;
-          },
-        };
-      }
-    };
-    const endReaper = async () => {
-      const r = reaper;
-      reaper = null;
-      if (r) await end(r, 2000);
-    };
-
     const started = Date.now();
-    let current: Run | null = await launch('start-up', false);
-    let lastPid = current.pid;
-    let state: KafkaBrokerState = 'running';
-    let stopping = false;
-
-    // halt/resume/stop run one after the other.
-    let queue: Promise<unknown> = Promise.resolve();
-    const serial = <T>(task: () => Promise<T>): Promise<T> => {
-      const next = queue.then(task);
-      queue = next.catch(() => {});
-      return next;
-    };
-
-    let stopped: Promise<void> | null = null;
-    const stop = (): Promise<void> => {
-      if (stopped) return stopped;
-      stopping = true; // makes a resume() in progress give up at once
-      stopped = serial(async () => {
-        const r = current;
-        current = null;
-        state = 'stopped';
-        if (r) await end(r);
-        await endReaper();
-        cleanup();
-      });
-      return stopped;
-    };
-
-    const halt = (haltOptions: HaltOptions = {}) =>
-      serial(async () => {
-        if (state !== 'running' || stopping || !current) return;
-        const r = current;
-        log(`halting Kafka on ${broker} (pid ${r.pid}); data kept in ${dataDir}`);
-        await end(r, haltOptions.graceMs ?? 20_000);
-        current = null;
-        state = 'halted';
-        startReaper();
-      });
-
-    const resume = () =>
-      serial(async () => {
-        if (stopping || state === 'stopped') throw new Error(`Kafka on ${broker} was stopped: resume() needs a halted broker`);
-        if (state === 'running') return;
-        await endReaper();
-        const t0 = Date.now();
-        let r: Run | null = null;
-        try {
-          await portsFree([brokerPort, controllerPort], Math.min(readyTimeoutMs, 15_000));
-          appendFileSync(logFile, `\n[${new Date().toISOString()}] ---- city-brain: resuming the broker after halt() ----\n`);
-          r = await launch('resume', true);
-          log(`resuming Kafka on ${broker} (pid ${r.pid}, data ${dataDir})`);
-          const run = r;
-          await waitForMetadata(broker, readyTimeoutMs, () => (stopping ? 'stop() was called while resuming' : run.exited));
-        } catch (error) {
-          const message = withLogTail((error as Error).message, logFile);
-          if (r) await end(r);
-          if (!stopping) startReaper();
-          throw new Error(message);
-        }
-        current = r;
-        lastPid = r.pid;
-        state = 'running';
-        log(`Kafka serves metadata on ${broker} again after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      });
-
-    log(`starting Kafka ${libs.version} on ${broker} (pid ${lastPid}, data ${dataDir}, log ${logFile})`);
-    try {
-      const first = current;
-      await waitForMetadata(broker, readyTimeoutMs, () => first.exited);
-    } catch (error) {
-      const message = withLogTail((error as Error).message, logFile);
-      await stop();
-      throw new Error(message);
-    }
+    const server = await supervise({
+      name: 'Kafka',
+      address: broker,
+      command: java,
+      args: jvm,
+      dataDir,
+      logFile,
+      ports: [brokerPort, controllerPort],
+      detached: options.detached,
+      readyTimeoutMs,
+      ready: (gone) => waitForMetadata(broker, readyTimeoutMs, gone),
+      cleanup,
+      log,
+    });
     const startMs = Date.now() - started;
     log(`Kafka ${libs.version} serves metadata on ${broker} after ${(startMs / 1000).toFixed(1)} s`);
     return {
       brokers: [broker],
       get pid() {
-        return lastPid;
+        return server.pid;
       },
       get state() {
-        return state;
+        return server.state;
       },
       dataDir,
       logFile,
       version: libs.version,
       startMs,
-      stop,
-      halt,
-      resume,
+      stop: () => server.stop(),
+      halt: (haltOptions?: HaltOptions) => server.halt(haltOptions),
+      resume: () => server.resume(),
     };
   } catch (error) {
     cleanup();
