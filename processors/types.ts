@@ -30,6 +30,12 @@ export interface KindProcessor<K extends Kind = Kind, S = unknown> {
   /** Applies one accepted reading. Must be idempotent: a replayed reading changes nothing. */
   apply(record: ReadingRecord<K>, node: NodeOf<K>): void;
   partial(nodes: readonly NodeOf<K>[], ctx: EvalContext): KindPartial<S>;
+  /**
+   * One node's state as JSON for a state snapshot (undefined when the processor holds nothing for
+   * it); `importNode` puts it back on restore. Snapshots are taken per log partition by the host.
+   */
+  exportNode(nodeId: string): unknown;
+  importNode(nodeId: string, state: unknown): void;
   /** Latest reading and what the processor derived for one node, for the API. */
   describe(node: NodeOf<K>, ctx: EvalContext): { latest?: Record<string, unknown>; derived?: Record<string, unknown> };
 }

@@ -50,6 +50,16 @@ export class GroundwaterProcessor implements KindProcessor<'groundwater', Ground
     state.band = nextBand(state.band, filteredLevel(state.points), well.lines, this.hysteresisM);
   }
 
+  exportNode(nodeId: string): unknown {
+    const state = this.#wells.get(nodeId);
+    return state && { latest: state.latest, band: state.band, points: state.points.map((p) => [p.ts, p.level]) };
+  }
+
+  importNode(nodeId: string, state: unknown): void {
+    const s = state as { latest: GroundwaterReading; band: Band; points: [number, number][] };
+    this.#wells.set(nodeId, { latest: s.latest, band: s.band, points: s.points.map(([ts, level]) => ({ ts, level })) });
+  }
+
   #derive(well: Well, state: WellState, ctx: EvalContext) {
     const recent = state.points.filter((p) => p.ts <= ctx.now);
     if (recent.length === 0) return null;

@@ -77,6 +77,14 @@ export class LightingProcessor implements KindProcessor<'streetlight', LightingS
     return { section, conditions };
   }
 
+  exportNode(nodeId: string): unknown {
+    return this.#latest.get(nodeId);
+  }
+
+  importNode(nodeId: string, state: unknown): void {
+    this.#latest.set(nodeId, state as StreetlightReading);
+  }
+
   describe(lamp: Lamp, ctx: EvalContext) {
     const latest = this.#latest.get(lamp.nodeId);
     return { latest, derived: { condition: this.#condition(lamp, ctx) } };

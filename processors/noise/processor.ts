@@ -126,6 +126,16 @@ export class NoiseProcessor implements KindProcessor<'noise', NoiseSection> {
     return { section: { hour: closed, stations: rows }, conditions };
   }
 
+  exportNode(nodeId: string): unknown {
+    const state = this.#stations.get(nodeId);
+    return state && { latest: state.latest, minutes: [...state.minutes] };
+  }
+
+  importNode(nodeId: string, state: unknown): void {
+    const s = state as { latest: NoiseReading; minutes: [number, Minute][] };
+    this.#stations.set(nodeId, { latest: s.latest, minutes: new Map(s.minutes) });
+  }
+
   describe(station: Station, ctx: EvalContext) {
     const state = this.#stations.get(station.nodeId);
     if (!state) return {};

@@ -36,6 +36,14 @@ export class ParkingProcessor implements KindProcessor<'parking', ParkingSection
     return { section: { lots }, conditions: [] };
   }
 
+  exportNode(nodeId: string): unknown {
+    return this.#latest.get(nodeId);
+  }
+
+  importNode(nodeId: string, state: unknown): void {
+    this.#latest.set(nodeId, state as ParkingReading);
+  }
+
   describe(space: Space, ctx: EvalContext) {
     return { latest: this.#latest.get(space.nodeId), derived: { space: this.#spaceState(space, ctx) } };
   }
