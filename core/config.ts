@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseClockTime } from './time/lighting-schedule.js';
 
 const port = z.coerce.number().int('must be an integer').min(0).max(65535);
 const onOff = z.enum(['on', 'off']);
@@ -11,6 +12,23 @@ const brokers = z
   .string()
   .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
   .pipe(z.array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'each broker must be host:port')).min(1, 'at least one host:port'));
+
+/** Local clock time "HH:MM" -> minutes after midnight. */
+const clockTime = z
+  .string()
+  .regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (local time)')
+  .transform(parseClockTime);
+
+/** "maxLamps:darkAllowed,..." ascending, e.g. 99:2,149:3,199:4 (roads with up to 99 lamps may have 2 dark). */
+const maxDarkLadder = z
+  .string()
+  .transform((s) => s.split(',').map((e) => e.trim().split(':').map(Number) as [number, number]))
+  .pipe(
+    z
+      .array(z.tuple([z.number().int().positive(), z.number().int().nonnegative()]), 'each entry must be lamps:dark')
+      .min(1)
+      .refine((l) => l.every(([n], i) => i === 0 || n > l[i - 1]![0]), 'road sizes must ascend'),
+  );
 
 const API_ROLES = ['viewer', 'crew', 'operator', 'admin'] as const;
 export type ApiRole = (typeof API_ROLES)[number];
@@ -51,9 +69,29 @@ export const configSchema = z.object({
   ALERTMANAGER_URL: url.optional(),
   GRAFANA_URL: url.optional(),
   GRAFANA_TOKEN: z.string().optional(),
-  MQTT_AUTH: onOff.default('off'),
-  MQTT_CREDENTIALS: z.string().optional(),
+  /** Device authentication (on by default): credentials from MQTT_CREDENTIALS (`city-brain credentials` writes it); `off` must be explicit. */
+  MQTT_AUTH: onOff.default('on'),
+  MQTT_CREDENTIALS: z.string().min(1).optional(),
+  /** MQTT over TLS: a second listener on MQTT_TLS_PORT with the PEM certificate chain and key at these paths. */
+  MQTT_TLS_PORT: port.optional(),
+  MQTT_TLS_CERT: z.string().min(1).optional(),
+  MQTT_TLS_KEY: z.string().min(1).optional(),
+  /** Largest MQTT packet (bytes); a client announcing a larger one is disconnected before it is buffered. */
+  MQTT_MAX_PACKET_BYTES: z.coerce.number().int().min(1024).max(268_435_455).default(2_097_152),
+  /** New MQTT connections per client IP: refill per second and burst (token bucket); beyond, the socket is closed. */
+  MQTT_CONNECT_RATE_PER_IP: z.coerce.number().positive().max(100_000).default(50),
+  MQTT_CONNECT_BURST_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  /** Keep-alive a client must announce (seconds): 0 (none) or more than this is refused (CONNACK identifier rejected); silent clients are dropped after 1.5x theirs. */
+  MQTT_KEEPALIVE_MAX_S: z.coerce.number().int().min(10).max(65_535).default(3_600),
   API_TOKENS: apiTokens.optional(),
+  /** HTTP requests per client IP and minute (probes and /metrics not counted); beyond, 429. */
+  API_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(6_000),
+  /** Browser origins allowed by CORS (comma-separated, e.g. https://ops.example.org); unset: no CORS headers. */
+  CORS_ORIGINS: z
+    .string()
+    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(https?:\/\/[^\s/,]+|\*)$/, 'each origin must be scheme://host[:port] or *')).min(1))
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest accepted payload of one telemetry message / one gateway batch (bytes). */
   MAX_PAYLOAD_BYTES: z.coerce.number().int().min(256).max(16_777_216).default(16_384),
@@ -71,6 +109,14 @@ export const configSchema = z.object({
   /** Plan targets: expressways, main and secondary roads 99 %, branch roads and alleys 95 %. */
   LIGHTING_TARGET_MAIN: ratio.default(0.99),
   LIGHTING_TARGET_BRANCH: ratio.default(0.95),
+  /** Half-night mode: every other lamp off late at night (from these local times, summer April-September / winter) until the morning switch-off. */
+  LIGHTING_HALF_NIGHT: onOff.default('on'),
+  LIGHTING_HALF_NIGHT_SUMMER: clockTime.default(23 * 60 + 30),
+  LIGHTING_HALF_NIGHT_WINTER: clockTime.default(22 * 60 + 30),
+  /** Per-road floor of the lighting rate (main: expressway/main/secondary; branch: branch/alley), and the dark lamps allowed on small roads ("lamps:dark,..." by road size). */
+  LIGHTING_ROAD_FLOOR_MAIN: ratio.default(0.97),
+  LIGHTING_ROAD_FLOOR_BRANCH: ratio.default(0.95),
+  LIGHTING_ROAD_MAX_DARK: maxDarkLadder.default([[99, 2], [149, 3], [199, 4]]),
   /** Share of a circuit's lamps dark at once that makes one CircuitDark alert instead of lamp alerts. */
   CIRCUIT_DARK_RATIO: ratio.default(0.5),
   /** A node is offline once silent for its expected interval times this factor. */
@@ -87,6 +133,11 @@ export const configSchema = z.object({
   PARKING_FULL: ratio.default(0.95),
   /** How often KPIs and alert conditions are evaluated (ms). */
   EVAL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+  /** Event time: a reading older than its partition's newest reading minus this is late (dead-lettered, not applied). At most 6 h: the noise minutes are kept 26 h. */
+  ALLOWED_LATENESS_S: z.coerce.number().int().min(0).max(21_600).default(3_600),
+  /** Processor state snapshots: how often (ms), and the directory of the embedded mode's snapshot files (Kafka uses a compacted topic). */
+  STATE_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  STATE_DIR: z.string().min(1).default('.city-brain/state'),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -110,8 +161,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${parts.join('; ')}`);
   }
   const config = result.data;
-  if (config.MQTT_AUTH === 'on') {
-    throw new ConfigError('invalid configuration: MQTT_AUTH: "on" is not available yet in this version; set MQTT_AUTH=off explicitly');
+  if (config.MQTT_TLS_PORT !== undefined && !(config.MQTT_TLS_CERT && config.MQTT_TLS_KEY)) {
+    throw new ConfigError('invalid configuration: MQTT_TLS_PORT: also needs MQTT_TLS_CERT and MQTT_TLS_KEY (PEM file paths)');
+  }
+  if (config.MQTT_MAX_PACKET_BYTES <= config.MAX_BATCH_BYTES) {
+    throw new ConfigError(`invalid configuration: MQTT_MAX_PACKET_BYTES: must be larger than MAX_BATCH_BYTES (${config.MAX_BATCH_BYTES}) so an oversized batch is still dead-lettered`);
   }
   if (config.INFLUX_URL && !(config.INFLUX_TOKEN && config.INFLUX_ORG && config.INFLUX_BUCKET)) {
     throw new ConfigError('invalid configuration: INFLUX_URL: also needs INFLUX_TOKEN, INFLUX_ORG and INFLUX_BUCKET');

@@ -3,6 +3,7 @@ import { pick, seededRandom } from '../random.js';
 import { DISTRICTS } from './districts.js';
 import type { RegistryNode } from './node.js';
 import { NodeRegistry } from './registry.js';
+import type { RoadDesign } from './roads.js';
 
 export interface CitySize {
   lamps: number;
@@ -46,11 +47,16 @@ function pad(n: number, width = 6): string {
   return String(n).padStart(width, '0');
 }
 
-/** A deterministic city: lamps on named roads in 40-lamp circuits, spring wells, noise stations of every zone class, parking lots. */
+/**
+ * A deterministic city: lamps on named roads in 40-lamp circuits (with the lighting design: some
+ * roads partly fitted, a few roads without lamps), spring wells, noise stations of every zone
+ * class, parking lots.
+ */
 export function generateCity(size: Partial<CitySize> = {}): NodeRegistry {
   const s = { ...DEFAULT_CITY, ...size };
   const rand = seededRandom(s.seed);
   const nodes: RegistryNode[] = [];
+  const roads: RoadDesign[] = [];
   const jitter = (deg: number) => (rand() - 0.5) * 2 * deg;
 
   // Street lamps: per class, roads of 1-4 circuits of up to 40 lamps, spread over the districts.
@@ -66,6 +72,7 @@ export function generateCity(size: Partial<CitySize> = {}): NodeRegistry {
       let lat = district.lat + jitter(0.04);
       let lon = district.lon + jitter(0.04);
       const heading = rand() * Math.PI * 2;
+      roads.push({ road, roadClass, district: district.name, designedPositions: 0 });
       for (let c = 0; c < circuits && remaining > 0; c++) {
         const circuit = `${district.code}-R${pad(roadNo + 1, 4)}-C${c + 1}`;
         const count = Math.min(40, remaining);
@@ -73,6 +80,7 @@ export function generateCity(size: Partial<CitySize> = {}): NodeRegistry {
           lampNo++;
           lat += Math.sin(heading) * 0.0003;
           lon += Math.cos(heading) * 0.0003;
+          roads[roads.length - 1]!.designedPositions++;
           nodes.push({
             nodeId: `SL-${district.code}-${pad(lampNo)}`,
             kind: 'streetlight',
@@ -158,7 +166,25 @@ export function generateCity(size: Partial<CitySize> = {}): NodeRegistry {
       });
     }
   }
-  return new NodeRegistry(nodes);
+  return new NodeRegistry(nodes, designRoads(roads, s.seed));
+}
+
+/**
+ * The lighting design of the generated roads, drawn from its own random stream so the nodes stay
+ * the same: about one road in eight is only partly fitted (5-25 % of its positions still without
+ * a lamp), and one road in 12 (at least two) is a designed "road without lamps".
+ */
+function designRoads(fitted: RoadDesign[], seed: number): RoadDesign[] {
+  if (fitted.length === 0) return [];
+  const rand = seededRandom(seed ^ 0x5eed_1a3d);
+  const roads = fitted.map((r) => (rand() < 0.125 ? { ...r, designedPositions: r.designedPositions + Math.ceil(r.designedPositions * (0.05 + 0.2 * rand())) } : r));
+  const unlit = Math.max(2, Math.round(fitted.length / 12));
+  for (let i = 0; i < unlit; i++) {
+    const district = DISTRICTS[(i * 5) % DISTRICTS.length]!;
+    const roadClass: RoadClass = i % 3 === 0 ? 'secondary' : i % 3 === 1 ? 'branch' : 'alley';
+    roads.push({ road: `${pick(rand, ROAD_STEMS)} ${pick(rand, ROAD_SUFFIX[roadClass])} ${district.code}U${i + 1}`, roadClass, district: district.name, designedPositions: 20 + Math.floor(rand() * 61) });
+  }
+  return roads;
 }
 
 function offsetLines(red: number): WarningLines {

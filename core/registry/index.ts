@@ -1,4 +1,5 @@
 export * from './node.js';
+export * from './roads.js';
 export * from './registry.js';
 export * from './load.js';
 export * from './generate.js';

@@ -62,3 +62,46 @@ describe('generated default city', () => {
     expect(registryToJson(generateCity())).toBe(registryToJson(city));
   });
 });
+
+describe('lighting design (roads)', () => {
+  it('loads roads from CSV rows of kind road and from a JSON "roads" list', () => {
+    const csv = `nodeId,kind,district,lat,lon,road,roadClass,circuit,ratedW,lotId,lotName,spaces,designedPositions
+SL-1,streetlight,Lixia,36.66,117.07,Jingshi Road,main,C1,200,,,,
+,road,Lixia,,,Jingshi Road,main,,,,,,12
+PK-1,parking,Huaiyin,36.65,116.9,,,,,LOT-1,Station Car Park,120,
+,road,Shizhong,,,Heping Lane,branch,,,,,,5
+`;
+    const r = parseRegistryText(csv, 'csv', 'nodes.csv');
+    expect(r.size).toBe(2);
+    expect(r.roads()).toEqual([
+      { road: 'Jingshi Road', roadClass: 'main', district: 'Lixia', designedPositions: 12, lamps: 1, installed: 1 },
+      { road: 'Heping Lane', roadClass: 'branch', district: 'Shizhong', designedPositions: 5, lamps: 0, installed: 0 },
+    ]);
+    // Errors name the CSV line of the road row (header = line 1).
+    expect(() => parseRegistryText(csv.replace('Heping Lane,branch', 'Heping Lane,path'), 'csv', 'nodes.csv')).toThrow(/nodes\.csv:5: road: roadClass/);
+    expect(() => parseRegistryText(csv.replace('PK-1,parking,Huaiyin,36.65', 'PK-1,parking,Huaiyin,x'), 'csv', 'nodes.csv')).toThrow(/nodes\.csv:4: lat/);
+    const json = JSON.stringify({ nodes: [...r.all()], roads: r.declaredRoads() });
+    expect(parseRegistryText(json, 'json', 'r.json').roads()).toEqual(r.roads());
+  });
+
+  it('keeps files without roads working: each road is designed as installed', () => {
+    const r = parseRegistryText(CSV, 'csv', 'nodes.csv');
+    expect(r.declaredRoads()).toEqual([]);
+    expect(r.roads()).toEqual([{ road: 'Jingshi Road', roadClass: 'main', district: 'Lixia', designedPositions: 1, lamps: 1, installed: 1 }]);
+  });
+
+  it('generates a design with partly fitted roads and roads without lamps, without changing the nodes', () => {
+    const city = generateCity();
+    expect(city.size).toBe(3672);
+    expect(city.ofKind('streetlight').length).toBe(2400);
+    const roads = city.roads();
+    const unlit = roads.filter((r) => r.lamps === 0);
+    expect(unlit.length).toBeGreaterThanOrEqual(2);
+    expect(unlit.every((r) => r.designedPositions > 0 && r.installed === 0)).toBe(true);
+    expect(roads.some((r) => r.lamps > 0 && r.installed < r.designedPositions)).toBe(true);
+    expect(roads.reduce((n, r) => n + r.installed, 0)).toBe(2400);
+    expect(registryToJson(generateCity())).toBe(registryToJson(city));
+    // Written and loaded again, the design survives.
+    expect(parseRegistryText(registryToJson(city), 'json', 'city.json').roads()).toEqual(roads);
+  });
+});

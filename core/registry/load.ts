@@ -4,6 +4,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import { nodeSchema, type RegistryNode } from './node.js';
 import { NodeRegistry } from './registry.js';
+import { roadSchema, type RoadDesign } from './roads.js';
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
@@ -14,13 +15,13 @@ function describe(error: z.ZodError): string {
 }
 
 /** Validates raw node objects; every bad entry is reported with where it came from. */
-export function parseNodes(raw: unknown[], source: string, firstLine = 1): RegistryNode[] {
+export function parseNodes(raw: unknown[], source: string, firstLine: number | number[] = 1): RegistryNode[] {
   const nodes: RegistryNode[] = [];
   const errors: string[] = [];
   raw.forEach((entry, i) => {
     const result = nodeSchema.safeParse(entry);
     if (result.success) nodes.push(result.data);
-    else errors.push(`${source}:${i + firstLine}: ${describe(result.error)}`);
+    else errors.push(`${source}:${Array.isArray(firstLine) ? firstLine[i] : i + firstLine}: ${describe(result.error)}`);
   });
   if (errors.length > 0) {
     const shown = errors.slice(0, 10).join('\n');
@@ -30,7 +31,20 @@ export function parseNodes(raw: unknown[], source: string, firstLine = 1): Regis
   return nodes;
 }
 
-const numeric = new Set(['lat', 'lon', 'ratedW', 'spaces', 'expectedIntervalS', 'lineYellow', 'lineOrange', 'lineRed']);
+/** Validates the lighting design's roads (designed lamp positions per road). */
+export function parseRoads(raw: unknown[], source: string, lines: number[]): RoadDesign[] {
+  const roads: RoadDesign[] = [];
+  const errors: string[] = [];
+  raw.forEach((entry, i) => {
+    const result = roadSchema.safeParse(entry);
+    if (result.success) roads.push(result.data);
+    else errors.push(`${source}:${lines[i]}: road: ${describe(result.error)}`);
+  });
+  if (errors.length > 0) throw new RegistryError(`registry has ${errors.length} invalid road(s):\n${errors.slice(0, 10).join('\n')}`);
+  return roads;
+}
+
+const numeric = new Set(['lat', 'lon', 'ratedW', 'spaces', 'expectedIntervalS', 'lineYellow', 'lineOrange', 'lineRed', 'designedPositions']);
 
 /** One CSV row per node; empty cells are absent attributes, warning lines are lineYellow/lineOrange/lineRed columns. */
 export function csvRowToNode(row: Record<string, string>): Record<string, unknown> {
@@ -49,8 +63,12 @@ export function csvRowToNode(row: Record<string, string>): Record<string, unknow
   return out;
 }
 
+/**
+ * JSON: an array of nodes, or `{ "nodes": [...], "roads": [...] }`. CSV: one row per node, and
+ * rows of kind `road` (columns road, roadClass, district, designedPositions) for the lighting
+ * design. Files without roads still load: each road's designed positions are then its lamps.
+ */
 export function parseRegistryText(text: string, format: 'json' | 'csv', source: string): NodeRegistry {
-  let raw: unknown[];
   if (format === 'json') {
     let doc: unknown;
     try {
@@ -60,8 +78,9 @@ export function parseRegistryText(text: string, format: 'json' | 'csv', source: 
     }
     const list = Array.isArray(doc) ? doc : (doc as { nodes?: unknown })?.nodes;
     if (!Array.isArray(list)) throw new RegistryError(`${source}: expected an array of nodes or { "nodes": [...] }`);
-    raw = list;
-    return build(parseNodes(raw, source, 0), source);
+    const roads = Array.isArray(doc) ? [] : ((doc as { roads?: unknown }).roads ?? []);
+    if (!Array.isArray(roads)) throw new RegistryError(`${source}: "roads" must be an array`);
+    return build(parseNodes(list, source, 0), parseRoads(roads, source, roads.map((_, i) => i)), source);
   }
   let rows: Record<string, string>[];
   try {
@@ -70,12 +89,28 @@ export function parseRegistryText(text: string, format: 'json' | 'csv', source: 
     throw new RegistryError(`${source}: not valid CSV (${(e as Error).message})`);
   }
   // Line numbers in errors count the header as line 1.
-  return build(parseNodes(rows.map(csvRowToNode), source, 2), source);
+  const nodeRows: Record<string, unknown>[] = [];
+  const roadRows: Record<string, unknown>[] = [];
+  const roadLines: number[] = [];
+  const nodeLines: number[] = [];
+  rows.forEach((row, i) => {
+    const values = csvRowToNode(row);
+    if (values.kind === 'road') {
+      delete values.kind;
+      roadRows.push(values);
+      roadLines.push(i + 2);
+    } else {
+      nodeRows.push(values);
+      nodeLines.push(i + 2);
+    }
+  });
+  const nodes = parseNodes(nodeRows, source, nodeLines);
+  return build(nodes, parseRoads(roadRows, source, roadLines), source);
 }
 
-function build(nodes: RegistryNode[], source: string): NodeRegistry {
+function build(nodes: RegistryNode[], roads: RoadDesign[], source: string): NodeRegistry {
   try {
-    return new NodeRegistry(nodes);
+    return new NodeRegistry(nodes, roads);
   } catch (e) {
     throw new RegistryError(`${source}: ${(e as Error).message}`);
   }
@@ -94,5 +129,6 @@ export async function loadRegistryFile(path: string): Promise<NodeRegistry> {
 }
 
 export function registryToJson(registry: NodeRegistry): string {
-  return JSON.stringify({ nodes: [...registry.all()] });
+  const roads = registry.declaredRoads();
+  return JSON.stringify(roads.length > 0 ? { nodes: [...registry.all()], roads } : { nodes: [...registry.all()] });
 }

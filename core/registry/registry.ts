@@ -1,14 +1,35 @@
 import type { Kind } from '../kinds/index.js';
 import { KINDS } from '../kinds/index.js';
 import type { NodeOf, RegistryNode } from './node.js';
+import { roadInstallations, type RoadDesign, type RoadInstallation } from './roads.js';
 
 /** The static attributes of every known node, indexed the ways the stages look them up. */
 export class NodeRegistry {
   readonly #byId = new Map<string, RegistryNode>();
   readonly #byKind = new Map<Kind, RegistryNode[]>();
+  readonly #roads = new Map<string, RoadDesign>();
+  #installations: RoadInstallation[] | null = null;
 
-  constructor(nodes: Iterable<RegistryNode> = []) {
+  /** `roads`: the lighting design (designed lamp positions per road), optional. */
+  constructor(nodes: Iterable<RegistryNode> = [], roads: Iterable<RoadDesign> = []) {
     for (const node of nodes) this.add(node);
+    for (const road of roads) this.addRoad(road);
+  }
+
+  addRoad(road: RoadDesign): void {
+    if (this.#roads.has(road.road)) throw new Error(`duplicate road ${road.road} in registry`);
+    this.#roads.set(road.road, road);
+    this.#installations = null;
+  }
+
+  /** The roads declared by the registry file (empty for files without a road list). */
+  declaredRoads(): RoadDesign[] {
+    return [...this.#roads.values()];
+  }
+
+  /** Every road (declared, or only named by lamps) with designed and installed lamp positions. */
+  roads(): readonly RoadInstallation[] {
+    return (this.#installations ??= roadInstallations(this.declaredRoads(), this.ofKind('streetlight')));
   }
 
   /** Adds a node; a second node with the same id is a registry error, not a silent overwrite. */
@@ -18,6 +39,7 @@ export class NodeRegistry {
     let list = this.#byKind.get(node.kind);
     if (!list) this.#byKind.set(node.kind, (list = []));
     list.push(node);
+    if (node.kind === 'streetlight') this.#installations = null;
   }
 
   get(nodeId: string): RegistryNode | undefined {

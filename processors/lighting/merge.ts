@@ -1,22 +1,75 @@
 import type { AlertCondition, NodeRegistry, RoadClass } from '../../core/index.js';
 import type { EvalContext, Evaluation, KindMerger } from '../types.js';
+import { restsAtHalfNight } from '../../core/index.js';
 import { lightingRate, type RateCount } from './lamp.js';
 import { scheduleFor, type LightingSection } from './processor.js';
+import { judgeRoad } from './roads.js';
 
 function targetFor(roadClass: RoadClass, ctx: EvalContext): number {
   return roadClass === 'branch' || roadClass === 'alley' ? ctx.config.LIGHTING_TARGET_BRANCH : ctx.config.LIGHTING_TARGET_MAIN;
 }
 
-/** Lamps per circuit, from the registry (static, so partials need not carry it). */
-const circuitSizes = new WeakMap<NodeRegistry, Map<string, number>>();
-function circuitSize(registry: NodeRegistry, circuit: string): number {
-  let sizes = circuitSizes.get(registry);
-  if (!sizes) {
-    sizes = new Map();
-    for (const lamp of registry.ofKind('streetlight')) sizes.set(lamp.circuit, (sizes.get(lamp.circuit) ?? 0) + 1);
-    circuitSizes.set(registry, sizes);
+/** Lamps per circuit and per road, and those resting at half-night, from the registry (static, so partials need not carry them). */
+type Sizes = Map<string, [lamps: number, resting: number]>;
+const staticSizes = new WeakMap<NodeRegistry, { lamps: number; circuits: Sizes; roads: Sizes }>();
+function sizesOf(registry: NodeRegistry) {
+  let entry = staticSizes.get(registry);
+  const lamps = registry.ofKind('streetlight');
+  if (!entry || entry.lamps !== lamps.length) {
+    entry = { lamps: lamps.length, circuits: new Map(), roads: new Map() };
+    for (const lamp of lamps) {
+      const rests = restsAtHalfNight(lamp.nodeId);
+      for (const [map, key] of [[entry.circuits, lamp.circuit], [entry.roads, lamp.road]] as const) {
+        const s = map.get(key) ?? [0, 0];
+        s[0]++;
+        if (rests) s[1]++;
+        map.set(key, s);
+      }
+    }
+    staticSizes.set(registry, entry);
   }
-  return sizes.get(circuit) ?? 0;
+  return entry;
+}
+/** Lamps that should be lit now on a circuit or road (all, or those not resting at half-night), unknown ones included. */
+function activeLamps(sizes: Sizes, key: string, halfNight: boolean): number {
+  const [lamps, resting] = sizes.get(key) ?? [0, 0];
+  return halfNight ? lamps - resting : lamps;
+}
+
+export interface Installation {
+  designed: number;
+  installed: number;
+  rate: number | null;
+}
+
+/** Installation rate = installed / designed lamp positions, per road class, district and city (static: from the registry). */
+function installation(registry: NodeRegistry) {
+  const city: Installation = { designed: 0, installed: 0, rate: null };
+  const byDistrict: Record<string, Installation> = {};
+  const byRoadClass: Record<string, Installation> = {};
+  for (const r of registry.roads()) {
+    for (const agg of [city, (byDistrict[r.district] ??= { designed: 0, installed: 0, rate: null }), (byRoadClass[r.roadClass] ??= { designed: 0, installed: 0, rate: null })]) {
+      agg.designed += r.designedPositions;
+      agg.installed += r.installed;
+    }
+  }
+  for (const agg of [city, ...Object.values(byDistrict), ...Object.values(byRoadClass)]) agg.rate = agg.designed === 0 ? null : agg.installed / agg.designed;
+  return { installation: city, installationByDistrict: sorted(byDistrict), installationByRoadClass: sorted(byRoadClass) };
+}
+
+function sorted<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** At most this many non-compliant roads are listed (worst first); the counts cover all. */
+const MAX_LISTED_ROADS = 200;
+
+export interface RoadCompliance {
+  total: number;
+  compliant: number;
+  nonCompliant: { road: string; district: string; roadClass: RoadClass; lamps: number; dark: number; rate: number; rule: string }[];
+  /** When these were judged (the last time lamps were scheduled on). */
+  at: number | null;
 }
 
 /**
@@ -26,13 +79,17 @@ function circuitSize(registry: NodeRegistry, circuit: string): number {
  */
 export class LightingMerger implements KindMerger<LightingSection> {
   #lastNight: { rate: number | null; at: number } | null = null;
+  #lastRoads: RoadCompliance = { total: 0, compliant: 0, nonCompliant: [], at: null };
 
   merge(sections: LightingSection[], ctx: EvalContext): Evaluation {
     const schedule = scheduleFor(ctx);
     const conditions: AlertCondition[] = [];
     const groups = new Map<string, RateCount & { district: string; roadClass: RoadClass; unknown: number }>();
     const circuits = new Map<string, { district: string; road: string; dark: [string, string][]; unknown: number }>();
+    const roads = new Map<string, [number, number]>();
+    const intact = new Map<string, [number, number]>();
     let onInDaytime = 0;
+    let resting = 0;
     for (const s of sections) {
       onInDaytime += s.onInDaytime;
       for (const [key, g] of Object.entries(s.groups)) {
@@ -40,7 +97,20 @@ export class LightingMerger implements KindMerger<LightingSection> {
         m.lit += g.lit;
         m.expected += g.expected;
         m.unknown += g.unknown;
+        resting += g.resting ?? 0;
         groups.set(key, m);
+      }
+      for (const [road, [dark, unknownHere]] of Object.entries(s.roads ?? {})) {
+        const m = roads.get(road) ?? [0, 0];
+        m[0] += dark;
+        m[1] += unknownHere;
+        roads.set(road, m);
+      }
+      for (const [district, [facilities, ok]] of Object.entries(s.intact ?? {})) {
+        const m = intact.get(district) ?? [0, 0];
+        m[0] += facilities;
+        m[1] += ok;
+        intact.set(district, m);
       }
       for (const [id, c] of Object.entries(s.circuits)) {
         const m = circuits.get(id) ?? { district: c.district, road: c.road, dark: [], unknown: 0 };
@@ -70,7 +140,7 @@ export class LightingMerger implements KindMerger<LightingSection> {
     if (schedule.on) {
       for (const [circuit, c] of [...circuits].sort(([a], [b]) => a.localeCompare(b))) {
         if (c.dark.length === 0) continue;
-        const known = circuitSize(ctx.registry, circuit) - c.unknown;
+        const known = activeLamps(sizesOf(ctx.registry).circuits, circuit, schedule.halfNight) - c.unknown;
         if (known >= 3 && c.dark.length > known * ctx.config.CIRCUIT_DARK_RATIO) {
           darkCircuits++;
           conditions.push({
@@ -105,6 +175,7 @@ export class LightingMerger implements KindMerger<LightingSection> {
         }
       }
       this.#lastNight = { rate: lightingRate(city), at: ctx.now };
+      this.#lastRoads = this.#judgeRoads(roads, schedule.halfNight, ctx);
     }
 
     const classes = Object.fromEntries(
@@ -115,10 +186,21 @@ export class LightingMerger implements KindMerger<LightingSection> {
       }),
     );
     const districts = Object.fromEntries([...byDistrict].sort(([a], [b]) => a.localeCompare(b)).map(([d, c]) => [d, { rate: lightingRate(c), lit: c.lit, expected: c.expected }]));
+    const intactCity = { facilities: 0, intact: 0, rate: null as number | null };
+    const intactByDistrict: Record<string, typeof intactCity> = {};
+    for (const [district, [facilities, ok]] of [...intact].sort(([a], [b]) => a.localeCompare(b))) {
+      intactByDistrict[district] = { facilities, intact: ok, rate: facilities === 0 ? null : ok / facilities };
+      intactCity.facilities += facilities;
+      intactCity.intact += ok;
+    }
+    intactCity.rate = intactCity.facilities === 0 ? null : intactCity.intact / intactCity.facilities;
     return {
       kpis: {
         lamps: ctx.registry.ofKind('streetlight').length,
         scheduledOn: schedule.on,
+        halfNight: schedule.halfNight,
+        halfNightFrom: schedule.halfNightFrom,
+        resting,
         switchOn: schedule.switchOn,
         switchOff: schedule.switchOff,
         rate: schedule.on ? lightingRate(city) : (this.#lastNight?.rate ?? null),
@@ -130,8 +212,37 @@ export class LightingMerger implements KindMerger<LightingSection> {
         byDistrict: districts,
         darkCircuits,
         onInDaytime,
+        ...installation(ctx.registry),
+        intact: intactCity,
+        intactByDistrict,
+        roads: this.#lastRoads,
       },
       conditions,
     };
+  }
+
+  /**
+   * Every road with lamps that should be lit now, judged by the per-road rule; the worst
+   * non-compliant listed. `problems`: road -> [dark, unknown] summed over the partitions.
+   */
+  #judgeRoads(problems: Map<string, [number, number]>, halfNight: boolean, ctx: EvalContext): RoadCompliance {
+    const info = new Map(ctx.registry.roads().map((r) => [r.road, r]));
+    const sizes = sizesOf(ctx.registry).roads;
+    let total = 0;
+    let compliant = 0;
+    const nonCompliant: RoadCompliance['nonCompliant'] = [];
+    for (const road of sizes.keys()) {
+      const [dark, unknown] = problems.get(road) ?? [0, 0];
+      const lamps = activeLamps(sizes, road, halfNight) - unknown;
+      if (lamps <= 0) continue; // all of its lamps unknown yet: not judged
+      const r = info.get(road);
+      const roadClass = r?.roadClass ?? 'main';
+      const verdict = judgeRoad(roadClass, lamps, dark, ctx.config);
+      total++;
+      if (verdict.compliant) compliant++;
+      else nonCompliant.push({ road, district: r?.district ?? '', roadClass, lamps, dark, rate: (lamps - dark) / lamps, rule: verdict.rule });
+    }
+    nonCompliant.sort((a, b) => a.rate - b.rate || b.dark - a.dark || a.road.localeCompare(b.road));
+    return { total, compliant, nonCompliant: nonCompliant.slice(0, MAX_LISTED_ROADS), at: ctx.now };
   }
 }

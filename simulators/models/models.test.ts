@@ -7,7 +7,7 @@ import { groundwaterModel } from './groundwater.js';
 import { ZONE_LIMITS as NOISE_LIMITS } from '../../core/index.js';
 import { noiseModel } from './noise.js';
 import { parkingModel, parkingOccupied } from './parking.js';
-import { lampFault, lampsScheduledOn, streetlightModel } from './streetlight.js';
+import { lampFault, lampResting, lampsScheduledOn, streetlightModel } from './streetlight.js';
 
 const city = generateCity({ lamps: 400, parkingSpaces: 300, noiseStations: 24, wells: 8 });
 const nodes = [...city.all()];
@@ -53,8 +53,11 @@ describe('reading models', () => {
     const lamps = city.ofKind('streetlight');
     const healthy = lamps.filter((l) => lampFault(l, c) === undefined);
     expect(healthy.length).toBeGreaterThan(380);
+    // 22:00 (before half-night, which starts 22:30 in winter); at 23:00 every other lamp rests.
+    for (const lamp of healthy) expect(streetlightModel(lamp, at(23), c).powerState).toBe(lampResting(lamp, at(23)) ? 'off' : 'on');
+    expect(healthy.filter((l) => lampResting(l, at(23))).length).toBe(healthy.filter((l) => Number(l.nodeId.slice(-6)) % 2 === 0).length);
     for (const lamp of healthy) {
-      const night = streetlightModel(lamp, at(23), c);
+      const night = streetlightModel(lamp, at(22), c);
       expect(night.powerState).toBe('on');
       expect(night.powerW!).toBeGreaterThan(lamp.ratedW * 0.95);
       expect(night.powerW!).toBeLessThan(lamp.ratedW * 1.05);
@@ -77,9 +80,12 @@ describe('reading models', () => {
         expect(e).toBeGreaterThanOrEqual(last);
         last = e;
       }
-      const e0 = streetlightModel(lamp, at(22), c).energyWh!;
-      const e1 = streetlightModel(lamp, at(23), c).energyWh!;
+      const e0 = streetlightModel(lamp, at(21), c).energyWh!;
+      const e1 = streetlightModel(lamp, at(22), c).energyWh!;
       if (lampFault(lamp, c) === undefined) expect(e1 - e0).toBeCloseTo(lamp.ratedW, 0);
+      // A resting lamp burns 22:00-22:30 only (half-night from 22:30 in winter): half an hour of rated power.
+      const e2 = streetlightModel(lamp, at(23), c).energyWh!;
+      if (lampFault(lamp, c) === undefined) expect(e2 - e1).toBeCloseTo(lampResting(lamp, at(23)) ? lamp.ratedW / 2 : lamp.ratedW, 0);
     }
   });
 

@@ -1,5 +1,5 @@
 import type { NodeOf, StreetlightReading, SunDay } from '../../core/index.js';
-import { lightingSchedule, localDayStart, sunDay } from '../../core/time/index.js';
+import { lampTimetable, lightingSchedule, localDayStart, restsAtHalfNight, sunDay, type HalfNightOptions } from '../../core/time/index.js';
 import { clamp, gauss, nodeHash, round, unit } from '../hash.js';
 import { rssiOf, S, type ModelContext } from './context.js';
 
@@ -46,6 +46,39 @@ export function nightMsBetween(from: number, to: number): number {
   return total + nightMsUpTo(to);
 }
 
+/** The half-night timetable at its defaults (LIGHTING_HALF_NIGHT on, 23:30 summer / 22:30 winter). */
+const HALF_NIGHT: HalfNightOptions = { lat: CITY_LAT, lon: CITY_LON, onOffsetMin: 0, offOffsetMin: 0, halfNight: true, summerStartMin: 23 * 60 + 30, winterStartMin: 22 * 60 + 30 };
+
+/** Whether this lamp is switched off by the half-night timetable at t (every other lamp, late at night). */
+export function lampResting(node: NodeOf<'streetlight'>, t: number): boolean {
+  return restsAtHalfNight(node.nodeId) && lampTimetable(t, HALF_NIGHT).halfNight;
+}
+
+/** Half-night intervals inside one local day (the end of the last night, the start of the next), cached per day. */
+const halfPerDay = new Map<number, [number, number][]>();
+function halfNightOfDay(dayStart: number): [number, number][] {
+  let v = halfPerDay.get(dayStart);
+  if (v === undefined) {
+    if (halfPerDay.size > 10_000) halfPerDay.clear();
+    v = [];
+    const { sunrise, sunset } = citySun(dayStart + 12 * HOUR);
+    const morning = lampTimetable(dayStart, HALF_NIGHT).halfNightFrom;
+    if (morning !== null && morning < sunrise) v.push([Math.max(dayStart, morning), sunrise]);
+    const evening = lampTimetable(dayStart + DAY - 1, HALF_NIGHT).halfNightFrom;
+    if (evening !== null && evening < dayStart + DAY) v.push([Math.max(evening, sunset), dayStart + DAY]);
+    halfPerDay.set(dayStart, v);
+  }
+  return v;
+}
+/** Half-night milliseconds in [from, to): the time a resting lamp is off inside the night. */
+export function halfNightMsBetween(from: number, to: number): number {
+  let total = 0;
+  for (let d = localDayStart(from); d < to; d += DAY) {
+    for (const [a, b] of halfNightOfDay(d)) total += Math.max(0, Math.min(b, to) - Math.max(a, from));
+  }
+  return total;
+}
+
 export type LampFault = 'lamp-failure' | 'low-power' | 'relay-stuck';
 
 /**
@@ -76,14 +109,18 @@ export function streetlightModel(node: NodeOf<'streetlight'>, t: number, ctx: Mo
 
   const fault = lampFault(node, ctx);
   const factor = fault === 'low-power' ? 0.5 + 0.2 * unit(h, S.LOW_POWER) : fault === 'lamp-failure' ? 0 : 1;
-  const onMs = fault === 'relay-stuck' ? Math.max(0, t - start) : nightMsBetween(start, Math.max(start, t));
+  // Every other lamp rests late at night (half-night mode): off, and not a fault.
+  const rests = restsAtHalfNight(node.nodeId);
+  const resting = rests && scheduled && lampTimetable(t, HALF_NIGHT).halfNight;
+  const to = Math.max(start, t);
+  const onMs = fault === 'relay-stuck' ? Math.max(0, t - start) : nightMsBetween(start, to) - (rests ? halfNightMsBetween(start, to) : 0);
   const energyWh = round(baseWh + (node.ratedW * factor * onMs) / HOUR, 1);
   const voltageV = round(clamp(220 + (unit(h, S.VOLT_BASE) - 0.5) * 4 + gauss(h, S.VOLT, sec) * 1.2, 215, 225), 1);
-  const lit = fault === 'relay-stuck' || (scheduled && fault !== 'lamp-failure');
+  const lit = fault === 'relay-stuck' || (scheduled && !resting && fault !== 'lamp-failure');
 
   if (!lit) {
-    const faults = scheduled && fault === 'lamp-failure' ? ['lamp-failure'] : [];
-    return { ts: t, powerState: 'off', dim: scheduled ? 100 : 0, powerW: 0, voltageV, currentA: 0, energyWh, faults, rssi };
+    const faults = scheduled && !resting && fault === 'lamp-failure' ? ['lamp-failure'] : [];
+    return { ts: t, powerState: 'off', dim: scheduled && !resting ? 100 : 0, powerW: 0, voltageV, currentA: 0, energyWh, faults, rssi };
   }
   const dim = 100;
   const powerW = round(((node.ratedW * dim) / 100) * factor * (1 + clamp(gauss(h, S.POWER, sec) * 0.012, -0.035, 0.035)), 1);
