@@ -1,21 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFixture } from '../infra/fixtures/kafka.js';
 import { publishAll } from '../test/publish.js';
-import { expectKpisToReach, publishes, READINGS, referenceKpis, SETTINGS } from '../test/reference.js';
+import { expectKpisToReach, publishes, READINGS } from '../test/reference.js';
+import { expectAlertsToReach, referenceRun, RESTART_SETTINGS, type AlertSummary } from '../test/restart.js';
 import { spawnStage, startStages, type StageProcess } from '../test/stage-process.js';
 
 /**
  * A processor instance SIGKILLed mid-stream and started again: its partitions move to the other
- * instance, which rebuilds their state from the log; nothing is lost or counted twice, and the
- * final KPIs equal the uninterrupted (embedded) run.
+ * instance, which restores their latest state snapshot (compacted `state.processors` topic) and
+ * rebuilds the rest from the log; nothing is lost or counted twice, and the final KPIs and active
+ * alerts equal the uninterrupted (embedded) run.
  */
 describe('processor failover on Kafka', () => {
   const running: StageProcess[] = [];
-  let reference: unknown;
+  let reference: { kpis: unknown; alerts: AlertSummary[] };
   let brokers = '';
 
   beforeAll(async () => {
-    reference = await referenceKpis();
+    reference = await referenceRun();
     brokers = (await kafkaFixture()).brokers.join(',');
   }, 300_000);
 
@@ -24,9 +26,9 @@ describe('processor failover on Kafka', () => {
     await (await kafkaFixture().catch(() => null))?.release();
   });
 
-  it('SIGKILL of one of two processors mid-stream, then a restart: final KPIs equal the uninterrupted run', async () => {
-    // Short sessions so the group notices the dead member quickly.
-    const env = { KAFKA_BROKERS: brokers, ...SETTINGS };
+  it('SIGKILL of one of two processors mid-stream, then a restart: final KPIs and alerts equal the uninterrupted run', async () => {
+    // Snapshots every 300 ms; info logs to see the restores.
+    const env = { KAFKA_BROKERS: brokers, ...RESTART_SETTINGS, LOG_LEVEL: 'info' };
     const { ingest, processors, api, all } = await startStages(env);
     let procB = processors[1]!;
     running.push(...all);
@@ -48,6 +50,9 @@ describe('processor failover on Kafka', () => {
     expect(acked).toBe(READINGS);
     expect(killed).not.toBeNull();
     await killed;
-    await expectKpisToReach(`http://127.0.0.1:${api.httpPort}`, reference, 120_000, expect);
+    await expectKpisToReach(`http://127.0.0.1:${api.httpPort}`, reference.kpis, 120_000, expect);
+    await expectAlertsToReach(`http://127.0.0.1:${api.httpPort}`, reference.alerts, 60_000, expect);
+    // The restarted instance took its partitions over from their snapshots, not from the first record.
+    expect(procB.output()).toContain('state restored from snapshot');
   }, 400_000);
 });

@@ -37,7 +37,10 @@ export const REJECT_REASONS = [
   'node-mismatch',
   'topic-mismatch',
   'too-large',
+  /** Behind its log partition's event-time watermark (newest reading minus ALLOWED_LATENESS_S): dead-lettered by the processors, not applied. */
   'late',
+  /** An authenticated device or gateway published outside its own topics or nodes (MQTT_AUTH=on). */
+  'unauthorized',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -53,4 +56,12 @@ export interface RejectedRecord {
   payload: string;
   payloadBytes: number;
   truncated: boolean;
+}
+
+/** Default cut of the raw payload kept in a dead letter. */
+export const DLQ_PAYLOAD_BYTES = 4096;
+
+/** One dead letter (ingest's rejections and the processors' late readings write the same shape). */
+export function rejectedRecord(fields: Omit<RejectedRecord, 'payload' | 'payloadBytes' | 'truncated'>, payload: Buffer, limit = DLQ_PAYLOAD_BYTES): RejectedRecord {
+  return { ...fields, payload: payload.subarray(0, limit).toString('base64'), payloadBytes: payload.length, truncated: payload.length > limit };
 }

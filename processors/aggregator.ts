@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
   KIND_NAMES,
@@ -18,13 +20,14 @@ import {
   type Producer,
   type StreamTransport,
 } from '../core/index.js';
-import { AlertEvaluator } from './alerts/evaluator.js';
+import { AlertEvaluator, type EvaluatorState } from './alerts/evaluator.js';
 import { GroundwaterMerger } from './groundwater/merge.js';
 import { HealthMerger, type HealthSection, type RejectionSection } from './health/processor.js';
 import { LightingMerger } from './lighting/merge.js';
 import { NoiseMerger } from './noise/merge.js';
 import type { PartitionPartial } from './partial.js';
 import { ParkingMerger } from './parking/merge.js';
+import { readJsonFile, readToEnd, writeFileAtomic } from './state/index.js';
 import { Listeners, Ticker } from './ticker.js';
 import type { EvalContext, KindMerger } from './types.js';
 
@@ -36,6 +39,12 @@ export interface AggregatorOptions {
   metrics: PipelineMetrics;
   logger: Logger;
   wall?: () => number;
+  /**
+   * Where the alert lifecycle is kept across restarts when the log does not survive them (the
+   * in-process log): default `STATE_DIR/alerts.json` on the in-process log, none on Kafka (the
+   * compacted `alerts` topic is read back instead); null = none.
+   */
+  alertsFile?: string | null;
 }
 
 type Mergers = { [K in Kind]: KindMerger };
@@ -63,9 +72,13 @@ export class Aggregator {
   readonly #ticker: Ticker;
   #kpis: Kpis | null = null;
   #consumer: Consumer | null = null;
+  readonly #alertsFile: string | null;
+  #savedAlerts = '';
+  #saving: Promise<void> = Promise.resolve();
 
   constructor(options: AggregatorOptions) {
     this.#o = options;
+    this.#alertsFile = options.alertsFile !== undefined ? options.alertsFile : options.transport.name === 'memory' ? join(options.config.STATE_DIR, 'alerts.json') : null;
     this.#wall = options.wall ?? Date.now;
     this.#ticker = new Ticker(() => this.#evaluate(), (error) => this.#o.logger.error({ err: error }, 'aggregation failed'));
     this.#alerts = new AlertEvaluator({ holdMs: options.config.ALERT_HOLD_S * 1000, resolveHoldMs: options.config.ALERT_RESOLVE_HOLD_S * 1000 });
@@ -91,26 +104,41 @@ export class Aggregator {
   }
 
   async #restoreAlerts(): Promise<void> {
-    const latest = new Map<string, Alert>();
-    const reader = await this.#o.transport.consume({
-      groupId: `citybrain-alerts-restore-${randomUUID()}`,
-      topics: [TOPICS.alerts],
-      fromBeginning: true,
-      onBatch: async (batch) => {
-        for (const r of batch.records) {
-          const alert = parseJson(r.value) as Alert | undefined;
-          if (alert?.id) latest.set(alert.id, alert);
-        }
-      },
-    });
-    const until = Date.now() + 30_000;
-    while (Object.values(await reader.lag()).some((n) => n > 0)) {
-      if (Date.now() > until) throw new Error('could not read the alerts topic to its end within 30 s');
-      await new Promise((r) => setTimeout(r, 50));
+    if (this.#alertsFile) {
+      const saved = (await readJsonFile(this.#alertsFile)) as EvaluatorState | undefined;
+      if (saved && Array.isArray(saved.active) && Array.isArray(saved.history) && Array.isArray(saved.pending) && Array.isArray(saved.missingSince)) {
+        this.#alerts.importState(saved);
+        this.#savedAlerts = JSON.stringify(saved);
+        this.#o.logger.info({ alerts: saved.active.length + saved.history.length, file: this.#alertsFile }, 'alerts restored from the state file');
+        // The in-process log starts empty: tell the sinks (Alertmanager re-sends, Grafana, InfluxDB) what is still active.
+        await this.#publishAlerts(saved.active);
+        return;
+      }
     }
-    await reader.stop();
+    const latest = new Map<string, Alert>();
+    await readToEnd(this.#o.transport, TOPICS.alerts, (r) => {
+      const alert = parseJson(r.value) as Alert | undefined;
+      if (alert?.id) latest.set(alert.id, alert);
+    });
     this.#alerts.restore(latest.values());
     if (latest.size > 0) this.#o.logger.info({ alerts: latest.size }, 'alerts restored from the log');
+  }
+
+  /** The embedded mode's alert file, rewritten (atomically) whenever the lifecycle state changed. */
+  #saveAlerts(): Promise<void> {
+    const file = this.#alertsFile;
+    if (!file) return Promise.resolve();
+    // One write at a time, each of the state as it is when its turn comes: the last write is the newest state.
+    const run = this.#saving.then(async () => {
+      const text = JSON.stringify(this.#alerts.exportState());
+      if (text === this.#savedAlerts) return;
+      await mkdir(join(file, '..'), { recursive: true });
+      await writeFileAtomic(file, text);
+      this.#savedAlerts = text;
+    });
+    // A state directory that cannot be written must not stop KPIs and alerts: logged, retried at the next evaluation.
+    this.#saving = run.catch((error: unknown) => this.#o.logger.error({ err: error, file }, 'could not write the alert state file'));
+    return this.#saving;
   }
 
   async stop(): Promise<void> {
@@ -160,6 +188,7 @@ export class Aggregator {
       producer.send(TOPICS.metrics('parking'), record(kpis.parking)),
       producer.send(TOPICS.nodeMetrics, record(kpis.nodes)),
       this.#publishAlerts(changed),
+      this.#saveAlerts(),
     ]);
     metrics.alertsFiring.reset();
     for (const alert of this.#alerts.active()) metrics.alertsFiring.inc({ alertname: alert.alertname });
@@ -189,7 +218,7 @@ export class Aggregator {
   async acknowledge(alertId: string, by: string): Promise<AckResult> {
     const result = this.#alerts.acknowledge(alertId, by, this.#kpis?.evaluatedAt ?? this.#wall());
     if (typeof result === 'string') return { ok: false, error: result };
-    await this.#publishAlerts([result]);
+    await Promise.all([this.#publishAlerts([result]), this.#saveAlerts()]);
     return { ok: true, alert: result };
   }
 

@@ -12,3 +12,20 @@ describe('deduplicator', () => {
     expect(d.seen('a', 1)).toBe(false); // beyond its memory: processing is idempotent anyway
   });
 });
+
+describe('deduplicator by sequence number', () => {
+  it('flags the same node and seq with another timestamp, and survives export/import', () => {
+    const d = new Deduplicator(4);
+    expect(d.seen('a', 1000, 7)).toBe(false);
+    expect(d.seen('a', 2000, 7)).toBe(true); // resent with a re-stamped ts
+    expect(d.seen('a', 1000, 8)).toBe(true); // same ts
+    expect(d.seen('a', 3000, 8)).toBe(false);
+    expect(d.seen('a', 4000)).toBe(false); // no seq: judged on ts alone
+    const copy = new Deduplicator(4);
+    copy.importNode('a', JSON.parse(JSON.stringify(d.exportNode('a'))));
+    expect(copy.seen('a', 5000, 8)).toBe(true);
+    expect(copy.seen('a', 4000)).toBe(true);
+    expect(copy.seen('a', 6000, 9)).toBe(false);
+    expect(d.exportNode('nobody')).toBeUndefined();
+  });
+});

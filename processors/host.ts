@@ -12,7 +12,10 @@ import {
   type NodeQuery,
   type NodeRegistry,
   type NodeView,
+  type OutgoingMessage,
   type PipelineEvent,
+  type ReadingRecord,
+  rejectedRecord,
   type PipelineMetrics,
   type Producer,
   type RegistryNode,
@@ -21,7 +24,7 @@ import {
   type TelemetryRecord,
   type TopicPartition,
 } from '../core/index.js';
-import { EventClock } from './clock.js';
+import { EventClock, PartitionWatermark } from './clock.js';
 import { Deduplicator } from './dedup.js';
 import { GroundwaterProcessor } from './groundwater/processor.js';
 import { NodeHealth } from './health/processor.js';
@@ -29,6 +32,7 @@ import { LightingProcessor } from './lighting/processor.js';
 import { NoiseProcessor } from './noise/processor.js';
 import { ParkingProcessor } from './parking/processor.js';
 import type { PartitionPartial } from './partial.js';
+import { FileSnapshotStore, TopicSnapshotStore, type NodeSnapshot, type PartitionSnapshot, type SnapshotStore } from './state/index.js';
 import { Listeners, Ticker } from './ticker.js';
 import type { EvalContext, KindProcessor } from './types.js';
 
@@ -49,9 +53,42 @@ export interface HostOptions {
   role: 'processor' | 'replica';
   groupId?: string;
   wall?: () => number;
+  /**
+   * Where the processor role snapshots its partitions' state: default a compacted topic on Kafka,
+   * files in STATE_DIR on the in-process log; null = no snapshots (rebuild from the log only).
+   */
+  stateStore?: SnapshotStore | null;
 }
 
-type Processors = { [K in Kind]: KindProcessor<K> };
+/** The default snapshot store of a transport: the log itself on Kafka, files when the log lives in memory. */
+export function defaultStateStore(transport: StreamTransport, producer: Producer, config: Config): SnapshotStore {
+  return transport.name === 'memory' ? new FileSnapshotStore(config.STATE_DIR) : new TopicSnapshotStore(transport, producer);
+}
+
+export type Processors = { [K in Kind]: KindProcessor<K> };
+
+/** One stateful processor per kind (the host's, and tools' that measure them). */
+export function createKindProcessors(config: Config): Processors {
+  return {
+    streetlight: new LightingProcessor(),
+    groundwater: new GroundwaterProcessor(config.GROUNDWATER_HYSTERESIS_M),
+    noise: new NoiseProcessor(),
+    // A parking session can be corrected by a reading as late as the log still accepts.
+    parking: new ParkingProcessor({ reorderWindowMs: config.ALLOWED_LATENESS_S * 1000 }),
+  };
+}
+
+/** One node's part of a partition snapshot: its kind state, health and dedup memory; undefined when there is none. */
+export function snapshotNode(kinds: Processors, health: NodeHealth, dedup: Deduplicator, node: RegistryNode): NodeSnapshot | undefined {
+  const state: NodeSnapshot = {};
+  const k = (kinds[node.kind] as KindProcessor).exportNode(node.nodeId);
+  const h = health.exportNode(node.nodeId);
+  const d = dedup.exportNode(node.nodeId);
+  if (k !== undefined) state.k = k;
+  if (h !== undefined) state.h = h;
+  if (d !== undefined) state.d = d;
+  return k !== undefined || h !== undefined || d !== undefined ? state : undefined;
+}
 
 /**
  * Runs the kind processors and node health over the partitions of `telemetry.raw` this member
@@ -70,6 +107,16 @@ export class ProcessorHost {
   /** Registry nodes of each raw partition, by kind. */
   readonly #byPartition: Map<number, { all: RegistryNode[]; byKind: Map<Kind, RegistryNode[]> }>;
   readonly #owned = new Set<string>();
+  /** Event-time watermark per raw partition. */
+  readonly #watermarks = new Map<number, PartitionWatermark>();
+  /** Per raw partition: the next offset its state does not cover yet, and whether it changed since the last snapshot. */
+  readonly #covered = new Map<number, { offset: number; dirty: boolean }>();
+  /** Offsets restored snapshots cover, for the rebuild that follows them. */
+  readonly #restored = new Map<number, number>();
+  readonly #store: SnapshotStore | null;
+  readonly #snapshots: Ticker;
+  /** Batches and snapshots take turns: a snapshot never sees half of a batch. */
+  #turn: Promise<unknown> = Promise.resolve();
   #consumer: Consumer | null = null;
 
   constructor(options: HostOptions) {
@@ -77,12 +124,9 @@ export class ProcessorHost {
     this.#wall = options.wall ?? Date.now;
     this.#ticker = new Ticker(() => this.#publishPartials(), (error) => this.#o.logger.error({ err: error }, 'evaluation failed'));
     this.#clock = new EventClock(this.#wall);
-    this.#kinds = {
-      streetlight: new LightingProcessor(),
-      groundwater: new GroundwaterProcessor(options.config.GROUNDWATER_HYSTERESIS_M),
-      noise: new NoiseProcessor(),
-      parking: new ParkingProcessor(),
-    };
+    this.#store = options.role === 'processor' ? (options.stateStore === undefined ? defaultStateStore(options.transport, options.producer, options.config) : options.stateStore) : null;
+    this.#snapshots = new Ticker(() => this.snapshot(), (error) => this.#o.logger.error({ err: error }, 'state snapshot failed; the next one retries'));
+    this.#kinds = createKindProcessors(options.config);
     this.#byPartition = new Map();
     for (const node of options.registry.all()) {
       const p = partitionFor(node.nodeId, options.rawPartitions);
@@ -101,36 +145,161 @@ export class ProcessorHost {
       groupId: this.#o.groupId ?? GROUPS.processors,
       topics: this.#o.role === 'processor' ? [TOPICS.raw, TOPICS.dlq] : [TOPICS.raw],
       fromBeginning: true,
-      // A partition taken over from a dead instance is first re-read up to the group's position:
-      // processing is idempotent, so that rebuilds its nodes' state exactly.
+      // A partition taken over (or after a restart) gets its latest state snapshot back, then is
+      // re-read from the offset that snapshot covers up to the group's position (from the
+      // beginning without one): processing is idempotent, so that rebuilds its nodes' state exactly.
       rebuildOnAssign: true,
-      onBatch: async (batch) => this.#onBatch(batch.topic, batch.records, batch.replay === true),
-      onAssigned: (tps) => tps.forEach((tp) => this.#owned.add(key(tp))),
-      onRevoked: (tps) => tps.forEach((tp) => this.#owned.delete(key(tp))),
+      onBatch: (batch) => this.#inTurn(() => this.#onBatch(batch.topic, batch.partition, batch.records, batch.replay === true)),
+      onAssigned: async (tps) => {
+        await this.#restore(tps.filter((tp) => tp.topic === TOPICS.raw).map((tp) => tp.partition));
+        tps.forEach((tp) => this.#owned.add(key(tp)));
+      },
+      rebuildFrom: (tp) => (tp.topic === TOPICS.raw ? this.#restored.get(tp.partition) : undefined),
+      onRevoked: async (tps) => {
+        // The last word on a partition before another instance takes it over.
+        const raw = tps.filter((tp) => tp.topic === TOPICS.raw).map((tp) => tp.partition);
+        if (raw.length > 0) await this.snapshot(raw).catch((error: unknown) => this.#o.logger.error({ err: error, partitions: raw }, 'final state snapshot failed; the next owner rebuilds from an older one'));
+        tps.forEach((tp) => this.#owned.delete(key(tp)));
+        for (const tp of tps) if (tp.topic === TOPICS.dlq) this.#health.forgetRejections(tp.partition);
+        for (const p of raw) {
+          this.#covered.delete(p);
+          this.#watermarks.delete(p); // a later owner's records move it on: it comes back with the next restore
+        }
+      },
     });
     if (this.#o.role === 'processor') {
       await this.tick();
       this.#ticker.start(this.#o.config.EVAL_INTERVAL_MS);
+      if (this.#store) this.#snapshots.start(this.#o.config.STATE_SNAPSHOT_INTERVAL_MS);
     }
   }
 
   async stop(): Promise<void> {
     await this.#ticker.stop();
-    await this.#consumer?.stop();
+    await this.#snapshots.stop();
+    await this.#consumer?.stop(); // revokes everything: final snapshots
     this.#consumer = null;
   }
 
-  /** `replay`: records re-read to rebuild state; applied, but neither counted nor streamed again. */
-  #onBatch(topic: string, records: StreamRecord[], replay: boolean): void {
+  #inTurn<T>(work: () => Promise<T> | T): Promise<T> {
+    const run = this.#turn.then(work);
+    this.#turn = run.catch(() => {});
+    return run;
+  }
+
+  // ---- state snapshots ------------------------------------------------------------------------
+
+  /**
+   * Writes a snapshot of each owned raw partition (or of `only`) whose state changed since its
+   * last one. Taken between batches; the offset it records is the next one its state does not
+   * cover, so a restore goes on from exactly there.
+   */
+  snapshot(only?: number[]): Promise<void> {
+    const store = this.#store;
+    if (!store) return Promise.resolve();
+    return this.#inTurn(async () => {
+      const taken: PartitionSnapshot[] = [];
+      const partitions = only ?? [...this.#covered.keys()];
+      for (const p of partitions) {
+        const covered = this.#covered.get(p);
+        if (!covered?.dirty) continue;
+        taken.push(this.#take(p, covered.offset));
+        covered.dirty = false;
+      }
+      try {
+        await store.save(taken);
+      } catch (error) {
+        for (const s of taken) {
+          const covered = this.#covered.get(s.partition);
+          if (covered) covered.dirty = true;
+        }
+        throw error;
+      }
+    });
+  }
+
+  #take(partition: number, offset: number): PartitionSnapshot {
+    const nodes: Record<string, NodeSnapshot> = {};
+    for (const node of this.#byPartition.get(partition)?.all ?? []) {
+      const state = snapshotNode(this.#kinds, this.#health, this.#dedup, node);
+      if (state) nodes[node.nodeId] = state;
+    }
+    return {
+      version: 1,
+      partition,
+      partitions: this.#o.rawPartitions,
+      offset,
+      maxTs: this.#watermarks.get(partition)?.maxTs ?? null,
+      since: this.#clock.first ?? null,
+      takenAt: this.#wall(),
+      nodes,
+    };
+  }
+
+  /** Puts back the latest snapshot of each gained raw partition (the processor role; replicas rebuild from the log). */
+  async #restore(partitions: number[]): Promise<void> {
+    for (const p of partitions) this.#restored.delete(p);
+    if (!this.#store || partitions.length === 0) return;
+    const snapshots = await this.#store.load(partitions);
+    for (const [p, snapshot] of snapshots) {
+      if (snapshot.partitions !== this.#o.rawPartitions) {
+        this.#o.logger.warn({ partition: p, snapshotPartitions: snapshot.partitions, partitions: this.#o.rawPartitions }, 'state snapshot taken with another partition count: ignored, rebuilding from the log');
+        continue;
+      }
+      const nodes = this.#byPartition.get(p)?.all ?? [];
+      for (const node of nodes) {
+        const state = snapshot.nodes[node.nodeId];
+        if (!state) continue;
+        if (state.k !== undefined) (this.#kinds[node.kind] as KindProcessor).importNode(node.nodeId, state.k);
+        if (state.h !== undefined) this.#health.importNode(node.nodeId, state.h);
+        if (state.d !== undefined) this.#dedup.importNode(node.nodeId, state.d);
+      }
+      this.#watermarks.set(p, new PartitionWatermark(this.#o.config.ALLOWED_LATENESS_S * 1000, snapshot.maxTs ?? undefined));
+      if (snapshot.maxTs !== null) this.#clock.restore(snapshot.since ?? snapshot.maxTs, snapshot.maxTs);
+      this.#restored.set(p, snapshot.offset);
+      this.#covered.set(p, { offset: snapshot.offset, dirty: false });
+      this.#o.logger.info({ partition: p, offset: snapshot.offset, nodes: Object.keys(snapshot.nodes).length, store: this.#store.name }, 'state restored from snapshot');
+    }
+  }
+
+  #watermark(partition: number): PartitionWatermark {
+    let w = this.#watermarks.get(partition);
+    if (!w) this.#watermarks.set(partition, (w = new PartitionWatermark(this.#o.config.ALLOWED_LATENESS_S * 1000)));
+    return w;
+  }
+
+  /** A reading behind its partition's watermark, for the dead-letter topic (the format ingest writes). */
+  #deadLetter(record: ReadingRecord, watermark: number): OutgoingMessage {
+    const rejected = rejectedRecord(
+      {
+        reason: 'late',
+        detail: `reading ts ${new Date(record.reading.ts).toISOString()} is behind its partition's watermark ${new Date(watermark).toISOString()} (newest reading minus ALLOWED_LATENESS_S=${this.#o.config.ALLOWED_LATENESS_S})`,
+        topic: record.gatewayId ? `city/gateways/${record.gatewayId}/batch` : `city/${record.district}/${record.kind}/${record.nodeId}/telemetry`,
+        nodeId: record.nodeId,
+        receivedAt: record.receivedAt,
+      },
+      Buffer.from(JSON.stringify(record.reading)),
+    );
+    return { key: record.nodeId, value: Buffer.from(JSON.stringify(rejected)), timestamp: record.receivedAt };
+  }
+
+  /**
+   * `replay`: records re-read to rebuild state; applied, but neither counted, streamed nor
+   * dead-lettered again. Duplicates (same node and seq or ts) are skipped; readings behind their
+   * partition's watermark are late: not applied, dead-lettered and counted as rejected.
+   */
+  async #onBatch(topic: string, partition: number, records: StreamRecord[], replay: boolean): Promise<void> {
     const { registry, metrics, logger } = this.#o;
     if (topic === TOPICS.dlq) {
       for (const r of records) {
         const rejected = parseJson(r.value) as { reason?: string; receivedAt?: number } | undefined;
-        if (rejected?.reason) this.#health.noteRejected(rejected.reason, rejected.receivedAt ?? r.timestamp);
+        if (rejected?.reason) this.#health.noteRejected(partition, rejected.reason, rejected.receivedAt ?? r.timestamp);
       }
       return;
     }
     const processed = new Map<Kind, number>();
+    const late: OutgoingMessage[] = [];
+    const watermark = this.#watermark(partition);
     for (const r of records) {
       const record = parseJson(r.value) as TelemetryRecord | undefined;
       const node = record && registry.get(record.nodeId);
@@ -140,7 +309,11 @@ export class ProcessorHost {
         continue;
       }
       if (record.type === 'reading') {
-        if (this.#dedup.seen(record.nodeId, record.reading.ts)) continue;
+        if (this.#dedup.seen(record.nodeId, record.reading.ts, record.reading.seq)) continue;
+        if (watermark.late(record.reading.ts)) {
+          if (!replay) late.push(this.#deadLetter(record, watermark.value!));
+          continue;
+        }
         this.#clock.observe(record.reading.ts);
         (this.#kinds[record.kind] as KindProcessor).apply(record, node as NodeOf<Kind>);
         if (!replay) {
@@ -150,7 +323,12 @@ export class ProcessorHost {
       }
       this.#health.apply(record, this.#clock.now());
     }
-    if (this.#o.role === 'processor') for (const [kind, n] of processed) metrics.processed.inc({ kind }, n);
+    if (records.length > 0) this.#covered.set(partition, { offset: records[records.length - 1]!.offset + 1, dirty: true });
+    if (this.#o.role !== 'processor') return;
+    // Dead letters are written before the batch is committed (at-least-once: a batch redelivered after a crash may write them again).
+    if (late.length > 0) await this.#o.producer.send(TOPICS.dlq, late);
+    for (const [kind, n] of processed) metrics.processed.inc({ kind }, n);
+    if (late.length > 0) metrics.rejected.inc({ reason: 'late' }, late.length);
   }
 
   #ctx(): EvalContext {
@@ -169,7 +347,7 @@ export class ProcessorHost {
     for (const source of [...this.#owned].sort()) {
       const [topic, p] = [source.slice(0, source.lastIndexOf(':')), Number(source.slice(source.lastIndexOf(':') + 1))];
       if (topic === TOPICS.dlq) {
-        out.push({ source, at: ctx.now, since: ctx.since, rejections: this.#health.rejections(this.#wall()), conditions: [] });
+        out.push({ source, at: ctx.now, since: ctx.since, rejections: this.#health.rejections(p, this.#wall()), conditions: [] });
         continue;
       }
       const nodes = this.#byPartition.get(p);

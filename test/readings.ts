@@ -37,5 +37,5 @@ function values(node: RegistryNode, r: number): Record<string, unknown> {
 
 /** KPIs without the fields that name the moment of evaluation. */
 export function comparableKpis(kpis: unknown): unknown {
-  return JSON.parse(JSON.stringify(kpis, (key, value) => (['evaluatedAt', 'rateAt', 'switchOn', 'switchOff'].includes(key) ? undefined : value)));
+  return JSON.parse(JSON.stringify(kpis, (key, value) => (['evaluatedAt', 'rateAt', 'switchOn', 'switchOff', 'at'].includes(key) ? undefined : value)));
 }

@@ -174,5 +174,47 @@ export function streamContract(name: string, fresh: () => Promise<{ transport: S
       expect(seenC).toEqual([expect.objectContaining({ value: 'marker', replay: false })]);
       await transport.close();
     });
+
+    it('rebuilds from the offset rebuildFrom names (a restored snapshot), not from the earliest record', async () => {
+      const { transport, prefix } = await fresh();
+      const topic = `${prefix}.from`;
+      await transport.ensureTopics([{ name: topic, partitions: 1 }]);
+      const producer = await transport.producer();
+      const send = (from: number, count: number) => producer.send(topic, Array.from({ length: count }, (_, i) => ({ key: 'k', value: Buffer.from(String(from + i)) })));
+      // The in-process log drops what every group committed: a group that reads nothing keeps it all.
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const holder = options.retainsCommitted ? null : await transport.consume({ groupId: `${prefix}-holder`, topics: [topic], onBatch: () => gate });
+      await send(0, 30);
+      const groupId = `${prefix}-g5`;
+      let got = 0;
+      const a = await transport.consume({ groupId, topics: [topic], onBatch: async (b) => void (got += b.records.length) });
+      await waitFor(() => got >= 30);
+      await a.stop();
+      await send(30, 5);
+
+      const asked: number[] = [];
+      const seen: { value: string; offset: number; replay: boolean }[] = [];
+      const b = await transport.consume({
+        groupId,
+        topics: [topic],
+        rebuildOnAssign: true,
+        maxBatchSize: 4,
+        rebuildFrom: (tp) => {
+          asked.push(tp.partition);
+          return 20;
+        },
+        onBatch: async (batch) => void seen.push(...batch.records.map((r) => ({ value: r.value.toString(), offset: r.offset, replay: batch.replay === true }))),
+      });
+      await waitFor(() => seen.filter((s) => !s.replay).length >= 5);
+      await new Promise((r) => setTimeout(r, 200)); // room for a wrong extra delivery
+      await b.stop();
+      expect(asked).toEqual([0]);
+      expect(seen.filter((s) => s.replay).map((s) => s.value)).toEqual(Array.from({ length: 10 }, (_, i) => String(20 + i)));
+      expect(seen.filter((s) => !s.replay).map((s) => s.value)).toEqual(['30', '31', '32', '33', '34']);
+      release();
+      await holder?.stop();
+      await transport.close();
+    });
   });
 }

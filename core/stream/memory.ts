@@ -200,16 +200,18 @@ class Member implements Consumer {
     const gained = next.filter((tp) => !has(this.assigned, tp));
     if (revoked.length > 0) await this.options.onRevoked?.(revoked);
     for (const { topic, partition } of revoked) this.#replay.delete(tpKey(topic, partition));
-    if (this.options.rebuildOnAssign) {
-      // Rebuild what is still retained below the group's committed position (usually trimmed already).
-      for (const { topic, partition } of gained) {
-        const until = this.group.committed.get(tpKey(topic, partition));
-        const base = this.transport.topic(topic)[partition]!.base;
-        if (until !== undefined && base < until) this.#replay.set(tpKey(topic, partition), { next: base, until });
-      }
-    }
     this.assigned = next;
     if (gained.length > 0) await this.options.onAssigned?.(gained);
+    if (this.options.rebuildOnAssign) {
+      // Rebuild what is still retained below the group's committed position (usually trimmed already),
+      // from where the member's restored state ends (rebuildFrom), if it says.
+      for (const tp of gained) {
+        const until = this.group.committed.get(tpKey(tp.topic, tp.partition));
+        if (until === undefined) continue;
+        const from = Math.max(this.transport.topic(tp.topic)[tp.partition]!.base, (await this.options.rebuildFrom?.(tp)) ?? 0);
+        if (from < until) this.#replay.set(tpKey(tp.topic, tp.partition), { next: from, until });
+      }
+    }
   }
 
   async lag(): Promise<Record<string, number>> {

@@ -9,6 +9,8 @@ export const TOPICS = {
   nodeMetrics: 'metrics.nodes',
   /** Each log partition's share of the KPIs (mergeable counts), keyed by source partition; merged by the aggregator. */
   partials: 'metrics.partials',
+  /** Processor state snapshots, one per raw partition (cut into parts), keyed `telemetry.raw:<p>#<part>`; restored on start and on rebalance. */
+  state: 'state.processors',
   metrics: (kind: Kind) => `metrics.${kind}`,
 } as const;
 
@@ -25,6 +27,8 @@ export function topicSpecs(partitions = 12): TopicSpec[] {
     { name: TOPICS.dlq, partitions: Math.max(1, Math.floor(partitions / 4)), retentionMs: 14 * DAY },
     { name: TOPICS.alerts, partitions: 1, compacted: true },
     { name: TOPICS.partials, partitions: 1, compacted: true },
+    // Snapshots are rewritten every STATE_SNAPSHOT_INTERVAL_MS: roll segments often so compaction can drop the old ones.
+    { name: TOPICS.state, partitions: 1, compacted: true, configs: { 'segment.ms': String(10 * 60_000), 'min.cleanable.dirty.ratio': '0.1' } },
     { name: TOPICS.nodeMetrics, partitions: 1, retentionMs: 7 * DAY },
     ...KIND_NAMES.map((kind) => ({ name: TOPICS.metrics(kind), partitions: 1, retentionMs: 7 * DAY })),
   ];

@@ -20,6 +20,9 @@
  *   normal batches when `onBatch` throws; like any delivery a record may be replayed more than once
  *   (handlers must be idempotent). No committed offset = nothing to rebuild. Only what the log still
  *   retains is replayed (on the in-process log usually nothing: it drops committed records).
+ * - Rebuild start (`ConsumerOptions.rebuildFrom`): a member that restored a state snapshot in
+ *   `onAssigned` names the offset the snapshot covers; the rebuild then replays only from there
+ *   (or from the earliest retained record, if later) up to the committed offset.
  */
 export interface OutgoingMessage {
   key: string | null;
@@ -46,6 +49,8 @@ export interface TopicSpec {
   compacted?: boolean;
   /** How long records are kept; undefined = the transport's default. */
   retentionMs?: number;
+  /** Further topic settings for Kafka (e.g. `segment.ms`); the in-process log ignores them. */
+  configs?: Record<string, string>;
 }
 
 export interface Producer {
@@ -82,6 +87,12 @@ export interface ConsumerOptions {
    * Default false.
    */
   rebuildOnAssign?: boolean;
+  /**
+   * rebuildOnAssign: the offset a gained partition's rebuild starts from (e.g. the one its restored
+   * state snapshot covers), asked after `onAssigned`; undefined = the earliest retained record.
+   * Only records in [max(start, earliest), committed) are replayed.
+   */
+  rebuildFrom?(partition: TopicPartition): Promise<number | undefined> | number | undefined;
   /** Called with the partitions this member gained, before their first batch, replay batches included (restore state here). */
   onAssigned?(partitions: TopicPartition[]): Promise<void> | void;
   /** Called with the partitions this member lost, after their last batch was committed. */

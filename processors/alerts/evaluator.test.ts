@@ -35,6 +35,24 @@ describe('alert evaluator', () => {
     expect(e.acknowledge('0000000000000000', 'crew-7', 11)).toBe('not-found');
   });
 
+  it('keeps its whole lifecycle across a restart: a hold in progress, a resolve hold, the history', () => {
+    const c2: AlertCondition = { ...dark, labels: { ...dark.labels, circuit: 'C2' } };
+    const c3: AlertCondition = { ...dark, labels: { ...dark.labels, circuit: 'C3' } };
+    const steps = [[0, [dark, c3]], [30_000, [dark, c2, c3]], [60_000, [dark, c2]], [100_000, [c2]], [130_000, [c2]]] as const;
+    const make = () => new AlertEvaluator({ holdMs: 60_000, resolveHoldMs: 30_000 });
+    const feed = (e: AlertEvaluator, from: number, to: number) => steps.filter(([t]) => t >= from && t <= to).flatMap(([t, c]) => e.evaluate([...c], t));
+    const uninterrupted = make();
+    const expected = feed(uninterrupted, 0, Infinity);
+    expect(expected.map((a) => `${a.labels.circuit} ${a.state} ${a.updatedAt}`)).toEqual(['C1 firing 60000', 'C2 firing 100000', 'C1 resolved 130000']);
+    // Stopped after t = 60 s (C2 pending since 30 s, C3 gone), restarted from its exported state.
+    const before = make();
+    const first = feed(before, 0, 60_000);
+    const after = make();
+    after.importState(JSON.parse(JSON.stringify(before.exportState())));
+    expect([...first, ...feed(after, 60_001, Infinity)]).toEqual(expected);
+    expect(after.list()).toEqual(uninterrupted.list());
+  });
+
   it('gives the same problem the same id, independent of label order and process', () => {
     const [a] = new AlertEvaluator({ holdMs: 0, resolveHoldMs: 0 }).evaluate([dark], 0);
     expect(a!.id).toBe(fingerprint({ circuit: 'C1', district: 'Lixia', kind: 'streetlight', severity: 'major', alertname: 'CircuitDark' }));

@@ -15,6 +15,13 @@ interface Pending {
   condition: AlertCondition;
 }
 
+export interface EvaluatorState {
+  pending: [string, Pending][];
+  active: Alert[];
+  missingSince: [string, number][];
+  history: Alert[];
+}
+
 /**
  * The alert lifecycle: condition seen -> (hold) -> firing -> acknowledged -> resolved. Hold times
  * keep a value sitting on a line from flapping; ids are label fingerprints, so one problem is one
@@ -104,6 +111,27 @@ export class AlertEvaluator {
       if (alert.state === 'resolved') this.#remember({ ...alert });
       else this.#active.set(alert.id, { ...alert });
     }
+  }
+
+  /** The whole lifecycle state, pending holds included, as JSON (the embedded mode keeps it in a file across restarts). */
+  exportState(): EvaluatorState {
+    return {
+      pending: [...this.#pending].map(([id, p]) => [id, { since: p.since, condition: p.condition }]),
+      active: [...this.#active.values()].map((a) => ({ ...a })),
+      missingSince: [...this.#missingSince],
+      history: this.#history.map((a) => ({ ...a })),
+    };
+  }
+
+  importState(state: EvaluatorState): void {
+    this.#pending.clear();
+    this.#active.clear();
+    this.#missingSince.clear();
+    this.#history.length = 0;
+    for (const [id, p] of state.pending) this.#pending.set(id, { since: p.since, condition: p.condition });
+    for (const a of state.active) this.#active.set(a.id, { ...a });
+    for (const [id, since] of state.missingSince) this.#missingSince.set(id, since);
+    this.#history.push(...state.history.map((a) => ({ ...a })));
   }
 
   list(state?: AlertState): Alert[] {

@@ -37,8 +37,12 @@ const SURGE_MIN = 50;
  */
 export class NodeHealth {
   readonly #seen = new Map<string, Seen>();
-  /** Rejections per wall-clock minute and reason (ingest health, not event time). */
-  readonly #rejected = new Map<number, Map<string, number>>();
+  /**
+   * Rejections per dead-letter partition, wall-clock minute and reason (ingest health, not event
+   * time). Kept per partition because each partition's partial carries only its own: the
+   * aggregator sums the partials.
+   */
+  readonly #rejected = new Map<number, Map<number, Map<string, number>>>();
 
   apply(record: TelemetryRecord, now: number): void {
     let s = this.#seen.get(record.nodeId);
@@ -58,11 +62,28 @@ export class NodeHealth {
     }
   }
 
-  noteRejected(reason: string, receivedAt: number): void {
+  /** One node's health state for a state snapshot (undefined when never heard from). */
+  exportNode(nodeId: string): unknown {
+    const s = this.#seen.get(nodeId);
+    return s && { ...s };
+  }
+
+  importNode(nodeId: string, state: unknown): void {
+    this.#seen.set(nodeId, { ...(state as Seen) });
+  }
+
+  noteRejected(partition: number, reason: string, receivedAt: number): void {
     const minute = Math.floor(receivedAt / 60_000) * 60_000;
-    let m = this.#rejected.get(minute);
-    if (!m) this.#rejected.set(minute, (m = new Map()));
+    let minutes = this.#rejected.get(partition);
+    if (!minutes) this.#rejected.set(partition, (minutes = new Map()));
+    let m = minutes.get(minute);
+    if (!m) minutes.set(minute, (m = new Map()));
     m.set(reason, (m.get(reason) ?? 0) + 1);
+  }
+
+  /** A dead-letter partition handed to another instance: its counts go with it (rebuilt there from the log). */
+  forgetRejections(partition: number): void {
+    this.#rejected.delete(partition);
   }
 
   online(node: RegistryNode, ctx: EvalContext): boolean {
@@ -120,11 +141,12 @@ export class NodeHealth {
   }
 
   /** Rejections per reason over the last five wall-clock minutes (of the dead-letter partitions this instance reads). */
-  rejections(wallNow: number): RejectionSection {
+  rejections(partition: number, wallNow: number): RejectionSection {
     const rejected: Record<string, number> = {};
-    for (const [minute, reasons] of this.#rejected) {
+    const minutes = this.#rejected.get(partition) ?? new Map<number, Map<string, number>>();
+    for (const [minute, reasons] of minutes) {
       if (minute < wallNow - SURGE_WINDOW_MS) {
-        this.#rejected.delete(minute);
+        minutes.delete(minute);
         continue;
       }
       for (const [reason, n] of reasons) rejected[reason] = (rejected[reason] ?? 0) + n;

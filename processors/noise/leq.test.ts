@@ -76,3 +76,57 @@ describe('noise processor', () => {
     expect(conditions).toMatchObject([{ alertname: 'NoiseNightPeak', value: 61 }]);
   });
 });
+
+describe('noise day: Ld and Ln with the valid-data rate', () => {
+  const station: RegistryNode = { nodeId: 'NS-2', kind: 'noise', district: 'Lixia', lat: 36.6, lon: 117, station: 'Baotu Residential', zoneClass: '1' };
+  const feed = (p: NoiseProcessor, from: number, count: number, laeq: number) => {
+    for (let i = 0; i < count; i++) p.apply(record(station as NodeOf<'noise'>, { ts: from + i * 60_000 + 5_000, laeq, periodS: 60 }));
+  };
+  const row = (p: NoiseProcessor, now: number) => {
+    const { kpis } = evaluateWhole(p, new NoiseMerger(), ctx([station], now));
+    return (kpis.list as { today: object; yesterday: object }[])[0]!;
+  };
+
+  it('reports a day with too few samples as incomplete, never compliant', () => {
+    const p = new NoiseProcessor();
+    feed(p, at('2026-06-21T06:00:00'), 600, 50); // 600 of 960 day minutes = 0.625 < 0.75
+    expect(row(p, at('2026-06-21T23:00:00')).today).toEqual({
+      date: '2026-06-21',
+      ld: 50,
+      ldValidRate: 0.625,
+      ldComplete: false,
+      ldExceeds: null,
+      ln: null,
+      lnValidRate: 0,
+      lnComplete: false,
+      lnExceeds: null,
+    });
+  });
+
+  it('puts the night 22:00 D -> 06:00 D+1 into day D (Ln across midnight, energy average)', () => {
+    const p = new NoiseProcessor();
+    feed(p, at('2026-06-21T03:00:00'), 60, 70); // 03:00-04:00 on the 21st: the night of noise day 2026-06-20
+    feed(p, at('2026-06-21T06:00:00'), 960, 54); // the whole day period at 54 dB (limit 55)
+    feed(p, at('2026-06-21T22:00:00'), 240, 40); // 22:00-02:00
+    feed(p, at('2026-06-22T02:00:00'), 240, 50); // 02:00-06:00
+    // Ln = 10*log10((240*10^4 + 240*10^5) / 480) = 10*log10(55000) = 47.40 dB > 45: exceeds.
+    const night = { date: '2026-06-21', ld: 54, ldValidRate: 1, ldComplete: true, ldExceeds: false, ln: 47.4, lnValidRate: 1, lnComplete: true, lnExceeds: true };
+    const before6 = row(p, at('2026-06-22T05:59:30'));
+    expect(before6.today).toEqual(night);
+    // 2026-06-20: only 60 of 480 night minutes (rate 0.125), 70 dB: incomplete, so not judged.
+    expect(before6.yesterday).toEqual({ date: '2026-06-20', ld: null, ldValidRate: 0, ldComplete: false, ldExceeds: null, ln: 70, lnValidRate: 0.125, lnComplete: false, lnExceeds: null });
+    const after6 = row(p, at('2026-06-22T07:00:00'));
+    expect(after6.yesterday).toEqual(night);
+    expect(after6.today).toMatchObject({ date: '2026-06-22', ld: null, ln: null, ldComplete: false });
+  });
+
+  it('replaces a minute sent again with another value instead of adding it, and survives export/import', () => {
+    const p = new NoiseProcessor();
+    feed(p, at('2026-06-21T06:00:00'), 960, 60);
+    feed(p, at('2026-06-21T06:00:00'), 480, 70); // first 8 h sent again at 70 dB
+    // Ld = 10*log10((480*10^7 + 480*10^6) / 960) = 10*log10(5.5e6) = 67.40 dB; still 960 valid minutes.
+    const copy = new NoiseProcessor();
+    copy.importNode('NS-2', JSON.parse(JSON.stringify(p.exportNode('NS-2'))));
+    for (const q of [p, copy]) expect(row(q, at('2026-06-21T23:00:00')).today).toMatchObject({ ld: 67.4, ldValidRate: 1, ldComplete: true, ldExceeds: true });
+  });
+});

@@ -60,8 +60,9 @@ export function toRecord(topic: string, partition: number, message: KafkaMessage
  * the uncommitted batch goes to whoever owns the partition next.
  *
  * rebuildOnAssign: after onAssigned for gained partitions, the group's committed offset (`until`)
- * and the earliest retained offset are looked up; if earliest < until, the partition is sought to
- * earliest and records below `until` are delivered as `replay: true` batches, resolved (so the
+ * and the earliest retained offset are looked up; the replay starts there, or at `rebuildFrom`'s
+ * offset if later (a restored snapshot); if that start < until, the partition is sought to it
+ * and records below `until` are delivered as `replay: true` batches, resolved (so the
  * fetch position advances) but never committed. kafkajs runs with autoCommit off, so only the
  * explicit commits of normal batches reach the group. kafkajs restarts a retained partition at its
  * committed offset after every rejoin, so a rebuild in progress is sought again on GROUP_JOIN.
@@ -198,7 +199,8 @@ export class KafkaMember implements Consumer {
         const until = Number(committed.find((c) => c.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
         const low = offsets.find((o) => o.partition === partition)?.low;
         if (until < 0 || low === undefined) continue; // no committed position: nothing to rebuild
-        const rebuild: Rebuild = { topic, partition, until, next: Number(low) < until ? Number(low) : null };
+        const from = Math.max(Number(low), (await this.options.rebuildFrom?.(tp)) ?? 0);
+        const rebuild: Rebuild = { topic, partition, until, next: from < until ? from : null };
         this.#rebuilds.set(tpKey(tp), rebuild);
         if (rebuild.next !== null) this.#seek(tp, rebuild.next);
       }

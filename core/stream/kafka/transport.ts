@@ -126,6 +126,7 @@ export class KafkaTransport implements StreamTransport {
       const configEntries: { name: string; value: string }[] = [];
       if (spec.compacted) configEntries.push({ name: 'cleanup.policy', value: spec.retentionMs !== undefined ? 'compact,delete' : 'compact' });
       if (spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
+      for (const [name, value] of Object.entries(spec.configs ?? {})) configEntries.push({ name, value });
       return { topic: spec.name, numPartitions: spec.partitions, replicationFactor, configEntries };
     });
     await admin.createTopics({ topics, waitForLeaders: true });
