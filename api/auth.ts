@@ -15,14 +15,27 @@ declare module 'fastify' {
   }
 }
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
 /**
- * Bearer-token roles from API_TOKENS. Without tokens configured the API is open (the embedded
- * development default; start-up warns); with tokens, every /api route needs one.
+ * Bearer-token roles from API_TOKENS: viewer reads; crew and operator acknowledge alerts; admin
+ * also manages credentials. With tokens configured every /api route needs one: no token 401, a
+ * role too low 403.
+ *
+ * Without API_TOKENS (the embedded development default; start-up warns) the API is in protected
+ * mode, like Redis without a password: anyone who can reach it may read, but acknowledging and
+ * admin are answered only to requests from this host (loopback); others get 401.
  */
 export function requireRole(tokens: Map<string, ApiRole> | undefined, minimum: ApiRole) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (!tokens) {
-      request.principal = { role: 'admin', name: 'anonymous' };
+      if (minimum !== 'viewer' && !LOOPBACK.has(request.socket.remoteAddress ?? '')) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: 'unauthorized', message: 'API_TOKENS is not set: only requests from this host may do this; configure API_TOKENS to allow others' });
+      }
+      request.principal = { role: minimum === 'viewer' ? 'viewer' : 'admin', name: 'local' };
       return;
     }
     const header = request.headers.authorization ?? '';

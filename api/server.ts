@@ -1,9 +1,12 @@
+import fastifyCors from '@fastify/cors';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { ApiRole, PipelineMetrics, PipelineView } from '../core/index.js';
+import { adminRoutes, type CredentialAdmin } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
 import { healthRoutes } from './routes/health.js';
 import { kpiRoutes } from './routes/kpis.js';
@@ -20,6 +23,12 @@ export interface ApiOptions {
   logger: Logger;
   tokens?: Map<string, ApiRole>;
   version?: string;
+  /** Requests per client IP and minute (probes and /metrics excepted; default 6000); beyond, 429. */
+  rateLimitPerMin?: number;
+  /** Origins allowed by CORS; absent: no CORS headers (browsers on other origins are refused). */
+  corsOrigins?: string[];
+  /** The MQTT credential store of an ingest in this process, for the admin routes. */
+  credentials?: () => CredentialAdmin | undefined;
 }
 
 /** The HTTP API: every feature an encapsulated plugin, OpenAPI at /docs, JSON errors without internals. */
@@ -29,6 +38,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     // Probes and scrapes arrive every few seconds; logging them would drown the useful lines.
     logController: new LogController({ disableRequestLogging: (req) => PROBES.has(req.url.split('?')[0]!) }),
     bodyLimit: 64 * 1024,
+    // A city of 500,000 nodes evaluates for seconds on a busy machine; plugin loading shares that
+    // event loop and must not time out the start-up (fastify's default is 10 s).
+    pluginTimeout: 120_000,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -40,11 +52,26 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       return reply.code(400).send({ error: 'bad-request', message });
     }
     const status = (error as { statusCode?: number }).statusCode ?? 500;
+    if (status === 429) return reply.code(429).send({ error: 'rate-limited', message: (error as Error).message });
     if (status < 500) return reply.code(status).send({ error: 'bad-request', message: (error as Error).message });
-    request.log.error({ err: error, url: request.url }, 'request failed');
+    // The log gets the error's kind and message, not its stack (debug level has it) nor the request's headers.
+    // Credentials inside URLs (scheme://user:password@host) are masked: messages of driver errors carry them.
+    const message = String((error as Error).message).replace(/\/\/[^/\s:@]+:[^@\s]+@/g, '//***@');
+    request.log.error({ error: (error as Error).name, message, method: request.method, url: request.url.split('?')[0] }, 'request failed');
+    request.log.debug({ err: error }, 'request failure detail');
     return reply.code(500).send({ error: 'internal', message: 'internal error; see the server log' });
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
+
+  // Scrapes and probes are not limited: a monitoring system must always get through.
+  await app.register(fastifyRateLimit, {
+    max: options.rateLimitPerMin ?? 6_000,
+    timeWindow: 60_000,
+    allowList: (req) => PROBES.has(req.url.split('?')[0]!),
+  });
+  if (options.corsOrigins?.length) {
+    await app.register(fastifyCors, { origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins, methods: ['GET', 'POST'], allowedHeaders: ['Authorization', 'Content-Type'] });
+  }
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -63,6 +90,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await app.register(nodeRoutes, routeOptions);
     await app.register(alertRoutes, routeOptions);
     await app.register(streamRoutes, routeOptions);
+    if (options.credentials) await app.register(adminRoutes, { tokens: options.tokens, credentials: options.credentials });
   }
   return app;
 }

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { citySizeFor, ConfigError, generateCity, loadConfig, registryToJson, RegistryError } from '../core/index.js';
 import { startPipeline } from './pipeline.js';
@@ -14,6 +16,10 @@ commands:
   demo                  the pipeline plus a simulated city publishing to it
   simulate [flags]      publish a simulated city to an MQTT broker (--url, --nodes, --rate, --speed, --scenario)
   registry --out FILE   write the generated default city registry (--nodes N for a city of about N nodes)
+  credentials --out FILE [--secrets FILE] [--registry FILE] [--all-nodes]
+                        provision MQTT credentials (MQTT_CREDENTIALS) for every gateway and every node
+                        without one (--all-nodes: every node too); existing entries are kept; the new
+                        secrets are written once to --secrets (default: FILE with .secrets.json)
 
 configuration comes from the environment; see README.md.`;
 
@@ -46,7 +52,10 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'demo': {
       const { runDemo, DEMO_DEFAULTS } = await import('./demo.js');
-      const demo = await runDemo(loadConfig({ ...DEMO_DEFAULTS, ...process.env }));
+      // A simulated night is not the city's state: unless STATE_DIR is given, the demo keeps its
+      // snapshots apart, so a later `start` does not restore the demo's lamps and alerts.
+      const stateDir = await mkdtemp(join(tmpdir(), 'city-brain-demo-'));
+      const demo = await runDemo(loadConfig({ ...DEMO_DEFAULTS, STATE_DIR: stateDir, ...process.env }));
       closeOnSignal(() => demo.close());
       return;
     }
@@ -73,6 +82,19 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`wrote ${registry.size} nodes to ${values.out}\n`);
       return;
     }
+    case 'credentials': {
+      const { values } = parseArgs({ args: rest, options: { out: { type: 'string' }, secrets: { type: 'string' }, registry: { type: 'string' }, 'all-nodes': { type: 'boolean' } } });
+      if (!values.out) throw new UsageError('credentials: --out FILE is required');
+      const { loadRegistryFile } = await import('../core/index.js');
+      const { provisionFile } = await import('../ingest/auth/index.js');
+      const registryFile = values.registry ?? process.env.REGISTRY;
+      const registry = registryFile ? await loadRegistryFile(registryFile) : generateCity();
+      const secrets = values.secrets ?? `${values.out.replace(/\.json$/, '')}.secrets.json`;
+      const result = await provisionFile({ registry, out: values.out, secrets, allNodes: values['all-nodes'] ?? false });
+      process.stdout.write(`${values.out}: ${result.total} entries (${result.gateways} gateways, ${result.devices} devices), ${result.added} new\n`);
+      if (result.added > 0) process.stdout.write(`secrets of the ${result.added} new entries written once to ${secrets} (mode 0600): give each device its own, then delete the file\n`);
+      return;
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -86,8 +108,8 @@ async function main(argv: string[]): Promise<void> {
 class UsageError extends Error {}
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof RegistryError || error instanceof UsageError || error instanceof StageError) {
-    process.stderr.write(`city-brain: ${error.message}\n`);
+  if (error instanceof ConfigError || error instanceof RegistryError || error instanceof UsageError || error instanceof StageError || (error as Error | undefined)?.name === 'CredentialsError') {
+    process.stderr.write(`city-brain: ${(error as Error).message}\n`);
     if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`);
     process.exit(2);
   }

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/index.js';
-import { waitFor } from '../test/helpers.js';
+import { metricValue, waitFor } from '../test/helpers.js';
 import { DEMO_DEFAULTS, runDemo } from './demo.js';
 
 /** What a newcomer sees after `npm run demo`: KPIs and at least one alert within a minute. */
@@ -18,6 +18,10 @@ describe('npm run demo', () => {
     expect(kpis.lighting!.scheduledOn).toBe(true);
     expect(kpis.parking!.occupancy).toBeGreaterThan(0);
     expect(kpis.groundwater!.reporting).toBeGreaterThan(0);
+    // MQTT_AUTH is on by default: the demo provisioned its 70 gateways and 72 direct nodes, each logged in as itself.
+    const text = await (await fetch(`${api}/metrics`)).text();
+    expect(metricValue(text, 'citybrain_mqtt_clients')).toBe(142);
+    expect(metricValue(text, 'citybrain_mqtt_refused_total', { cause: 'bad-credentials' })).toBe(0);
     const alerts = await waitFor(async () => {
       const a = (await (await fetch(`${api}/api/v1/alerts?state=firing`)).json()) as { items: { alertname: string }[] };
       return a.items.length > 0 ? a.items : undefined;

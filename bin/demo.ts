@@ -1,6 +1,11 @@
-import type { Config } from '../core/index.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config, NodeRegistry } from '../core/index.js';
+import { credentialsToJson, principalsOf, provision, secretsToJson } from '../ingest/auth/index.js';
 import { nightStart, startSimulation } from '../simulators/index.js';
-import { startPipeline } from './pipeline.js';
+import { createLogger, loadRegistry, startPipeline } from './pipeline.js';
 
 /**
  * Demo settings, each overridable from the environment: alerts hold 10 s instead of 60 s so a
@@ -17,7 +22,10 @@ export const DEMO_DEFAULTS: Record<string, string> = {
  * the demo is started; the processors follow the data's event time.
  */
 export async function runDemo(config: Config) {
-  const pipeline = await startPipeline({ config });
+  const logger = createLogger(config);
+  const registry = await loadRegistry(config, logger);
+  const devices = config.MQTT_AUTH === 'on' ? await provisionDemo(config, registry, logger) : undefined;
+  const pipeline = await startPipeline({ config: devices ? { ...config, MQTT_CREDENTIALS: devices.file } : config, registry, logger });
   const host = config.MQTT_HOST === '0.0.0.0' ? '127.0.0.1' : config.MQTT_HOST;
   const start = nightStart(Date.now());
   const simulation = await startSimulation({
@@ -27,6 +35,7 @@ export async function runDemo(config: Config) {
     seed: 1,
     start,
     logger: pipeline.logger.child({ stage: 'simulator' }),
+    ...(devices ? { credentials: devices.secrets } : {}),
   });
   const api = `http://localhost:${pipeline.httpPort}`;
   pipeline.logger.info(
@@ -42,6 +51,25 @@ export async function runDemo(config: Config) {
       clearInterval(timer);
       await simulation.stop();
       await pipeline.close();
+      if (devices) await rm(devices.dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * MQTT_AUTH=on (the default): the demo provisions its simulated gateways and directly connected
+ * nodes like `city-brain credentials` would, in a private temporary directory removed on close,
+ * and the simulator logs each of them in as itself. The secrets file is left there for trying a
+ * client by hand while the demo runs.
+ */
+async function provisionDemo(config: Config, registry: NodeRegistry, logger: Logger) {
+  if (config.MQTT_CREDENTIALS) logger.warn({ file: config.MQTT_CREDENTIALS }, 'the demo provisions its own simulated devices; MQTT_CREDENTIALS is not used');
+  // Throwaway secrets of one run: the cheapest scrypt cost keeps start-up and the 142 logins quick on a busy laptop.
+  const { entries, secrets } = await provision(principalsOf(registry), { N: 1024, r: 8, p: 1 });
+  const dir = await mkdtemp(join(tmpdir(), 'city-brain-demo-'));
+  const file = join(dir, 'credentials.json');
+  await writeFile(file, credentialsToJson(entries), { mode: 0o600 });
+  await writeFile(join(dir, 'device-secrets.json'), secretsToJson(secrets.map((s) => ({ ...s, username: s.id }))), { mode: 0o600 });
+  logger.info({ devices: entries.length, credentials: file, secrets: join(dir, 'device-secrets.json') }, 'demo devices provisioned (MQTT_AUTH=on)');
+  return { dir, file, secrets: new Map(secrets.map((s) => [s.id, s.password])) };
 }

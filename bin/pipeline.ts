@@ -39,18 +39,16 @@ export async function loadRegistry(config: Config, logger: Logger): Promise<Node
   return registry;
 }
 
-/** Services this version does not talk to yet are named, so nobody believes they are being fed. */
-function warnUnsupported(config: Config, logger: Logger): void {
-  const unsupported = (['GRAFANA_URL'] as const).filter((k) => config[k]);
-  if (unsupported.length) logger.warn({ settings: unsupported }, 'these sinks are not part of this version yet; nothing is written to them');
-  if (!config.API_TOKENS) logger.warn('API_TOKENS is not set: the HTTP API is open to anyone who can reach it');
+/** Settings that leave the pipeline open are named at start, so nobody believes it is locked down. */
+function warnOpenSettings(config: Config, logger: Logger): void {
+  if (!config.API_TOKENS) logger.warn('API_TOKENS is not set: anyone who can reach the HTTP API may read it; acknowledging and admin only from this host (loopback)');
 }
 
 /** The registry, log, producer and metrics every stage of one process shares. */
 export async function stageContext(options: PipelineOptions): Promise<StageContext> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config);
-  warnUnsupported(config, logger);
+  warnOpenSettings(config, logger);
   const registry = options.registry ?? (await loadRegistry(config, logger));
   const transport = options.transport ?? createTransport(config, logger);
   await prepareLog(transport);

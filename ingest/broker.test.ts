@@ -1,3 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as connectTls } from 'node:tls';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -69,5 +75,59 @@ describe('ingest backpressure', () => {
     expect(metricValue(text, 'citybrain_readings_accepted_total', { kind: 'streetlight' }) + metricValue(text, 'citybrain_ingest_refused_total', { cause: 'buffer-full' })).toBe(8);
     for (const c of clients) c.end(true);
     void results;
+  });
+});
+
+/** Connection policy on the raw socket: more new connections per IP than the bucket holds are closed at once, and counted. */
+describe('connection rate limit', () => {
+  let broker: RunningBroker | undefined;
+  afterEach(async () => broker?.close());
+
+  it('closes connections over the per-IP burst before any MQTT is read', async () => {
+    const transport = new MemoryTransport();
+    await transport.ensureTopics(topicSpecs(1));
+    const metrics = new PipelineMetrics({ defaultMetrics: false });
+    const logger = pino({ level: 'silent' });
+    const bridge = new TelemetryBridge({ registry: generateCity(), producer: await transport.producer(), metrics, logger, maxPayloadBytes: 16_384, maxBatchBytes: 1 << 20, maxFutureSkewMs: 300_000 });
+    broker = await startBroker({ host: '127.0.0.1', port: 0, maxInflight: 100, bridge, metrics, logger, connectRate: { perSecond: 0.001, burst: 2 } });
+    const clients = [];
+    for (let i = 0; i < 2; i++) clients.push(await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: `rl-${i}`, reconnectPeriod: 0 }));
+    // The third: the socket is closed without a byte (no CONNACK), as a flood would be.
+    const socket = connectTcp(broker.port, '127.0.0.1');
+    let received = 0;
+    socket.on('data', (d) => (received += d.length));
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    expect(received).toBe(0);
+    expect(metricValue(await metrics.registry.metrics(), 'citybrain_mqtt_refused_total', { cause: 'rate-limit' })).toBe(1);
+    expect(clients.every((c) => c.connected)).toBe(true);
+    await Promise.all(clients.map((c) => c.endAsync()));
+  });
+
+  it('on the TLS listener too, before the handshake', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'citybrain-tls-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe' });
+      const ca = readFileSync(join(dir, 'cert.pem'));
+      const transport = new MemoryTransport();
+      await transport.ensureTopics(topicSpecs(1));
+      const metrics = new PipelineMetrics({ defaultMetrics: false });
+      const logger = pino({ level: 'silent' });
+      const bridge = new TelemetryBridge({ registry: generateCity(), producer: await transport.producer(), metrics, logger, maxPayloadBytes: 16_384, maxBatchBytes: 1 << 20, maxFutureSkewMs: 300_000 });
+      const tls = { port: 0, cert: ca, key: readFileSync(join(dir, 'key.pem')) };
+      broker = await startBroker({ host: '127.0.0.1', port: 0, maxInflight: 100, bridge, metrics, logger, connectRate: { perSecond: 0.001, burst: 1 }, tls });
+      const first = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker.tlsPort}`, { ca, reconnectPeriod: 0 });
+      const second = connectTls({ port: broker.tlsPort!, host: '127.0.0.1', ca });
+      let handshake = false;
+      second.on('secureConnect', () => (handshake = true));
+      second.on('error', () => undefined);
+      await new Promise<void>((resolve) => second.once('close', () => resolve()));
+      expect(handshake).toBe(false);
+      expect(metricValue(await metrics.registry.metrics(), 'citybrain_mqtt_refused_total', { cause: 'rate-limit' })).toBe(1);
+      expect(first.connected).toBe(true);
+      await first.endAsync();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,8 +1,17 @@
-import { createServer, type AddressInfo, type Server } from 'node:net';
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
-import type { PipelineMetrics } from '../core/index.js';
-import type { TelemetryBridge } from './bridge.js';
+import type { NodeRegistry, PipelineMetrics } from '../core/index.js';
+import { authenticate, preConnect } from './auth/authenticate.js';
+import { ConnectLimiter } from './auth/connect-limit.js';
+import type { CredentialStore } from './auth/credentials.js';
+import { guardPacketSize } from './auth/packet-guard.js';
+import { principalOf } from './auth/principals.js';
+import { publishPolicy } from './auth/publish-policy.js';
+import { refusalCounter } from './auth/refusals.js';
+import { subscribeAllowed } from './auth/subscribe-policy.js';
+import type { PublishScope, TelemetryBridge } from './bridge.js';
 
 export interface BrokerOptions {
   host: string;
@@ -12,24 +21,40 @@ export interface BrokerOptions {
   bridge: TelemetryBridge;
   metrics: PipelineMetrics;
   logger: Logger;
+  /** MQTT_AUTH=on: credentials and the registry authorization checks against; absent: anyone may publish anything. */
+  auth?: { store: CredentialStore; registry: NodeRegistry };
+  /** A second listener speaking MQTT over TLS (PEM certificate chain and key). */
+  tls?: { port: number; cert: string | Buffer; key: string | Buffer };
+  /** Largest MQTT packet; a client announcing a larger one is disconnected (default 2 MiB). */
+  maxPacketBytes?: number;
+  /** New connections per client IP (token bucket; default 50/s, burst 500). */
+  connectRate?: { perSecond: number; burst: number };
+  /** Largest keep-alive a client may announce (s); 0 is refused too (default 3600). */
+  keepaliveMaxS?: number;
 }
 
 export interface RunningBroker {
   readonly port: number;
+  readonly tlsPort: number | undefined;
   readonly aedes: Aedes;
   close(): Promise<void>;
 }
 
 /**
- * The embedded MQTT broker. Policy lives in aedes' hooks: `authorizePublish` hands every publish
+ * The embedded MQTT broker. Policy lives in aedes' hooks, each a small module of ./auth:
+ * `preConnect`/`authenticate` (credentials, client id = username, keep-alive range),
+ * `authorizeSubscribe` (own topics only) and the publish policy below; connection rate and packet
+ * size are checked on the raw socket. `authorizePublish` hands every publish
  * to the bridge and calls back only after the log append, so aedes sends PUBACK after the log has
  * the reading; a failed append errors the publish (the client is disconnected without PUBACK and
  * resends). Rejected payloads are acknowledged (resending cannot fix them) but never forwarded to
  * subscribers or retained.
  */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
-  const { bridge, logger, metrics, maxInflight } = options;
+  const { bridge, logger, metrics, maxInflight, auth } = options;
   const rejectedPayloads = new WeakSet<Buffer>();
+  const refusals = refusalCounter(metrics);
+  const mayPublish = auth ? publishPolicy(auth.registry) : undefined;
   // Backpressure when the log is slow or away. aedes reads a client's socket again only once every
   // publish of the previous read has been called back, so a waiting append already stops that
   // client (TCP pushes back to the device). Across all clients at most maxInflight publishes wait;
@@ -37,15 +62,37 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   let inflight = 0;
   const settle = () => metrics.ingestInflight.set(--inflight);
   const aedes = new Aedes({
+    preConnect,
+    authenticate: authenticate({ store: auth?.store, keepaliveMaxS: options.keepaliveMaxS ?? 3600, refused: (cause) => refusals.inc({ cause }), logger }),
+    authorizeSubscribe(client: Client, subscription: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) {
+      if (!auth) return callback(null, subscription);
+      const principal = principalOf(client);
+      // null: a failed SUBACK for this filter; the connection stays.
+      callback(null, principal && subscribeAllowed(principal, subscription.topic) ? subscription : null);
+    },
     authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) {
       if (packet.topic.startsWith('$SYS/')) return callback(new Error('$SYS/ topics are reserved'));
       if (inflight >= maxInflight) {
         metrics.ingestRefused.inc({ cause: 'buffer-full' });
         return callback(new Error(`ingest buffer full (${inflight} publishes waiting for the log)`));
       }
+      // With auth, a publish outside the sender's own topics is acknowledged (resending cannot fix
+      // it) but dead-lettered as `unauthorized` and never forwarded; a client is null only for the
+      // broker's own publishes.
+      let refusal: { detail: string; nodeId?: string } | undefined;
+      let scope: PublishScope | undefined;
+      if (mayPublish && client) {
+        const principal = principalOf(client);
+        const decision = principal ? mayPublish(principal, packet.topic) : { allowed: false as const, detail: 'unauthenticated client' };
+        if (decision.allowed) scope = decision;
+        else refusal = decision;
+      }
       metrics.ingestInflight.set(++inflight);
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      bridge.handle(packet.topic, payload, client?.id).then(
+      const handled = refusal
+        ? bridge.refuse(packet.topic, payload, client?.id, refusal.detail, refusal.nodeId).then(() => ({ accepted: 0, rejected: 1 }))
+        : bridge.handle(packet.topic, payload, client?.id, scope);
+      handled.then(
         (result) => {
           settle();
           if (result.rejected > 0 && result.accepted === 0) {
@@ -66,30 +113,68 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       return rejectedPayloads.has(packet.payload as Buffer) ? null : packet;
     },
   });
-  aedes.on('client', () => metrics.mqttClients.inc());
-  aedes.on('clientDisconnect', () => metrics.mqttClients.dec());
+  // aedes' own count: a client taken over by a new connection with its id is unregistered before
+  // the new one registers, so the gauge never counts a session twice.
+  aedes.on('client', () => metrics.mqttClients.set(aedes.connectedClients));
+  aedes.on('clientDisconnect', () => metrics.mqttClients.set(aedes.connectedClients));
   aedes.on('clientError', (client: Client, error: Error) => logger.debug({ clientId: client.id, err: error.message }, 'mqtt client error'));
   aedes.on('connectionError', (client: Client, error: Error) => logger.debug({ clientId: client?.id, err: error.message }, 'mqtt connection error'));
+  aedes.on('keepaliveTimeout', (client: Client) => logger.debug({ clientId: client.id }, 'mqtt client silent past its keep-alive; disconnected'));
   await aedes.listen();
 
-  const server: Server = createServer(aedes.handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  const limiter = new ConnectLimiter(options.connectRate ?? { perSecond: 50, burst: 500 });
+  const maxPacketBytes = options.maxPacketBytes ?? 2_097_152;
+  /** Per raw socket, before TLS and MQTT: over its IP's connection rate the socket is closed at once. */
+  const admit = (socket: Socket): boolean => {
+    if (limiter.take(socket.remoteAddress ?? 'unknown')) return true;
+    refusals.inc({ cause: 'rate-limit' });
+    socket.destroy();
+    return false;
+  };
+  const serve = (socket: Socket) => {
+    guardPacketSize(socket, maxPacketBytes, (announced) => {
+      refusals.inc({ cause: 'packet-too-large' });
+      logger.info({ ip: socket.remoteAddress, announced, max: maxPacketBytes }, 'mqtt packet over the size limit; connection closed');
     });
-  });
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ host: options.host, port }, 'mqtt broker listening');
+    aedes.handle(socket);
+  };
+
+  const server: Server = createServer((socket) => admit(socket) && serve(socket));
+  const port = await listen(server, options.port, options.host);
+  logger.info({ host: options.host, port, auth: auth ? 'on' : 'off' }, 'mqtt broker listening');
+  let tlsServer: TlsServer | undefined;
+  let tlsPort: number | undefined;
+  if (options.tls) {
+    tlsServer = createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, serve);
+    // 'connection' is the raw TCP socket: refuse over-rate clients before the handshake costs anything.
+    tlsServer.prependListener('connection', (socket: Socket) => void admit(socket));
+    tlsServer.on('tlsClientError', (error: Error, socket) => logger.debug({ err: error.message, ip: socket.remoteAddress }, 'mqtt tls handshake failed'));
+    tlsPort = await listen(tlsServer, options.tls.port, options.host);
+    logger.info({ host: options.host, port: tlsPort }, 'mqtt tls listener');
+  }
 
   return {
     port,
+    tlsPort,
     aedes,
     async close() {
       // aedes first: it ends the client connections server.close() would otherwise wait for.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (tlsServer) await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
     },
   };
+}
+
+async function listen(server: Server | TlsServer, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // A deep accept queue: after a network blip thousands of devices reconnect at once, and the
+    // default (511) overflows and makes them back off for seconds.
+    server.listen({ port, host, backlog: 4096 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
 }

@@ -1,6 +1,7 @@
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { localDayStart } from '../core/time/index.js';
 import type { NodeRegistry } from '../core/index.js';
+import { connectDevices, DeviceSink } from './device-connections.js';
 import { SimulationEngine, selectNodes, type PublishSink, type SimLogger, type SimulationStats } from './engine.js';
 import { lampsScheduledOn, citySun } from './models/streetlight.js';
 import { buildScenario, type ScenarioTuning } from './scenarios.js';
@@ -44,12 +45,18 @@ export interface SimulationOptions {
   clientIdPrefix?: string;
   username?: string;
   password?: string;
+  /** Per-device secrets (id -> secret; MQTT_AUTH=on): one connection per gateway and per node without one, each logged in as itself; `connections`, `username` and `password` are then unused. */
+  credentials?: ReadonlyMap<string, string>;
   connectTimeoutMs?: number;
 }
 
 export interface Simulation {
   stop(): Promise<void>;
   stats(): SimulationStats;
+  /** Changes the rate limit (readings per second; 0: unlimited) while running. */
+  setRate(rate: number): void;
+  /** Simulated time of the readings being published now (epoch ms; behind the simulated clock when the rate limits). */
+  now(): number;
 }
 
 /** A few MQTT connections; each route (gateway or direct node) always uses the same one. */
@@ -103,8 +110,11 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
   const start = options.start ?? Date.now();
   const nodes = selectNodes(options.registry, options.nodeLimit);
   const scenario = buildScenario(options.scenario ?? 'normal', nodes, { seed, start, tuning: options.tuning });
-  const connections = Math.max(1, Math.min(options.connections ?? 4, Math.max(1, nodes.length)));
-  const clients = await connectAll(options.url, connections, options, seed);
+  const devices = options.credentials
+    ? await connectDevices(options.url, nodes, options.credentials, { clean: true, reconnectPeriod: 1000, connectTimeout: options.connectTimeoutMs ?? 30_000, keepalive: 30 })
+    : undefined;
+  const connections = devices ? devices.size : Math.max(1, Math.min(options.connections ?? 4, Math.max(1, nodes.length)));
+  const clients = devices ? [...devices.values()] : await connectAll(options.url, connections, options, seed);
   const log = options.logger;
   for (const c of clients) {
     c.on('error', (error) => log?.warn({ err: error.message, clientId: c.options.clientId }, 'mqtt client error'));
@@ -129,7 +139,7 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
       ...(options.maxAheadS !== undefined ? { maxAheadMs: options.maxAheadS * 1000 } : {}),
       ...(log ? { logger: log } : {}),
     },
-    new MqttSink(clients, options.qos ?? 1),
+    devices ? new DeviceSink(devices, options.registry, options.qos ?? 1) : new MqttSink(clients, options.qos ?? 1),
   );
   log?.info(
     {
@@ -170,6 +180,8 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
   let stopping: Promise<void> | undefined;
   return {
     stats: () => engine.stats(),
+    setRate: (rate: number) => engine.setRate(rate, Date.now()),
+    now: () => engine.genClock,
     stop: () => {
       stopping ??= (async () => {
         stopped = true;

@@ -1,8 +1,19 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig, type Config } from '../core/index.js';
 
-/** A config for tests: loopback, ephemeral ports, quiet logs, then the test's own overrides. */
+/**
+ * A config for tests: loopback, ephemeral ports, quiet logs, MQTT auth off (these tests publish as
+ * anonymous devices; auth tests pass MQTT_AUTH=on), then the test's own overrides.
+ */
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'silent', ...overrides });
+  return loadConfig({ MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'silent', MQTT_AUTH: 'off', STATE_DIR: freshStateDir(), ...overrides });
+}
+
+/** A new empty state directory: embedded pipelines in tests never restore each other's snapshots. */
+export function freshStateDir(): string {
+  return mkdtempSync(join(tmpdir(), 'city-brain-state-'));
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {

@@ -1,0 +1,95 @@
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PipelineMetrics, type ApiRole, type PipelineView } from '../core/index.js';
+import { buildApi, type ApiOptions } from './server.js';
+
+const SECRET = 'db-password-hunter2';
+const CREW = 'crew-token-0123456789ab';
+
+/**
+ * The HTTP hardening over real HTTP: a failing handler answers 500 without internals and logs
+ * neither a stack nor a secret; protected mode without API_TOKENS; per-IP rate limit; CORS only
+ * when configured. The view is a stand-in: these tests are about the HTTP layer, not the pipeline.
+ */
+describe('API hardening', () => {
+  let app: FastifyInstance | undefined;
+  afterEach(async () => app?.close());
+
+  const view: PipelineView = {
+    ready: () => true,
+    kpis: () => {
+      throw new Error(`connection to postgres://admin:${SECRET}@db failed`);
+    },
+    nodes: () => ({ total: 0, items: [] }),
+    node: () => undefined,
+    alerts: () => [],
+    acknowledge: async () => ({ ok: false, error: 'not-found' }),
+    subscribe: () => () => undefined,
+  };
+
+  async function start(options: Partial<ApiOptions> = {}) {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+    app = await buildApi({ view, metrics: new PipelineMetrics({ defaultMetrics: false }), logger: pino({ level: 'info' }, sink), ...options });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address() as { port: number };
+    return { url: `http://127.0.0.1:${address.port}`, log: () => lines.join('') };
+  }
+
+  it('answers an internal error with a 500 that carries no stack or secret, and logs neither', async () => {
+    const { url, log } = await start({ tokens: new Map<string, ApiRole>([[CREW, 'crew']]) });
+    const res = await fetch(`${url}/api/v1/kpis`, { headers: { authorization: `Bearer ${CREW}` } });
+    expect(res.status).toBe(500);
+    const body = await res.text();
+    expect(JSON.parse(body)).toEqual({ error: 'internal', message: 'internal error; see the server log' });
+    expect(body).not.toContain(SECRET);
+    expect(log()).toContain('request failed');
+    expect(log()).not.toMatch(/\n\s+at |"stack"/);
+    expect(log()).not.toContain(CREW);
+    expect(log()).not.toContain(SECRET);
+    expect(log()).toContain('postgres://***@db');
+  });
+
+  it('rejects bad input with a 400 naming the parameter', async () => {
+    const { url } = await start();
+    const res = await fetch(`${url}/api/v1/alerts/not-an-id/ack`, { method: 'POST' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'bad-request', message: expect.stringMatching(/params\.id: alert ids are 16 hex characters/) });
+  });
+
+  it('without API_TOKENS: anyone may read, only this host may acknowledge', async () => {
+    const { url } = await start();
+    expect((await fetch(`${url}/api/v1/alerts`)).status).toBe(200);
+    expect((await fetch(`${url}/api/v1/alerts/0123456789abcdef/ack`, { method: 'POST' })).status).toBe(404); // loopback: reaches the handler
+    const remote = await app!.inject({ method: 'POST', url: '/api/v1/alerts/0123456789abcdef/ack', remoteAddress: '10.1.2.3' });
+    expect(remote.statusCode).toBe(401);
+    expect(remote.json()).toMatchObject({ error: 'unauthorized', message: expect.stringContaining('API_TOKENS') });
+    expect((await app!.inject({ method: 'GET', url: '/api/v1/alerts', remoteAddress: '10.1.2.3' })).statusCode).toBe(200);
+  });
+
+  it('limits requests per IP and minute with a 429, never the probes', async () => {
+    const { url } = await start({ rateLimitPerMin: 3 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await fetch(`${url}/api/v1/alerts`)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const limited = await fetch(`${url}/api/v1/alerts`);
+    expect(await limited.json()).toMatchObject({ error: 'rate-limited' });
+    expect(limited.headers.get('retry-after')).toBeTruthy();
+    for (let i = 0; i < 5; i++) expect((await fetch(`${url}/metrics`)).status).toBe(200);
+  });
+
+  it('sends CORS headers only for configured origins', async () => {
+    const origin = 'https://ops.example.org';
+    const closed = await start();
+    expect((await fetch(`${closed.url}/api/v1/alerts`, { headers: { origin } })).headers.get('access-control-allow-origin')).toBeNull();
+    await app!.close();
+    const open = await start({ corsOrigins: [origin] });
+    expect((await fetch(`${open.url}/api/v1/alerts`, { headers: { origin } })).headers.get('access-control-allow-origin')).toBe(origin);
+    expect((await fetch(`${open.url}/api/v1/alerts`, { headers: { origin: 'https://evil.example.com' } })).headers.get('access-control-allow-origin')).toBeNull();
+    const preflight = await fetch(`${open.url}/api/v1/alerts/0123456789abcdef/ack`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+  });
+});

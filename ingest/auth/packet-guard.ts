@@ -1,0 +1,47 @@
+import type { Socket } from 'node:net';
+
+/**
+ * Closes a connection as soon as an MQTT fixed header announces a packet larger than `maxBytes`,
+ * before the parser buffers it. aedes pulls bytes with `socket.read()`; the guard wraps that one
+ * method and only walks the fixed headers (skipping bodies by count), so it costs next to nothing.
+ */
+export function guardPacketSize(socket: Socket, maxBytes: number, onTooLarge: (announced: number) => void): void {
+  let state: 'header' | 'length' | 'body' = 'header';
+  let length = 0;
+  let shift = 0;
+  let skip = 0;
+  const inspect = (chunk: Buffer) => {
+    let i = 0;
+    while (i < chunk.length) {
+      if (state === 'body') {
+        const n = Math.min(skip, chunk.length - i);
+        skip -= n;
+        i += n;
+        if (skip === 0) state = 'header';
+      } else if (state === 'header') {
+        i++;
+        state = 'length';
+        length = 0;
+        shift = 0;
+      } else {
+        const byte = chunk[i++]!;
+        length += (byte & 0x7f) * 2 ** shift;
+        shift += 7;
+        if (byte & 0x80 && shift < 28) continue;
+        if (length > maxBytes) {
+          onTooLarge(length);
+          socket.destroy();
+          return;
+        }
+        skip = length;
+        state = length === 0 ? 'header' : 'body';
+      }
+    }
+  };
+  const read = socket.read.bind(socket);
+  socket.read = ((size?: number) => {
+    const chunk = read(size) as Buffer | string | null;
+    if (chunk !== null && typeof chunk !== 'string') inspect(chunk);
+    return chunk;
+  }) as Socket['read'];
+}
