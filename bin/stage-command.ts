@@ -8,12 +8,14 @@ export type StageName = (typeof STAGES)[number];
 /**
  * One stage as its own process against Kafka: `ingest` (MQTT broker -> log), `process` (a member
  * of the processor group; run several), `api` (HTTP API with the aggregator), `sink` (log ->
- * InfluxDB and Alertmanager). Each serves
+ * InfluxDB, Alertmanager and Grafana annotations). Each serves
  * /health, /ready and /metrics on HTTP_PORT.
  */
 export async function runStage(name: StageName, config: Config): Promise<Stage> {
   if (!config.KAFKA_BROKERS) throw new StageError(`${name}: the stages run as separate processes only on Kafka; set KAFKA_BROKERS (or use \`start\` for everything in one process)`);
-  if (name === 'sink' && !config.INFLUX_URL && !config.ALERTMANAGER_URL) throw new StageError('sink: set INFLUX_URL (with INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET) and/or ALERTMANAGER_URL');
+  if (name === 'sink' && !config.INFLUX_URL && !config.ALERTMANAGER_URL && !config.GRAFANA_URL) {
+    throw new StageError('sink: set INFLUX_URL (with INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET), ALERTMANAGER_URL and/or GRAFANA_URL');
+  }
   const ctx = await stageContext({ config });
   const parts: Stage[] = [];
   let ports: Record<string, number>;

@@ -1,13 +1,16 @@
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApi } from '../api/server.js';
 import { KafkaTransport } from '../core/stream/kafka/index.js';
-import { MemoryTransport, TOPICS, topicSpecs, type Config, type NodeRegistry, type PipelineMetrics, type Producer, type StreamTransport } from '../core/index.js';
+import { ConfigError, MemoryTransport, TOPICS, topicSpecs, type Config, type NodeRegistry, type PipelineMetrics, type Producer, type StreamTransport } from '../core/index.js';
 import { TelemetryBridge } from '../ingest/bridge.js';
+import { loadMqttAuth, registerStore, storeFor } from '../ingest/auth/index.js';
 import { startBroker } from '../ingest/broker.js';
 import { Aggregator } from '../processors/aggregator.js';
 import { ProcessorHost } from '../processors/host.js';
 import { startAlertmanagerNotifier } from '../processors/sinks/alertmanager/index.js';
+import { startGrafanaAnnotator } from '../processors/sinks/grafana/index.js';
 import { startInfluxSink } from '../processors/sinks/influxdb/index.js';
 import { pipelineView } from '../processors/view.js';
 
@@ -39,7 +42,7 @@ export async function prepareLog(transport: StreamTransport): Promise<void> {
 }
 
 /** MQTT in, log out. */
-export async function startIngest(ctx: StageContext): Promise<Stage & { port: number }> {
+export async function startIngest(ctx: StageContext): Promise<Stage & { port: number; tlsPort: number | undefined }> {
   const { config } = ctx;
   const logger = ctx.logger.child({ stage: 'ingest' });
   const bridge = new TelemetryBridge({
@@ -51,8 +54,37 @@ export async function startIngest(ctx: StageContext): Promise<Stage & { port: nu
     maxBatchBytes: config.MAX_BATCH_BYTES,
     maxFutureSkewMs: config.MAX_FUTURE_SKEW_S * 1000,
   });
-  const broker = await startBroker({ host: config.MQTT_HOST, port: config.MQTT_PORT, maxInflight: config.INGEST_MAX_INFLIGHT, bridge, metrics: ctx.metrics, logger });
-  return { port: broker.port, close: () => broker.close() };
+  const auth = await loadMqttAuth(config, ctx.registry, logger);
+  if (auth) registerStore(config, auth.store);
+  const broker = await startBroker({
+    host: config.MQTT_HOST,
+    port: config.MQTT_PORT,
+    maxInflight: config.INGEST_MAX_INFLIGHT,
+    bridge,
+    metrics: ctx.metrics,
+    logger,
+    ...(auth ? { auth: { store: auth.store, registry: ctx.registry } } : {}),
+    ...(config.MQTT_TLS_PORT !== undefined ? { tls: { port: config.MQTT_TLS_PORT, ...(await readTlsFiles(config.MQTT_TLS_CERT!, config.MQTT_TLS_KEY!)) } } : {}),
+    maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+    connectRate: { perSecond: config.MQTT_CONNECT_RATE_PER_IP, burst: config.MQTT_CONNECT_BURST_PER_IP },
+    keepaliveMaxS: config.MQTT_KEEPALIVE_MAX_S,
+  });
+  return {
+    port: broker.port,
+    tlsPort: broker.tlsPort,
+    async close() {
+      auth?.close();
+      await broker.close();
+    },
+  };
+}
+
+async function readTlsFiles(certFile: string, keyFile: string): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = (name: string, file: string) =>
+    readFile(file).catch((error: NodeJS.ErrnoException) => {
+      throw new ConfigError(`invalid configuration: ${name}: cannot read ${file}: ${error.code ?? error.message}`);
+    });
+  return { cert: await read('MQTT_TLS_CERT', certFile), key: await read('MQTT_TLS_KEY', keyFile) };
 }
 
 /** One member of the processor group: owns some partitions of telemetry.raw, publishes their partials. */
@@ -80,7 +112,16 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
   }
   const aggregator = new Aggregator({ ...ctx, logger: ctx.logger.child({ stage: 'aggregator' }) });
   await aggregator.start();
-  const api = await buildApi({ view: pipelineView(nodes ?? replica!, aggregator), metrics: ctx.metrics, logger: ctx.logger, tokens: ctx.config.API_TOKENS });
+  const api = await buildApi({
+    view: pipelineView(nodes ?? replica!, aggregator),
+    metrics: ctx.metrics,
+    logger: ctx.logger,
+    tokens: ctx.config.API_TOKENS,
+    rateLimitPerMin: ctx.config.API_RATE_LIMIT_PER_MIN,
+    ...(ctx.config.CORS_ORIGINS ? { corsOrigins: ctx.config.CORS_ORIGINS } : {}),
+    // The ingest of this process (embedded pipeline) registers its store once it starts.
+    credentials: () => storeFor(ctx.config),
+  });
   await api.listen({ host: ctx.config.HTTP_HOST, port: ctx.config.HTTP_PORT });
   return {
     port: (api.server.address() as AddressInfo).port,
@@ -102,7 +143,8 @@ export async function startOps(ctx: StageContext, ready: () => boolean): Promise
 
 /**
  * The sinks that are configured, each a consumer group of its own: KPIs, alerts and low-rate
- * readings to InfluxDB (INFLUX_*), alerts to Alertmanager (ALERTMANAGER_URL).
+ * readings to InfluxDB (INFLUX_*), alerts to Alertmanager (ALERTMANAGER_URL), alert events as
+ * Grafana annotations (GRAFANA_URL).
  */
 export async function startSinks(ctx: StageContext): Promise<Stage & { names: string[] }> {
   const parts: Stage[] = [];
@@ -115,6 +157,12 @@ export async function startSinks(ctx: StageContext): Promise<Stage & { names: st
     const notifier = await startAlertmanagerNotifier({ transport: ctx.transport, metrics: ctx.metrics, logger: ctx.logger.child({ stage: 'notifier' }), url: ctx.config.ALERTMANAGER_URL });
     parts.push({ close: () => notifier.stop() });
     names.push('alertmanager');
+  }
+  if (ctx.config.GRAFANA_URL) {
+    // In process the group starts with the log, so from the beginning; on Kafka only new changes (history is in InfluxDB).
+    const annotator = await startGrafanaAnnotator({ transport: ctx.transport, logger: ctx.logger.child({ stage: 'annotations' }), url: ctx.config.GRAFANA_URL, token: ctx.config.GRAFANA_TOKEN, fromBeginning: ctx.transport.name !== 'kafka' });
+    parts.push({ close: () => annotator.stop() });
+    names.push('grafana');
   }
   return {
     names,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TOPICS, type NodeRegistry, type StreamRecord } from '../../../core/index.js';
+import { noisePeriod, TOPICS, ZONE_LIMITS, type NodeRegistry, type StreamRecord } from '../../../core/index.js';
 
 /**
  * Log records -> InfluxDB points (pure; no I/O). The schema is in README.md beside this file.
@@ -20,8 +20,67 @@ export interface SinkPoint {
   time: string;
 }
 
-export const MEASUREMENTS = ['lighting', 'groundwater_well', 'groundwater_reading', 'noise_station', 'noise_reading', 'parking', 'nodes', 'alerts'] as const;
-export type Measurement = (typeof MEASUREMENTS)[number];
+/**
+ * The schema the sink writes, as data and as types: every measurement, its tags (with the closed set
+ * of values where there is one) and its fields with their InfluxDB type. `toPoints` can only write
+ * names listed here, and the dashboards' InfluxQL builder (dashboards/influxql.ts) only accepts names
+ * listed here, so a misspelt measurement, tag or field does not compile on either side.
+ */
+export const SCHEMA = {
+  lighting: {
+    tags: { scope: ['city', 'district', 'roadClass'], name: null },
+    fields: {
+      rate: 'number', lit: 'number', expected: 'number', unknown: 'number', lamps: 'number', darkCircuits: 'number', onInDaytime: 'number', scheduledOn: 'boolean',
+      target: 'number', compliant: 'boolean', halfNight: 'boolean',
+      designed: 'number', installed: 'number', installationRate: 'number', facilities: 'number', intact: 'number', intactRate: 'number',
+      roads: 'number', roadsCompliant: 'number', roadsNonCompliant: 'number',
+    },
+  },
+  groundwater_well: {
+    tags: { well: null, springGroup: null, district: null, band: ['normal', 'yellow', 'orange', 'red'] },
+    fields: { level: 'number', trend24h: 'number', trend7d: 'number', hoursToNextLine: 'number', nextLineM: 'number', yellow: 'number', orange: 'number', red: 'number' },
+  },
+  groundwater_reading: { tags: { node: null, well: null }, fields: { waterTableM: 'number', tempC: 'number' } },
+  noise_station: {
+    tags: { station: null, district: null, zoneClass: null, period: ['day', 'night'] },
+    fields: { leq: 'number', limit: 'number', coverage: 'number', complete: 'boolean', exceeds: 'boolean' },
+  },
+  noise_day: {
+    tags: { station: null, district: null, zoneClass: null },
+    fields: {
+      ld: 'number', ldValidRate: 'number', ldComplete: 'boolean', ldExceeds: 'boolean', ldLimit: 'number',
+      ln: 'number', lnValidRate: 'number', lnComplete: 'boolean', lnExceeds: 'boolean', lnLimit: 'number',
+    },
+  },
+  noise_reading: {
+    tags: { node: null, station: null, period: ['day', 'night'] },
+    fields: { laeq: 'number', lamax: 'number', lamin: 'number', l10: 'number', l50: 'number', l90: 'number' },
+  },
+  parking: {
+    tags: { scope: ['city', 'district', 'lot'], name: null, district: null },
+    fields: {
+      occupancy: 'number', occupied: 'number', free: 'number', unknown: 'number', spaces: 'number', lots: 'number', full: 'number', nearlyFull: 'number',
+      state: 'string', lotName: 'string', lat: 'number', lon: 'number', sessions: 'number', turnover: 'number', meanDwellMin: 'number',
+    },
+  },
+  nodes: {
+    tags: { scope: ['city', 'kind', 'district'], name: null },
+    fields: { total: 'number', online: 'number', offline: 'number', ratio: 'number', neverSeen: 'number', batteryLow: 'number' },
+  },
+  alerts: {
+    tags: { alertname: null, severity: ['critical', 'major', 'minor', 'info'], district: null, kind: null, state: ['firing', 'acknowledged', 'resolved'] },
+    fields: { id: 'string', subject: 'string', summary: 'string', value: 'number', startsAt: 'number', firedAt: 'number', lat: 'number', lon: 'number' },
+  },
+} as const satisfies Record<string, { tags: Record<string, readonly string[] | null>; fields: Record<string, 'number' | 'boolean' | 'string'> }>;
+
+export type Schema = typeof SCHEMA;
+export type Measurement = keyof Schema;
+export const MEASUREMENTS = Object.keys(SCHEMA) as Measurement[];
+export type TagOf<M extends Measurement> = keyof Schema[M]['tags'] & string;
+/** A tag's closed set of values where it has one, else any string. */
+export type TagValue<M extends Measurement, T extends TagOf<M>> = Schema[M]['tags'][T] extends readonly (infer V)[] ? V : string;
+export type FieldOf<M extends Measurement> = keyof Schema[M]['fields'] & string;
+export type FieldOfType<M extends Measurement, K extends 'number' | 'boolean' | 'string'> = { [F in FieldOf<M>]: Schema[M]['fields'][F] extends K ? F : never }[FieldOf<M>];
 
 /** The topics the sink reads. `telemetry.raw` only for the low-rate kinds (groundwater, noise). */
 export const SINK_TOPICS = [TOPICS.metrics('streetlight'), TOPICS.metrics('groundwater'), TOPICS.metrics('noise'), TOPICS.metrics('parking'), TOPICS.nodeMetrics, TOPICS.alerts, TOPICS.raw] as const;
@@ -34,8 +93,14 @@ const str = z.string().min(1);
 const epochMs = z.number().int().min(0);
 
 const snapshot = <T extends z.ZodType>(kpis: T) => z.object({ ts: epochMs, kpis });
+/** A KPI map (district -> group, ...); absent in older or partial snapshots. */
+const map = z.record(z.string(), z.unknown()).optional();
 
 const lightingGroup = z.object({ rate: num, lit: num, expected: num, target: num, compliant: bool });
+/** `installation`, `installationByDistrict[d]`, `installationByRoadClass[c]`. */
+const installationGroup = z.object({ designed: num, installed: num, rate: num });
+/** `intact`, `intactByDistrict[d]`. */
+const intactGroup = z.object({ facilities: num, intact: num, rate: num });
 const lightingKpis = z.object({
   lamps: num,
   scheduledOn: bool,
@@ -45,9 +110,18 @@ const lightingKpis = z.object({
   unknown: num,
   darkCircuits: num,
   onInDaytime: num,
-  byRoadClass: z.record(z.string(), z.unknown()).optional(),
-  byDistrict: z.record(z.string(), z.unknown()).optional(),
+  byRoadClass: map,
+  byDistrict: map,
+  // Written when present (newer processors); each is read on its own, so one odd shape skips only itself.
+  installation: z.unknown().optional(),
+  installationByDistrict: map,
+  installationByRoadClass: map,
+  intact: z.unknown().optional(),
+  intactByDistrict: map,
+  halfNight: z.unknown().optional(),
+  roads: z.unknown().optional(),
 });
+const roadsSummary = z.object({ total: num, compliant: num, nonCompliant: z.array(z.unknown()).nullable().optional() });
 
 const wellRow = z.object({
   nodeId: str,
@@ -60,23 +134,37 @@ const wellRow = z.object({
   trend7dCmPerDay: num,
   hoursToNextLine: num,
   nextLineM: num,
+  lines: z.object({ yellow: num, orange: num, red: num }).nullable().optional(),
 });
 const listKpis = z.object({ list: z.array(z.unknown()).optional() });
 
+const noiseDay = z.object({
+  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  ld: num,
+  ldValidRate: num,
+  ldComplete: bool,
+  ldExceeds: bool,
+  ln: num,
+  lnValidRate: num,
+  lnComplete: bool,
+  lnExceeds: bool,
+});
 const stationRow = z.object({
   nodeId: str,
   station: str,
   district: str,
   zoneClass: str,
   lastHour: z.object({ hourStart: epochMs, period: z.enum(['day', 'night']), leq: num, limit: num, coverage: num, complete: bool, exceeds: bool }),
+  today: z.unknown().optional(),
+  yesterday: z.unknown().optional(),
 });
 
-const parkingCounts = z.object({ spaces: num, occupied: num, free: num, unknown: num, occupancy: num });
+const parkingCounts = z.object({ spaces: num, occupied: num, free: num, unknown: num, occupancy: num, sessions: num, turnover: num, meanDwellMin: num });
 const parkingKpis = parkingCounts.extend({
   lots: num,
   full: num,
   nearlyFull: num,
-  byDistrict: z.record(z.string(), z.unknown()).optional(),
+  byDistrict: map,
   list: z.array(z.unknown()).optional(),
 });
 const lotRow = parkingCounts.extend({ lotId: str, lotName: z.string().optional(), district: str, state: z.string().nullable().optional() });
@@ -85,8 +173,8 @@ const nodeTally = z.object({ total: num, online: num, offline: num, ratio: num }
 const nodesKpis = nodeTally.extend({
   neverSeen: num,
   batteryLow: num,
-  byKind: z.record(z.string(), z.unknown()).optional(),
-  byDistrict: z.record(z.string(), z.unknown()).optional(),
+  byKind: map,
+  byDistrict: map,
 });
 
 const alertRecord = z.object({
@@ -136,6 +224,11 @@ function fnv1a(text: string): number {
 }
 
 type FieldValue = number | boolean | string | null | undefined;
+/** Value type of a field as the schema declares it. */
+type FieldInput<M extends Measurement, F extends FieldOf<M>> = Schema[M]['fields'][F] extends 'number' ? number | null | undefined : Schema[M]['fields'][F] extends 'boolean' ? boolean | null | undefined : string | null | undefined;
+type TagsInput<M extends Measurement> = { [T in TagOf<M>]?: TagValue<M, T> | null | undefined };
+type FieldsInput<M extends Measurement> = { [F in FieldOf<M>]?: FieldInput<M, F> };
+
 /** Drops null/undefined and non-finite numbers (InfluxDB has no null); a point needs at least one field. */
 function fieldsOf(input: Record<string, FieldValue>): Record<string, number | boolean | string> {
   const out: Record<string, number | boolean | string> = {};
@@ -156,10 +249,10 @@ function tagsOf(input: Record<string, string | null | undefined>): Record<string
 class Builder {
   readonly points: SinkPoint[] = [];
   skipped = 0;
-  add(measurement: Measurement, tags: Record<string, string | null | undefined>, fields: Record<string, FieldValue>, time: string): void {
-    const f = fieldsOf(fields);
+  add<M extends Measurement>(measurement: M, tags: TagsInput<M>, fields: FieldsInput<M>, time: string): void {
+    const f = fieldsOf(fields as Record<string, FieldValue>);
     if (Object.keys(f).length === 0) return;
-    this.points.push({ measurement, tags: tagsOf(tags), fields: f, time });
+    this.points.push({ measurement, tags: tagsOf(tags as Record<string, string | null | undefined>), fields: f, time });
   }
   /** Parses one row of a KPI list or map; a row that does not fit is skipped and counted. */
   row<T extends z.ZodType>(schema: T, value: unknown): z.output<T> | null {
@@ -167,6 +260,10 @@ class Builder {
     if (parsed.success) return parsed.data;
     this.skipped++;
     return null;
+  }
+  /** Like `row` for an optional KPI: absent (undefined/null) is fine and not counted. */
+  optional<T extends z.ZodType>(schema: T, value: unknown): z.output<T> | null {
+    return value === undefined || value === null ? null : this.row(schema, value);
   }
 }
 
@@ -178,19 +275,109 @@ function json(value: Buffer): unknown {
   }
 }
 
+// ---- coordinates from the registry (lots and circuits have none of their own: the mean of their nodes) ----
+
+interface Place {
+  lat: number;
+  lon: number;
+}
+interface Places {
+  size: number;
+  lots: Map<string, Place>;
+  circuits: Map<string, Place>;
+}
+const placesCache = new WeakMap<NodeRegistry, Places>();
+
+function centroids(nodes: Iterable<{ key: string; lat: number; lon: number }>): Map<string, Place> {
+  const sums = new Map<string, { lat: number; lon: number; n: number }>();
+  for (const { key, lat, lon } of nodes) {
+    const s = sums.get(key) ?? { lat: 0, lon: 0, n: 0 };
+    s.lat += lat;
+    s.lon += lon;
+    s.n++;
+    sums.set(key, s);
+  }
+  return new Map([...sums].map(([k, s]) => [k, { lat: s.lat / s.n, lon: s.lon / s.n }]));
+}
+
+/** Lot and circuit positions, recomputed when the registry grew (registration on first sight). */
+function places(registry: NodeRegistry): Places {
+  const cached = placesCache.get(registry);
+  if (cached && cached.size === registry.size) return cached;
+  const fresh: Places = {
+    size: registry.size,
+    lots: centroids(registry.ofKind('parking').map((n) => ({ key: n.lotId, lat: n.lat, lon: n.lon }))),
+    circuits: centroids(registry.ofKind('streetlight').map((n) => ({ key: n.circuit, lat: n.lat, lon: n.lon }))),
+  };
+  placesCache.set(registry, fresh);
+  return fresh;
+}
+
+/** Where an alert is: its node, else its circuit's or lot's centre. */
+function alertPlace(labels: Record<string, string>, registry: NodeRegistry | undefined): Place | undefined {
+  if (!registry) return undefined;
+  const node = labels.node ? registry.get(labels.node) : undefined;
+  if (node) return { lat: node.lat, lon: node.lon };
+  if (labels.circuit) return places(registry).circuits.get(labels.circuit);
+  if (labels.lot) return places(registry).lots.get(labels.lot);
+  return undefined;
+}
+
+// ---- per topic ----
+
+/** `halfNight` as a flag: a boolean, or an object saying whether the mode is active now. */
+function halfNightFlag(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    for (const k of ['active', 'on', 'now']) if (typeof o[k] === 'boolean') return o[k] as boolean;
+  }
+  return undefined;
+}
+
 function lighting(b: Builder, value: unknown): boolean {
   const s = snapshot(lightingKpis).safeParse(value);
   if (!s.success) return false;
   const { ts, kpis: k } = s.data;
   const t = nsTime(ts);
-  b.add('lighting', { scope: 'city', name: 'city' }, { rate: k.rate, lit: k.lit, expected: k.expected, unknown: k.unknown, lamps: k.lamps, darkCircuits: k.darkCircuits, onInDaytime: k.onInDaytime, scheduledOn: k.scheduledOn }, t);
-  for (const [name, raw] of Object.entries(k.byDistrict ?? {})) {
-    const g = b.row(lightingGroup, raw);
-    if (g) b.add('lighting', { scope: 'district', name }, { rate: g.rate, lit: g.lit, expected: g.expected }, t);
+  const inst = b.optional(installationGroup, k.installation);
+  const intact = b.optional(intactGroup, k.intact);
+  const roads = b.optional(roadsSummary, k.roads);
+  b.add(
+    'lighting',
+    { scope: 'city', name: 'city' },
+    {
+      rate: k.rate, lit: k.lit, expected: k.expected, unknown: k.unknown, lamps: k.lamps, darkCircuits: k.darkCircuits, onInDaytime: k.onInDaytime, scheduledOn: k.scheduledOn,
+      halfNight: halfNightFlag(k.halfNight),
+      designed: inst?.designed, installed: inst?.installed, installationRate: inst?.rate,
+      facilities: intact?.facilities, intact: intact?.intact, intactRate: intact?.rate,
+      roads: roads?.total, roadsCompliant: roads?.compliant, roadsNonCompliant: roads?.nonCompliant?.length,
+    },
+    t,
+  );
+  // One point per district / road class with every KPI known for it (rate, installation, intact).
+  const districts = new Set([...Object.keys(k.byDistrict ?? {}), ...Object.keys(k.installationByDistrict ?? {}), ...Object.keys(k.intactByDistrict ?? {})]);
+  for (const name of [...districts].sort()) {
+    const g = b.optional(lightingGroup, k.byDistrict?.[name]);
+    const i = b.optional(installationGroup, k.installationByDistrict?.[name]);
+    const f = b.optional(intactGroup, k.intactByDistrict?.[name]);
+    b.add(
+      'lighting',
+      { scope: 'district', name },
+      { rate: g?.rate, lit: g?.lit, expected: g?.expected, designed: i?.designed, installed: i?.installed, installationRate: i?.rate, facilities: f?.facilities, intact: f?.intact, intactRate: f?.rate },
+      t,
+    );
   }
-  for (const [name, raw] of Object.entries(k.byRoadClass ?? {})) {
-    const g = b.row(lightingGroup, raw);
-    if (g) b.add('lighting', { scope: 'roadClass', name }, { rate: g.rate, lit: g.lit, expected: g.expected, target: g.target, compliant: g.compliant }, t);
+  const classes = new Set([...Object.keys(k.byRoadClass ?? {}), ...Object.keys(k.installationByRoadClass ?? {})]);
+  for (const name of [...classes].sort()) {
+    const g = b.optional(lightingGroup, k.byRoadClass?.[name]);
+    const i = b.optional(installationGroup, k.installationByRoadClass?.[name]);
+    b.add(
+      'lighting',
+      { scope: 'roadClass', name },
+      { rate: g?.rate, lit: g?.lit, expected: g?.expected, target: g?.target, compliant: g?.compliant, designed: i?.designed, installed: i?.installed, installationRate: i?.rate },
+      t,
+    );
   }
   return true;
 }
@@ -205,13 +392,19 @@ function groundwater(b: Builder, value: unknown): boolean {
     if (!w || w.level === null || w.level === undefined) continue;
     b.add(
       'groundwater_well',
-      { well: w.well, springGroup: w.springGroup, district: w.district, band: w.band },
-      { level: w.level, trend24h: w.trend24hCmPerDay, trend7d: w.trend7dCmPerDay, hoursToNextLine: w.hoursToNextLine, nextLineM: w.nextLineM },
+      { well: w.well, springGroup: w.springGroup, district: w.district, band: w.band as TagValue<'groundwater_well', 'band'> | null | undefined },
+      {
+        level: w.level, trend24h: w.trend24hCmPerDay, trend7d: w.trend7dCmPerDay, hoursToNextLine: w.hoursToNextLine, nextLineM: w.nextLineM,
+        yellow: w.lines?.yellow, orange: w.lines?.orange, red: w.lines?.red,
+      },
       t,
     );
   }
   return true;
 }
+
+/** Midnight (Asia/Shanghai) starting a local date `YYYY-MM-DD`. */
+const localMidnight = (date: string) => Date.parse(`${date}T00:00:00+08:00`);
 
 function noise(b: Builder, value: unknown): boolean {
   const s = snapshot(listKpis).safeParse(value);
@@ -220,26 +413,47 @@ function noise(b: Builder, value: unknown): boolean {
     const row = b.row(stationRow, raw);
     if (!row) continue;
     const h = row.lastHour;
+    const tags = { station: row.station, district: row.district, zoneClass: row.zoneClass };
     // Keyed at the hour's start: every snapshot during the next hour rewrites the same point.
-    b.add('noise_station', { station: row.station, district: row.district, zoneClass: row.zoneClass, period: h.period }, { leq: h.leq, limit: h.limit, coverage: h.coverage, complete: h.complete, exceeds: h.exceeds }, nsTime(h.hourStart));
+    b.add('noise_station', { ...tags, period: h.period }, { leq: h.leq, limit: h.limit, coverage: h.coverage, complete: h.complete, exceeds: h.exceeds }, nsTime(h.hourStart));
+    // Ld / Ln per local day, keyed at the day's midnight: today's point is rewritten until the day is done.
+    const limits = (ZONE_LIMITS as Record<string, { day: number; night: number } | undefined>)[row.zoneClass];
+    for (const day of [row.yesterday, row.today]) {
+      const d = b.optional(noiseDay, day);
+      if (!d) continue;
+      b.add(
+        'noise_day',
+        tags,
+        {
+          ld: d.ld, ldValidRate: d.ldValidRate, ldComplete: d.ldComplete, ldExceeds: d.ldExceeds, ldLimit: limits?.day,
+          ln: d.ln, lnValidRate: d.lnValidRate, lnComplete: d.lnComplete, lnExceeds: d.lnExceeds, lnLimit: limits?.night,
+        },
+        nsTime(localMidnight(d.date)),
+      );
+    }
   }
   return true;
 }
 
-function parking(b: Builder, value: unknown): boolean {
+function parking(b: Builder, value: unknown, registry: NodeRegistry | undefined): boolean {
   const s = snapshot(parkingKpis).safeParse(value);
   if (!s.success) return false;
   const { ts, kpis: k } = s.data;
   const t = nsTime(ts);
-  const counts = (c: z.output<typeof parkingCounts>) => ({ occupancy: c.occupancy, occupied: c.occupied, free: c.free, unknown: c.unknown, spaces: c.spaces });
+  const counts = (c: z.output<typeof parkingCounts>) => ({
+    occupancy: c.occupancy, occupied: c.occupied, free: c.free, unknown: c.unknown, spaces: c.spaces, sessions: c.sessions, turnover: c.turnover, meanDwellMin: c.meanDwellMin,
+  });
   b.add('parking', { scope: 'city', name: 'city' }, { ...counts(k), lots: k.lots, full: k.full, nearlyFull: k.nearlyFull }, t);
   for (const [name, raw] of Object.entries(k.byDistrict ?? {})) {
     const d = b.row(parkingCounts, raw);
     if (d) b.add('parking', { scope: 'district', name }, counts(d), t);
   }
+  const lots = registry ? places(registry).lots : undefined;
   for (const raw of k.list ?? []) {
     const lot = b.row(lotRow, raw);
-    if (lot) b.add('parking', { scope: 'lot', name: lot.lotId }, { ...counts(lot), state: lot.state }, t);
+    if (!lot) continue;
+    const at = lots?.get(lot.lotId);
+    b.add('parking', { scope: 'lot', name: lot.lotId, district: lot.district }, { ...counts(lot), state: lot.state, lotName: lot.lotName, lat: at?.lat, lon: at?.lon }, t);
   }
   return true;
 }
@@ -251,8 +465,8 @@ function nodes(b: Builder, value: unknown): boolean {
   const t = nsTime(ts);
   const tally = (c: z.output<typeof nodeTally>) => ({ total: c.total, online: c.online, offline: c.offline, ratio: c.ratio });
   b.add('nodes', { scope: 'city', name: 'city' }, { ...tally(k), neverSeen: k.neverSeen, batteryLow: k.batteryLow }, t);
-  for (const [scope, map] of [['kind', k.byKind], ['district', k.byDistrict]] as const) {
-    for (const [name, raw] of Object.entries(map ?? {})) {
+  for (const [scope, group] of [['kind', k.byKind], ['district', k.byDistrict]] as const) {
+    for (const [name, raw] of Object.entries(group ?? {})) {
       const c = b.row(nodeTally, raw);
       if (c) b.add('nodes', { scope, name }, tally(c), t);
     }
@@ -267,17 +481,19 @@ function nodes(b: Builder, value: unknown): boolean {
  * inside that millisecond (0..999,999), so each alert keeps its own point and a replay of the same
  * change still lands on the same one. (Two alerts collide only if, with equal tags and the same
  * `updatedAt`, their ids hash to the same nanosecond: about k^2 / 2,000,000 for k such alerts.)
+ * `lat`/`lon` (from the registry: the node, else the circuit's or lot's centre) put it on a map.
  */
-function alerts(b: Builder, value: unknown): boolean {
+function alerts(b: Builder, value: unknown, registry: NodeRegistry | undefined): boolean {
   const s = alertRecord.safeParse(value);
   if (!s.success) return false;
   const a = s.data;
   const { kind, district, node, circuit, well, station, lot } = a.labels;
   const subject = node ?? circuit ?? well ?? station ?? lot ?? a.labels.roadClass ?? a.labels.reason;
+  const at = alertPlace(a.labels, registry);
   b.add(
     'alerts',
-    { alertname: a.alertname, severity: a.severity, district, kind, state: a.state },
-    { id: a.id, value: a.value, subject, summary: a.summary, startsAt: a.startsAt, firedAt: a.firedAt },
+    { alertname: a.alertname, severity: a.severity as TagValue<'alerts', 'severity'>, district, kind, state: a.state },
+    { id: a.id, value: a.value, subject, summary: a.summary, startsAt: a.startsAt, firedAt: a.firedAt, lat: at?.lat, lon: at?.lon },
     nsTime(a.updatedAt, fnv1a(a.id) % 1_000_000),
   );
   return true;
@@ -298,7 +514,8 @@ function raw(b: Builder, value: unknown, registry: NodeRegistry | undefined): bo
   } else {
     const station = node && 'station' in node ? String(node.station) : undefined;
     const x = r.reading;
-    b.add('noise_reading', { node: r.nodeId, station }, { laeq: x.laeq, lamax: x.lamax, lamin: x.lamin, l10: x.l10, l50: x.l50, l90: x.l90 }, t);
+    // The GB 3096 period of the minute, so night peaks can be selected without local-time maths in InfluxQL.
+    b.add('noise_reading', { node: r.nodeId, station, period: noisePeriod(x.ts) }, { laeq: x.laeq, lamax: x.lamax, lamin: x.lamin, l10: x.l10, l50: x.l50, l90: x.l90 }, t);
   }
   return true;
 }

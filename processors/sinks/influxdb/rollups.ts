@@ -14,14 +14,17 @@
  *   Fields are named `<field>_mean`, `<field>_min`, `<field>_max`.
  */
 
+import type { FieldOfType, Measurement } from './points.js';
+
 /** Numeric fields per downsampled measurement (booleans/strings are not aggregated). */
 export const ROLLUP_FIELDS = {
-  lighting: ['rate', 'lit', 'expected', 'unknown', 'lamps', 'darkCircuits', 'onInDaytime', 'target'],
-  parking: ['occupancy', 'occupied', 'free', 'unknown', 'spaces', 'lots', 'full', 'nearlyFull'],
+  // Names checked against the sink's schema below (`satisfies`): a field the sink does not write fails to compile.
+  lighting: ['rate', 'lit', 'expected', 'unknown', 'lamps', 'darkCircuits', 'onInDaytime', 'target', 'installationRate', 'intactRate', 'roadsNonCompliant'],
+  parking: ['occupancy', 'occupied', 'free', 'unknown', 'spaces', 'lots', 'full', 'nearlyFull', 'sessions', 'turnover', 'meanDwellMin'],
   nodes: ['total', 'online', 'offline', 'ratio', 'neverSeen', 'batteryLow'],
   groundwater_well: ['level', 'trend24h', 'trend7d', 'hoursToNextLine', 'nextLineM'],
   noise_station: ['leq', 'limit', 'coverage'],
-} as const satisfies Record<string, readonly string[]>;
+} as const satisfies { [M in Measurement]?: readonly FieldOfType<M, 'number'>[] };
 
 export type RollupMeasurement = keyof typeof ROLLUP_FIELDS;
 

@@ -133,7 +133,7 @@ describe('InfluxDB sink (real InfluxDB, in-process log)', () => {
         { time: TS + 60_000, rate: 1, lit: 20, scheduledOn: true },
       ]);
       expect(await select(url, database, `SELECT * FROM groundwater_well`)).toEqual([
-        { time: TS, band: 'yellow', district: well1.district, hoursToNextLine: 480, level: 28.1, nextLineM: 27.6, springGroup: well1.springGroup, trend24h: -2.5, trend7d: -1.25, well: well1.well },
+        { time: TS, band: 'yellow', district: well1.district, hoursToNextLine: 480, level: 28.1, nextLineM: 27.6, springGroup: well1.springGroup, trend24h: -2.5, trend7d: -1.25, well: well1.well, ...well1.lines },
       ]);
       expect(await select(url, database, `SELECT * FROM groundwater_reading`)).toEqual([
         { time: TS, node: well1.nodeId, waterTableM: 28.2, well: well1.well },

@@ -1,0 +1,1 @@
+export { ANNOTATION_TAG, GRAFANA_SINK_GROUP, grafanaAuthorization, startGrafanaAnnotator, toAnnotation, type GrafanaAnnotation, type GrafanaAnnotator, type GrafanaAnnotatorOptions } from './annotations.js';
