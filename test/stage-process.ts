@@ -16,12 +16,16 @@ export interface StageProcess {
   metrics(): Promise<string>;
 }
 
-/** Starts `city-brain <stage>` as its own process and waits for its /health. */
-export async function spawnStage(stage: string, env: Record<string, string>): Promise<StageProcess> {
+/**
+ * Starts `city-brain <stage>` as its own process and waits for its /health. `ports`: reuse a dead
+ * stage's ports for its restart (devices reconnect to the same address). MQTT auth is off unless
+ * `env` says otherwise (these tests publish as anonymous devices).
+ */
+export async function spawnStage(stage: string, env: Record<string, string>, ports: { httpPort?: number; mqttPort?: number } = {}): Promise<StageProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does) before this test`);
-  const [httpPort, mqttPort] = [await freePort(), await freePort()];
+  const [httpPort, mqttPort] = [ports.httpPort ?? (await freePort()), ports.mqttPort ?? (await freePort())];
   const child = spawn(process.execPath, [CLI, stage], {
-    env: { ...process.env, MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), MQTT_PORT: String(mqttPort), LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), MQTT_PORT: String(mqttPort), LOG_LEVEL: 'warn', MQTT_AUTH: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,0 +1,97 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
+import { generateCity, type RegistryNode } from '../core/index.js';
+import { metricValue, testConfig, waitFor } from '../test/helpers.js';
+import { RawDevice } from '../test/mqtt-raw.js';
+import { acceptedIn, processedIn, rejectedIn } from '../test/reference.js';
+
+/**
+ * 5,000 devices lose their connections at once (a network blip in front of the broker) and all
+ * reconnect at once, a second later. Each device publishes while it is cut off: the publish waits
+ * and is sent on reconnect, like mqtt.js does. Devices come from 25 source addresses (as behind
+ * NATs), so the default per-address connection rate limit applies as in the field.
+ *
+ * The devices are raw MQTT clients (test/mqtt-raw.ts): a few hundred bytes each, where 5,000 mqtt.js
+ * clients cost ~400 MB and most of a core on the shared test machine.
+ */
+const DEVICES = 5000;
+const ADDRESSES = 25;
+const registry = generateCity({ lamps: 3800 }); // 5,072 nodes
+const nodes = [...registry.all()].slice(0, DEVICES);
+
+const topic = (n: RegistryNode) => `city/${n.district}/${n.kind}/${n.nodeId}/telemetry`;
+function reading(n: RegistryNode, ts: number): string {
+  switch (n.kind) {
+    case 'streetlight':
+      return JSON.stringify({ ts, powerState: 'on', dim: 100 });
+    case 'parking':
+      return JSON.stringify({ ts, status: 'free', batteryV: 3.3 });
+    case 'noise':
+      return JSON.stringify({ ts, laeq: 52.5, periodS: 60 });
+    case 'groundwater':
+      return JSON.stringify({ ts, waterTableM: 28.4 });
+  }
+}
+
+describe('reconnect storm on the embedded broker', () => {
+  let pipeline: RunningPipeline | undefined;
+  let devices: RawDevice[] = [];
+
+  afterAll(async () => {
+    await Promise.all(devices.map((d) => d.end()));
+    await pipeline?.close();
+  }, 60_000);
+
+  it('5,000 devices dropped at once reconnect at once, resend and publish: every reading processed, sent = processed + rejected', async () => {
+    pipeline = await startPipeline({
+      // The connection limits spelled out as shipped (per source address): 200 devices per address fit.
+      config: testConfig({ MQTT_AUTH: 'off', MQTT_CONNECT_RATE_PER_IP: '50', MQTT_CONNECT_BURST_PER_IP: '500', EVAL_INTERVAL_MS: '1000' }),
+      registry,
+      defaultMetrics: false,
+    });
+    const port = pipeline.mqttPort;
+    const metrics = async () => (await fetch(`http://127.0.0.1:${pipeline!.httpPort}/metrics`)).text();
+    devices = nodes.map((n, i) => new RawDevice({ port, clientId: n.nodeId, localAddress: `127.0.${1 + (i % ADDRESSES)}.1`, reconnectMs: 1000 }));
+    const t0 = Date.now();
+    const timeline: string[] = [];
+    const mark = (what: string) => timeline.push(`${what} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    await Promise.all(devices.map((d) => d.connect()));
+    mark('5,000 connected');
+    await Promise.all(devices.map((d, i) => d.publish(topic(nodes[i]!), reading(nodes[i]!, t0))));
+    mark('first readings acknowledged');
+    await waitFor(async () => metricValue(await metrics(), 'citybrain_mqtt_clients') === DEVICES, 30_000, `${DEVICES} clients on the broker`);
+
+    // The blip: every connection gone at once; each device publishes while cut off.
+    for (const d of devices) d.drop();
+    const cutOff = devices.map((d, i) => d.publish(topic(nodes[i]!), reading(nodes[i]!, t0 + 1000)));
+    await Promise.all(cutOff);
+    mark('readings published while cut off acknowledged');
+    expect(devices.filter((d) => d.connections < 2)).toHaveLength(0);
+    expect(devices.filter((d) => !d.connected)).toHaveLength(0);
+    // And the reconnected sessions carry new publishes.
+    await Promise.all(devices.map((d, i) => d.publish(topic(nodes[i]!), reading(nodes[i]!, t0 + 2000))));
+    mark('third readings acknowledged');
+
+    const sent = 3 * DEVICES;
+    let text = '';
+    await waitFor(async () => processedIn((text = await metrics())) === sent, 60_000, `${sent} readings processed`).catch((e: Error) => {
+      throw new Error(`${e.message}; processed ${processedIn(text)} (${timeline.join(', ')})`);
+    });
+    mark('all processed');
+    const accepted = acceptedIn(text);
+    const rejected = rejectedIn(text);
+    expect(accepted).toBe(sent);
+    expect(rejected).toBe(0);
+    expect(processedIn(text) + rejected).toBe(sent);
+    expect(metricValue(text, 'citybrain_mqtt_clients')).toBe(DEVICES);
+    // Every device is online in the API again.
+    const kpis = await waitFor(async () => {
+      const k = (await (await fetch(`http://127.0.0.1:${pipeline!.httpPort}/api/v1/kpis`)).json()) as { nodes: { online: number } };
+      return k.nodes.online === DEVICES && k;
+    }, 30_000, `${DEVICES} nodes online in the API`);
+    expect(kpis.nodes.online).toBe(DEVICES);
+    const reconnections = devices.reduce((s, d) => s + d.connections, 0);
+    console.log(`reconnect storm: ${timeline.join(', ')}; ${reconnections} connections in all (${reconnections - 2 * DEVICES} retries), ${devices.reduce((s, d) => s + d.errors, 0)} socket errors, refused by rate limit ${metricValue(text, 'citybrain_mqtt_refused_total', { cause: 'rate-limit' })}, rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
+  }, 240_000);
+});

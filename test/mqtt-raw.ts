@@ -1,0 +1,213 @@
+import { connect, type Socket } from 'node:net';
+
+/**
+ * MQTT 3.1.1 by hand, for tests that need what a client library will not do: thousands of light
+ * devices at once, and packets that are broken on purpose (fuzzing). Only what those tests use.
+ */
+
+export function encodeLength(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+const str = (s: string | Buffer) => {
+  const b = Buffer.isBuffer(s) ? s : Buffer.from(s, 'utf8');
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(b.length);
+  return Buffer.concat([len, b]);
+};
+const u16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+};
+const frame = (first: number, body: Buffer) => Buffer.concat([Buffer.from([first]), encodeLength(body.length), body]);
+
+export function connectPacket(o: { clientId: string; keepalive?: number; clean?: boolean; username?: string; password?: string; will?: { topic: string; payload: string } }): Buffer {
+  let flags = o.clean === false ? 0 : 0x02;
+  if (o.will) flags |= 0x04;
+  if (o.username !== undefined) flags |= 0x80;
+  if (o.password !== undefined) flags |= 0x40;
+  const parts = [str('MQTT'), Buffer.from([4, flags]), u16(o.keepalive ?? 60), str(o.clientId)];
+  if (o.will) parts.push(str(o.will.topic), str(o.will.payload));
+  if (o.username !== undefined) parts.push(str(o.username));
+  if (o.password !== undefined) parts.push(str(o.password));
+  return frame(0x10, Buffer.concat(parts));
+}
+
+export function publishPacket(o: { topic: string; payload: string | Buffer; qos?: 0 | 1 | 2; id?: number; dup?: boolean; retain?: boolean }): Buffer {
+  const qos = o.qos ?? 0;
+  const first = 0x30 | (o.dup ? 0x08 : 0) | (qos << 1) | (o.retain ? 1 : 0);
+  const payload = Buffer.isBuffer(o.payload) ? o.payload : Buffer.from(o.payload, 'utf8');
+  return frame(first, Buffer.concat([str(o.topic), qos > 0 ? u16(o.id ?? 1) : Buffer.alloc(0), payload]));
+}
+
+export function subscribePacket(id: number, filter: string, qos: 0 | 1 = 0): Buffer {
+  return frame(0x82, Buffer.concat([u16(id), str(filter), Buffer.from([qos])]));
+}
+
+export const PINGREQ = Buffer.from([0xc0, 0x00]);
+export const DISCONNECT = Buffer.from([0xe0, 0x00]);
+
+export interface Packet {
+  type: number;
+  flags: number;
+  body: Buffer;
+}
+
+/** Splits a byte stream into MQTT packets. */
+export class PacketReader {
+  #buffer: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Packet[] {
+    this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, chunk]) : chunk;
+    const out: Packet[] = [];
+    for (;;) {
+      if (this.#buffer.length < 2) return out;
+      let length = 0;
+      let multiplier = 1;
+      let i = 1;
+      for (;;) {
+        if (i >= this.#buffer.length) return out;
+        const byte = this.#buffer[i++]!;
+        length += (byte & 0x7f) * multiplier;
+        multiplier *= 128;
+        if ((byte & 0x80) === 0) break;
+        if (i > 4) throw new Error('malformed remaining length from the broker');
+      }
+      if (this.#buffer.length < i + length) return out;
+      const first = this.#buffer[0]!;
+      out.push({ type: first >> 4, flags: first & 0x0f, body: this.#buffer.subarray(i, i + length) });
+      this.#buffer = this.#buffer.subarray(i + length);
+    }
+  }
+}
+
+export interface RawDeviceOptions {
+  port: number;
+  host?: string;
+  /** Source address (e.g. 127.0.0.7): devices spread over addresses, as behind many NATs. */
+  localAddress?: string;
+  clientId: string;
+  keepalive?: number;
+  /** Delay before reconnecting after the connection dropped (all devices the same: a storm). */
+  reconnectMs?: number;
+  /** How long to wait for CONNACK before trying again. */
+  connackTimeoutMs?: number;
+}
+
+/**
+ * A device in a few hundred bytes of state: connects with a persistent session, publishes at
+ * QoS 1, and like a real device (and mqtt.js) reconnects after a dropped connection and resends
+ * every publish not yet acknowledged. Counts its connections.
+ */
+export class RawDevice {
+  readonly #o: RawDeviceOptions;
+  #socket: Socket | null = null;
+  #connected = false;
+  #ending = false;
+  #nextId = 1;
+  readonly #unacked = new Map<number, { packet: Buffer; resolve: () => void }>();
+  #onConnect: (() => void)[] = [];
+  connections = 0;
+  errors = 0;
+
+  constructor(options: RawDeviceOptions) {
+    this.#o = options;
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Resolves once connected (now or after the next successful reconnect). */
+  connect(): Promise<void> {
+    if (this.#connected) return Promise.resolve();
+    const waiting = new Promise<void>((resolve) => this.#onConnect.push(resolve));
+    if (!this.#socket) this.#open();
+    return waiting;
+  }
+
+  #open(): void {
+    const reader = new PacketReader();
+    const socket = connect({ port: this.#o.port, host: this.#o.host ?? '127.0.0.1', ...(this.#o.localAddress ? { localAddress: this.#o.localAddress } : {}) });
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => socket.destroy(), this.#o.connackTimeoutMs ?? 30_000);
+    socket.on('connect', () => socket.write(connectPacket({ clientId: this.#o.clientId, keepalive: this.#o.keepalive ?? 60, clean: false })));
+    socket.on('data', (chunk: Buffer) => {
+      let packets: Packet[];
+      try {
+        packets = reader.push(chunk);
+      } catch {
+        socket.destroy();
+        return;
+      }
+      for (const p of packets) {
+        if (p.type === 2) {
+          clearTimeout(timer);
+          if (p.body[1] !== 0) {
+            socket.destroy();
+            continue;
+          }
+          this.#connected = true;
+          this.connections++;
+          // Resend what the last connection left unacknowledged, in order, flagged DUP.
+          for (const entry of this.#unacked.values()) {
+            const dup = Buffer.from(entry.packet);
+            dup[0] = dup[0]! | 0x08;
+            socket.write(dup);
+          }
+          const waiting = this.#onConnect;
+          this.#onConnect = [];
+          waiting.forEach((resolve) => resolve());
+        } else if (p.type === 4) {
+          const id = p.body.readUInt16BE(0);
+          const entry = this.#unacked.get(id);
+          this.#unacked.delete(id);
+          entry?.resolve();
+        }
+      }
+    });
+    socket.on('error', () => this.errors++);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      this.#connected = false;
+      this.#socket = null;
+      if (!this.#ending) setTimeout(() => !this.#ending && !this.#socket && this.#open(), this.#o.reconnectMs ?? 1000).unref();
+    });
+  }
+
+  /** QoS 1; resolves on PUBACK. While disconnected it waits and is sent on reconnect. */
+  publish(topic: string, payload: string): Promise<void> {
+    const id = this.#nextId;
+    this.#nextId = (this.#nextId % 65535) + 1;
+    const packet = publishPacket({ topic, payload, qos: 1, id });
+    return new Promise<void>((resolve) => {
+      this.#unacked.set(id, { packet, resolve });
+      if (this.#connected) this.#socket!.write(packet);
+    });
+  }
+
+  /** The network drops the connection (no DISCONNECT): the device reconnects after reconnectMs. */
+  drop(): void {
+    this.#socket?.destroy();
+  }
+
+  async end(): Promise<void> {
+    this.#ending = true;
+    const socket = this.#socket;
+    if (!socket) return;
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      if (this.#connected) socket.end(DISCONNECT);
+      else socket.destroy();
+    });
+  }
+}
