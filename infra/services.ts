@@ -1,11 +1,11 @@
 /**
  * The local services `infra:up` / `infra:down` know. Each lives in its own module under
- * infra/<service>/ and is one line in SERVICES below (InfluxDB, Alertmanager and Mosquitto join
- * the same way).
+ * infra/<service>/ and is one line in SERVICES below.
  */
 import { kafkaService } from './kafka/service.js';
 import { influxdbService } from './influxdb/service.js';
 import { alertmanagerService } from './alertmanager/service.js';
+import { mosquittoService } from './mosquitto/service.js';
 
 export interface UpContext {
   /** The state directory (`.infra/`): pid files, env file, logs. */
@@ -38,5 +38,5 @@ export const SERVICES: ServiceModule[] = [
   kafkaService,
   influxdbService,
   alertmanagerService,
-  // mosquittoService: one module each under infra/<service>/.
+  mosquittoService,
 ];

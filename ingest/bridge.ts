@@ -5,7 +5,7 @@ import {
   type OutgoingMessage,
   type PipelineMetrics,
   type Producer,
-  type RejectedRecord,
+  rejectedRecord,
   type RejectReason,
   type StatusRecord,
 } from '../core/index.js';
@@ -32,6 +32,54 @@ export interface BridgeResult {
 
 type Rejection = { reason: RejectReason; detail: string; nodeId?: string; payload?: Buffer };
 
+/** What the publisher may speak for (MQTT auth): a gateway's batch entries for nodes not behind it are rejected as `unauthorized`. */
+export interface PublishScope {
+  refuseEntry?: (nodeId: string) => string | undefined;
+}
+
+/**
+ * One log topic's appends from concurrent publishes, sent together: while one producer.send is in
+ * flight, the records of every publish arriving meanwhile wait and go out as the next single send
+ * (on Kafka one produce request for many publishes instead of one each). Sends run one after the
+ * other, so the order of records is the order of arrival. Each caller's promise settles when the
+ * send holding its records does (a failed send fails every publish in it: none is acknowledged).
+ */
+export class LogAppender {
+  #pending: OutgoingMessage[] = [];
+  #waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #sending = false;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly topic: string,
+  ) {}
+
+  append(messages: OutgoingMessage[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      for (const m of messages) this.#pending.push(m);
+      this.#waiters.push({ resolve, reject });
+      if (!this.#sending) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#sending = true;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      const waiters = this.#waiters;
+      this.#pending = [];
+      this.#waiters = [];
+      try {
+        await this.producer.send(this.topic, batch);
+        for (const w of waiters) w.resolve();
+      } catch (error) {
+        for (const w of waiters) w.reject(error);
+      }
+    }
+    this.#sending = false;
+  }
+}
+
 /**
  * Turns one MQTT publish into log appends: accepted readings to `telemetry.raw` keyed by node id,
  * everything else to `telemetry.dlq` with its reason. The returned promise settles only once the
@@ -41,22 +89,31 @@ export class TelemetryBridge {
   readonly #o: BridgeOptions;
   readonly #now: () => number;
 
+  readonly #raw: LogAppender;
+  readonly #dlq: LogAppender;
+
   constructor(options: BridgeOptions) {
     this.#o = options;
+    this.#raw = new LogAppender(options.producer, TOPICS.raw);
+    this.#dlq = new LogAppender(options.producer, TOPICS.dlq);
     this.#now = options.now ?? Date.now;
   }
 
-  async handle(topic: string, payload: Buffer, clientId?: string): Promise<BridgeResult> {
+  async handle(topic: string, payload: Buffer, clientId?: string, scope?: PublishScope): Promise<BridgeResult> {
     const receivedAt = this.#now();
     const accepted: OutgoingMessage[] = [];
     const rejected: Rejection[] = [];
-    const acceptedKinds: string[] = [];
-    const take = (verdict: Verdict, raw: Buffer) => {
+    // Readings accepted per kind: counted once per publish, not once per reading (a batch holds hundreds).
+    const acceptedKinds = new Map<string, number>();
+    let acceptedReadings = 0;
+    /** `raw` is a function for batch entries: their bytes are only needed (re-serialised) when rejected. */
+    const take = (verdict: Verdict, raw: Buffer | (() => Buffer)) => {
       if (verdict.ok) {
         accepted.push({ key: verdict.record.nodeId, value: Buffer.from(JSON.stringify(verdict.record)), timestamp: verdict.record.reading.ts });
-        acceptedKinds.push(verdict.record.kind);
+        acceptedKinds.set(verdict.record.kind, (acceptedKinds.get(verdict.record.kind) ?? 0) + 1);
+        acceptedReadings++;
       } else {
-        rejected.push({ reason: verdict.reason, detail: verdict.detail, nodeId: verdict.nodeId, payload: raw });
+        rejected.push({ reason: verdict.reason, detail: verdict.detail, nodeId: verdict.nodeId, payload: typeof raw === 'function' ? raw() : raw });
       }
     };
 
@@ -69,7 +126,7 @@ export class TelemetryBridge {
       } else {
         const body = parseJson(payload);
         if (!body.ok) rejected.push({ reason: 'bad-json', detail: body.detail, payload });
-        else this.#unpackBatch(target.gatewayId, body.value, receivedAt, take, rejected, payload);
+        else this.#unpackBatch(target.gatewayId, body.value, receivedAt, take, rejected, payload, scope);
       }
     } else if (payload.length > this.#o.maxPayloadBytes) {
       rejected.push({ reason: 'too-large', detail: `payload of ${payload.length} bytes exceeds ${this.#o.maxPayloadBytes}`, nodeId: target.nodeId, payload });
@@ -83,35 +140,50 @@ export class TelemetryBridge {
       else take(validateReading(this.#o.registry, target, body.value, receivedAt, this.#o.maxFutureSkewMs), payload);
     }
 
-    const { producer, metrics } = this.#o;
+    const { metrics } = this.#o;
     const writes: Promise<void>[] = [];
-    if (accepted.length > 0) writes.push(producer.send(TOPICS.raw, accepted));
-    if (rejected.length > 0) writes.push(producer.send(TOPICS.dlq, rejected.map((r) => this.#deadLetter(r, topic, clientId, receivedAt))));
+    if (accepted.length > 0) writes.push(this.#raw.append(accepted));
+    if (rejected.length > 0) writes.push(this.#dlq.append(rejected.map((r) => this.#deadLetter(r, topic, clientId, receivedAt))));
     await Promise.all(writes);
-    for (const kind of acceptedKinds) metrics.accepted.inc({ kind });
+    for (const [kind, n] of acceptedKinds) metrics.accepted.inc({ kind }, n);
     for (const r of rejected) {
       metrics.rejected.inc({ reason: r.reason });
       this.#o.logger.debug({ reason: r.reason, detail: r.detail, topic, clientId, nodeId: r.nodeId }, 'telemetry rejected');
     }
     metrics.appendSeconds.observe((this.#now() - receivedAt) / 1000);
-    return { accepted: acceptedKinds.length, rejected: rejected.length };
+    return { accepted: acceptedReadings, rejected: rejected.length };
   }
 
-  #unpackBatch(gatewayId: string, body: unknown, receivedAt: number, take: (v: Verdict, raw: Buffer) => void, rejected: Rejection[], raw: Buffer): void {
+  /** A publish the sender may not make (MQTT auth): dead-lettered and counted as `unauthorized`, never appended to telemetry.raw. */
+  async refuse(topic: string, payload: Buffer, clientId: string | undefined, detail: string, nodeId?: string): Promise<void> {
+    const receivedAt = this.#now();
+    await this.#dlq.append([this.#deadLetter({ reason: 'unauthorized', detail, nodeId, payload }, topic, clientId, receivedAt)]);
+    this.#o.metrics.rejected.inc({ reason: 'unauthorized' });
+    this.#o.logger.debug({ reason: 'unauthorized', detail, topic, clientId }, 'telemetry rejected');
+  }
+
+  #unpackBatch(gatewayId: string, body: unknown, receivedAt: number, take: (v: Verdict, raw: () => Buffer) => void, rejected: Rejection[], raw: Buffer, scope?: PublishScope): void {
     const readings = (body as { readings?: unknown } | null)?.readings;
     if (typeof body !== 'object' || body === null || !Array.isArray(readings)) {
       rejected.push({ reason: 'bad-schema', detail: `gateway ${gatewayId} batch must be { "readings": [ ... ] }`, payload: raw });
       return;
     }
-    readings.forEach((entry: unknown, i: number) => {
-      const entryRaw = Buffer.from(JSON.stringify(entry) ?? 'null');
+    const { registry, maxFutureSkewMs } = this.#o;
+    for (let i = 0; i < readings.length; i++) {
+      const entry: unknown = readings[i];
+      const entryRaw = () => Buffer.from(JSON.stringify(entry) ?? 'null');
       const e = entry as { nodeId?: unknown; kind?: unknown } | null;
       if (typeof e !== 'object' || e === null || typeof e.nodeId !== 'string' || typeof e.kind !== 'string') {
-        rejected.push({ reason: 'bad-schema', detail: `gateway ${gatewayId} batch entry ${i}: needs string nodeId and kind`, payload: entryRaw });
-        return;
+        rejected.push({ reason: 'bad-schema', detail: `gateway ${gatewayId} batch entry ${i}: needs string nodeId and kind`, payload: entryRaw() });
+        continue;
       }
-      take(validateReading(this.#o.registry, { nodeId: e.nodeId, kind: e.kind, gatewayId }, entry, receivedAt, this.#o.maxFutureSkewMs), entryRaw);
-    });
+      const refused = scope?.refuseEntry?.(e.nodeId);
+      if (refused) {
+        rejected.push({ reason: 'unauthorized', detail: `batch entry ${i}: ${refused}`, nodeId: e.nodeId, payload: entryRaw() });
+        continue;
+      }
+      take(validateReading(registry, { nodeId: e.nodeId, kind: e.kind, gatewayId }, entry, receivedAt, maxFutureSkewMs), entryRaw);
+    }
   }
 
   #status(target: { nodeId: string; kind: StatusRecord['kind']; district: string }, payload: Buffer, receivedAt: number): StatusRecord | Rejection {
@@ -128,19 +200,11 @@ export class TelemetryBridge {
   }
 
   #deadLetter(r: Rejection, topic: string, clientId: string | undefined, receivedAt: number): OutgoingMessage {
-    const limit = this.#o.dlqPayloadBytes ?? 4096;
-    const payload = r.payload ?? Buffer.alloc(0);
-    const record: RejectedRecord = {
-      reason: r.reason,
-      detail: r.detail,
-      topic: topic.slice(0, 512),
-      ...(clientId ? { clientId } : {}),
-      ...(r.nodeId ? { nodeId: r.nodeId } : {}),
-      receivedAt,
-      payload: payload.subarray(0, limit).toString('base64'),
-      payloadBytes: payload.length,
-      truncated: payload.length > limit,
-    };
+    const record = rejectedRecord(
+      { reason: r.reason, detail: r.detail, topic: topic.slice(0, 512), ...(clientId ? { clientId } : {}), ...(r.nodeId ? { nodeId: r.nodeId } : {}), receivedAt },
+      r.payload ?? Buffer.alloc(0),
+      this.#o.dlqPayloadBytes,
+    );
     return { key: r.nodeId ?? null, value: Buffer.from(JSON.stringify(record)), timestamp: receivedAt };
   }
 }

@@ -1,7 +1,14 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Aedes } from 'aedes';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startPipeline } from '../bin/pipeline.js';
+import { generateCity } from '../core/index.js';
+import { provisionFile } from '../ingest/auth/index.js';
+import { metricValue, testConfig } from '../test/helpers.js';
 import { parseSimulateArgs, resolveStart, runSimulate, SimulateUsageError } from './cli.js';
 
 function capture() {
@@ -87,4 +94,36 @@ describe('simulate run', () => {
     expect(err.text()).toMatch(/simulate: sim \d{4}-.*readings \d+/);
     expect(err.text()).toContain('stopping (duration reached)');
   });
+});
+
+describe('simulate with device credentials (broker with MQTT_AUTH=on)', () => {
+  afterEach(() => {
+    process.exitCode = undefined;
+  });
+
+  it('logs every gateway and device in with --credentials, and names a missing secrets file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'city-brain-sim-auth-'));
+    const registry = generateCity();
+    await provisionFile({ registry, out: join(dir, 'credentials.json'), secrets: join(dir, 'secrets.json'), allNodes: false });
+    const pipeline = await startPipeline({ config: testConfig({ MQTT_AUTH: 'on', MQTT_CREDENTIALS: join(dir, 'credentials.json') }), registry });
+    try {
+      const missing = capture();
+      await runSimulate(['--url', `mqtt://127.0.0.1:${pipeline.mqttPort}`, '--credentials', join(dir, 'nope.json')], { stdout: capture().stream, stderr: missing.stream });
+      expect(process.exitCode).toBe(2);
+      expect(missing.text()).toContain(join(dir, 'nope.json'));
+      process.exitCode = undefined;
+
+      const out = capture();
+      await runSimulate(['--url', `mqtt://127.0.0.1:${pipeline.mqttPort}`, '--credentials', join(dir, 'secrets.json'), '--speed', '30', '--duration', '2', '--stats-every', '0'], { stdout: out.stream, stderr: capture().stream });
+      expect(process.exitCode ?? 0).toBe(0);
+      expect(JSON.parse(out.text()).errors).toBe(0);
+      const metrics = await (await fetch(`http://127.0.0.1:${pipeline.httpPort}/metrics`)).text();
+      expect(metricValue(metrics, 'citybrain_readings_accepted_total', { kind: 'streetlight' })).toBeGreaterThan(0);
+      expect(metricValue(metrics, 'citybrain_readings_rejected_total', { reason: 'unauthorized' })).toBe(0);
+      expect(metricValue(metrics, 'citybrain_mqtt_refused_total', { cause: 'bad-credentials' })).toBe(0);
+    } finally {
+      await pipeline.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

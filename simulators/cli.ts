@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { citySizeFor, generateCity, loadRegistryFile, type NodeRegistry } from '../core/index.js';
+import { loadDeviceSecrets } from '../ingest/auth/index.js';
 import type { SimLogger, SimulationStats } from './engine.js';
 import { nightStart, startSimulation, type SimulationOptions } from './publisher.js';
 import { SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, parseScenario } from './scenarios.js';
@@ -17,6 +18,8 @@ export const SIMULATE_USAGE = `usage: city-brain simulate [flags]
   --duration SECONDS   stop after this many wall seconds (default: until SIGINT/SIGTERM)
   --qos 0|1            MQTT QoS (default 1)
   --connections N      MQTT connections (default 4)
+  --credentials FILE   device secrets written by \`city-brain credentials\` (the .secrets.json file): each gateway
+                       and device logs in as itself (needed when the broker runs with MQTT_AUTH=on)
   --start WHEN         simulated start: now | night | auto | ISO-8601 | epoch ms (default auto: now at speed 1;
                        at higher speed far enough in the past (--duration, else one hour) that timestamps stay
                        behind the wall clock; once they catch up the clock runs at wall speed)
@@ -71,11 +74,12 @@ const flagsSchema = z.object({
     }),
   'max-ahead': num((n) => n >= 0, 'a number of seconds >= 0').optional(),
   'stats-every': num((n) => n >= 0, 'a number of seconds >= 0').default(5),
+  credentials: z.string().min(1, { message: 'must name a file' }).optional(),
 });
 
 export type SimulateFlags = z.output<typeof flagsSchema> & { help: boolean; listScenarios: boolean };
 
-const stringFlags = ['url', 'nodes', 'registry', 'rate', 'speed', 'scenario', 'seed', 'duration', 'qos', 'connections', 'start', 'max-ahead', 'stats-every'] as const;
+const stringFlags = ['url', 'nodes', 'registry', 'rate', 'speed', 'scenario', 'seed', 'duration', 'qos', 'connections', 'start', 'max-ahead', 'stats-every', 'credentials'] as const;
 
 /** Parses and validates the flags; throws SimulateUsageError naming the bad flag. */
 export function parseSimulateArgs(argv: string[]): SimulateFlags {
@@ -165,7 +169,9 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
 
   let registry: NodeRegistry;
   let nodeLimit: number | undefined;
+  let credentials: Awaited<ReturnType<typeof loadDeviceSecrets>> | undefined;
   try {
+    if (flags.credentials) credentials = await loadDeviceSecrets(flags.credentials);
     if (flags.registry) {
       registry = await loadRegistryFile(flags.registry);
       nodeLimit = flags.nodes;
@@ -191,6 +197,7 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
     logger: stderrLogger(err),
     ...(flags.rate !== undefined ? { rate: flags.rate } : {}),
     ...(nodeLimit !== undefined ? { nodeLimit } : {}),
+    ...(credentials ? { credentials } : {}),
     // auto: the run starts in the past; never let it overtake the wall clock (ingest rejects future readings).
     ...(flags['max-ahead'] !== undefined ? { maxAheadS: flags['max-ahead'] } : flags.start === 'auto' ? { maxAheadS: 0 } : {}),
   };

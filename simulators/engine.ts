@@ -166,6 +166,9 @@ export class SimulationEngine {
       const h = hashString(node.nodeId, seed ^ 0x5eed);
       const interval = options.registry.expectedIntervalS(node) * 1000;
       this.#interval[i] = interval;
+      // A device's counter does not restart with the simulator: start from its reporting slots since the epoch,
+      // so a second run against a pipeline that restored its state is not taken for resent readings.
+      this.#seq[i] = Math.floor(start / interval) % 2 ** 31;
       let phase: number;
       if (node.gatewayId) {
         // A gateway polls its nodes together: a per-gateway phase plus a short spread per node.
@@ -212,6 +215,17 @@ export class SimulationEngine {
 
   get inflight(): number {
     return this.#counts.inflight;
+  }
+
+  /** Simulated time of the readings being generated now (behind the simulated clock when the rate limits). */
+  get genClock(): number {
+    return this.#genClock;
+  }
+
+  /** Changes the rate limit (readings per second; Infinity or 0: none) from `wallNow` on. */
+  setRate(rate: number, wallNow: number): void {
+    const r = rate > 0 ? rate : Infinity;
+    this.#bucket.setRate(r, Number.isFinite(r) ? Math.max(1, r * 0.25) : 1, wallNow);
   }
 
   /** The simulated time that corresponds to a wall time. */

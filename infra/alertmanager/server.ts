@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { renderAlertmanagerConfig } from '../../dashboards/alertmanager.js';
 import { freePort, LOOPBACK, run } from '../process.js';
+import { aptInstall } from '../apt.js';
 import { supervise } from '../supervise.js';
 
 export const ALERTMANAGER_DEBIAN_PACKAGE = 'prometheus-alertmanager';
@@ -90,16 +91,9 @@ export async function ensureAlertmanager({ install = true, log = (_: string) => 
   if (process.getuid?.() !== 0 || !onPathBinary('apt-get')) {
     throw new Error(`no Alertmanager binary (${ALERTMANAGER_BINARIES.join(' / ')}) on PATH, and cannot install it here (needs root and apt-get): ${howTo}`);
   }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  log(`installing ${ALERTMANAGER_DEBIAN_PACKAGE} with apt-get ...`);
-  let result = await run('apt-get', ['install', '-y', ALERTMANAGER_DEBIAN_PACKAGE], { env });
-  if (result.code !== 0) {
-    log('apt-get install failed; running apt-get update and trying again ...');
-    await run('apt-get', ['update'], { env });
-    result = await run('apt-get', ['install', '-y', ALERTMANAGER_DEBIAN_PACKAGE], { env });
-  }
+  await aptInstall(ALERTMANAGER_DEBIAN_PACKAGE, log);
   const installed = findAlertmanager();
-  if (result.code !== 0 || !installed) throw new Error(`apt-get install -y ${ALERTMANAGER_DEBIAN_PACKAGE} failed (exit ${result.code}): ${result.output.trim().split('\n').slice(-10).join('\n')}`);
+  if (!installed) throw new Error(`apt-get installed ${ALERTMANAGER_DEBIAN_PACKAGE} but no Alertmanager binary (${ALERTMANAGER_BINARIES.join(' / ')}) is on PATH`);
   return installed;
 }
 

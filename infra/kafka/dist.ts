@@ -130,3 +130,41 @@ export async function checkJava(java = process.env.JAVA ?? 'java'): Promise<void
     throw new Error(`${java} -version: Kafka ${kafkaVersion()} needs Java 17 or newer, found: ${result.output.split('\n')[0]?.trim() || `exit ${result.code}`}`);
   }
 }
+
+/**
+ * Kafka's own tools jar (org.apache.kafka:kafka-tools, e.g. ProducerPerformance for the benchmark's
+ * baseline), fetched once beside the broker jars into `<cache>/kafka-<version>/tools`. Its
+ * dependencies are the broker's: the classpath is `<libs>/*:<tools>/*`.
+ */
+export async function kafkaToolsLibs(options: { version?: string; log?: (line: string) => void } = {}): Promise<{ version: string; classpath: string; downloaded: boolean }> {
+  const libs = await kafkaLibs(options);
+  const version = libs.version;
+  const dir = join(cacheRoot(), `kafka-${version}`, 'tools');
+  const jar = `kafka-tools-${version}.jar`;
+  const classpath = `${libs.dir}/*:${dir}/*`;
+  if (existsSync(join(dir, jar))) return { version, classpath, downloaded: false };
+  const staging = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  const args = ['-q', '-B', '-Dstyle.color=never', 'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy', `-Dartifact=org.apache.kafka:kafka-tools:${version}`, `-DoutputDirectory=${staging}`];
+  options.log?.(`fetching ${jar} from Maven Central into ${dir} (once) ...`);
+  let result;
+  try {
+    result = await run('mvn', args);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`mvn not found on PATH: Maven is needed once to fetch ${jar} (command: mvn ${args.join(' ')})`);
+    throw error;
+  }
+  if (result.code !== 0 || !existsSync(join(staging, jar))) {
+    rmSync(staging, { recursive: true, force: true });
+    throw new Error(`Maven failed to fetch ${jar} (exit ${result.code ?? result.signal}): mvn ${args.join(' ')}\n${mavenErrors(result.output)}`);
+  }
+  if (!existsSync(join(dir, jar))) {
+    rmSync(dir, { recursive: true, force: true });
+    try {
+      renameSync(staging, dir);
+    } catch (error) {
+      if (!existsSync(join(dir, jar))) throw error;
+    }
+  }
+  rmSync(staging, { recursive: true, force: true });
+  return { version, classpath, downloaded: true };
+}

@@ -1,0 +1,90 @@
+/**
+ * `npm run bench` in miniature, as a user runs it (the built CLI): a small city, two short steps,
+ * the Mosquitto baseline. Checks the report's shape and that nothing accepted was lost; never speed.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseBenchArgs } from './options.js';
+import { parsePerfSummary } from './kafka-perf.js';
+import { probeStatesInKpis, SseSplitter } from './probe.js';
+import { quantile } from './stats.js';
+
+const CLI = fileURLToPath(new URL('../../dist/simulators/bench/cli.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'city-brain-bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('bench pieces', () => {
+  it('parses flags and rejects bad ones by name', () => {
+    expect(parseBenchArgs(['--nodes', '2000', '--rates', '400,200', '--kafka', '--baselines', 'none'])).toMatchObject({ nodes: 2000, rates: [200, 400], kafka: true, baselines: [] });
+    expect(parseBenchArgs([])).toMatchObject({ nodes: 500_000, kafka: false, baselines: ['mosquitto', 'kafka'], out: 'bench-report.json' });
+    expect(() => parseBenchArgs(['--nodes', 'lots'])).toThrow(/^--nodes: must be an integer/);
+    expect(() => parseBenchArgs(['--baselines', 'rabbitmq'])).toThrow(/^--baselines:/);
+  });
+
+  it('nearest-rank quantiles', () => {
+    expect(quantile([5, 1, 4, 2, 3], 0.5)).toBe(3);
+    expect(quantile([...Array(100).keys()].map((i) => i + 1), 0.99)).toBe(99);
+    expect(quantile([], 0.5)).toBeNull();
+  });
+
+  it('splits a server-sent event stream however it is chunked', () => {
+    const stream = ': connected\n\nevent: kpis\ndata: {"a":1}\n\nevent: alert\ndata: {}\n\nevent: kpis\ndata: {"b":2}\n\n';
+    for (const size of [1, 2, 3, 7, 1000]) {
+      const events: string[] = [];
+      const splitter = new SseSplitter((e) => events.push(e));
+      for (let i = 0; i < stream.length; i += size) splitter.push(stream.slice(i, i + size));
+      expect(events, `chunks of ${size}`).toEqual([': connected', 'event: kpis\ndata: {"a":1}', 'event: alert\ndata: {}', 'event: kpis\ndata: {"b":2}']);
+    }
+  });
+
+  it('reads probe lots out of a kpis event and the producer tool summary', () => {
+    const data = `event: kpis\ndata: {"type":"kpis","kpis":{"parking":{"list":[{"lotId":"LOT-BENCH-P00","lotName":"x","district":"Lixia","spaces":1,"occupied":1,"free":0,"unknown":0},{"lotId":"LOT-BENCH-P07","lotName":"y","district":"Lixia","spaces":1,"occupied":0,"free":1,"unknown":0},{"lotId":"LOT-BENCH-P08","spaces":1,"occupied":0,"free":0,"unknown":1}]}}}`;
+    expect([...probeStatesInKpis(data)]).toEqual([
+      [0, true],
+      [7, false],
+    ]);
+    const perf = parsePerfSummary('1000 records sent, 200.0 records/sec\n1000000 records sent, 123456.7 records/sec (35.32 MB/sec), 150.5 ms avg latency, 900.0 ms max latency, 120 ms 50th, 400 ms 95th, 700 ms 99th, 850 ms 99.9th.\n');
+    expect(perf).toMatchObject({ recordsPerSecond: 123456.7, mbPerSecond: 35.32, p50LatencyMs: 120, p99LatencyMs: 700, maxLatencyMs: 900 });
+  });
+});
+
+describe('npm run bench (small)', () => {
+  it('drives the pipeline and Mosquitto, writes a report with the figures, loses nothing', async () => {
+    expect(existsSync(CLI), `${CLI}: run npm run build first`).toBe(true);
+    const out = join(dir, 'report.json');
+    const args = [CLI, '--nodes', '1500', '--rates', '200,400', '--step-seconds', '3', '--warm-seconds', '1', '--probes', '4', '--baselines', 'mosquitto', '--out', out];
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.on('data', (d) => (text += d));
+      child.stderr.on('data', (d) => (text += d));
+      child.once('exit', (c) => resolve({ code: c, output: text }));
+    });
+    expect(code, output).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    expect(report).toMatchObject({
+      mode: 'embedded',
+      nodes: expect.any(Number),
+      readingsPerSecond: expect.any(Number),
+      rssMaxBytes: expect.any(Number),
+      cpuSeconds: expect.any(Number),
+      lost: 0,
+      latencyDefinition: expect.stringContaining('/api/v1/stream'),
+    });
+    expect(report.nodes).toBeGreaterThan(1000);
+    expect(report.accepted).toBeGreaterThan(0);
+    expect(report.processed).toBe(report.accepted);
+    expect(report.steps.length).toBeGreaterThan(0);
+    for (const step of report.steps) expect(step).toMatchObject({ targetRate: expect.any(Number), publishedPerSecond: expect.any(Number), keptUp: expect.any(Boolean) });
+    // Probes came back through the KPI stream: latencies are numbers (their size is not judged here).
+    expect(report.steps.some((s: { probes: number }) => s.probes > 0)).toBe(true);
+    expect(report.baselines.mosquitto).toMatchObject({ readingsPerSecond: expect.any(Number), steps: expect.any(Array) });
+    expect(report.baselines.mosquitto.error).toBeUndefined();
+    expect(Object.keys(report.targets)).toEqual(['readingsPerSecond', 'p99LatencyMs', 'rssMaxBytes', 'lost']);
+    expect(report.targets.lost.met).toBe(true);
+  }, 180_000);
+});

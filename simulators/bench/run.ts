@@ -1,0 +1,409 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { citySizeFor, generateCity, NodeRegistry, registryToJson, topicSpecs, TOPICS } from '../../core/index.js';
+import { kafkaFixture, type KafkaFixture } from '../../infra/fixtures/kafka.js';
+import { startMosquitto, type MosquittoServer } from '../../infra/mosquitto/server.js';
+import { generateReading } from '../models/index.js';
+import { buildScenario } from '../scenarios.js';
+import { kafkaProducerPerf, type KafkaPerfResult } from './kafka-perf.js';
+import { Load } from './load.js';
+import type { BenchOptions } from './options.js';
+import { probeNodes, Prober, subscribeAll, watchKpiStream } from './probe.js';
+import { ProcSampler } from './proc.js';
+import { quantile, round1 } from './stats.js';
+import { embeddedTarget, kafkaTarget, type Target } from './target.js';
+
+export const LATENCY_DEFINITION =
+  'Wall time from just before a probe reading is published (MQTT QoS 1, direct telemetry) to the arrival, at the benchmark, of the first `kpis` event on GET /api/v1/stream whose parking lot list shows it ' +
+  '(ingest, log, processor, partial, aggregator evaluation, SSE). Probes are parking detectors in one-space lots of their own, published with the same simulated timestamps and into the same queues as the load; ' +
+  'a probe still unseen when its step ends counts with its age then (a lower bound). Mosquitto baseline: publish to arrival at the plain subscriber.';
+
+export interface StepResult {
+  targetRate: number;
+  seconds: number;
+  /** Readings per second the simulator published and had acknowledged. */
+  publishedPerSecond: number;
+  /** Readings (messages for Mosquitto) per second that came out the other end. */
+  processedPerSecond: number;
+  /** Accepted but not processed (received for Mosquitto) at the end of the step. */
+  backlog: number;
+  /** Simulator messages waiting for PUBACK at the end of the step (the broker pushing back). */
+  inflight: number;
+  p50LatencyMs: number | null;
+  p99LatencyMs: number | null;
+  maxLatencyMs: number | null;
+  probes: number;
+  /** CPU cores the target used on average during the step, and the simulator. */
+  targetCpuCores: number;
+  simulatorCpuCores: number;
+  rssBytes: number;
+  keptUp: boolean;
+  /**
+   * Why the steps stopped here: `backlog`, the target fell behind; `publish`, fewer than 90 % of the
+   * rate were published and acknowledged (the simulator short of CPU, or PUBACKs slow: see
+   * simulatorCpuCores and inflight).
+   */
+  limit?: 'publish' | 'backlog';
+}
+
+export interface RunResult {
+  readingsPerSecond: number;
+  p50LatencyMs: number | null;
+  p99LatencyMs: number | null;
+  steps: StepResult[];
+  accepted: number;
+  processed: number;
+  lost: number;
+  drainedMs: number;
+  cpuSeconds: number;
+  rssMaxBytes: number;
+  startupRssMaxBytes: number;
+  startupSeconds: number;
+  simulatorCpuSeconds: number;
+  gateways: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Readings per simulated second of the city at speed 1 (every node at its expected interval). */
+function baseRate(registry: NodeRegistry): number {
+  let perS = 0;
+  for (const n of registry.all()) perS += 1 / registry.expectedIntervalS(n);
+  return perS;
+}
+
+interface Driven {
+  /** Counters of the target: `in` accepted (Mosquitto: messages acknowledged to the simulator), `out` processed (received). */
+  counters(load: { readings: number; messages: number }): Promise<{ in: number; out: number }>;
+  mqttUrl: string;
+  pids: number[];
+  /** Observes probes; returns a stop function. */
+  observe(prober: Prober): Promise<() => void | Promise<void>>;
+  /** Publishes probes (false for nothing to measure, e.g. no probe nodes). */
+  probes: boolean;
+}
+
+/**
+ * Drives one target with the simulator at increasing rates until it no longer keeps up, then lets
+ * it drain. A step keeps up when the target's backlog at the end of the step is under two seconds
+ * of the rate; the steps go up while they keep up and at least 90 % of the rate is published.
+ */
+async function driveSteps(name: string, target: Driven, o: BenchOptions, plan: { speed: number; start: number; rates: number[] }, log: (l: string) => void) {
+  let simNow = plan.start;
+  const prober = new Prober(o.probes, () => simNow);
+  // Observe first: the subscriber must not miss the first messages.
+  const stopObserving = target.probes ? await target.observe(prober) : () => undefined;
+  const load = await Load.start({ url: target.mqttUrl, nodes: o.nodes, seed: o.seed, speed: plan.speed, start: plan.start, rate: plan.rates[0]!, connections: o.connections, maxInflight: 4000 });
+  const sampler = new ProcSampler({ target: target.pids, simulator: [load.pid] });
+  const poll = setInterval(() => void load.stats().then((s) => (simNow = s.now), () => undefined), 200);
+  if (target.probes) await prober.start(target.mqttUrl);
+  const steps: StepResult[] = [];
+  const cpuStart = sampler.cpuSeconds('target');
+  const simCpuStart = sampler.cpuSeconds('simulator');
+  let counts = { readings: 0, messages: 0 };
+  const loadCounts = async () => {
+    const { stats } = await load.stats();
+    counts = { readings: stats.readings, messages: stats.batches + stats.direct };
+    return stats;
+  };
+  try {
+    for (const rate of plan.rates) {
+      load.setRate(rate);
+      await sleep(o['warm-seconds'] * 1000);
+      const t0 = Date.now();
+      const s0 = await loadCounts();
+      const c0 = await target.counters(counts);
+      const cpu0 = sampler.cpuSeconds('target');
+      const sim0 = sampler.cpuSeconds('simulator');
+      sampler.resetRss('step');
+      await sleep(o['step-seconds'] * 1000);
+      const s1 = await loadCounts();
+      const c1 = await target.counters(counts);
+      const t1 = Date.now();
+      const dt = (t1 - t0) / 1000;
+      const lat = prober.window(t0, t1).map((s) => s.latencyMs);
+      const published = (s1.readings - s0.readings) / dt;
+      const backlog = c1.in - c1.out;
+      const step: StepResult = {
+        targetRate: rate,
+        seconds: round1(dt),
+        publishedPerSecond: Math.round(published),
+        processedPerSecond: Math.round((c1.out - c0.out) / dt),
+        backlog,
+        inflight: s1.inflight,
+        p50LatencyMs: quantile(lat, 0.5),
+        p99LatencyMs: quantile(lat, 0.99),
+        maxLatencyMs: lat.length ? Math.max(...lat) : null,
+        probes: lat.length,
+        targetCpuCores: Math.round(((sampler.cpuSeconds('target') - cpu0) / dt) * 100) / 100,
+        simulatorCpuCores: Math.round(((sampler.cpuSeconds('simulator') - sim0) / dt) * 100) / 100,
+        rssBytes: sampler.rssMaxBytes('target'),
+        keptUp: false,
+      };
+      // Backlog in the target's unit (Mosquitto counts messages, a gateway batch being one).
+      const perUnit = name === 'mosquitto' ? (s1.batches + s1.direct - (s0.batches + s0.direct)) / Math.max(1, s1.readings - s0.readings) : 1;
+      // Two seconds of the rate: a consumer fetching in batches (Kafka) always has about a second in flight.
+      step.keptUp = backlog <= Math.max(1000, 2 * rate * perUnit);
+      if (!step.keptUp) step.limit = 'backlog';
+      else if (published < 0.9 * rate) step.limit = 'publish';
+      steps.push(step);
+      log(`${name}: ${rate}/s -> published ${step.publishedPerSecond}/s, processed ${step.processedPerSecond}/s, backlog ${backlog}, p50 ${step.p50LatencyMs} ms, p99 ${step.p99LatencyMs} ms (${step.probes} probes), cpu ${step.targetCpuCores} + sim ${step.simulatorCpuCores}, ${step.keptUp ? 'kept up' : 'NOT kept up'}${step.limit ? ` (limit: ${step.limit})` : ''}`);
+      // Up only while the target keeps up and takes the whole rate (PUBACKs waiting = it pushes back).
+      if (step.limit) break;
+    }
+  } finally {
+    clearInterval(poll);
+    await prober.stop();
+  }
+  // Stop the load (gateways send what they hold, acknowledgements awaited), then drain: everything accepted must come out.
+  const final = await load.stop();
+  log(`${name}: load generator stopped`);
+  if (final) counts = { readings: final.readings, messages: final.batches + final.direct };
+  const drainStart = Date.now();
+  let c = await target.counters(counts);
+  while (c.in !== c.out && Date.now() - drainStart < 60_000) {
+    await sleep(250);
+    c = await target.counters(counts);
+  }
+  const drainedMs = Date.now() - drainStart;
+  log(`${name}: drained in ${drainedMs} ms (in ${c.in}, out ${c.out})`);
+  await stopObserving();
+  const cpuSeconds = sampler.cpuSeconds('target') - cpuStart;
+  const simulatorCpuSeconds = sampler.cpuSeconds('simulator') - simCpuStart;
+  sampler.stop();
+  const best = steps.filter((s) => s.keptUp).sort((a, b) => b.publishedPerSecond - a.publishedPerSecond)[0];
+  return {
+    steps,
+    best,
+    accepted: c.in,
+    processed: c.out,
+    lost: c.in - c.out,
+    drainedMs,
+    cpuSeconds: round1(cpuSeconds),
+    simulatorCpuSeconds: round1(simulatorCpuSeconds),
+    rssMaxBytes: Math.max(...steps.map((s) => s.rssBytes), 0),
+    gateways: final?.gateways ?? 0,
+  };
+}
+
+/** Sample telemetry.raw values (as the bridge writes them) for Kafka's producer benchmark. */
+function sampleRecords(registry: NodeRegistry, start: number, seed: number, count = 500): string[] {
+  const nodes = [...registry.all()];
+  const scenario = buildScenario('normal', nodes.slice(0, 1), { seed, start });
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const node = nodes[Math.floor((i * nodes.length) / count)]!;
+    const reading = generateReading(node, start + i * 1000, { seed, scenario });
+    out.push(JSON.stringify({ type: 'reading', nodeId: node.nodeId, kind: node.kind, district: node.district, receivedAt: start + i * 1000, ...(node.gatewayId ? { gatewayId: node.gatewayId } : {}), reading }));
+  }
+  return out;
+}
+
+export interface BenchReport {
+  [key: string]: unknown;
+}
+
+/** The whole benchmark: our pipeline, then the baselines, in one run; returns the report. */
+export async function runBench(o: BenchOptions, log: (line: string) => void = (l) => process.stderr.write(`bench: ${l}\n`)): Promise<BenchReport> {
+  const startedAt = new Date();
+  const work = mkdtempSync(join(tmpdir(), 'city-brain-bench-'));
+  const cleanups: (() => Promise<void> | void)[] = [() => rmSync(work, { recursive: true, force: true })];
+  try {
+    // The city the simulator generates, plus the probes: written as the registry file the pipeline loads.
+    const city = generateCity(citySizeFor(o.nodes));
+    const registry = new NodeRegistry([...city.all(), ...probeNodes(o.probes)]);
+    const registryFile = join(work, 'registry.json');
+    writeFileSync(registryFile, registryToJson(registry));
+    log(`registry: ${city.size} nodes + ${o.probes} probes -> ${registryFile}`);
+    const base = baseRate(city);
+    // Below the city's own rate in real time the readings' clock runs slower than the wall clock, and
+    // the pipeline (its clock follows the data, then the wall) rightly sees nodes fall silent: not a load test.
+    const realTime = Math.ceil(base);
+    const below = o.rates.filter((r) => r < realTime);
+    if (below.length > 0) {
+      log(`skipping rates under ${realTime}/s (the city's readings per second in real time): ${below.join(', ')}`);
+      o = { ...o, rates: o.rates.some((r) => r >= realTime) ? o.rates.filter((r) => r >= realTime) : [realTime] };
+    }
+    const maxRate = Math.max(...o.rates, ...(o.baselines.includes('mosquitto') ? o['baseline-rates'] : []));
+    // Fast enough that the city produces more than the highest rate; the rate limit does the rest.
+    const speed = Math.max(1, Math.ceil((1.3 * maxRate) / base));
+    const plannedS = Math.max(o.rates.length, o['baseline-rates'].length) * (o['step-seconds'] + o['warm-seconds']) + 120;
+
+    let kafka: KafkaFixture | undefined;
+    if (o.kafka || o.baselines.includes('kafka')) {
+      log('kafka: starting or finding a broker ...');
+      kafka = await kafkaFixture();
+      cleanups.push(() => kafka!.release());
+      log(`kafka: ${kafka.brokers.join(',')} (${kafka.source})`);
+    }
+    if (o['cpu-prof']) mkdirSync(resolve(o['cpu-prof']), { recursive: true });
+    const t0 = Date.now();
+    const startupSampler = { max: 0 };
+    // A state directory of this run's own: state snapshots of an earlier run must not be restored into this one.
+    const common = { registryFile, log, env: { STATE_DIR: join(work, 'state') }, ...(o['cpu-prof'] ? { cpuProfDir: resolve(o['cpu-prof']) } : {}) };
+    const targetPromise = o.kafka ? kafkaTarget({ ...common, brokers: kafka!.brokers, processors: o.processors }) : embeddedTarget(common);
+    const target: Target = await targetPromise;
+    cleanups.push(() => target.stop());
+    const startupSeconds = round1((Date.now() - t0) / 1000);
+    const startup = new ProcSampler({ target: target.pids });
+    startupSampler.max = startup.rssMaxBytes('target');
+    startup.stop();
+    log(`pipeline (${o.kafka ? 'kafka' : 'embedded'}) ready after ${startupSeconds} s; mqtt ${target.mqttUrl}, api ${target.apiUrl}`);
+
+    let kpiEventBytes = 0;
+    const planStart = (rates: number[]) => ({ speed, rates, start: Math.floor(Date.now() - (plannedS + 60) * 1000 * speed) });
+    const ours = await driveSteps(
+      'pipeline',
+      {
+        mqttUrl: target.mqttUrl,
+        pids: target.pids,
+        probes: true,
+        counters: async () => {
+          const c = await target.counters();
+          return { in: c.accepted, out: c.processed };
+        },
+        observe: async (prober) =>
+          watchKpiStream(target.apiUrl, (states, at, bytes) => {
+            kpiEventBytes = Math.max(kpiEventBytes, bytes);
+            states.forEach((occupied, k) => prober.observed(k, occupied, at));
+          }),
+      },
+      o,
+      planStart(o.rates),
+      log,
+    );
+    await target.stop();
+    log('pipeline stopped');
+
+    const baselines: Record<string, unknown> = {};
+    const oursRate = ours.best?.publishedPerSecond ?? 0;
+    const ratio = (base: number) => (base > 0 ? Math.round((oursRate / base) * 1000) / 1000 : null);
+    if (o.baselines.includes('mosquitto')) {
+      let m: MosquittoServer | undefined;
+      try {
+        m = await startMosquitto({ log });
+        const server = m;
+        cleanups.push(() => server.stop());
+        let sub: Awaited<ReturnType<typeof subscribeAll>> | undefined;
+        let prober: Prober | undefined;
+        const r = await driveSteps(
+          'mosquitto',
+          {
+            mqttUrl: m.url,
+            pids: [m.pid],
+            probes: true,
+            counters: async (load) => ({ in: load.messages, out: sub?.messages() ?? 0 }),
+            observe: async (p) => {
+              prober = p;
+              sub = await subscribeAll(server.url, (k, occupied, at) => prober?.observed(k, occupied, at));
+              return () => sub!.stop();
+            },
+          },
+          o,
+          planStart(o['baseline-rates']),
+          log,
+        );
+        const rate = r.best?.publishedPerSecond ?? 0;
+        baselines.mosquitto = {
+          what: `Mosquitto ${m.version} (Debian package) with the same simulated load to one plain QoS 1 subscriber of city/#`,
+          readingsPerSecond: rate,
+          p50LatencyMs: r.best?.p50LatencyMs ?? null,
+          p99LatencyMs: r.best?.p99LatencyMs ?? null,
+          lostMessages: r.lost,
+          cpuSeconds: r.cpuSeconds,
+          rssMaxBytes: r.rssMaxBytes,
+          steps: r.steps,
+          ratio: ratio(rate),
+        };
+      } catch (error) {
+        baselines.mosquitto = { error: (error as Error).message };
+        log(`mosquitto baseline failed: ${(error as Error).message}`);
+      } finally {
+        await m?.stop();
+      }
+    }
+    if (o.baselines.includes('kafka') && kafka) {
+      try {
+        const perf: KafkaPerfResult = await kafkaProducerPerf({
+          brokers: kafka.brokers,
+          samples: sampleRecords(city, Date.now() - 3_600_000, o.seed),
+          records: o['kafka-records'],
+          partitions: topicSpecs().find((t) => t.name === TOPICS.raw)!.partitions,
+          workDir: work,
+          log,
+        });
+        log(`kafka baseline: ${perf.summary}`);
+        baselines.kafkaProducerPerf = { ...perf, ratio: ratio(perf.recordsPerSecond) };
+      } catch (error) {
+        baselines.kafkaProducerPerf = { error: (error as Error).message };
+        log(`kafka baseline failed: ${(error as Error).message}`);
+      }
+    }
+
+    const result: RunResult = {
+      readingsPerSecond: oursRate,
+      p50LatencyMs: ours.best?.p50LatencyMs ?? null,
+      p99LatencyMs: ours.best?.p99LatencyMs ?? null,
+      steps: ours.steps,
+      accepted: ours.accepted,
+      processed: ours.processed,
+      lost: ours.lost,
+      drainedMs: ours.drainedMs,
+      cpuSeconds: ours.cpuSeconds,
+      rssMaxBytes: ours.rssMaxBytes,
+      startupRssMaxBytes: startupSampler.max,
+      startupSeconds,
+      simulatorCpuSeconds: ours.simulatorCpuSeconds,
+      gateways: ours.gateways,
+    };
+    const targets = o.kafka ? { readingsPerSecond: 30_000 } : { readingsPerSecond: 50_000 };
+    return {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      mode: o.kafka ? 'kafka' : 'embedded',
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version },
+      nodes: city.size,
+      probes: o.probes,
+      gateways: result.gateways,
+      scenario: 'normal',
+      seed: o.seed,
+      speed,
+      ...(o.kafka ? { processors: o.processors, brokers: kafka!.brokers } : {}),
+      readingsPerSecond: result.readingsPerSecond,
+      p50LatencyMs: result.p50LatencyMs,
+      p99LatencyMs: result.p99LatencyMs,
+      rssMaxBytes: result.rssMaxBytes,
+      startupRssMaxBytes: result.startupRssMaxBytes,
+      startupSeconds: result.startupSeconds,
+      cpuSeconds: result.cpuSeconds,
+      simulatorCpuSeconds: result.simulatorCpuSeconds,
+      accepted: result.accepted,
+      processed: result.processed,
+      lost: result.lost,
+      drainedMs: result.drainedMs,
+      /** Size of the largest kpis event on the live stream (every evaluation sends one). */
+      kpiEventBytes,
+      latencyDefinition: LATENCY_DEFINITION,
+      keepUpRule:
+        'a step keeps up when accepted - processed at its end is under two seconds of its rate; steps go up while they keep up and >= 90 % of the rate is published and acknowledged (else limit `publish`: the simulator short of CPU or PUBACKs slow); readingsPerSecond is the highest published rate of a step that kept up, the latencies are that step\'s',
+      steps: result.steps,
+      baselines,
+      targets: {
+        readingsPerSecond: { target: targets.readingsPerSecond, met: result.readingsPerSecond >= targets.readingsPerSecond },
+        p99LatencyMs: { target: 2000, met: result.p99LatencyMs !== null && result.p99LatencyMs < 2000 },
+        rssMaxBytes: { target: 2 ** 31, met: result.rssMaxBytes < 2 ** 31 },
+        lost: { target: 0, met: result.lost === 0 },
+      },
+      ...(o['cpu-prof'] ? { cpuProfiles: resolve(o['cpu-prof']) } : {}),
+    };
+  } finally {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  }
+}
+
+export function writeReport(file: string, report: BenchReport): void {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+}
