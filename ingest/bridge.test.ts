@@ -36,6 +36,20 @@ describe('LogAppender', () => {
     expect(sends.every((s) => s.topic === 'telemetry.raw')).toBe(true);
   });
 
+  it('a send carries at most maxSendBytes of whole publishes; a larger single publish goes alone', async () => {
+    const { producer, sends } = heldProducer();
+    const log = new LogAppender(producer, 'telemetry.raw', 6);
+    const big = (key: string, n: number): OutgoingMessage => ({ key, value: Buffer.alloc(n) });
+    const all = [log.append([big('a', 1)]), log.append([big('b', 3), big('c', 2)]), log.append([big('d', 2)]), log.append([big('e', 9)]), log.append([big('f', 1)])];
+    for (let i = 0; i < 5; i++) {
+      await tick();
+      sends[i]!.done();
+    }
+    await Promise.all(all);
+    // a goes at once; then b+c (5 bytes, d would make 7); d alone (e would exceed); e alone (over the limit by itself); f.
+    expect(sends.map((s) => s.keys)).toEqual([['a'], ['b', 'c'], ['d'], ['e'], ['f']]);
+  });
+
   it('a failed send fails every publish in it (none acknowledged), and the next appends still go out', async () => {
     const { producer, sends } = heldProducer();
     const log = new LogAppender(producer, 'telemetry.raw');

@@ -43,37 +43,41 @@ export interface PublishScope {
  * (on Kafka one produce request for many publishes instead of one each). Sends run one after the
  * other, so the order of records is the order of arrival. Each caller's promise settles when the
  * send holding its records does (a failed send fails every publish in it: none is acknowledged).
+ * A send carries at most `maxSendBytes` of values (whole publishes; a larger single one alone):
+ * after an outage thousands of publishes wait at once, and one send of all of them would exceed
+ * the broker's record batch limit (message.max.bytes, 1 MiB by default) and fail again and again.
  */
 export class LogAppender {
-  #pending: OutgoingMessage[] = [];
-  #waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #queue: { messages: OutgoingMessage[]; bytes: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
   #sending = false;
 
   constructor(
     private readonly producer: Producer,
     private readonly topic: string,
+    private readonly maxSendBytes = 512 * 1024,
   ) {}
 
   append(messages: OutgoingMessage[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      for (const m of messages) this.#pending.push(m);
-      this.#waiters.push({ resolve, reject });
+      let bytes = 0;
+      for (const m of messages) bytes += m.value.length;
+      this.#queue.push({ messages, bytes, resolve, reject });
       if (!this.#sending) void this.#drain();
     });
   }
 
   async #drain(): Promise<void> {
     this.#sending = true;
-    while (this.#pending.length > 0) {
-      const batch = this.#pending;
-      const waiters = this.#waiters;
-      this.#pending = [];
-      this.#waiters = [];
+    while (this.#queue.length > 0) {
+      let n = 0;
+      let bytes = 0;
+      while (n < this.#queue.length && (n === 0 || bytes + this.#queue[n]!.bytes <= this.maxSendBytes)) bytes += this.#queue[n++]!.bytes;
+      const entries = this.#queue.splice(0, n);
       try {
-        await this.producer.send(this.topic, batch);
-        for (const w of waiters) w.resolve();
+        await this.producer.send(this.topic, entries.length === 1 ? entries[0]!.messages : entries.flatMap((e) => e.messages));
+        for (const e of entries) e.resolve();
       } catch (error) {
-        for (const w of waiters) w.reject(error);
+        for (const e of entries) e.reject(error);
       }
     }
     this.#sending = false;
