@@ -29,7 +29,7 @@ import type { PartitionPartial } from './partial.js';
 import { ParkingMerger } from './parking/merge.js';
 import { readJsonFile, readToEnd, writeFileAtomic } from './state/index.js';
 import { Listeners, Ticker } from './ticker.js';
-import type { EvalContext, KindMerger } from './types.js';
+import { appendAll, type EvalContext, type KindMerger } from './types.js';
 
 export interface AggregatorOptions {
   registry: NodeRegistry;
@@ -163,14 +163,14 @@ export class Aggregator {
     for (const kind of KIND_NAMES) {
       const merged = this.#mergers[kind].merge(partials.flatMap((p) => (p.kinds?.[kind] === undefined ? [] : [p.kinds[kind]])), ctx);
       sections[kind] = merged.kpis;
-      conditions.push(...merged.conditions);
+      appendAll(conditions, merged.conditions);
     }
     const health = this.#health.merge(
       partials.flatMap((p): HealthSection[] => (p.health ? [p.health] : [])),
       partials.flatMap((p): RejectionSection[] => (p.rejections ? [p.rejections] : [])),
       ctx,
     );
-    conditions.push(...health.conditions);
+    appendAll(conditions, health.conditions);
     const kpis: Kpis = { evaluatedAt: ctx.now, lighting: sections.streetlight, groundwater: sections.groundwater, noise: sections.noise, parking: sections.parking, nodes: health.kpis };
     return { kpis, conditions };
   }

@@ -34,7 +34,7 @@ import { ParkingProcessor } from './parking/processor.js';
 import type { PartitionPartial } from './partial.js';
 import { FileSnapshotStore, TopicSnapshotStore, type NodeSnapshot, type PartitionSnapshot, type SnapshotStore } from './state/index.js';
 import { Listeners, Ticker } from './ticker.js';
-import type { EvalContext, KindProcessor } from './types.js';
+import { appendAll, type EvalContext, type KindProcessor } from './types.js';
 
 export interface HostOptions {
   registry: NodeRegistry;
@@ -355,11 +355,11 @@ export class ProcessorHost {
       for (const kind of KIND_NAMES) {
         const { section, conditions } = (this.#kinds[kind] as KindProcessor).partial((nodes?.byKind.get(kind) ?? []) as NodeOf<Kind>[], ctx);
         partial.kinds![kind] = section;
-        partial.conditions.push(...conditions);
+        appendAll(partial.conditions, conditions);
       }
       const health = this.#health.partial(nodes?.all ?? [], ctx);
       partial.health = health.section;
-      partial.conditions.push(...health.conditions);
+      appendAll(partial.conditions, health.conditions);
       out.push(partial);
     }
     return out;

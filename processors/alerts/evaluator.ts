@@ -131,7 +131,7 @@ export class AlertEvaluator {
     for (const [id, p] of state.pending) this.#pending.set(id, { since: p.since, condition: p.condition });
     for (const a of state.active) this.#active.set(a.id, { ...a });
     for (const [id, since] of state.missingSince) this.#missingSince.set(id, since);
-    this.#history.push(...state.history.map((a) => ({ ...a })));
+    for (const a of state.history) this.#history.push({ ...a });
   }
 
   list(state?: AlertState): Alert[] {

@@ -1,7 +1,7 @@
 import type { AlertCondition, NodeHealthView, RegistryNode, TelemetryRecord } from '../../core/index.js';
 import { isFresh } from '../freshness.js';
 import type { EvalContext, Evaluation, KindPartial } from '../types.js';
-import { ratio } from '../types.js';
+import { appendAll, ratio } from '../types.js';
 
 interface Seen {
   lastSeen?: number;
@@ -178,7 +178,7 @@ export class HealthMerger {
         if (off) {
           const m = silent.get(key) ?? { district: t.district, kind: t.kind, count: 0, nodes: [] };
           m.count += off.count;
-          m.nodes.push(...off.nodes);
+          appendAll(m.nodes, off.nodes);
           silent.set(key, m);
         }
       }

@@ -1,5 +1,5 @@
 import type { AlertCondition, NodeRegistry, RoadClass } from '../../core/index.js';
-import type { EvalContext, Evaluation, KindMerger } from '../types.js';
+import { appendAll, type EvalContext, type Evaluation, type KindMerger } from '../types.js';
 import { restsAtHalfNight } from '../../core/index.js';
 import { lightingRate, type RateCount } from './lamp.js';
 import { scheduleFor, type LightingSection } from './processor.js';
@@ -114,7 +114,7 @@ export class LightingMerger implements KindMerger<LightingSection> {
       }
       for (const [id, c] of Object.entries(s.circuits)) {
         const m = circuits.get(id) ?? { district: c.district, road: c.road, dark: [], unknown: 0 };
-        m.dark.push(...c.dark);
+        appendAll(m.dark, c.dark);
         m.unknown += c.unknown;
         circuits.set(id, m);
       }
