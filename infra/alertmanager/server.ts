@@ -14,10 +14,10 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { renderAlertmanagerConfig } from '../../dashboards/alertmanager.js';
 import { freePort, LOOPBACK, run } from '../process.js';
-import { aptInstall } from '../apt.js';
+import { ensureDebianBinary, findBinary } from '../apt.js';
 import { supervise } from '../supervise.js';
 
 export const ALERTMANAGER_DEBIAN_PACKAGE = 'prometheus-alertmanager';
@@ -62,39 +62,16 @@ export interface AlertmanagerServer {
   stop(): Promise<void>;
 }
 
-function onPathBinary(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    if (existsSync(candidate)) return candidate;
-  }
-  return null;
-}
+const ALERTMANAGER = { pkg: ALERTMANAGER_DEBIAN_PACKAGE, names: ALERTMANAGER_BINARIES, envVar: 'ALERTMANAGER_BIN' } as const;
 
-/** The Alertmanager binary if present: $ALERTMANAGER_BIN, PATH, /usr/bin; else null. */
+/** The Alertmanager binary if present: $ALERTMANAGER_BIN, PATH, the system dirs; else null. */
 export function findAlertmanager(): string | null {
-  const fromEnv = process.env.ALERTMANAGER_BIN?.trim();
-  if (fromEnv) return fromEnv;
-  for (const name of ALERTMANAGER_BINARIES) {
-    const found = onPathBinary(name) ?? (existsSync(`/usr/bin/${name}`) ? `/usr/bin/${name}` : null);
-    if (found) return found;
-  }
-  return null;
+  return findBinary(ALERTMANAGER.names, ALERTMANAGER.envVar);
 }
 
 /** The binary, installing Debian's package first when it is missing and `install` allows it. */
-export async function ensureAlertmanager({ install = true, log = (_: string) => {} }: { install?: boolean; log?: (line: string) => void } = {}): Promise<string> {
-  const found = findAlertmanager();
-  if (found) return found;
-  const howTo = `install Debian's package (as root: apt-get update && apt-get install -y ${ALERTMANAGER_DEBIAN_PACKAGE}; binary /usr/bin/prometheus-alertmanager) or set ALERTMANAGER_BIN`;
-  if (!install) throw new Error(`no Alertmanager binary (${ALERTMANAGER_BINARIES.join(' / ')}) on PATH: ${howTo}`);
-  if (process.getuid?.() !== 0 || !onPathBinary('apt-get')) {
-    throw new Error(`no Alertmanager binary (${ALERTMANAGER_BINARIES.join(' / ')}) on PATH, and cannot install it here (needs root and apt-get): ${howTo}`);
-  }
-  await aptInstall(ALERTMANAGER_DEBIAN_PACKAGE, log);
-  const installed = findAlertmanager();
-  if (!installed) throw new Error(`apt-get installed ${ALERTMANAGER_DEBIAN_PACKAGE} but no Alertmanager binary (${ALERTMANAGER_BINARIES.join(' / ')}) is on PATH`);
-  return installed;
+export function ensureAlertmanager({ install = true, log = (_: string) => {} }: { install?: boolean; log?: (line: string) => void } = {}): Promise<string> {
+  return ensureDebianBinary({ ...ALERTMANAGER, install, log });
 }
 
 export async function alertmanagerVersion(binary: string): Promise<string> {

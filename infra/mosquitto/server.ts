@@ -10,12 +10,12 @@
  * root with apt-get, it is installed (`apt-get install -y mosquitto`, then `apt-get update` and
  * again if that fails); CI installs it ahead (.ci/run).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { freePort, LOOPBACK, run } from '../process.js';
-import { aptInstall } from '../apt.js';
+import { ensureDebianBinary, findBinary } from '../apt.js';
 import { supervise } from '../supervise.js';
 
 export const MOSQUITTO_DEBIAN_PACKAGE = 'mosquitto';
@@ -48,24 +48,15 @@ export interface MosquittoServer {
   stop(): Promise<void>;
 }
 
+const MOSQUITTO = { pkg: MOSQUITTO_DEBIAN_PACKAGE, names: ['mosquitto'], envVar: 'MOSQUITTO_BIN' } as const;
+
+/** The mosquitto binary if present: $MOSQUITTO_BIN, PATH, the system dirs; else null. */
 export function findMosquitto(): string | null {
-  const fromEnv = process.env.MOSQUITTO_BIN?.trim();
-  if (fromEnv) return existsSync(fromEnv) ? fromEnv : null;
-  for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin']) {
-    if (dir && existsSync(join(dir, 'mosquitto'))) return join(dir, 'mosquitto');
-  }
-  return null;
+  return findBinary(MOSQUITTO.names, MOSQUITTO.envVar);
 }
 
-export async function ensureMosquitto({ install = true, log = (_: string) => {} }: { install?: boolean; log?: (line: string) => void } = {}): Promise<string> {
-  const found = findMosquitto();
-  if (found) return found;
-  const howTo = `install Debian's package (as root: apt-get update && apt-get install -y ${MOSQUITTO_DEBIAN_PACKAGE}) or set MOSQUITTO_BIN`;
-  if (!install || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) throw new Error(`no mosquitto binary on PATH or in /usr/sbin: ${howTo}`);
-  await aptInstall(MOSQUITTO_DEBIAN_PACKAGE, log);
-  const installed = findMosquitto();
-  if (!installed) throw new Error(`apt-get installed ${MOSQUITTO_DEBIAN_PACKAGE} but no mosquitto binary is on PATH or in /usr/sbin`);
-  return installed;
+export function ensureMosquitto({ install = true, log = (_: string) => {} }: { install?: boolean; log?: (line: string) => void } = {}): Promise<string> {
+  return ensureDebianBinary({ ...MOSQUITTO, install, log });
 }
 
 export async function mosquittoVersion(binary: string): Promise<string> {
