@@ -31,42 +31,57 @@ describe('Kafka outage during publishing', () => {
     const [procA, procB] = processors as [StageProcess, StageProcess];
     running.push(...all);
 
-    let outage: Promise<void> | null = null;
-    const { acked } = await publishAll(`mqtt://127.0.0.1:${ingest.mqttPort}`, publishes, {
-      timeoutMs: 240_000,
-      onAck: (n) => {
-        if (n === Math.floor(READINGS * 0.3) && !outage) {
-          outage = (async () => {
-            await broker.halt();
-            await new Promise((r) => setTimeout(r, 30_000));
-            await broker.resume();
-          })();
-        }
-      },
-    });
-    expect(outage).not.toBeNull();
-    await outage;
-    expect(acked).toBe(READINGS);
-    // Nothing acknowledged is missing. The counter may exceed it: a batch applied just before a
-    // commit failed in the outage is applied again by whoever owns the partition next
-    // (at-least-once); the KPIs below show each reading counted exactly once in the state.
-    let counts: number[] = [];
-    await waitFor(async () => {
-      counts = [processedIn(await procA.metrics()), processedIn(await procB.metrics())];
-      return counts[0]! + counts[1]! >= READINGS;
-    }, 120_000, 'processed >= acknowledged').catch((error: Error) => {
-      const tail = (p: StageProcess) => `--- ${p.name} ---\n${p.output().slice(-3000)}`;
-      throw new Error(`${error.message}; processed ${counts.join(' + ')}\n${[ingest, procA, procB].map(tail).join('\n')}`);
-    });
-    await expectKpisToReach(`http://127.0.0.1:${api.httpPort}`, reference, 60_000, expect);
-    // sent = processed + rejected: nothing rejected, every reading accepted (at least once: a
-    // publish whose PUBACK was lost with its connection is resent and appended again) and processed.
-    const texts = await Promise.all([ingest, procA, procB].map((p) => p.metrics()));
-    const rejected = texts.reduce((sum, t) => sum + rejectedIn(t), 0);
-    expect(rejected).toBe(0);
-    expect(acceptedIn(texts[0]!)).toBeGreaterThanOrEqual(READINGS);
-    expect(counts[0]! + counts[1]! + rejected).toBeGreaterThanOrEqual(READINGS);
-    const refused = ['buffer-full', 'append-failed'].map((cause) => metricValue(texts[0]!, 'citybrain_ingest_refused_total', { cause }));
-    console.log(`Kafka outage 30 s: acknowledged ${acked}, accepted ${acceptedIn(texts[0]!)}, processed ${counts.join(' + ')}, rejected ${rejected}, refused unacknowledged (buffer-full, append-failed) ${refused.join(', ')}`);
+    const started = Date.now();
+    const timeline: string[] = [];
+    const mark = (what: string) => timeline.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // Any failure names the step it stopped at and shows what each stage logged.
+    const explain = (error: Error) =>
+      new Error(`${error.message}\ntimeline: ${timeline.join(', ')}\n${all.map((p) => `--- ${p.name} ---\n${p.output().slice(-3000)}`).join('\n')}`);
+    try {
+      let outage: Promise<void> | null = null;
+      const { acked } = await publishAll(`mqtt://127.0.0.1:${ingest.mqttPort}`, publishes, {
+        timeoutMs: 240_000,
+        onAck: (n) => {
+          if (n === Math.floor(READINGS * 0.3) && !outage) {
+            outage = (async () => {
+              mark('halting');
+              await broker.halt();
+              mark('halted');
+              await new Promise((r) => setTimeout(r, 30_000));
+              await broker.resume();
+              mark('resumed');
+            })();
+          }
+        },
+      });
+      mark('all acknowledged');
+      expect(outage).not.toBeNull();
+      await outage;
+      expect(acked).toBe(READINGS);
+      // Nothing acknowledged is missing. The counter may exceed it: a batch applied just before a
+      // commit failed in the outage is applied again by whoever owns the partition next
+      // (at-least-once); the KPIs below show each reading counted exactly once in the state.
+      let counts: number[] = [];
+      await waitFor(async () => {
+        counts = [processedIn(await procA.metrics()), processedIn(await procB.metrics())];
+        return counts[0]! + counts[1]! >= READINGS;
+      }, 180_000, 'processed >= acknowledged').catch((error: Error) => {
+        throw new Error(`${error.message}; processed ${counts.join(' + ')}`);
+      });
+      mark('all processed');
+      await expectKpisToReach(`http://127.0.0.1:${api.httpPort}`, reference, 60_000, expect);
+      mark('KPIs equal');
+      // sent = processed + rejected: nothing rejected, every reading accepted (at least once: a
+      // publish whose PUBACK was lost with its connection is resent and appended again) and processed.
+      const texts = await Promise.all([ingest, procA, procB].map((p) => p.metrics()));
+      const rejected = texts.reduce((sum, t) => sum + rejectedIn(t), 0);
+      expect(rejected).toBe(0);
+      expect(acceptedIn(texts[0]!)).toBeGreaterThanOrEqual(READINGS);
+      expect(counts[0]! + counts[1]! + rejected).toBeGreaterThanOrEqual(READINGS);
+      const refused = ['buffer-full', 'append-failed'].map((cause) => metricValue(texts[0]!, 'citybrain_ingest_refused_total', { cause }));
+      console.log(`Kafka outage 30 s: acknowledged ${acked}, accepted ${acceptedIn(texts[0]!)}, processed ${counts.join(' + ')}, rejected ${rejected}, refused unacknowledged (buffer-full, append-failed) ${refused.join(', ')}; ${timeline.join(', ')}`);
+    } catch (error) {
+      throw explain(error as Error);
+    }
   }, 600_000);
 });

@@ -1,6 +1,10 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Publish } from './readings.js';
 
+function unacknowledgedAfter(ms: number): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(`no PUBACK within ${ms / 1000} s`)), ms).unref());
+}
+
 /**
  * Publishes at QoS 1 over a few connections, as devices would, and reports which publishes the
  * broker acknowledged. A device whose publish is not acknowledged resends it (mqtt.js keeps it and
@@ -11,7 +15,13 @@ export async function publishAll(url: string, publishes: Publish[], options: { c
     Array.from({ length: options.clients ?? 8 }, (_, i) => mqtt.connectAsync(url, { clientId: `test-pub-${process.pid}-${i}-${Date.now()}`, clean: false, reconnectPeriod: 500, connectTimeout: 5000 })),
   );
   let acked = 0;
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const deadline = Date.now() + timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${acked} of ${publishes.length} publishes acknowledged within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  expiry.catch(() => {});
   try {
     await Promise.all(
       clients.map(async (client, c) => {
@@ -23,7 +33,10 @@ export async function publishAll(url: string, publishes: Publish[], options: { c
             mine.slice(i, i + window).map(async (p) => {
               for (;;) {
                 try {
-                  await client.publishAsync(p.topic, p.payload, { qos: 1 });
+                  // A publish not acknowledged within 30 s is published again (as a device's
+                  // application retry would: a PUBACK lost with a dropped connection), and none
+                  // waits past the deadline.
+                  await Promise.race([client.publishAsync(p.topic, p.payload, { qos: 1 }), expiry, unacknowledgedAfter(30_000)]);
                   acked++; // not inside the optional call: `f?.(++x)` skips the increment when f is absent
                   options.onAck?.(acked);
                   return;
@@ -38,6 +51,7 @@ export async function publishAll(url: string, publishes: Publish[], options: { c
       }),
     );
   } finally {
+    clearTimeout(timer);
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
   }
   return { acked };

@@ -45,7 +45,7 @@ export async function spawnStage(stage: string, env: Record<string, string>, por
     mqttPort,
     output: () => out,
     exited,
-    metrics: async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text(),
+    metrics: async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(10_000) })).text(),
   };
 }
 
