@@ -9,3 +9,4 @@ export * from './metrics.js';
 export * from './alerts.js';
 export * from './view.js';
 export * from './json.js';
+export * from './due-heap.js';

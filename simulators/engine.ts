@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import type { NodeOf, NodeRegistry, RegistryNode } from '../core/index.js';
+import { DueHeap, type NodeOf, type NodeRegistry, type RegistryNode } from '../core/index.js';
 import { seededRandom } from '../core/random.js';
 import { hashString, unit } from './hash.js';
-import { DueHeap, TokenBucket } from './heap.js';
+import { TokenBucket } from './token-bucket.js';
 import type { ModelContext, ScenarioState } from './models/context.js';
 import { generateReading } from './models/index.js';
 import { parkingNextBoundary, parkingOccupied } from './models/parking.js';

@@ -1,4 +1,6 @@
-import type { AlertCondition, NodeHealthView, RegistryNode, TelemetryRecord } from '../../core/index.js';
+import type { AlertCondition, NodeHealthView, NodeRegistry, RegistryNode, TelemetryRecord } from '../../core/index.js';
+import { ChangeLog, IncrementalList, type Judgement } from '../incremental.js';
+import { groupLayout, LayoutCache, type GroupLayout } from '../layout.js';
 import { isFresh } from '../freshness.js';
 import type { EvalContext, Evaluation, KindPartial } from '../types.js';
 import { appendAll, ratio } from '../types.js';
@@ -30,6 +32,85 @@ const BATTERY_V_CRITICAL = 2.9;
 const SURGE_WINDOW_MS = 5 * 60_000;
 const SURGE_MIN = 50;
 
+/** Reported within its interval x grace, and not announced offline since. */
+function isOnline(s: Seen, intervalS: number, graceFactor: number, now: number): boolean {
+  if (s.lastSeen === undefined) return false;
+  if (s.status?.value === 'offline' && s.status.at >= s.lastSeen) return false;
+  return isFresh(s.lastSeen, intervalS, graceFactor, now);
+}
+
+/** Judgement of one node: 0 never seen, 2 online, 4 silent; +1 when its battery is low (not for never seen). */
+const NEVER = 0;
+const ONLINE = 2;
+const SILENT = 4;
+
+/**
+ * One node list's health tallies, kept current incrementally: per `${district}|${kind}` group the
+ * nodes never seen, online and silent, and battery outliers.
+ */
+class HealthTallies {
+  readonly layout: GroupLayout<{ key: string; district: string; kind: string }>;
+  readonly total: Int32Array;
+  readonly counts: Int32Array[];
+  readonly silent: Set<number>[];
+  readonly low = new Set<number>();
+  readonly list: IncrementalList<number>;
+
+  constructor(
+    readonly nodes: readonly RegistryNode[],
+    registry: NodeRegistry,
+    log: ChangeLog,
+    judge: (node: RegistryNode, intervalS: number, now: number) => Judgement<number>,
+  ) {
+    this.layout = groupLayout(nodes, (n) => `${n.district}|${n.kind}`, (key, n) => ({ key, district: n.district, kind: n.kind as string }));
+    const groups = this.layout.groups.length;
+    this.total = new Int32Array(groups);
+    for (const g of this.layout.groupOf) this.total[g]!++;
+    // Indexed by judgement: never seen, online, silent (low battery counted apart).
+    this.counts = [NEVER, ONLINE, SILENT].map(() => new Int32Array(groups));
+    this.silent = this.layout.groups.map(() => new Set<number>());
+    const intervalS = Float64Array.from(nodes, (n) => registry.expectedIntervalS(n));
+    const { groupOf } = this.layout;
+    const count = (i: number, value: number, by: 1 | -1) => {
+      const state = value >> 1;
+      this.counts[state]![groupOf[i]!]! += by;
+      const set = by > 0 ? 'add' : 'delete';
+      if (value === SILENT || value === SILENT + 1) this.silent[groupOf[i]!]![set](i);
+      if (value & 1) this.low[set](i);
+    };
+    this.list = new IncrementalList(
+      nodes.map((n) => n.nodeId),
+      log,
+      {
+        judge: (i, now) => judge(nodes[i]!, intervalS[i]!, now),
+        add: (i, value) => count(i, value, 1),
+        remove: (i, value) => count(i, value, -1),
+        reset: () => {
+          for (const c of this.counts) c.fill(0);
+          for (const set of this.silent) set.clear();
+          this.low.clear();
+        },
+      },
+    );
+  }
+}
+
+/** The `n` smallest of a set of node positions, ascending (the first in list order). */
+function firstOf(set: Set<number>, n: number): number[] {
+  if (set.size <= n) return [...set].sort((a, b) => a - b);
+  const out: number[] = [];
+  for (const i of set) {
+    if (out.length === n && i >= out[n - 1]!) continue;
+    let at = out.length === n ? n - 1 : out.length;
+    while (at > 0 && out[at - 1]! > i) {
+      out[at] = out[at - 1]!;
+      at--;
+    }
+    out[at] = i;
+  }
+  return out;
+}
+
 /**
  * Node health for every kind: online = reported within its expected interval times the grace
  * factor (and not announced offline since); online ratios per kind, district and city; battery
@@ -37,6 +118,10 @@ const SURGE_MIN = 50;
  */
 export class NodeHealth {
   readonly #seen = new Map<string, Seen>();
+  /** Nodes whose health state changed, for the incremental tallies. */
+  readonly #changes = new ChangeLog();
+  readonly #tallies = new LayoutCache<HealthTallies>();
+  #grace = 0;
   /**
    * Rejections per dead-letter partition, wall-clock minute and reason (ingest health, not event
    * time). Kept per partition because each partition's partial carries only its own: the
@@ -45,6 +130,7 @@ export class NodeHealth {
   readonly #rejected = new Map<number, Map<number, Map<string, number>>>();
 
   apply(record: TelemetryRecord, now: number): void {
+    this.#changes.note(record.nodeId);
     let s = this.#seen.get(record.nodeId);
     if (!s) this.#seen.set(record.nodeId, (s = {}));
     if (record.type === 'status') {
@@ -69,6 +155,7 @@ export class NodeHealth {
   }
 
   importNode(nodeId: string, state: unknown): void {
+    this.#changes.note(nodeId);
     this.#seen.set(nodeId, { ...(state as Seen) });
   }
 
@@ -88,9 +175,7 @@ export class NodeHealth {
 
   online(node: RegistryNode, ctx: EvalContext): boolean {
     const s = this.#seen.get(node.nodeId);
-    if (!s || s.lastSeen === undefined) return false;
-    if (s.status?.value === 'offline' && s.status.at >= s.lastSeen) return false;
-    return isFresh(s.lastSeen, ctx.registry.expectedIntervalS(node), ctx.config.ONLINE_GRACE_FACTOR, ctx.now);
+    return s !== undefined && isOnline(s, ctx.registry.expectedIntervalS(node), ctx.config.ONLINE_GRACE_FACTOR, ctx.now);
   }
 
   view(node: RegistryNode, ctx: EvalContext): NodeHealthView {
@@ -106,37 +191,42 @@ export class NodeHealth {
     };
   }
 
-  partial(nodes: Iterable<RegistryNode>, ctx: EvalContext): KindPartial<HealthSection> {
+  /** A node's health judgement at `now`, and until when it holds (an online node goes silent when its report goes stale). */
+  #judge(node: RegistryNode, intervalS: number, now: number, graceFactor: number): Judgement<number> {
+    const s = this.#seen.get(node.nodeId);
+    if (!s || s.lastSeen === undefined) return { value: NEVER, until: Infinity };
+    const low = (s.battery !== undefined && s.battery < BATTERY_LOW) || (s.batteryV !== undefined && s.batteryV < BATTERY_V_CRITICAL) ? 1 : 0;
+    if (isOnline(s, intervalS, graceFactor, now)) return { value: ONLINE + low, until: s.lastSeen + intervalS * graceFactor * 1000 };
+    return { value: SILENT + low, until: Infinity };
+  }
+
+  partial(nodes: readonly RegistryNode[], ctx: EvalContext): KindPartial<HealthSection> {
+    this.#grace = ctx.config.ONLINE_GRACE_FACTOR;
+    const t = this.#tallies.get(nodes, (list) => new HealthTallies(list, ctx.registry, this.#changes, (node, intervalS, now) => this.#judge(node, intervalS, now, this.#grace)));
+    t.list.update(ctx.now, String(this.#grace));
     const section: HealthSection = { tallies: {}, silent: {} };
-    const conditions: AlertCondition[] = [];
-    for (const node of nodes) {
-      const key = `${node.district}|${node.kind}`;
-      const t = (section.tallies[key] ??= { district: node.district, kind: node.kind, total: 0, online: 0, neverSeen: 0, batteryLow: 0 });
-      t.total++;
-      const s = this.#seen.get(node.nodeId);
-      if (!s || s.lastSeen === undefined) {
-        t.neverSeen++;
-        continue;
-      }
-      if (this.online(node, ctx)) t.online++;
-      else {
-        // Nodes that reported once and went silent; nodes never heard from are counted, not alerted one by one.
-        const silent = (section.silent[key] ??= { count: 0, nodes: [] });
-        silent.count++;
-        if (silent.nodes.length < OFFLINE_GROUP_MIN) silent.nodes.push(node.nodeId);
-      }
-      const low = (s.battery !== undefined && s.battery < BATTERY_LOW) || (s.batteryV !== undefined && s.batteryV < BATTERY_V_CRITICAL);
-      if (low) {
-        t.batteryLow++;
-        conditions.push({
-          alertname: 'NodeBatteryLow',
-          severity: 'minor',
-          labels: { kind: node.kind, district: node.district, node: node.nodeId },
-          summary: `node ${node.nodeId} battery low (${s.battery !== undefined ? `${Math.round(s.battery * 100)} %` : `${s.batteryV} V`})`,
-          value: s.battery ?? s.batteryV,
-        });
-      }
+    const { groups } = t.layout;
+    const [never, online, silent] = t.counts as [Int32Array, Int32Array, Int32Array];
+    const lowByGroup = new Int32Array(groups.length);
+    const lowNodes = [...t.low].sort((a, b) => a - b);
+    for (const i of lowNodes) lowByGroup[t.layout.groupOf[i]!]!++;
+    for (let g = 0; g < groups.length; g++) {
+      const { key, district, kind } = groups[g]!;
+      section.tallies[key] = { district, kind, total: t.total[g]!, online: online[g]!, neverSeen: never[g]!, batteryLow: lowByGroup[g]! };
+      // Nodes that reported once and went silent: counted, and the first few named (nodes never heard from are only counted).
+      if (silent[g]! > 0) section.silent[key] = { count: silent[g]!, nodes: firstOf(t.silent[g]!, OFFLINE_GROUP_MIN).map((i) => nodes[i]!.nodeId) };
     }
+    const conditions: AlertCondition[] = lowNodes.map((i) => {
+      const node = nodes[i]!;
+      const s = this.#seen.get(node.nodeId)!;
+      return {
+        alertname: 'NodeBatteryLow',
+        severity: 'minor',
+        labels: { kind: node.kind, district: node.district, node: node.nodeId },
+        summary: `node ${node.nodeId} battery low (${s.battery !== undefined ? `${Math.round(s.battery * 100)} %` : `${s.batteryV} V`})`,
+        value: s.battery ?? s.batteryV,
+      };
+    });
     return { section, conditions };
   }
 

@@ -1,39 +1,12 @@
 import type { AlertCondition, NodeRegistry, RoadClass } from '../../core/index.js';
 import { appendAll, type EvalContext, type Evaluation, type KindMerger } from '../types.js';
-import { restsAtHalfNight } from '../../core/index.js';
 import { lightingRate, type RateCount } from './lamp.js';
 import { scheduleFor, type LightingSection } from './processor.js';
 import { judgeRoad } from './roads.js';
+import { activeLamps, addCounts, lampIndex } from './sizes.js';
 
 function targetFor(roadClass: RoadClass, ctx: EvalContext): number {
   return roadClass === 'branch' || roadClass === 'alley' ? ctx.config.LIGHTING_TARGET_BRANCH : ctx.config.LIGHTING_TARGET_MAIN;
-}
-
-/** Lamps per circuit and per road, and those resting at half-night, from the registry (static, so partials need not carry them). */
-type Sizes = Map<string, [lamps: number, resting: number]>;
-const staticSizes = new WeakMap<NodeRegistry, { lamps: number; circuits: Sizes; roads: Sizes }>();
-function sizesOf(registry: NodeRegistry) {
-  let entry = staticSizes.get(registry);
-  const lamps = registry.ofKind('streetlight');
-  if (!entry || entry.lamps !== lamps.length) {
-    entry = { lamps: lamps.length, circuits: new Map(), roads: new Map() };
-    for (const lamp of lamps) {
-      const rests = restsAtHalfNight(lamp.nodeId);
-      for (const [map, key] of [[entry.circuits, lamp.circuit], [entry.roads, lamp.road]] as const) {
-        const s = map.get(key) ?? [0, 0];
-        s[0]++;
-        if (rests) s[1]++;
-        map.set(key, s);
-      }
-    }
-    staticSizes.set(registry, entry);
-  }
-  return entry;
-}
-/** Lamps that should be lit now on a circuit or road (all, or those not resting at half-night), unknown ones included. */
-function activeLamps(sizes: Sizes, key: string, halfNight: boolean): number {
-  const [lamps, resting] = sizes.get(key) ?? [0, 0];
-  return halfNight ? lamps - resting : lamps;
 }
 
 export interface Installation {
@@ -85,8 +58,10 @@ export class LightingMerger implements KindMerger<LightingSection> {
     const schedule = scheduleFor(ctx);
     const conditions: AlertCondition[] = [];
     const groups = new Map<string, RateCount & { district: string; roadClass: RoadClass; unknown: number }>();
-    const circuits = new Map<string, { district: string; road: string; dark: [string, string][]; unknown: number }>();
-    const roads = new Map<string, [number, number]>();
+    const circuits = new Map<string, { district: string; road: string; dark: [string, string][] }>();
+    const darkOnRoads = new Map<string, number>();
+    const circuitsUnknown: number[] = [];
+    const roadsUnknown: number[] = [];
     const intact = new Map<string, [number, number]>();
     let onInDaytime = 0;
     let resting = 0;
@@ -100,12 +75,9 @@ export class LightingMerger implements KindMerger<LightingSection> {
         resting += g.resting ?? 0;
         groups.set(key, m);
       }
-      for (const [road, [dark, unknownHere]] of Object.entries(s.roads ?? {})) {
-        const m = roads.get(road) ?? [0, 0];
-        m[0] += dark;
-        m[1] += unknownHere;
-        roads.set(road, m);
-      }
+      for (const [road, dark] of Object.entries(s.roads ?? {})) darkOnRoads.set(road, (darkOnRoads.get(road) ?? 0) + dark);
+      addCounts(circuitsUnknown, s.circuitsUnknown);
+      addCounts(roadsUnknown, s.roadsUnknown);
       for (const [district, [facilities, ok]] of Object.entries(s.intact ?? {})) {
         const m = intact.get(district) ?? [0, 0];
         m[0] += facilities;
@@ -113,9 +85,8 @@ export class LightingMerger implements KindMerger<LightingSection> {
         intact.set(district, m);
       }
       for (const [id, c] of Object.entries(s.circuits)) {
-        const m = circuits.get(id) ?? { district: c.district, road: c.road, dark: [], unknown: 0 };
+        const m = circuits.get(id) ?? { district: c.district, road: c.road, dark: [] };
         appendAll(m.dark, c.dark);
-        m.unknown += c.unknown;
         circuits.set(id, m);
       }
     }
@@ -138,9 +109,10 @@ export class LightingMerger implements KindMerger<LightingSection> {
 
     let darkCircuits = 0;
     if (schedule.on) {
+      const index = lampIndex(ctx.registry);
       for (const [circuit, c] of [...circuits].sort(([a], [b]) => a.localeCompare(b))) {
         if (c.dark.length === 0) continue;
-        const known = activeLamps(sizesOf(ctx.registry).circuits, circuit, schedule.halfNight) - c.unknown;
+        const known = activeLamps(index.circuits, circuit, schedule.halfNight) - (circuitsUnknown[index.circuitAt.get(circuit) ?? -1] ?? 0);
         if (known >= 3 && c.dark.length > known * ctx.config.CIRCUIT_DARK_RATIO) {
           darkCircuits++;
           conditions.push({
@@ -175,7 +147,7 @@ export class LightingMerger implements KindMerger<LightingSection> {
         }
       }
       this.#lastNight = { rate: lightingRate(city), at: ctx.now };
-      this.#lastRoads = this.#judgeRoads(roads, schedule.halfNight, ctx);
+      this.#lastRoads = this.#judgeRoads(darkOnRoads, roadsUnknown, schedule.halfNight, ctx);
     }
 
     const classes = Object.fromEntries(
@@ -223,17 +195,19 @@ export class LightingMerger implements KindMerger<LightingSection> {
 
   /**
    * Every road with lamps that should be lit now, judged by the per-road rule; the worst
-   * non-compliant listed. `problems`: road -> [dark, unknown] summed over the partitions.
+   * non-compliant listed. `darkOnRoads`: road -> dark lamps, `roadsUnknown`: unknown lamps per
+   * road position, summed over the partitions.
    */
-  #judgeRoads(problems: Map<string, [number, number]>, halfNight: boolean, ctx: EvalContext): RoadCompliance {
+  #judgeRoads(darkOnRoads: Map<string, number>, roadsUnknown: number[], halfNight: boolean, ctx: EvalContext): RoadCompliance {
     const info = new Map(ctx.registry.roads().map((r) => [r.road, r]));
-    const sizes = sizesOf(ctx.registry).roads;
+    const { roads: sizes, roadIds } = lampIndex(ctx.registry);
     let total = 0;
     let compliant = 0;
     const nonCompliant: RoadCompliance['nonCompliant'] = [];
-    for (const road of sizes.keys()) {
-      const [dark, unknown] = problems.get(road) ?? [0, 0];
-      const lamps = activeLamps(sizes, road, halfNight) - unknown;
+    for (let i = 0; i < roadIds.length; i++) {
+      const road = roadIds[i]!;
+      const dark = darkOnRoads.get(road) ?? 0;
+      const lamps = activeLamps(sizes, road, halfNight) - (roadsUnknown[i] ?? 0);
       if (lamps <= 0) continue; // all of its lamps unknown yet: not judged
       const r = info.get(road);
       const roadClass = r?.roadClass ?? 'main';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateWhole } from '../types.js';
 import { LightingMerger } from './merge.js';
-import { NodeRegistry, type NodeOf, type RegistryNode, type RoadDesign } from '../../core/index.js';
+import { generateCity, NodeRegistry, seededRandom, type NodeOf, type RegistryNode, type RoadDesign } from '../../core/index.js';
 import { at, config, ctx, lamp, record } from '../../test/fixtures.js';
 import { lampCondition } from './lamp.js';
 import { LightingProcessor } from './processor.js';
@@ -278,6 +278,27 @@ describe('lighting state', () => {
     }
     const c = ctx(nodes, NIGHT);
     expect(copy.partial(nodes as NodeOf<'streetlight'>[], c)).toEqual(p.partial(nodes as NodeOf<'streetlight'>[], c));
+  });
+});
+
+describe('incremental lighting tallies', () => {
+  it('equal judging every lamp afresh through dusk, half-night, dawn, faults, silence and restores', () => {
+    const registry = generateCity({ lamps: 600, parkingSpaces: 0, noiseStations: 0, wells: 0 });
+    const lamps = registry.ofKind('streetlight');
+    const p = new LightingProcessor();
+    const rand = seededRandom(5);
+    const start = at('2026-06-21T17:00:00');
+    const c = (now: number) => ({ now, since: start, config: config(), registry });
+    for (let now = start; now < start + 16 * 3_600_000; now += Math.floor(rand() * 1_200_000)) {
+      for (let k = 0; k < 60; k++) {
+        const n = lamps[Math.floor(rand() * lamps.length)]!;
+        const ts = now - Math.floor(rand() * 900_000);
+        const r = rand();
+        p.apply(r < 0.6 ? lampOn(n, ts) : r < 0.75 ? lampOff(n, ts) : r < 0.85 ? lampOn(n, ts, { powerW: 10 }) : r < 0.92 ? lampOn(n, ts, { faults: ['driver'] }) : lampOn(n, ts, { voltageV: 300 }));
+      }
+      if (rand() < 0.2) p.importNode(lamps[0]!.nodeId, JSON.parse(JSON.stringify(p.exportNode(lamps[1]!.nodeId) ?? null)));
+      expect(p.partial(lamps, c(now))).toEqual(p.partial([...lamps], c(now)));
+    }
   });
 });
 

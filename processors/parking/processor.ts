@@ -1,5 +1,7 @@
-import type { NodeOf, ParkingReading, ReadingRecord } from '../../core/index.js';
+import { localDayStart, type NodeOf, type NodeRegistry, type ParkingReading, type ReadingRecord } from '../../core/index.js';
 import { isFresh } from '../freshness.js';
+import { ChangeLog, IncrementalList, type Judgement } from '../incremental.js';
+import { groupLayout, LayoutCache, type GroupLayout } from '../layout.js';
 import type { EvalContext, KindPartial, KindProcessor } from '../types.js';
 import { addReport, emptySessions, sessionsOfDay, type SpaceSessions } from './sessions.js';
 
@@ -24,6 +26,48 @@ interface SpaceState {
   sessions?: SpaceSessions;
 }
 
+const DAY_MS = 86_400_000;
+
+interface SpaceJudgement {
+  state: 'occupied' | 'free' | 'unknown';
+  sessions: number;
+  parkedMs: number;
+}
+
+/** One space list's counts per lot (spaces occupied and free, today's sessions and parked time), kept current incrementally. */
+class LotTallies {
+  readonly layout: GroupLayout<string>;
+  readonly occupied: Float64Array;
+  readonly free: Float64Array;
+  readonly sessions: Float64Array;
+  readonly parkedMs: Float64Array;
+  readonly list: IncrementalList<SpaceJudgement>;
+
+  constructor(spaces: readonly Space[], registry: NodeRegistry, log: ChangeLog, judge: (space: Space, intervalS: number, now: number) => Judgement<SpaceJudgement>) {
+    this.layout = groupLayout(spaces, (space) => space.lotId, (lotId) => lotId);
+    const lots = this.layout.groups.length;
+    [this.occupied, this.free, this.sessions, this.parkedMs] = [0, 1, 2, 3].map(() => new Float64Array(lots)) as [Float64Array, Float64Array, Float64Array, Float64Array];
+    const intervalS = Float64Array.from(spaces, (space) => registry.expectedIntervalS(space));
+    const count = (i: number, v: SpaceJudgement, by: 1 | -1) => {
+      const lot = this.layout.groupOf[i]!;
+      if (v.state === 'occupied') this.occupied[lot]! += by;
+      else if (v.state === 'free') this.free[lot]! += by;
+      this.sessions[lot]! += by * v.sessions;
+      this.parkedMs[lot]! += by * v.parkedMs;
+    };
+    this.list = new IncrementalList(
+      spaces.map((space) => space.nodeId),
+      log,
+      {
+        judge: (i, now) => judge(spaces[i]!, intervalS[i]!, now),
+        add: (i, v) => count(i, v, 1),
+        remove: (i, v) => count(i, v, -1),
+        reset: () => [this.occupied, this.free, this.sessions, this.parkedMs].forEach((a) => a.fill(0)),
+      },
+    );
+  }
+}
+
 /**
  * Parking detectors: each space's latest state (a detector silent past its interval x grace is
  * unknown, never free) and its parking sessions by event time (turnover, dwell).
@@ -33,6 +77,10 @@ export class ParkingProcessor implements KindProcessor<'parking', ParkingSection
   readonly #latest = new Map<string, ParkingReading>();
   readonly #sessions = new Map<string, SpaceSessions>();
   readonly #window: number;
+  /** Spaces whose state changed, for the incremental lot counts. */
+  readonly #changes = new ChangeLog();
+  readonly #tallies = new LayoutCache<LotTallies>();
+  #grace = 0;
 
   constructor(options: ParkingOptions = {}) {
     this.#window = options.reorderWindowMs ?? 3_600_000;
@@ -40,6 +88,7 @@ export class ParkingProcessor implements KindProcessor<'parking', ParkingSection
 
   apply(record: ReadingRecord<'parking'>): void {
     const { nodeId, reading } = record;
+    this.#changes.note(nodeId);
     const prev = this.#latest.get(nodeId);
     // Newest event time wins; equal times keep the first (a replay changes nothing).
     if (!prev || reading.ts > prev.ts) this.#latest.set(nodeId, reading);
@@ -48,26 +97,31 @@ export class ParkingProcessor implements KindProcessor<'parking', ParkingSection
     addReport(s, reading.ts, reading.status === 'occupied', this.#window);
   }
 
-  #spaceState(space: Space, ctx: EvalContext): 'occupied' | 'free' | 'unknown' {
+  #spaceState(space: Space, intervalS: number, ctx: EvalContext): 'occupied' | 'free' | 'unknown' {
     const r = this.#latest.get(space.nodeId);
-    if (!r || !isFresh(r.ts, ctx.registry.expectedIntervalS(space), ctx.config.ONLINE_GRACE_FACTOR, ctx.now)) return 'unknown';
+    if (!r || !isFresh(r.ts, intervalS, ctx.config.ONLINE_GRACE_FACTOR, ctx.now)) return 'unknown';
     return r.status;
   }
 
+  /** A space's part of its lot's counts at `now`, and until when it holds (its report goes stale, the local day ends). */
+  #judge(space: Space, intervalS: number, now: number): Judgement<SpaceJudgement> {
+    const r = this.#latest.get(space.nodeId);
+    const s = this.#sessions.get(space.nodeId);
+    const fresh = r !== undefined && isFresh(r.ts, intervalS, this.#grace, now);
+    const today = s ? sessionsOfDay(s, now) : { sessions: 0, parkedMs: 0 };
+    const dayEnds = localDayStart(now) + DAY_MS - 1;
+    return {
+      value: { state: fresh ? r.status : 'unknown', ...today },
+      until: fresh ? Math.min(r.ts + intervalS * this.#grace * 1000, dayEnds) : s ? dayEnds : Infinity,
+    };
+  }
+
   partial(spaces: readonly Space[], ctx: EvalContext): KindPartial<ParkingSection> {
+    this.#grace = ctx.config.ONLINE_GRACE_FACTOR;
+    const t = this.#tallies.get(spaces, (list) => new LotTallies(list, ctx.registry, this.#changes, (space, intervalS, now) => this.#judge(space, intervalS, now)));
+    t.list.update(ctx.now, String(this.#grace));
     const lots: ParkingSection['lots'] = {};
-    for (const space of spaces) {
-      const counts = (lots[space.lotId] ??= [0, 0, 0, 0]);
-      const state = this.#spaceState(space, ctx);
-      if (state === 'occupied') counts[0]++;
-      else if (state === 'free') counts[1]++;
-      const s = this.#sessions.get(space.nodeId);
-      if (s) {
-        const today = sessionsOfDay(s, ctx.now);
-        counts[2]! += today.sessions;
-        counts[3]! += today.parkedMs;
-      }
-    }
+    t.layout.groups.forEach((lotId, lot) => (lots[lotId] = [t.occupied[lot]!, t.free[lot]!, t.sessions[lot]!, t.parkedMs[lot]!]));
     return { section: { lots }, conditions: [] };
   }
 
@@ -81,6 +135,7 @@ export class ParkingProcessor implements KindProcessor<'parking', ParkingSection
   importNode(nodeId: string, state: unknown): void {
     const s = state as (SpaceState & Partial<ParkingReading>) | undefined;
     if (!s) return;
+    this.#changes.note(nodeId);
     // A bare reading: a snapshot from before sessions were tracked.
     if (typeof s.ts === 'number' && typeof s.status === 'string') return void this.#latest.set(nodeId, s as ParkingReading);
     if (s.latest) this.#latest.set(nodeId, s.latest);
@@ -89,6 +144,6 @@ export class ParkingProcessor implements KindProcessor<'parking', ParkingSection
 
   describe(space: Space, ctx: EvalContext) {
     const s = this.#sessions.get(space.nodeId);
-    return { latest: this.#latest.get(space.nodeId), derived: { space: this.#spaceState(space, ctx), today: s ? sessionsOfDay(s, ctx.now) : { sessions: 0, parkedMs: 0 } } };
+    return { latest: this.#latest.get(space.nodeId), derived: { space: this.#spaceState(space, ctx.registry.expectedIntervalS(space), ctx), today: s ? sessionsOfDay(s, ctx.now) : { sessions: 0, parkedMs: 0 } } };
   }
 }

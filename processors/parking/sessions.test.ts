@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NodeOf, RegistryNode } from '../../core/index.js';
+import { seededRandom, type NodeOf, type ReadingOf, type RegistryNode } from '../../core/index.js';
 import { at, ctx, record } from '../../test/fixtures.js';
 import { evaluateWhole } from '../types.js';
 import { ParkingMerger } from './merge.js';
@@ -112,6 +112,25 @@ describe('parking sessions, turnover and dwell', () => {
     for (const q of [p, copy]) feed(q, [[1, '2026-06-01T12:05', 'occupied'], [1, '2026-06-01T13:20', 'free']]);
     const later = ctx(spaces, at('2026-06-01T13:30:00'));
     expect(copy.partial(all, later)).toEqual(p.partial(all, later));
+  });
+
+  it('keeps its lot counts incrementally equal to judging every space afresh, across stale detectors and midnight', () => {
+    const lots = Array.from({ length: 40 }, (_, i) => space(100 + i, `LOT-${i % 7}`, 6));
+    const p = new ParkingProcessor({ reorderWindowMs: 3_600_000 });
+    const rand = seededRandom(3);
+    let now = at('2026-06-01T21:00:00');
+    for (let step = 0; step < 80; step++) {
+      for (let k = 0; k < 6; k++) {
+        const node = lots[Math.floor(rand() * lots.length)]!;
+        const reading = { ts: now - Math.floor(rand() * 1_800_000), status: rand() < 0.5 ? 'occupied' : 'free' } as ReadingOf<'parking'>;
+        p.apply(record(node as NodeOf<'parking'>, reading));
+      }
+      if (step === 40) p.importNode(lots[0]!.nodeId, JSON.parse(JSON.stringify(p.exportNode(lots[1]!.nodeId) ?? {})));
+      now += Math.floor(rand() * 900_000); // past midnight and past detectors' freshness
+      const c = ctx(lots, now);
+      const all = lots as NodeOf<'parking'>[];
+      expect(p.partial(all, c)).toEqual(p.partial([...all], c));
+    }
   });
 
   it('merges per-partition partials into the same KPIs as one partition', () => {

@@ -1,0 +1,144 @@
+import { DueHeap } from '../core/index.js';
+
+/**
+ * Incremental evaluation of a node list. A partial used to judge every node of its partition at
+ * every evaluation (every second): at 500,000 nodes that alone took most of a core. A node's
+ * judgement only changes when its state changes (a reading applied or restored) or when time
+ * passes a point the judgement itself names (its report goes stale, the warm-up ends, the local
+ * day turns). So each node's judgement is kept with the time it holds until, and an evaluation
+ * re-judges only the nodes changed since the last one and those whose time has come: the work
+ * follows the readings, not the size of the city.
+ */
+
+/**
+ * The nodes whose state changed, in order, as one log that every list reads from its own
+ * position. Bounded: when it grows past `limit` it is cleared, and a list that had not read up
+ * to the end judges all its nodes again (correct, only slower).
+ */
+export class ChangeLog {
+  #ids: string[] = [];
+  /** Position of `#ids[0]` since the log began. */
+  #base = 0;
+
+  constructor(private readonly limit = 1 << 20) {}
+
+  note(nodeId: string): void {
+    if (this.#ids.length >= this.limit) {
+      this.#base += this.#ids.length;
+      this.#ids = [];
+    }
+    this.#ids.push(nodeId);
+  }
+
+  get end(): number {
+    return this.#base + this.#ids.length;
+  }
+
+  /** The ids noted from position `from` on, or null when some of them were dropped. */
+  since(from: number): readonly string[] | null {
+    if (from < this.#base) return null;
+    return this.#ids.slice(from - this.#base);
+  }
+}
+
+/** A node's judgement as the owning processor encodes it (small and comparable), and until when it holds. */
+export interface Judgement<C> {
+  value: C;
+  /** Event time after which the judgement must be made again (Infinity: only a change of the node's state alters it). */
+  until: number;
+}
+
+export interface IncrementalOptions<C> {
+  /** Judges node `i` of the list at `now`. */
+  judge(i: number, now: number): Judgement<C>;
+  /** Counts node `i` in (or out of) the list's tallies. */
+  add(i: number, value: C): void;
+  remove(i: number, value: C): void;
+  /** Forgets every tally (before all nodes are judged again). */
+  reset(): void;
+}
+
+/**
+ * Keeps the judgements of one node list current. `update(now, key)` brings the tallies to `now`:
+ * nodes changed since the last update and nodes whose judgement expired are judged again; a
+ * different `key` (something every judgement depends on: a setting, the lamp timetable) or time
+ * running backwards (a restore, a replay) judges them all.
+ */
+export class IncrementalList<C> {
+  readonly #values: (C | undefined)[];
+  readonly #until: Float64Array;
+  /** Time of each node's live heap entry (NaN: none). At most one per node, so the heap stays as small as the list. */
+  readonly #queued: Float64Array;
+  readonly #index: Map<string, number>;
+  /** Nodes by the time their judgement is due; an entry whose time is not its node's `#queued` is stale and skipped. */
+  #due: DueHeap;
+  #position = -1;
+  #now = -Infinity;
+  #key: string | undefined;
+
+  constructor(
+    ids: readonly string[],
+    private readonly log: ChangeLog,
+    private readonly o: IncrementalOptions<C>,
+  ) {
+    this.#values = new Array<C | undefined>(ids.length);
+    this.#until = new Float64Array(ids.length);
+    this.#queued = new Float64Array(ids.length).fill(Number.NaN);
+    this.#index = new Map(ids.map((id, i) => [id, i]));
+    this.#due = new DueHeap(ids.length);
+  }
+
+  /** Node `i`'s current judgement (after an update). */
+  valueOf(i: number): C | undefined {
+    return this.#values[i];
+  }
+
+  update(now: number, key = ''): void {
+    const changed = this.#position < 0 || key !== this.#key || now < this.#now ? null : this.log.since(this.#position);
+    this.#position = this.log.end;
+    this.#key = key;
+    this.#now = now;
+    if (changed === null) return this.#judgeAll(now);
+    for (const id of changed) {
+      const i = this.#index.get(id);
+      if (i !== undefined) this.#judge(i, now);
+    }
+    while (this.#due.peekTime() < now) {
+      const time = this.#due.peekTime();
+      const i = this.#due.pop();
+      if (this.#queued[i] !== time) continue;
+      this.#queued[i] = Number.NaN;
+      // Judged again since it was queued (a newer reading): only its new time is due, later.
+      if (this.#until[i]! < now) this.#judge(i, now);
+      else this.#schedule(i);
+    }
+  }
+
+  #judgeAll(now: number): void {
+    this.o.reset();
+    this.#values.fill(undefined);
+    this.#due = new DueHeap(this.#values.length);
+    this.#queued.fill(Number.NaN);
+    for (let i = 0; i < this.#values.length; i++) this.#judge(i, now);
+  }
+
+  #judge(i: number, now: number): void {
+    const { value, until } = this.o.judge(i, now);
+    const before = this.#values[i];
+    if (before !== value) {
+      if (before !== undefined) this.o.remove(i, before);
+      this.o.add(i, value);
+      this.#values[i] = value;
+    }
+    this.#until[i] = until;
+    this.#schedule(i);
+  }
+
+  /** Queues the node at its judgement's time unless an earlier entry of it is queued already (that one re-queues it when due). */
+  #schedule(i: number): void {
+    const until = this.#until[i]!;
+    if (until === Infinity || this.#queued[i]! <= until) return;
+    this.#queued[i] = until;
+    this.#due.push(i, until);
+  }
+}
