@@ -97,6 +97,9 @@ export class Aggregator {
           if (!partial?.source) continue;
           this.#partials.set(partial.source, partial);
         }
+        // New partials are merged at once (the timer only covers quiet times): a reading's KPIs
+        // wait for one evaluation interval, not for two out of step.
+        if (this.#kpis) this.#ticker.soon();
       },
     });
     await this.tick();

@@ -32,7 +32,8 @@ export interface KindProcessor<K extends Kind = Kind, S = unknown> {
   partial(nodes: readonly NodeOf<K>[], ctx: EvalContext): KindPartial<S>;
   /**
    * One node's state as JSON for a state snapshot (undefined when the processor holds nothing for
-   * it); `importNode` puts it back on restore. Snapshots are taken per log partition by the host.
+   * it); `importNode` puts it back on restore. Snapshots are taken per log partition by the host
+   * and serialised after the turn that took them: share nothing the processor mutates later.
    */
   exportNode(nodeId: string): unknown;
   importNode(nodeId: string, state: unknown): void;

@@ -223,7 +223,8 @@ export class NoiseProcessor implements KindProcessor<'noise', NoiseSection> {
 
   exportNode(nodeId: string): unknown {
     const state = this.#stations.get(nodeId);
-    return state && { latest: state.latest, minutes: [...state.minutes], days: [...state.days] };
+    // Detached copies: a snapshot is serialised after its turn, while readings go on summing into the live ones.
+    return state && { latest: state.latest, minutes: [...state.minutes], days: [...state.days].map(([day, sums]) => [day, { day: [...sums.day], night: [...sums.night] }]) };
   }
 
   importNode(nodeId: string, state: unknown): void {
