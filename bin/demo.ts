@@ -64,7 +64,7 @@ export async function runDemo(config: Config) {
  */
 async function provisionDemo(config: Config, registry: NodeRegistry, logger: Logger) {
   if (config.MQTT_CREDENTIALS) logger.warn({ file: config.MQTT_CREDENTIALS }, 'the demo provisions its own simulated devices; MQTT_CREDENTIALS is not used');
-  // Throwaway secrets of one run: the cheapest scrypt cost keeps start-up and the 142 logins quick on a busy laptop.
+  // Throwaway secrets of one run: the cheapest scrypt cost keeps start-up and the 108 logins quick on a busy laptop.
   const { entries, secrets } = await provision(principalsOf(registry), { N: 1024, r: 8, p: 1 });
   const dir = await mkdtemp(join(tmpdir(), 'city-brain-demo-'));
   const file = join(dir, 'credentials.json');

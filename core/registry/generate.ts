@@ -73,6 +73,8 @@ export function generateCity(size: Partial<CitySize> = {}): NodeRegistry {
       let lon = district.lon + jitter(0.04);
       const heading = rand() * Math.PI * 2;
       roads.push({ road, roadClass, district: district.name, designedPositions: 0 });
+      // One lighting cabinet per road with a gateway for all its circuits (about 5,000 gateways for 500,000 nodes).
+      const roadGateway = `GW-${district.code}-R${pad(roadNo + 1, 4)}`;
       for (let c = 0; c < circuits && remaining > 0; c++) {
         const circuit = `${district.code}-R${pad(roadNo + 1, 4)}-C${c + 1}`;
         const count = Math.min(40, remaining);
@@ -87,7 +89,7 @@ export function generateCity(size: Partial<CitySize> = {}): NodeRegistry {
             district: district.name,
             lat: round(lat),
             lon: round(lon),
-            gatewayId: `GW-${circuit}`,
+            gatewayId: roadGateway,
             road,
             roadClass,
             circuit,
