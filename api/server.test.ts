@@ -1,8 +1,9 @@
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { PipelineMetrics, type ApiRole, type PipelineView } from '../core/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { PipelineMetrics, type ApiRole, type PipelineEvent, type PipelineView } from '../core/index.js';
 import { buildApi, type ApiOptions } from './server.js';
 
 const SECRET = 'db-password-hunter2';
@@ -91,5 +92,37 @@ describe('API hardening', () => {
     const preflight = await fetch(`${open.url}/api/v1/alerts/0123456789abcdef/ack`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' } });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+  });
+
+  it('live stream: a client slower than the evaluations skips superseded kpis events instead of being cut off', async () => {
+    let emit: (event: PipelineEvent) => void = () => undefined;
+    const { url } = await start({ view: { ...view, subscribe: (listener) => ((emit = listener), () => undefined) } });
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    let received = '';
+    let closed = false;
+    // Only the event names and times are kept: the padding would make megabytes of text.
+    socket.on('data', (d: Buffer) => (received += d.toString('latin1').replace(/x{64,}/g, '')));
+    socket.on('close', () => (closed = true));
+    await new Promise((r) => socket.once('connect', r));
+    try {
+    socket.write('GET /api/v1/stream HTTP/1.1\r\nhost: x\r\n\r\n');
+    await vi.waitFor(() => expect(received).toContain(': connected'));
+    socket.pause(); // a slow reader: nothing more is read for now
+    // Larger than what the loopback socket buffers take while nobody reads (a few MB).
+    const kpis = (n: number) => ({ type: 'kpis', kpis: { evaluatedAt: n, pad: 'x'.repeat(24_000_000) } }) as unknown as PipelineEvent;
+    for (let n = 1; n <= 5; n++) {
+      emit(kpis(n));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    socket.resume();
+    await vi.waitFor(() => expect(received).toContain('"evaluatedAt":1,'), { timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    emit(kpis(6)); // caught up: the next one arrives
+    await vi.waitFor(() => expect(received).toContain('"evaluatedAt":6,'), { timeout: 10_000 });
+    expect(received).not.toMatch(/"evaluatedAt":[2-5],/);
+    expect(closed).toBe(false);
+    } finally {
+      socket.destroy();
+    }
   });
 });

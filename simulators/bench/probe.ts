@@ -179,22 +179,31 @@ export class SseSplitter {
  */
 export async function watchKpiStream(apiUrl: string, onKpis: (states: Map<number, boolean>, at: number, bytes: number) => void): Promise<() => void> {
   const controller = new AbortController();
-  const response = await fetch(`${apiUrl}/api/v1/stream`, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
-  if (!response.ok || !response.body) throw new Error(`GET ${apiUrl}/api/v1/stream: HTTP ${response.status}`);
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
+  const open = async () => {
+    const response = await fetch(`${apiUrl}/api/v1/stream`, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
+    if (!response.ok || !response.body) throw new Error(`GET ${apiUrl}/api/v1/stream: HTTP ${response.status}`);
+    return response.body.getReader();
+  };
+  let reader = await open();
   void (async () => {
-    const events = new SseSplitter((event) => {
-      if (event.startsWith('event: kpis\n')) onKpis(probeStatesInKpis(event), Date.now(), event.length);
-    });
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        events.push(decoder.decode(value, { stream: true }));
+    const decoder = new TextDecoder();
+    // The server cuts off a client that falls too far behind: read again from a new stream.
+    while (!controller.signal.aborted) {
+      const events = new SseSplitter((event) => {
+        if (event.startsWith('event: kpis\n')) onKpis(probeStatesInKpis(event), Date.now(), event.length);
+      });
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          events.push(decoder.decode(value, { stream: true }));
+        }
+      } catch {
+        /* aborted, or the server went away */
       }
-    } catch {
-      /* aborted or the server went away */
+      if (controller.signal.aborted) return;
+      await new Promise((r) => setTimeout(r, 200));
+      reader = await open().catch(() => reader);
     }
   })();
   return () => controller.abort();
