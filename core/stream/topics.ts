@@ -19,6 +19,11 @@ export const GROUPS = {
 } as const;
 
 const DAY = 86_400_000;
+/**
+ * City-wide documents are single records that grow with the city: a partition's partial or the
+ * parking KPIs pass 1 MiB (Kafka's default record batch limit) at about 500,000 nodes.
+ */
+const LARGE_RECORDS = { 'max.message.bytes': String(16 * 1024 * 1024) };
 
 /** Partition counts, retention and compaction of every topic the pipeline uses. */
 export function topicSpecs(partitions = 12): TopicSpec[] {
@@ -26,10 +31,10 @@ export function topicSpecs(partitions = 12): TopicSpec[] {
     { name: TOPICS.raw, partitions, retentionMs: 7 * DAY },
     { name: TOPICS.dlq, partitions: Math.max(1, Math.floor(partitions / 4)), retentionMs: 14 * DAY },
     { name: TOPICS.alerts, partitions: 1, compacted: true },
-    { name: TOPICS.partials, partitions: 1, compacted: true },
+    { name: TOPICS.partials, partitions: 1, compacted: true, configs: LARGE_RECORDS },
     // Snapshots are rewritten every STATE_SNAPSHOT_INTERVAL_MS: roll segments often so compaction can drop the old ones.
     { name: TOPICS.state, partitions: 1, compacted: true, configs: { 'segment.ms': String(10 * 60_000), 'min.cleanable.dirty.ratio': '0.1' } },
-    { name: TOPICS.nodeMetrics, partitions: 1, retentionMs: 7 * DAY },
-    ...KIND_NAMES.map((kind) => ({ name: TOPICS.metrics(kind), partitions: 1, retentionMs: 7 * DAY })),
+    { name: TOPICS.nodeMetrics, partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS },
+    ...KIND_NAMES.map((kind) => ({ name: TOPICS.metrics(kind), partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS })),
   ];
 }

@@ -89,6 +89,9 @@ async function stopStage(stage: Stage, log?: (line: string) => void): Promise<vo
   await gone;
   clearTimeout(timer);
   log?.(`${stage.name} stopped after ${Date.now() - t0} ms`);
+  // Stages log at warn: anything they printed is worth reading next to the figures.
+  const printed = stage.output().trim();
+  if (printed) log?.(`${stage.name} printed (last 2,000 characters):\n${printed.slice(-2000)}`);
 }
 
 async function metricsText(stage: Stage): Promise<string> {

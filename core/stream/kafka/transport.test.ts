@@ -4,6 +4,7 @@ import { kafkaFixture, type KafkaFixture } from '../../../infra/fixtures/kafka.j
 import { streamContract } from '../contract.js';
 import { MemoryTransport } from '../memory.js';
 import { partitionFor } from '../partitioner.js';
+import { TOPICS, topicSpecs } from '../topics.js';
 import type { StreamRecord } from '../types.js';
 import { KafkaTransport } from './transport.js';
 
@@ -92,6 +93,25 @@ describe('kafka transport', () => {
       expect(r.headers).toEqual({ seq: String(i) });
       expect(r.topic).toBe(topic);
     }
+    await transport.close();
+  });
+
+  it('sends more than the broker takes in one record batch, and records over 1 MiB where the topic allows them', async () => {
+    const { transport, prefix } = await fresh();
+    const [many, large] = [`${prefix}.many`, `${prefix}.large`];
+    // As the pipeline's city-wide topics are made (topicSpecs): one partition, large records allowed.
+    const largeSpec = topicSpecs().find((t) => t.name === TOPICS.partials)!;
+    await transport.ensureTopics([{ name: many, partitions: 1 }, { ...largeSpec, name: large }]);
+    const producer = await transport.producer();
+    // 3 MB in 300 records of one send: one partition, so one record batch without chunking (refused over 1 MiB).
+    await producer.send(many, Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: Buffer.alloc(10_000, 97 + (i % 26)) })));
+    await producer.send(large, [{ key: 'city', value: Buffer.alloc(2_500_000, 120) }]);
+    const seen = new Map<string, number>();
+    const c = await transport.consume({ groupId: `${prefix}-big`, topics: [many, large], fromBeginning: true, onBatch: async (b) => void b.records.forEach((r) => seen.set(`${r.topic}/${r.key}`, r.value.length)) });
+    await waitFor(() => seen.size >= 301, 30_000);
+    await c.stop();
+    expect(seen.get(`${many}/k299`)).toBe(10_000);
+    expect(seen.get(`${large}/city`)).toBe(2_500_000);
     await transport.close();
   });
 

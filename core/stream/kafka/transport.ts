@@ -57,6 +57,26 @@ export const contractPartitioner: ICustomPartitioner = () => ({ partitionMetadat
  * compaction and retention; one idempotent producer (acks=all) per transport; each consume() is
  * one member of a consumer group that commits a batch's offset only after its handler resolved.
  */
+const SEND_CHUNK_BYTES = 512 * 1024;
+
+/** Consecutive runs of `messages` with at most `maxBytes` of values each (a larger message alone). */
+export function chunksOf(messages: OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
+  const chunks: OutgoingMessage[][] = [];
+  let current: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    if (current.length > 0 && bytes + m.value.length > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += m.value.length;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 export class KafkaTransport implements StreamTransport {
   readonly name = 'kafka';
   readonly brokers: string[];
@@ -170,17 +190,22 @@ export class KafkaTransport implements StreamTransport {
         if (messages.length === 0) return;
         await this.#requireTopics([topic]);
         const producer = await this.#sharedProducer();
-        // acks=-1: resolves once every in-sync replica has the messages.
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: messages.map((m) => ({
-            key: m.key,
-            value: m.value,
-            ...(m.timestamp !== undefined ? { timestamp: String(m.timestamp) } : {}),
-            ...(m.headers ? { headers: m.headers } : {}),
-          })),
-        });
+        // One request per at most SEND_CHUNK_BYTES of values, in order: a send of many records
+        // (a burst of alert changes, every partition's partial) into one partition is one record
+        // batch, and the broker refuses a batch over its limit (1 MiB by default) every time.
+        for (const chunk of chunksOf(messages, SEND_CHUNK_BYTES)) {
+          // acks=-1: resolves once every in-sync replica has the messages.
+          await producer.send({
+            topic,
+            acks: -1,
+            messages: chunk.map((m) => ({
+              key: m.key,
+              value: m.value,
+              ...(m.timestamp !== undefined ? { timestamp: String(m.timestamp) } : {}),
+              ...(m.headers ? { headers: m.headers } : {}),
+            })),
+          });
+        }
       },
     };
   }
