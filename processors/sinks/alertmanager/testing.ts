@@ -1,4 +1,5 @@
 /** Test helpers: Alert records as the aggregator writes them, and a webhook receiver on loopback. */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Alert, AlertName, Severity } from '../../../core/index.js';
@@ -21,6 +22,7 @@ export interface Received {
 export async function recorder(): Promise<{ url: string; received: Received[]; status: { code: number }; close(): Promise<void> }> {
   const received: Received[] = [];
   const status = { code: 200 };
+  const prefix = `/r-${randomUUID().slice(0, 8)}`;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -32,14 +34,17 @@ export async function recorder(): Promise<{ url: string; received: Received[]; s
       } catch {
         /* keep text */
       }
-      received.push({ path: req.url ?? '', headers: req.headers, body });
+      // Only requests under this recorder's own prefix count, with the prefix taken off: a server
+      // of another test still posting to a recorder whose port this one reuses is not recorded.
+      const url = req.url ?? '';
+      if (url.startsWith(`${prefix}/`)) received.push({ path: url.slice(prefix.length), headers: req.headers, body });
       res.writeHead(status.code, { 'content-type': 'application/json' }).end(status.code < 300 ? '' : '{"message":"bad"}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}${prefix}`,
     received,
     status,
     close: () =>
