@@ -1,13 +1,28 @@
 /**
- * Small process helpers shared by the local services (Kafka now; InfluxDB, Alertmanager,
- * Mosquitto later): free loopback ports, running a command to completion, waiting for a pid to
- * exit, reading the tail of a log.
+ * Small process helpers shared by the local services (Kafka, InfluxDB, Alertmanager, Mosquitto):
+ * free loopback ports, a server's working directory, running a command to completion, waiting for
+ * a pid to exit, reading the tail of a log.
  */
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 
 export const LOOPBACK = '127.0.0.1';
+
+/**
+ * A local server's working directory and log: `dataDir` as given (created) or a new temporary
+ * one, `logFile` as given or `defaultLog` inside it (its directory created), and `cleanup` to
+ * remove the data directory.
+ */
+export function serverDirs(name: string, defaultLog: string, options: { dataDir?: string; logFile?: string }): { dataDir: string; logFile: string; cleanup: () => void } {
+  const dataDir = options.dataDir ? resolve(options.dataDir) : mkdtempSync(join(tmpdir(), `city-brain-${name}-`));
+  mkdirSync(dataDir, { recursive: true });
+  const logFile = resolve(options.logFile ?? join(dataDir, defaultLog));
+  mkdirSync(dirname(logFile), { recursive: true });
+  return { dataDir, logFile, cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
+}
 
 /** Asks the kernel for a free loopback port (closed again at once; the service binds it next). */
 export function freePort(host = LOOPBACK): Promise<number> {

@@ -12,11 +12,10 @@
  * `apt-get install -y prometheus-alertmanager` (then `apt-get update` and again if that fails) when
  * running as root with apt-get; CI installs it ahead: `apt-get install -y prometheus-alertmanager`.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { renderAlertmanagerConfig } from '../../dashboards/alertmanager.js';
-import { freePort, LOOPBACK, run } from '../process.js';
+import { freePort, LOOPBACK, run, serverDirs } from '../process.js';
 import { ensureDebianBinary, findBinary } from '../apt.js';
 import { supervise } from '../supervise.js';
 
@@ -103,12 +102,9 @@ export async function startAlertmanager(options: StartAlertmanagerOptions = {}):
   const binary = options.binary ?? (await ensureAlertmanager({ install: options.install ?? true, log }));
   const version = await alertmanagerVersion(binary);
 
-  const dataDir = options.dataDir ? resolve(options.dataDir) : mkdtempSync(join(tmpdir(), 'city-brain-alertmanager-'));
+  const { dataDir, logFile, cleanup } = serverDirs('alertmanager', 'alertmanager.log', options);
   const storage = join(dataDir, 'storage');
   mkdirSync(storage, { recursive: true });
-  const logFile = resolve(options.logFile ?? join(dataDir, 'alertmanager.log'));
-  mkdirSync(dirname(logFile), { recursive: true });
-  const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
 
   try {
     let configFile: string;

@@ -27,10 +27,9 @@
  * shell does the data part. Detached (`infra:up`): influxd
  * is its own process group and outlives this process; `down` ends it by pid.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { freePorts, LOOPBACK, withLogTail } from '../process.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePorts, LOOPBACK, withLogTail, serverDirs } from '../process.js';
 import { supervise, type ServerState } from '../supervise.js';
 import { ensureInfluxd } from './build.js';
 
@@ -212,12 +211,9 @@ export async function startInfluxdb(options: StartInfluxdbOptions = {}): Promise
   if (!/^[A-Za-z0-9_-]+$/.test(database)) throw new Error(`database name ${JSON.stringify(database)}: use letters, digits, _ and - only`);
   const auth = options.auth ?? false;
 
-  const dataDir = options.dataDir ? resolve(options.dataDir) : mkdtempSync(join(tmpdir(), 'city-brain-influxdb-'));
-  const logFile = resolve(options.logFile ?? join(dataDir, 'influxd.log'));
+  const { dataDir, logFile, cleanup } = serverDirs('influxdb', 'influxd.log', options);
   const configFile = join(dataDir, 'influxdb.conf');
   for (const dir of ['meta', 'data', 'wal']) mkdirSync(join(dataDir, dir), { recursive: true });
-  mkdirSync(dirname(logFile), { recursive: true });
-  const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
 
   try {
     const [httpPort, rpcPort] = (await freePorts(2)) as [number, number];

@@ -18,11 +18,10 @@
  * this process; `down` ends it by pid.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePorts, LOOPBACK, run } from '../process.js';
+import { freePorts, LOOPBACK, run, serverDirs } from '../process.js';
 import { supervise, type ServerState } from '../supervise.js';
 import { checkJava, kafkaLibs } from './dist.js';
 
@@ -170,14 +169,11 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   await checkJava(java);
   const libs = await kafkaLibs({ log });
 
-  const dataDir = options.dataDir ? resolve(options.dataDir) : mkdtempSync(join(tmpdir(), 'city-brain-kafka-'));
+  const { dataDir, logFile, cleanup } = serverDirs('kafka', 'broker.log', options);
   const configDir = join(dataDir, 'config');
   const logDir = join(dataDir, 'kraft');
-  const logFile = resolve(options.logFile ?? join(dataDir, 'broker.log'));
   mkdirSync(configDir, { recursive: true });
   mkdirSync(logDir, { recursive: true });
-  mkdirSync(dirname(logFile), { recursive: true });
-  const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
 
   try {
     const [brokerPort, controllerPort] = (await freePorts(2)) as [number, number];

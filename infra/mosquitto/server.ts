@@ -10,11 +10,10 @@
  * root with apt-get, it is installed (`apt-get install -y mosquitto`, then `apt-get update` and
  * again if that fails); CI installs it ahead (.ci/run).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { freePort, LOOPBACK, run } from '../process.js';
+import { join, resolve } from 'node:path';
+import { freePort, LOOPBACK, run, serverDirs } from '../process.js';
 import { ensureDebianBinary, findBinary } from '../apt.js';
 import { supervise } from '../supervise.js';
 
@@ -94,11 +93,7 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
   const log = options.log ?? (() => {});
   const binary = options.binary ?? (await ensureMosquitto({ install: options.install ?? true, log }));
   const version = await mosquittoVersion(binary);
-  const dataDir = options.dataDir ? resolve(options.dataDir) : mkdtempSync(join(tmpdir(), 'city-brain-mosquitto-'));
-  mkdirSync(dataDir, { recursive: true });
-  const logFile = resolve(options.logFile ?? join(dataDir, 'mosquitto.log'));
-  mkdirSync(dirname(logFile), { recursive: true });
-  const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
+  const { dataDir, logFile, cleanup } = serverDirs('mosquitto', 'mosquitto.log', options);
   try {
     const port = options.port ?? (await freePort());
     const configFile = join(dataDir, 'mosquitto.conf');
