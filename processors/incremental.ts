@@ -48,9 +48,14 @@ export interface Judgement<C> {
   until: number;
 }
 
-export interface IncrementalOptions<C> {
-  /** Judges node `i` of the list at `now`. */
-  judge(i: number, now: number): Judgement<C>;
+/** The evaluation a judgement is made in: its time, and whatever else the processor judges by. */
+export interface Moment {
+  now: number;
+}
+
+export interface IncrementalOptions<C, M extends Moment> {
+  /** Judges node `i` of the list in the evaluation `at`. */
+  judge(i: number, at: M): Judgement<C>;
   /** Counts node `i` in (or out of) the list's tallies. */
   add(i: number, value: C): void;
   remove(i: number, value: C): void;
@@ -59,12 +64,12 @@ export interface IncrementalOptions<C> {
 }
 
 /**
- * Keeps the judgements of one node list current. `update(now, key)` brings the tallies to `now`:
+ * Keeps the judgements of one node list current. `update(at, key)` brings the tallies to `at.now`:
  * nodes changed since the last update and nodes whose judgement expired are judged again; a
  * different `key` (something every judgement depends on: a setting, the lamp timetable) or time
  * running backwards (a restore, a replay) judges them all.
  */
-export class IncrementalList<C> {
+export class IncrementalList<C, M extends Moment = Moment> {
   readonly #values: (C | undefined)[];
   readonly #until: Float64Array;
   /** Time of each node's live heap entry (NaN: none). At most one per node, so the heap stays as small as the list. */
@@ -79,7 +84,7 @@ export class IncrementalList<C> {
   constructor(
     ids: readonly string[],
     private readonly log: ChangeLog,
-    private readonly o: IncrementalOptions<C>,
+    private readonly o: IncrementalOptions<C, M>,
   ) {
     this.#values = new Array<C | undefined>(ids.length);
     this.#until = new Float64Array(ids.length);
@@ -93,15 +98,16 @@ export class IncrementalList<C> {
     return this.#values[i];
   }
 
-  update(now: number, key = ''): void {
+  update(at: M, key = ''): void {
+    const { now } = at;
     const changed = this.#position < 0 || key !== this.#key || now < this.#now ? null : this.log.since(this.#position);
     this.#position = this.log.end;
     this.#key = key;
     this.#now = now;
-    if (changed === null) return this.#judgeAll(now);
+    if (changed === null) return this.#judgeAll(at);
     for (const id of changed) {
       const i = this.#index.get(id);
-      if (i !== undefined) this.#judge(i, now);
+      if (i !== undefined) this.#judge(i, at);
     }
     while (this.#due.peekTime() < now) {
       const time = this.#due.peekTime();
@@ -109,21 +115,21 @@ export class IncrementalList<C> {
       if (this.#queued[i] !== time) continue;
       this.#queued[i] = Number.NaN;
       // Judged again since it was queued (a newer reading): only its new time is due, later.
-      if (this.#until[i]! < now) this.#judge(i, now);
+      if (this.#until[i]! < now) this.#judge(i, at);
       else this.#schedule(i);
     }
   }
 
-  #judgeAll(now: number): void {
+  #judgeAll(at: M): void {
     this.o.reset();
     this.#values.fill(undefined);
     this.#due = new DueHeap(this.#values.length);
     this.#queued.fill(Number.NaN);
-    for (let i = 0; i < this.#values.length; i++) this.#judge(i, now);
+    for (let i = 0; i < this.#values.length; i++) this.#judge(i, at);
   }
 
-  #judge(i: number, now: number): void {
-    const { value, until } = this.o.judge(i, now);
+  #judge(i: number, at: M): void {
+    const { value, until } = this.o.judge(i, at);
     const before = this.#values[i];
     if (before !== value) {
       if (before !== undefined) this.o.remove(i, before);

@@ -54,13 +54,13 @@ class HealthTallies {
   readonly counts: Int32Array[];
   readonly silent: Set<number>[];
   readonly low = new Set<number>();
-  readonly list: IncrementalList<number>;
+  readonly list: IncrementalList<number, EvalContext>;
 
   constructor(
-    readonly nodes: readonly RegistryNode[],
+    nodes: readonly RegistryNode[],
     registry: NodeRegistry,
     log: ChangeLog,
-    judge: (node: RegistryNode, intervalS: number, now: number) => Judgement<number>,
+    judge: (node: RegistryNode, intervalS: number, at: EvalContext) => Judgement<number>,
   ) {
     this.layout = groupLayout(nodes, (n) => `${n.district}|${n.kind}`, (key, n) => ({ key, district: n.district, kind: n.kind as string }));
     const groups = this.layout.groups.length;
@@ -82,7 +82,7 @@ class HealthTallies {
       nodes.map((n) => n.nodeId),
       log,
       {
-        judge: (i, now) => judge(nodes[i]!, intervalS[i]!, now),
+        judge: (i, at) => judge(nodes[i]!, intervalS[i]!, at),
         add: (i, value) => count(i, value, 1),
         remove: (i, value) => count(i, value, -1),
         reset: () => {
@@ -121,7 +121,6 @@ export class NodeHealth {
   /** Nodes whose health state changed, for the incremental tallies. */
   readonly #changes = new ChangeLog();
   readonly #tallies = new LayoutCache<HealthTallies>();
-  #grace = 0;
   /**
    * Rejections per dead-letter partition, wall-clock minute and reason (ingest health, not event
    * time). Kept per partition because each partition's partial carries only its own: the
@@ -192,7 +191,8 @@ export class NodeHealth {
   }
 
   /** A node's health judgement at `now`, and until when it holds (an online node goes silent when its report goes stale). */
-  #judge(node: RegistryNode, intervalS: number, now: number, graceFactor: number): Judgement<number> {
+  #judge(node: RegistryNode, intervalS: number, { now, config }: EvalContext): Judgement<number> {
+    const graceFactor = config.ONLINE_GRACE_FACTOR;
     const s = this.#seen.get(node.nodeId);
     if (!s || s.lastSeen === undefined) return { value: NEVER, until: Infinity };
     const low = (s.battery !== undefined && s.battery < BATTERY_LOW) || (s.batteryV !== undefined && s.batteryV < BATTERY_V_CRITICAL) ? 1 : 0;
@@ -201,9 +201,8 @@ export class NodeHealth {
   }
 
   partial(nodes: readonly RegistryNode[], ctx: EvalContext): KindPartial<HealthSection> {
-    this.#grace = ctx.config.ONLINE_GRACE_FACTOR;
-    const t = this.#tallies.get(nodes, (list) => new HealthTallies(list, ctx.registry, this.#changes, (node, intervalS, now) => this.#judge(node, intervalS, now, this.#grace)));
-    t.list.update(ctx.now, String(this.#grace));
+    const t = this.#tallies.get(nodes, (list) => new HealthTallies(list, ctx.registry, this.#changes, (node, intervalS, at) => this.#judge(node, intervalS, at)));
+    t.list.update(ctx, String(ctx.config.ONLINE_GRACE_FACTOR));
     const section: HealthSection = { tallies: {}, silent: {} };
     const { groups } = t.layout;
     const [never, online, silent] = t.counts as [Int32Array, Int32Array, Int32Array];

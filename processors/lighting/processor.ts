@@ -56,6 +56,9 @@ const UNKNOWN = 4;
 const DARK: Record<Exclude<LampCondition, 'lit' | 'unknown'>, number> = { 'no-report': 5, 'reported-off': 6, 'under-power': 7 };
 const DARK_WHY: Record<number, LampCondition> = { 5: 'no-report', 6: 'reported-off', 7: 'under-power' };
 
+/** The evaluation a lamp is judged in: its context and the lamp timetable at its time. */
+type LampMoment = EvalContext & { timetable: LampTimetable };
+
 /** One lamp list's lighting tallies, kept current incrementally (see ../incremental.ts). */
 class LampTallies {
   readonly groupOf: Uint32Array;
@@ -80,13 +83,13 @@ class LampTallies {
   readonly dark = new Map<number, Set<number>>();
   readonly roadsDark = new Map<number, number>();
   readonly onInDaytime = new Set<number>();
-  readonly list: IncrementalList<number>;
+  readonly list: IncrementalList<number, LampMoment>;
 
   constructor(
-    readonly lamps: readonly Lamp[],
+    lamps: readonly Lamp[],
     registry: NodeRegistry,
     log: ChangeLog,
-    judge: (lamp: Lamp, intervalS: number, rests: boolean, now: number) => Judgement<number>,
+    judge: (lamp: Lamp, intervalS: number, rests: boolean, at: LampMoment) => Judgement<number>,
   ) {
     const index = lampIndex(registry);
     const byGroup = groupLayout(lamps, (l) => `${l.district}|${l.roadClass}`, (key, l) => ({ key, district: l.district, roadClass: l.roadClass }));
@@ -106,7 +109,7 @@ class LampTallies {
       lamps.map((l) => l.nodeId),
       log,
       {
-        judge: (i, now) => judge(lamps[i]!, this.intervalS[i]!, this.rests[i] === 1, now),
+        judge: (i, at) => judge(lamps[i]!, this.intervalS[i]!, this.rests[i] === 1, at),
         add: (i, value) => this.#count(i, value, 1),
         remove: (i, value) => this.#count(i, value, -1),
         reset: () => {
@@ -154,8 +157,6 @@ export class LightingProcessor implements KindProcessor<'streetlight', LightingS
   /** Lamps whose state changed, for the incremental tallies. */
   readonly #changes = new ChangeLog();
   readonly #tallies = new LayoutCache<LampTallies>();
-  /** What the judgements of the current evaluation share. */
-  #now: { timetable: LampTimetable; since: number; grace: number } = { timetable: { on: false, halfNight: false } as LampTimetable, since: 0, grace: 1 };
 
   apply(record: ReadingRecord<'streetlight'>): void {
     this.#changes.note(record.nodeId);
@@ -170,8 +171,8 @@ export class LightingProcessor implements KindProcessor<'streetlight', LightingS
   }
 
   /** A lamp's judgement at `now` under the current timetable, and until when it holds (its report goes stale, the warm-up ends). */
-  #judge(lamp: Lamp, intervalS: number, rests: boolean, now: number): Judgement<number> {
-    const { timetable, since, grace } = this.#now;
+  #judge(lamp: Lamp, intervalS: number, rests: boolean, { now, since, config, timetable }: LampMoment): Judgement<number> {
+    const grace = config.ONLINE_GRACE_FACTOR;
     const latest = this.#latest.get(lamp.nodeId);
     const limit = intervalS * grace * 1000;
     const state = this.#condition(lamp, latest, intervalS, { since, grace, now });
@@ -190,10 +191,9 @@ export class LightingProcessor implements KindProcessor<'streetlight', LightingS
 
   partial(lamps: readonly Lamp[], ctx: EvalContext): KindPartial<LightingSection> {
     const timetable = scheduleFor(ctx);
-    this.#now = { timetable, since: ctx.since, grace: ctx.config.ONLINE_GRACE_FACTOR };
-    const t = this.#tallies.get(lamps, (list) => new LampTallies(list, ctx.registry, this.#changes, (lamp, intervalS, rests, now) => this.#judge(lamp, intervalS, rests, now)));
+    const t = this.#tallies.get(lamps, (list) => new LampTallies(list, ctx.registry, this.#changes, (lamp, intervalS, rests, at) => this.#judge(lamp, intervalS, rests, at)));
     // Everything a judgement depends on besides the lamp and the time: a change judges all lamps again.
-    t.list.update(ctx.now, `${timetable.on}|${timetable.halfNight}|${ctx.since}|${ctx.config.ONLINE_GRACE_FACTOR}`);
+    t.list.update({ ...ctx, timetable }, `${timetable.on}|${timetable.halfNight}|${ctx.since}|${ctx.config.ONLINE_GRACE_FACTOR}`);
     const section: LightingSection = { groups: {}, circuits: {}, roads: {}, intact: {}, onInDaytime: t.onInDaytime.size };
     t.districts.forEach((district, d) => (section.intact![district] = [t.facilities[d]!, t.intact[d]!]));
     const conditions: AlertCondition[] = [...t.onInDaytime]

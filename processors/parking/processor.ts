@@ -41,9 +41,9 @@ class LotTallies {
   readonly free: Float64Array;
   readonly sessions: Float64Array;
   readonly parkedMs: Float64Array;
-  readonly list: IncrementalList<SpaceJudgement>;
+  readonly list: IncrementalList<SpaceJudgement, EvalContext>;
 
-  constructor(spaces: readonly Space[], registry: NodeRegistry, log: ChangeLog, judge: (space: Space, intervalS: number, now: number) => Judgement<SpaceJudgement>) {
+  constructor(spaces: readonly Space[], registry: NodeRegistry, log: ChangeLog, judge: (space: Space, intervalS: number, at: EvalContext) => Judgement<SpaceJudgement>) {
     this.layout = groupLayout(spaces, (space) => space.lotId, (lotId) => lotId);
     const lots = this.layout.groups.length;
     [this.occupied, this.free, this.sessions, this.parkedMs] = [0, 1, 2, 3].map(() => new Float64Array(lots)) as [Float64Array, Float64Array, Float64Array, Float64Array];
@@ -59,7 +59,7 @@ class LotTallies {
       spaces.map((space) => space.nodeId),
       log,
       {
-        judge: (i, now) => judge(spaces[i]!, intervalS[i]!, now),
+        judge: (i, at) => judge(spaces[i]!, intervalS[i]!, at),
         add: (i, v) => count(i, v, 1),
         remove: (i, v) => count(i, v, -1),
         reset: () => [this.occupied, this.free, this.sessions, this.parkedMs].forEach((a) => a.fill(0)),
@@ -80,7 +80,6 @@ export class ParkingProcessor implements KindProcessor<'parking', ParkingSection
   /** Spaces whose state changed, for the incremental lot counts. */
   readonly #changes = new ChangeLog();
   readonly #tallies = new LayoutCache<LotTallies>();
-  #grace = 0;
 
   constructor(options: ParkingOptions = {}) {
     this.#window = options.reorderWindowMs ?? 3_600_000;
@@ -104,22 +103,22 @@ export class ParkingProcessor implements KindProcessor<'parking', ParkingSection
   }
 
   /** A space's part of its lot's counts at `now`, and until when it holds (its report goes stale, the local day ends). */
-  #judge(space: Space, intervalS: number, now: number): Judgement<SpaceJudgement> {
+  #judge(space: Space, intervalS: number, { now, config }: EvalContext): Judgement<SpaceJudgement> {
+    const grace = config.ONLINE_GRACE_FACTOR;
     const r = this.#latest.get(space.nodeId);
     const s = this.#sessions.get(space.nodeId);
-    const fresh = r !== undefined && isFresh(r.ts, intervalS, this.#grace, now);
+    const fresh = r !== undefined && isFresh(r.ts, intervalS, grace, now);
     const today = s ? sessionsOfDay(s, now) : { sessions: 0, parkedMs: 0 };
     const dayEnds = localDayStart(now) + DAY_MS - 1;
     return {
       value: { state: fresh ? r.status : 'unknown', ...today },
-      until: fresh ? Math.min(r.ts + intervalS * this.#grace * 1000, dayEnds) : s ? dayEnds : Infinity,
+      until: fresh ? Math.min(r.ts + intervalS * grace * 1000, dayEnds) : s ? dayEnds : Infinity,
     };
   }
 
   partial(spaces: readonly Space[], ctx: EvalContext): KindPartial<ParkingSection> {
-    this.#grace = ctx.config.ONLINE_GRACE_FACTOR;
-    const t = this.#tallies.get(spaces, (list) => new LotTallies(list, ctx.registry, this.#changes, (space, intervalS, now) => this.#judge(space, intervalS, now)));
-    t.list.update(ctx.now, String(this.#grace));
+    const t = this.#tallies.get(spaces, (list) => new LotTallies(list, ctx.registry, this.#changes, (space, intervalS, at) => this.#judge(space, intervalS, at)));
+    t.list.update(ctx, String(ctx.config.ONLINE_GRACE_FACTOR));
     const lots: ParkingSection['lots'] = {};
     t.layout.groups.forEach((lotId, lot) => (lots[lotId] = [t.occupied[lot]!, t.free[lot]!, t.sessions[lot]!, t.parkedMs[lot]!]));
     return { section: { lots }, conditions: [] };
