@@ -1,12 +1,13 @@
 /**
  * Runs an evaluation on a timer, never two at once; `tick()` also runs one on demand, and
- * `soon()` shortly after a burst of new input (the timer then skips a beat it would repeat).
+ * `soon()` shortly after a burst of new input (while input keeps coming, the timer stays quiet).
  */
 export class Ticker {
   #timer: NodeJS.Timeout | null = null;
   #soon: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
-  #lastStart = -Infinity;
+  /** When the last evaluation asked for by `soon()` began. */
+  #lastSoon = -Infinity;
   #stopped = false;
 
   constructor(
@@ -15,12 +16,9 @@ export class Ticker {
   ) {}
 
   tick(): Promise<void> {
-    this.#running ??= (() => {
-      this.#lastStart = Date.now();
-      return this.run()
-        .catch(this.onError)
-        .finally(() => (this.#running = null));
-    })();
+    this.#running ??= this.run()
+      .catch(this.onError)
+      .finally(() => (this.#running = null));
     return this.#running;
   }
 
@@ -35,15 +33,18 @@ export class Ticker {
       this.#soon = null;
       if (this.#stopped) return;
       void (this.#running ?? Promise.resolve()).then(() => {
-        if (!this.#stopped) void this.tick();
+        if (this.#stopped) return;
+        this.#lastSoon = Date.now();
+        void this.tick();
       });
     }, delayMs);
   }
 
   start(intervalMs: number): void {
-    // A beat within half an interval of the last evaluation (one `soon()` ran) is skipped.
+    // A beat within an interval of an evaluation `soon()` asked for is skipped: input that comes
+    // at least once an interval is evaluated as it comes, not a second time on the timer.
     this.#timer = setInterval(() => {
-      if (Date.now() - this.#lastStart >= intervalMs / 2) void this.tick();
+      if (Date.now() - this.#lastSoon >= intervalMs) void this.tick();
     }, intervalMs);
   }
 
