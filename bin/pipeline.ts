@@ -11,6 +11,8 @@ export interface PipelineOptions {
   transport?: StreamTransport;
   /** Collect Node's default process metrics (off in tests that start several pipelines). */
   defaultMetrics?: boolean;
+  /** Wall clock of ingest, the processors and the aggregator (default Date.now); tests inject a simulated one. Sinks keep the real clock: the services they talk to do. */
+  clock?: () => number;
 }
 
 export interface RunningPipeline {
@@ -54,7 +56,7 @@ export async function stageContext(options: PipelineOptions): Promise<StageConte
   await prepareLog(transport);
   const producer = await transport.producer();
   const metrics = new PipelineMetrics({ defaultMetrics: options.defaultMetrics ?? true });
-  return { config, registry, transport, producer, metrics, logger };
+  return { config, registry, transport, producer, metrics, logger, clock: options.clock ?? Date.now };
 }
 
 /**

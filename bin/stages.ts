@@ -22,6 +22,8 @@ export interface StageContext {
   producer: Producer;
   metrics: PipelineMetrics;
   logger: Logger;
+  /** The processing stages' wall clock (ingest's future-skew check, the processors' and aggregator's clocks); tests inject a simulated one. */
+  clock: () => number;
 }
 
 export interface Stage {
@@ -53,6 +55,7 @@ export async function startIngest(ctx: StageContext): Promise<Stage & { port: nu
     maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
     maxBatchBytes: config.MAX_BATCH_BYTES,
     maxFutureSkewMs: config.MAX_FUTURE_SKEW_S * 1000,
+    now: ctx.clock,
   });
   const auth = await loadMqttAuth(config, ctx.registry, logger);
   if (auth) registerStore(config, auth.store);
@@ -89,7 +92,7 @@ async function readTlsFiles(certFile: string, keyFile: string): Promise<{ cert: 
 
 /** One member of the processor group: owns some partitions of telemetry.raw, publishes their partials. */
 export async function startProcess(ctx: StageContext): Promise<Stage & { host: ProcessorHost }> {
-  const host = new ProcessorHost({ ...ctx, logger: ctx.logger.child({ stage: 'processors' }), role: 'processor', rawPartitions: await ctx.transport.partitionCount(TOPICS.raw) });
+  const host = new ProcessorHost({ ...ctx, wall: ctx.clock, logger: ctx.logger.child({ stage: 'processors' }), role: 'processor', rawPartitions: await ctx.transport.partitionCount(TOPICS.raw) });
   await host.start();
   return { host, close: () => host.stop() };
 }
@@ -103,6 +106,7 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
   if (!nodes) {
     replica = new ProcessorHost({
       ...ctx,
+      wall: ctx.clock,
       logger: ctx.logger.child({ stage: 'api-replica' }),
       role: 'replica',
       groupId: `citybrain-api-${process.pid}-${Date.now()}`,
@@ -110,7 +114,7 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
     });
     await replica.start();
   }
-  const aggregator = new Aggregator({ ...ctx, logger: ctx.logger.child({ stage: 'aggregator' }) });
+  const aggregator = new Aggregator({ ...ctx, wall: ctx.clock, logger: ctx.logger.child({ stage: 'aggregator' }) });
   await aggregator.start();
   const api = await buildApi({
     view: pipelineView(nodes ?? replica!, aggregator),

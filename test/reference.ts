@@ -1,13 +1,14 @@
 import { startPipeline } from '../bin/pipeline.js';
-import { generateCity, localDayStart } from '../core/index.js';
+import { generateCity } from '../core/index.js';
+import { TEST_START } from './clock.js';
 import { metricValue, testConfig, waitFor } from './helpers.js';
 import { publishAll } from './publish.js';
 import { comparableKpis, readingStream, type Publish } from './readings.js';
 
 export const READINGS = 10_000;
 export const KINDS = ['streetlight', 'groundwater', 'noise', 'parking'] as const;
-/** 22:30 local yesterday: lamps scheduled on and a GB 3096 night hour; readings a minute apart per node. */
-export const BASE = localDayStart(Date.now()) - 1.5 * 3_600_000;
+/** The tests' simulated start (22:30 local unless CITY_BRAIN_TEST_TIME says otherwise); readings a minute apart per node. */
+export const BASE = TEST_START;
 /** Freshness judged loosely so runs minutes apart see the same nodes online. */
 export const SETTINGS = { ONLINE_GRACE_FACTOR: '30', EVAL_INTERVAL_MS: '250', MAX_FUTURE_SKEW_S: '300', MQTT_AUTH: 'off' };
 
