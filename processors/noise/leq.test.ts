@@ -59,11 +59,21 @@ describe('noise processor', () => {
   it('counts a replayed minute once', () => {
     const p = new NoiseProcessor();
     const m = new NoiseMerger();
-    feed(p, at('2026-06-21T10:00:00'), 60, 50);
-    feed(p, at('2026-06-21T10:00:00'), 1, 50); // replay of the first minute
+    // One loud minute (80 dB) then 59 quiet ones (50 dB), and the loud minute replayed, so a
+    // double count changes the level (a flat hour would hide it):
+    //   once:  10*log10((1 * 10^8 + 59 * 10^5) / 60) = 10*log10(1.765e6)   = 62.47 -> 62.5 dB
+    //   twice: 10*log10((2 * 10^8 + 59 * 10^5) / 61) = 10*log10(3.3754e6)  = 65.28 -> 65.3 dB
+    feed(p, at('2026-06-21T10:00:00'), 1, 80);
+    feed(p, at('2026-06-21T10:01:00'), 59, 50);
+    feed(p, at('2026-06-21T10:00:00'), 1, 80); // replay of the first minute
     const last = p.hour(station as NodeOf<'noise'>, at('2026-06-21T10:00:00'), 0.75);
     expect(last.coverage).toBe(1);
-    expect(last.leq).toBe(50);
+    expect(last.leq).toBe(62.5);
+    // The day's running sums (Ld) count it once too: the hour is the only data of the day period.
+    const { kpis } = evaluateWhole(p, m, ctx([station], at('2026-06-21T11:05:00')));
+    const row = (kpis.list as { lastHour: { leq: number }; today: { ld: number } }[])[0]!;
+    expect(row.lastHour.leq).toBe(62.5);
+    expect(row.today.ld).toBe(62.5);
   });
 
   it('flags a night LAmax over the night limit + 15 dB', () => {
