@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCity, KINDS, localHour, type Kind } from '../core/index.js';
 import { lampsScheduledOn } from './models/streetlight.js';
 import { nightStart, startSimulation } from './publisher.js';
+import { testNow } from '../test/clock.js';
 
 let broker: Aedes;
 let server: Server;
@@ -30,7 +31,7 @@ describe('publishing over MQTT', () => {
     sub.on('message', (topic, payload) => received.push({ topic, payload }));
     await sub.subscribeAsync('city/#', { qos: 1 });
 
-    const sim = await startSimulation({ url, registry, scenario: 'normal', seed: 5, speed: 120, start: nightStart(Date.now()), qos: 1, connections: 2, warmupS: 10, gatewayFlushMs: 200 });
+    const sim = await startSimulation({ url, registry, scenario: 'normal', seed: 5, speed: 120, start: nightStart(testNow()), qos: 1, connections: 2, warmupS: 10, gatewayFlushMs: 200 });
     await new Promise((r) => setTimeout(r, 2_000));
     await sim.stop();
     await new Promise((r) => setTimeout(r, 200));

@@ -153,6 +153,7 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
       start: new Date(start).toISOString(),
       darkCircuits: [...scenario.darkCircuits],
       wells: Object.fromEntries(scenario.wellTargets),
+      fallingWells: Object.fromEntries(scenario.fallingWells),
       noisyStations: [...scenario.noisyStations.keys()],
       fullLots: [...scenario.fullLots],
       outage: scenario.outage?.gatewayId,

@@ -8,6 +8,7 @@ import { noiseModel } from './models/noise.js';
 import { parkingOccupied } from './models/parking.js';
 import { streetlightModel } from './models/streetlight.js';
 import { BAD_PAYLOAD_KINDS, buildScenario, parseScenario, SCENARIO_NAMES } from './scenarios.js';
+import { trendCmPerDay } from '../processors/groundwater/level.js';
 
 const city = generateCity({ lamps: 600, parkingSpaces: 600, noiseStations: 24, wells: 8 });
 const nodes = [...city.all()];
@@ -222,5 +223,26 @@ describe('scenarios', () => {
     const station = city.ofKind('noise').find((n) => s.noisyStations.has(n.nodeId))!;
     expect(noiseModel(station, at(10), c).laeq).toBeGreaterThan(NOISE_LIMITS[station.zoneClass].day);
     expect(noiseModel(station, at(23), c).lamax!).toBeGreaterThan(NOISE_LIMITS[station.zoneClass].night + 15);
+  });
+
+  it('demo: one well falls fast whatever the hour a run starts at, then settles under its red line', () => {
+    const wells = city.ofKind('groundwater');
+    for (let hour = 0; hour < 24; hour++) {
+      // A run of 80 simulated minutes from each hour of the day, one reading a minute as the wells send.
+      const start = at(hour) + 17 * 60_000;
+      const s = buildScenario('demo', nodes, { seed: 3, start });
+      expect(s.fallingWells.size).toBe(1);
+      const [id, rate] = [...s.fallingWells][0]!;
+      expect(s.wellTargets.has(id)).toBe(false);
+      const well = wells.find((w) => w.nodeId === id)!;
+      const points = Array.from({ length: 80 }, (_, m) => start + m * 60_000).map((t) => ({ ts: t, level: groundwaterModel(well, t, { seed: 3, scenario: s }).waterTableM }));
+      const trend = trendCmPerDay(points)!;
+      expect(trend, `run from ${hour}:17`).toBeLessThan(-5); // GroundwaterFallingFast's default threshold
+      expect(rate * 100).toBe(30);
+      // Days later it sits just under its red line (with its daily swing), not below the pool bottom.
+      const late = groundwaterModel(well, start + 20 * 86_400_000, { seed: 3, scenario: s }).waterTableM;
+      expect(late).toBeLessThan(well.lines.red);
+      expect(late).toBeGreaterThan(well.lines.red - 0.35);
+    }
   });
 });

@@ -25,7 +25,7 @@ export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
   'parking-rush': 'rush-hour demand everywhere and about a quarter of the lots completely full',
   'gateway-outage': 'one gateway goes silent, buffers its readings, then replays them with their original timestamps',
   'bad-payloads': 'malformed JSON, schema violations, unknown nodes, payloads naming another node, oversize payloads, unknown kinds and wrong districts alongside valid traffic',
-  demo: 'normal plus one dark circuit, one well below a line, one full lot, one noisy station (day and night) and a little bad data',
+  demo: 'normal plus one dark circuit, one well below a line, one well falling fast (pumping nearby), one full lot, one noisy station (day and night) and a little bad data',
 };
 
 /** Knobs of the scenarios; defaults in DEFAULT_TUNING. */
@@ -47,6 +47,11 @@ export interface ScenarioTuning {
   outageDurationS: number;
   /** gateway-outage: which gateway (default: a lamp circuit gateway picked with the seed). */
   outageGatewayId?: string;
+  /**
+   * demo: cm a day the falling well drops. Above the steepest rise of the daily swing (about
+   * 13 cm/day for a 2 cm swing) plus sensor noise, so its 24 h trend falls at any hour of the day.
+   */
+  fallingWellCmPerDay: number;
 }
 
 export const DEFAULT_TUNING: ScenarioTuning = {
@@ -58,6 +63,7 @@ export const DEFAULT_TUNING: ScenarioTuning = {
   fullLotShare: 0.25,
   outageAfterS: 60,
   outageDurationS: 1200,
+  fallingWellCmPerDay: 30,
 };
 
 export const scenarioSchema = z
@@ -132,6 +138,7 @@ export function buildScenario(
   const spaces = ofKind(nodes, 'parking');
   const darkCircuits = new Set<string>();
   const wellTargets = new Map<string, number>();
+  const fallingWells = new Map<string, number>();
   const noisy = new Map<string, 'night' | 'always'>();
   const fullLots = new Set<string>();
   const circuits = uniq(lamps.map((l) => l.circuit));
@@ -177,6 +184,9 @@ export function buildScenario(
         // Baotu Spring (or the first well) in the orange band.
         const well = wells.find((w) => w.well === 'Baotu Spring') ?? wells[0];
         if (well) wellTargets.set(well.nodeId, droughtLevel(well, true));
+        // Another well falling fast (GroundwaterFallingFast, and a projected time to its next line).
+        const pumped = wells.find((w) => w !== well);
+        if (pumped) fallingWells.set(pumped.nodeId, tuning.fallingWellCmPerDay / 100);
         // One lot completely full.
         const lot = lots[0];
         if (lot) fullLots.add(lot);
@@ -190,6 +200,7 @@ export function buildScenario(
   }
   state.darkCircuits = darkCircuits;
   state.wellTargets = wellTargets;
+  state.fallingWells = fallingWells;
   state.noisyStations = noisy;
   state.fullLots = fullLots;
   return state;

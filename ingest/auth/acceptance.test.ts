@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPipeline, type RunningPipeline } from '../../bin/pipeline.js';
 import { generateCity } from '../../core/index.js';
 import { freePort } from '../../infra/process.js';
+import { testNow } from '../../test/clock.js';
 import { metricValue, testConfig, waitFor } from '../../test/helpers.js';
 import { credentialsToJson, provision } from './credentials.js';
 
@@ -78,6 +79,7 @@ describe('MQTT authentication and authorization, API roles', () => {
         ALERT_HOLD_S: '0',
         EVAL_INTERVAL_MS: '200',
       }),
+      clock: testNow,
       registry,
       defaultMetrics: false,
     });
@@ -109,9 +111,9 @@ describe('MQTT authentication and authorization, API roles', () => {
     const text = await metrics();
     const accepted = metricValue(text, 'citybrain_readings_accepted_total', { kind: 'groundwater' });
     const unauthorized = metricValue(text, 'citybrain_readings_rejected_total', { reason: 'unauthorized' });
-    await device.publishAsync(wellTopic(baotu), JSON.stringify({ ts: Date.now(), waterTableM: 28.6 }), { qos: 1 });
+    await device.publishAsync(wellTopic(baotu), JSON.stringify({ ts: testNow(), waterTableM: 28.6 }), { qos: 1 });
     // Acknowledged (resending would not help) but refused: the other well hears nothing of it.
-    await device.publishAsync(wellTopic(otherWell), JSON.stringify({ ts: Date.now(), waterTableM: 20.1 }), { qos: 1 });
+    await device.publishAsync(wellTopic(otherWell), JSON.stringify({ ts: testNow(), waterTableM: 20.1 }), { qos: 1 });
     const after = await metrics();
     expect(metricValue(after, 'citybrain_readings_accepted_total', { kind: 'groundwater' })).toBe(accepted + 1);
     expect(metricValue(after, 'citybrain_readings_rejected_total', { reason: 'unauthorized' })).toBe(unauthorized + 1);
@@ -134,7 +136,7 @@ describe('MQTT authentication and authorization, API roles', () => {
     const text = await metrics();
     const accepted = metricValue(text, 'citybrain_readings_accepted_total', { kind: 'parking' });
     const unauthorized = metricValue(text, 'citybrain_readings_rejected_total', { reason: 'unauthorized' });
-    const entry = (nodeId: string) => ({ nodeId, kind: 'parking', ts: Date.now(), status: 'occupied' });
+    const entry = (nodeId: string) => ({ nodeId, kind: 'parking', ts: testNow(), status: 'occupied' });
     await gw.publishAsync(`city/gateways/${gateway}/batch`, JSON.stringify({ readings: [entry(ownSpaces[0]!.nodeId), entry(foreignSpace.nodeId), entry(ownSpaces[1]!.nodeId)] }), { qos: 1 });
     // Another gateway's batch topic is refused as a whole.
     await gw.publishAsync(`city/gateways/${foreignSpace.gatewayId}/batch`, JSON.stringify({ readings: [entry(foreignSpace.nodeId)] }), { qos: 1 });
@@ -156,7 +158,7 @@ describe('MQTT authentication and authorization, API roles', () => {
       reconnectPeriod: 0,
     });
     clients.push(c);
-    await c.publishAsync(wellTopic(baotu), JSON.stringify({ ts: Date.now(), waterTableM: 28.5 }), { qos: 1 });
+    await c.publishAsync(wellTopic(baotu), JSON.stringify({ ts: testNow(), waterTableM: 28.5 }), { qos: 1 });
     expect(metricValue(await metrics(), 'citybrain_readings_accepted_total', { kind: 'groundwater' })).toBe(accepted + 1);
     await c.endAsync();
   });
@@ -169,7 +171,7 @@ describe('MQTT authentication and authorization, API roles', () => {
     const second = await as(otherWell.nodeId);
     await closed;
     await waitFor(async () => metricValue(await metrics(), 'citybrain_mqtt_clients') === 1, 3000, 'one client after takeover');
-    await second.publishAsync(wellTopic(otherWell), JSON.stringify({ ts: Date.now(), waterTableM: 28.4 }), { qos: 1 });
+    await second.publishAsync(wellTopic(otherWell), JSON.stringify({ ts: testNow(), waterTableM: 28.4 }), { qos: 1 });
     await second.endAsync();
     await waitFor(async () => metricValue(await metrics(), 'citybrain_mqtt_clients') === 0, 3000, 'no clients after both left');
   });
@@ -202,7 +204,7 @@ describe('MQTT authentication and authorization, API roles', () => {
 
   it('API: acknowledging needs a token (401), a viewer may not (403), a crew may (200)', async () => {
     const device = await as(baotu.nodeId);
-    const ts = Date.now();
+    const ts = testNow();
     for (let i = 0; i < 5; i++) await device.publishAsync(wellTopic(baotu), JSON.stringify({ ts: ts + (i + 1) * 1000, waterTableM: 27.5 }), { qos: 1 });
     const viewer = { authorization: `Bearer ${VIEWER}` };
     expect((await fetch(`${api}/api/v1/alerts?state=firing`)).status).toBe(401);

@@ -17,6 +17,8 @@ export interface ScenarioState {
   darkCircuits: ReadonlySet<string>;
   /** Groundwater node id -> level (m a.s.l.) the well sits at instead of its normal base. */
   wellTargets: ReadonlyMap<string, number>;
+  /** Groundwater node id -> metres a day the well falls from the start (pumping nearby), faster than its daily swing ever rises. */
+  fallingWells: ReadonlyMap<string, number>;
   /** Noise node id -> when construction noise is on it ('night': 22:00-06:00 only; 'always'). */
   noisyStations: ReadonlyMap<string, 'night' | 'always'>;
   /** Parking lots whose every space is occupied. */
@@ -43,6 +45,7 @@ export function normalState(start: number): ScenarioState {
     lowBatteryShare: 0.003,
     darkCircuits: new Set(),
     wellTargets: new Map(),
+    fallingWells: new Map(),
     noisyStations: new Map(),
     fullLots: new Set(),
     rushDemand: false,

@@ -27,11 +27,13 @@ export function groundwaterLevel(node: NodeOf<'groundwater'>, t: number, ctx: Mo
   // 3-4 cm within a day, highest in the morning (about 07:00).
   const amplitude = 0.015 + 0.005 * unit(h, S.SWING);
   const daily = amplitude * Math.cos((2 * Math.PI * (hourOfDay - 7)) / 24);
-  const target = ctx.scenario.wellTargets.get(node.nodeId);
-  if (target !== undefined) return target + daily;
   const days = (t - ctx.scenario.start) / DAY;
-  const trend = clamp(seasonalRateMPerDay(t) * days, -0.25, 0.25);
-  return wellBaseLevel(node, ctx.seed) + trend + daily;
+  const falling = ctx.scenario.fallingWells.get(node.nodeId);
+  // A pumped well falls steadily until it sits a little under its red line.
+  const fall = falling === undefined ? 0 : Math.max(0, falling * days);
+  const target = ctx.scenario.wellTargets.get(node.nodeId);
+  const level = target !== undefined ? target : wellBaseLevel(node, ctx.seed) + clamp(seasonalRateMPerDay(t) * days, -0.25, 0.25);
+  return Math.max(level - fall, falling === undefined ? -Infinity : node.lines.red - 0.3) + daily;
 }
 
 /** One observation-well reading: level with about 1 cm of sensor noise, water temperature near 18 C. */
