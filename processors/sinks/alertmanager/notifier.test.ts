@@ -4,6 +4,7 @@ import pino from 'pino';
 import { MemoryTransport, PipelineMetrics, TOPICS, type Alert } from '../../../core/index.js';
 import { freePort } from '../../../infra/process.js';
 import { startAlertmanagerNotifier, toPostableAlert, type AlertmanagerNotifier } from './notifier.js';
+import { testNow } from '../../../test/clock.js';
 import { makeAlert, recorder, resolved, until } from './testing.js';
 
 const logger = pino({ level: 'silent' });
@@ -42,7 +43,7 @@ describe('Alertmanager notifier (recording server)', () => {
     const am = await recorder();
     cleanups.push(am.close);
     const { publish, count, notifier } = await setup(am.url, 300);
-    const a = makeAlert('NodeOffline', 'minor', { kind: 'noise', district: 'Jiyang', node: 'NS-1' }, Date.now());
+    const a = makeAlert('NodeOffline', 'minor', { kind: 'noise', district: 'Jiyang', node: 'NS-1' }, testNow());
     await publish(a);
     const first = await until('first post', () => am.received[0]);
     expect(first.path).toBe('/api/v2/alerts');
@@ -50,23 +51,28 @@ describe('Alertmanager notifier (recording server)', () => {
     await until('two re-sends', () => am.received.length >= 3);
     const ends = am.received.map((r) => Date.parse(r.body[0].endsAt));
     expect(ends[2]!).toBeGreaterThan(ends[0]!);
-    await publish(resolved(a, Date.now()));
-    await until('resolution', () => am.received.find((r) => Date.parse(r.body[0].endsAt) <= Date.now()));
-    const n = am.received.length;
-    await new Promise((r) => setTimeout(r, 800));
-    expect(am.received.length).toBe(n); // resolved and delivered: no more re-sends
+    await publish(resolved(a, testNow()));
+    const resolution = await until('resolution', () => am.received.findIndex((r) => Date.parse(r.body[0].endsAt) <= Date.now()) + 1) - 1;
+    // The marker: another alert, published after the resolution was delivered. Two re-sends of it
+    // prove that two resend ticks have passed since; a resolved NS-1 still re-sent would be in them.
+    const marker = makeAlert('NodeOffline', 'minor', { kind: 'noise', district: 'Jiyang', node: 'NS-2' }, testNow());
+    await publish(marker);
+    const ofMarker = () => am.received.slice(resolution + 1).filter((r) => r.body.some((x: { annotations: { id: string } }) => x.annotations.id === marker.id));
+    await until('the marker posted and re-sent twice', () => ofMarker().length >= 3);
+    const after = am.received.slice(resolution + 1).flatMap((r) => r.body as Array<{ annotations: { id: string } }>);
+    expect(after.filter((x) => x.annotations.id === a.id)).toEqual([]); // resolved and delivered: no more re-sends
     expect(notifier.pending()).toBe(0);
-    expect(await count('notifierSent')).toBe(n);
+    expect(await count('notifierSent')).toBe(am.received.flatMap((r) => r.body).length);
   });
 
   it('retries while Alertmanager is away and delivers the latest state of every alert', async () => {
     const port = await freePort();
     const { publish, count, notifier } = await setup(`http://127.0.0.1:${port}`);
-    const a = makeAlert('CircuitDark', 'major', { kind: 'streetlight', district: 'Lixia', circuit: 'C5' }, Date.now());
-    const b = makeAlert('ParkingLotFull', 'info', { kind: 'parking', district: 'Lixia', lot: 'P1' }, Date.now());
+    const a = makeAlert('CircuitDark', 'major', { kind: 'streetlight', district: 'Lixia', circuit: 'C5' }, testNow());
+    const b = makeAlert('ParkingLotFull', 'info', { kind: 'parking', district: 'Lixia', lot: 'P1' }, testNow());
     await publish(a, b);
     await until('errors counted', async () => (await count('notifierErrors')) >= 2);
-    await publish(resolved(b, Date.now()));
+    await publish(resolved(b, testNow()));
     expect(notifier.pending()).toBe(2);
     const am = await recorder();
     cleanups.push(am.close);
@@ -92,11 +98,11 @@ describe('Alertmanager notifier (recording server)', () => {
     cleanups.push(am.close);
     am.status.code = 400;
     const { publish, count, notifier } = await setup(am.url);
-    await publish(makeAlert('NoiseOverLimit', 'minor', { kind: 'noise', district: 'Lixia', station: 'S1' }, Date.now()));
+    await publish(makeAlert('NoiseOverLimit', 'minor', { kind: 'noise', district: 'Lixia', station: 'S1' }, testNow()));
     await until('rejected', async () => (await count('notifierErrors')) >= 1);
     await until('nothing pending', () => notifier.pending() === 0);
     am.status.code = 200;
-    await publish(makeAlert('NoiseOverLimit', 'minor', { kind: 'noise', district: 'Lixia', station: 'S2' }, Date.now()));
+    await publish(makeAlert('NoiseOverLimit', 'minor', { kind: 'noise', district: 'Lixia', station: 'S2' }, testNow()));
     await until('next alert delivered', async () => (await count('notifierSent')) === 1);
   });
 });
