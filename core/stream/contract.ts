@@ -148,7 +148,14 @@ export function streamContract(name: string, fresh: () => Promise<{ transport: S
       const replayed = () => seenB.filter((s) => s.replay).map((s) => s.value);
       const normal = () => seenB.filter((s) => !s.replay).map((s) => s.value);
       await waitFor(() => normal().length >= fresher.length && (!options.retainsCommitted || replayed().length >= old.length));
-      await new Promise((r) => setTimeout(r, 200)); // room for a wrong extra delivery
+      // End markers, sent now, on both partitions: a partition delivers in order, so once its marker
+      // is seen, any wrong extra delivery before it (a replay again, a record twice) has been seen too.
+      const markers = Array.from({ length: 16 }, (_, i) => `end-${i}`);
+      await producer.send(topic, markers.map((v) => ({ key: `end-key-${v}`, value: Buffer.from(v) })));
+      await waitFor(() => markers.every((m) => seenB.some((s) => s.value === m)));
+      const ended = new Set(markers);
+      expect(new Set(seenB.filter((s) => ended.has(s.value)).map((s) => s.partition))).toEqual(new Set([0, 1]));
+      seenB.splice(0, seenB.length, ...seenB.filter((s) => !ended.has(s.value)));
       await b.stop();
       expect(events[0]).toBe('assigned 0,1');
       // Lag = records above the committed position: more than the new ones would mean it moved back.
@@ -207,11 +214,13 @@ export function streamContract(name: string, fresh: () => Promise<{ transport: S
         onBatch: async (batch) => void seen.push(...batch.records.map((r) => ({ value: r.value.toString(), offset: r.offset, replay: batch.replay === true }))),
       });
       await waitFor(() => seen.filter((s) => !s.replay).length >= 5);
-      await new Promise((r) => setTimeout(r, 200)); // room for a wrong extra delivery
+      // An end marker: once it is delivered, anything wrongly delivered before it has been seen too.
+      await producer.send(topic, [{ key: 'k', value: Buffer.from('end') }]);
+      await waitFor(() => seen.some((s) => s.value === 'end'));
       await b.stop();
       expect(asked).toEqual([0]);
       expect(seen.filter((s) => s.replay).map((s) => s.value)).toEqual(Array.from({ length: 10 }, (_, i) => String(20 + i)));
-      expect(seen.filter((s) => !s.replay).map((s) => s.value)).toEqual(['30', '31', '32', '33', '34']);
+      expect(seen.filter((s) => !s.replay).map((s) => s.value)).toEqual(['30', '31', '32', '33', '34', 'end']);
       release();
       await holder?.stop();
       await transport.close();
