@@ -8,6 +8,7 @@ import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateCity, MemoryTransport, PipelineMetrics, TOPICS, topicSpecs } from '../core/index.js';
+import { TEST_START } from '../test/clock.js';
 import { metricValue, waitFor } from '../test/helpers.js';
 import { TelemetryBridge } from './bridge.js';
 import { startBroker, type RunningBroker } from './broker.js';
@@ -33,48 +34,71 @@ describe('ingest backpressure', () => {
     const logger = pino({ level: 'silent' });
     const bridge = new TelemetryBridge({ registry, producer: await transport.producer(), metrics, logger, maxPayloadBytes: 16_384, maxBatchBytes: 1 << 20, maxFutureSkewMs: 300_000 });
     broker = await startBroker({ host: '127.0.0.1', port: 0, maxInflight, bridge, metrics, logger });
-    return { registry, metrics, consumed, release };
+    // Records the log has taken so far (offsets only grow, trimming does not lower them).
+    const appended = () => transport.topic(TOPICS.raw).reduce((n, log) => n + log.end, 0);
+    return { registry, metrics, consumed, release, appended };
   }
 
   it('acknowledges QoS 1 only after the log holds the reading', async () => {
-    const { registry, metrics, consumed, release } = await setup(3, 100);
+    const { registry, metrics, consumed, release, appended } = await setup(3, 100);
     const lamp = registry.ofKind('streetlight')[0]!;
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, { reconnectPeriod: 0 });
     let acked = 0;
+    // At every PUBACK, how many records the log held: never fewer than the publishes acknowledged.
+    const heldAtAck: Array<{ acked: number; held: number }> = [];
     const sends = Array.from({ length: 12 }, (_, i) =>
-      client.publishAsync(`city/${lamp.district}/streetlight/${lamp.nodeId}/telemetry`, JSON.stringify({ ts: Date.now() + i, powerState: 'on' }), { qos: 1 }).then(() => acked++),
+      client.publishAsync(`city/${lamp.district}/streetlight/${lamp.nodeId}/telemetry`, JSON.stringify({ ts: TEST_START + i, powerState: 'on' }), { qos: 1 }).then(() => heldAtAck.push({ acked: ++acked, held: appended() })),
     );
     await waitFor(async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_inflight') >= 9, 5000, 'appends waiting for the log');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(acked).toBeLessThanOrEqual(3); // the log takes maxLag records while its reader is stalled
+    expect(appended()).toBe(3); // the log takes maxLag records while its reader is stalled
+    expect(acked).toBeLessThanOrEqual(3);
     release();
     await Promise.all(sends);
     expect(acked).toBe(12);
+    for (const at of heldAtAck) expect(at.held, `PUBACK #${at.acked} with ${at.held} records in the log`).toBeGreaterThanOrEqual(at.acked);
     await waitFor(() => consumed.length === 12, 5000, 'all consumed');
     await client.endAsync();
   });
 
   it('refuses publishes past the bound without acknowledging them, and counts them', async () => {
-    const { registry, metrics, release } = await setup(1, 4);
+    const { registry, metrics, consumed, release, appended } = await setup(1, 4);
     const lamps = registry.ofKind('streetlight').slice(0, 8);
     // One client per lamp: each waits on its own append, so the waiting publishes add up across clients.
     const clients = await Promise.all(lamps.map(() => mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, { reconnectPeriod: 0 })));
+    // Per publish: acknowledged (PUBACK), or its connection closed by the broker without one.
+    const acknowledged = lamps.map(() => false);
+    const closed = lamps.map(() => false);
+    clients.forEach((c, i) => c.once('close', () => (closed[i] = true)));
     const results = lamps.map((lamp, i) =>
-      clients[i]!.publishAsync(`city/${lamp.district}/streetlight/${lamp.nodeId}/telemetry`, JSON.stringify({ ts: Date.now(), powerState: 'on' }), { qos: 1 }).then(
-        () => 'acked',
-        () => 'refused',
+      clients[i]!.publishAsync(`city/${lamp.district}/streetlight/${lamp.nodeId}/telemetry`, JSON.stringify({ ts: TEST_START + i, powerState: 'on' }), { qos: 1 }).then(
+        () => void (acknowledged[i] = true),
+        () => undefined,
       ),
     );
     await waitFor(async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_refused_total', { cause: 'buffer-full' }) >= 1, 5000, 'a refusal');
-    const refusedClients = clients.filter((c) => !c.connected).length;
-    expect(refusedClients).toBeGreaterThanOrEqual(1);
+    // Stalled: the log holds maxLag (1) record and 4 publishes wait; every other one is refused.
+    await waitFor(async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_refused_total', { cause: 'buffer-full' }) === 3, 5000, '3 refusals');
+    expect(metricValue(await metrics.registry.metrics(), 'citybrain_ingest_inflight')).toBe(4);
+    expect(appended()).toBe(1);
     release();
-    await new Promise((r) => setTimeout(r, 200));
+    // Each publish settles: acknowledged, or refused (its connection closed, no PUBACK; the
+    // device would resend it on a new connection).
+    await waitFor(() => lamps.every((_, i) => acknowledged[i] || closed[i]), 5000, 'every publish acknowledged or its connection closed');
+    const acked = lamps.filter((_, i) => acknowledged[i]).map((l) => l.nodeId);
+    const refused = lamps.filter((_, i) => !acknowledged[i]).map((l) => l.nodeId);
+    expect(acked).toHaveLength(5);
+    expect(refused).toHaveLength(3);
+    lamps.forEach((l, i) => expect(closed[i], `${l.nodeId} ${acknowledged[i] ? 'acknowledged' : 'refused'}: connection closed`).toBe(!acknowledged[i]));
     const text = await metrics.registry.metrics();
-    // Every publish was either accepted into the log or refused unacknowledged: none vanished.
-    expect(metricValue(text, 'citybrain_readings_accepted_total', { kind: 'streetlight' }) + metricValue(text, 'citybrain_ingest_refused_total', { cause: 'buffer-full' })).toBe(8);
+    expect(metricValue(text, 'citybrain_ingest_refused_total', { cause: 'buffer-full' })).toBe(refused.length);
+    expect(metricValue(text, 'citybrain_readings_accepted_total', { kind: 'streetlight' })).toBe(acked.length);
+    // The log holds exactly the acknowledged readings: none acknowledged is lost, none refused got in.
+    await waitFor(() => consumed.length === acked.length, 5000, 'the acknowledged readings consumed');
+    expect(consumed.map((v) => (JSON.parse(v) as { nodeId: string }).nodeId).sort()).toEqual([...acked].sort());
+    expect(appended()).toBe(acked.length);
     for (const c of clients) c.end(true);
-    void results;
+    await Promise.all(results);
+    expect(lamps.filter((_, i) => acknowledged[i]).map((l) => l.nodeId)).toEqual(acked); // no PUBACK came late
   });
 });
 
