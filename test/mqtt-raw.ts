@@ -114,9 +114,12 @@ export class RawDevice {
   #ending = false;
   #nextId = 1;
   readonly #unacked = new Map<number, { packet: Buffer; resolve: () => void }>();
+  readonly #subacks = new Map<number, (code: number) => void>();
   #onConnect: (() => void)[] = [];
   connections = 0;
   errors = 0;
+  /** The session-present flag of each accepted CONNACK, in order (the device connects with clean = false). */
+  readonly sessionPresent: boolean[] = [];
 
   constructor(options: RawDeviceOptions) {
     this.#o = options;
@@ -158,6 +161,7 @@ export class RawDevice {
           }
           this.#connected = true;
           this.connections++;
+          this.sessionPresent.push((p.body[0]! & 0x01) === 1);
           // Resend what the last connection left unacknowledged, in order, flagged DUP.
           for (const entry of this.#unacked.values()) {
             const dup = Buffer.from(entry.packet);
@@ -172,6 +176,11 @@ export class RawDevice {
           const entry = this.#unacked.get(id);
           this.#unacked.delete(id);
           entry?.resolve();
+        } else if (p.type === 9) {
+          const id = p.body.readUInt16BE(0);
+          const resolve = this.#subacks.get(id);
+          this.#subacks.delete(id);
+          resolve?.(p.body[2]!);
         }
       }
     });
@@ -192,6 +201,16 @@ export class RawDevice {
     return new Promise<void>((resolve) => {
       this.#unacked.set(id, { packet, resolve });
       if (this.#connected) this.#socket!.write(packet);
+    });
+  }
+
+  /** SUBSCRIBE to one filter at QoS 1 on the current connection; resolves with the SUBACK's return code (0x80 = refused). */
+  subscribe(filter: string): Promise<number> {
+    const id = this.#nextId;
+    this.#nextId = (this.#nextId % 65535) + 1;
+    return new Promise<number>((resolve) => {
+      this.#subacks.set(id, resolve);
+      this.#socket!.write(subscribePacket(id, filter, 1));
     });
   }
 
