@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +70,100 @@ describe('city-brain command', () => {
     expect(await p.exited).toBe(2);
     expect(p.output().trim().split('\n')).toHaveLength(1);
     expect(p.output()).toMatch(/^city-brain: invalid configuration: HTTP_PORT: /);
+  });
+
+  it('--help on every command prints its usage and exits 0, starting nothing', async () => {
+    for (const command of ['start', 'demo', 'ingest', 'process', 'api', 'sink', 'simulate', 'registry', 'credentials']) {
+      const p = run([command, '--help'], { MQTT_PORT: '1', HTTP_PORT: '1' }); // ports nobody may bind: a start would fail
+      expect(await p.exited, `${command} --help: ${p.output()}`).toBe(0);
+      expect(p.output(), command).toMatch(new RegExp(`usage: (city-brain ${command}|city-brain simulate|npm run simulate)`));
+    }
+    for (const script of ['dashboards/cli.js', 'simulators/bench/cli.js']) {
+      const child = spawn(process.execPath, [join(CLI, '..', '..', script), '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      expect(await new Promise((resolve) => child.on('exit', resolve)), script).toBe(0);
+      expect(out, script).toMatch(/usage: npm run/);
+    }
+  });
+
+  it('a port already in use ends the start with one line naming the setting, exit code 2', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as AddressInfo).port;
+    try {
+      for (const [name, env] of [
+        ['MQTT_PORT', { MQTT_PORT: String(taken), HTTP_PORT: '0' }],
+        ['HTTP_PORT', { MQTT_PORT: '0', HTTP_PORT: String(taken) }],
+      ] as const) {
+        const p = run(['start'], { ...env, MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', STATE_DIR: mkdtempSync(join(tmpdir(), 'citybrain-cli-')) });
+        running = p.child;
+        expect(await p.exited).toBe(2);
+        expect(p.output().trim().split('\n')).toEqual([`city-brain: port ${taken} on 127.0.0.1 is already in use (${name}): stop what holds it, or set ${name} to a free port`]);
+      }
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('registry --out x.csv writes CSV that REGISTRY=x.csv starts with', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'citybrain-cli-'));
+    try {
+      const file = join(dir, 'city.csv');
+      const write = run(['registry', '--out', file, '--nodes', '500'], {});
+      expect(await write.exited).toBe(0);
+      const text = readFileSync(file, 'utf8');
+      expect(text.split('\n')[0]).toMatch(/^nodeId,kind,district,lat,lon,/);
+      const nodes = text.trim().split('\n').length - 1 - (text.match(/^[^,]*,road,/gm)?.length ?? 0);
+      expect(write.output()).toContain(`wrote ${nodes} nodes to ${file}; start with REGISTRY=${file}`);
+      const httpPort = await freePort();
+      const p = run(['start'], { REGISTRY: file, MQTT_PORT: '0', HTTP_PORT: String(httpPort), MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', STATE_DIR: join(dir, 'state') });
+      running = p.child;
+      const listed = await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/nodes?limit=1`)).json()) as { total: number }).total, 30_000, `the API (output: ${p.output().slice(-500)})`);
+      expect(listed).toBe(nodes);
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('npm start stops the pipeline on SIGTERM to the npm process (no orphan left serving)', async () => {
+    const httpPort = await freePort();
+    // --ignore-scripts skips prestart's build (npm test has built dist/); start itself still runs.
+    const npm = spawn('npm', ['start', '--ignore-scripts', '--silent'], {
+      cwd: join(CLI, '..', '..', '..'),
+      env: { ...process.env, MQTT_PORT: '0', HTTP_PORT: String(httpPort), MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', STATE_DIR: mkdtempSync(join(tmpdir(), 'citybrain-cli-')) },
+      stdio: 'ignore',
+    });
+    running = npm;
+    const exited = new Promise((resolve) => npm.on('exit', resolve));
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/health`)).status === 200, 30_000, '/health of npm start');
+    npm.kill('SIGTERM');
+    await exited;
+    // Nothing serves on the port any more: the pipeline itself got the signal and stopped.
+    await waitFor(async () => fetch(`http://127.0.0.1:${httpPort}/health`).then(() => false, () => true), 20_000, 'the pipeline to stop serving');
+  }, 60_000);
+
+  it('demo: logs its temporary state directory and removes it when stopped', async () => {
+    const httpPort = await freePort();
+    const env: Record<string, string> = { MQTT_PORT: '0', HTTP_PORT: String(httpPort), MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent' };
+    const p = run(['demo'], env);
+    running = p.child;
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/health`)).status === 200, 30_000, `/health of the demo (output: ${p.output().slice(-500)})`);
+    const dir = /demo: state snapshots in (\S+) /.exec(p.output())?.[1];
+    expect(dir, p.output()).toBeDefined();
+    expect(existsSync(dir!)).toBe(true);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(existsSync(dir!)).toBe(false);
+  }, 60_000);
+
+  it('the default secrets file of `credentials` is ignored by git', () => {
+    const root = join(CLI, '..', '..', '..');
+    for (const file of ['credentials.secrets.json', 'city/devices.secrets.json']) {
+      expect(spawnSync('git', ['check-ignore', '-q', file], { cwd: root }).status, file).toBe(0);
+    }
   });
 
   it('refuses an unknown command with usage', async () => {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { citySizeFor, ConfigError, generateCity, loadConfig, registryToJson, RegistryError } from '../core/index.js';
+import { citySizeFor, ConfigError, generateCity, loadConfig, registryToFile, RegistryError, type Config } from '../core/index.js';
 import { startPipeline } from './pipeline.js';
 import { runStage, StageError } from './stage-command.js';
 
@@ -21,16 +21,60 @@ commands:
                         without one (--all-nodes: every node too); existing entries are kept; the new
                         secrets are written once to --secrets (default: FILE with .secrets.json)
 
-configuration comes from the environment; see README.md.`;
+configuration comes from the environment; see README.md.
+\`city-brain <command> --help\` describes one command.`;
 
-/** Runs until SIGINT/SIGTERM, then drains and closes. */
-function closeOnSignal(close: () => Promise<void>): void {
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`${signal}: stopping\n`);
-    close().then(
+const SETTINGS = `configuration comes from the environment (README.md, "Configuration"): MQTT_PORT (1883), HTTP_PORT (8080),
+REGISTRY, MQTT_AUTH, MQTT_CREDENTIALS, API_TOKENS, KAFKA_BROKERS, INFLUX_*, ALERTMANAGER_URL, STATE_DIR, LOG_LEVEL, ...`;
+const STAGE_HELP = (stage: string, what: string) => `usage: city-brain ${stage}
+
+${what}
+Needs KAFKA_BROKERS (bootstrap servers); serves /health, /ready and /metrics on HTTP_PORT. Stops on SIGINT/SIGTERM.
+${SETTINGS}`;
+
+/** \`city-brain <command> --help\`: what one command does, its flags and the settings it reads. */
+const HELP: Record<string, string> = {
+  start: `usage: city-brain start
+
+Runs the whole pipeline in one process: the MQTT broker (MQTT_PORT), the in-process log (or Kafka when
+KAFKA_BROKERS is set), the processors, the HTTP API (HTTP_PORT; /docs for the OpenAPI document) and the
+sinks that are configured. MQTT authentication is on: provision devices first (city-brain credentials).
+Stops on SIGINT/SIGTERM after draining.
+${SETTINGS}`,
+  demo: `usage: city-brain demo
+
+The pipeline plus a simulated city publishing to it (scenario demo: a dark circuit, wells under and
+falling towards their lines, a full lot, a noisy station, some bad data), with throwaway device
+credentials. State snapshots go to a temporary directory, logged at start and removed at the end,
+unless STATE_DIR is set. Stops on SIGINT/SIGTERM.
+${SETTINGS}`,
+  ingest: STAGE_HELP('ingest', 'The MQTT broker and bridge as their own process: validated readings to telemetry.raw, rejected ones to telemetry.dlq.'),
+  process: STAGE_HELP('process', 'One member of the processor group (start as many as you like): it owns a share of telemetry.raw and publishes partials.'),
+  api: STAGE_HELP('api', 'The HTTP API with the aggregation (KPIs and the alert lifecycle), one instance.'),
+  sink: STAGE_HELP('sink', 'The configured sinks (INFLUX_*, ALERTMANAGER_URL, GRAFANA_URL) as their own process.'),
+  registry: `usage: city-brain registry --out FILE [--nodes N]
+
+Writes the generated default city registry to FILE, as JSON or CSV by its extension (.json, .csv);
+REGISTRY=FILE then loads it. --nodes N: a city of about N nodes (>= 100) instead of the default 3,672.`,
+  credentials: `usage: city-brain credentials --out FILE [--secrets FILE] [--registry FILE] [--all-nodes]
+
+Provisions MQTT credentials (the MQTT_CREDENTIALS file) for every gateway of the registry (--registry,
+else REGISTRY, else the generated city) and every node without one (--all-nodes: every node too).
+Existing entries are kept. The secrets of new entries are written once, mode 0600, to --secrets
+(default: FILE with .secrets.json): give each device its own, then delete the file.`,
+};
+
+/**
+ * Runs until SIGINT/SIGTERM, then drains and closes. Listening starts before start-up does, so a
+ * signal that arrives while the pipeline is still starting stops it (and cleans up) once it has
+ * started, instead of killing it half-way.
+ */
+function closeOnSignal(): (close: () => Promise<void>) => void {
+  let close: (() => Promise<void>) | undefined;
+  let signalled: string | undefined;
+  const stop = () => {
+    process.stderr.write(`${signalled}: stopping\n`);
+    close!().then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(`error while stopping: ${(error as Error).message}\n`);
@@ -38,33 +82,68 @@ function closeOnSignal(close: () => Promise<void>): void {
       },
     );
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  const on = (signal: string) => {
+    if (signalled) return;
+    signalled = signal;
+    if (close) stop();
+  };
+  process.on('SIGINT', () => on('SIGINT'));
+  process.on('SIGTERM', () => on('SIGTERM'));
+  return (closer) => {
+    close = closer;
+    if (signalled) stop();
+  };
+}
+
+/** The configuration of the running command, to name the setting behind a port already in use. */
+let running: Config | undefined;
+
+function load(env: NodeJS.ProcessEnv = process.env): Config {
+  return (running = loadConfig(env));
 }
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command && HELP[command] && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(`${HELP[command]}\n`);
+    return;
+  }
   switch (command) {
     case 'start': {
-      const pipeline = await startPipeline({ config: loadConfig() });
-      closeOnSignal(() => pipeline.close());
+      const closeWith = closeOnSignal();
+      const pipeline = await startPipeline({ config: load() });
+      closeWith(() => pipeline.close());
       return;
     }
     case 'demo': {
+      const closeWith = closeOnSignal();
       const { runDemo, DEMO_DEFAULTS } = await import('./demo.js');
       // A simulated night is not the city's state: unless STATE_DIR is given, the demo keeps its
-      // snapshots apart, so a later `start` does not restore the demo's lamps and alerts.
-      const stateDir = await mkdtemp(join(tmpdir(), 'city-brain-demo-'));
-      const demo = await runDemo(loadConfig({ ...DEMO_DEFAULTS, STATE_DIR: stateDir, ...process.env }));
-      closeOnSignal(() => demo.close());
+      // snapshots apart (logged, removed at the end), so a later \`start\` does not restore the demo's lamps and alerts.
+      const stateDir = process.env.STATE_DIR ? undefined : await mkdtemp(join(tmpdir(), 'city-brain-demo-'));
+      if (stateDir) process.stderr.write(`demo: state snapshots in ${stateDir} (removed when the demo stops; set STATE_DIR to keep them)\n`);
+      const removeStateDir = async () => {
+        if (stateDir) await rm(stateDir, { recursive: true, force: true });
+      };
+      try {
+        const demo = await runDemo(load({ ...DEMO_DEFAULTS, ...(stateDir ? { STATE_DIR: stateDir } : {}), ...process.env }));
+        closeWith(async () => {
+          await demo.close();
+          await removeStateDir();
+        });
+      } catch (error) {
+        await removeStateDir();
+        throw error;
+      }
       return;
     }
     case 'ingest':
     case 'process':
     case 'api':
     case 'sink': {
-      const stage = await runStage(command, loadConfig());
-      closeOnSignal(() => stage.close());
+      const closeWith = closeOnSignal();
+      const stage = await runStage(command, load());
+      closeWith(() => stage.close());
       return;
     }
     case 'simulate': {
@@ -78,8 +157,8 @@ async function main(argv: string[]): Promise<void> {
       const nodes = values.nodes === undefined ? undefined : Number(values.nodes);
       if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 100)) throw new UsageError('registry: --nodes must be an integer >= 100');
       const registry = generateCity(nodes === undefined ? {} : citySizeFor(nodes));
-      await writeFile(values.out, registryToJson(registry));
-      process.stdout.write(`wrote ${registry.size} nodes to ${values.out}\n`);
+      await writeFile(values.out, registryToFile(registry, values.out));
+      process.stdout.write(`wrote ${registry.size} nodes to ${values.out}; start with REGISTRY=${values.out}\n`);
       return;
     }
     case 'credentials': {
@@ -107,7 +186,21 @@ async function main(argv: string[]): Promise<void> {
 
 class UsageError extends Error {}
 
+/** `listen EADDRINUSE` names no setting: say which one holds the port and what to do. */
+function portInUse(error: unknown): string | undefined {
+  const e = error as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (e?.code !== 'EADDRINUSE') return undefined;
+  const settings = running ? (['MQTT_PORT', 'HTTP_PORT', 'MQTT_TLS_PORT'] as const).filter((name) => running![name] === e.port) : [];
+  const setting = settings.length > 0 ? settings.join(' / ') : 'MQTT_PORT or HTTP_PORT';
+  return `port ${e.port ?? '?'}${e.address ? ` on ${e.address}` : ''} is already in use (${setting}): stop what holds it, or set ${setting} to a free port`;
+}
+
 main(process.argv.slice(2)).catch((error: unknown) => {
+  const inUse = portInUse(error);
+  if (inUse) {
+    process.stderr.write(`city-brain: ${inUse}\n`);
+    process.exit(2);
+  }
   if (error instanceof ConfigError || error instanceof RegistryError || error instanceof UsageError || error instanceof StageError || (error as Error | undefined)?.name === 'CredentialsError') {
     process.stderr.write(`city-brain: ${(error as Error).message}\n`);
     if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`);

@@ -71,7 +71,15 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
   const api = await startApi(ctx, process.host);
   const sinks = await startSinks(ctx);
   const ingest = await startIngest(ctx);
-  ctx.logger.info({ mqttPort: ingest.port, httpPort: api.port, nodes: ctx.registry.size, transport: ctx.transport.name, sinks: sinks.names }, 'pipeline running');
+  // Where to go next, in the first lines a newcomer reads.
+  const host = (h: string) => (h === '0.0.0.0' || h === '::' ? 'localhost' : h);
+  const http = `http://${host(ctx.config.HTTP_HOST)}:${api.port}`;
+  ctx.logger.info(
+    { mqtt: `mqtt://${host(ctx.config.MQTT_HOST)}:${ingest.port}`, kpis: `${http}/api/v1/kpis`, docs: `${http}/docs`, nodes: ctx.registry.size, transport: ctx.transport.name, sinks: sinks.names },
+    `pipeline running: KPIs at ${http}/api/v1/kpis, API docs at ${http}/docs; devices log in over MQTT on port ${ingest.port}` +
+      (ctx.config.MQTT_AUTH === 'on' && !ctx.config.MQTT_CREDENTIALS ? ' once provisioned (city-brain credentials --help)' : '') +
+      '; to see a simulated city instead: npm run demo',
+  );
 
   let closing: Promise<void> | null = null;
   return {

@@ -25,6 +25,7 @@ export const DASHBOARDS_USAGE = `usage: npm run dashboards -- [--out DIR] [--pus
 export interface DashboardsArgs {
   out: string;
   push: boolean;
+  help: boolean;
   options: ProvisioningOptions;
 }
 
@@ -40,11 +41,10 @@ export function parseDashboardsArgs(argv: string[]): DashboardsArgs {
       'prometheus-url': { type: 'string' },
       'alertmanager-url': { type: 'string' },
       'dashboards-path': { type: 'string' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
-  if (values.help) throw new Error(DASHBOARDS_USAGE);
   const options: ProvisioningOptions = {};
   if (values['influx-url']) options.influxUrl = values['influx-url'];
   if (values['influx-database']) options.influxDatabase = values['influx-database'];
@@ -52,7 +52,7 @@ export function parseDashboardsArgs(argv: string[]): DashboardsArgs {
   if (values['prometheus-url']) options.prometheusUrl = values['prometheus-url'];
   if (values['alertmanager-url']) options.alertmanagerUrl = values['alertmanager-url'];
   if (values['dashboards-path']) options.dashboardsPath = values['dashboards-path'];
-  return { out: values.out ?? DEFAULT_OUT, push: values.push ?? false, options };
+  return { out: values.out ?? DEFAULT_OUT, push: values.push ?? false, help: values.help ?? false, options };
 }
 
 /** Writes the tree under `out` (the generated city-brain dashboard folder is replaced, so removed dashboards go). */
@@ -71,6 +71,10 @@ export function writeProvisioning(out: string, options: ProvisioningOptions = {}
 
 export async function runDashboards(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const args = parseDashboardsArgs(argv);
+  if (args.help) {
+    process.stdout.write(`${DASHBOARDS_USAGE}\n`);
+    return;
+  }
   const written = writeProvisioning(args.out, args.options);
   process.stdout.write(`wrote ${written.length} files under ${resolve(args.out)}\n`);
   if (!args.push) return;

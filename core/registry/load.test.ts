@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DISTRICTS } from './districts.js';
 import { generateCity } from './generate.js';
-import { loadRegistryFile, parseRegistryText, registryToJson } from './load.js';
+import { loadRegistryFile, parseRegistryText, registryToCsv, registryToFile, registryToJson } from './load.js';
 
 const CSV = `nodeId,kind,district,lat,lon,road,roadClass,circuit,ratedW,well,springGroup,lineYellow,lineOrange,lineRed,station,zoneClass,lotId,lotName,spaces
 SL-1,streetlight,Lixia,36.66,117.07,Jingshi Road,main,C1,200,,,,,,,,,,
@@ -42,6 +42,22 @@ describe('registry loaders', () => {
     expect(loaded.size).toBe(city.size);
     await expect(loadRegistryFile(join(dir, 'missing.json'))).rejects.toThrow(/cannot read registry \(ENOENT\)/);
     await expect(loadRegistryFile(join(dir, 'city.txt'))).rejects.toThrow(/must be a \.json or \.csv/);
+  });
+
+  it('round-trips the generated city through a CSV file: every node, attribute and road equal', async () => {
+    const city = generateCity();
+    const dir = await mkdtemp(join(tmpdir(), 'registry-'));
+    await writeFile(join(dir, 'city.csv'), registryToFile(city, join(dir, 'city.csv')));
+    const loaded = await loadRegistryFile(join(dir, 'city.csv'));
+    expect([...loaded.all()]).toEqual([...city.all()]);
+    expect(loaded.declaredRoads()).toEqual(city.declaredRoads());
+    expect(city.declaredRoads().length).toBeGreaterThan(0);
+    expect(() => registryToFile(city, 'city.yaml')).toThrow(/city\.yaml: a registry file must end in \.json or \.csv/);
+  });
+
+  it('quotes CSV cells with commas and quotes', () => {
+    const odd = parseRegistryText(JSON.stringify([{ nodeId: 'P-1', kind: 'parking', district: 'Lixia', lat: 1, lon: 2, lotId: 'L', lotName: 'Quan "Cheng", Lot 1', spaces: 3 }]), 'json', 'odd.json');
+    expect([...parseRegistryText(registryToCsv(odd), 'csv', 'odd.csv').all()]).toEqual([...odd.all()]);
   });
 });
 

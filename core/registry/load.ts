@@ -132,3 +132,37 @@ export function registryToJson(registry: NodeRegistry): string {
   const roads = registry.declaredRoads();
   return JSON.stringify(roads.length > 0 ? { nodes: [...registry.all()], roads } : { nodes: [...registry.all()] });
 }
+
+const LEADING_COLUMNS = ['nodeId', 'kind', 'district', 'lat', 'lon'];
+
+/** RFC 4180: a cell with a comma, quote or line break is quoted, its quotes doubled. */
+function csvCell(value: unknown): string {
+  const text = value === undefined || value === null ? '' : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/**
+ * The CSV that `parseRegistryText` reads back: one row per node (warning lines as lineYellow,
+ * lineOrange, lineRed), then one row of kind `road` per road of the lighting design; columns are
+ * the union of every row's attributes, empty where a row has none.
+ */
+export function registryToCsv(registry: NodeRegistry): string {
+  const rows: Record<string, unknown>[] = [];
+  for (const node of registry.all()) {
+    const { lines, ...rest } = node as RegistryNode & { lines?: { yellow: number; orange: number; red: number } };
+    rows.push(lines ? { ...rest, lineYellow: lines.yellow, lineOrange: lines.orange, lineRed: lines.red } : rest);
+  }
+  for (const road of registry.declaredRoads()) rows.push({ kind: 'road', ...road });
+  const columns = new Set(LEADING_COLUMNS);
+  for (const row of rows) for (const key of Object.keys(row)) columns.add(key);
+  const header = [...columns];
+  return `${[header.join(','), ...rows.map((row) => header.map((c) => csvCell(row[c])).join(','))].join('\n')}\n`;
+}
+
+/** The registry in the format a file's extension names (.json or .csv), as `loadRegistryFile` reads it. */
+export function registryToFile(registry: NodeRegistry, path: string): string {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') return registryToJson(registry);
+  if (ext === '.csv') return registryToCsv(registry);
+  throw new RegistryError(`${path}: a registry file must end in .json or .csv`);
+}
