@@ -49,6 +49,11 @@ export interface AggregatorOptions {
 
 type Mergers = { [K in Kind]: KindMerger };
 
+/** One merger per kind (the aggregator's, and tests'). */
+export function createKindMergers(): Mergers {
+  return { streetlight: new LightingMerger(), groundwater: new GroundwaterMerger(), noise: new NoiseMerger(), parking: new ParkingMerger() };
+}
+
 /**
  * Merges the latest partial of every log partition into the city's KPIs, evaluates the alert
  * conditions (node-level ones from the partials, group-level ones from the merge) through the
@@ -60,12 +65,7 @@ export class Aggregator {
   readonly #o: AggregatorOptions;
   readonly #wall: () => number;
   readonly #partials = new Map<string, PartitionPartial>();
-  readonly #mergers: Mergers = {
-    streetlight: new LightingMerger(),
-    groundwater: new GroundwaterMerger(),
-    noise: new NoiseMerger(),
-    parking: new ParkingMerger(),
-  };
+  readonly #mergers = createKindMergers();
   readonly #health = new HealthMerger();
   readonly #alerts: AlertEvaluator;
   readonly #listeners = new Listeners<PipelineEvent>();
