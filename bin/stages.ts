@@ -71,6 +71,7 @@ export async function startIngest(ctx: StageContext): Promise<Stage & { port: nu
     maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
     connectRate: { perSecond: config.MQTT_CONNECT_RATE_PER_IP, burst: config.MQTT_CONNECT_BURST_PER_IP },
     keepaliveMaxS: config.MQTT_KEEPALIVE_MAX_S,
+    sessions: { maxFiltersPerSubscribe: config.MQTT_MAX_FILTERS_PER_SUBSCRIBE, maxFiltersPerClient: config.MQTT_MAX_FILTERS_PER_CLIENT, queueMax: config.MQTT_SESSION_QUEUE_MAX, queueMaxBytes: config.MQTT_SESSION_QUEUE_MAX_BYTES },
   });
   return {
     port: broker.port,

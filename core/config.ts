@@ -83,6 +83,13 @@ export const configSchema = z.object({
   MQTT_CONNECT_BURST_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(500),
   /** Keep-alive a client must announce (seconds): 0 (none) or more than this is refused (CONNACK identifier rejected); silent clients are dropped after 1.5x theirs. */
   MQTT_KEEPALIVE_MAX_S: z.coerce.number().int().min(10).max(65_535).default(3_600),
+  /** Topic filters in one SUBSCRIBE at most; a SUBSCRIBE with more closes the connection before aedes handles it. */
+  MQTT_MAX_FILTERS_PER_SUBSCRIBE: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** Topic filters one connection may hold at most (a persistent session's restored ones included); beyond, a failed SUBACK (0x80) for the filter. */
+  MQTT_MAX_FILTERS_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(200),
+  /** Messages (and bytes of topic + payload) queued for one persistent session at most, while it is away or has not acknowledged them; beyond, the oldest are dropped. */
+  MQTT_SESSION_QUEUE_MAX: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  MQTT_SESSION_QUEUE_MAX_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(1_048_576),
   API_TOKENS: apiTokens.optional(),
   /** HTTP requests per client IP and minute (probes and /metrics not counted); beyond, 429. */
   API_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(6_000),

@@ -20,6 +20,9 @@ export class PipelineMetrics {
   readonly ingestInflight = new Gauge({ name: 'citybrain_ingest_inflight', help: 'MQTT publishes waiting for the log to hold them', registers: [this.registry] });
   readonly ingestRefused = new Counter({ name: 'citybrain_ingest_refused_total', help: 'Publishes refused unacknowledged because the log could not take them (full buffer or append failed); devices resend them', labelNames: ['cause'], registers: [this.registry] });
   readonly mqttClients = new Gauge({ name: 'citybrain_mqtt_clients', help: 'Connected MQTT clients', registers: [this.registry] });
+  /** One counter for every abuse limit, labelled with the setting that bit (e.g. MAX_BATCH_ENTRIES, MQTT_AUTH_QUEUE_MAX). */
+  readonly limitHits = new Counter({ name: 'citybrain_limit_hits_total', help: 'Times a configured limit refused or cut something, by the setting that bit', labelNames: ['limit'], registers: [this.registry] });
+  readonly mqttForwardRefused = new Counter({ name: 'citybrain_mqtt_forward_refused_total', help: 'Messages not delivered to a subscriber because it may not receive them now (credentials revoked, topic not its own), by cause', labelNames: ['cause'], registers: [this.registry] });
   // InfluxDB sink (processors/sinks/influxdb).
   readonly sinkPointsWritten = new Counter({ name: 'citybrain_sink_points_written_total', help: 'Points InfluxDB accepted from the sink, by measurement (a redelivered batch counts again)', labelNames: ['measurement'], registers: [this.registry] });
   readonly sinkWriteErrors = new Counter({ name: 'citybrain_sink_write_errors_total', help: 'Failed InfluxDB write attempts (each is retried; `rejected` = InfluxDB refused the points as invalid, they are dropped and logged)', labelNames: ['cause'], registers: [this.registry] });

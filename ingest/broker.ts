@@ -10,7 +10,11 @@ import { guardPacketSize } from './auth/packet-guard.js';
 import { principalOf } from './auth/principals.js';
 import { publishPolicy } from './auth/publish-policy.js';
 import { refusalCounter } from './auth/refusals.js';
+import { forwardPolicy } from './auth/forward-policy.js';
+import { guardSubscribeFilters } from './auth/subscribe-guard.js';
 import { subscribeAllowed } from './auth/subscribe-policy.js';
+import { DEFAULT_SESSION_LIMITS, SubscriptionLedger, type SessionLimits } from './session-limits.js';
+import { SessionStore } from './session-store.js';
 import type { PublishScope, TelemetryBridge } from './bridge.js';
 
 export interface BrokerOptions {
@@ -31,6 +35,8 @@ export interface BrokerOptions {
   connectRate?: { perSecond: number; burst: number };
   /** Largest keep-alive a client may announce (s); 0 is refused too (default 3600). */
   keepaliveMaxS?: number;
+  /** Filters per SUBSCRIBE and per client, and the queue of a persistent session (count, bytes). */
+  sessions?: SessionLimits;
 }
 
 export interface RunningBroker {
@@ -61,14 +67,33 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   // beyond that a publish is refused without PUBACK (the device resends it) and counted.
   let inflight = 0;
   const settle = () => metrics.ingestInflight.set(--inflight);
+  // Subscriptions and sessions: a client holds at most maxFiltersPerClient filters; only granted
+  // filters are stored, each once (linear); a persistent session's queue is bounded; and every
+  // delivery is authorized for its receiver (authorizeForward), so nothing reaches a client that
+  // may not subscribe to the topic now, whatever the session store kept.
+  const sessions = options.sessions ?? DEFAULT_SESSION_LIMITS;
+  const ledger = new SubscriptionLedger({ maxFilters: sessions.maxFiltersPerClient });
+  const persistence = new SessionStore({
+    ledger,
+    limits: { maxMessages: sessions.queueMax, maxBytes: sessions.queueMaxBytes },
+    dropped: (cause, n) => metrics.limitHits.inc({ limit: cause === 'count' ? 'MQTT_SESSION_QUEUE_MAX' : 'MQTT_SESSION_QUEUE_MAX_BYTES' }, n),
+  });
+  const mayReceive = auth ? forwardPolicy(auth.store) : undefined;
   const aedes = new Aedes({
     preConnect,
     authenticate: authenticate({ store: auth?.store, keepaliveMaxS: options.keepaliveMaxS ?? 3600, refused: (cause) => refusals.inc({ cause }), logger }),
+    persistence,
     authorizeSubscribe(client: Client, subscription: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) {
-      if (!auth) return callback(null, subscription);
-      const principal = principalOf(client);
       // null: a failed SUBACK for this filter; the connection stays.
-      callback(null, principal && subscribeAllowed(principal, subscription.topic) ? subscription : null);
+      if (auth) {
+        const principal = principalOf(client);
+        if (!principal || !subscribeAllowed(principal, subscription.topic)) return callback(null, null);
+      }
+      if (!ledger.grant(client, subscription)) {
+        metrics.limitHits.inc({ limit: 'MQTT_MAX_FILTERS_PER_CLIENT' });
+        return callback(null, null);
+      }
+      callback(null, subscription);
     },
     authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) {
       if (packet.topic.startsWith('$SYS/')) return callback(new Error('$SYS/ topics are reserved'));
@@ -109,14 +134,21 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         },
       );
     },
-    authorizeForward(_client: Client, packet: AedesPublishPacket) {
-      return rejectedPayloads.has(packet.payload as Buffer) ? null : packet;
+    authorizeForward(client: Client, packet: AedesPublishPacket) {
+      if (rejectedPayloads.has(packet.payload as Buffer)) return null;
+      const refused = mayReceive?.(client, packet.topic);
+      if (refused) {
+        metrics.mqttForwardRefused.inc({ cause: refused });
+        return null;
+      }
+      return packet;
     },
   });
   // aedes' own count: a client taken over by a new connection with its id is unregistered before
   // the new one registers, so the gauge never counts a session twice.
   aedes.on('client', () => metrics.mqttClients.set(aedes.connectedClients));
   aedes.on('clientDisconnect', () => metrics.mqttClients.set(aedes.connectedClients));
+  aedes.on('unsubscribe', (filters: string[], client: Client) => ledger.released(client, filters));
   aedes.on('clientError', (client: Client, error: Error) => logger.debug({ clientId: client.id, err: error.message }, 'mqtt client error'));
   aedes.on('connectionError', (client: Client, error: Error) => logger.debug({ clientId: client?.id, err: error.message }, 'mqtt connection error'));
   aedes.on('keepaliveTimeout', (client: Client) => logger.debug({ clientId: client.id }, 'mqtt client silent past its keep-alive; disconnected'));
@@ -135,6 +167,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     guardPacketSize(socket, maxPacketBytes, (announced) => {
       refusals.inc({ cause: 'packet-too-large' });
       logger.info({ ip: socket.remoteAddress, announced, max: maxPacketBytes }, 'mqtt packet over the size limit; connection closed');
+    });
+    guardSubscribeFilters(socket, sessions.maxFiltersPerSubscribe, (filters) => {
+      metrics.limitHits.inc({ limit: 'MQTT_MAX_FILTERS_PER_SUBSCRIBE' });
+      logger.info({ ip: socket.remoteAddress, filters: `>${sessions.maxFiltersPerSubscribe}` }, 'mqtt SUBSCRIBE over the filter limit; connection closed');
     });
     aedes.handle(socket);
   };

@@ -219,6 +219,12 @@ export class CredentialStore {
     return this.#entries.size;
   }
 
+  /** Whether a principal's entry is still in force (not revoked, not removed); checked on every delivery to it. */
+  active(principal: Principal): boolean {
+    const entry = this.#entries.get(principal.id);
+    return entry !== undefined && !entry.disabled && entry.type === principal.type;
+  }
+
   summary(): { entries: number; devices: number; gateways: number; disabled: number; file?: string } {
     let devices = 0;
     let gateways = 0;
