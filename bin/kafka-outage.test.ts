@@ -1,3 +1,4 @@
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedicatedKafka, type KafkaBroker } from '../infra/fixtures/kafka.js';
 import { metricValue, waitFor } from '../test/helpers.js';
@@ -38,16 +39,40 @@ describe('Kafka outage during publishing', () => {
     const explain = (error: Error) =>
       new Error(`${error.message}\ntimeline: ${timeline.join(', ')}\n${all.map((p) => `--- ${p.name} ---\n${p.output().slice(-3000)}`).join('\n')}`);
     try {
+      const refusedIn = (text: string, cause: string) => metricValue(text, 'citybrain_ingest_refused_total', { cause });
       let outage: Promise<void> | null = null;
+      // Acknowledgements as the devices count them: in all, when the broker was down, when it was back.
+      let acks = 0;
+      const seen = { atHalt: -1, atResume: -1 };
+      // A device that publishes while the broker is down and does not resend: its PUBACK, if any, and its connection.
+      const probe = { pubacked: false, closed: false, refusedAtClose: { 'append-failed': -1, 'buffer-full': -1 } };
       const { acked } = await publishAll(`mqtt://127.0.0.1:${ingest.mqttPort}`, publishes, {
         timeoutMs: 240_000,
         onAck: (n) => {
+          acks = n;
           if (n === Math.floor(READINGS * 0.3) && !outage) {
             outage = (async () => {
               mark('halting');
               await broker.halt();
+              seen.atHalt = acks;
+              const downSince = Date.now();
               mark('halted');
-              await new Promise((r) => setTimeout(r, 30_000));
+              // While the broker is down: the probe's publish (a copy of a reading already sent, a
+              // duplicate the processors ignore) waits for the append, which fails: refused
+              // unacknowledged (no PUBACK, connection closed) and counted as append-failed.
+              const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${ingest.mqttPort}`, { clientId: `outage-probe-${process.pid}`, reconnectPeriod: 0 });
+              device.once('close', () => {
+                probe.closed = true;
+                void ingest.metrics().then((t) => (probe.refusedAtClose = { 'append-failed': refusedIn(t, 'append-failed'), 'buffer-full': refusedIn(t, 'buffer-full') }), () => undefined);
+              });
+              void device.publishAsync(publishes[0]!.topic, publishes[0]!.payload, { qos: 1 }).then(() => (probe.pubacked = true), () => undefined);
+              await waitFor(() => probe.closed && probe.refusedAtClose['append-failed'] >= 0, 180_000, "the probe's publish refused while the broker is down");
+              mark('probe refused');
+              device.end(true);
+              // Down for 30 s at least (longer if the refusal took longer).
+              const rest = 30_000 - (Date.now() - downSince);
+              if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+              seen.atResume = acks;
               await broker.resume();
               mark('resumed');
             })();
@@ -58,6 +83,14 @@ describe('Kafka outage during publishing', () => {
       expect(outage).not.toBeNull();
       await outage;
       expect(acked).toBe(READINGS);
+      // The outage overlapped the publishing: the broker went down with publishes unacknowledged
+      // and came back before the last one was (and the probe published while it was down).
+      expect(seen.atHalt).toBeGreaterThanOrEqual(Math.floor(READINGS * 0.3));
+      expect(seen.atResume, 'acknowledged when the broker came back').toBeLessThan(READINGS);
+      // A refusal on Kafka: refused unacknowledged and counted as append-failed (not buffer-full).
+      expect(probe.pubacked, "the probe's publish acknowledged while the broker was down").toBe(false);
+      expect(probe.refusedAtClose['append-failed']).toBeGreaterThanOrEqual(1);
+      expect(probe.refusedAtClose['buffer-full']).toBe(0);
       // Nothing acknowledged is missing. The counter may exceed it: a batch applied just before a
       // commit failed in the outage is applied again by whoever owns the partition next
       // (at-least-once); the KPIs below show each reading counted exactly once in the state.
@@ -78,8 +111,9 @@ describe('Kafka outage during publishing', () => {
       expect(rejected).toBe(0);
       expect(acceptedIn(texts[0]!)).toBeGreaterThanOrEqual(READINGS);
       expect(counts[0]! + counts[1]! + rejected).toBeGreaterThanOrEqual(READINGS);
-      const refused = ['buffer-full', 'append-failed'].map((cause) => metricValue(texts[0]!, 'citybrain_ingest_refused_total', { cause }));
-      console.log(`Kafka outage 30 s: acknowledged ${acked}, accepted ${acceptedIn(texts[0]!)}, processed ${counts.join(' + ')}, rejected ${rejected}, refused unacknowledged (buffer-full, append-failed) ${refused.join(', ')}; ${timeline.join(', ')}`);
+      const refused = ['buffer-full', 'append-failed'].map((cause) => refusedIn(texts[0]!, cause));
+      expect(refused[1]).toBeGreaterThanOrEqual(1);
+      console.log(`Kafka outage: acknowledged ${acked} (${seen.atHalt} at the halt, ${seen.atResume} at the resume), accepted ${acceptedIn(texts[0]!)}, processed ${counts.join(' + ')}, rejected ${rejected}, refused unacknowledged (buffer-full, append-failed) ${refused.join(', ')}; ${timeline.join(', ')}`);
     } catch (error) {
       throw explain(error as Error);
     }
