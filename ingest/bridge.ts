@@ -9,6 +9,7 @@ import {
   type RejectReason,
   type StatusRecord,
 } from '../core/index.js';
+import { boundedJson } from './bounded-json.js';
 import { parseTopic } from './topics.js';
 import { validateReading, type Verdict } from './validate.js';
 
@@ -20,8 +21,12 @@ export interface BridgeOptions {
   maxPayloadBytes: number;
   maxBatchBytes: number;
   maxFutureSkewMs: number;
-  /** Raw bytes kept in a dead-letter record. */
+  /** Raw bytes kept in a dead-letter record (DLQ_PAYLOAD_BYTES, default 4096). */
   dlqPayloadBytes?: number;
+  /** Nesting depth kept when a batch entry is re-serialised for its dead letter (DLQ_PAYLOAD_MAX_DEPTH, default 32). */
+  dlqPayloadMaxDepth?: number;
+  /** Entries of one gateway batch at most (MAX_BATCH_ENTRIES, default 1000); a batch with more is one dead letter. */
+  maxBatchEntries?: number;
   now?: () => number;
 }
 
@@ -141,7 +146,14 @@ export class TelemetryBridge {
     } else {
       const body = parseJson(payload);
       if (!body.ok) rejected.push({ reason: 'bad-json', detail: body.detail, nodeId: target.nodeId, payload });
-      else take(validateReading(this.#o.registry, target, body.value, receivedAt, this.#o.maxFutureSkewMs), payload);
+      else {
+        try {
+          take(validateReading(this.#o.registry, target, body.value, receivedAt, this.#o.maxFutureSkewMs), payload);
+        } catch (error) {
+          // Not expected (validation returns verdicts): the publish is still acknowledged and dead-lettered, never an error.
+          rejected.push({ reason: 'bad-schema', detail: `payload could not be judged (${(error as Error).name})`, nodeId: target.nodeId, payload });
+        }
+      }
     }
 
     const { metrics } = this.#o;
@@ -166,6 +178,13 @@ export class TelemetryBridge {
     this.#o.logger.debug({ reason: 'unauthorized', detail, topic, clientId }, 'telemetry rejected');
   }
 
+  /**
+   * A batch is judged entry by entry, so its cost is bounded by its number of entries: over
+   * MAX_BATCH_ENTRIES the whole batch is one dead letter (520,000 tiny bad entries in 1 MiB would
+   * otherwise make 520,000 dead letters and stall the broker for seconds). An entry's dead letter
+   * holds a bounded copy of it (depth and size), and an entry that cannot be judged for any reason
+   * is dead-lettered alone: the entries beside it are still accepted.
+   */
   #unpackBatch(gatewayId: string, body: unknown, receivedAt: number, take: (v: Verdict, raw: () => Buffer) => void, rejected: Rejection[], raw: Buffer, scope?: PublishScope): void {
     const readings = (body as { readings?: unknown } | null)?.readings;
     if (typeof body !== 'object' || body === null || !Array.isArray(readings)) {
@@ -173,21 +192,41 @@ export class TelemetryBridge {
       return;
     }
     const { registry, maxFutureSkewMs } = this.#o;
+    const maxEntries = this.#o.maxBatchEntries ?? 1_000;
+    if (readings.length > maxEntries) {
+      this.#o.metrics.limitHits.inc({ limit: 'MAX_BATCH_ENTRIES' });
+      rejected.push({ reason: 'too-large', detail: `gateway ${gatewayId} batch of ${readings.length} entries exceeds MAX_BATCH_ENTRIES (${maxEntries})`, payload: raw });
+      return;
+    }
     for (let i = 0; i < readings.length; i++) {
       const entry: unknown = readings[i];
-      const entryRaw = () => Buffer.from(JSON.stringify(entry) ?? 'null');
-      const e = entry as { nodeId?: unknown; kind?: unknown } | null;
-      if (typeof e !== 'object' || e === null || typeof e.nodeId !== 'string' || typeof e.kind !== 'string') {
-        rejected.push({ reason: 'bad-schema', detail: `gateway ${gatewayId} batch entry ${i}: needs string nodeId and kind`, payload: entryRaw() });
-        continue;
+      const entryRaw = () => this.#entryCopy(entry);
+      try {
+        const e = entry as { nodeId?: unknown; kind?: unknown } | null;
+        if (typeof e !== 'object' || e === null || typeof e.nodeId !== 'string' || typeof e.kind !== 'string') {
+          rejected.push({ reason: 'bad-schema', detail: `gateway ${gatewayId} batch entry ${i}: needs string nodeId and kind`, payload: entryRaw() });
+          continue;
+        }
+        const refused = scope?.refuseEntry?.(e.nodeId);
+        if (refused) {
+          rejected.push({ reason: 'unauthorized', detail: `batch entry ${i}: ${refused}`, nodeId: e.nodeId, payload: entryRaw() });
+          continue;
+        }
+        take(validateReading(registry, { nodeId: e.nodeId, kind: e.kind, gatewayId }, entry, receivedAt, maxFutureSkewMs), entryRaw);
+      } catch (error) {
+        // Not expected (validation returns verdicts); one entry must never lose the batch its PUBACK.
+        this.#o.logger.warn({ gatewayId, entry: i, err: (error as Error).message }, 'batch entry could not be judged; dead-lettered');
+        rejected.push({ reason: 'bad-schema', detail: `gateway ${gatewayId} batch entry ${i}: could not be judged (${(error as Error).name})`, payload: entryRaw() });
       }
-      const refused = scope?.refuseEntry?.(e.nodeId);
-      if (refused) {
-        rejected.push({ reason: 'unauthorized', detail: `batch entry ${i}: ${refused}`, nodeId: e.nodeId, payload: entryRaw() });
-        continue;
-      }
-      take(validateReading(registry, { nodeId: e.nodeId, kind: e.kind, gatewayId }, entry, receivedAt, maxFutureSkewMs), entryRaw);
     }
+  }
+
+  /** A batch entry's bytes for its dead letter: a bounded copy (never a throw, whatever its depth or size). */
+  #entryCopy(entry: unknown): Buffer {
+    const copy = boundedJson(entry, this.#o.dlqPayloadMaxDepth ?? 32, this.#o.dlqPayloadBytes ?? 4096);
+    if (copy.depthCut) this.#o.metrics.limitHits.inc({ limit: 'DLQ_PAYLOAD_MAX_DEPTH' });
+    if (copy.sizeCut) this.#o.metrics.limitHits.inc({ limit: 'DLQ_PAYLOAD_BYTES' });
+    return Buffer.from(copy.text);
   }
 
   #status(target: { nodeId: string; kind: StatusRecord['kind']; district: string }, payload: Buffer, receivedAt: number): StatusRecord | Rejection {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { boundedJson } from './bounded-json.js';
 import { isKind, KINDS, type NodeRegistry, type ReadingRecord, type RejectReason } from '../core/index.js';
 
 export type Verdict = { ok: true; record: ReadingRecord } | { ok: false; reason: RejectReason; detail: string; nodeId?: string };
@@ -10,6 +11,12 @@ export interface Addressed {
   /** Only direct publishes name a district (in the topic). */
   district?: string;
   gatewayId?: string;
+}
+
+/** A value from the payload as it appears in a detail: short, and never a throw (it may be nested thousands of levels deep). */
+function shown(value: unknown): string {
+  const { text, sizeCut } = boundedJson(value, 4, 64);
+  return sizeCut ? `${text.slice(0, 64)}...` : text;
 }
 
 export function describeZodError(error: z.ZodError, max = 3): string {
@@ -30,17 +37,17 @@ export function validateReading(registry: NodeRegistry, to: Addressed, payload: 
   }
   const body = payload as Record<string, unknown>;
   if (body.nodeId !== undefined && body.nodeId !== nodeId) {
-    return { ok: false, reason: 'node-mismatch', detail: `payload names node ${JSON.stringify(body.nodeId)} but was addressed to ${nodeId}`, nodeId };
+    return { ok: false, reason: 'node-mismatch', detail: `payload names node ${shown(body.nodeId)} but was addressed to ${nodeId}`, nodeId };
   }
   const node = registry.get(nodeId);
   if (!node) return { ok: false, reason: 'unknown-node', detail: `node ${nodeId} is not in the registry`, nodeId };
-  if (!isKind(to.kind)) return { ok: false, reason: 'unknown-kind', detail: `unknown kind ${JSON.stringify(to.kind)}`, nodeId };
+  if (!isKind(to.kind)) return { ok: false, reason: 'unknown-kind', detail: `unknown kind ${shown(to.kind)}`, nodeId };
   if (to.kind !== node.kind || (to.district !== undefined && to.district !== node.district)) {
     const claimed = to.district !== undefined ? `${to.district}/${to.kind}` : to.kind;
     return { ok: false, reason: 'topic-mismatch', detail: `node ${nodeId} is registered as ${node.district}/${node.kind}, not ${claimed}`, nodeId };
   }
   if (body.kind !== undefined && body.kind !== node.kind) {
-    return { ok: false, reason: 'node-mismatch', detail: `payload kind ${JSON.stringify(body.kind)} does not match node ${nodeId} (${node.kind})`, nodeId };
+    return { ok: false, reason: 'node-mismatch', detail: `payload kind ${shown(body.kind)} does not match node ${nodeId} (${node.kind})`, nodeId };
   }
   // The reading schemas strip keys they do not know (nodeId and kind of a batch entry among them): no copy needed.
   const parsed = KINDS[node.kind].reading.safeParse(body);
