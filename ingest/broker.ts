@@ -6,6 +6,7 @@ import type { NodeRegistry, PipelineMetrics } from '../core/index.js';
 import { authenticate, preConnect } from './auth/authenticate.js';
 import { ConnectLimiter } from './auth/connect-limit.js';
 import type { CredentialStore } from './auth/credentials.js';
+import { LoginGate } from './auth/login-gate.js';
 import { guardPacketSize } from './auth/packet-guard.js';
 import { principalOf } from './auth/principals.js';
 import { publishPolicy } from './auth/publish-policy.js';
@@ -35,6 +36,10 @@ export interface BrokerOptions {
   connectRate?: { perSecond: number; burst: number };
   /** Largest keep-alive a client may announce (s); 0 is refused too (default 3600). */
   keepaliveMaxS?: number;
+  /** Largest first packet (CONNECT) before authentication (default 4096); beyond, the socket is closed. */
+  maxConnectBytes?: number;
+  /** Password checks waiting or running at most, and the backoff after failed logins (defaults: 128; 5 per username, 50 per prefix, at most 60 s). */
+  login?: { queueMax: number; usernameFailures: number; prefixFailures: number; backoffMaxMs: number };
   /** Filters per SUBSCRIBE and per client, and the queue of a persistent session (count, bytes). */
   sessions?: SessionLimits;
 }
@@ -81,7 +86,14 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const mayReceive = auth ? forwardPolicy(auth.store) : undefined;
   const aedes = new Aedes({
     preConnect,
-    authenticate: authenticate({ store: auth?.store, keepaliveMaxS: options.keepaliveMaxS ?? 3600, refused: (cause) => refusals.inc({ cause }), logger }),
+    authenticate: authenticate({
+      store: auth?.store,
+      keepaliveMaxS: options.keepaliveMaxS ?? 3600,
+      refused: (cause) => refusals.inc({ cause }),
+      logger,
+      gate: new LoginGate(options.login ?? { queueMax: 128, usernameFailures: 5, prefixFailures: 50, backoffMaxMs: 60_000 }),
+      limitHit: (limit) => metrics.limitHits.inc({ limit }),
+    }),
     persistence,
     authorizeSubscribe(client: Client, subscription: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) {
       // null: a failed SUBACK for this filter; the connection stays.
@@ -156,6 +168,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 
   const limiter = new ConnectLimiter(options.connectRate ?? { perSecond: 50, burst: 500 });
   const maxPacketBytes = options.maxPacketBytes ?? 2_097_152;
+  const maxConnectBytes = options.maxConnectBytes ?? 4_096;
   /** Per raw socket, before TLS and MQTT: over its IP's connection rate the socket is closed at once. */
   const admit = (socket: Socket): boolean => {
     if (limiter.take(socket.remoteAddress ?? 'unknown')) return true;
@@ -164,10 +177,22 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     return false;
   };
   const serve = (socket: Socket) => {
-    guardPacketSize(socket, maxPacketBytes, (announced) => {
-      refusals.inc({ cause: 'packet-too-large' });
-      logger.info({ ip: socket.remoteAddress, announced, max: maxPacketBytes }, 'mqtt packet over the size limit; connection closed');
-    });
+    guardPacketSize(
+      socket,
+      maxPacketBytes,
+      (announced, first) => {
+        if (first && announced <= maxPacketBytes) {
+          // A stranger's CONNECT: debug only, a flood of them must not flood the log too.
+          refusals.inc({ cause: 'connect-too-large' });
+          metrics.limitHits.inc({ limit: 'MQTT_MAX_CONNECT_BYTES' });
+          logger.debug({ ip: socket.remoteAddress, announced, max: maxConnectBytes }, 'mqtt CONNECT over the size limit; connection closed before authentication');
+          return;
+        }
+        refusals.inc({ cause: 'packet-too-large' });
+        logger.info({ ip: socket.remoteAddress, announced, max: maxPacketBytes }, 'mqtt packet over the size limit; connection closed');
+      },
+      maxConnectBytes,
+    );
     guardSubscribeFilters(socket, sessions.maxFiltersPerSubscribe, (filters) => {
       metrics.limitHits.inc({ limit: 'MQTT_MAX_FILTERS_PER_SUBSCRIBE' });
       logger.info({ ip: socket.remoteAddress, filters: `>${sessions.maxFiltersPerSubscribe}` }, 'mqtt SUBSCRIBE over the filter limit; connection closed');

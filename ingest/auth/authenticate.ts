@@ -1,6 +1,7 @@
 import type { AuthenticateError, Client, ConnectPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { CredentialStore } from './credentials.js';
+import type { LoginGate } from './login-gate.js';
 import { setPrincipal } from './principals.js';
 import type { RefusalCause } from './refusals.js';
 
@@ -10,10 +11,15 @@ export interface AuthenticateOptions {
   keepaliveMaxS: number;
   refused: (cause: RefusalCause) => void;
   logger: Logger;
+  /** Bounded queue and backoff in front of the password checks; absent: every check runs (queued without bound). */
+  gate?: LoginGate;
+  /** A limit refused a login (its setting's name), for citybrain_limit_hits_total. */
+  limitHit?: (limit: string) => void;
 }
 
 /** CONNACK return codes of MQTT 3.1.1. */
 const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
 const NOT_AUTHORIZED = 5;
 
 function refusal(returnCode: number, message: string): AuthenticateError {
@@ -34,9 +40,14 @@ export function preConnect(client: Client, packet: ConnectPacket, callback: (err
  * half-open connection is noticed. With credentials, the username is a device or gateway id, the
  * password its secret, and the client id must be the username: one session per device, and no
  * device can take over another's session. Every failure answers the same "not authorized".
+ *
+ * A login verified recently (the store's cache) is let in at once. Any other goes through the
+ * gate: while its username or address prefix backs off after failures it is refused "not
+ * authorized" without a check; when the queue of checks is full, "server unavailable" (the
+ * device retries later). Neither costs a password check.
  */
 export function authenticate(options: AuthenticateOptions) {
-  const { store, keepaliveMaxS, refused, logger } = options;
+  const { store, keepaliveMaxS, refused, logger, gate } = options;
   return (client: Client, username: string | undefined, password: Buffer | undefined, callback: (error: AuthenticateError | null, success: boolean | null) => void): void => {
     const keepalive = keepalives.get(client) ?? 0;
     if (keepalive === 0 || keepalive > keepaliveMaxS) {
@@ -58,12 +69,29 @@ export function authenticate(options: AuthenticateOptions) {
       logger.info({ clientId: client.id.slice(0, 64), username: username.slice(0, 64) }, 'mqtt connection refused: client id must equal the username');
       return callback(refusal(IDENTIFIER_REJECTED, 'client id must equal the username'), false);
     }
-    store.verify(username, password.toString('utf8')).then(
-      (principal) => {
+    const secret = password.toString('utf8');
+    const known = store.cached(username, secret);
+    if (known) {
+      setPrincipal(client, known);
+      return callback(null, true);
+    }
+    const ip = client.conn && 'remoteAddress' in client.conn ? (client.conn.remoteAddress as string | undefined) : undefined;
+    const verify = () => store.verify(username, secret);
+    const checked = gate ? gate.check(username, ip, verify, (p) => p !== null) : verify().then((value) => ({ ok: true as const, value }));
+    checked.then(
+      (result) => {
+        if (!result.ok) {
+          const busy = result.limit === 'MQTT_AUTH_QUEUE_MAX';
+          refused(busy ? 'auth-busy' : 'auth-backoff');
+          options.limitHit?.(result.limit);
+          logger.debug({ username: username.slice(0, 64), ip, limit: result.limit }, busy ? 'mqtt login refused: password checks busy' : 'mqtt login refused: backing off after failed logins');
+          return callback(busy ? refusal(SERVER_UNAVAILABLE, 'server unavailable') : refusal(NOT_AUTHORIZED, 'not authorized'), false);
+        }
+        const principal = result.value;
         if (!principal) {
           refused('bad-credentials');
           // The username is an id, not a secret; the password is never logged.
-          logger.info({ username: username.slice(0, 64), ip: client.conn && 'remoteAddress' in client.conn ? client.conn.remoteAddress : undefined }, 'mqtt connection refused: bad credentials');
+          logger.info({ username: username.slice(0, 64), ip }, 'mqtt connection refused: bad credentials');
           return callback(refusal(NOT_AUTHORIZED, 'not authorized'), false);
         }
         setPrincipal(client, principal);

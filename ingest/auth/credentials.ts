@@ -244,6 +244,18 @@ export class CredentialStore {
     return [...this.#entries.values()].filter((e) => (e.type === 'device' ? !registry.has(e.id) : !gateways.has(e.id))).map((e) => e.id);
   }
 
+  /**
+   * The principal when this username and secret were verified recently (the cache, no scrypt),
+   * else undefined: a device reconnecting during a login flood is let in without queueing.
+   */
+  cached(username: string, secret: string): Principal | undefined {
+    const entry = this.#entries.get(username);
+    const cached = this.#cache.get(username);
+    if (!entry || entry.disabled || !cached || cached.until <= this.#now()) return undefined;
+    const digest = createHmac('sha256', this.#cacheKey).update(username).update('\0').update(secret).digest();
+    return timingSafeEqual(cached.digest, digest) ? { type: entry.type, id: entry.id } : undefined;
+  }
+
   /** The principal for a username and secret, or null. */
   async verify(username: string, secret: string): Promise<Principal | null> {
     const entry = this.#entries.get(username);

@@ -4,8 +4,15 @@ import type { Socket } from 'node:net';
  * Closes a connection as soon as an MQTT fixed header announces a packet larger than `maxBytes`,
  * before the parser buffers it. aedes pulls bytes with `socket.read()`; the guard wraps that one
  * method and only walks the fixed headers (skipping bodies by count), so it costs next to nothing.
+ *
+ * The first packet of a connection (the CONNECT; anything else is refused by aedes, but only once
+ * parsed) may announce at most `maxFirstBytes`: it is buffered before its credentials are checked,
+ * so without this a stranger holds up to `maxBytes` per socket (200 sockets: +370 MB). aedes
+ * reads nothing more from a client until its CONNECT is answered, so that bounds what any
+ * unauthenticated socket costs.
  */
-export function guardPacketSize(socket: Socket, maxBytes: number, onTooLarge: (announced: number) => void): void {
+export function guardPacketSize(socket: Socket, maxBytes: number, onTooLarge: (announced: number, first: boolean) => void, maxFirstBytes = maxBytes): void {
+  let first = true;
   let state: 'header' | 'length' | 'body' = 'header';
   let length = 0;
   let shift = 0;
@@ -28,11 +35,12 @@ export function guardPacketSize(socket: Socket, maxBytes: number, onTooLarge: (a
         length += (byte & 0x7f) * 2 ** shift;
         shift += 7;
         if (byte & 0x80 && shift < 28) continue;
-        if (length > maxBytes) {
-          onTooLarge(length);
+        if (length > (first ? Math.min(maxFirstBytes, maxBytes) : maxBytes)) {
+          onTooLarge(length, first);
           socket.destroy();
           return;
         }
+        first = false;
         skip = length;
         state = length === 0 ? 'header' : 'body';
       }

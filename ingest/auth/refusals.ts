@@ -1,7 +1,7 @@
 import { Counter } from 'prom-client';
 import type { PipelineMetrics } from '../../core/index.js';
 
-export type RefusalCause = 'bad-credentials' | 'no-credentials' | 'client-id' | 'keepalive' | 'rate-limit' | 'packet-too-large';
+export type RefusalCause = 'bad-credentials' | 'no-credentials' | 'client-id' | 'keepalive' | 'rate-limit' | 'packet-too-large' | 'connect-too-large' | 'auth-busy' | 'auth-backoff';
 
 const counters = new WeakMap<PipelineMetrics, Counter<'cause'>>();
 
