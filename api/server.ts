@@ -27,6 +27,8 @@ export interface ApiOptions {
   rateLimitPerMin?: number;
   /** Origins allowed by CORS; absent: no CORS headers (browsers on other origins are refused). */
   corsOrigins?: string[];
+  /** Live streams open at once per token (per client IP without tokens) and in total (defaults 10 and 100). */
+  streams?: { perToken: number; total: number };
   /** The MQTT credential store of an ingest in this process, for the admin routes. */
   credentials?: () => CredentialAdmin | undefined;
 }
@@ -34,7 +36,8 @@ export interface ApiOptions {
 /** The HTTP API: every feature an encapsulated plugin, OpenAPI at /docs, JSON errors without internals. */
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: options.logger.child({ stage: 'api' }) as FastifyBaseLogger,
+    // Access logs name the path only: query strings may carry what does not belong in a log.
+    loggerInstance: options.logger.child({ stage: 'api' }, { serializers: { req: accessLogRequest } }) as FastifyBaseLogger,
     // Probes and scrapes arrive every few seconds; logging them would drown the useful lines.
     logController: new LogController({ disableRequestLogging: (req) => PROBES.has(req.url.split('?')[0]!) }),
     bodyLimit: 64 * 1024,
@@ -89,8 +92,13 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await app.register(kpiRoutes, routeOptions);
     await app.register(nodeRoutes, routeOptions);
     await app.register(alertRoutes, routeOptions);
-    await app.register(streamRoutes, routeOptions);
+    await app.register(streamRoutes, { ...routeOptions, metrics: options.metrics, limits: options.streams ?? { perToken: 10, total: 100 } });
     if (options.credentials) await app.register(adminRoutes, { tokens: options.tokens, credentials: options.credentials });
   }
   return app;
+}
+
+/** What an access log line says about a request: method, path (never the query string), client address. */
+function accessLogRequest(req: { method?: string; url?: string; ip?: string; socket?: { remotePort?: number } }): Record<string, unknown> {
+  return { method: req.method, url: (req.url ?? '').split('?')[0], remoteAddress: req.ip, remotePort: req.socket?.remotePort };
 }

@@ -1,7 +1,8 @@
-import type { FastifyPluginAsync } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { KIND_NAMES, type ApiRole, type PipelineEvent, type PipelineView } from '../../core/index.js';
+import { KIND_NAMES, type ApiRole, type PipelineEvent, type PipelineMetrics, type PipelineView } from '../../core/index.js';
 import { requireRole } from '../auth.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -13,7 +14,40 @@ const HEARTBEAT_MS = 15_000;
  */
 const MAX_BUFFERED_BYTES = 1 << 20;
 
-export const streamRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole> }> = async (app, { view, tokens }) => {
+/** Each event is serialised once for every client (a kpis event of a large city is megabytes), and written as the same bytes. */
+const encoded = new WeakMap<PipelineEvent, Buffer>();
+function encode(event: PipelineEvent): Buffer {
+  let bytes = encoded.get(event);
+  if (!bytes) {
+    bytes = Buffer.from(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    encoded.set(event, bytes);
+  }
+  return bytes;
+}
+
+/** Whose streams count together: the bearer token (as a hash, never the token itself), else the client address. */
+function streamOwner(req: FastifyRequest, tokens: Map<string, ApiRole> | undefined): string {
+  const match = tokens ? /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '') : null;
+  return match ? `token:${createHash('sha256').update(match[1]!).digest('base64url').slice(0, 16)}` : `ip:${req.ip}`;
+}
+
+export interface StreamLimits {
+  /** Streams open at once per token (per client address without API_TOKENS): STREAM_MAX_PER_TOKEN. */
+  perToken: number;
+  /** Streams open at once in total: STREAM_MAX_TOTAL. */
+  total: number;
+}
+
+/**
+ * Every open stream holds a socket, its buffers and a share of each event's writes, so their
+ * number is capped per token (429) and in total (503); idle clients cannot pile up.
+ */
+export const streamRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole>; metrics?: PipelineMetrics; limits?: StreamLimits }> = async (
+  app,
+  { view, tokens, metrics, limits = { perToken: 10, total: 100 } },
+) => {
+  const open = new Map<string, number>();
+  let total = 0;
   app.withTypeProvider<ZodTypeProvider>().get(
     '/api/v1/stream',
     {
@@ -29,6 +63,17 @@ export const streamRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map
       },
     },
     (req, reply) => {
+      const owner = streamOwner(req, tokens);
+      if ((open.get(owner) ?? 0) >= limits.perToken) {
+        metrics?.limitHits.inc({ limit: 'STREAM_MAX_PER_TOKEN' });
+        return reply.code(429).header('retry-after', '30').send({ error: 'too-many-streams', message: `at most ${limits.perToken} live streams per token at once; close one first` });
+      }
+      if (total >= limits.total) {
+        metrics?.limitHits.inc({ limit: 'STREAM_MAX_TOTAL' });
+        return reply.code(503).header('retry-after', '30').send({ error: 'too-many-streams', message: `the server holds its maximum of ${limits.total} live streams; try again later` });
+      }
+      open.set(owner, (open.get(owner) ?? 0) + 1);
+      metrics?.streamClients.set(++total);
       const { readings, kind, district } = req.query;
       const wanted = (e: PipelineEvent) => {
         if (e.type === 'reading') return readings === 'true' && (!kind || e.kind === kind) && (!district || e.district === district);
@@ -43,6 +88,10 @@ export const streamRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map
       const close = () => {
         if (closed) return;
         closed = true;
+        const left = (open.get(owner) ?? 1) - 1;
+        if (left > 0) open.set(owner, left);
+        else open.delete(owner);
+        metrics?.streamClients.set(--total);
         unsubscribe();
         clearInterval(heartbeat);
         res.end();
@@ -51,10 +100,12 @@ export const streamRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map
         if (!wanted(event)) return;
         if (event.type === 'kpis' && res.writableLength > 0) return;
         if (res.writableLength > MAX_BUFFERED_BYTES) return close();
-        res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+        res.write(encode(event));
       });
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
       req.raw.on('close', close);
+      res.on('close', close);
+      if (res.destroyed) close();
     },
   );
 };
