@@ -54,6 +54,9 @@ export async function startIngest(ctx: StageContext): Promise<Stage & { port: nu
     logger,
     maxPayloadBytes: config.MAX_PAYLOAD_BYTES,
     maxBatchBytes: config.MAX_BATCH_BYTES,
+    maxBatchEntries: config.MAX_BATCH_ENTRIES,
+    dlqPayloadBytes: config.DLQ_PAYLOAD_BYTES,
+    dlqPayloadMaxDepth: config.DLQ_PAYLOAD_MAX_DEPTH,
     maxFutureSkewMs: config.MAX_FUTURE_SKEW_S * 1000,
     now: ctx.clock,
   });
@@ -71,6 +74,8 @@ export async function startIngest(ctx: StageContext): Promise<Stage & { port: nu
     maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
     connectRate: { perSecond: config.MQTT_CONNECT_RATE_PER_IP, burst: config.MQTT_CONNECT_BURST_PER_IP },
     keepaliveMaxS: config.MQTT_KEEPALIVE_MAX_S,
+    maxConnectBytes: config.MQTT_MAX_CONNECT_BYTES,
+    login: { queueMax: config.MQTT_AUTH_QUEUE_MAX, usernameFailures: config.MQTT_AUTH_BACKOFF_USERNAME_FAILURES, prefixFailures: config.MQTT_AUTH_BACKOFF_PREFIX_FAILURES, backoffMaxMs: config.MQTT_AUTH_BACKOFF_MAX_S * 1000 },
     sessions: { maxFiltersPerSubscribe: config.MQTT_MAX_FILTERS_PER_SUBSCRIBE, maxFiltersPerClient: config.MQTT_MAX_FILTERS_PER_CLIENT, queueMax: config.MQTT_SESSION_QUEUE_MAX, queueMaxBytes: config.MQTT_SESSION_QUEUE_MAX_BYTES },
   });
   return {
@@ -123,6 +128,7 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
     logger: ctx.logger,
     tokens: ctx.config.API_TOKENS,
     rateLimitPerMin: ctx.config.API_RATE_LIMIT_PER_MIN,
+    streams: { perToken: ctx.config.STREAM_MAX_PER_TOKEN, total: ctx.config.STREAM_MAX_TOTAL },
     ...(ctx.config.CORS_ORIGINS ? { corsOrigins: ctx.config.CORS_ORIGINS } : {}),
     // The ingest of this process (embedded pipeline) registers its store once it starts.
     credentials: () => storeFor(ctx.config),

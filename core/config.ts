@@ -83,6 +83,14 @@ export const configSchema = z.object({
   MQTT_CONNECT_BURST_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(500),
   /** Keep-alive a client must announce (seconds): 0 (none) or more than this is refused (CONNACK identifier rejected); silent clients are dropped after 1.5x theirs. */
   MQTT_KEEPALIVE_MAX_S: z.coerce.number().int().min(10).max(65_535).default(3_600),
+  /** Largest first packet (the CONNECT) a connection may announce before it has authenticated (bytes); beyond, the socket is closed before the packet is buffered. */
+  MQTT_MAX_CONNECT_BYTES: z.coerce.number().int().min(128).max(65_536).default(4_096),
+  /** Password checks (scrypt) waiting or running at most; beyond, a login is refused at once with CONNACK 3 "server unavailable" (the device retries). */
+  MQTT_AUTH_QUEUE_MAX: z.coerce.number().int().min(1).max(100_000).default(128),
+  /** Failed logins of one username / one address prefix (IPv4 /24, IPv6 /64) before it backs off: its logins are refused (CONNACK 5) without a password check for 1 s, doubling per further failure up to MQTT_AUTH_BACKOFF_MAX_S. */
+  MQTT_AUTH_BACKOFF_USERNAME_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(5),
+  MQTT_AUTH_BACKOFF_PREFIX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(50),
+  MQTT_AUTH_BACKOFF_MAX_S: z.coerce.number().int().min(1).max(3_600).default(60),
   /** Topic filters in one SUBSCRIBE at most; a SUBSCRIBE with more closes the connection before aedes handles it. */
   MQTT_MAX_FILTERS_PER_SUBSCRIBE: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Topic filters one connection may hold at most (a persistent session's restored ones included); beyond, a failed SUBACK (0x80) for the filter. */
@@ -93,6 +101,9 @@ export const configSchema = z.object({
   API_TOKENS: apiTokens.optional(),
   /** HTTP requests per client IP and minute (probes and /metrics not counted); beyond, 429. */
   API_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(6_000),
+  /** Live streams (/api/v1/stream) open at once per API token (per client IP without API_TOKENS) and in total; beyond, 429 / 503. */
+  STREAM_MAX_PER_TOKEN: z.coerce.number().int().min(1).max(100_000).default(10),
+  STREAM_MAX_TOTAL: z.coerce.number().int().min(1).max(100_000).default(100),
   /** Browser origins allowed by CORS (comma-separated, e.g. https://ops.example.org); unset: no CORS headers. */
   CORS_ORIGINS: z
     .string()
@@ -103,6 +114,11 @@ export const configSchema = z.object({
   /** Largest accepted payload of one telemetry message / one gateway batch (bytes). */
   MAX_PAYLOAD_BYTES: z.coerce.number().int().min(256).max(16_777_216).default(16_384),
   MAX_BATCH_BYTES: z.coerce.number().int().min(1024).max(67_108_864).default(1_048_576),
+  /** Entries of one gateway batch at most; a batch with more is one dead letter (too-large), not one per entry. */
+  MAX_BATCH_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  /** A dead letter keeps at most this many bytes of the rejected payload, and a re-serialised batch entry at most this nesting depth (deeper levels are cut, never an error). */
+  DLQ_PAYLOAD_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(4_096),
+  DLQ_PAYLOAD_MAX_DEPTH: z.coerce.number().int().min(1).max(1_000).default(32),
   /** Readings stamped further than this ahead of the broker's clock are rejected (bad-timestamp): a wrong device clock must not move event time. */
   MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).max(31_536_000).default(300),
   /** Publishes waiting for the log at most (over all MQTT clients); beyond, publishes are refused unacknowledged and counted. */

@@ -22,6 +22,7 @@ export class PipelineMetrics {
   readonly mqttClients = new Gauge({ name: 'citybrain_mqtt_clients', help: 'Connected MQTT clients', registers: [this.registry] });
   /** One counter for every abuse limit, labelled with the setting that bit (e.g. MAX_BATCH_ENTRIES, MQTT_AUTH_QUEUE_MAX). */
   readonly limitHits = new Counter({ name: 'citybrain_limit_hits_total', help: 'Times a configured limit refused or cut something, by the setting that bit', labelNames: ['limit'], registers: [this.registry] });
+  readonly streamClients = new Gauge({ name: 'citybrain_stream_clients', help: 'Open live streams (/api/v1/stream)', registers: [this.registry] });
   readonly mqttForwardRefused = new Counter({ name: 'citybrain_mqtt_forward_refused_total', help: 'Messages not delivered to a subscriber because it may not receive them now (credentials revoked, topic not its own), by cause', labelNames: ['cause'], registers: [this.registry] });
   // InfluxDB sink (processors/sinks/influxdb).
   readonly sinkPointsWritten = new Counter({ name: 'citybrain_sink_points_written_total', help: 'Points InfluxDB accepted from the sink, by measurement (a redelivered batch counts again)', labelNames: ['measurement'], registers: [this.registry] });
