@@ -27,6 +27,7 @@ describe('API hardening', () => {
     node: () => undefined,
     alerts: () => [],
     acknowledge: async () => ({ ok: false, error: 'not-found' }),
+    note: async () => ({ ok: false, error: 'not-found' }),
     subscribe: () => () => undefined,
   };
 

@@ -162,9 +162,17 @@ describe('embedded pipeline end to end', () => {
     }, 20_000, 'GroundwaterBelowLine');
     expect(alert.labels).toMatchObject({ band: 'red', severity: 'critical', kind: 'groundwater', district: baotu.district });
 
-    const ack = await fetch(`${api}/api/v1/alerts/${alert.id}/ack`, { method: 'POST' });
+    const post = (path: string, body: unknown) => fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post(`/api/v1/alerts/${alert.id}/ack`, { by: 'Wang Lei, crew 7', note: 'x'.repeat(1001) })).status).toBe(400);
+    expect((await post(`/api/v1/alerts/${alert.id}/ack`, { by: 'Wang Lei', password: 'x' })).status).toBe(400);
+    const ack = await post(`/api/v1/alerts/${alert.id}/ack`, { by: 'Wang Lei, crew 7', note: 'crew on site' });
     expect(ack.status).toBe(200);
-    expect(((await ack.json()) as { state: string }).state).toBe('acknowledged');
+    expect(await ack.json()).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'Wang Lei, crew 7', notes: [{ by: 'Wang Lei, crew 7', role: 'admin', action: 'ack', text: 'crew on site' }] });
+    expect((await post(`/api/v1/alerts/${alert.id}/notes`, { by: 'Wang Lei, crew 7', note: 'part ordered' })).status).toBe(200);
+    expect((await post(`/api/v1/alerts/${alert.id}/notes`, { note: 'who?' })).status).toBe(400);
+    expect((await post('/api/v1/alerts/0123456789abcdef/notes', { by: 'x', note: 'y' })).status).toBe(404);
+    const listed = (await get('/api/v1/alerts?state=acknowledged')).body.items.find((a: { id: string }) => a.id === alert.id);
+    expect(listed.notes.map((n: { action: string; text: string }) => `${n.action}: ${n.text}`)).toEqual(['ack: crew on site', 'note: part ordered']);
     expect((await get('/api/v1/alerts?state=acknowledged')).body.items.map((a: { id: string }) => a.id)).toContain(alert.id);
     expect(metricValue(await metrics(), 'citybrain_alerts_firing', { alertname: 'GroundwaterBelowLine' })).toBeGreaterThanOrEqual(1);
 

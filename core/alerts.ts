@@ -27,6 +27,22 @@ export interface AlertCondition {
   value?: number;
 }
 
+/** Who acts on an alert: the person a crew names (free text) and the role their API token has. */
+export interface AlertActor {
+  by: string;
+  role: string;
+}
+
+/** One entry of an alert's trail: an acknowledgement or a note, with who and when. */
+export interface AlertNote extends AlertActor {
+  at: number;
+  action: 'ack' | 'note';
+  text?: string;
+}
+
+/** Notes kept per alert at most: the oldest go first (an alert must not grow without bound). */
+export const MAX_ALERT_NOTES = 100;
+
 export interface Alert {
   /** Stable fingerprint of alertname + labels: the same problem has the same id across restarts. */
   id: string;
@@ -40,7 +56,10 @@ export interface Alert {
   startsAt: number;
   firedAt: number;
   acknowledgedAt?: number;
+  /** Who acknowledged: the person the crew named, else the role of the token. */
   acknowledgedBy?: string;
+  /** What crews and operators said and did, oldest first (the alert's audit trail, kept with it). */
+  notes?: AlertNote[];
   resolvedAt?: number;
   updatedAt: number;
 }

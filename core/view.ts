@@ -1,4 +1,4 @@
-import type { Alert, AlertState } from './alerts.js';
+import type { Alert, AlertActor, AlertState } from './alerts.js';
 import type { Kind } from './kinds/index.js';
 import type { RegistryNode } from './registry/index.js';
 
@@ -51,6 +51,7 @@ export interface PipelineView {
   nodes(query: NodeQuery): { total: number; items: NodeView[] };
   node(nodeId: string): NodeView | undefined;
   alerts(state?: AlertState): Alert[];
-  acknowledge(alertId: string, by: string): Promise<AckResult>;
+  acknowledge(alertId: string, actor: AlertActor, note?: string): Promise<AckResult>;
+  note(alertId: string, actor: AlertActor, text: string): Promise<AckResult>;
   subscribe(listener: (event: PipelineEvent) => void): () => void;
 }

@@ -8,6 +8,7 @@ import {
   TOPICS,
   type AckResult,
   type Alert,
+  type AlertActor,
   type AlertCondition,
   type AlertState,
   type Config,
@@ -218,9 +219,18 @@ export class Aggregator {
     return this.#alerts.list(state);
   }
 
-  async acknowledge(alertId: string, by: string): Promise<AckResult> {
-    const result = this.#alerts.acknowledge(alertId, by, this.#kpis?.evaluatedAt ?? this.#wall());
+  async acknowledge(alertId: string, actor: AlertActor, text?: string): Promise<AckResult> {
+    return this.#record(this.#alerts.acknowledge(alertId, actor, this.#kpis?.evaluatedAt ?? this.#wall(), text), 'alert acknowledged', actor);
+  }
+
+  async note(alertId: string, actor: AlertActor, text: string): Promise<AckResult> {
+    return this.#record(this.#alerts.note(alertId, actor, text, this.#kpis?.evaluatedAt ?? this.#wall()), 'alert note added', actor);
+  }
+
+  /** A crew's change goes where every alert change goes (the alerts topic, the state file, listeners), and to the log. */
+  async #record(result: Alert | 'not-found' | 'not-active', what: string, actor: AlertActor): Promise<AckResult> {
     if (typeof result === 'string') return { ok: false, error: result };
+    this.#o.logger.info({ alert: result.alertname, id: result.id, by: actor.by, role: actor.role }, what);
     await Promise.all([this.#publishAlerts([result]), this.#saveAlerts()]);
     return { ok: true, alert: result };
   }

@@ -10,7 +10,8 @@ export function pipelineView(nodes: ProcessorHost, aggregate: Aggregator): Pipel
     nodes: (query) => nodes.nodes(query),
     node: (id) => nodes.node(id),
     alerts: (state) => aggregate.alerts(state),
-    acknowledge: (id, by) => aggregate.acknowledge(id, by),
+    acknowledge: (id, actor, note) => aggregate.acknowledge(id, actor, note),
+    note: (id, actor, text) => aggregate.note(id, actor, text),
     subscribe(listener: (event: PipelineEvent) => void) {
       const offNodes = nodes.subscribe(listener);
       const offAggregate = aggregate.subscribe(listener);

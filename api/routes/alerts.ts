@@ -1,7 +1,7 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ApiRole, PipelineView } from '../../core/index.js';
+import type { AckResult, ApiRole, PipelineView } from '../../core/index.js';
 import { requireRole } from '../auth.js';
 
 export const alertRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole> }> = async (app, { view, tokens }) => {
@@ -17,17 +17,35 @@ export const alertRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<
       return { total: alerts.length, items: alerts };
     },
   );
+  const params = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'alert ids are 16 hex characters') });
+  // The person is free text the crew types (the token only says the role); both go on the alert's trail.
+  const by = z.string().trim().min(1).max(80).describe('who acts: the person or crew, e.g. "Wang Lei, crew 7"');
+  const text = z.string().trim().min(1).max(1000);
+  const actorOf = (req: FastifyRequest, person: string | undefined) => ({ by: person ?? req.principal?.name ?? 'anonymous', role: req.principal?.role ?? 'anonymous' });
+  const answer = (reply: FastifyReply, id: string, result: AckResult) => {
+    if (result.ok) return result.alert;
+    if (result.error === 'not-found') return reply.code(404).send({ error: 'not-found', message: `no alert ${id}` });
+    return reply.code(409).send({ error: 'not-active', message: `alert ${id} is already resolved` });
+  };
   r.post(
     '/api/v1/alerts/:id/ack',
     {
       preHandler: requireRole(tokens, 'crew'),
-      schema: { summary: 'Acknowledge an active alert (crew, operator or admin)', tags: ['alerts'], params: z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'alert ids are 16 hex characters') }) },
+      schema: {
+        summary: 'Acknowledge an active alert (crew, operator or admin), optionally naming who and with a note; a second acknowledgement adds a note',
+        tags: ['alerts'],
+        params,
+        body: z.object({ by: by.optional(), note: text.optional().describe('e.g. "crew on site"') }).strict().nullish(),
+      },
     },
-    async (req, reply) => {
-      const result = await view.acknowledge(req.params.id, req.principal?.name ?? 'anonymous');
-      if (result.ok) return result.alert;
-      if (result.error === 'not-found') return reply.code(404).send({ error: 'not-found', message: `no alert ${req.params.id}` });
-      return reply.code(409).send({ error: 'not-active', message: `alert ${req.params.id} is already resolved` });
+    async (req, reply) => answer(reply, req.params.id, await view.acknowledge(req.params.id, actorOf(req, req.body?.by), req.body?.note)),
+  );
+  r.post(
+    '/api/v1/alerts/:id/notes',
+    {
+      preHandler: requireRole(tokens, 'crew'),
+      schema: { summary: 'Add a note to an active or recently resolved alert (crew, operator or admin)', tags: ['alerts'], params, body: z.object({ by, note: text.describe('e.g. "part ordered"') }).strict() },
     },
+    async (req, reply) => answer(reply, req.params.id, await view.note(req.params.id, actorOf(req, req.body.by), req.body.note)),
   );
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertCondition } from '../../core/index.js';
+import { MAX_ALERT_NOTES, type Alert, type AlertCondition } from '../../core/index.js';
 import { AlertEvaluator } from './evaluator.js';
 import { fingerprint } from './fingerprint.js';
 
@@ -28,11 +28,33 @@ describe('alert evaluator', () => {
   it('goes firing -> acknowledged -> resolved', () => {
     const e = new AlertEvaluator({ holdMs: 0, resolveHoldMs: 0 });
     const [alert] = e.evaluate([dark], 0);
-    expect(e.acknowledge(alert!.id, 'crew-7', 5)).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'crew-7' });
+    const crew = { by: 'Wang Lei', role: 'crew' };
+    expect(e.acknowledge(alert!.id, crew, 5, 'crew on site')).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'Wang Lei', acknowledgedAt: 5 });
     expect(e.list('acknowledged')).toHaveLength(1);
-    expect(e.evaluate([], 10)).toMatchObject([{ state: 'resolved', acknowledgedBy: 'crew-7' }]);
-    expect(e.acknowledge(alert!.id, 'crew-7', 11)).toBe('not-active');
-    expect(e.acknowledge('0000000000000000', 'crew-7', 11)).toBe('not-found');
+    expect(e.evaluate([], 10)).toMatchObject([{ state: 'resolved', acknowledgedBy: 'Wang Lei' }]);
+    expect(e.acknowledge(alert!.id, crew, 11)).toBe('not-active');
+    expect(e.acknowledge('0000000000000000', crew, 11)).toBe('not-found');
+  });
+
+  it('keeps who did what: the acknowledgement and later notes, on active and resolved alerts, bounded', () => {
+    const e = new AlertEvaluator({ holdMs: 0, resolveHoldMs: 0 });
+    const [alert] = e.evaluate([dark], 0);
+    const handed = e.acknowledge(alert!.id, { by: 'Wang Lei', role: 'crew' }, 5, 'crew on site') as Alert;
+    // A second acknowledgement is a note; it does not move the time or person of the first.
+    expect(e.acknowledge(alert!.id, { by: 'Li Na', role: 'operator' }, 6, 'escalated')).toMatchObject({ acknowledgedBy: 'Wang Lei', acknowledgedAt: 5 });
+    e.evaluate([], 10);
+    expect(e.note(alert!.id, { by: 'Wang Lei', role: 'crew' }, 'cable replaced', 12)).toMatchObject({ state: 'resolved' });
+    expect(e.list('resolved')[0]!.notes).toEqual([
+      { by: 'Wang Lei', role: 'crew', at: 5, action: 'ack', text: 'crew on site' },
+      { by: 'Li Na', role: 'operator', at: 6, action: 'note', text: 'escalated' },
+      { by: 'Wang Lei', role: 'crew', at: 12, action: 'note', text: 'cable replaced' },
+    ]);
+    expect(handed.notes).toHaveLength(1); // what was handed out earlier does not change behind its owner's back
+    expect(e.note('0000000000000000', { by: 'x', role: 'crew' }, 'y', 13)).toBe('not-found');
+    for (let i = 0; i < MAX_ALERT_NOTES + 5; i++) e.note(alert!.id, { by: 'bot', role: 'admin' }, `n${i}`, 20 + i);
+    const notes = e.list('resolved')[0]!.notes!;
+    expect(notes).toHaveLength(MAX_ALERT_NOTES);
+    expect(notes.at(-1)!.text).toBe(`n${MAX_ALERT_NOTES + 4}`);
   });
 
   it('keeps its whole lifecycle across a restart: a hold in progress, a resolve hold, the history', () => {

@@ -1,4 +1,4 @@
-import type { Alert, AlertCondition, AlertState } from '../../core/index.js';
+import { MAX_ALERT_NOTES, type Alert, type AlertActor, type AlertCondition, type AlertNote, type AlertState } from '../../core/index.js';
 import { fingerprint } from './fingerprint.js';
 
 export interface EvaluatorOptions {
@@ -93,15 +93,27 @@ export class AlertEvaluator {
     return changed;
   }
 
-  acknowledge(id: string, by: string, now: number): Alert | 'not-found' | 'not-active' {
+  /** Acknowledges an active alert (once: a second acknowledgement is a note); resolved ones are `not-active`. */
+  acknowledge(id: string, actor: AlertActor, now: number, text?: string): Alert | 'not-found' | 'not-active' {
     const alert = this.#active.get(id);
     if (!alert) return this.#history.some((a) => a.id === id) ? 'not-active' : 'not-found';
-    if (alert.state === 'firing') {
+    const first = alert.state === 'firing';
+    if (first) {
       alert.state = 'acknowledged';
       alert.acknowledgedAt = now;
-      alert.acknowledgedBy = by;
-      alert.updatedAt = now;
+      alert.acknowledgedBy = actor.by;
     }
+    if (first || text) addNote(alert, { ...actor, at: now, action: first ? 'ack' : 'note', ...(text ? { text } : {}) });
+    alert.updatedAt = now;
+    return { ...alert };
+  }
+
+  /** A note on an active or recently resolved alert ("crew on site", "part ordered"). */
+  note(id: string, actor: AlertActor, text: string, now: number): Alert | 'not-found' {
+    const alert = this.#active.get(id) ?? this.#history.find((a) => a.id === id);
+    if (!alert) return 'not-found';
+    addNote(alert, { ...actor, at: now, action: 'note', text });
+    alert.updatedAt = now;
     return { ...alert };
   }
 
@@ -147,4 +159,9 @@ export class AlertEvaluator {
     this.#history.unshift(alert);
     if (this.#history.length > (this.options.historySize ?? 1000)) this.#history.pop();
   }
+}
+
+/** Appends to the trail without touching copies already handed out (they share the old array). */
+function addNote(alert: Alert, note: AlertNote): void {
+  alert.notes = [...(alert.notes ?? []), note].slice(-MAX_ALERT_NOTES);
 }
