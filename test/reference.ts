@@ -1,5 +1,5 @@
-import { startPipeline } from '../bin/pipeline.js';
-import { generateCity } from '../core/index.js';
+import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
+import { generateCity, MemoryTransport, TOPICS, type Consumer } from '../core/index.js';
 import { TEST_START } from './clock.js';
 import { metricValue, testConfig, waitFor } from './helpers.js';
 import { publishAll } from './publish.js';
@@ -31,20 +31,60 @@ export function rejectedIn(metricsText: string): number {
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
+export interface ReferencePipeline {
+  pipeline: RunningPipeline;
+  api: string;
+  /**
+   * Resolves once `readings` readings are processed and an evaluation has merged the processors'
+   * partials computed after the last of them: a condition, not a time.
+   */
+  settled(readings: number): Promise<void>;
+}
+
+/**
+ * An embedded pipeline for a reference run, on an in-process log whose aggregator input can be
+ * watched. Its clock is the wall clock, like the spawned `city-brain` processes it is compared with.
+ */
+export async function startReferencePipeline(settings: Record<string, string> = SETTINGS): Promise<ReferencePipeline> {
+  const transport = new MemoryTransport();
+  let aggregatorInput: Consumer | undefined;
+  const consume = transport.consume.bind(transport);
+  transport.consume = async (options) => {
+    const consumer = await consume(options);
+    if (options.topics.includes(TOPICS.partials)) aggregatorInput = consumer;
+    return consumer;
+  };
+  const pipeline = await startPipeline({ config: testConfig(settings), registry, transport, defaultMetrics: false });
+  const api = `http://127.0.0.1:${pipeline.httpPort}`;
+  return {
+    pipeline,
+    api,
+    async settled(readings: number) {
+      await waitFor(async () => processedIn(await (await fetch(`${api}/metrics`)).text()) === readings, 60_000, 'embedded run processed everything');
+      // Partials computed after the last reading was applied: an evaluation begun after the count
+      // was read (tick() joins one in progress, hence twice). They are in the log when it resolves.
+      await pipeline.host.tick();
+      await pipeline.host.tick();
+      // The aggregator has read them once its input has no lag; then one evaluation begun after that.
+      await waitFor(async () => (await aggregatorInput?.lag())?.[TOPICS.partials] === 0, 30_000, 'the aggregator read the last partials');
+      await pipeline.aggregator.tick();
+      await pipeline.aggregator.tick();
+    },
+  };
+}
+
 /**
  * The KPIs of the embedded pipeline after the reference readings (or `stream`, valid readings
  * only): what every other topology must equal.
  */
 export async function referenceKpis(stream: Publish[] = publishes): Promise<unknown> {
-  const embedded = await startPipeline({ config: testConfig(SETTINGS), registry, defaultMetrics: false });
+  const { pipeline, api, settled } = await startReferencePipeline(SETTINGS);
   try {
-    await publishAll(`mqtt://127.0.0.1:${embedded.mqttPort}`, stream);
-    const api = `http://127.0.0.1:${embedded.httpPort}`;
-    await waitFor(async () => processedIn(await (await fetch(`${api}/metrics`)).text()) === stream.length, 60_000, 'embedded run processed everything');
-    await new Promise((r) => setTimeout(r, 1000)); // one more evaluation after the last reading
+    await publishAll(`mqtt://127.0.0.1:${pipeline.mqttPort}`, stream);
+    await settled(stream.length);
     return comparableKpis(await (await fetch(`${api}/api/v1/kpis`)).json());
   } finally {
-    await embedded.close();
+    await pipeline.close();
   }
 }
 
