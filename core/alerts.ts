@@ -58,6 +58,9 @@ export interface Alert {
   acknowledgedAt?: number;
   /** Who acknowledged: the person the crew named, else the role of the token. */
   acknowledgedBy?: string;
+  /** Where it is (its node, or the centre of its circuit or lot); absent for city-wide alerts. */
+  lat?: number;
+  lon?: number;
   /** What crews and operators said and did, oldest first (the alert's audit trail, kept with it). */
   notes?: AlertNote[];
   resolvedAt?: number;

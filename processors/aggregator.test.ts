@@ -75,6 +75,7 @@ describe('aggregator', () => {
     await expect.poll(() => aggregator!.alerts('firing').map((a) => a.alertname)).toEqual(['NodeBatteryLow']);
     const fired = aggregator!.alerts('firing')[0]!;
     expect(fired.labels).toMatchObject({ kind: 'parking', district: 'Lixia', node: 'P-3', severity: 'minor' });
+    expect(fired).toMatchObject({ lat: 36.6, lon: 117 }); // placed on the map where its node is
     await send(partial('telemetry.raw:0', NOW + 60_000, 5, 5));
     await expect.poll(() => aggregator!.alerts('resolved').map((a) => a.id)).toEqual([fired.id]);
     const changes = (await read(TOPICS.alerts)) as Alert[];

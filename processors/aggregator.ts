@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
+  alertPlace,
   KIND_NAMES,
   parseJson,
   TOPICS,
@@ -82,7 +83,7 @@ export class Aggregator {
     this.#alertsFile = options.alertsFile !== undefined ? options.alertsFile : options.transport.name === 'memory' ? join(options.config.STATE_DIR, 'alerts.json') : null;
     this.#wall = options.wall ?? Date.now;
     this.#ticker = new Ticker(() => this.#evaluate(), (error) => this.#o.logger.error({ err: error }, 'aggregation failed'));
-    this.#alerts = new AlertEvaluator({ holdMs: options.config.ALERT_HOLD_S * 1000, resolveHoldMs: options.config.ALERT_RESOLVE_HOLD_S * 1000 });
+    this.#alerts = new AlertEvaluator({ holdMs: options.config.ALERT_HOLD_S * 1000, resolveHoldMs: options.config.ALERT_RESOLVE_HOLD_S * 1000, locate: (labels) => alertPlace(labels, options.registry) });
   }
 
   async start(): Promise<void> {

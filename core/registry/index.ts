@@ -4,3 +4,4 @@ export * from './registry.js';
 export * from './load.js';
 export * from './generate.js';
 export * from './districts.js';
+export * from './places.js';

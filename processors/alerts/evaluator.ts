@@ -8,6 +8,8 @@ export interface EvaluatorOptions {
   resolveHoldMs: number;
   /** Resolved alerts kept for the API. */
   historySize?: number;
+  /** Where an alert with these labels is, set when it fires (crews' map). */
+  locate?: (labels: Record<string, string>) => { lat: number; lon: number } | undefined;
 }
 
 interface Pending {
@@ -66,6 +68,7 @@ export class AlertEvaluator {
           labels,
           summary: condition.summary,
           ...(condition.value !== undefined ? { value: condition.value } : {}),
+          ...this.options.locate?.(labels),
           state: 'firing',
           startsAt: pending.since,
           firedAt: now,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { noisePeriod, TOPICS, ZONE_LIMITS, type NodeRegistry, type StreamRecord } from '../../../core/index.js';
+import { alertPlace, lotPlace, noisePeriod, TOPICS, ZONE_LIMITS, type NodeRegistry, type StreamRecord } from '../../../core/index.js';
 
 /**
  * Log records -> InfluxDB points (pure; no I/O). The schema is in README.md beside this file.
@@ -275,54 +275,6 @@ function json(value: Buffer): unknown {
   }
 }
 
-// ---- coordinates from the registry (lots and circuits have none of their own: the mean of their nodes) ----
-
-interface Place {
-  lat: number;
-  lon: number;
-}
-interface Places {
-  size: number;
-  lots: Map<string, Place>;
-  circuits: Map<string, Place>;
-}
-const placesCache = new WeakMap<NodeRegistry, Places>();
-
-function centroids(nodes: Iterable<{ key: string; lat: number; lon: number }>): Map<string, Place> {
-  const sums = new Map<string, { lat: number; lon: number; n: number }>();
-  for (const { key, lat, lon } of nodes) {
-    const s = sums.get(key) ?? { lat: 0, lon: 0, n: 0 };
-    s.lat += lat;
-    s.lon += lon;
-    s.n++;
-    sums.set(key, s);
-  }
-  return new Map([...sums].map(([k, s]) => [k, { lat: s.lat / s.n, lon: s.lon / s.n }]));
-}
-
-/** Lot and circuit positions, recomputed when the registry grew (registration on first sight). */
-function places(registry: NodeRegistry): Places {
-  const cached = placesCache.get(registry);
-  if (cached && cached.size === registry.size) return cached;
-  const fresh: Places = {
-    size: registry.size,
-    lots: centroids(registry.ofKind('parking').map((n) => ({ key: n.lotId, lat: n.lat, lon: n.lon }))),
-    circuits: centroids(registry.ofKind('streetlight').map((n) => ({ key: n.circuit, lat: n.lat, lon: n.lon }))),
-  };
-  placesCache.set(registry, fresh);
-  return fresh;
-}
-
-/** Where an alert is: its node, else its circuit's or lot's centre. */
-function alertPlace(labels: Record<string, string>, registry: NodeRegistry | undefined): Place | undefined {
-  if (!registry) return undefined;
-  const node = labels.node ? registry.get(labels.node) : undefined;
-  if (node) return { lat: node.lat, lon: node.lon };
-  if (labels.circuit) return places(registry).circuits.get(labels.circuit);
-  if (labels.lot) return places(registry).lots.get(labels.lot);
-  return undefined;
-}
-
 // ---- per topic ----
 
 /** `halfNight` as a flag: a boolean, or an object saying whether the mode is active now. */
@@ -448,11 +400,10 @@ function parking(b: Builder, value: unknown, registry: NodeRegistry | undefined)
     const d = b.row(parkingCounts, raw);
     if (d) b.add('parking', { scope: 'district', name }, counts(d), t);
   }
-  const lots = registry ? places(registry).lots : undefined;
   for (const raw of k.list ?? []) {
     const lot = b.row(lotRow, raw);
     if (!lot) continue;
-    const at = lots?.get(lot.lotId);
+    const at = registry && lotPlace(registry, lot.lotId);
     b.add('parking', { scope: 'lot', name: lot.lotId, district: lot.district }, { ...counts(lot), state: lot.state, lotName: lot.lotName, lat: at?.lat, lon: at?.lon }, t);
   }
   return true;
@@ -489,7 +440,7 @@ function alerts(b: Builder, value: unknown, registry: NodeRegistry | undefined):
   const a = s.data;
   const { kind, district, node, circuit, well, station, lot } = a.labels;
   const subject = node ?? circuit ?? well ?? station ?? lot ?? a.labels.roadClass ?? a.labels.reason;
-  const at = alertPlace(a.labels, registry);
+  const at = registry && alertPlace(a.labels, registry);
   b.add(
     'alerts',
     { alertname: a.alertname, severity: a.severity as TagValue<'alerts', 'severity'>, district, kind, state: a.state },
