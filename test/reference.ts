@@ -65,8 +65,14 @@ export async function startReferencePipeline(settings: Record<string, string> = 
       // was read (tick() joins one in progress, hence twice). They are in the log when it resolves.
       await pipeline.host.tick();
       await pipeline.host.tick();
-      // The aggregator has read them once its input has no lag; then one evaluation begun after that.
-      await waitFor(async () => (await aggregatorInput?.lag())?.[TOPICS.partials] === 0, 30_000, 'the aggregator read the last partials');
+      // The aggregator has read them once its committed position on metrics.partials (the log's end
+      // read before its lag, minus that lag: a lower bound) passes them; then one evaluation begun after that.
+      const written = transport.topic(TOPICS.partials)[0]!.end;
+      await waitFor(async () => {
+        const end = transport.topic(TOPICS.partials)[0]!.end;
+        const lag = (await aggregatorInput?.lag())?.[TOPICS.partials];
+        return lag !== undefined && end - lag >= written;
+      }, 60_000, 'the aggregator read the last partials');
       await pipeline.aggregator.tick();
       await pipeline.aggregator.tick();
     },
