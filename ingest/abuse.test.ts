@@ -75,23 +75,42 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** 200 sockets that each announce a 2 MiB CONNECT and send all of it; resolves once every one is closed. */
-  async function oversizedConnects(count: number): Promise<void> {
+  /**
+   * Sockets that each announce a 2 MiB CONNECT and send all of it but the last byte, then hold
+   * (as the attack did, within the 30 s connect timeout). Resolves once every socket's bytes are
+   * written or it was closed by the broker, with the RSS at that moment; then closes them all.
+   */
+  async function oversizedConnects(count: number): Promise<{ rss: number; closedByBroker: number }> {
     const body = Buffer.alloc(2 * MiB - 16, 0x61);
-    const packet = Buffer.concat([Buffer.from([0x10]), encodeLength(body.length), body]);
+    const packet = Buffer.concat([Buffer.from([0x10]), encodeLength(body.length), body]).subarray(0, -1);
+    const sockets: Socket[] = [];
+    let closedByBroker = 0;
     await Promise.all(
       Array.from(
         { length: count },
         () =>
           new Promise<void>((resolve) => {
             const s = connectTcp(pipeline.mqttPort, '127.0.0.1');
+            sockets.push(s);
             s.on('error', () => undefined);
-            s.on('close', () => resolve());
-            s.on('connect', () => s.write(packet));
+            s.on('close', () => {
+              closedByBroker++;
+              resolve();
+            });
+            s.on('connect', () => s.write(packet, () => resolve()));
             s.setTimeout(20_000, () => s.destroy());
           }),
       ),
     );
+    // The highest RSS over 3 s while they are held open, as they would be during the connect timeout.
+    let rss = 0;
+    for (let i = 0; i < 30; i++) {
+      rss = Math.max(rss, process.memoryUsage().rss);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const closed = closedByBroker;
+    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : (s.once('close', () => resolve()), s.destroy())))));
+    return { rss, closedByBroker: closed };
   }
 
   /** One raw login attempt: CONNACK return code (-1: closed without one) and how long it took. */
@@ -141,11 +160,11 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
   it('200 unauthenticated CONNECTs announcing 2 MiB are closed at the header: RSS stays within 100 MB', async () => {
     const before = metricValue(await metrics(), 'citybrain_mqtt_refused_total', { cause: 'connect-too-large' });
     const rssBefore = process.memoryUsage().rss;
-    await oversizedConnects(200);
-    const rssAfter = process.memoryUsage().rss;
+    const { rss: rssAfter, closedByBroker } = await oversizedConnects(200);
     const text = await metrics();
-    console.log(`oversized CONNECTs: RSS ${Math.round(rssBefore / MiB)} -> ${Math.round(rssAfter / MiB)} MB`);
+    console.log(`oversized CONNECTs: RSS ${Math.round(rssBefore / MiB)} -> ${Math.round(rssAfter / MiB)} MB while they are open; ${closedByBroker} of 200 closed by the broker`);
     expect(rssAfter - rssBefore).toBeLessThan(100 * MiB);
+    expect(closedByBroker).toBe(200);
     expect(metricValue(text, 'citybrain_mqtt_refused_total', { cause: 'connect-too-large' })).toBe(before + 200);
     expect(metricValue(text, 'citybrain_limit_hits_total', { limit: 'MQTT_MAX_CONNECT_BYTES' })).toBeGreaterThanOrEqual(200);
   }, 60_000);
