@@ -1,7 +1,9 @@
 /**
  * A real outage: the sink writes while InfluxDB (a dedicated local influxd) is stopped for 30 s and
  * started again on the same data dir and port. Every record published must end up as exactly one
- * point (none lost while the server was down, none doubled by the redelivered batches).
+ * point (none lost while the server was down), written exactly once: InfluxDB overwrites a point
+ * of the same series and time, so a doubled write cannot be seen in the database; a proxy in
+ * front of it (test/influx-write-counter.ts) counts the acknowledged writes of every point.
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +12,9 @@ import type { InfluxdbServer } from '../../../infra/influxdb/server.js';
 import { generateCity, MemoryTransport, PipelineMetrics, TOPICS, topicSpecs, type OutgoingMessage } from '../../../core/index.js';
 import { startInfluxSink, type InfluxSink } from './index.js';
 import { select } from '../../../test/influxql.js';
+import { influxWriteCounter } from '../../../test/influx-write-counter.js';
+import { testNow } from '../../../test/clock.js';
+import { waitFor } from '../../../test/helpers.js';
 
 let influx: InfluxdbServer | undefined;
 beforeAll(async () => {
@@ -43,7 +48,8 @@ describe('InfluxDB sink across a real InfluxDB outage', () => {
     await transport.ensureTopics(topicSpecs(2));
     const producer = await transport.producer();
     const metrics = new PipelineMetrics({ defaultMetrics: false });
-    const config = { INFLUX_URL: server.url, INFLUX_TOKEN: server.token, INFLUX_ORG: server.org, INFLUX_BUCKET: server.bucket };
+    const counter = await influxWriteCounter(server.url);
+    const config = { INFLUX_URL: counter.url, INFLUX_TOKEN: server.token, INFLUX_ORG: server.org, INFLUX_BUCKET: server.bucket };
     const stage = await startInfluxSink({ config, registry: city, transport, metrics, logger: pino({ level: 'silent' }) }, { maxRetryDelayMs: 1000, rollupRetryMs: 2000 });
     const published = { lighting: 0, parking: 0, nodes: 0, groundwater_reading: 0, noise_reading: 0 };
     const t0 = Date.now();
@@ -53,7 +59,7 @@ describe('InfluxDB sink across a real InfluxDB outage', () => {
       let last = 0;
       const producerLoop = (async () => {
         for (let i = 0; producing; i++) {
-          const ts = (last = Math.max(Date.now(), last + 1)); // distinct per record: one point each
+          const ts = (last = Math.max(testNow(), last + 1)); // distinct per record: one point each
           await producer.send(TOPICS.metrics('streetlight'), [msg('city', { ts, kpis: lighting(i) }, ts)]);
           await producer.send(TOPICS.metrics('parking'), [msg('city', { ts, kpis: parking(i) }, ts)]);
           await producer.send(TOPICS.nodeMetrics, [msg('city', { ts, kpis: nodes(i) }, ts)]);
@@ -70,15 +76,16 @@ describe('InfluxDB sink across a real InfluxDB outage', () => {
         }
       })();
 
-      await sleep(5000);
-      const writtenBefore = (await metrics.sinkPointsWritten.get()).values.reduce((n, v) => n + v.value, 0);
-      expect(writtenBefore).toBeGreaterThan(0);
+      // Halt once the sink is writing.
+      await waitFor(async () => (await metrics.sinkPointsWritten.get()).values.reduce((n, v) => n + v.value, 0) > 0, 30_000, 'points written before the outage');
+      const publishedAtHalt = published.lighting;
       await server.halt();
       timeline.push(`halted at ${((Date.now() - t0) / 1000).toFixed(1)} s (state ${server.state})`);
       expect(server.state).toBe('halted');
       await sleep(30_000);
       const r0 = Date.now();
       await server.resume();
+      const publishedAtResume = published.lighting;
       timeline.push(`resumed at ${((Date.now() - t0) / 1000).toFixed(1)} s (/health after ${((Date.now() - r0) / 1000).toFixed(1)} s)`);
       await sleep(Math.max(0, 45_000 - (Date.now() - t0)));
       producing = false;
@@ -92,14 +99,22 @@ describe('InfluxDB sink across a real InfluxDB outage', () => {
       for (const m of Object.keys(published)) counts[m] = Number((await select(server.url, server.database, `SELECT count(*) FROM "${m}"`))[0]?.[m === 'lighting' ? 'count_lit' : m === 'parking' ? 'count_occupancy' : m === 'nodes' ? 'count_total' : m === 'groundwater_reading' ? 'count_waterTableM' : 'count_laeq'] ?? 0);
       const errors = (await metrics.sinkWriteErrors.get()).values;
       const errorTotal = errors.reduce((n, v) => n + v.value, 0);
-      console.log(`outage test: ${timeline.join('; ')}; published ${JSON.stringify(published)}; counted ${JSON.stringify(counts)}; write errors ${JSON.stringify(errors.map((e) => [e.labels.cause, e.value]))}`);
+      console.log(`outage test: ${timeline.join('; ')}; published ${JSON.stringify(published)}; counted ${JSON.stringify(counts)}; write errors ${JSON.stringify(errors.map((e) => [e.labels.cause, e.value]))}; ${counter.unacknowledged} write requests unacknowledged`);
       expect(counts).toEqual(published);
-      expect(published.lighting).toBeGreaterThan(150); // ~45 s at ~10/s minus send time
+      // Exactly once: every point acknowledged by InfluxDB in exactly one write, none written again.
+      expect(counter.notOnce()).toEqual({});
+      expect(Object.fromEntries(Object.keys(published).map((m) => [m, counter.points(m)]))).toEqual(published);
+      // The outage lay inside the publishing: records were published while InfluxDB was down and after.
+      expect(publishedAtHalt).toBeGreaterThan(0);
+      expect(publishedAtResume).toBeGreaterThan(publishedAtHalt);
+      expect(published.lighting).toBeGreaterThan(publishedAtResume);
       expect(errorTotal).toBeGreaterThan(0);
+      expect(counter.unacknowledged).toBeGreaterThan(0);
       expect((await metrics.sinkPointsRejected.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0);
     } finally {
       await stage.close();
       await transport.close();
+      await counter.close();
     }
   }, 180_000);
 });
