@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { ApiRole, PipelineMetrics, PipelineView } from '../core/index.js';
 import { adminRoutes, type CredentialAdmin } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
+import { consoleRoutes } from './routes/console.js';
 import { healthRoutes } from './routes/health.js';
 import { kpiRoutes } from './routes/kpis.js';
 import { nodeRoutes } from './routes/nodes.js';
@@ -93,6 +94,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await app.register(nodeRoutes, routeOptions);
     await app.register(alertRoutes, routeOptions);
     await app.register(streamRoutes, { ...routeOptions, metrics: options.metrics, limits: options.streams ?? { perToken: 10, total: 100 } });
+    await app.register(consoleRoutes);
     if (options.credentials) await app.register(adminRoutes, { tokens: options.tokens, credentials: options.credentials });
   }
   return app;
