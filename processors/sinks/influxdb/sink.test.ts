@@ -1,4 +1,3 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { influxdbFixture, INFLUXDB_FIXTURE_TIMEOUT_MS } from '../../../infra/fixtures/influxdb.js';
@@ -6,6 +5,8 @@ import { influxql } from '../../../infra/influxdb/server.js';
 import { generateCity, MemoryTransport, PipelineMetrics, TOPICS, topicSpecs, type Alert, type OutgoingMessage, type Producer } from '../../../core/index.js';
 import { startInfluxSink, type InfluxSink } from './index.js';
 import { select } from '../../../test/influxql.js';
+import { influxWriteCounter, type InfluxWriteCounter } from '../../../test/influx-write-counter.js';
+import { waitFor } from '../../../test/helpers.js';
 
 beforeAll(() => influxdbFixture().then(() => {}, () => {}), INFLUXDB_FIXTURE_TIMEOUT_MS);
 afterAll(async () => (await influxdbFixture().catch(() => null))?.release());
@@ -113,6 +114,18 @@ async function counts(url: string, database: string): Promise<Record<string, num
   return out;
 }
 const EXPECTED_COUNTS = { lighting: 6, groundwater_well: 1, groundwater_reading: 2, noise_station: 1, noise_reading: 2, parking: 3, nodes: 3, alerts: 3 };
+/**
+ * Written once each, as InfluxDB acknowledged them through the counting proxy: every point but the
+ * noise hour, which two snapshots of the same hour write (the database holds it once).
+ */
+function expectWrittenOnce(proxy: InfluxWriteCounter, noiseReadings = EXPECTED_COUNTS.noise_reading): void {
+  const notOnce = proxy.notOnce();
+  expect(Object.keys(notOnce).filter((key) => !key.startsWith('noise_station,'))).toEqual([]);
+  expect(Object.values(notOnce)).toEqual([2]);
+  const points = Object.fromEntries(Object.keys(EXPECTED_COUNTS).map((m) => [m, proxy.points(m)]));
+  expect(points).toEqual({ ...EXPECTED_COUNTS, noise_reading: noiseReadings });
+}
+const errorCount = async (metrics: PipelineMetrics, cause: string) => (await metrics.sinkWriteErrors.get()).values.filter((v) => v.labels.cause === cause).reduce((n, v) => n + v.value, 0);
 
 describe('InfluxDB sink (real InfluxDB, in-process log)', () => {
   it('writes KPI snapshots, alerts and low-rate readings that InfluxQL reads back exactly; a replay adds nothing', async () => {
@@ -177,24 +190,25 @@ describe('InfluxDB sink (real InfluxDB, in-process log)', () => {
 
   it('keeps a batch uncommitted while InfluxDB is unreachable and loses nothing, doubles nothing once it is back', async () => {
     const influx = await freshDatabase();
-    const proxy = await tcpProxy(new URL(influx.url));
+    const proxy = await influxWriteCounter(influx.url);
     const { producer, metrics, stage, transport, errors } = await pipeline(influx, { url: proxy.url, retryWithinMs: 300 });
     try {
       await proxy.halt();
       await publish(producer);
       // 50 more noise readings while it is down.
       await producer.send(TOPICS.raw, Array.from({ length: 50 }, (_, i) => noiseReading(TS + (i + 2) * 60_000, 40 + i / 4)));
-      await new Promise((r) => setTimeout(r, 1500));
+      // A write failed as unreachable and its batch was thrown back to the log (to be redelivered).
+      await waitFor(async () => errors.length > 0 && (await errorCount(metrics, 'unreachable')) > 0, 20_000, 'a failed write and a batch thrown back');
       expect(Object.values(await stage.sink.lag()).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-      expect(errors.length).toBeGreaterThan(0); // the batch was thrown back to the log (and redelivered)
-      const failed = (await metrics.sinkWriteErrors.get()).values;
-      expect(failed).toEqual(expect.arrayContaining([expect.objectContaining({ labels: { cause: 'unreachable' } })]));
+      expect(proxy.acknowledged.size).toBe(0);
 
       await proxy.resume();
       await drained(stage.sink, 30_000);
       expect(await counts(influx.url, influx.database)).toEqual({ ...EXPECTED_COUNTS, noise_reading: 52 });
       const laeq = await select(influx.url, influx.database, `SELECT laeq FROM noise_reading`);
       expect(laeq.slice(2)).toEqual(Array.from({ length: 50 }, (_, i) => ({ time: TS + (i + 2) * 60_000, laeq: 40 + i / 4 })));
+      // Redelivered batches were written once they could be, and each point only once.
+      expectWrittenOnce(proxy, 52);
     } finally {
       await stage.close();
       await transport.close();
@@ -202,22 +216,23 @@ describe('InfluxDB sink (real InfluxDB, in-process log)', () => {
     }
   });
 
-  it('stops promptly while InfluxDB is down; a restarted sink of the same group resumes and writes everything once', async () => {
+  it('stops while InfluxDB is down, abandoning the write it retries; a restarted sink of the same group resumes and writes everything once', async () => {
     const influx = await freshDatabase();
-    const proxy = await tcpProxy(new URL(influx.url));
-    const { producer, transport, stage, metrics } = await pipeline(influx, { url: proxy.url, retryWithinMs: 60_000 });
+    const proxy = await influxWriteCounter(influx.url);
+    // A write retries for up to 10 minutes: a stop that waited for it would outlast the test's time-out.
+    const { producer, transport, stage, metrics } = await pipeline(influx, { url: proxy.url, retryWithinMs: 600_000 });
     try {
       await proxy.halt();
       await publish(producer);
-      await new Promise((r) => setTimeout(r, 500));
-      const stopping = Date.now();
+      await waitFor(async () => (await errorCount(metrics, 'unreachable')) > 0, 20_000, 'the sink retrying a write');
       await stage.close();
-      expect(Date.now() - stopping).toBeLessThan(5000);
+      expect(proxy.acknowledged.size).toBe(0);
       await proxy.resume();
       const again = await startInfluxSink({ config: { INFLUX_URL: proxy.url, INFLUX_BUCKET: influx.bucket, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org }, registry: city, transport, metrics, logger }, { rollups: false });
       try {
         await drained(again.sink);
         expect(await counts(influx.url, influx.database)).toEqual(EXPECTED_COUNTS);
+        expectWrittenOnce(proxy);
       } finally {
         await again.close();
       }
@@ -233,8 +248,7 @@ describe('InfluxDB sink (real InfluxDB, in-process log)', () => {
     const { producer, metrics, stage, transport } = await pipeline({ ...influx, bucket: `${database}/autogen` }, { retryWithinMs: 200 });
     try {
       await publish(producer);
-      await new Promise((r) => setTimeout(r, 800));
-      expect((await metrics.sinkWriteErrors.get()).values).toEqual(expect.arrayContaining([expect.objectContaining({ labels: { cause: 'client' } })]));
+      await waitFor(async () => (await errorCount(metrics, 'client')) > 0, 20_000, 'a write refused for the missing database');
       await influxql(influx.url, `CREATE DATABASE "${database}"`, { token: influx.token });
       await drained(stage.sink);
       expect(await counts(influx.url, database)).toEqual(EXPECTED_COUNTS);
@@ -264,33 +278,3 @@ describe('InfluxDB sink (real InfluxDB, in-process log)', () => {
     }
   });
 });
-
-/** A TCP forwarder that can refuse connections (halt) and take them again on the same port (resume). */
-async function tcpProxy(target: URL): Promise<{ url: string; halt(): Promise<void>; resume(): Promise<void>; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  const halt = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    halt,
-    resume: () => new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve())),
-    close: () => (server.listening ? halt() : Promise.resolve()),
-  };
-}
