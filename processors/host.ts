@@ -113,6 +113,8 @@ export class ProcessorHost {
   readonly #covered = new Map<number, { offset: number; dirty: boolean }>();
   /** Offsets restored snapshots cover, for the rebuild that follows them. */
   readonly #restored = new Map<number, number>();
+  /** Raw partitions whose re-read since their last assignment has been logged (once each). */
+  readonly #rereadLogged = new Set<number>();
   readonly #store: SnapshotStore | null;
   readonly #snapshots: Ticker;
   /** Batches and snapshots take turns: a snapshot never sees half of a batch. */
@@ -152,6 +154,7 @@ export class ProcessorHost {
       rebuildOnAssign: true,
       onBatch: (batch) => this.#inTurn(() => this.#onBatch(batch.topic, batch.partition, batch.records, batch.replay === true)),
       onAssigned: async (tps) => {
+        for (const tp of tps) if (tp.topic === TOPICS.raw) this.#rereadLogged.delete(tp.partition);
         await this.#restore(tps.filter((tp) => tp.topic === TOPICS.raw).map((tp) => tp.partition));
         tps.forEach((tp) => this.#owned.add(key(tp)));
       },
@@ -296,6 +299,10 @@ export class ProcessorHost {
    */
   async #onBatch(topic: string, partition: number, records: StreamRecord[], replay: boolean): Promise<void> {
     const { registry, metrics, logger } = this.#o;
+    if (replay && topic === TOPICS.raw && records.length > 0 && !this.#rereadLogged.has(partition)) {
+      this.#rereadLogged.add(partition);
+      logger.info({ partition, from: records[0]!.offset, snapshotOffset: this.#restored.get(partition) ?? null }, 'partition re-read from the log to rebuild its state');
+    }
     if (topic === TOPICS.dlq) {
       for (const r of records) {
         const rejected = parseJson(r.value) as { reason?: string; receivedAt?: number } | undefined;
