@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/index.js';
-import { metricValue, waitFor } from '../test/helpers.js';
+import { testNow } from '../test/clock.js';
+import { freshStateDir, metricValue, waitFor } from '../test/helpers.js';
 import { DEMO_DEFAULTS, runDemo } from './demo.js';
 
 /** What a newcomer sees after `npm run demo`: KPIs and at least one alert within a minute. */
@@ -9,7 +10,7 @@ describe('npm run demo', () => {
   afterAll(async () => demo?.close());
 
   it('shows KPIs for every kind and a firing alert within a minute', async () => {
-    demo = await runDemo(loadConfig({ ...DEMO_DEFAULTS, MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'silent' }));
+    demo = await runDemo(loadConfig({ ...DEMO_DEFAULTS, MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'silent', STATE_DIR: freshStateDir() }), testNow);
     const api = `http://127.0.0.1:${demo.pipeline.httpPort}`;
     const kpis = await waitFor(async () => {
       const k = (await (await fetch(`${api}/api/v1/kpis`)).json()) as Record<string, Record<string, number | null>>;
@@ -27,5 +28,26 @@ describe('npm run demo', () => {
       return a.items.length > 0 ? a.items : undefined;
     }, 60_000, 'a firing alert');
     expect(alerts.map((a) => a.alertname)).toEqual(expect.arrayContaining([expect.any(String)]));
+  }, 90_000);
+
+  it('fills every KPI within a minute: a judged noise hour, day/night levels per station, a trend per well, parking turnover', async () => {
+    const api = `http://127.0.0.1:${demo!.pipeline.httpPort}`;
+    type Station = { lastHour: { complete: boolean; leq: number | null }; today: { ld: number | null; ln: number | null } };
+    type Well = { level: number | null; trend24hCmPerDay: number | null };
+    let last: Record<string, Record<string, unknown>> = {};
+    await waitFor(async () => {
+      last = (await (await fetch(`${api}/api/v1/kpis`)).json()) as typeof last;
+      const stations = last.noise!.list as Station[];
+      const wells = last.groundwater!.list as Well[];
+      return (
+        (last.noise!.complete as number) === stations.length &&
+        stations.every((s) => s.lastHour.complete && s.lastHour.leq !== null && (s.today.ld !== null || s.today.ln !== null)) &&
+        wells.every((w) => w.level !== null && w.trend24hCmPerDay !== null) &&
+        (last.parking!.sessions as number) > 0 &&
+        (last.parking!.turnover as number) > 0
+      );
+    }, 60_000, 'a complete noise hour at every station, day/night levels, well trends and parking turnover').catch((error: Error) => {
+      throw new Error(`${error.message}; noise complete ${String(last.noise?.complete)}/${String(last.noise?.stations)}, parking sessions ${String(last.parking?.sessions)}`);
+    });
   }, 90_000);
 });

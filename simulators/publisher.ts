@@ -35,7 +35,11 @@ export interface SimulationOptions {
   gatewayFlushMs?: number;
   /** Every node reports once within this many simulated seconds of the start (default 5; 0: wait for its slot). */
   warmupS?: number;
-  /** Keep the simulated clock at most this many seconds ahead of the wall clock (ingest rejects readings too far in the future). */
+  /**
+   * Keep the simulated clock at most this many seconds ahead of the wall clock (ingest rejects
+   * readings too far in the future); negative: that far behind it (a fast start that then runs in
+   * real time from a moment in the past, as the demo's history does).
+   */
   maxAheadS?: number;
   /** Messages awaiting acknowledgement at most (default 2000). */
   maxInflight?: number;
