@@ -272,6 +272,8 @@ async function live() {
       if (!res.ok) throw new Error(`${res.status} ${(await res.text()).slice(0, 200)}`);
       $('#live').textContent = 'live';
       $('#live').className = 'live on';
+      // Whatever changed before this stream opened (first load, or while it was away) is read once.
+      void refresh();
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
       for (;;) {
