@@ -135,14 +135,15 @@ interface Principals {
   b: string;
   c: string;
   d: string;
+  e: string;
   gateway: string;
 }
 
 async function provisioned(registry: NodeRegistry, dir: string): Promise<{ ids: Principals; secrets: Map<string, string> }> {
   const direct = registry.ofKind('groundwater').filter((w) => !w.gatewayId);
   const gateway = registry.ofKind('parking')[0]!.gatewayId!;
-  const ids: Principals = { a: direct[0]!.nodeId, b: direct[1]!.nodeId, c: direct[2]!.nodeId, d: direct[3]!.nodeId, gateway };
-  const { entries, secrets } = await provision([...[ids.a, ids.b, ids.c, ids.d].map((id) => ({ type: 'device' as const, id })), { type: 'gateway', id: gateway }]);
+  const ids: Principals = { a: direct[0]!.nodeId, b: direct[1]!.nodeId, c: direct[2]!.nodeId, d: direct[3]!.nodeId, e: direct[4]!.nodeId, gateway };
+  const { entries, secrets } = await provision([...[ids.a, ids.b, ids.c, ids.d, ids.e].map((id) => ({ type: 'device' as const, id })), { type: 'gateway', id: gateway }]);
   writeFileSync(join(dir, 'credentials.json'), credentialsToJson(entries));
   return { ids, secrets: new Map(secrets.map((s) => [s.id, s.password])) };
 }
@@ -283,6 +284,20 @@ describe('persistent sessions and subscriptions (auth on)', () => {
     expect(await session.subscribe([filters[0]!, filters[200]!])).toEqual([1, 0x80]);
     expect(await hits()).toBe(before + 1);
     await session.end();
+  });
+
+  it('the per-client limit holds across reconnects of a persistent session: its restored filters count', async () => {
+    const filters = Array.from({ length: 201 }, (_, i) => `city/+/+/${ids.e}/g${i}`);
+    const first = await raw(ids.e, false);
+    expect(await first.session.subscribe(filters.slice(0, 100))).toEqual(Array(100).fill(1));
+    expect(await first.session.subscribe(filters.slice(100, 150))).toEqual(Array(50).fill(1));
+    await first.session.end();
+    const again = await raw(ids.e, false);
+    expect(again.sessionPresent).toBe(true);
+    // 150 restored + 50 new = 200; the 201st is refused, a filter it holds already is granted again.
+    expect(await again.session.subscribe(filters.slice(150, 200))).toEqual(Array(50).fill(1));
+    expect(await again.session.subscribe([filters[200]!, filters[3]!])).toEqual([0x80, 1]);
+    await again.session.end();
   });
 
   it('a 10,000-filter SUBSCRIBE (clean=false) is refused before aedes works on it; /health and another PUBACK answer within 1 s', async () => {
