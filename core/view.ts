@@ -1,16 +1,9 @@
 import type { Alert, AlertActor, AlertState } from './alerts.js';
-import type { Kind } from './kinds/index.js';
+import type { Kind, SectionOf } from './kinds/index.js';
 import type { RegistryNode } from './registry/index.js';
 
-/** Top-level KPI document served at /api/v1/kpis; each section is owned by one processor. */
-export interface Kpis {
-  evaluatedAt: number;
-  lighting: Record<string, unknown>;
-  groundwater: Record<string, unknown>;
-  noise: Record<string, unknown>;
-  parking: Record<string, unknown>;
-  nodes: Record<string, unknown>;
-}
+/** Top-level KPI document served at /api/v1/kpis: one section per kind (named in KINDS), and node health. */
+export type Kpis = { evaluatedAt: number; nodes: Record<string, unknown> } & { [K in Kind as SectionOf<K>]: Record<string, unknown> };
 
 export interface NodeHealthView {
   online: boolean;

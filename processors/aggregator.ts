@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import {
   alertPlace,
   KIND_NAMES,
+  KINDS,
   parseJson,
   TOPICS,
   type AckResult,
@@ -164,10 +165,10 @@ export class Aggregator {
     const since = partials.length ? Math.min(...partials.map((p) => p.since)) : now;
     const ctx: EvalContext = { now, since, config: this.#o.config, registry: this.#o.registry };
     const conditions: AlertCondition[] = partials.flatMap((p) => p.conditions);
-    const sections = {} as Record<Kind, Record<string, unknown>>;
+    const sections = {} as Record<string, Record<string, unknown>>;
     for (const kind of KIND_NAMES) {
       const merged = this.#mergers[kind].merge(partials.flatMap((p) => (p.kinds?.[kind] === undefined ? [] : [p.kinds[kind]])), ctx);
-      sections[kind] = merged.kpis;
+      sections[KINDS[kind].section] = merged.kpis;
       appendAll(conditions, merged.conditions);
     }
     const health = this.#health.merge(
@@ -176,7 +177,7 @@ export class Aggregator {
       ctx,
     );
     appendAll(conditions, health.conditions);
-    const kpis: Kpis = { evaluatedAt: ctx.now, lighting: sections.streetlight, groundwater: sections.groundwater, noise: sections.noise, parking: sections.parking, nodes: health.kpis };
+    const kpis = { ...sections, evaluatedAt: ctx.now, nodes: health.kpis } as Kpis;
     return { kpis, conditions };
   }
 
@@ -187,10 +188,7 @@ export class Aggregator {
     const { producer, metrics } = this.#o;
     const record = (section: unknown) => [{ key: 'city', value: Buffer.from(JSON.stringify({ ts: kpis.evaluatedAt, kpis: section })), timestamp: kpis.evaluatedAt }];
     await Promise.all([
-      producer.send(TOPICS.metrics('streetlight'), record(kpis.lighting)),
-      producer.send(TOPICS.metrics('groundwater'), record(kpis.groundwater)),
-      producer.send(TOPICS.metrics('noise'), record(kpis.noise)),
-      producer.send(TOPICS.metrics('parking'), record(kpis.parking)),
+      ...KIND_NAMES.map((kind) => producer.send(TOPICS.metrics(kind), record(kpis[KINDS[kind].section]))),
       producer.send(TOPICS.nodeMetrics, record(kpis.nodes)),
       this.#publishAlerts(changed),
       this.#saveAlerts(),

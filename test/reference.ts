@@ -1,12 +1,11 @@
 import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
-import { generateCity, MemoryTransport, TOPICS, type Consumer } from '../core/index.js';
+import { generateCity, KIND_NAMES, MemoryTransport, TOPICS, type Consumer } from '../core/index.js';
 import { TEST_START } from './clock.js';
 import { metricValue, testConfig, waitFor } from './helpers.js';
 import { publishAll } from './publish.js';
 import { comparableKpis, readingStream, type Publish } from './readings.js';
 
 export const READINGS = 10_000;
-export const KINDS = ['streetlight', 'groundwater', 'noise', 'parking'] as const;
 /** The tests' simulated start (22:30 local unless CITY_BRAIN_TEST_TIME says otherwise); readings a minute apart per node. */
 export const BASE = TEST_START;
 /** Freshness judged loosely so runs minutes apart see the same nodes online. */
@@ -16,11 +15,11 @@ export const registry = generateCity();
 export const publishes = readingStream(registry, READINGS, BASE);
 
 export function processedIn(metricsText: string): number {
-  return KINDS.reduce((sum, kind) => sum + metricValue(metricsText, 'citybrain_readings_processed_total', { kind }), 0);
+  return KIND_NAMES.reduce((sum, kind) => sum + metricValue(metricsText, 'citybrain_readings_processed_total', { kind }), 0);
 }
 
 export function acceptedIn(metricsText: string): number {
-  return KINDS.reduce((sum, kind) => sum + metricValue(metricsText, 'citybrain_readings_accepted_total', { kind }), 0);
+  return KIND_NAMES.reduce((sum, kind) => sum + metricValue(metricsText, 'citybrain_readings_accepted_total', { kind }), 0);
 }
 
 /** Rejections over every reason (ingest's, and `late` from the processors). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { alertPlace, lotPlace, noisePeriod, TOPICS, ZONE_LIMITS, type NodeRegistry, type StreamRecord } from '../../../core/index.js';
+import { alertPlace, KIND_NAMES, lotPlace, noisePeriod, TOPICS, ZONE_LIMITS, type Kind, type NodeRegistry, type StreamRecord } from '../../../core/index.js';
 
 /**
  * Log records -> InfluxDB points (pure; no I/O). The schema is in README.md beside this file.
@@ -83,7 +83,7 @@ export type FieldOf<M extends Measurement> = keyof Schema[M]['fields'] & string;
 export type FieldOfType<M extends Measurement, K extends 'number' | 'boolean' | 'string'> = { [F in FieldOf<M>]: Schema[M]['fields'][F] extends K ? F : never }[FieldOf<M>];
 
 /** The topics the sink reads. `telemetry.raw` only for the low-rate kinds (groundwater, noise). */
-export const SINK_TOPICS = [TOPICS.metrics('streetlight'), TOPICS.metrics('groundwater'), TOPICS.metrics('noise'), TOPICS.metrics('parking'), TOPICS.nodeMetrics, TOPICS.alerts, TOPICS.raw] as const;
+export const SINK_TOPICS = [...KIND_NAMES.map((kind) => TOPICS.metrics(kind)), TOPICS.nodeMetrics, TOPICS.alerts, TOPICS.raw] as const;
 
 // ---- record schemas (ours, but parsed defensively: a record that does not fit is skipped and counted) ----
 
@@ -471,11 +471,11 @@ function raw(b: Builder, value: unknown, registry: NodeRegistry | undefined): bo
   return true;
 }
 
-const BY_TOPIC: Record<string, (b: Builder, value: unknown, registry: NodeRegistry | undefined) => boolean> = {
-  [TOPICS.metrics('streetlight')]: lighting,
-  [TOPICS.metrics('groundwater')]: groundwater,
-  [TOPICS.metrics('noise')]: noise,
-  [TOPICS.metrics('parking')]: parking,
+type Convert = (b: Builder, value: unknown, registry: NodeRegistry | undefined) => boolean;
+/** The points of each kind's KPI snapshots: keyed by kind, so a kind without its points does not compile. */
+const BY_KIND: { [K in Kind]: Convert } = { streetlight: lighting, groundwater, noise, parking };
+const BY_TOPIC: Record<string, Convert> = {
+  ...Object.fromEntries(KIND_NAMES.map((kind) => [TOPICS.metrics(kind), BY_KIND[kind]])),
   [TOPICS.nodeMetrics]: nodes,
   [TOPICS.alerts]: alerts,
   [TOPICS.raw]: raw,
