@@ -106,9 +106,12 @@ describe('Alertmanager notifier (real Alertmanager)', () => {
         const other = makeAlert('StreetlightOut', 'minor', { kind: 'streetlight', district: 'Shizhong', node: 'SL-SZ-0042', circuit: 'C2' }, now);
         await p.publish(dark, ...lamps, other);
 
-        const shown = await until('five alerts in Alertmanager', async () => {
+        // Alertmanager's inhibitor learns of the circuit alert asynchronously from the API that lists it:
+        // wait until the circuit's lamps show as suppressed.
+        const shown = await until('five alerts in Alertmanager, the circuit\'s lamps suppressed', async () => {
           const all = await alertsIn(am);
-          return all.length === 5 && all.every((a) => a.status.state !== 'unprocessed') ? all : null;
+          const settled = all.length === 5 && all.every((a) => a.status.state !== 'unprocessed');
+          return settled && all.filter((a) => a.labels.circuit === 'C1' && a.labels.alertname === 'StreetlightOut').every((a) => a.status.state === 'suppressed') ? all : null;
         });
         const circuitDark = shown.filter((a) => a.labels.alertname === 'CircuitDark');
         expect(circuitDark).toHaveLength(1);
