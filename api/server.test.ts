@@ -116,8 +116,11 @@ describe('API hardening', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     socket.resume();
-    await vi.waitFor(() => expect(received).toContain('"evaluatedAt":1,'), { timeout: 10_000 });
-    await new Promise((r) => setTimeout(r, 200));
+    // The first event whole (its end `"}}` and the blank line), so the server has written it out.
+    await vi.waitFor(() => {
+      const at = received.indexOf('"evaluatedAt":1,');
+      expect(at >= 0 && received.indexOf('"}}\n\n', at) > at).toBe(true);
+    }, { timeout: 30_000 });
     emit(kpis(6)); // caught up: the next one arrives
     await vi.waitFor(() => expect(received).toContain('"evaluatedAt":6,'), { timeout: 10_000 });
     expect(received).not.toMatch(/"evaluatedAt":[2-5],/);

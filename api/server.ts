@@ -39,8 +39,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // Access logs name the path only: query strings may carry what does not belong in a log.
     loggerInstance: options.logger.child({ stage: 'api' }, { serializers: { req: accessLogRequest } }) as FastifyBaseLogger,
-    // Probes and scrapes arrive every few seconds; logging them would drown the useful lines.
-    logController: new LogController({ disableRequestLogging: (req) => PROBES.has(req.url.split('?')[0]!) }),
+    // fastify's own access logging writes two lines per request; one is written below instead.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     // A city of 500,000 nodes evaluates for seconds on a busy machine; plugin loading shares that
     // event loop and must not time out the start-up (fastify's default is 10 s).
@@ -48,6 +48,12 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // One access-log line per request, when it is answered. Probes and scrapes arrive every few
+  // seconds; logging them would drown the useful lines.
+  app.addHook('onResponse', async (request, reply) => {
+    if (PROBES.has(request.url.split('?')[0]!)) return;
+    request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime) }, 'request');
+  });
 
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {

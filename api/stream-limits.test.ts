@@ -99,6 +99,10 @@ describe('live stream limits and access logs', () => {
     await waitFor(() => lines.join('').includes('/api/v1/stream'), 5_000, 'the stream request logged');
     const log = lines.join('');
     expect(log).toContain('"url":"/api/v1/nodes"');
+    // One line per request, with its answer.
+    const nodeLines = lines.join('').split('\n').filter((l) => l.includes('"url":"/api/v1/nodes"'));
+    expect(nodeLines).toHaveLength(1);
+    expect(nodeLines[0]).toMatch(/"statusCode":200.*"responseTime":\d+/);
     expect(log).not.toContain(marker);
     for (const t of TOKENS) expect(log).not.toContain(t);
   });

@@ -72,6 +72,19 @@ describe('city-brain command', () => {
     expect(p.output()).toMatch(/^city-brain: invalid configuration: HTTP_PORT: /);
   });
 
+  it('LOG_FORMAT=pretty writes readable lines (pino-pretty) instead of JSON; the start says where to go', async () => {
+    const httpPort = await freePort();
+    const p = run(['start'], { MQTT_PORT: '0', HTTP_PORT: String(httpPort), MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'pretty', STATE_DIR: mkdtempSync(join(tmpdir(), 'citybrain-cli-')) });
+    running = p.child;
+    await waitFor(() => p.output().includes('pipeline running'), 30_000, `the start banner (output: ${p.output().slice(-500)})`);
+    const banner = p.output().split('\n').find((l) => l.includes('pipeline running'))!;
+    expect(banner).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] INFO.*pipeline running: KPIs at http://127\\.0\\.0\\.1:${httpPort}/api/v1/kpis, API docs at http://127\\.0\\.0\\.1:${httpPort}/docs`));
+    expect(banner).toContain('npm run demo');
+    expect(p.output()).not.toContain('{"level"');
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+  }, 60_000);
+
   it('--help on every command prints its usage and exits 0, starting nothing', async () => {
     for (const command of ['start', 'demo', 'ingest', 'process', 'api', 'sink', 'simulate', 'registry', 'credentials']) {
       const p = run([command, '--help'], { MQTT_PORT: '1', HTTP_PORT: '1' }); // ports nobody may bind: a start would fail

@@ -26,8 +26,15 @@ export interface RunningPipeline {
   close(): Promise<void>;
 }
 
+/** JSON lines for collectors; on a terminal (or LOG_FORMAT=pretty) readable lines through pino-pretty. */
 export function createLogger(config: Config): Logger {
-  return pino({ level: config.LOG_LEVEL, base: { service: 'city-brain' } });
+  const pretty = config.LOG_FORMAT === 'pretty' || (config.LOG_FORMAT === 'auto' && process.stdout.isTTY === true);
+  if (!pretty) return pino({ level: config.LOG_LEVEL, base: { service: 'city-brain' } });
+  return pino({
+    level: config.LOG_LEVEL,
+    base: { service: 'city-brain' },
+    transport: { target: 'pino-pretty', options: { colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service' } },
+  });
 }
 
 export async function loadRegistry(config: Config, logger: Logger): Promise<NodeRegistry> {

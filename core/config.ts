@@ -111,6 +111,8 @@ export const configSchema = z.object({
     .pipe(z.array(z.string().regex(/^(https?:\/\/[^\s/,]+|\*)$/, 'each origin must be scheme://host[:port] or *')).min(1))
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty`: one readable line per entry; `json`: one JSON object per line (for collectors); `auto`: pretty on a terminal, else JSON. */
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   /** Largest accepted payload of one telemetry message / one gateway batch (bytes). */
   MAX_PAYLOAD_BYTES: z.coerce.number().int().min(256).max(16_777_216).default(16_384),
   MAX_BATCH_BYTES: z.coerce.number().int().min(1024).max(67_108_864).default(1_048_576),
