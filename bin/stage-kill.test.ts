@@ -69,12 +69,18 @@ describe('SIGKILL of a stage mid-stream on Kafka, then a restart', () => {
       // A broker of this case's own (fresh topics and consumer groups), and a database.
       const broker = await dedicatedKafka();
       brokers.push(broker);
+      // This case's stages end with it, passed or failed: a failed case must not leave five stages
+      // and a broker running into the next one.
+      const firstOfCase = running.length;
+      let closeWrites = async () => {};
+      try {
       const influx = await influxdbFixture();
       const database = `stagekill_${victim}_${process.pid}_${Date.now()}`;
       const created = await fetch(`${influx.url}/query?${new URLSearchParams({ q: `CREATE DATABASE "${database}"` })}`, { method: 'POST', headers: { Authorization: `Token ${influx.token}` } });
       expect(created.status, await created.text()).toBe(200);
       const env = { KAFKA_BROKERS: broker.brokers.join(','), ...SETTINGS, MQTT_AUTH: 'off' };
       const writes = await influxWriteCounter(influx.url);
+      closeWrites = () => writes.close();
       const sinkEnv = { ...env, INFLUX_URL: writes.url, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org, INFLUX_BUCKET: `${database}/autogen` };
       const spawn = async (stage: string, stageEnv: Record<string, string>, ports?: { httpPort: number; mqttPort: number }) => {
         const p = await spawnStage(stage, stageEnv, ports);
@@ -196,9 +202,11 @@ describe('SIGKILL of a stage mid-stream on Kafka, then a restart', () => {
       mark('InfluxDB complete');
       console.log(`SIGKILL ${victim}: ${timeline.join(', ')}; API bad-json rejections ${rejections} of ${MALFORMED}; processed ${victim === 'process' ? `${victimProcessed} (dead) + ${await processed()} (live)` : await processed()}; readings written to InfluxDB more than once ${Object.keys(doubled).length}`);
 
-      for (const p of [ingest, ...processors, api, sink]) p.child.kill('SIGKILL');
-      await writes.close();
-      await broker.stop();
+      } finally {
+        for (const p of running.splice(firstOfCase)) p.child.kill('SIGKILL');
+        await closeWrites();
+        await broker.stop();
+      }
     },
     300_000,
   );

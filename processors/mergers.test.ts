@@ -63,6 +63,24 @@ describe('every merger: partials of any split of the nodes merge into the KPIs o
   });
 });
 
+describe('lighting merger across the switch-off', () => {
+  it('carries a night into the day only when that night had data: an evaluation before any partial knows nothing', () => {
+    const lamps = city.ofKind('streetlight');
+    const night = at('2026-06-21T22:00:00');
+    const day = at('2026-06-22T12:00:00');
+    const dayCtx: EvalContext = { now: day, since: night - 3_600_000, config: cfg, registry: city };
+    const processor = createKindProcessors(cfg).streetlight;
+    for (const lamp of lamps) processor.apply(record(lamp, { ts: day - 60_000, powerState: 'off' }), lamp);
+    const daySection = processor.partial(lamps, dayCtx).section;
+
+    const fresh = createKindMergers().streetlight;
+    fresh.merge([], { ...dayCtx, now: night }); // the aggregator's first evaluation, at night, before any partial
+    const carried = fresh.merge([daySection], dayCtx).kpis as { rate: number | null; roads: { total: number } };
+    expect(carried.rate).toBeNull();
+    expect(carried.roads.total).toBe(0); // not every road "compliant" with no lamp heard from
+  });
+});
+
 describe('mergers, hand-computed', () => {
   const ctx = ctxAt(END);
   const well = (nodeId: string, springGroup: string, level: number | null, band: WellRow['band']): WellRow => ({ nodeId, well: nodeId, springGroup, district: 'Lixia', level, band });

@@ -146,8 +146,12 @@ export class LightingMerger implements KindMerger<LightingSection> {
           });
         }
       }
-      this.#lastNight = { rate: lightingRate(city), at: ctx.now };
-      this.#lastRoads = this.#judgeRoads(darkOnRoads, roadsUnknown, schedule.halfNight, ctx);
+      // Remembered for the day only from a night that had data: an evaluation before any partial
+      // arrived knows nothing (it would find every road compliant, with no lamp heard from).
+      if (sections.length > 0) {
+        this.#lastNight = { rate: lightingRate(city), at: ctx.now };
+        this.#lastRoads = this.#judgeRoads(darkOnRoads, roadsUnknown, schedule.halfNight, ctx);
+      }
     }
 
     const classes = Object.fromEntries(
