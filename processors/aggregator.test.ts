@@ -48,6 +48,15 @@ describe('aggregator', () => {
     expect(kpis.parking.occupancy).toBeCloseTo(6 / 8, 12);
   });
 
+  it('takes the city\'s time from partials that follow readings, not from an instance that has seen none (its wall clock)', async () => {
+    const { send } = await start();
+    const idle: PartitionPartial = { ...partial('telemetry.raw:1', NOW + 12 * 3_600_000, 0, 0), eventTime: false };
+    await send({ ...partial('telemetry.raw:0', NOW, 5, 5), eventTime: true }, idle);
+    await expect.poll(() => (aggregator!.ready() ? aggregator!.kpis().evaluatedAt : null)).toBe(NOW);
+    await aggregator!.tick();
+    expect(aggregator!.kpis().evaluatedAt).toBe(NOW);
+  });
+
   it('writes every kind\'s KPI section to its metrics.<kind> topic, and node health to metrics.nodes', async () => {
     const { send, read } = await start();
     await send(partial('telemetry.raw:0', NOW, 5, 5));

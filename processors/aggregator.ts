@@ -160,8 +160,11 @@ export class Aggregator {
   /** Merges the partials as they stand now; pure apart from the mergers' memory and the alert lifecycle. */
   merge(): { kpis: Kpis; conditions: AlertCondition[] } {
     const partials = [...this.#partials.values()];
-    // The city's "now" is the newest evaluation among the current partials (each follows its data's event time).
-    const now = partials.length ? Math.max(...partials.map((p) => p.at)) : this.#wall();
+    // The city's "now" is the newest evaluation among the current partials (each follows its data's
+    // event time); an instance that has seen no reading yet evaluates on its wall clock, which counts
+    // only while no instance has data (a replayed or simulated day must not be judged by tonight's clock).
+    const timed = partials.some((p) => p.eventTime !== false) ? partials.filter((p) => p.eventTime !== false) : partials;
+    const now = timed.length ? Math.max(...timed.map((p) => p.at)) : this.#wall();
     const since = partials.length ? Math.min(...partials.map((p) => p.since)) : now;
     const ctx: EvalContext = { now, since, config: this.#o.config, registry: this.#o.registry };
     const conditions: AlertCondition[] = partials.flatMap((p) => p.conditions);

@@ -356,15 +356,16 @@ export class ProcessorHost {
   /** The partials of the partitions this member owns right now. */
   partials(): PartitionPartial[] {
     const ctx = this.#ctx();
+    const eventTime = this.#clock.first !== undefined;
     const out: PartitionPartial[] = [];
     for (const source of [...this.#owned].sort()) {
       const [topic, p] = [source.slice(0, source.lastIndexOf(':')), Number(source.slice(source.lastIndexOf(':') + 1))];
       if (topic === TOPICS.dlq) {
-        out.push({ source, at: ctx.now, since: ctx.since, rejections: this.#health.rejections(p, this.#wall()), conditions: [] });
+        out.push({ source, at: ctx.now, eventTime, since: ctx.since, rejections: this.#health.rejections(p, this.#wall()), conditions: [] });
         continue;
       }
       const nodes = this.#byPartition.get(p);
-      const partial: PartitionPartial = { source, at: ctx.now, since: ctx.since, kinds: {}, conditions: [] };
+      const partial: PartitionPartial = { source, at: ctx.now, eventTime, since: ctx.since, kinds: {}, conditions: [] };
       for (const kind of KIND_NAMES) {
         const { section, conditions } = (this.#kinds[kind] as KindProcessor).partial((nodes?.byKind.get(kind) ?? []) as NodeOf<Kind>[], ctx);
         partial.kinds![kind] = section;

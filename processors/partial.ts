@@ -9,6 +9,11 @@ import type { HealthSection, RejectionSection } from './health/processor.js';
 export interface PartitionPartial {
   /** `topic:partition` this partial describes. */
   source: string;
+  /**
+   * Whether `at` follows readings: false while its instance has seen none (its clock is then the
+   * wall clock, which must not set the city's time when the data is from another hour).
+   */
+  eventTime?: boolean;
   /** Event time of the evaluation, and since when its instance has been reading. */
   at: number;
   since: number;
