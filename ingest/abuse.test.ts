@@ -1,16 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
+import type { RunningPipeline } from '../bin/pipeline.js';
 import { generateCity } from '../core/index.js';
 import { testNow } from '../test/clock.js';
-import { metricValue, testConfig, waitFor } from '../test/helpers.js';
+import { authPipeline, type AuthPipeline } from '../test/auth-pipeline.js';
+import { metricValue, waitFor } from '../test/helpers.js';
 import { connectPacket, encodeLength } from '../test/mqtt-raw.js';
-import { credentialsToJson, provision } from './auth/credentials.js';
 
 const MiB = 1024 * 1024;
 
@@ -28,7 +25,6 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
   const space = registry.ofKind('parking')[0]!;
   const gateway = space.gatewayId!;
   const ownSpaces = registry.ofKind('parking').filter((p) => p.gatewayId === gateway).slice(0, 2);
-  const dir = mkdtempSync(join(tmpdir(), 'citybrain-abuse-'));
   const secrets = new Map<string, string>();
   let pipeline: RunningPipeline;
   let mqttUrl: string;
@@ -51,28 +47,20 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
   const wellTopic = `city/${well.district}/groundwater/${well.nodeId}/telemetry`;
   const batchTopic = `city/gateways/${gateway}/batch`;
 
+  let auth: AuthPipeline;
   beforeAll(async () => {
-    const { entries, secrets: plain } = await provision([
+    auth = await authPipeline(registry, [
       { type: 'device', id: well.nodeId },
       { type: 'device', id: lateWell.nodeId },
       { type: 'gateway', id: gateway },
-    ]);
-    for (const s of plain) secrets.set(s.id, s.password);
-    writeFileSync(join(dir, 'credentials.json'), credentialsToJson(entries));
-    pipeline = await startPipeline({
-      config: testConfig({ MQTT_AUTH: 'on', MQTT_CREDENTIALS: join(dir, 'credentials.json'), EVAL_INTERVAL_MS: '500' }),
-      registry,
-      defaultMetrics: false,
-      clock: testNow,
-    });
-    mqttUrl = `mqtt://127.0.0.1:${pipeline.mqttPort}`;
-    api = `http://127.0.0.1:${pipeline.httpPort}`;
+    ], () => ({ EVAL_INTERVAL_MS: '500' }));
+    ({ pipeline, mqttUrl, api } = auth);
+    for (const [id, secret] of auth.secrets) secrets.set(id, secret);
   });
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-    await pipeline?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await auth?.close();
   });
 
   /**

@@ -1,16 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPipeline, type RunningPipeline } from '../../bin/pipeline.js';
+import type { RunningPipeline } from '../../bin/pipeline.js';
 import { generateCity } from '../../core/index.js';
 import { freePort } from '../../infra/process.js';
+import { authPipeline, type AuthPipeline } from '../../test/auth-pipeline.js';
 import { testNow } from '../../test/clock.js';
-import { metricValue, testConfig, waitFor } from '../../test/helpers.js';
-import { credentialsToJson, provision } from './credentials.js';
+import { metricValue, waitFor } from '../../test/helpers.js';
 
 const VIEWER = 'viewer-token-0123456789';
 const CREW = 'crew-token-0123456789ab';
@@ -31,6 +31,7 @@ describe('MQTT authentication and authorization, API roles', () => {
   const foreignSpace = registry.ofKind('parking').find((p) => p.gatewayId !== gateway)!;
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-auth-'));
   const secrets = new Map<string, string>();
+  let auth: AuthPipeline;
   let pipeline: RunningPipeline;
   let mqttUrl: string;
   let tlsPort: number;
@@ -58,18 +59,15 @@ describe('MQTT authentication and authorization, API roles', () => {
   beforeAll(async () => {
     // A self-signed certificate for 127.0.0.1, made with the openssl CLI as an operator would.
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe' });
-    const { entries, secrets: plain } = await provision([
-      { type: 'device', id: baotu.nodeId },
-      { type: 'device', id: otherWell.nodeId },
-      { type: 'gateway', id: gateway },
-    ]);
-    for (const s of plain) secrets.set(s.id, s.password);
-    writeFileSync(join(dir, 'credentials.json'), credentialsToJson(entries));
     tlsPort = await freePort();
-    pipeline = await startPipeline({
-      config: testConfig({
-        MQTT_AUTH: 'on',
-        MQTT_CREDENTIALS: join(dir, 'credentials.json'),
+    auth = await authPipeline(
+      registry,
+      [
+        { type: 'device', id: baotu.nodeId },
+        { type: 'device', id: otherWell.nodeId },
+        { type: 'gateway', id: gateway },
+      ],
+      () => ({
         MQTT_TLS_PORT: String(tlsPort),
         MQTT_TLS_CERT: join(dir, 'cert.pem'),
         MQTT_TLS_KEY: join(dir, 'key.pem'),
@@ -79,17 +77,14 @@ describe('MQTT authentication and authorization, API roles', () => {
         ALERT_HOLD_S: '0',
         EVAL_INTERVAL_MS: '200',
       }),
-      clock: testNow,
-      registry,
-      defaultMetrics: false,
-    });
-    mqttUrl = `mqtt://127.0.0.1:${pipeline.mqttPort}`;
-    api = `http://127.0.0.1:${pipeline.httpPort}`;
+      dir,
+    );
+    ({ pipeline, mqttUrl, api } = auth);
+    for (const [id, secret] of auth.secrets) secrets.set(id, secret);
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-    await pipeline?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await auth?.close();
   });
 
   it('refuses a connection without valid credentials: CONNACK not authorized, counted, never the password in errors', async () => {

@@ -1,15 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPipeline, type RunningPipeline } from '../../bin/pipeline.js';
+import type { RunningPipeline } from '../../bin/pipeline.js';
 import { generateCity, type NodeRegistry } from '../../core/index.js';
+import { authPipeline, type AuthPipeline } from '../../test/auth-pipeline.js';
 import { testNow } from '../../test/clock.js';
-import { metricValue, testConfig, waitFor } from '../../test/helpers.js';
+import { metricValue, waitFor } from '../../test/helpers.js';
 import { connectPacket, DISCONNECT, encodeLength, PacketReader, publishPacket, type Packet } from '../../test/mqtt-raw.js';
-import { credentialsToJson, provision } from './credentials.js';
 
 const ADMIN = 'admin-token-0123456789a';
 const CONNACK = 2;
@@ -139,13 +138,13 @@ interface Principals {
   gateway: string;
 }
 
-async function provisioned(registry: NodeRegistry, dir: string): Promise<{ ids: Principals; secrets: Map<string, string> }> {
+/** Five direct devices and a gateway of the city, with MQTT auth on and these settings. */
+async function provisioned(registry: NodeRegistry, settings: Record<string, string>): Promise<{ ids: Principals; auth: AuthPipeline }> {
   const direct = registry.ofKind('groundwater').filter((w) => !w.gatewayId);
   const gateway = registry.ofKind('parking')[0]!.gatewayId!;
   const ids: Principals = { a: direct[0]!.nodeId, b: direct[1]!.nodeId, c: direct[2]!.nodeId, d: direct[3]!.nodeId, e: direct[4]!.nodeId, gateway };
-  const { entries, secrets } = await provision([...[ids.a, ids.b, ids.c, ids.d, ids.e].map((id) => ({ type: 'device' as const, id })), { type: 'gateway', id: gateway }]);
-  writeFileSync(join(dir, 'credentials.json'), credentialsToJson(entries));
-  return { ids, secrets: new Map(secrets.map((s) => [s.id, s.password])) };
+  const auth = await authPipeline(registry, [...[ids.a, ids.b, ids.c, ids.d, ids.e].map((id) => ({ type: 'device' as const, id })), { type: 'gateway', id: gateway }], () => settings);
+  return { ids, auth };
 }
 
 /** Milliseconds until `task` settles. */
@@ -162,7 +161,7 @@ async function timed(task: () => Promise<unknown>): Promise<number> {
  */
 describe('persistent sessions and subscriptions (auth on)', () => {
   const registry = generateCity();
-  const dir = mkdtempSync(join(tmpdir(), 'citybrain-sessions-'));
+  let dir: string;
   let ids: Principals;
   let secrets: Map<string, string>;
   let pipeline: RunningPipeline;
@@ -179,20 +178,14 @@ describe('persistent sessions and subscriptions (auth on)', () => {
     return c;
   };
 
+  let auth: AuthPipeline | undefined;
   beforeAll(async () => {
-    ({ ids, secrets } = await provisioned(registry, dir));
-    pipeline = await startPipeline({
-      config: testConfig({ MQTT_AUTH: 'on', MQTT_CREDENTIALS: join(dir, 'credentials.json'), API_TOKENS: `admin:${ADMIN}`, MQTT_SESSION_QUEUE_MAX: '10' }),
-      clock: testNow,
-      registry,
-      defaultMetrics: false,
-    });
-    api = `http://127.0.0.1:${pipeline.httpPort}`;
+    ({ ids, auth } = await provisioned(registry, { API_TOKENS: `admin:${ADMIN}`, MQTT_SESSION_QUEUE_MAX: '10' }));
+    ({ pipeline, secrets, api, dir } = auth);
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-    await pipeline?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await auth?.close();
   });
 
   it('a refused filter of a persistent session delivers nothing foreign after the reconnect', async () => {
@@ -322,25 +315,20 @@ describe('persistent sessions and subscriptions (auth on)', () => {
 
 describe('a 10,000-filter SUBSCRIBE with the limits raised costs linear time (auth on)', () => {
   const registry = generateCity();
-  const dir = mkdtempSync(join(tmpdir(), 'citybrain-sessions-'));
   let ids: Principals;
   let secrets: Map<string, string>;
   let pipeline: RunningPipeline | undefined;
   let api: string;
 
+  let dir: string | undefined;
   beforeAll(async () => {
-    ({ ids, secrets } = await provisioned(registry, dir));
-    pipeline = await startPipeline({
-      config: testConfig({ MQTT_AUTH: 'on', MQTT_CREDENTIALS: join(dir, 'credentials.json'), MQTT_MAX_FILTERS_PER_SUBSCRIBE: '20000', MQTT_MAX_FILTERS_PER_CLIENT: '20000' }),
-      clock: testNow,
-      registry,
-      defaultMetrics: false,
-    });
-    api = `http://127.0.0.1:${pipeline.httpPort}`;
+    let auth: AuthPipeline;
+    ({ ids, auth } = await provisioned(registry, { MQTT_MAX_FILTERS_PER_SUBSCRIBE: '20000', MQTT_MAX_FILTERS_PER_CLIENT: '20000' }));
+    ({ pipeline, secrets, api, dir } = auth);
   });
   afterAll(async () => {
-    await pipeline?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await pipeline?.close(); // (the test itself closes it, timed)
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('grants, stores and restores 10,000 own filters in linear time; /health and another device\'s PUBACK still answer; the pipeline stops', async () => {
