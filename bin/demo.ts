@@ -34,7 +34,7 @@ export async function runDemo(config: Config, clock: () => number = Date.now) {
   const logger = createLogger(config);
   const registry = await loadRegistry(config, logger);
   const devices = config.MQTT_AUTH === 'on' ? await provisionDemo(config, registry, logger) : undefined;
-  const pipeline = await startPipeline({ config: devices ? { ...config, MQTT_CREDENTIALS: devices.file } : config, registry, logger, clock });
+  const pipeline = await startPipeline({ config: devices ? { ...config, MQTT_CREDENTIALS: devices.file } : config, registry, logger, clock, nextStep: 'the simulated city starts publishing now' });
   const host = config.MQTT_HOST === '0.0.0.0' ? '127.0.0.1' : config.MQTT_HOST;
   const now = clock();
   const live = nightStart(now);

@@ -13,6 +13,8 @@ export interface PipelineOptions {
   defaultMetrics?: boolean;
   /** Wall clock of ingest, the processors and the aggregator (default Date.now); tests inject a simulated one. Sinks keep the real clock: the services they talk to do. */
   clock?: () => number;
+  /** What the start banner suggests next (default: the demo); the demo says what it does itself. */
+  nextStep?: string;
 }
 
 export interface RunningPipeline {
@@ -85,7 +87,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     { mqtt: `mqtt://${host(ctx.config.MQTT_HOST)}:${ingest.port}`, kpis: `${http}/api/v1/kpis`, docs: `${http}/docs`, nodes: ctx.registry.size, transport: ctx.transport.name, sinks: sinks.names },
     `pipeline running: KPIs at ${http}/api/v1/kpis, API docs at ${http}/docs; devices log in over MQTT on port ${ingest.port}` +
       (ctx.config.MQTT_AUTH === 'on' && !ctx.config.MQTT_CREDENTIALS ? ' once provisioned (city-brain credentials --help)' : '') +
-      '; to see a simulated city instead: npm run demo',
+      `; ${options.nextStep ?? 'to see a simulated city instead: npm run demo'}`,
   );
 
   let closing: Promise<void> | null = null;
