@@ -5,6 +5,8 @@ const port = z.coerce.number().int('must be an integer').min(0).max(65535);
 const onOff = z.enum(['on', 'off']);
 const ratio = z.coerce.number().min(0).max(1);
 const positive = z.coerce.number().positive();
+/** A whole number in [min, max]: counts, sizes, limits. */
+const whole = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const url = z.url();
 
 /** host:port[,host:port...] */
@@ -77,33 +79,33 @@ export const configSchema = z.object({
   MQTT_TLS_CERT: z.string().min(1).optional(),
   MQTT_TLS_KEY: z.string().min(1).optional(),
   /** Largest MQTT packet (bytes); a client announcing a larger one is disconnected before it is buffered. */
-  MQTT_MAX_PACKET_BYTES: z.coerce.number().int().min(1024).max(268_435_455).default(2_097_152),
+  MQTT_MAX_PACKET_BYTES: whole(1024, 268_435_455).default(2_097_152),
   /** New MQTT connections per client IP: refill per second and burst (token bucket); beyond, the socket is closed. */
   MQTT_CONNECT_RATE_PER_IP: z.coerce.number().positive().max(100_000).default(50),
-  MQTT_CONNECT_BURST_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(500),
+  MQTT_CONNECT_BURST_PER_IP: whole(1, 1_000_000).default(500),
   /** Keep-alive a client must announce (seconds): 0 (none) or more than this is refused (CONNACK identifier rejected); silent clients are dropped after 1.5x theirs. */
-  MQTT_KEEPALIVE_MAX_S: z.coerce.number().int().min(10).max(65_535).default(3_600),
+  MQTT_KEEPALIVE_MAX_S: whole(10, 65_535).default(3_600),
   /** Largest first packet (the CONNECT) a connection may announce before it has authenticated (bytes); beyond, the socket is closed before the packet is buffered. */
-  MQTT_MAX_CONNECT_BYTES: z.coerce.number().int().min(128).max(65_536).default(4_096),
+  MQTT_MAX_CONNECT_BYTES: whole(128, 65_536).default(4_096),
   /** Password checks (scrypt) waiting or running at most; beyond, a login is refused at once with CONNACK 3 "server unavailable" (the device retries). */
-  MQTT_AUTH_QUEUE_MAX: z.coerce.number().int().min(1).max(100_000).default(128),
+  MQTT_AUTH_QUEUE_MAX: whole(1, 100_000).default(128),
   /** Failed logins of one username / one address prefix (IPv4 /24, IPv6 /64) before it backs off: its logins are refused (CONNACK 5) without a password check for 1 s, doubling per further failure up to MQTT_AUTH_BACKOFF_MAX_S. */
-  MQTT_AUTH_BACKOFF_USERNAME_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(5),
-  MQTT_AUTH_BACKOFF_PREFIX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(50),
-  MQTT_AUTH_BACKOFF_MAX_S: z.coerce.number().int().min(1).max(3_600).default(60),
+  MQTT_AUTH_BACKOFF_USERNAME_FAILURES: whole(1, 1_000_000).default(5),
+  MQTT_AUTH_BACKOFF_PREFIX_FAILURES: whole(1, 1_000_000).default(50),
+  MQTT_AUTH_BACKOFF_MAX_S: whole(1, 3_600).default(60),
   /** Topic filters in one SUBSCRIBE at most; a SUBSCRIBE with more closes the connection before aedes handles it. */
-  MQTT_MAX_FILTERS_PER_SUBSCRIBE: z.coerce.number().int().min(1).max(100_000).default(100),
+  MQTT_MAX_FILTERS_PER_SUBSCRIBE: whole(1, 100_000).default(100),
   /** Topic filters one connection may hold at most (a persistent session's restored ones included); beyond, a failed SUBACK (0x80) for the filter. */
-  MQTT_MAX_FILTERS_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(200),
+  MQTT_MAX_FILTERS_PER_CLIENT: whole(1, 100_000).default(200),
   /** Messages (and bytes of topic + payload) queued for one persistent session at most, while it is away or has not acknowledged them; beyond, the oldest are dropped. */
-  MQTT_SESSION_QUEUE_MAX: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
-  MQTT_SESSION_QUEUE_MAX_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(1_048_576),
+  MQTT_SESSION_QUEUE_MAX: whole(1, 1_000_000).default(1_000),
+  MQTT_SESSION_QUEUE_MAX_BYTES: whole(1024, 1_073_741_824).default(1_048_576),
   API_TOKENS: apiTokens.optional(),
   /** HTTP requests per client IP and minute (probes and /metrics not counted); beyond, 429. */
-  API_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(6_000),
+  API_RATE_LIMIT_PER_MIN: whole(1, 1_000_000).default(6_000),
   /** Live streams (/api/v1/stream) open at once per API token (per client IP without API_TOKENS) and in total; beyond, 429 / 503. */
-  STREAM_MAX_PER_TOKEN: z.coerce.number().int().min(1).max(100_000).default(10),
-  STREAM_MAX_TOTAL: z.coerce.number().int().min(1).max(100_000).default(100),
+  STREAM_MAX_PER_TOKEN: whole(1, 100_000).default(10),
+  STREAM_MAX_TOTAL: whole(1, 100_000).default(100),
   /** Browser origins allowed by CORS (comma-separated, e.g. https://ops.example.org); unset: no CORS headers. */
   CORS_ORIGINS: z
     .string()
@@ -114,17 +116,17 @@ export const configSchema = z.object({
   /** `pretty`: one readable line per entry; `json`: one JSON object per line (for collectors); `auto`: pretty on a terminal, else JSON. */
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   /** Largest accepted payload of one telemetry message / one gateway batch (bytes). */
-  MAX_PAYLOAD_BYTES: z.coerce.number().int().min(256).max(16_777_216).default(16_384),
-  MAX_BATCH_BYTES: z.coerce.number().int().min(1024).max(67_108_864).default(1_048_576),
+  MAX_PAYLOAD_BYTES: whole(256, 16_777_216).default(16_384),
+  MAX_BATCH_BYTES: whole(1024, 67_108_864).default(1_048_576),
   /** Entries of one gateway batch at most; a batch with more is one dead letter (too-large), not one per entry. */
-  MAX_BATCH_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  MAX_BATCH_ENTRIES: whole(1, 1_000_000).default(1_000),
   /** A dead letter keeps at most this many bytes of the rejected payload, and a re-serialised batch entry at most this nesting depth (deeper levels are cut, never an error). */
-  DLQ_PAYLOAD_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(4_096),
-  DLQ_PAYLOAD_MAX_DEPTH: z.coerce.number().int().min(1).max(1_000).default(32),
+  DLQ_PAYLOAD_BYTES: whole(256, 1_048_576).default(4_096),
+  DLQ_PAYLOAD_MAX_DEPTH: whole(1, 1_000).default(32),
   /** Readings stamped further than this ahead of the broker's clock are rejected (bad-timestamp): a wrong device clock must not move event time. */
-  MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).max(31_536_000).default(300),
+  MAX_FUTURE_SKEW_S: whole(0, 31_536_000).default(300),
   /** Publishes waiting for the log at most (over all MQTT clients); beyond, publishes are refused unacknowledged and counted. */
-  INGEST_MAX_INFLIGHT: z.coerce.number().int().min(10).max(1_000_000).default(20_000),
+  INGEST_MAX_INFLIGHT: whole(10, 1_000_000).default(20_000),
   /** The city's coordinates for the lamp switching schedule (default: the city centre, 36.65 N 117.12 E). */
   CITY_LAT: z.coerce.number().min(-66).max(66).default(36.65),
   CITY_LON: z.coerce.number().min(-180).max(180).default(117.12),
@@ -157,11 +159,11 @@ export const configSchema = z.object({
   PARKING_NEARLY_FULL: ratio.default(0.9),
   PARKING_FULL: ratio.default(0.95),
   /** How often KPIs and alert conditions are evaluated (ms). */
-  EVAL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+  EVAL_INTERVAL_MS: whole(100, 60_000).default(1_000),
   /** Event time: a reading older than its partition's newest reading minus this is late (dead-lettered, not applied). At most 6 h: the noise minutes are kept 26 h. */
-  ALLOWED_LATENESS_S: z.coerce.number().int().min(0).max(21_600).default(3_600),
+  ALLOWED_LATENESS_S: whole(0, 21_600).default(3_600),
   /** Processor state snapshots: how often (ms), and the directory of the embedded mode's snapshot files (Kafka uses a compacted topic). */
-  STATE_SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+  STATE_SNAPSHOT_INTERVAL_MS: whole(100, 3_600_000).default(120_000),
   STATE_DIR: z.string().min(1).default('.city-brain/state'),
 });
 
