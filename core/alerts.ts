@@ -19,8 +19,11 @@ export type AlertState = 'firing' | 'acknowledged' | 'resolved';
 
 /** A condition a processor sees right now; the evaluator turns lasting ones into alerts. */
 export interface AlertCondition {
-  alertname: AlertName;
+  /** A built-in alert name, or one a profile kind defines. */
+  alertname: AlertName | (string & {});
   severity: Severity;
+  /** How long the condition must hold before it fires, when not the pipeline's ALERT_HOLD_S (a profile rule's holdS). */
+  holdMs?: number;
   /** kind, district and the subject (node, circuit, well, station, lot), plus any routing label. */
   labels: Record<string, string>;
   summary: string;
@@ -46,7 +49,7 @@ export const MAX_ALERT_NOTES = 100;
 export interface Alert {
   /** Stable fingerprint of alertname + labels: the same problem has the same id across restarts. */
   id: string;
-  alertname: AlertName;
+  alertname: AlertName | (string & {});
   severity: Severity;
   labels: Record<string, string>;
   summary: string;

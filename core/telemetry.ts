@@ -15,17 +15,37 @@ export type ReadingRecord<K extends Kind = Kind> = {
   };
 }[K];
 
+/** A reading of a profile kind: the common fields and the fields its profile defines. */
+export interface ProfileReading {
+  ts: number;
+  seq?: number;
+  battery?: number;
+  rssi?: number;
+  [field: string]: unknown;
+}
+
+/** A validated reading of a profile kind on `telemetry.raw`. */
+export interface ProfileReadingRecord {
+  type: 'reading';
+  nodeId: string;
+  kind: string;
+  district: string;
+  receivedAt: number;
+  gatewayId?: string;
+  reading: ProfileReading;
+}
+
 /** A node's own online/offline announcement (birth message or last will). */
 export interface StatusRecord {
   type: 'status';
   nodeId: string;
-  kind: Kind;
+  kind: string;
   district: string;
   status: 'online' | 'offline';
   receivedAt: number;
 }
 
-export type TelemetryRecord = ReadingRecord | StatusRecord;
+export type TelemetryRecord = ReadingRecord | ProfileReadingRecord | StatusRecord;
 
 export const REJECT_REASONS = [
   'bad-topic',

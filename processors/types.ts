@@ -1,4 +1,4 @@
-import type { AlertCondition, Config, Kind, NodeOf, NodeRegistry, ReadingRecord } from '../core/index.js';
+import type { AlertCondition, Config, Kind, NodeOf, NodeRegistry, ProfileNode, ProfileReadingRecord, ReadingRecord } from '../core/index.js';
 
 /** What every evaluation sees: one instant of the processors' clock. */
 export interface EvalContext {
@@ -24,12 +24,16 @@ export interface KindPartial<S = unknown> {
   conditions: AlertCondition[];
 }
 
-/** One stateful processor per sensor kind; a new kind adds one of these, its merger and one line in the host. */
-export interface KindProcessor<K extends Kind = Kind, S = unknown> {
+/** The registry node of a kind: typed attributes for a built-in kind, the profile's for a profile kind. */
+export type NodeFor<K extends string> = K extends Kind ? NodeOf<K> : ProfileNode;
+export type RecordFor<K extends string> = K extends Kind ? ReadingRecord<K> : ProfileReadingRecord;
+
+/** One stateful processor per sensor kind (built-in, or one per profile kind). */
+export interface KindProcessor<K extends string = string, S = unknown> {
   readonly kind: K;
   /** Applies one accepted reading. Must be idempotent: a replayed reading changes nothing. */
-  apply(record: ReadingRecord<K>, node: NodeOf<K>): void;
-  partial(nodes: readonly NodeOf<K>[], ctx: EvalContext): KindPartial<S>;
+  apply(record: RecordFor<K>, node: NodeFor<K>): void;
+  partial(nodes: readonly NodeFor<K>[], ctx: EvalContext): KindPartial<S>;
   /**
    * One node's state as JSON for a state snapshot (undefined when the processor holds nothing for
    * it); `importNode` puts it back on restore. Snapshots are taken per log partition by the host
@@ -38,7 +42,7 @@ export interface KindProcessor<K extends Kind = Kind, S = unknown> {
   exportNode(nodeId: string): unknown;
   importNode(nodeId: string, state: unknown): void;
   /** Latest reading and what the processor derived for one node, for the API. */
-  describe(node: NodeOf<K>, ctx: EvalContext): { latest?: Record<string, unknown>; derived?: Record<string, unknown> };
+  describe(node: NodeFor<K>, ctx: EvalContext): { latest?: Record<string, unknown>; derived?: Record<string, unknown> };
 }
 
 /** Turns the partials of all partitions into the kind's KPIs and its group-level conditions. */
@@ -59,8 +63,8 @@ export function ratio(part: number, whole: number): number | null {
 }
 
 /** Evaluates one processor over all of its registry nodes as a single partition (tests, tools). */
-export function evaluateWhole<K extends Kind, S>(processor: KindProcessor<K, S>, merger: KindMerger<S>, ctx: EvalContext): Evaluation {
-  const { section, conditions } = processor.partial(ctx.registry.ofKind(processor.kind), ctx);
+export function evaluateWhole<K extends string, S>(processor: KindProcessor<K, S>, merger: KindMerger<S>, ctx: EvalContext): Evaluation {
+  const { section, conditions } = processor.partial(ctx.registry.ofKind(processor.kind) as readonly NodeFor<K>[], ctx);
   const merged = merger.merge([section], ctx);
   return { kpis: merged.kpis, conditions: [...conditions, ...merged.conditions] };
 }

@@ -1,38 +1,6 @@
-import type { z } from 'zod';
-import { streetlightAttrs, streetlightReading } from './streetlight.js';
-import { groundwaterAttrs, groundwaterReading } from './groundwater.js';
-import { noiseAttrs, noiseReading } from './noise.js';
-import { parkingAttrs, parkingReading } from './parking.js';
-
-/**
- * One entry per sensor kind: its reading schema, its static registry attributes, how often a
- * healthy node reports, and the name of its section in the KPIs (`/api/v1/kpis`; the domain's word
- * where the API already uses one: the section of `streetlight` is `lighting`). Stages that handle
- * every kind take a record keyed by Kind, so a kind added here and not handled there does not
- * compile.
- */
-export const KINDS = {
-  streetlight: { reading: streetlightReading, attrs: streetlightAttrs, expectedIntervalS: 300, section: 'lighting' },
-  groundwater: { reading: groundwaterReading, attrs: groundwaterAttrs, expectedIntervalS: 60, section: 'groundwater' },
-  noise: { reading: noiseReading, attrs: noiseAttrs, expectedIntervalS: 60, section: 'noise' },
-  parking: { reading: parkingReading, attrs: parkingAttrs, expectedIntervalS: 600, section: 'parking' },
-} as const;
-
-export type Kind = keyof typeof KINDS;
-export const KIND_NAMES = Object.keys(KINDS) as Kind[];
-
-export function isKind(value: string): value is Kind {
-  return Object.hasOwn(KINDS, value);
-}
-
-/** The KPI section of a kind, e.g. `lighting` for `streetlight`. */
-export type SectionOf<K extends Kind> = (typeof KINDS)[K]['section'];
-
-export type ReadingOf<K extends Kind> = z.output<(typeof KINDS)[K]['reading']>;
-export type AttrsOf<K extends Kind> = z.output<(typeof KINDS)[K]['attrs']>;
-
-export * from './common.js';
-export * from './streetlight.js';
-export * from './groundwater.js';
-export * from './noise.js';
-export * from './parking.js';
+export * from './builtin.js';
+export * from './catalog.js';
+export * from './profile/schema.js';
+export * from './profile/load.js';
+export * from './profile/derive.js';
+export * from './profile/kpis.js';

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
-import { nodeSchema, type RegistryNode } from './node.js';
+import { KindCatalog } from '../kinds/index.js';
+import { parseNode, type RegistryNode } from './node.js';
 import { NodeRegistry } from './registry.js';
 import { roadSchema, type RoadDesign } from './roads.js';
 
@@ -15,11 +16,11 @@ function describe(error: z.ZodError): string {
 }
 
 /** Validates raw node objects; every bad entry is reported with where it came from. */
-export function parseNodes(raw: unknown[], source: string, firstLine: number | number[] = 1): RegistryNode[] {
+export function parseNodes(raw: unknown[], source: string, firstLine: number | number[] = 1, kinds: KindCatalog = KindCatalog.default()): RegistryNode[] {
   const nodes: RegistryNode[] = [];
   const errors: string[] = [];
   raw.forEach((entry, i) => {
-    const result = nodeSchema.safeParse(entry);
+    const result = parseNode(entry, kinds);
     if (result.success) nodes.push(result.data);
     else errors.push(`${source}:${Array.isArray(firstLine) ? firstLine[i] : i + firstLine}: ${describe(result.error)}`);
   });
@@ -68,7 +69,7 @@ export function csvRowToNode(row: Record<string, string>): Record<string, unknow
  * rows of kind `road` (columns road, roadClass, district, designedPositions) for the lighting
  * design. Files without roads still load: each road's designed positions are then its lamps.
  */
-export function parseRegistryText(text: string, format: 'json' | 'csv', source: string): NodeRegistry {
+export function parseRegistryText(text: string, format: 'json' | 'csv', source: string, kinds: KindCatalog = KindCatalog.default()): NodeRegistry {
   if (format === 'json') {
     let doc: unknown;
     try {
@@ -80,7 +81,7 @@ export function parseRegistryText(text: string, format: 'json' | 'csv', source: 
     if (!Array.isArray(list)) throw new RegistryError(`${source}: expected an array of nodes or { "nodes": [...] }`);
     const roads = Array.isArray(doc) ? [] : ((doc as { roads?: unknown }).roads ?? []);
     if (!Array.isArray(roads)) throw new RegistryError(`${source}: "roads" must be an array`);
-    return build(parseNodes(list, source, 0), parseRoads(roads, source, roads.map((_, i) => i)), source);
+    return build(parseNodes(list, source, 0, kinds), parseRoads(roads, source, roads.map((_, i) => i)), source, kinds);
   }
   let rows: Record<string, string>[];
   try {
@@ -104,19 +105,19 @@ export function parseRegistryText(text: string, format: 'json' | 'csv', source: 
       nodeLines.push(i + 2);
     }
   });
-  const nodes = parseNodes(nodeRows, source, nodeLines);
-  return build(nodes, parseRoads(roadRows, source, roadLines), source);
+  const nodes = parseNodes(nodeRows, source, nodeLines, kinds);
+  return build(nodes, parseRoads(roadRows, source, roadLines), source, kinds);
 }
 
-function build(nodes: RegistryNode[], roads: RoadDesign[], source: string): NodeRegistry {
+function build(nodes: RegistryNode[], roads: RoadDesign[], source: string, kinds: KindCatalog): NodeRegistry {
   try {
-    return new NodeRegistry(nodes, roads);
+    return new NodeRegistry(nodes, roads, kinds);
   } catch (e) {
     throw new RegistryError(`${source}: ${(e as Error).message}`);
   }
 }
 
-export async function loadRegistryFile(path: string): Promise<NodeRegistry> {
+export async function loadRegistryFile(path: string, kinds: KindCatalog = KindCatalog.default()): Promise<NodeRegistry> {
   const ext = extname(path).toLowerCase();
   if (ext !== '.json' && ext !== '.csv') throw new RegistryError(`${path}: registry must be a .json or .csv file`);
   let text: string;
@@ -125,7 +126,7 @@ export async function loadRegistryFile(path: string): Promise<NodeRegistry> {
   } catch (e) {
     throw new RegistryError(`${path}: cannot read registry (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  return parseRegistryText(text, ext === '.json' ? 'json' : 'csv', path);
+  return parseRegistryText(text, ext === '.json' ? 'json' : 'csv', path, kinds);
 }
 
 export function registryToJson(registry: NodeRegistry): string {

@@ -1,17 +1,17 @@
-import type { Kind } from '../kinds/index.js';
-import { KINDS } from '../kinds/index.js';
+import { KindCatalog, type Kind } from '../kinds/index.js';
 import type { NodeOf, RegistryNode } from './node.js';
 import { roadInstallations, type RoadDesign, type RoadInstallation } from './roads.js';
 
 /** The static attributes of every known node, indexed the ways the stages look them up. */
 export class NodeRegistry {
   readonly #byId = new Map<string, RegistryNode>();
-  readonly #byKind = new Map<Kind, RegistryNode[]>();
+  readonly #byKind = new Map<string, RegistryNode[]>();
   readonly #roads = new Map<string, RoadDesign>();
   #installations: RoadInstallation[] | null = null;
 
   /** `roads`: the lighting design (designed lamp positions per road), optional. */
-  constructor(nodes: Iterable<RegistryNode> = [], roads: Iterable<RoadDesign> = []) {
+  /** `kinds`: the kinds its nodes may be (the built-in ones and the profile kinds). */
+  constructor(nodes: Iterable<RegistryNode> = [], roads: Iterable<RoadDesign> = [], readonly kinds: KindCatalog = KindCatalog.default()) {
     for (const node of nodes) this.add(node);
     for (const road of roads) this.addRoad(road);
   }
@@ -35,6 +35,7 @@ export class NodeRegistry {
   /** Adds a node; a second node with the same id is a registry error, not a silent overwrite. */
   add(node: RegistryNode): void {
     if (this.#byId.has(node.nodeId)) throw new Error(`duplicate nodeId ${node.nodeId} in registry`);
+    if (!this.kinds.has(node.kind)) throw new Error(`node ${node.nodeId} has unknown kind ${node.kind} (one of ${this.kinds.names().join(', ')})`);
     this.#byId.set(node.nodeId, node);
     let list = this.#byKind.get(node.kind);
     if (!list) this.#byKind.set(node.kind, (list = []));
@@ -50,8 +51,10 @@ export class NodeRegistry {
     return this.#byId.has(nodeId);
   }
 
-  ofKind<K extends Kind>(kind: K): readonly NodeOf<K>[] {
-    return (this.#byKind.get(kind) ?? []) as NodeOf<K>[];
+  ofKind<K extends Kind>(kind: K): readonly NodeOf<K>[];
+  ofKind(kind: string): readonly RegistryNode[];
+  ofKind(kind: string): readonly RegistryNode[] {
+    return this.#byKind.get(kind) ?? [];
   }
 
   all(): IterableIterator<RegistryNode> {
@@ -70,6 +73,6 @@ export class NodeRegistry {
 
   /** Seconds within which a healthy node reports (registry override, else the kind's default). */
   expectedIntervalS(node: RegistryNode): number {
-    return node.expectedIntervalS ?? KINDS[node.kind].expectedIntervalS;
+    return node.expectedIntervalS ?? this.kinds.get(node.kind)!.expectedIntervalS;
   }
 }

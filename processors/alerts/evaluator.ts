@@ -59,7 +59,7 @@ export class AlertEvaluator {
       const pending = this.#pending.get(id) ?? { since: now, condition };
       pending.condition = condition;
       this.#pending.set(id, pending);
-      if (now - pending.since >= this.options.holdMs) {
+      if (now - pending.since >= (condition.holdMs ?? this.options.holdMs)) {
         this.#pending.delete(id);
         const alert: Alert = {
           id,
