@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { citySizeFor, ConfigError, generateCity, loadConfig, registryToFile, RegistryError, type Config } from '../core/index.js';
+import { citySizeFor, ConfigError, generateCity, loadConfig, ProfileError, registryToFile, RegistryError, type Config } from '../core/index.js';
 import { startPipeline } from './pipeline.js';
 import { runStage, StageError } from './stage-command.js';
 
@@ -25,7 +25,7 @@ configuration comes from the environment; see README.md.
 \`city-brain <command> --help\` describes one command.`;
 
 const SETTINGS = `configuration comes from the environment (README.md, "Configuration"): MQTT_PORT (1883), HTTP_PORT (8080),
-REGISTRY, MQTT_AUTH, MQTT_CREDENTIALS, API_TOKENS, KAFKA_BROKERS, INFLUX_*, ALERTMANAGER_URL, STATE_DIR, LOG_LEVEL, ...`;
+REGISTRY, KIND_PROFILES, MQTT_AUTH, MQTT_CREDENTIALS, API_TOKENS, KAFKA_BROKERS, INFLUX_*, ALERTMANAGER_URL, STATE_DIR, LOG_LEVEL, ...`;
 const STAGE_HELP = (stage: string, what: string) => `usage: city-brain ${stage}
 
 ${what}
@@ -164,10 +164,11 @@ async function main(argv: string[]): Promise<void> {
     case 'credentials': {
       const { values } = parseArgs({ args: rest, options: { out: { type: 'string' }, secrets: { type: 'string' }, registry: { type: 'string' }, 'all-nodes': { type: 'boolean' } } });
       if (!values.out) throw new UsageError('credentials: --out FILE is required');
-      const { loadRegistryFile } = await import('../core/index.js');
+      const { KindCatalog, loadRegistryFile } = await import('../core/index.js');
       const { provisionFile } = await import('../ingest/auth/index.js');
       const registryFile = values.registry ?? process.env.REGISTRY;
-      const registry = registryFile ? await loadRegistryFile(registryFile) : generateCity();
+      const kinds = KindCatalog.load(process.env.KIND_PROFILES ? [process.env.KIND_PROFILES] : []);
+      const registry = registryFile ? await loadRegistryFile(registryFile, kinds) : generateCity();
       const secrets = values.secrets ?? `${values.out.replace(/\.json$/, '')}.secrets.json`;
       const result = await provisionFile({ registry, out: values.out, secrets, allNodes: values['all-nodes'] ?? false });
       process.stdout.write(`${values.out}: ${result.total} entries (${result.gateways} gateways, ${result.devices} devices), ${result.added} new\n`);
@@ -201,7 +202,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`city-brain: ${inUse}\n`);
     process.exit(2);
   }
-  if (error instanceof ConfigError || error instanceof RegistryError || error instanceof UsageError || error instanceof StageError || (error as Error | undefined)?.name === 'CredentialsError') {
+  if (error instanceof ConfigError || error instanceof RegistryError || error instanceof ProfileError || error instanceof UsageError || error instanceof StageError || (error as Error | undefined)?.name === 'CredentialsError') {
     process.stderr.write(`city-brain: ${(error as Error).message}\n`);
     if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`);
     process.exit(2);

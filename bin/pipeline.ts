@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { generateCity, loadRegistryFile, PipelineMetrics, type Config, type NodeRegistry, type StreamTransport } from '../core/index.js';
+import { generateCity, KindCatalog, loadRegistryFile, NodeRegistry, PipelineMetrics, type Config, type StreamTransport } from '../core/index.js';
 import type { Aggregator } from '../processors/aggregator.js';
 import type { ProcessorHost } from '../processors/host.js';
 import { createTransport, prepareLog, startApi, startIngest, startProcess, startSinks, type StageContext } from './stages.js';
@@ -39,13 +39,18 @@ export function createLogger(config: Config): Logger {
   });
 }
 
+/** The kinds (built-in, shipped profiles, KIND_PROFILES) and the registry of their nodes; a bad profile throws ProfileError. */
 export async function loadRegistry(config: Config, logger: Logger): Promise<NodeRegistry> {
+  const kinds = KindCatalog.load(config.KIND_PROFILES ? [config.KIND_PROFILES] : []);
+  const profiles = kinds.profiles().map((p) => p.kind);
   if (!config.REGISTRY) {
-    const registry = generateCity();
-    logger.info({ nodes: registry.size }, 'no REGISTRY set: using the generated default city');
+    const city = generateCity();
+    const registry = new NodeRegistry(city.all(), city.declaredRoads(), kinds);
+    logger.info({ nodes: registry.size, profileKinds: profiles }, 'no REGISTRY set: using the generated default city');
     return registry;
   }
-  const registry = await loadRegistryFile(config.REGISTRY);
+  const registry = await loadRegistryFile(config.REGISTRY, kinds);
+  logger.info({ nodes: registry.size, file: config.REGISTRY, profileKinds: profiles }, 'registry loaded');
   logger.info({ nodes: registry.size, file: config.REGISTRY }, 'registry loaded');
   return registry;
 }
@@ -62,7 +67,7 @@ export async function stageContext(options: PipelineOptions): Promise<StageConte
   warnOpenSettings(config, logger);
   const registry = options.registry ?? (await loadRegistry(config, logger));
   const transport = options.transport ?? createTransport(config, logger);
-  await prepareLog(transport);
+  await prepareLog(transport, registry.kinds);
   const producer = await transport.producer();
   const metrics = new PipelineMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   return { config, registry, transport, producer, metrics, logger, clock: options.clock ?? Date.now };

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApi } from '../api/server.js';
 import { KafkaTransport } from '../core/stream/kafka/index.js';
-import { ConfigError, MemoryTransport, TOPICS, topicSpecs, type Config, type NodeRegistry, type PipelineMetrics, type Producer, type StreamTransport } from '../core/index.js';
+import { ConfigError, MemoryTransport, TOPICS, topicSpecs, type Config, type KindCatalog, type NodeRegistry, type PipelineMetrics, type Producer, type StreamTransport } from '../core/index.js';
 import { TelemetryBridge } from '../ingest/bridge.js';
 import { loadMqttAuth, registerStore, storeFor } from '../ingest/auth/index.js';
 import { startBroker } from '../ingest/broker.js';
@@ -39,8 +39,8 @@ export function createTransport(config: Config, logger: Logger): StreamTransport
   return new MemoryTransport({ onError: (error, batch, groupId) => onError(error, { groupId, topic: batch.topic, partition: batch.partition }) });
 }
 
-export async function prepareLog(transport: StreamTransport): Promise<void> {
-  await transport.ensureTopics(topicSpecs());
+export async function prepareLog(transport: StreamTransport, kinds: KindCatalog): Promise<void> {
+  await transport.ensureTopics(topicSpecs(undefined, kinds));
 }
 
 /** MQTT in, log out. */

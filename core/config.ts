@@ -63,6 +63,8 @@ export const configSchema = z.object({
   HTTP_HOST: z.string().default('0.0.0.0'),
   HTTP_PORT: port.default(8080),
   REGISTRY: z.string().min(1).optional(),
+  /** A directory of kind profiles (.yaml, .yml or .json), besides the shipped ones (waterlogging, manhole). */
+  KIND_PROFILES: z.string().min(1).optional(),
   KAFKA_BROKERS: brokers.optional(),
   INFLUX_URL: url.optional(),
   INFLUX_TOKEN: z.string().optional(),

@@ -45,7 +45,10 @@ export interface StatusRecord {
   receivedAt: number;
 }
 
-export type TelemetryRecord = ReadingRecord | ProfileReadingRecord | StatusRecord;
+/** A reading of any kind, built-in or profile. */
+export type AnyReadingRecord = ReadingRecord | ProfileReadingRecord;
+
+export type TelemetryRecord = AnyReadingRecord | StatusRecord;
 
 export const REJECT_REASONS = [
   'bad-topic',

@@ -3,7 +3,10 @@ import type { Kind, SectionOf } from './kinds/index.js';
 import type { RegistryNode } from './registry/index.js';
 
 /** Top-level KPI document served at /api/v1/kpis: one section per kind (named in KINDS), and node health. */
-export type Kpis = { evaluatedAt: number; nodes: Record<string, unknown> } & { [K in Kind as SectionOf<K>]: Record<string, unknown> };
+export type Kpis = { evaluatedAt: number; nodes: Record<string, unknown> } & { [K in Kind as SectionOf<K>]: Record<string, unknown> } & {
+  /** Profile kinds' sections, under the kind's name. */
+  [section: string]: unknown;
+};
 
 export interface NodeHealthView {
   online: boolean;
@@ -23,7 +26,7 @@ export interface NodeView {
 }
 
 export interface NodeQuery {
-  kind?: Kind;
+  kind?: string;
   district?: string;
   status?: 'online' | 'offline';
   limit: number;
@@ -33,7 +36,7 @@ export interface NodeQuery {
 export type PipelineEvent =
   | { type: 'kpis'; kpis: Kpis }
   | { type: 'alert'; alert: Alert }
-  | { type: 'reading'; nodeId: string; kind: Kind; district: string; ts: number };
+  | { type: 'reading'; nodeId: string; kind: string; district: string; ts: number };
 
 export type AckResult = { ok: true; alert: Alert } | { ok: false; error: 'not-found' | 'not-active' };
 

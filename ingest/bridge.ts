@@ -126,7 +126,7 @@ export class TelemetryBridge {
       }
     };
 
-    const target = parseTopic(topic);
+    const target = parseTopic(topic, this.#o.registry.kinds);
     if ('reason' in target) {
       rejected.push({ ...target, payload });
     } else if (target.type === 'batch') {

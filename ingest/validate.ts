@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import { boundedJson } from './bounded-json.js';
-import { isKind, KINDS, type NodeRegistry, type ReadingRecord, type RejectReason } from '../core/index.js';
+import type { AnyReadingRecord, NodeRegistry, RejectReason } from '../core/index.js';
 
-export type Verdict = { ok: true; record: ReadingRecord } | { ok: false; reason: RejectReason; detail: string; nodeId?: string };
+export type Verdict = { ok: true; record: AnyReadingRecord } | { ok: false; reason: RejectReason; detail: string; nodeId?: string };
 
 /** Who a reading claims to be from: the topic for a direct publish, the batch entry for a gateway. */
 export interface Addressed {
@@ -41,7 +41,7 @@ export function validateReading(registry: NodeRegistry, to: Addressed, payload: 
   }
   const node = registry.get(nodeId);
   if (!node) return { ok: false, reason: 'unknown-node', detail: `node ${nodeId} is not in the registry`, nodeId };
-  if (!isKind(to.kind)) return { ok: false, reason: 'unknown-kind', detail: `unknown kind ${shown(to.kind)}`, nodeId };
+  if (!registry.kinds.has(to.kind)) return { ok: false, reason: 'unknown-kind', detail: `unknown kind ${shown(to.kind)}`, nodeId };
   if (to.kind !== node.kind || (to.district !== undefined && to.district !== node.district)) {
     const claimed = to.district !== undefined ? `${to.district}/${to.kind}` : to.kind;
     return { ok: false, reason: 'topic-mismatch', detail: `node ${nodeId} is registered as ${node.district}/${node.kind}, not ${claimed}`, nodeId };
@@ -50,7 +50,7 @@ export function validateReading(registry: NodeRegistry, to: Addressed, payload: 
     return { ok: false, reason: 'node-mismatch', detail: `payload kind ${shown(body.kind)} does not match node ${nodeId} (${node.kind})`, nodeId };
   }
   // The reading schemas strip keys they do not know (nodeId and kind of a batch entry among them): no copy needed.
-  const parsed = KINDS[node.kind].reading.safeParse(body);
+  const parsed = registry.kinds.get(node.kind)!.reading.safeParse(body);
   if (!parsed.success) return { ok: false, reason: 'bad-schema', detail: `${node.kind} reading: ${describeZodError(parsed.error)}`, nodeId };
   if (parsed.data.ts > receivedAt + maxFutureSkewMs) {
     const ahead = Math.round((parsed.data.ts - receivedAt) / 1000);
@@ -64,6 +64,6 @@ export function validateReading(registry: NodeRegistry, to: Addressed, payload: 
     receivedAt,
     ...(to.gatewayId ? { gatewayId: to.gatewayId } : {}),
     reading: parsed.data,
-  } as ReadingRecord;
+  } as AnyReadingRecord;
   return { ok: true, record };
 }

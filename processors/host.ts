@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import {
   GROUPS,
   parseJson,
-  KIND_NAMES,
+  type KindCatalog,
   partitionFor,
   TOPICS,
   type Config,
@@ -14,7 +14,7 @@ import {
   type NodeView,
   type OutgoingMessage,
   type PipelineEvent,
-  type ReadingRecord,
+  type AnyReadingRecord,
   rejectedRecord,
   type PipelineMetrics,
   type Producer,
@@ -32,6 +32,7 @@ import { LightingProcessor } from './lighting/processor.js';
 import { NoiseProcessor } from './noise/processor.js';
 import { ParkingProcessor } from './parking/processor.js';
 import type { PartitionPartial } from './partial.js';
+import { ProfileProcessor } from './profile/processor.js';
 import { FileSnapshotStore, TopicSnapshotStore, type NodeSnapshot, type PartitionSnapshot, type SnapshotStore } from './state/index.js';
 import { Listeners, Ticker } from './ticker.js';
 import { appendAll, type EvalContext, type KindProcessor } from './types.js';
@@ -67,7 +68,7 @@ export function defaultStateStore(transport: StreamTransport, producer: Producer
 
 export type Processors = { [K in Kind]: KindProcessor<K> };
 
-/** One stateful processor per kind (the host's, and tools' that measure them). */
+/** One stateful processor per built-in kind (typed: a kind added to KINDS and not here does not compile). */
 export function createKindProcessors(config: Config): Processors {
   return {
     streetlight: new LightingProcessor(),
@@ -78,10 +79,17 @@ export function createKindProcessors(config: Config): Processors {
   };
 }
 
+/** One processor per kind of the catalog: the built-in ones, and one per profile kind (the host's, and tools'). */
+export function processorsFor(config: Config, kinds: KindCatalog): Map<string, KindProcessor> {
+  const map = new Map<string, KindProcessor>(Object.entries(createKindProcessors(config)) as [string, KindProcessor][]);
+  for (const profile of kinds.profiles()) map.set(profile.kind, new ProfileProcessor(profile));
+  return map;
+}
+
 /** One node's part of a partition snapshot: its kind state, health and dedup memory; undefined when there is none. */
-export function snapshotNode(kinds: Processors, health: NodeHealth, dedup: Deduplicator, node: RegistryNode): NodeSnapshot | undefined {
+export function snapshotNode(kinds: ReadonlyMap<string, KindProcessor>, health: NodeHealth, dedup: Deduplicator, node: RegistryNode): NodeSnapshot | undefined {
   const state: NodeSnapshot = {};
-  const k = (kinds[node.kind] as KindProcessor).exportNode(node.nodeId);
+  const k = kinds.get(node.kind)!.exportNode(node.nodeId);
   const h = health.exportNode(node.nodeId);
   const d = dedup.exportNode(node.nodeId);
   if (k !== undefined) state.k = k;
@@ -99,13 +107,13 @@ export class ProcessorHost {
   readonly #o: HostOptions;
   readonly #wall: () => number;
   readonly #clock: EventClock;
-  readonly #kinds: Processors;
+  readonly #kinds: Map<string, KindProcessor>;
   readonly #health = new NodeHealth();
   readonly #dedup = new Deduplicator();
   readonly #listeners = new Listeners<PipelineEvent>();
   readonly #ticker: Ticker;
   /** Registry nodes of each raw partition, by kind. */
-  readonly #byPartition: Map<number, { all: RegistryNode[]; byKind: Map<Kind, RegistryNode[]> }>;
+  readonly #byPartition: Map<number, { all: RegistryNode[]; byKind: Map<string, RegistryNode[]> }>;
   readonly #owned = new Set<string>();
   /** Event-time watermark per raw partition. */
   readonly #watermarks = new Map<number, PartitionWatermark>();
@@ -129,7 +137,7 @@ export class ProcessorHost {
     this.#clock = new EventClock(this.#wall);
     this.#store = options.role === 'processor' ? (options.stateStore === undefined ? defaultStateStore(options.transport, options.producer, options.config) : options.stateStore) : null;
     this.#snapshots = new Ticker(() => this.snapshot(), (error) => this.#o.logger.error({ err: error }, 'state snapshot failed; the next one retries'));
-    this.#kinds = createKindProcessors(options.config);
+    this.#kinds = processorsFor(options.config, options.registry.kinds);
     this.#byPartition = new Map();
     for (const node of options.registry.all()) {
       const p = partitionFor(node.nodeId, options.rawPartitions);
@@ -259,7 +267,7 @@ export class ProcessorHost {
       for (const node of nodes) {
         const state = snapshot.nodes[node.nodeId];
         if (!state) continue;
-        if (state.k !== undefined) (this.#kinds[node.kind] as KindProcessor).importNode(node.nodeId, state.k);
+        if (state.k !== undefined) this.#kinds.get(node.kind)!.importNode(node.nodeId, state.k);
         if (state.h !== undefined) this.#health.importNode(node.nodeId, state.h);
         if (state.d !== undefined) this.#dedup.importNode(node.nodeId, state.d);
       }
@@ -278,7 +286,7 @@ export class ProcessorHost {
   }
 
   /** A reading behind its partition's watermark, for the dead-letter topic (the format ingest writes). */
-  #deadLetter(record: ReadingRecord, watermark: number): OutgoingMessage {
+  #deadLetter(record: AnyReadingRecord, watermark: number): OutgoingMessage {
     const rejected = rejectedRecord(
       {
         reason: 'late',
@@ -310,7 +318,7 @@ export class ProcessorHost {
       }
       return;
     }
-    const processed = new Map<Kind, number>();
+    const processed = new Map<string, number>();
     const late: OutgoingMessage[] = [];
     const watermark = this.#watermark(partition);
     for (const r of records) {
@@ -328,7 +336,7 @@ export class ProcessorHost {
           continue;
         }
         this.#clock.observe(record.reading.ts);
-        (this.#kinds[record.kind] as KindProcessor).apply(record, node as NodeOf<Kind>);
+        this.#kinds.get(record.kind)!.apply(record as never, node as never);
         if (!replay) {
           processed.set(record.kind, (processed.get(record.kind) ?? 0) + 1);
           if (this.#listeners.size > 0) this.#listeners.emit({ type: 'reading', nodeId: record.nodeId, kind: record.kind, district: record.district, ts: record.reading.ts });
@@ -366,8 +374,8 @@ export class ProcessorHost {
       }
       const nodes = this.#byPartition.get(p);
       const partial: PartitionPartial = { source, at: ctx.now, eventTime, since: ctx.since, kinds: {}, conditions: [] };
-      for (const kind of KIND_NAMES) {
-        const { section, conditions } = (this.#kinds[kind] as KindProcessor).partial((nodes?.byKind.get(kind) ?? []) as NodeOf<Kind>[], ctx);
+      for (const [kind, processor] of this.#kinds) {
+        const { section, conditions } = processor.partial((nodes?.byKind.get(kind) ?? []) as never[], ctx);
         partial.kinds![kind] = section;
         appendAll(partial.conditions, conditions);
       }
@@ -394,7 +402,7 @@ export class ProcessorHost {
 
   #view(node: RegistryNode, ctx: EvalContext, detail: boolean): NodeView {
     const view: NodeView = { node, health: this.#health.view(node, ctx) };
-    if (detail) Object.assign(view, (this.#kinds[node.kind] as KindProcessor).describe(node as NodeOf<Kind>, ctx));
+    if (detail) Object.assign(view, this.#kinds.get(node.kind)!.describe(node as never, ctx));
     return view;
   }
 

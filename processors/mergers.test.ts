@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { generateCity, KIND_NAMES, NodeRegistry, partitionFor, type AlertCondition, type Kind, type NodeOf, type RegistryNode } from '../core/index.js';
+import { generateCity, NodeRegistry, partitionFor, type AlertCondition, type RegistryNode } from '../core/index.js';
 import { buildScenario } from '../simulators/scenarios.js';
 import { generateReading } from '../simulators/models/index.js';
 import { at, config, record } from '../test/fixtures.js';
 import { GroundwaterMerger } from './groundwater/merge.js';
 import type { GroundwaterSection, WellRow } from './groundwater/processor.js';
-import { createKindProcessors } from './host.js';
+import { createKindProcessors, processorsFor } from './host.js';
 import { NoiseMerger } from './noise/merge.js';
 import type { NoiseSection } from './noise/processor.js';
 import { ParkingMerger } from './parking/merge.js';
-import { createKindMergers } from './aggregator.js';
+import { createKindMergers, mergersFor } from './aggregator.js';
 import type { EvalContext } from './types.js';
 
 const city = generateCity({ lamps: 600, parkingSpaces: 400, noiseStations: 24, wells: 10, seed: 7 });
@@ -24,25 +24,25 @@ const sorted = (conditions: AlertCondition[]) => [...conditions].sort((a, b) => 
 describe('every merger: partials of any split of the nodes merge into the KPIs of the whole city', () => {
   // One set of processors fed 100 simulated minutes of the demo scenario (a dark circuit, wells under
   // and falling towards their lines, a full lot, a noisy station), every node at its own interval.
-  const processors = createKindProcessors(cfg);
+  const processors = processorsFor(cfg, city.kinds);
   const scenario = buildScenario('demo', [...city.all()], { seed: 3, start: START });
   for (const node of city.all()) {
     const every = city.expectedIntervalS(node) * 1000;
     for (let t = START + (node.nodeId.length % 7) * 1000; t < END; t += every) {
-      (processors[node.kind] as { apply(r: unknown, n: RegistryNode): void }).apply(record(node, generateReading(node, t, { seed: 3, scenario }) as never), node);
+      processors.get(node.kind)!.apply(record(node, generateReading(node, t, { seed: 3, scenario }) as never) as never, node as never);
     }
   }
-  const mergers = createKindMergers();
+  const mergers = mergersFor(city.kinds);
 
-  for (const kind of KIND_NAMES) {
+  for (const kind of city.kinds.names()) {
     it(`${kind}: 1, 3 and 12 partitions give the same KPIs and alert conditions`, () => {
       const ctx = ctxAt(END);
-      const nodes = city.ofKind(kind) as NodeOf<Kind>[];
+      const nodes = city.ofKind(kind);
       const evaluate = (partitions: number) => {
-        const shares = Array.from({ length: partitions }, () => [] as NodeOf<Kind>[]);
+        const shares = Array.from({ length: partitions }, () => [] as RegistryNode[]);
         for (const n of nodes) shares[partitionFor(n.nodeId, partitions)]!.push(n);
-        const partials = shares.map((share) => (processors[kind] as { partial(n: readonly NodeOf<Kind>[], c: EvalContext): { section: unknown; conditions: AlertCondition[] } }).partial(share, ctx));
-        const merged = mergers[kind].merge(partials.map((p) => p.section), ctx);
+        const partials = shares.map((share) => processors.get(kind)!.partial(share as never[], ctx));
+        const merged = mergers.get(kind)!.merge(partials.map((p) => p.section), ctx);
         return { kpis: merged.kpis, conditions: sorted([...partials.flatMap((p) => p.conditions), ...merged.conditions]) };
       };
       const whole = evaluate(1);
@@ -55,11 +55,11 @@ describe('every merger: partials of any split of the nodes merge into the KPIs o
   it('the demo city raises each kind\'s alerts, so the comparison above covers them', () => {
     const ctx = ctxAt(END);
     const names = new Set<string>();
-    for (const kind of KIND_NAMES) {
-      const partial = (processors[kind] as { partial(n: readonly NodeOf<Kind>[], c: EvalContext): { section: unknown; conditions: AlertCondition[] } }).partial(city.ofKind(kind) as NodeOf<Kind>[], ctx);
-      for (const c of [...partial.conditions, ...mergers[kind].merge([partial.section], ctx).conditions]) names.add(c.alertname);
+    for (const kind of city.kinds.names()) {
+      const partial = processors.get(kind)!.partial(city.ofKind(kind) as never[], ctx);
+      for (const c of [...partial.conditions, ...mergers.get(kind)!.merge([partial.section], ctx).conditions]) names.add(c.alertname);
     }
-    for (const name of ['CircuitDark', 'GroundwaterBelowLine', 'GroundwaterFallingFast', 'ParkingLotFull']) expect([...names]).toContain(name);
+    for (const name of ['CircuitDark', 'GroundwaterBelowLine', 'GroundwaterFallingFast', 'ParkingLotFull', 'RoadWaterlogging', 'ManholeCoverOpen']) expect([...names]).toContain(name);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { AlertCondition, Kind } from '../core/index.js';
+import type { AlertCondition } from '../core/index.js';
 import type { HealthSection, RejectionSection } from './health/processor.js';
 
 /**
@@ -17,7 +17,8 @@ export interface PartitionPartial {
   /** Event time of the evaluation, and since when its instance has been reading. */
   at: number;
   since: number;
-  kinds?: Partial<Record<Kind, unknown>>;
+  /** Each kind's section (built-in and profile kinds), by kind name. */
+  kinds?: Record<string, unknown>;
   health?: HealthSection;
   rejections?: RejectionSection;
   /** Conditions about single nodes of this partition. */

@@ -1,4 +1,4 @@
-import { KIND_NAMES, type Kind } from '../kinds/index.js';
+import { KindCatalog } from '../kinds/index.js';
 import type { TopicSpec } from './types.js';
 
 /** Fixed log topic names (see the design): other stages and the operations center depend on them. */
@@ -11,7 +11,7 @@ export const TOPICS = {
   partials: 'metrics.partials',
   /** Processor state snapshots, one per raw partition (cut into parts), keyed `telemetry.raw:<p>#<part>`; restored on start and on rebalance. */
   state: 'state.processors',
-  metrics: (kind: Kind) => `metrics.${kind}`,
+  metrics: (kind: string) => `metrics.${kind}`,
 } as const;
 
 export const GROUPS = {
@@ -26,7 +26,8 @@ const DAY = 86_400_000;
 const LARGE_RECORDS = { 'max.message.bytes': String(16 * 1024 * 1024) };
 
 /** Partition counts, retention and compaction of every topic the pipeline uses. */
-export function topicSpecs(partitions = 12): TopicSpec[] {
+/** `kinds`: one `metrics.<kind>` topic per kind (built-in and profile). */
+export function topicSpecs(partitions = 12, kinds: KindCatalog = KindCatalog.default()): TopicSpec[] {
   return [
     { name: TOPICS.raw, partitions, retentionMs: 7 * DAY },
     { name: TOPICS.dlq, partitions: Math.max(1, Math.floor(partitions / 4)), retentionMs: 14 * DAY },
@@ -35,6 +36,6 @@ export function topicSpecs(partitions = 12): TopicSpec[] {
     // Snapshots are rewritten every STATE_SNAPSHOT_INTERVAL_MS: roll segments often so compaction can drop the old ones.
     { name: TOPICS.state, partitions: 1, compacted: true, configs: { 'segment.ms': String(10 * 60_000), 'min.cleanable.dirty.ratio': '0.1' } },
     { name: TOPICS.nodeMetrics, partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS },
-    ...KIND_NAMES.map((kind) => ({ name: TOPICS.metrics(kind), partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS })),
+    ...kinds.names().map((kind) => ({ name: TOPICS.metrics(kind), partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS })),
   ];
 }

@@ -14,7 +14,7 @@ export type PublishDecision =
  */
 export function publishPolicy(registry: NodeRegistry) {
   return (principal: Principal, topic: string): PublishDecision => {
-    const target = parseTopic(topic);
+    const target = parseTopic(topic, registry.kinds);
     if ('reason' in target) return { allowed: false, detail: `${principal.type} ${principal.id} may not publish to ${clip(topic)} (${target.reason})` };
     if (target.type === 'batch') {
       if (principal.type !== 'gateway' || target.gatewayId !== principal.id) {
