@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
-import type { Batch, Config, Consumer, NodeRegistry, PipelineMetrics, StreamTransport } from '../../../core/index.js';
-import { SINK_TOPICS, toPoints } from './points.js';
+import { KindCatalog, type Batch, type Config, type Consumer, type NodeRegistry, type PipelineMetrics, type StreamTransport } from '../../../core/index.js';
+import { sinkSchema, sinkTopics, toPoints } from './points.js';
+import { profileMeasurementNames, profileRollupFields } from './profile.js';
 import { ensureRollups, influxVersion, isInflux1 } from './rollups.js';
 import { InfluxWriter, type InfluxWriterOptions } from './writer.js';
 
-export { MEASUREMENTS, SINK_TOPICS, toPoints, type Converted, type Measurement, type SinkPoint } from './points.js';
+export { MEASUREMENTS, sinkSchema, sinkTopics, toPoints, type Converted, type Measurement, type MeasurementSchema, type SinkPoint } from './points.js';
+export { profileMeasurementNames, profileMeasurements, profileRollupFields } from './profile.js';
 export { InfluxWriteError, InfluxWriter, type InfluxWriterOptions } from './writer.js';
 export { ensureRollups, influxVersion, isInflux1, rollupBackfillQuery, ROLLUP_FIELDS, ROLLUPS, type EnsureRollupsOptions, type RollupsResult } from './rollups.js';
 
@@ -14,7 +16,10 @@ export const INFLUX_SINK_GROUP = 'citybrain-sink-influxdb';
 /** What the sink needs from a stage context (bin/stages.ts `StageContext` fits as it is). */
 export interface InfluxSinkContext {
   config: Pick<Config, 'INFLUX_URL' | 'INFLUX_TOKEN' | 'INFLUX_ORG' | 'INFLUX_BUCKET'>;
-  /** Names the well / station of a raw reading's node; without it those tags are left out. */
+  /**
+   * Names the well / station of a raw reading's node (without it those tags are left out); its kind
+   * catalog says which profile kinds are written (without it: the built-in kinds and shipped profiles).
+   */
   registry?: NodeRegistry;
   transport: StreamTransport;
   metrics: PipelineMetrics;
@@ -40,7 +45,7 @@ export interface InfluxSinkOptions extends Omit<InfluxWriterOptions, 'metrics' |
 }
 
 /**
- * Consumes `metrics.*`, `alerts` and `telemetry.raw` (groundwater and noise readings only) and writes
+ * Consumes `metrics.*`, `alerts` and `telemetry.raw` (groundwater, noise and profile kinds' readings) and writes
  * them to InfluxDB. A batch's position is committed only after InfluxDB accepted all its points:
  * `onBatch` converts, writes, awaits the write and throws when it failed after bounded retries, so
  * the log delivers the batch again. Points carry event time, so redelivery overwrites, never adds.
@@ -53,10 +58,14 @@ export class InfluxSink {
   #consumer: Consumer | null = null;
   #stopping = false;
   #rollupTimer: NodeJS.Timeout | null = null;
+  readonly #kinds: KindCatalog;
 
+  /** Throws when a profile kind's measurement clashes with a built-in one (see `sinkSchema`). */
   constructor(ctx: InfluxSinkContext, options: InfluxSinkOptions) {
     this.#ctx = ctx;
     this.#o = options;
+    this.#kinds = ctx.registry?.kinds ?? KindCatalog.default();
+    sinkSchema(this.#kinds);
     this.#logger = ctx.logger.child({ stage: 'sink-influxdb' });
     this.#writer = new InfluxWriter({ ...options, metrics: ctx.metrics, logger: this.#logger });
   }
@@ -64,12 +73,12 @@ export class InfluxSink {
   async start(): Promise<void> {
     this.#consumer = await this.#ctx.transport.consume({
       groupId: this.#o.groupId ?? INFLUX_SINK_GROUP,
-      topics: [...SINK_TOPICS],
+      topics: sinkTopics(this.#kinds),
       fromBeginning: this.#o.fromBeginning ?? true,
       maxBatchSize: this.#o.maxBatchSize ?? 2000,
       onBatch: (batch) => this.#onBatch(batch),
     });
-    this.#logger.info({ url: this.#o.url, bucket: this.#o.bucket, topics: SINK_TOPICS }, 'InfluxDB sink running');
+    this.#logger.info({ url: this.#o.url, bucket: this.#o.bucket, topics: sinkTopics(this.#kinds) }, 'InfluxDB sink running');
     if (this.#o.rollups ?? true) void this.#setupRollups();
   }
 
@@ -88,7 +97,7 @@ export class InfluxSink {
         this.#rollupsDone();
         return;
       }
-      const result = await ensureRollups({ url: this.#o.url, token: this.#o.token, database, rawPolicy, rawDuration: this.#o.rawRetention ?? '30d' });
+      const result = await ensureRollups({ url: this.#o.url, token: this.#o.token, database, rawPolicy, rawDuration: this.#o.rawRetention ?? '30d', measurements: this.#profileRollups() });
       this.#logger.info({ version, database, created: result.created, altered: result.altered, unchanged: result.unchanged.length }, 'InfluxDB 1.x rollups ready (retention policies, continuous queries)');
       this.#rollupsDone();
     } catch (error) {
@@ -98,6 +107,11 @@ export class InfluxSink {
       this.#rollupTimer = setTimeout(() => void this.#setupRollups(), retryMs);
       this.#rollupTimer.unref();
     }
+  }
+
+  /** Each profile kind's KPI measurement and its numeric fields, downsampled like the built-in KPIs. */
+  #profileRollups(): Record<string, readonly string[]> {
+    return Object.fromEntries(this.#kinds.profiles().map((p) => [profileMeasurementNames(p.kind).kpis, profileRollupFields(p)]));
   }
 
   async #onBatch(batch: Batch): Promise<void> {

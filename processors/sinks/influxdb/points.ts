@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { alertPlace, KIND_NAMES, lotPlace, noisePeriod, TOPICS, ZONE_LIMITS, type Kind, type NodeRegistry, type StreamRecord } from '../../../core/index.js';
+import { alertPlace, KindCatalog, KIND_NAMES, lotPlace, noisePeriod, TOPICS, ZONE_LIMITS, type Kind, type NodeRegistry, type StreamRecord } from '../../../core/index.js';
+import { profileKpiPoints, profileMeasurements, profileReadingPoint } from './profile.js';
+import { nsTime, pointOf, type FieldValue, type MeasurementSchema, type SinkPoint } from './shape.js';
+
+export type { FieldType, MeasurementSchema, SinkPoint } from './shape.js';
 
 /**
  * Log records -> InfluxDB points (pure; no I/O). The schema is in README.md beside this file.
@@ -11,14 +15,10 @@ import { alertPlace, KIND_NAMES, lotPlace, noisePeriod, TOPICS, ZONE_LIMITS, typ
  *
  * Field types never change per measurement (numbers always float, flags boolean, text string):
  * InfluxDB refuses a point whose field type differs from the shard's existing one.
+ *
+ * Profile kinds (a kind defined by a profile file) have their measurements derived from the profile
+ * at run time (profile.ts); the registry's kind catalog says which kinds exist.
  */
-export interface SinkPoint {
-  measurement: Measurement;
-  tags: Record<string, string>;
-  fields: Record<string, number | boolean | string>;
-  /** Nanoseconds since the epoch, as decimal text (beyond Number's exact range). */
-  time: string;
-}
 
 /**
  * The schema the sink writes, as data and as types: every measurement, its tags (with the closed set
@@ -71,7 +71,7 @@ export const SCHEMA = {
     tags: { alertname: null, severity: ['critical', 'major', 'minor', 'info'], district: null, kind: null, state: ['firing', 'acknowledged', 'resolved'] },
     fields: { id: 'string', subject: 'string', summary: 'string', value: 'number', startsAt: 'number', firedAt: 'number', lat: 'number', lon: 'number' },
   },
-} as const satisfies Record<string, { tags: Record<string, readonly string[] | null>; fields: Record<string, 'number' | 'boolean' | 'string'> }>;
+} as const satisfies Record<string, MeasurementSchema>;
 
 export type Schema = typeof SCHEMA;
 export type Measurement = keyof Schema;
@@ -82,8 +82,26 @@ export type TagValue<M extends Measurement, T extends TagOf<M>> = Schema[M]['tag
 export type FieldOf<M extends Measurement> = keyof Schema[M]['fields'] & string;
 export type FieldOfType<M extends Measurement, K extends 'number' | 'boolean' | 'string'> = { [F in FieldOf<M>]: Schema[M]['fields'][F] extends K ? F : never }[FieldOf<M>];
 
-/** The topics the sink reads. `telemetry.raw` only for the low-rate kinds (groundwater, noise). */
-export const SINK_TOPICS = [...KIND_NAMES.map((kind) => TOPICS.metrics(kind)), TOPICS.nodeMetrics, TOPICS.alerts, TOPICS.raw] as const;
+/**
+ * Every measurement the sink writes for these kinds: the built-in ones (`SCHEMA`) and each profile
+ * kind's three; throws when a profile kind's measurement would take a built-in one's name (a kind
+ * called `lighting`, `nodes` or `alerts`), since their points would mix in one measurement.
+ */
+export function sinkSchema(kinds: KindCatalog = KindCatalog.default()): Map<string, MeasurementSchema> {
+  const all = new Map<string, MeasurementSchema>(Object.entries(SCHEMA));
+  for (const profile of kinds.profiles()) {
+    for (const [name, schema] of Object.entries(profileMeasurements(profile))) {
+      if (all.has(name)) throw new Error(`profile kind ${profile.kind}: InfluxDB measurement ${name} is already written by the sink; rename the kind`);
+      all.set(name, schema);
+    }
+  }
+  return all;
+}
+
+/** The topics the sink reads: every kind's `metrics.<kind>`, node health, alerts, and `telemetry.raw` (readings of the low-rate kinds and profile kinds). */
+export function sinkTopics(kinds: KindCatalog = KindCatalog.default()): string[] {
+  return [...kinds.names().map((kind) => TOPICS.metrics(kind)), TOPICS.nodeMetrics, TOPICS.alerts, TOPICS.raw];
+}
 
 // ---- record schemas (ours, but parsed defensively: a record that does not fit is skipped and counted) ----
 
@@ -210,8 +228,6 @@ export interface Converted {
   skipped: number;
 }
 
-const NS_PER_MS = 1_000_000n;
-const nsTime = (ms: number, subMsNs = 0) => (BigInt(Math.round(ms)) * NS_PER_MS + BigInt(subMsNs)).toString();
 
 /** FNV-1a, 32 bit: a stable small hash of an alert id. */
 function fnv1a(text: string): number {
@@ -223,36 +239,20 @@ function fnv1a(text: string): number {
   return h;
 }
 
-type FieldValue = number | boolean | string | null | undefined;
 /** Value type of a field as the schema declares it. */
 type FieldInput<M extends Measurement, F extends FieldOf<M>> = Schema[M]['fields'][F] extends 'number' ? number | null | undefined : Schema[M]['fields'][F] extends 'boolean' ? boolean | null | undefined : string | null | undefined;
 type TagsInput<M extends Measurement> = { [T in TagOf<M>]?: TagValue<M, T> | null | undefined };
 type FieldsInput<M extends Measurement> = { [F in FieldOf<M>]?: FieldInput<M, F> };
 
-/** Drops null/undefined and non-finite numbers (InfluxDB has no null); a point needs at least one field. */
-function fieldsOf(input: Record<string, FieldValue>): Record<string, number | boolean | string> {
-  const out: Record<string, number | boolean | string> = {};
-  for (const [k, v] of Object.entries(input)) {
-    if (v === null || v === undefined) continue;
-    if (typeof v === 'number' && !Number.isFinite(v)) continue;
-    out[k] = v;
-  }
-  return out;
-}
-
-function tagsOf(input: Record<string, string | null | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(input)) if (v !== null && v !== undefined && v !== '') out[k] = v;
-  return out;
-}
-
 class Builder {
   readonly points: SinkPoint[] = [];
   skipped = 0;
   add<M extends Measurement>(measurement: M, tags: TagsInput<M>, fields: FieldsInput<M>, time: string): void {
-    const f = fieldsOf(fields as Record<string, FieldValue>);
-    if (Object.keys(f).length === 0) return;
-    this.points.push({ measurement, tags: tagsOf(tags as Record<string, string | null | undefined>), fields: f, time });
+    this.push(pointOf(measurement, tags as Record<string, string | null | undefined>, fields as Record<string, FieldValue>, time));
+  }
+  /** A point built elsewhere (a profile kind's, checked against its profile); null adds nothing. */
+  push(point: SinkPoint | null): void {
+    if (point) this.points.push(point);
   }
   /** Parses one row of a KPI list or map; a row that does not fit is skipped and counted. */
   row<T extends z.ZodType>(schema: T, value: unknown): z.output<T> | null {
@@ -450,10 +450,17 @@ function alerts(b: Builder, value: unknown, registry: NodeRegistry | undefined):
   return true;
 }
 
-function raw(b: Builder, value: unknown, registry: NodeRegistry | undefined): boolean {
+function raw(b: Builder, value: unknown, registry: NodeRegistry | undefined, kinds: KindCatalog): boolean {
   const head = rawHead.safeParse(value);
   if (!head.success) return false;
-  if (head.data.type !== 'reading' || (head.data.kind !== 'groundwater' && head.data.kind !== 'noise')) return true; // not ours to write
+  if (head.data.type !== 'reading') return true; // status records: not ours to write
+  const profile = kinds.get(head.data.kind)?.profile;
+  if (profile) {
+    const p = profileReadingPoint(profile, value);
+    b.push(p?.point ?? null);
+    return p !== null;
+  }
+  if (head.data.kind !== 'groundwater' && head.data.kind !== 'noise') return true; // high-rate built-in kinds: not ours to write
   const s = rawRecord.safeParse(value);
   if (!s.success) return false;
   const r = s.data;
@@ -471,7 +478,7 @@ function raw(b: Builder, value: unknown, registry: NodeRegistry | undefined): bo
   return true;
 }
 
-type Convert = (b: Builder, value: unknown, registry: NodeRegistry | undefined) => boolean;
+type Convert = (b: Builder, value: unknown, registry: NodeRegistry | undefined, kinds: KindCatalog) => boolean;
 /** The points of each kind's KPI snapshots: keyed by kind, so a kind without its points does not compile. */
 const BY_KIND: { [K in Kind]: Convert } = { streetlight: lighting, groundwater, noise, parking };
 const BY_TOPIC: Record<string, Convert> = {
@@ -481,18 +488,33 @@ const BY_TOPIC: Record<string, Convert> = {
   [TOPICS.raw]: raw,
 };
 
+/** `metrics.<kind>` of a profile kind in `kinds`: its KPI converter. */
+function profileTopic(topic: string, kinds: KindCatalog): Convert | undefined {
+  const profile = kinds.profiles().find((p) => TOPICS.metrics(p.kind) === topic);
+  if (!profile) return undefined;
+  return (b, value) => {
+    const converted = profileKpiPoints(profile, value);
+    if (!converted) return false;
+    for (const p of converted.points) b.push(p);
+    b.skipped += converted.skipped;
+    return true;
+  };
+}
+
 /**
  * The points for a batch of records of one topic. Unreadable records (bad JSON, wrong shape) and
  * unreadable KPI rows are skipped and counted; records of other kinds on `telemetry.raw`
- * (streetlight, parking, status) are ignored by design and not counted.
+ * (streetlight, parking, status) are ignored by design and not counted. Profile kinds come from the
+ * registry's kind catalog (without a registry: the built-in kinds and the shipped profiles).
  */
 export function toPoints(topic: string, records: readonly Pick<StreamRecord, 'value'>[], registry?: NodeRegistry): Converted {
-  const convert = BY_TOPIC[topic];
+  const kinds = registry?.kinds ?? KindCatalog.default();
+  const convert = BY_TOPIC[topic] ?? profileTopic(topic, kinds);
   const b = new Builder();
   if (!convert) return { points: [], skipped: 0 };
   for (const record of records) {
     const value = json(record.value);
-    if (value === undefined || !convert(b, value, registry)) b.skipped++;
+    if (value === undefined || !convert(b, value, registry, kinds)) b.skipped++;
   }
   return { points: b.points, skipped: b.skipped };
 }

@@ -12,6 +12,8 @@
  *   (RESAMPLE FOR 3h: hours rewritten for 3 h, so a sink catching up after an outage < 2 h is included);
  *   `cq_M_1d`: the same per day into `rollup_1d.M_1d` (RESAMPLE FOR 2d).
  *   Fields are named `<field>_mean`, `<field>_min`, `<field>_max`.
+ *   Profile kinds' KPI measurements (`<kind>`: nodes, reporting, the aggregates) are passed in as
+ *   `measurements` (the sink derives them from its kind catalog) and get the same two CQs.
  */
 
 import type { FieldOfType, Measurement } from './points.js';
@@ -45,6 +47,8 @@ export interface EnsureRollupsOptions {
   /** Retention of the raw RP; default `30d`. `INF` keeps raw data forever. */
   rawDuration?: string;
   timeoutMs?: number;
+  /** More measurements to downsample, with their numeric fields (the profile kinds' `<kind>`). */
+  measurements?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface RollupsResult {
@@ -57,25 +61,43 @@ export interface RollupsResult {
 
 const ident = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
+/** Every downsampled measurement with its numeric fields: the built-in ones and `extra` (profile kinds). */
+function rollupMeasurements(extra: Readonly<Record<string, readonly string[]>> = {}): Map<string, readonly string[]> {
+  const all = new Map<string, readonly string[]>(Object.entries(ROLLUP_FIELDS));
+  for (const [m, fields] of Object.entries(extra)) {
+    if (all.has(m)) throw new Error(`rollups: ${m} is a built-in measurement`);
+    if (fields.length > 0) all.set(m, fields);
+  }
+  return all;
+}
+
 /** The SELECT ... INTO of one continuous query (without time range / GROUP BY time interval part appended). */
-function selectInto(database: string, rawPolicy: string, measurement: RollupMeasurement, interval: RollupInterval): string {
-  const fields = ROLLUP_FIELDS[measurement].flatMap((f) => (['mean', 'min', 'max'] as const).map((fn) => `${fn}(${ident(f)}) AS ${ident(`${f}_${fn}`)}`));
+function selectInto(database: string, rawPolicy: string, measurement: string, numeric: readonly string[], interval: RollupInterval): string {
+  const fields = numeric.flatMap((f) => (['mean', 'min', 'max'] as const).map((fn) => `${fn}(${ident(f)}) AS ${ident(`${f}_${fn}`)}`));
   const into = `${ident(database)}.${ident(ROLLUPS[interval].policy)}.${ident(`${measurement}_${interval}`)}`;
   return `SELECT ${fields.join(', ')} INTO ${into} FROM ${ident(database)}.${ident(rawPolicy)}.${ident(measurement)}`;
 }
 
 /** The CQ's query run by hand over [fromMs, toMs): what the CQ writes for those intervals (backfill, tests). */
-export function rollupBackfillQuery(o: { database: string; rawPolicy?: string }, measurement: RollupMeasurement, interval: RollupInterval, fromMs: number, toMs: number): string {
-  return `${selectInto(o.database, o.rawPolicy ?? 'autogen', measurement, interval)} WHERE time >= ${fromMs}ms AND time < ${toMs}ms GROUP BY time(${interval}), *`;
+export function rollupBackfillQuery(
+  o: { database: string; rawPolicy?: string; measurements?: EnsureRollupsOptions['measurements'] },
+  measurement: RollupMeasurement | (string & {}),
+  interval: RollupInterval,
+  fromMs: number,
+  toMs: number,
+): string {
+  const numeric = rollupMeasurements(o.measurements).get(measurement);
+  if (!numeric) throw new Error(`rollups: no downsampled measurement ${measurement}`);
+  return `${selectInto(o.database, o.rawPolicy ?? 'autogen', measurement, numeric, interval)} WHERE time >= ${fromMs}ms AND time < ${toMs}ms GROUP BY time(${interval}), *`;
 }
 
-export function continuousQueryName(measurement: RollupMeasurement, interval: RollupInterval): string {
+export function continuousQueryName(measurement: string, interval: RollupInterval): string {
   return `cq_${measurement}_${interval}`;
 }
 
-function continuousQuery(database: string, rawPolicy: string, measurement: RollupMeasurement, interval: RollupInterval): string {
+function continuousQuery(database: string, rawPolicy: string, measurement: string, numeric: readonly string[], interval: RollupInterval): string {
   const r = ROLLUPS[interval];
-  return `CREATE CONTINUOUS QUERY ${ident(continuousQueryName(measurement, interval))} ON ${ident(database)} RESAMPLE EVERY ${interval} FOR ${r.resampleFor} BEGIN ${selectInto(database, rawPolicy, measurement, interval)} GROUP BY time(${interval}), * END`;
+  return `CREATE CONTINUOUS QUERY ${ident(continuousQueryName(measurement, interval))} ON ${ident(database)} RESAMPLE EVERY ${interval} FOR ${r.resampleFor} BEGIN ${selectInto(database, rawPolicy, measurement, numeric, interval)} GROUP BY time(${interval}), * END`;
 }
 
 /** Duration text (`30d`, `720h0m0s`, `INF`, `0s`) in ms; 0 = infinite. */
@@ -152,10 +174,10 @@ export async function ensureRollups(o: EnsureRollupsOptions): Promise<RollupsRes
 
   const cqs = new Map<string, string>();
   for (const s of await query(o, 'SHOW CONTINUOUS QUERIES')) if (s.name === database) for (const r of rows(s)) cqs.set(String(r.name), String(r.query));
-  for (const measurement of Object.keys(ROLLUP_FIELDS) as RollupMeasurement[]) {
+  for (const [measurement, numeric] of rollupMeasurements(o.measurements)) {
     for (const interval of Object.keys(ROLLUPS) as RollupInterval[]) {
       const name = continuousQueryName(measurement, interval);
-      const statement = continuousQuery(database, rawPolicy, measurement, interval);
+      const statement = continuousQuery(database, rawPolicy, measurement, numeric, interval);
       const existing = cqs.get(name);
       const label = `continuous query ${name}`;
       if (existing !== undefined && canonical(existing) === canonical(statement)) {

@@ -1,7 +1,7 @@
 import { HttpError, InfluxDB, Point, setLogger } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import type { PipelineMetrics } from '../../../core/index.js';
-import type { Measurement, SinkPoint } from './points.js';
+import type { SinkPoint } from './points.js';
 
 export interface InfluxWriterOptions {
   /** `http://host:8086` */
@@ -154,8 +154,8 @@ function toLine(p: SinkPoint): string {
   return line;
 }
 
-function countBy(points: readonly SinkPoint[]): Map<Measurement, number> {
-  const counts = new Map<Measurement, number>();
+function countBy(points: readonly SinkPoint[]): Map<string, number> {
+  const counts = new Map<string, number>();
   for (const p of points) counts.set(p.measurement, (counts.get(p.measurement) ?? 0) + 1);
   return counts;
 }
