@@ -52,13 +52,15 @@ describe('web console in a real browser against the demo', () => {
     await signIn(page, CREW, 'Wang Lei, crew 7');
     const before = new Set((await apiAlerts()).map((a) => a.id));
     // The board: each section's headline a figure as readings come in (lighting and nodes a rate, springs wells in band, parking occupancy).
-    const headline = { lighting: /^\d+\.\d %$/, groundwater: /^\d+ \/ \d+$/, noise: /^(\d+\.\d %|–)$/, parking: /^\d+\.\d %$/, nodes: /^\d+\.\d %$/ };
+    // Profile kinds get a card of their own, made from their KPI section (nodes reporting of nodes).
+    const headline = { lighting: /^\d+\.\d %$/, groundwater: /^\d+ \/ \d+$/, noise: /^(\d+\.\d %|–)$/, parking: /^\d+\.\d %$/, nodes: /^\d+\.\d %$/, waterlogging: /^[1-9]\d* \/ \d+$/, manhole: /^[1-9]\d* \/ \d+$/ };
     for (const [section, pattern] of Object.entries(headline)) {
       await waitFor(async () => pattern.test((await page.textContent(`#kpi-${section} .big strong`).catch(() => null)) ?? ''), 60_000, `the ${section} headline (${pattern})`);
     }
     // Noise judges whole hours: in the demo's first hour its card says how many stations are incomplete.
     expect(await page.textContent('#kpi-noise .body')).toMatch(/\d+ stations; last judged hour/);
     expect(await page.locator('#kpi-lighting tbody tr').count()).toBe(5); // every road class against its target
+    expect(await page.textContent('#kpi-waterlogging h2')).toBe('Road waterlogging');
     await page.screenshot({ path: join(SHOTS, 'console-board.png'), fullPage: true });
 
     // Alerts: one that was not there when the page loaded appears without a reload.

@@ -185,4 +185,37 @@ describe('city-brain command', () => {
     expect(p.output()).toContain('unknown command "frobnicate"');
     expect(p.output()).toContain('usage: city-brain');
   });
+
+  it('a bad kind profile stops the start with one line naming the file, the path in it and the reason (exit code 2)', async () => {
+    const air = (over: Record<string, unknown> = {}) => ({
+      kind: 'air',
+      title: 'Air quality',
+      expectedIntervalS: 300,
+      fields: { pm10: { type: 'number', unit: 'ug/m3', min: 0, max: 1000, required: true }, no2: { type: 'number', min: 0, max: 2000 } },
+      alerts: [{ alert: 'AirPolluted', severity: 'major', when: { field: 'pm10', op: 'gt', value: 150 }, holdS: 600, summary: 'PM10 {value} at {nodeId}' }],
+      ...over,
+    });
+    const cases: Array<{ files: Record<string, unknown>; file: string; line: RegExp }> = [
+      { files: { 'air.json': air({ fields: { pm10: { type: 'float' } } }) }, file: 'air.json', line: /air\.json: fields\.pm10(\.type)?: unknown field type "float" \(one of number, boolean, enum\)$/ },
+      { files: { 'air.json': air({ alerts: [{ alert: 'AirPolluted', severity: 'major', when: { field: 'pm10', op: 'gt', value: 5000 }, summary: 'x' }] }) }, file: 'air.json', line: /air\.json: alerts\[0\]\.when\.value: threshold 5000 is outside the field's range 0\.\.1000$/ },
+      { files: { 'a.json': air(), 'b.json': air() }, file: 'b.json', line: /b\.json: kind: air is already defined by .*a\.json$/ },
+      { files: { 'air.json': air({ alerts: [{ alert: 'AirPolluted', severity: 'major', when: { field: 'pm25', op: 'gt', value: 75 }, summary: 'x' }] }) }, file: 'air.json', line: /air\.json: alerts\[0\]\.when\.field: no field "pm25" in fields \(pm10, no2\)$/ },
+      { files: { 'noise.json': air({ kind: 'noise' }) }, file: 'noise.json', line: /noise\.json: kind: noise is a built-in kind; choose another name$/ },
+    ];
+    for (const c of cases) {
+      const dir = mkdtempSync(join(tmpdir(), 'citybrain-profiles-'));
+      try {
+        for (const [name, body] of Object.entries(c.files)) writeFileSync(join(dir, name), JSON.stringify(body));
+        const p = run(['start'], { KIND_PROFILES: dir, MQTT_PORT: '0', HTTP_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+        running = p.child;
+        expect(await p.exited, p.output()).toBe(2);
+        const lines = p.output().trim().split('\n');
+        expect(lines, p.output()).toHaveLength(1);
+        expect(lines[0]).toContain(`city-brain: ${join(dir, c.file)}: `);
+        expect(lines[0]).toMatch(c.line);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }, 60_000);
 });

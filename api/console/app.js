@@ -113,13 +113,36 @@ function nodes(k) {
   ];
 }
 
+/** A profile kind's section (README "Adding a sensor kind"): its aggregates for the city and the nodes over a line now. */
+function profileKind(k) {
+  const aggregates = Object.entries(k.aggregates ?? {});
+  const list = k.list ?? [];
+  return [
+    big(`${k.reporting ?? 0} / ${k.nodes ?? 0}`, 'nodes reporting'),
+    table(['aggregate', 'city'], aggregates.map(([name, v]) => [name, v === null ? '–' : String(Math.round(v * 1000) / 1000)])),
+    list.length
+      ? table(['node', 'district', 'now', 'rules'], list.slice(0, 6).map((r) => [r.nodeId, r.district, Object.entries(r.values).map(([f, v]) => `${f} ${v}`).join(', '), r.rules.join(', ') || '–']))
+      : h('p', {}, 'No node over a line.'),
+  ];
+}
+
 const SECTIONS = { lighting, groundwater, noise, parking, nodes };
+
+/** Sections of the KPI document that are profile kinds (they carry a title and aggregates), each in a card of its own. */
+function profileSections(k) {
+  return Object.entries(k).filter(([name, s]) => !(name in SECTIONS) && s && typeof s === 'object' && 'aggregates' in s && 'title' in s);
+}
 
 function renderBoard() {
   const k = state.kpis;
   if (!k) return;
   $('#evaluated').textContent = cityTime(k.evaluatedAt);
-  for (const [name, render] of Object.entries(SECTIONS)) {
+  const renderers = { ...SECTIONS };
+  for (const [name, section] of profileSections(k)) {
+    renderers[name] = profileKind;
+    if (!document.getElementById(`kpi-${name}`)) $('#kpi-nodes').before(h('article', { id: `kpi-${name}`, class: 'card' }, h('h2', {}, section.title), h('div', { class: 'body' })));
+  }
+  for (const [name, render] of Object.entries(renderers)) {
     const body = document.querySelector(`#kpi-${name} .body`);
     try {
       body.replaceChildren(...render(k[name] ?? {}));
