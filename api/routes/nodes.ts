@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { KIND_NAMES, topicLevel, type ApiRole, type PipelineView } from '../../core/index.js';
 import { requireRole } from '../auth.js';
+import { errorSchema, nodePageSchema, nodeViewSchema } from '../schemas/index.js';
 
 const nodeQuery = z.object({
   kind: z.enum(KIND_NAMES as [string, ...string[]]).optional().describe('streetlight | groundwater | noise | parking'),
@@ -16,7 +17,7 @@ export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<s
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
     '/api/v1/nodes',
-    { preHandler: requireRole(tokens, 'viewer'), schema: { summary: 'Registered nodes with their health, filtered and paged', tags: ['nodes'], querystring: nodeQuery } },
+    { preHandler: requireRole(tokens, 'viewer'), schema: { summary: 'Registered nodes with their health, filtered and paged', tags: ['nodes'], querystring: nodeQuery, response: { 200: nodePageSchema } } },
     async (req) => {
       const q = req.query;
       const page = view.nodes({ kind: q.kind as never, district: q.district, status: q.status, limit: q.limit, offset: q.offset });
@@ -25,7 +26,7 @@ export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<s
   );
   r.get(
     '/api/v1/nodes/:id',
-    { preHandler: requireRole(tokens, 'viewer'), schema: { summary: 'One node: attributes, health, latest reading and derived state', tags: ['nodes'], params: z.object({ id: topicLevel }) } },
+    { preHandler: requireRole(tokens, 'viewer'), schema: { summary: 'One node: attributes, health, latest reading and derived state', tags: ['nodes'], params: z.object({ id: topicLevel }), response: { 200: nodeViewSchema, 404: errorSchema } } },
     async (req, reply) => {
       const node = view.node(req.params.id);
       if (!node) return reply.code(404).send({ error: 'not-found', message: `node ${req.params.id} is not registered` });
