@@ -3,6 +3,8 @@ import type { z } from 'zod';
 import {
   generateCity,
   isKind,
+  KindCatalog,
+  parseNode,
   PipelineMetrics,
   type Alert,
   type AlertCondition,
@@ -13,11 +15,11 @@ import {
   type PipelineView,
   type ProfileKpis,
   type ProfileNode,
+  type ProfileReadingRecord,
   type RegistryNode,
 } from '../../core/index.js';
 import { pino } from 'pino';
-// The kinds' processors and mergers, imported one by one (not through processors/host.ts and
-// processors/aggregator.ts, which also load the profile stages).
+// The kinds' processors and mergers, one by one: the test assembles the document as the aggregator does.
 import { AlertEvaluator } from '../../processors/alerts/evaluator.js';
 import { GroundwaterMerger } from '../../processors/groundwater/merge.js';
 import { groundwaterKpisSchema } from '../../processors/groundwater/kpis.js';
@@ -31,6 +33,8 @@ import { noiseKpisSchema } from '../../processors/noise/kpis.js';
 import { NoiseMerger } from '../../processors/noise/merge.js';
 import { NoiseProcessor, type StationRow } from '../../processors/noise/processor.js';
 import { parkingKpisSchema } from '../../processors/parking/kpis.js';
+import { ProfileMerger } from '../../processors/profile/merge.js';
+import { ProfileProcessor } from '../../processors/profile/processor.js';
 import { ParkingMerger } from '../../processors/parking/merge.js';
 import { ParkingProcessor } from '../../processors/parking/processor.js';
 import type { EvalContext, KindMerger, KindProcessor } from '../../processors/types.js';
@@ -78,29 +82,38 @@ nodes.forEach((node, i) => {
 });
 for (let i = 0; i < 60; i++) health.noteRejected(0, i % 2 ? 'schema' : 'unknown-node', Date.now());
 
-/** Profile kinds' sections as ProfileKpis describes them (their stages are not wired yet). */
-const waterlogging: ProfileKpis = {
-  title: 'Road waterlogging',
-  nodes: 19,
-  reporting: 18,
-  aggregates: { meanDepthM: 0.07, maxDepthM: 0.41, pointsOver15cm: 2, pointsOverClosure: 1, secondsOver15cm: 1260 },
-  byDistrict: {
-    Lixia: { nodes: 7, reporting: 7, aggregates: { meanDepthM: 0.12, maxDepthM: 0.41, pointsOver15cm: 2, pointsOverClosure: 1, secondsOver15cm: 1260 } },
-    Jiyang: { nodes: 2, reporting: 1, aggregates: { meanDepthM: null, maxDepthM: null, pointsOver15cm: 0, pointsOverClosure: 0, secondsOver15cm: 0 } },
-  },
-  list: [
-    { nodeId: 'WL-0003', district: 'Lixia', ts: END - 30_000, values: { depthM: 0.41, rainMmPerH: 62 }, timeOver: { secondsOver15cm: 1260 }, rules: ['RoadWaterlogging/major', 'RoadWaterlogging/critical'] },
-    { nodeId: 'WL-0011', district: 'Lixia', ts: END - 45_000, values: { depthM: 0.18 }, timeOver: { secondsOver15cm: 300 }, rules: [] },
-  ],
-};
-const manhole: ProfileKpis = {
-  title: 'Manhole covers',
-  nodes: 40,
-  reporting: 40,
-  aggregates: { open: 1, maxTiltDeg: 22.5 },
-  byDistrict: { Shizhong: { nodes: 40, reporting: 40, aggregates: { open: 1, maxTiltDeg: 22.5 } } },
-  list: [{ nodeId: 'MH-0007', district: 'Shizhong', ts: END - 5_000, values: { open: true, tiltDeg: 22.5, waterBelowM: 1.2, state: 'alarm' }, timeOver: {}, rules: ['ManholeCoverOpen/critical'] }],
-};
+/**
+ * The shipped profile kinds' sections from their real processor and merger: waterlogging points
+ * over 15 cm and over the closure depth (rows with runs and rules), a cover open and one tilted.
+ */
+const catalog = KindCatalog.default();
+const profileKinds = new Map<string, { processor: ProfileProcessor; nodes: ProfileNode[] }>();
+function profileNodes(kind: string, count: number, attrs: (i: number) => Record<string, unknown>): ProfileNode[] {
+  return Array.from({ length: count }, (_, i) => {
+    const parsed = parseNode({ nodeId: `${kind.slice(0, 2).toUpperCase()}-${i}`, kind, district: i % 2 ? 'Lixia' : 'Shizhong', lat: 36.66, lon: 117.02, ...attrs(i) }, catalog);
+    if (!parsed.success) throw new Error(parsed.error.message);
+    return parsed.data as ProfileNode;
+  });
+}
+function profileSection(kind: string, nodes: ProfileNode[], values: (i: number, t: number) => Record<string, unknown> | null): ProfileKpis {
+  const profile = catalog.get(kind)!.profile!;
+  const processor = new ProfileProcessor(profile);
+  profileKinds.set(kind, { processor, nodes });
+  nodes.forEach((node, i) => {
+    for (let t = START; t < END; t += 60_000) {
+      const v = values(i, t);
+      if (v) processor.apply({ type: 'reading', nodeId: node.nodeId, kind, district: node.district, receivedAt: t, reading: { ts: t, ...v } } as ProfileReadingRecord, node);
+    }
+  });
+  const partial = processor.partial(nodes, ctx);
+  return new ProfileMerger(profile).merge([partial.section], ctx).kpis as unknown as ProfileKpis;
+}
+const waterlogging = profileSection(
+  'waterlogging',
+  profileNodes('waterlogging', 6, (i) => ({ point: `Underpass ${i}`, underpass: i % 2 === 0 })),
+  (i, t) => (i === 5 ? null : { depthM: [0.41, 0.2, 0.01, 0.02, t > START + 60 * 60_000 ? 0.18 : 0.05][i]!, ...(i < 2 ? { rainMmPerH: 60 } : {}) }),
+);
+const manhole = profileSection('manhole', profileNodes('manhole', 4, () => ({ road: 'Jingshi Road' })), (i) => ({ open: i === 0, tiltDeg: i === 1 ? 20 : 1, ...(i === 2 ? { waterBelowM: 1.5 } : {}) }));
 
 /** The KPI document as the aggregator assembles it: sections by kind, evaluatedAt, node health, profile sections. */
 function kpiDocument(evalCtx: EvalContext, fed: boolean): { kpis: KpisDocument; conditions: AlertCondition[] } {
@@ -128,8 +141,12 @@ const empty = kpiDocument({ ...ctx, now: at('2026-06-22T12:00:00') }, false);
 const json = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
 
 describe('KPI schemas: nothing the mergers write is dropped', () => {
-  it('the document exercises what it should (a dark night, reporting wells and stations, lots, silent nodes, rejections)', () => {
+  it('the document exercises what it should (a dark night, reporting wells and stations, lots, silent nodes, rejections, profile rows)', () => {
     const k = night.kpis;
+    expect(waterlogging.list.length).toBeGreaterThan(1);
+    expect(waterlogging.list.some((r) => r.rules.length > 0 && Object.values(r.timeOver).some((s) => s > 0))).toBe(true);
+    expect(Object.values(waterlogging.byDistrict).some((d) => Object.values(d.aggregates).includes(null) || d.reporting < d.nodes)).toBe(true);
+    expect(manhole.list.length).toBe(2);
     expect(k.lighting.scheduledOn).toBe(true);
     expect(k.lighting.rate).not.toBeNull();
     expect(k.lighting.roads.total).toBeGreaterThan(0);
@@ -180,11 +197,14 @@ describe('KPI schemas: nothing the mergers write is dropped', () => {
 describe('node and alert schemas against real views', () => {
   const sample: RegistryNode[] = [...city.ofKind('streetlight').slice(0, 3), ...city.ofKind('groundwater'), ...city.ofKind('noise').slice(0, 2), ...city.ofKind('parking').slice(0, 2)];
   const views: NodeView[] = sample.map((node) => ({ node, health: health.view(node, ctx), ...(processors[node.kind as Kind].describe(node as never, ctx) as object) }));
-  const profileNode: ProfileNode = { nodeId: 'WL-0003', kind: 'waterlogging', district: 'Lixia', lat: 36.67, lon: 117.02, point: 'Jingshi Road underpass', underpass: true, closureDepthM: 0.3 };
-  views.push({ node: profileNode, health: { online: true, lastSeen: END - 30_000, lastReceivedAt: END - 29_000, status: 'online', battery: 0.8, rssi: -71 }, latest: { ts: END - 30_000, depthM: 0.41 }, derived: { over: ['depth'] } });
+  // Profile nodes: their profile's attributes, and what their processor derived.
+  for (const { processor, nodes: list } of profileKinds.values()) {
+    for (const node of list) views.push({ node, health: { online: true, lastSeen: END - 60_000, lastReceivedAt: END - 59_000, status: 'online', battery: 0.8 }, ...processor.describe(node, ctx) });
+  }
 
   it('node views, with their kind\'s attributes and what the processor derived', () => {
     expect(views.some((v) => v.derived !== undefined && v.latest !== undefined)).toBe(true);
+    expect(views.some((v) => v.node.kind === 'waterlogging' && v.derived !== undefined && 'point' in v.node)).toBe(true);
     for (const v of views) expect(json(nodeViewSchema.parse(v))).toEqual(json(v));
     const page = { total: views.length, limit: 100, offset: 0, items: views.map(({ node, health: h }) => ({ node, health: h })) };
     expect(nodePageSchema.parse(page)).toStrictEqual(page);
