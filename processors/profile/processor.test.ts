@@ -113,6 +113,23 @@ describe('profile processor: waterlogging by hand', () => {
   });
 });
 
+describe('profile processor: the same node list evaluated again', () => {
+  it('a node that reports (or is restored) after an evaluation of its list counts at the next one', () => {
+    const nodes = [wl('WL-1', 'Lixia', 'P1'), wl('WL-2', 'Lixia', 'P2')];
+    const p = new ProfileProcessor(waterlogging);
+    const ctx = ctxAt(T0 + 60 * S, nodes);
+    expect(p.partial(nodes, ctx).section.districts.Lixia).toMatchObject({ nodes: 2, reporting: 0 });
+    p.apply(reading(nodes[0]!, T0, { depthM: 0.05 }), nodes[0]!);
+    expect(p.partial(nodes, ctx).section.districts.Lixia).toMatchObject({ nodes: 2, reporting: 1, aggregates: { maxDepthM: 0.05 } });
+    // Restoring over a node that has state: the list sees the restored values (0.4 m), not the old ones.
+    const other = new ProfileProcessor(waterlogging);
+    other.apply(reading(nodes[0]!, T0 + 30 * S, { depthM: 0.4 }), nodes[0]!);
+    p.importNode('WL-1', other.exportNode('WL-1'));
+    p.importNode('WL-2', other.exportNode('WL-1'));
+    expect(p.partial(nodes, ctx).section.districts.Lixia).toMatchObject({ nodes: 2, reporting: 2, aggregates: { maxDepthM: 0.4, pointsOver15cm: 2 } });
+  });
+});
+
 describe('profile processor: rules and order', () => {
   const point = wl('WL-9', 'Tianqiao', 'Beiyuan underpass');
   const at = (p: ProfileProcessor, now: number) => p.partial([point], ctxAt(now, [point]));

@@ -40,6 +40,18 @@ const exportedState = z.object({
 });
 type ExportedState = z.output<typeof exportedState>;
 
+/**
+ * A node list's districts, and each node's state object once it has one: at 500,000 nodes the
+ * map lookup by node id was most of an evaluation. State objects are never replaced, only
+ * mutated, so a found one stays valid; nodes without state are looked up again only after some
+ * node got its first state (`resolved` is the processor's count of created states then).
+ */
+interface ListLayout {
+  layout: GroupLayout<string>;
+  states: (NodeState | undefined)[];
+  resolved: number;
+}
+
 const ruleKey = (rule: ProfileAlertRule) => `${rule.alert}/${rule.severity}`;
 const runSeconds = (start: number, now: number) => Math.max(0, now - start) / 1000;
 const isFieldValue = (v: unknown): v is FieldValue => typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string';
@@ -67,7 +79,9 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
   readonly #fields: string[];
   readonly #ruleKeys: string[];
   readonly #states = new Map<string, NodeState>();
-  readonly #layouts = new LayoutCache<GroupLayout<string>>();
+  readonly #layouts = new LayoutCache<ListLayout>();
+  /** States created so far (first reading or restore of a node). */
+  #created = 0;
 
   constructor(profile: KindProfile) {
     this.#profile = profile;
@@ -78,10 +92,10 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
 
   apply(record: ProfileReadingRecord, node: ProfileNode): void {
     const r = record.reading;
-    let s = this.#states.get(record.nodeId);
     let changed = false;
+    let s = this.#states.get(record.nodeId);
     if (!s) {
-      this.#states.set(record.nodeId, (s = { ts: r.ts, values: {}, at: {}, runs: [], active: [] }));
+      s = this.#create(record.nodeId, r.ts);
       changed = true;
     }
     for (const field of this.#fields) {
@@ -101,6 +115,13 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
     if (changed) this.#advance(s, node);
   }
 
+  #create(nodeId: string, ts: number): NodeState {
+    const s: NodeState = { ts, values: {}, at: {}, runs: [], active: [] };
+    this.#states.set(nodeId, s);
+    this.#created++;
+    return s;
+  }
+
   /** Moves runs and rules to the node's current values, at its newest event time. */
   #advance(s: NodeState, node: ProfileNode): void {
     this.#profile.aggregates.forEach((a, k) => {
@@ -115,7 +136,12 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
 
   partial(nodes: readonly ProfileNode[], ctx: EvalContext): KindPartial<ProfileSection> {
     const { aggregates, alerts } = this.#profile;
-    const layout = this.#layouts.get(nodes, (list) => groupLayout(list, (n) => n.district, (district) => district));
+    const cached = this.#layouts.get(nodes, (list) => ({ layout: groupLayout(list, (n) => n.district, (district) => district), states: new Array<NodeState | undefined>(list.length), resolved: -1 }));
+    const { layout, states } = cached;
+    if (cached.resolved !== this.#created) {
+      for (let i = 0; i < nodes.length; i++) states[i] ??= this.#states.get(nodes[i]!.nodeId);
+      cached.resolved = this.#created;
+    }
     const tallies = layout.groups.map(() => ({ nodes: 0, reporting: 0, parts: aggregates.map(emptyPart) }));
     const list: ProfileNodeRow[] = [];
     const conditions: AlertCondition[] = [];
@@ -123,7 +149,7 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
       const node = nodes[i]!;
       const t = tallies[layout.groupOf[i]!]!;
       t.nodes++;
-      const s = this.#states.get(node.nodeId);
+      const s = states[i];
       if (!s) continue;
       t.reporting++;
       let listed = false;
@@ -207,7 +233,12 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
     const parsed = exportedState.safeParse(state);
     if (!parsed.success) return;
     const e = parsed.data;
-    const s: NodeState = { ts: e.ts, values: {}, at: {}, runs: [], active: [] };
+    const s = this.#states.get(nodeId) ?? this.#create(nodeId, e.ts);
+    // Filled in place: node lists' layouts hold on to the state object.
+    s.ts = e.ts;
+    s.values = {};
+    s.at = {};
+    s.runs = [];
     for (const field of this.#fields) {
       const entry = e.values[field];
       if (!entry) continue;
@@ -218,7 +249,6 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
       if (a.op === 'timeOver' && e.runs[a.name] !== undefined) s.runs[k] = e.runs[a.name];
     });
     s.active = this.#ruleKeys.map((key) => e.rules.includes(key));
-    this.#states.set(nodeId, s);
   }
 
   describe(node: ProfileNode, ctx: EvalContext): { latest?: Record<string, unknown>; derived?: Record<string, unknown> } {
