@@ -95,7 +95,11 @@ export const allValues = () => new common.ReduceDataOptionsBuilder().calcs(['las
 
 /** A multi-value variable over a tag's values (All = every value). */
 export function tagVariable<M extends Measurement>(name: string, label: string, measurement: M, tag: TagOf<M>, where?: { tag: TagOf<M>; value: string }): dashboard.QueryVariableBuilder {
-  const query = tagValues(measurement, tag, where);
+  return queryVariable(name, label, tagValues(measurement, tag, where));
+}
+
+/** A multi-value variable over the values a `SHOW TAG VALUES` query lists (All = every value). */
+export function queryVariable(name: string, label: string, query: string): dashboard.QueryVariableBuilder {
   return new dashboard.QueryVariableBuilder(name)
     .label(label)
     .datasource(influxRef)

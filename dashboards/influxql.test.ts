@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { select, tagValues } from './influxql.js';
+import { KindCatalog } from '../core/index.js';
+import { profileMeasurements } from '../processors/sinks/influxdb/profile.js';
+import { select, selectFrom, tagValues, tagValuesFrom } from './influxql.js';
 
 describe('typed InfluxQL builder', () => {
   it('writes the query Grafana runs in raw mode, with its macros and variables left in place', () => {
@@ -16,18 +18,32 @@ describe('typed InfluxQL builder', () => {
     expect(() => select('nodes').toString()).toThrow(/selects nothing/);
   });
 
-  it('rejects names the sink does not write, at compile time (checked by tsc on this file)', () => {
+  it('rejects names the sink does not write, at compile time (checked by tsc on this file) and when the query is built', () => {
     const q = select('lighting');
     // @ts-expect-error misspelt field
-    q.agg('last', 'rtae');
+    expect(() => q.agg('last', 'rtae')).toThrow(/no field rtae/);
     // @ts-expect-error mean() of a boolean field
-    q.agg('mean', 'compliant');
+    expect(() => q.agg('mean', 'compliant')).toThrow(/compliant is boolean, not a number/);
     // @ts-expect-error a tag value outside the closed set
-    q.where('scope', 'county');
+    expect(() => q.where('scope', 'county')).toThrow(/scope is one of city, district, roadClass, not county/);
     // @ts-expect-error a tag of another measurement
-    q.groupBy('well');
+    expect(() => q.groupBy('well')).toThrow(/no tag well/);
     // @ts-expect-error an unknown measurement
-    select('lightning');
+    expect(() => select('lightning')).toThrow(/no measurement lightning/);
     expect(q.agg('last', 'compliant').toString()).toContain('last("compliant")');
+  });
+
+  it('checks a run-time measurement (a profile kind\'s) against its schema when the query is built', () => {
+    const manhole = profileMeasurements(KindCatalog.default().get('manhole')!.profile!);
+    const node = manhole.manhole_node!;
+    expect(selectFrom('manhole_node', node).agg('last', 'open', 'open').agg('max', 'secondsOpen', 'open for').groupBy('node', 'district').toString()).toBe(
+      `SELECT last("open") AS "open", max("secondsOpen") AS "open for" FROM "manhole_node" WHERE $timeFilter GROUP BY "node", "district"`,
+    );
+    expect(() => selectFrom('manhole_node', node).agg('mean', 'open')).toThrow(/manhole_node.open is boolean, not a number/);
+    expect(() => selectFrom('manhole_node', node).agg('mean', 'depthM')).toThrow(/no field depthM/);
+    expect(() => selectFrom('manhole_node', node).where('scope', 'city')).toThrow(/no tag scope/);
+    expect(() => selectFrom('manhole', manhole.manhole!).where('scope', 'lot')).toThrow(/scope is one of city, district, not lot/);
+    expect(tagValuesFrom('manhole', manhole.manhole!, 'name', { tag: 'scope', value: 'district' })).toBe(`SHOW TAG VALUES FROM "manhole" WITH KEY = "name" WHERE "scope" = 'district'`);
+    expect(() => tagValuesFrom('manhole', manhole.manhole!, 'node')).toThrow(/no tag node/);
   });
 });

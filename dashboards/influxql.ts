@@ -11,8 +11,19 @@
  *
  * The result is the query text Grafana's InfluxDB (InfluxQL) datasource runs in raw mode, with the
  * Grafana macros `$timeFilter` and `$__interval` and template variables left for Grafana to fill.
+ *
+ * Profile kinds' measurements exist only at run time (derived from the profile file): `selectFrom`
+ * takes the measurement's schema as data, and every name is checked against it when the query is
+ * built (an unknown tag or field, or mean() of a non-number, throws), the same rule the types give
+ * the built-in measurements at compile time.
  */
-import type { FieldOf, FieldOfType, Measurement, TagOf, TagValue } from '../processors/sinks/influxdb/points.js';
+import { SCHEMA, type Measurement, type MeasurementSchema } from '../processors/sinks/influxdb/points.js';
+
+/** Names of a measurement schema (literal for `SCHEMA` entries, any string for run-time schemas). */
+export type TagName<S extends MeasurementSchema> = keyof S['tags'] & string;
+export type TagVal<S extends MeasurementSchema, T extends TagName<S>> = S['tags'][T] extends readonly (infer V)[] ? V : string;
+export type FieldName<S extends MeasurementSchema> = keyof S['fields'] & string;
+export type FieldNameOfType<S extends MeasurementSchema, K extends 'number' | 'boolean' | 'string'> = { [F in FieldName<S>]: K extends S['fields'][F] ? F : never }[FieldName<S>];
 
 export type NumericAgg = 'mean' | 'min' | 'max' | 'sum' | 'median' | 'spread' | 'stddev';
 export type AnyAgg = 'last' | 'first' | 'count' | 'distinct';
@@ -24,8 +35,9 @@ export interface Arithmetic {
 const ident = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 const literal = (s: string | number | boolean) => (typeof s === 'string' ? `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : String(s));
 
-export class InfluxQuery<M extends Measurement> {
-  readonly measurement: M;
+export class InfluxQuery<S extends MeasurementSchema> {
+  readonly measurement: string;
+  readonly schema: S;
   readonly #policy: string | undefined;
   readonly #columns: string[] = [];
   readonly #where: string[] = [];
@@ -36,27 +48,49 @@ export class InfluxQuery<M extends Measurement> {
   #timeFilter = true;
   #aggregated = false;
 
-  constructor(measurement: M, policy?: string) {
+  constructor(measurement: string, schema: S, policy?: string) {
     this.measurement = measurement;
+    this.schema = schema;
     this.#policy = policy;
   }
 
+  #tag(name: string): string {
+    if (!Object.hasOwn(this.schema.tags, name)) throw new Error(`InfluxQL: ${this.measurement} has no tag ${name} (${Object.keys(this.schema.tags).join(', ')})`);
+    return name;
+  }
+
+  /** A value of a tag with a closed set (scope, period, band, state, severity) must be one of them. */
+  #value(tag: string, value: unknown): void {
+    const closed = this.schema.tags[this.#tag(tag)];
+    if (closed && !closed.includes(String(value))) throw new Error(`InfluxQL: ${this.measurement} tag ${tag} is one of ${closed.join(', ')}, not ${String(value)}`);
+  }
+
+  #field(name: string, numeric = false): string {
+    const type = Object.hasOwn(this.schema.fields, name) ? this.schema.fields[name] : undefined;
+    if (!type) throw new Error(`InfluxQL: ${this.measurement} has no field ${name} (${Object.keys(this.schema.fields).join(', ')})`);
+    if (numeric && type !== 'number') throw new Error(`InfluxQL: ${this.measurement}.${name} is ${type}, not a number`);
+    return name;
+  }
+
   /** A raw column: `"level"`, or `"level" AS "level"`. */
-  field(name: FieldOf<M>, as?: string): this {
+  field(name: FieldName<S>, as?: string): this {
+    this.#field(name);
     this.#columns.push(as ? `${ident(name)} AS ${ident(as)}` : ident(name));
     return this;
   }
 
   /** A tag as a column (raw selects only; InfluxQL needs at least one field too). */
-  tag(name: TagOf<M>, as?: string): this {
+  tag(name: TagName<S>, as?: string): this {
+    this.#tag(name);
     this.#columns.push(as ? `${ident(name)} AS ${ident(as)}` : ident(name));
     return this;
   }
 
   /** `fn(field)`, optionally with arithmetic (`times: 100` for percent, `plus: 15` for a margin) and named. */
-  agg(fn: NumericAgg, name: FieldOfType<M, 'number'>, as?: string, math?: Arithmetic): this;
-  agg(fn: AnyAgg, name: FieldOf<M>, as?: string, math?: Arithmetic): this;
+  agg(fn: NumericAgg, name: FieldNameOfType<S, 'number'>, as?: string, math?: Arithmetic): this;
+  agg(fn: AnyAgg, name: FieldName<S>, as?: string, math?: Arithmetic): this;
   agg(fn: NumericAgg | AnyAgg, name: string, as?: string, math: Arithmetic = {}): this {
+    this.#field(name, !['last', 'first', 'count', 'distinct'].includes(fn));
     const expr = `${fn}(${ident(name)})${math.times !== undefined ? ` * ${math.times}` : ''}${math.plus !== undefined ? ` + ${math.plus}` : ''}`;
     this.#columns.push(as ? `${expr} AS ${ident(as)}` : expr);
     this.#aggregated = true;
@@ -64,31 +98,36 @@ export class InfluxQuery<M extends Measurement> {
   }
 
   /** `tag = 'value'` (closed tag sets are checked: scope, period, band, state, severity). */
-  where<T extends TagOf<M>>(tag: T, value: TagValue<M, T>): this {
+  where<T extends TagName<S>>(tag: T, value: TagVal<S, T>): this {
+    this.#value(tag, value);
     this.#where.push(`${ident(tag)} = ${literal(String(value))}`);
     return this;
   }
 
   /** `tag != 'value'`. */
-  whereNot<T extends TagOf<M>>(tag: T, value: TagValue<M, T>): this {
+  whereNot<T extends TagName<S>>(tag: T, value: TagVal<S, T>): this {
+    this.#value(tag, value);
     this.#where.push(`${ident(tag)} != ${literal(String(value))}`);
     return this;
   }
 
   /** `tag =~ /^(a|b)$/`: one of the given values. */
-  whereIn<T extends TagOf<M>>(tag: T, values: readonly TagValue<M, T>[]): this {
+  whereIn<T extends TagName<S>>(tag: T, values: readonly TagVal<S, T>[]): this {
+    for (const v of values) this.#value(tag, v);
     this.#where.push(`${ident(tag)} =~ /^(${values.map((v) => String(v).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$/`);
     return this;
   }
 
   /** `tag =~ /^$variable$/`: filter by a Grafana template variable (multi-value and "All" give a regex). */
-  matches(tag: TagOf<M>, variable: string): this {
+  matches(tag: TagName<S>, variable: string): this {
+    this.#tag(tag);
     this.#where.push(`${ident(tag)} =~ /^$${variable}$/`);
     return this;
   }
 
   /** A condition on a field's value, e.g. `fieldIs('exceeds', '=', true)`. */
-  fieldIs<F extends FieldOf<M>>(name: F, op: '=' | '!=' | '<' | '<=' | '>' | '>=', value: string | number | boolean): this {
+  fieldIs<F extends FieldName<S>>(name: F, op: '=' | '!=' | '<' | '<=' | '>' | '>=', value: string | number | boolean): this {
+    this.#field(name);
     this.#where.push(`${ident(name)} ${op} ${literal(value)}`);
     return this;
   }
@@ -105,7 +144,8 @@ export class InfluxQuery<M extends Measurement> {
     return this;
   }
 
-  groupBy(...tags: TagOf<M>[]): this {
+  groupBy(...tags: TagName<S>[]): this {
+    for (const t of tags) this.#tag(t);
     this.#groupBy.push(...tags.map(ident));
     return this;
   }
@@ -142,17 +182,30 @@ export class InfluxQuery<M extends Measurement> {
 
 /** Any built query (the builder is invariant in its measurement; panels only need the text). */
 export interface AnyInfluxQuery {
-  readonly measurement: Measurement;
+  readonly measurement: string;
   toString(): string;
 }
 
-/** Starts a query on one of the sink's measurements (optionally in a retention policy, e.g. `rollup_1d`). */
-export function select<M extends Measurement>(measurement: M, policy?: string): InfluxQuery<M> {
-  return new InfluxQuery(measurement, policy);
+/** Starts a query on one of the sink's built-in measurements (optionally in a retention policy, e.g. `rollup_1d`). */
+export function select<M extends Measurement>(measurement: M, policy?: string): InfluxQuery<(typeof SCHEMA)[M]> {
+  const schema = Object.hasOwn(SCHEMA, measurement) ? SCHEMA[measurement] : undefined;
+  if (!schema) throw new Error(`InfluxQL: the sink writes no measurement ${measurement}`);
+  return new InfluxQuery(measurement, schema, policy);
+}
+
+/** Starts a query on a measurement known at run time by its schema (a profile kind's: processors/sinks/influxdb/profile.ts). */
+export function selectFrom<S extends MeasurementSchema>(measurement: string, schema: S, policy?: string): InfluxQuery<S> {
+  return new InfluxQuery(measurement, schema, policy);
 }
 
 /** `SHOW TAG VALUES` for a template variable (typed like the queries). */
-export function tagValues<M extends Measurement>(measurement: M, tag: TagOf<M>, where?: { tag: TagOf<M>; value: string }): string {
+export function tagValues<M extends Measurement>(measurement: M, tag: TagName<(typeof SCHEMA)[M]>, where?: { tag: TagName<(typeof SCHEMA)[M]>; value: string }): string {
+  return tagValuesFrom(measurement, SCHEMA[measurement], tag, where);
+}
+
+/** `SHOW TAG VALUES` of a measurement known at run time by its schema; names checked like the queries'. */
+export function tagValuesFrom<S extends MeasurementSchema>(measurement: string, schema: S, tag: TagName<S>, where?: { tag: TagName<S>; value: string }): string {
+  for (const t of [tag, where?.tag]) if (t !== undefined && !Object.hasOwn(schema.tags, t)) throw new Error(`InfluxQL: ${measurement} has no tag ${t}`);
   const cond = where ? ` WHERE ${ident(where.tag)} = ${literal(where.value)}` : '';
   return `SHOW TAG VALUES FROM ${ident(measurement)} WITH KEY = ${ident(tag)}${cond}`;
 }

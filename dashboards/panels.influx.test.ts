@@ -5,17 +5,24 @@
  * and a night noise hour, lamps scheduled on and half-night. Then every InfluxQL target of every
  * dashboard (and every template-variable query) is executed with Grafana's macros filled in, and
  * every PromQL target's metric names are checked against the pipeline's own /metrics.
+ *
+ * The profile kinds' generated dashboards (waterlogging, manhole) are checked the same way against
+ * points the sink's own `toPoints` makes from hand-written records of those kinds (KPI snapshots as
+ * the aggregator writes them, raw readings, alerts, node health).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { generateCity } from '../core/index.js';
+import { generateCity, KindCatalog, PipelineMetrics, TOPICS, type ProfileKpis } from '../core/index.js';
 import { INFLUXDB_FIXTURE_TIMEOUT_MS, influxdbFixture, type InfluxdbFixture } from '../infra/fixtures/influxdb.js';
 import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
 import { startSimulation, type Simulation } from '../simulators/index.js';
 import { latestLocalTime, parseLocalTime } from '../test/clock.js';
 import { testConfig, waitFor } from '../test/helpers.js';
 import { select, type Row } from '../test/influxql.js';
+import { toPoints } from '../processors/sinks/influxdb/points.js';
+import { InfluxWriter } from '../processors/sinks/influxdb/writer.js';
 import { DATASOURCES } from './common.js';
+import { profileDashboardUid } from './boards/profile.js';
 import { allDashboards } from './provisioning.js';
 
 const HOUR = 3_600_000;
@@ -50,6 +57,50 @@ interface Variable {
   name: string;
   query: string;
 }
+
+type Dashboards = ReturnType<typeof allDashboards>;
+
+/**
+ * Runs every InfluxQL target of every panel and every variable query of `dashboards` with Grafana's
+ * macros filled in; returns the queries that failed and those that returned no values.
+ */
+async function runAll(dashboards: Dashboards, run: (query: string) => Promise<Row[] | Error>, fill: (query: string, vars: Record<string, string>) => string) {
+  const empty: string[] = [];
+  const broken: string[] = [];
+  let executed = 0;
+  for (const d of dashboards) {
+    const json = JSON.parse(JSON.stringify(d)) as { uid: string; panels: Panel[]; templating: { list?: Variable[] } };
+    // Each variable's own query must list values; panels run with "All" (.*), a repeated panel with one value.
+    const firstValue: Record<string, string> = {};
+    for (const v of json.templating.list ?? []) {
+      const rows = await run(v.query);
+      executed++;
+      if (rows instanceof Error) broken.push(`${json.uid} variable $${v.name}: ${rows.message}`);
+      else if (!hasValues(rows)) empty.push(`${json.uid} variable $${v.name}: ${v.query}`);
+      else firstValue[v.name] = String(rows[0]!.value).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    }
+    for (const p of json.panels) {
+      for (const t of p.targets) {
+        if (t.datasource.uid !== DATASOURCES.influxdb.uid) continue;
+        const vars = Object.fromEntries((json.templating.list ?? []).map((v) => [v.name, p.repeat === v.name ? (firstValue[v.name] ?? '.*') : '.*']));
+        const query = fill(t.query!, vars);
+        const rows = await run(query);
+        executed++;
+        const where = `${json.uid} / "${p.title}" ${t.refId}: ${query}`;
+        if (rows instanceof Error) broken.push(`${where}\n      -> ${rows.message}`);
+        else if (!hasValues(rows)) empty.push(where);
+      }
+    }
+  }
+  return { empty, broken, executed };
+}
+
+/** Grafana's macros and variables filled in, over a time range. */
+const macros = (timeFilter: string) => (query: string, vars: Record<string, string>) =>
+  query
+    .replaceAll('$timeFilter', timeFilter)
+    .replaceAll('$__interval', '1m')
+    .replace(/\$(\w+)/g, (m, name: string) => vars[name] ?? m);
 
 describe('dashboards against a real InfluxDB after a simulated run', () => {
   let influx: InfluxdbFixture;
@@ -87,12 +138,7 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
     await waitFor(async () => (await select(influx.url, database, `SELECT rate FROM lighting WHERE scope = 'city' AND time >= ${end - 60_000}ms`)).length > 0, 60_000, 'the sink to write the end of the run');
 
     // Grafana's macros: the range covers the run and the local midnight starting its day (noise_day).
-    const timeFilter = `time >= ${start - 2 * 24 * HOUR}ms and time <= ${Date.now() + HOUR}ms`;
-    const fill = (query: string, vars: Record<string, string>) =>
-      query
-        .replaceAll('$timeFilter', timeFilter)
-        .replaceAll('$__interval', '1m')
-        .replace(/\$(\w+)/g, (m, name: string) => vars[name] ?? m);
+    const fill = macros(`time >= ${start - 2 * 24 * HOUR}ms and time <= ${Date.now() + HOUR}ms`);
     const run = async (query: string): Promise<Row[] | Error> => {
       try {
         return await select(influx.url, database, query);
@@ -101,33 +147,8 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
       }
     };
 
-    const empty: string[] = [];
-    const broken: string[] = [];
-    let executed = 0;
-    for (const d of allDashboards()) {
-      const json = JSON.parse(JSON.stringify(d)) as { uid: string; panels: Panel[]; templating: { list?: Variable[] } };
-      // Each variable's own query must list values; panels run with "All" (.*), a repeated panel with one value.
-      const firstValue: Record<string, string> = {};
-      for (const v of json.templating.list ?? []) {
-        const rows = await run(v.query);
-        executed++;
-        if (rows instanceof Error) broken.push(`${json.uid} variable $${v.name}: ${rows.message}`);
-        else if (!hasValues(rows)) empty.push(`${json.uid} variable $${v.name}: ${v.query}`);
-        else firstValue[v.name] = String(rows[0]!.value).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-      }
-      for (const p of json.panels) {
-        for (const t of p.targets) {
-          if (t.datasource.uid !== DATASOURCES.influxdb.uid) continue;
-          const vars = Object.fromEntries((json.templating.list ?? []).map((v) => [v.name, p.repeat === v.name ? (firstValue[v.name] ?? '.*') : '.*']));
-          const query = fill(t.query!, vars);
-          const rows = await run(query);
-          executed++;
-          const where = `${json.uid} / "${p.title}" ${t.refId}: ${query}`;
-          if (rows instanceof Error) broken.push(`${where}\n      -> ${rows.message}`);
-          else if (!hasValues(rows)) empty.push(where);
-        }
-      }
-    }
+    // The built-in kinds' boards (the profile kinds' are checked below from their own records).
+    const { empty, broken, executed } = await runAll(allDashboards(new KindCatalog([])), run, fill);
     const pending = empty.filter((e) => PENDING.some((f) => e.includes(f)));
     const unexplained = empty.filter((e) => !pending.includes(e));
     const report = [
@@ -142,7 +163,7 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
     const text = await (await fetch(`${api}/metrics`)).text();
     const exposed = new Set([...text.matchAll(/^# TYPE (\S+) (\w+)/gm)].flatMap(([, name, type]) => (type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!])));
     const named = new Set<string>();
-    for (const d of allDashboards()) {
+    for (const d of allDashboards(new KindCatalog([]))) {
       for (const p of (JSON.parse(JSON.stringify(d)) as { panels: Panel[] }).panels) {
         for (const t of p.targets) if (t.expr) for (const [m] of t.expr.matchAll(/\b(?:citybrain|process|nodejs)_[a-z0-9_]+/g)) named.add(m);
       }
@@ -150,4 +171,63 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
     expect(named.size).toBeGreaterThan(10);
     expect([...named].filter((m) => !exposed.has(m))).toEqual([]);
   }, 240_000);
+
+  it('every InfluxQL query of the profile kinds\' generated dashboards returns rows, from points toPoints makes of their records', async () => {
+    const database = `dashp${Date.now().toString(36)}`;
+    await fetch(`${influx.url}/query?${new URLSearchParams({ q: `CREATE DATABASE "${database}"` })}`, { method: 'POST' });
+    const kinds = KindCatalog.default();
+    const t0 = Date.now() - 30 * 60_000;
+    const MIN = 60_000;
+    const rec = (value: unknown) => ({ value: Buffer.from(JSON.stringify(value)) });
+    const aggregates = (kind: string, worst: boolean) =>
+      Object.fromEntries(kinds.get(kind)!.profile!.aggregates.map((a) => [a.name, a.op === 'timeOver' ? (worst ? 300 : 0) : a.op === 'count' ? (worst ? 1 : 0) : worst ? 0.4 : 0.05]));
+    const kpis = (kind: string, title: string, node: ProfileKpis['list'][number]): ProfileKpis => ({
+      title, nodes: 2, reporting: 2, aggregates: aggregates(kind, true),
+      byDistrict: { Lixia: { nodes: 1, reporting: 1, aggregates: aggregates(kind, true) }, Shizhong: { nodes: 1, reporting: 1, aggregates: aggregates(kind, false) } },
+      list: [node],
+    });
+    const records = new Map<string, ReturnType<typeof rec>[]>();
+    const add = (topic: string, value: unknown) => records.set(topic, [...(records.get(topic) ?? []), rec(value)]);
+    for (let i = 0; i < 10; i++) {
+      const ts = t0 + i * MIN;
+      add(TOPICS.metrics('waterlogging'), { ts, kpis: kpis('waterlogging', 'Road waterlogging', { nodeId: 'WL-1', district: 'Lixia', ts, values: { depthM: 0.4, rainMmPerH: 60 }, timeOver: { secondsOver15cm: 300 }, rules: ['RoadWaterlogging/critical'] }) });
+      add(TOPICS.metrics('manhole'), { ts, kpis: kpis('manhole', 'Manhole covers', { nodeId: 'MH-1', district: 'Lixia', ts, values: { open: true, tiltDeg: 30, waterBelowM: 1.5 }, timeOver: { secondsOpen: 300 }, rules: ['ManholeCoverOpen/critical'] }) });
+      for (const [nodeId, district, depthM] of [['WL-1', 'Lixia', 0.4], ['WL-2', 'Shizhong', 0.01]] as const) {
+        add(TOPICS.raw, { type: 'reading', nodeId, kind: 'waterlogging', district, receivedAt: ts, reading: { ts, depthM, rainMmPerH: 50 } });
+      }
+      for (const [nodeId, district, open] of [['MH-1', 'Lixia', true], ['MH-2', 'Shizhong', false]] as const) {
+        add(TOPICS.raw, { type: 'reading', nodeId, kind: 'manhole', district, receivedAt: ts, reading: { ts, open, tiltDeg: open ? 30 : 1, waterBelowM: 2 } });
+      }
+      const tally = { total: 2, online: 2, offline: 0, ratio: 1 };
+      add(TOPICS.nodeMetrics, { ts, kpis: { ...tally, neverSeen: 0, batteryLow: 0, byKind: { waterlogging: tally, manhole: tally }, byDistrict: { Lixia: tally } } });
+    }
+    for (const [alertname, kind, node] of [['RoadWaterlogging', 'waterlogging', 'WL-1'], ['ManholeCoverOpen', 'manhole', 'MH-1']] as const) {
+      const alert = { id: `${alertname}-${node}`, alertname, severity: 'critical', labels: { kind, district: 'Lixia', node }, summary: `${alertname} at ${node}`, value: 1, startsAt: t0, firedAt: t0 + MIN };
+      add(TOPICS.alerts, { ...alert, state: 'firing', updatedAt: t0 + MIN });
+      add(TOPICS.alerts, { ...alert, state: 'resolved', updatedAt: t0 + 8 * MIN });
+    }
+    const writer = new InfluxWriter({ url: influx.url, token: influx.token, org: influx.org, bucket: `${database}/autogen`, metrics: new PipelineMetrics({ defaultMetrics: false }), logger: pino({ level: 'silent' }) });
+    try {
+      for (const [topic, batch] of records) {
+        const { points, skipped } = toPoints(topic, batch);
+        expect(skipped, topic).toBe(0);
+        await writer.write(points);
+      }
+    } finally {
+      writer.close();
+    }
+
+    const run = async (query: string): Promise<Row[] | Error> => {
+      try {
+        return await select(influx.url, database, query);
+      } catch (error) {
+        return error as Error;
+      }
+    };
+    const boards = allDashboards(kinds).filter((d) => kinds.profiles().some((p) => profileDashboardUid(p.kind) === d.uid));
+    expect(boards.map((d) => d.uid).sort()).toEqual(['citybrain-manhole', 'citybrain-waterlogging']);
+    const { empty, broken, executed } = await runAll(boards, run, macros(`time >= ${t0 - HOUR}ms and time <= ${Date.now() + HOUR}ms`));
+    expect(executed).toBeGreaterThan(30);
+    expect([...broken, ...empty], `${executed} queries run`).toEqual([]);
+  }, 60_000);
 });

@@ -4,8 +4,9 @@ import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { KindCatalog } from '../core/kinds/index.js';
 import { DATASOURCES } from './common.js';
-import { writeProvisioning } from './cli.js';
+import { parseDashboardsArgs, runDashboards, writeProvisioning } from './cli.js';
 import { allDashboards, datasources, renderProvisioning } from './provisioning.js';
 import { pushToGrafana, type GrafanaSend } from './push.js';
 
@@ -61,7 +62,8 @@ describe('npm run dashboards: the provisioning tree', () => {
       [
         'alerting/city-brain.yaml',
         'dashboards/city-brain.yaml',
-        ...['lighting', 'nodes', 'noise', 'overview', 'parking', 'pipeline', 'springs'].map((n) => `dashboards/city-brain/citybrain-${n}.json`),
+        // The profile kinds' generated dashboards beside the built-in ones.
+        ...['lighting', 'nodes', 'noise', 'overview', 'parking', 'pipeline', 'springs', 'waterlogging', 'manhole'].map((n) => `dashboards/city-brain/citybrain-${n}.json`),
         'datasources/city-brain.yaml',
       ].sort(),
     );
@@ -128,6 +130,66 @@ describe('npm run dashboards: the provisioning tree', () => {
         }
       }
     }
+  });
+});
+
+describe('profile kinds: one generated dashboard each', () => {
+  const kinds = KindCatalog.default();
+  const board = (kind: string) => {
+    const file = renderProvisioning({ kinds }).get(`dashboards/city-brain/citybrain-${kind}.json`);
+    expect(file, kind).toBeDefined();
+    return JSON.parse(file!) as { uid: string; title: string; tags: string[]; panels: Array<PanelJson & { fieldConfig?: { defaults?: { unit?: string } } }>; annotations: { list: Array<{ target?: { tags?: string[] } }> } };
+  };
+  const queries = (b: ReturnType<typeof board>) => b.panels.flatMap((p) => (p.targets ?? []).map((t) => t.query ?? ''));
+
+  it.each([
+    ['waterlogging', 'Road waterlogging', { meanDepthM: 'lengthm', maxDepthM: 'lengthm', pointsOver15cm: 'none', pointsOverClosure: 'none', secondsOver15cm: 's' }, ['depthM (m): readings', 'rainMmPerH (mm/h): readings'], 'RoadWaterlogging'],
+    ['manhole', 'Manhole covers', { coversOpen: 'none', maxTiltDeg: 'degree', minWaterBelowM: 'lengthm', secondsOpen: 's' }, ['open: readings', 'tiltDeg (deg): readings', 'waterBelowM (m): readings'], 'ManholeCoverOpen'],
+  ] as const)('%s: uid and title from the profile, a stat per aggregate with its unit, readings per field, nodes over a threshold, alerts, online nodes', (kind, title, units, readings, alert) => {
+    const b = board(kind);
+    expect(b.uid).toBe(`citybrain-${kind}`);
+    expect(b.title).toBe(`City Brain: ${title}`);
+    expect(b.tags).toEqual(['city-brain', kind, 'profile-kind']);
+    expect(b.annotations.list.some((a) => a.target?.tags?.join() === `city-brain,${kind}`)).toBe(true);
+    for (const [name, unit] of Object.entries(units)) {
+      const stat = b.panels.find((p) => p.type === 'stat' && p.title === name);
+      expect(stat?.fieldConfig?.defaults?.unit, name).toBe(unit);
+      expect(stat!.targets![0]!.query).toBe(`SELECT last("${name}") AS "${name}" FROM "${kind}" WHERE "scope" = 'city' AND $timeFilter`);
+      expect(b.panels.some((p) => p.title === `${name} by district`), name).toBe(true);
+    }
+    expect(b.panels.filter((p) => p.title?.endsWith(': readings')).map((p) => p.title)).toEqual(readings);
+    const q = queries(b);
+    expect(q.some((x) => x.includes(`FROM "${kind}_node"`) && x.includes('GROUP BY "node", "district"'))).toBe(true);
+    expect(q.some((x) => x.includes(`FROM "${kind}_reading"`))).toBe(true);
+    expect(q.some((x) => x.includes('FROM "alerts"') && x.includes(`"kind" = '${kind}'`))).toBe(true);
+    expect(q.some((x) => x.includes('FROM "nodes"') && x.includes(`"scope" = 'kind' AND "name" = '${kind}'`))).toBe(true);
+    expect(b.panels.some((p) => p.title === `Alerts (${alert})`)).toBe(true);
+  });
+
+  it('npm run dashboards -- --kind-profiles DIR (else KIND_PROFILES) adds a dashboard for each profile there', async () => {
+    const profiles = mkdtempSync(join(tmpdir(), 'citybrain-profiles-'));
+    const out = mkdtempSync(join(tmpdir(), 'citybrain-prov-k-'));
+    dirs.push(profiles, out);
+    const manhole = readFileSync(resolve('core/kinds/profiles/manhole.yaml'), 'utf8');
+    writeFileSync(join(profiles, 'hatch.yaml'), manhole.replace('kind: manhole', 'kind: hatch').replace('title: Manhole covers', 'title: Hatches').replaceAll('ManholeCoverOpen', 'HatchOpen'));
+    expect(parseDashboardsArgs(['--kind-profiles', profiles]).kindProfiles).toBe(profiles);
+    const write = process.stdout.write;
+    process.stdout.write = () => true;
+    try {
+      await runDashboards(['--out', out], { KIND_PROFILES: profiles });
+    } finally {
+      process.stdout.write = write;
+    }
+    const hatch = JSON.parse(readFileSync(join(out, 'dashboards/city-brain/citybrain-hatch.json'), 'utf8')) as { title: string };
+    expect(hatch.title).toBe('City Brain: Hatches');
+    expect(tree(out).has('dashboards/city-brain/citybrain-manhole.json')).toBe(true);
+  });
+
+  it('follows the catalog: no profile kinds, no profile dashboards; a kind whose uid is taken is refused', () => {
+    const builtin = [...renderProvisioning({ kinds: new KindCatalog([]) }).keys()].filter((k) => k.endsWith('.json'));
+    expect(builtin).toHaveLength(7);
+    const manhole = kinds.get('manhole')!.profile!;
+    expect(() => allDashboards(new KindCatalog([{ ...manhole, kind: 'overview' }]))).toThrow(/two dashboards with uid citybrain-overview/);
   });
 });
 

@@ -3,7 +3,8 @@
  * `--push` sends over Grafana's HTTP API. Deterministic: the same options give byte-identical files.
  *
  *   dashboards/city-brain.yaml         dashboard provider (file type, folder "City Brain")
- *   dashboards/city-brain/<uid>.json   one file per dashboard (the SDK's dashboard.Dashboard)
+ *   dashboards/city-brain/<uid>.json   one file per dashboard (the SDK's dashboard.Dashboard), one per
+ *                                      profile kind too (`citybrain-<kind>.json`, generated from its profile)
  *   datasources/city-brain.yaml        InfluxDB (InfluxQL), Prometheus, Alertmanager (implementation prometheus)
  *   alerting/city-brain.yaml           contact point (the Alertmanager), notification policy, pipeline rule
  *
@@ -11,6 +12,7 @@
  * `dashboardsPath` when the JSON files live elsewhere.
  */
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { KindCatalog } from '../core/kinds/index.js';
 import { DATASOURCES, FOLDER } from './common.js';
 import { lightingDashboard } from './boards/lighting.js';
 import { noiseDashboard } from './boards/noise.js';
@@ -18,6 +20,7 @@ import { nodesDashboard } from './boards/nodes.js';
 import { overviewDashboard } from './boards/overview.js';
 import { parkingDashboard } from './boards/parking.js';
 import { pipelineDashboard } from './boards/pipeline.js';
+import { profileDashboard } from './boards/profile.js';
 import { springsDashboard } from './boards/springs.js';
 import { toYaml, type Yaml } from './yaml.js';
 
@@ -36,9 +39,11 @@ export interface ProvisioningOptions {
   dashboardsPath?: string;
   /** Prometheus job that scrapes the pipeline (the pipeline-down rule); default `city-brain`. */
   prometheusJob?: string;
+  /** The kinds whose profile kinds get a dashboard; default the built-in kinds and the shipped profiles. */
+  kinds?: KindCatalog;
 }
 
-export const DEFAULTS: Required<Omit<ProvisioningOptions, 'influxUser'>> = {
+export const DEFAULTS: Required<Omit<ProvisioningOptions, 'influxUser' | 'kinds'>> = {
   influxUrl: 'http://influxdb:8086',
   influxDatabase: 'citybrain',
   prometheusUrl: 'http://prometheus:9090',
@@ -47,9 +52,23 @@ export const DEFAULTS: Required<Omit<ProvisioningOptions, 'influxUser'>> = {
   prometheusJob: 'city-brain',
 };
 
-/** Every dashboard, in menu order. */
-export function allDashboards(): dashboard.Dashboard[] {
-  return [overviewDashboard(), lightingDashboard(), springsDashboard(), noiseDashboard(), parkingDashboard(), nodesDashboard(), pipelineDashboard()];
+/**
+ * Every dashboard, in menu order: the built-in kinds', one per profile kind of `kinds`, then node
+ * health and the pipeline. Throws when a profile kind's dashboard would take another's uid (a kind
+ * called `overview`, `nodes`, ...), since one file would overwrite the other.
+ */
+export function allDashboards(kinds: KindCatalog = KindCatalog.default()): dashboard.Dashboard[] {
+  const boards = [
+    overviewDashboard(), lightingDashboard(), springsDashboard(), noiseDashboard(), parkingDashboard(),
+    ...kinds.profiles().map((p) => profileDashboard(p)),
+    nodesDashboard(), pipelineDashboard(),
+  ];
+  const seen = new Set<string>();
+  for (const b of boards) {
+    if (seen.has(b.uid!)) throw new Error(`two dashboards with uid ${b.uid}: rename the profile kind`);
+    seen.add(b.uid!);
+  }
+  return boards;
 }
 
 export const CONTACT_POINT = { name: 'City Brain Alertmanager', uid: 'citybrain-alertmanager-cp' } as const;
@@ -156,7 +175,7 @@ export function renderProvisioning(o: ProvisioningOptions = {}): Map<string, str
       HEADER,
     ),
   );
-  for (const d of allDashboards()) files.set(`dashboards/city-brain/${d.uid}.json`, json(d));
+  for (const d of allDashboards(o.kinds)) files.set(`dashboards/city-brain/${d.uid}.json`, json(d));
   files.set('datasources/city-brain.yaml', toYaml({ apiVersion: 1, datasources: datasources(o).map((d) => ({ orgId: 1, ...d })) }, HEADER));
   const { uid, name, ...receiver } = contactPoint(o);
   files.set(

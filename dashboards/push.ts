@@ -75,7 +75,7 @@ export async function pushToGrafana(send: GrafanaSend, options: ProvisioningOpti
     else expectOk(`datasource ${uid}`, await send('POST', '/api/datasources', ds));
     result.datasources.push(uid);
   }
-  for (const d of allDashboards()) {
+  for (const d of allDashboards(options.kinds)) {
     expectOk(`dashboard ${d.uid}`, await send('POST', '/api/dashboards/db', { dashboard: { ...d, id: null }, folderUid: FOLDER.uid, overwrite: true, message: 'city-brain: npm run dashboards -- --push' }));
     result.dashboards.push(String(d.uid));
   }
