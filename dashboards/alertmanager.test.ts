@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ALERT_NAMES } from '../core/alerts.js';
 import { DISTRICTS } from '../core/registry/districts.js';
-import { KIND_NAMES } from '../core/kinds/index.js';
+import { KindCatalog } from '../core/kinds/index.js';
 import { alertmanagerReceivers, crewReceiver, renderAlertmanagerConfig } from './alertmanager.js';
 
 const shipped = fileURLToPath(new URL('./alertmanager.yml', import.meta.url));
@@ -19,10 +19,13 @@ describe('dashboards/alertmanager.yml', () => {
     expect(before, update ? 'dashboards/alertmanager.yml was stale and has been regenerated: review and commit it' : 'dashboards/alertmanager.yml differs from the generator: regenerate with UPDATE_ALERTMANAGER_YML=1').toBe(rendered);
   });
 
-  it('routes every kind and district to a crew, groups by circuit and inhibits StreetlightOut by CircuitDark', () => {
+  it('routes every kind (built-in and profile kinds) and district to a crew, groups by circuit and inhibits StreetlightOut by CircuitDark', () => {
     const yml = renderAlertmanagerConfig();
     expect(yml).toContain('group_by: ["alertname", "district", "kind", "circuit"]');
-    for (const kind of KIND_NAMES) {
+    const kinds = KindCatalog.default().names();
+    // RoadWaterlogging and ManholeCoverOpen carry kind waterlogging / manhole: their crews are routed like the others'.
+    expect(kinds).toEqual(expect.arrayContaining(['streetlight', 'groundwater', 'noise', 'parking', 'waterlogging', 'manhole']));
+    for (const kind of kinds) {
       expect(yml).toContain(`matchers: ["kind=\\"${kind}\\""]`);
       for (const d of DISTRICTS) expect(yml).toContain(`- name: "${crewReceiver(kind, d.name)}"`);
     }

@@ -7,7 +7,8 @@
  * The routing follows the alert contract (core/alerts.ts, design "Alerts"):
  * - group by alertname, district, kind and circuit: lamp alerts (StreetlightOut, CircuitDark, ...)
  *   of one circuit make one notification; other kinds have no circuit label, so it groups nothing;
- * - one route per kind, under it one per district, each to its crew's webhook receiver
+ * - one route per kind (built-in and profile kinds: RoadWaterlogging, ManholeCoverOpen carry
+ *   `kind` waterlogging / manhole like every alert of a kind), under it one per district, each to its crew's webhook receiver
  *   (`crew-<kind>-<district>`), a kind's crew without a district route (`crew-<kind>`) next, and the
  *   operations center (`ops-center`) for alerts without a kind (DataRejectedSurge, ...);
  * - StreetlightOut is inhibited while CircuitDark fires for the same circuit.
@@ -18,7 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DISTRICTS } from '../core/registry/districts.js';
-import { KIND_NAMES } from '../core/kinds/index.js';
+import { KindCatalog } from '../core/kinds/index.js';
 
 export const ALERTMANAGER_GROUP_BY = ['alertname', 'district', 'kind', 'circuit'] as const;
 export const OPS_RECEIVER = 'ops-center';
@@ -29,7 +30,7 @@ export interface AlertmanagerConfigOptions {
   webhookUrl?: (receiver: string) => string;
   /** Districts with a crew route per kind; default the default city's twelve (core/registry/districts.ts). */
   districts?: readonly string[];
-  /** Kinds with a crew route; default every sensor kind. */
+  /** Kinds with a crew route; default every sensor kind: the built-in ones and the shipped profile kinds. */
   kinds?: readonly string[];
   /** Alertmanager durations (`30s`, `5m`, ...). Defaults: 30s, 5m, 4h, 5m. Tests pass short ones. */
   groupWait?: string;
@@ -52,13 +53,13 @@ const list = (items: readonly string[]) => `[${items.map(q).join(', ')}]`;
 /** Receiver names in config order: ops-center, then per kind the kind's crew and its district crews. */
 export function alertmanagerReceivers(options: Pick<AlertmanagerConfigOptions, 'districts' | 'kinds'> = {}): string[] {
   const districts = options.districts ?? DISTRICTS.map((d) => d.name);
-  const kinds = options.kinds ?? KIND_NAMES;
+  const kinds = options.kinds ?? KindCatalog.default().names();
   return [OPS_RECEIVER, ...kinds.flatMap((kind) => [crewReceiver(kind), ...districts.map((d) => crewReceiver(kind, d))])];
 }
 
 export function renderAlertmanagerConfig(options: AlertmanagerConfigOptions = {}): string {
   const districts = options.districts ?? DISTRICTS.map((d) => d.name);
-  const kinds = options.kinds ?? KIND_NAMES;
+  const kinds = options.kinds ?? KindCatalog.default().names();
   const url = options.webhookUrl ?? placeholderWebhookUrl;
   const sendResolved = options.sendResolved ?? true;
   const out: string[] = [
