@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { conditionsOf, profileSchema, type KindProfile, type ProfileCondition, type ProfileField } from './schema.js';
+import { conditionsOf, profileSchema, type KindProfile, type ProfileCondition, type ProfileField, type SimulatedValue } from './schema.js';
 
 /** A profile that cannot be used: names the file, the path in it and the reason (one line). */
 export class ProfileError extends Error {
@@ -124,6 +124,24 @@ function checkProfile(p: KindProfile, file: string): void {
       if (!placeholders.has(m[1]!)) fail(`${path}.summary`, `unknown placeholder {${m[1]}} (${[...placeholders].map((x) => `{${x}}`).join(', ')})`);
     }
   });
+
+  // What the simulator reports must be a reading the kind accepts: each value names a field and fits it.
+  const checkSimulated = (name: string, v: SimulatedValue, path: string): void => {
+    const field = p.fields[name];
+    if (!field) fail(path, `no field ${JSON.stringify(name)} in fields (${fieldNames.join(', ')})`);
+    if (field!.type === 'number') {
+      const values = Array.isArray(v) ? v : [v];
+      if (values.some((x) => typeof x !== 'number')) fail(path, `field ${name} is a number; simulate it with a number or a [low, high] range`);
+      if (Array.isArray(v) && v[0] > v[1]) fail(path, `range [${v[0]}, ${v[1]}]: low is above high`);
+      for (const x of values as number[]) if (!inRange(x, field!)) fail(path, `${x} is outside the field's range ${rangeOf(field!)}`);
+    } else if (field!.type === 'boolean') {
+      if (typeof v !== 'boolean') fail(path, `field ${name} is boolean; simulate it with true or false`);
+    } else if (typeof v !== 'string' || !field!.values.includes(v)) fail(path, `${JSON.stringify(v)} is not one of ${name}'s values (${field!.values.join(', ')})`);
+  };
+  for (const [name, v] of Object.entries(p.simulate.normal)) checkSimulated(name, v, `simulate.normal.${name}`);
+  for (const [scenario, sc] of Object.entries(p.simulate.scenarios)) {
+    for (const [name, v] of Object.entries(sc.values)) checkSimulated(name, v, `simulate.scenarios.${scenario}.values.${name}`);
+  }
 }
 
 function inRange(v: number, field: { min?: number; max?: number }): boolean {
