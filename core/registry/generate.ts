@@ -1,7 +1,7 @@
-import type { RoadClass, ZoneClass, WarningLines } from '../kinds/index.js';
+import { KindCatalog, type RoadClass, type WarningLines, type ZoneClass } from '../kinds/index.js';
 import { pick, seededRandom } from '../random.js';
 import { DISTRICTS } from './districts.js';
-import type { RegistryNode } from './node.js';
+import type { NodeOf, RegistryNode } from './node.js';
 import { NodeRegistry } from './registry.js';
 import type { RoadDesign } from './roads.js';
 
@@ -10,11 +10,15 @@ export interface CitySize {
   parkingSpaces: number;
   noiseStations: number;
   wells: number;
+  /** Road waterlogging depth sensors, one per underpass or low point (profile kind `waterlogging`). */
+  waterloggingPoints: number;
+  /** Smart manhole covers (profile kind `manhole`). */
+  manholes: number;
   seed: number;
 }
 
-/** The embedded default: a few thousand nodes, enough for every KPI and alert to mean something. */
-export const DEFAULT_CITY: CitySize = { lamps: 2400, parkingSpaces: 1200, noiseStations: 48, wells: 24, seed: 20261126 };
+/** The embedded default: a few thousand nodes, enough for every KPI and alert to mean something (the plan's 19 waterlogging points). */
+export const DEFAULT_CITY: CitySize = { lamps: 2400, parkingSpaces: 1200, noiseStations: 48, wells: 24, waterloggingPoints: 19, manholes: 240, seed: 20261126 };
 
 const ROAD_MIX: [RoadClass, number, number][] = [
   // class, share of lamps, rated watts
@@ -50,9 +54,9 @@ function pad(n: number, width = 6): string {
 /**
  * A deterministic city: lamps on named roads in 40-lamp circuits (with the lighting design: some
  * roads partly fitted, a few roads without lamps), spring wells, noise stations of every zone
- * class, parking lots.
+ * class, parking lots; then the shipped profile kinds' nodes (waterlogging points, manhole covers).
  */
-export function generateCity(size: Partial<CitySize> = {}): NodeRegistry {
+export function generateCity(size: Partial<CitySize> = {}, kinds: KindCatalog = KindCatalog.default()): NodeRegistry {
   const s = { ...DEFAULT_CITY, ...size };
   const rand = seededRandom(s.seed);
   const nodes: RegistryNode[] = [];
@@ -168,7 +172,95 @@ export function generateCity(size: Partial<CitySize> = {}): NodeRegistry {
       });
     }
   }
-  return new NodeRegistry(nodes, designRoads(roads, s.seed));
+  const lamps = nodes.filter((n): n is NodeOf<'streetlight'> => n.kind === 'streetlight');
+  nodes.push(...waterloggingPoints(s, lamps, kinds), ...manholeCovers(s, lamps, kinds));
+  return new NodeRegistry(nodes, designRoads(roads, s.seed), kinds);
+}
+
+/*
+ * The shipped profile kinds' nodes come after the built-in ones, each kind from its own random
+ * stream, so adding them left every built-in node (and every KPI computed from them) as it was.
+ * Their attributes go through the kind's schema, which fills the profile's defaults.
+ */
+
+/** Lamps by district: where the profile kinds' nodes find a road and a position. */
+function lampsByDistrict(lamps: readonly NodeOf<'streetlight'>[]): Map<string, NodeOf<'streetlight'>[]> {
+  const by = new Map<string, NodeOf<'streetlight'>[]>();
+  for (const l of lamps) {
+    let list = by.get(l.district);
+    if (!list) by.set(l.district, (list = []));
+    list.push(l);
+  }
+  return by;
+}
+
+/** A road and a spot on it in the district: beside one of its lamps, or a road of its own when the district has none. */
+function roadSpot(rand: () => number, district: (typeof DISTRICTS)[number], lamps: readonly NodeOf<'streetlight'>[] | undefined, spread: number): { road: string; lat: number; lon: number } {
+  if (lamps && lamps.length > 0) {
+    const lamp = pick(rand, lamps);
+    return { road: lamp.road, lat: round(lamp.lat + (rand() - 0.5) * 2 * spread), lon: round(lamp.lon + (rand() - 0.5) * 2 * spread) };
+  }
+  return { road: `${pick(rand, ROAD_STEMS)} Road ${district.code}`, lat: round(district.lat + (rand() - 0.5) * 0.08), lon: round(district.lon + (rand() - 0.5) * 0.08) };
+}
+
+/** Depth sensors at underpasses (about 60 %, under expressways and main roads) and low points; direct NB-IoT devices. */
+function waterloggingPoints(s: CitySize, lamps: readonly NodeOf<'streetlight'>[], kinds: KindCatalog): RegistryNode[] {
+  const spec = kinds.get('waterlogging');
+  if (!spec || s.waterloggingPoints <= 0) return [];
+  const rand = seededRandom(s.seed ^ 0x0f10_0d5e);
+  const byDistrict = lampsByDistrict(lamps);
+  const names = new Set<string>();
+  const out: RegistryNode[] = [];
+  for (let i = 0; i < s.waterloggingPoints; i++) {
+    const district = DISTRICTS[i % DISTRICTS.length]!;
+    const underpass = rand() < 0.6;
+    const all = byDistrict.get(district.name);
+    const major = all?.filter((l) => l.roadClass === 'expressway' || l.roadClass === 'main');
+    const spot = roadSpot(rand, district, underpass && major && major.length > 0 ? major : all, 0.0003);
+    const base = `${spot.road} ${underpass ? 'Underpass' : 'Low Point'}`;
+    const point = names.has(base) ? `${base} ${i + 1}` : base;
+    names.add(point);
+    out.push({ nodeId: `WL-${district.code}-${pad(i + 1, 4)}`, kind: 'waterlogging', district: district.name, lat: spot.lat, lon: spot.lon, ...spec.attrs.parse({ point, road: spot.road, underpass }) });
+  }
+  return out;
+}
+
+/** Network mix of the covers on city roads: storm and sewer wells most, then telecom, power, water, heat. */
+const COVER_NETWORKS: [string, number][] = [
+  ['storm', 0.32],
+  ['sewer', 0.3],
+  ['telecom', 0.14],
+  ['power', 0.1],
+  ['water', 0.1],
+  ['heat', 0.04],
+];
+/** Covers per NB-IoT platform gateway (one or more per district). */
+const COVERS_PER_PLATFORM = 500;
+
+/** Smart covers along the lamp roads, reporting through their district's NB-IoT platform gateways. */
+function manholeCovers(s: CitySize, lamps: readonly NodeOf<'streetlight'>[], kinds: KindCatalog): RegistryNode[] {
+  const spec = kinds.get('manhole');
+  if (!spec || s.manholes <= 0) return [];
+  const rand = seededRandom(s.seed ^ 0x3a4e_c0fe);
+  const byDistrict = lampsByDistrict(lamps);
+  const out: RegistryNode[] = [];
+  for (let i = 0; i < s.manholes; i++) {
+    const district = DISTRICTS[i % DISTRICTS.length]!;
+    const spot = roadSpot(rand, district, byDistrict.get(district.name), 0.0002);
+    let u = rand();
+    const network = COVER_NETWORKS.find(([, share]) => (u -= share) < 0)?.[0] ?? 'storm';
+    const platform = Math.floor(Math.floor(i / DISTRICTS.length) / COVERS_PER_PLATFORM) + 1;
+    out.push({
+      nodeId: `MH-${district.code}-${pad(i + 1)}`,
+      kind: 'manhole',
+      district: district.name,
+      lat: spot.lat,
+      lon: spot.lon,
+      gatewayId: `GW-${district.code}-NB${pad(platform, 2)}`,
+      ...spec.attrs.parse({ road: spot.road, network }),
+    });
+  }
+  return out;
 }
 
 /**
@@ -202,13 +294,19 @@ function zoneLabel(z: ZoneClass): string {
   return { '0': 'Quiet Zone', '1': 'Residential', '2': 'Mixed', '3': 'Industrial', '4a': 'Roadside', '4b': 'Railside' }[z];
 }
 
-/** The design's mix for a city of about N nodes: 64 % lamps, 34 % parking spaces, 0.3 % noise stations, 0.1 % wells. */
+/**
+ * The design's mix for a city of about N nodes: 64 % lamps, 34 % parking spaces, 0.3 % noise
+ * stations, 0.1 % wells; on top of them (the built-in kinds' counts stay what they were) 4 %
+ * manhole covers (20,000 at 500,000) and a waterlogging point per 2,000 nodes, at least one a district.
+ */
 export function citySizeFor(nodes: number, seed = DEFAULT_CITY.seed): CitySize {
   return {
     lamps: Math.round(nodes * 0.64),
     parkingSpaces: Math.round(nodes * 0.34),
     noiseStations: Math.max(12, Math.round(nodes * 0.003)),
     wells: Math.max(5, Math.round(nodes * 0.001)),
+    waterloggingPoints: Math.max(DISTRICTS.length, Math.round(nodes / 2000)),
+    manholes: Math.max(DISTRICTS.length, Math.round(nodes * 0.04)),
     seed,
   };
 }
