@@ -10,7 +10,7 @@ export async function connectDevices(url: string, nodes: readonly RegistryNode[]
   const ids = [...new Set(nodes.map((n) => n.gatewayId ?? n.nodeId))];
   const missing = ids.filter((id) => !secrets.has(id));
   if (missing.length > 0) throw new Error(`simulator: no credentials for ${missing.length} device(s)/gateway(s), e.g. ${missing.slice(0, 3).join(', ')}`);
-  const settled = await Promise.allSettled(ids.map((id) => connectAsync(url, { ...base, clientId: id, username: id, password: secrets.get(id)! }, false)));
+  const settled = await inWaves(ids, LOGINS_IN_FLIGHT, (id) => connectAsync(url, { ...base, clientId: id, username: id, password: secrets.get(id)! }, false));
   const clients = new Map<string, MqttClient>();
   settled.forEach((s, i) => s.status === 'fulfilled' && clients.set(ids[i]!, s.value));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -19,6 +19,30 @@ export async function connectDevices(url: string, nodes: readonly RegistryNode[]
     throw new Error(`simulator: cannot connect to ${url} with device credentials: ${(failed.reason as Error)?.message ?? String(failed.reason)}`);
   }
   return clients;
+}
+
+/**
+ * First logins cost the broker a password check each, and it refuses logins beyond its check queue
+ * (MQTT_AUTH_QUEUE_MAX, default 128) with "server unavailable": a city of more devices logs in a
+ * bounded number at a time.
+ */
+const LOGINS_IN_FLIGHT = 32;
+
+/** `run` over every item with at most `limit` running at once; results in item order. */
+async function inWaves<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) {
+      try {
+        results[i] = { status: 'fulfilled', value: await run(items[i]!) };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateCity, KINDS, type Kind } from '../core/index.js';
+import { generateCity } from '../core/index.js';
 import { SimulationEngine, selectNodes, type PublishSink } from './engine.js';
 import { buildScenario } from './scenarios.js';
 
@@ -87,7 +87,7 @@ describe('simulation engine', () => {
       }
       for (const r of list) {
         const { nodeId: _n, kind: _k, ...fields } = r.r;
-        expect(KINDS[node.kind as Kind].reading.safeParse(fields).success).toBe(true);
+        expect(city.kinds.get(node.kind)!.reading.safeParse(fields).success).toBe(true);
         expect(r.kind).toBe(node.kind);
       }
     }
@@ -142,8 +142,8 @@ describe('simulation engine', () => {
   it('selectNodes keeps the mix of kinds under a node limit', () => {
     const some = selectNodes(city, 60);
     expect(some.length).toBeLessThanOrEqual(60);
-    const kinds = new Set(some.map((n) => n.kind));
-    expect(kinds.size).toBe(4);
+    // Every kind of the catalog, the profile kinds' too.
+    expect(new Set(some.map((n) => n.kind))).toEqual(new Set(city.kinds.names()));
     expect(some.filter((n) => n.kind === 'streetlight').length).toBeGreaterThan(some.filter((n) => n.kind === 'parking').length);
     expect(selectNodes(city).length).toBe(city.size);
   });

@@ -138,7 +138,7 @@ export class SimulationEngine {
   constructor(options: EngineOptions, sink: PublishSink) {
     this.#o = options;
     this.#sink = sink;
-    this.#ctx = { seed: options.seed, scenario: options.scenario };
+    this.#ctx = { seed: options.seed, scenario: options.scenario, kinds: options.registry.kinds };
     this.#nodes = options.nodes;
     const n = this.#nodes.length;
     this.#interval = new Float64Array(n);
@@ -365,7 +365,7 @@ export class SimulationEngine {
     if (kind === 'wrong-district') {
       for (let k = 1; k < Math.min(count, 256) && other.district === node.district; k++) other = this.#nodes[(i + k * 97) % count]!;
     }
-    const { topic, payload } = makeBadPayload(kind, node, reading, other, n);
+    const { topic, payload } = makeBadPayload(kind, node, reading, other, n, this.#o.registry.kinds);
     this.#bucket.take(1);
     this.#publish(this.#route[i]!, topic, payload, { readings: 0, kind: 'bad', bad: kind });
   }

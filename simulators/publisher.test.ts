@@ -2,7 +2,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCity, KINDS, localHour, type Kind } from '../core/index.js';
+import { generateCity, localHour } from '../core/index.js';
 import { lampsScheduledOn } from './models/streetlight.js';
 import { nightStart, startSimulation } from './publisher.js';
 import { testNow } from '../test/clock.js';
@@ -59,7 +59,7 @@ describe('publishing over MQTT', () => {
           expect(node.gatewayId).toBe(b[1]);
           expect(entry.kind).toBe(node.kind);
           const { nodeId: _n, kind: _k, ...fields } = entry;
-          expect(KINDS[node.kind as Kind].reading.safeParse(fields).success).toBe(true);
+          expect(registry.kinds.get(node.kind)!.reading.safeParse(fields).success).toBe(true);
           seen.add(node.nodeId);
           batchReadings++;
         }
@@ -72,7 +72,7 @@ describe('publishing over MQTT', () => {
       expect(node.gatewayId).toBeUndefined();
       expect(node.district).toBe(district);
       expect(node.kind).toBe(kind);
-      expect(KINDS[node.kind as Kind].reading.safeParse(body).success).toBe(true);
+      expect(registry.kinds.get(node.kind)!.reading.safeParse(body).success).toBe(true);
       seen.add(node.nodeId);
       direct++;
     }

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { generateCity, KINDS, noisePeriod, type Kind, type RegistryNode } from '../core/index.js';
+import { generateCity, noisePeriod, type ProfileReading, type RegistryNode } from '../core/index.js';
 import { SimulationEngine, type PublishSink } from './engine.js';
 import type { ModelContext } from './models/context.js';
+import { generateReading } from './models/index.js';
 import { groundwaterModel } from './models/groundwater.js';
 import { ZONE_LIMITS as NOISE_LIMITS } from '../core/index.js';
 import { noiseModel } from './models/noise.js';
 import { parkingOccupied } from './models/parking.js';
 import { streetlightModel } from './models/streetlight.js';
-import { BAD_PAYLOAD_KINDS, buildScenario, parseScenario, SCENARIO_NAMES } from './scenarios.js';
+import { BAD_PAYLOAD_KINDS, buildScenario, parseScenario, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES } from './scenarios.js';
 import { trendCmPerDay } from '../processors/groundwater/level.js';
 
 const city = generateCity({ lamps: 600, parkingSpaces: 600, noiseStations: 24, wells: 8 });
@@ -47,6 +48,23 @@ describe('scenarios', () => {
     expect(parseScenario('circuit-dark+bad-payloads')).toEqual(['circuit-dark', 'bad-payloads']);
     expect(() => parseScenario('meteor-strike')).toThrow(/unknown scenario "meteor-strike"/);
     for (const name of SCENARIO_NAMES) expect(() => scenario(name)).not.toThrow();
+    // The shipped profiles' scenarios are scenarios of the simulator too.
+    expect(SCENARIO_NAMES).toEqual(expect.arrayContaining(['rainstorm', 'cover-displaced']));
+    expect(parseScenario('rainstorm+cover-displaced+bad-payloads')).toEqual(['rainstorm', 'cover-displaced', 'bad-payloads']);
+    expect(SCENARIO_DESCRIPTIONS.rainstorm).toMatch(/^waterlogging: .*34 % of the nodes, reached over 1800 s/);
+  });
+
+  it('profile scenarios: a share of the kind\'s nodes, drawn with the seed, nothing else moves', () => {
+    const storm = scenario('rainstorm');
+    const points = city.ofKind('waterlogging');
+    expect(storm.profileTargets.size).toBe(Math.round(points.length * 0.34));
+    expect([...storm.profileTargets.keys()].every((id) => city.get(id)!.kind === 'waterlogging')).toBe(true);
+    expect(storm.darkCircuits.size + storm.wellTargets.size + storm.fullLots.size + storm.badShare).toBe(0);
+    expect(scenario('rainstorm').profileTargets).toEqual(storm.profileTargets);
+    expect(buildScenario('rainstorm', nodes, { seed: 4, start: START }).profileTargets).not.toEqual(storm.profileTargets);
+    const both = scenario('rainstorm+cover-displaced');
+    expect(new Set([...both.profileTargets.values()].map((t) => t.scenario))).toEqual(new Set(['rainstorm', 'cover-displaced']));
+    expect(scenario('normal').profileTargets.size).toBe(0);
   });
 
   it('normal: no dark circuits, no targets, no bad data', () => {
@@ -155,7 +173,7 @@ describe('scenarios', () => {
   });
 
   it('bad-payloads: every kind of bad message appears alongside valid traffic', () => {
-    const some = [...city.ofKind('streetlight').slice(0, 80), ...city.ofKind('groundwater'), ...city.ofKind('noise'), ...city.ofKind('parking').slice(0, 80)];
+    const some = [...city.ofKind('streetlight').slice(0, 80), ...city.ofKind('groundwater'), ...city.ofKind('noise'), ...city.ofKind('parking').slice(0, 80), ...city.ofKind('waterlogging'), ...city.ofKind('manhole').slice(0, 40)];
     const { sink, engine } = run('bad-payloads', { wallS: 3, speed: 200, nodes: some, tuning: { badShare: 0.2 } });
     const s = engine.stats();
     for (const kind of BAD_PAYLOAD_KINDS) expect(s.badByKind[kind], kind).toBeGreaterThan(0);
@@ -175,7 +193,7 @@ describe('scenarios', () => {
         malformed++;
         continue;
       }
-      if (!(kind in KINDS)) {
+      if (!city.kinds.has(kind)) {
         unknownKind++;
         continue;
       }
@@ -192,7 +210,7 @@ describe('scenarios', () => {
         mismatch++;
         continue;
       }
-      if (!KINDS[kind as Kind].reading.safeParse(body).success) schema++;
+      if (!city.kinds.get(kind)!.reading.safeParse(body).success) schema++;
       else valid++;
     }
     expect({ malformed, schema, unknownNode, mismatch, oversize, unknownKind, wrongDistrict }).toEqual({
@@ -205,6 +223,9 @@ describe('scenarios', () => {
       wrongDistrict: s.badByKind['wrong-district'],
     });
     expect(valid).toBe(s.direct);
+    // Profile kinds' readings go bad too (their schema violations follow the profile's fields).
+    const kindsOfBad = new Set(sink.messages.filter((m) => !m.topic.endsWith('/batch')).map((m) => m.topic.split('/')[2]));
+    expect(kindsOfBad.has('waterlogging')).toBe(true);
   });
 
   it('demo: one dark circuit, a well below a line, one full lot, a noisy station, a little bad data', () => {
@@ -223,6 +244,12 @@ describe('scenarios', () => {
     const station = city.ofKind('noise').find((n) => s.noisyStations.has(n.nodeId))!;
     expect(noiseModel(station, at(10), c).laeq).toBeGreaterThan(NOISE_LIMITS[station.zoneClass].day);
     expect(noiseModel(station, at(23), c).lamax!).toBeGreaterThan(NOISE_LIMITS[station.zoneClass].night + 15);
+    // One flooded waterlogging point and one displaced cover, once their ramps are done.
+    expect([...s.profileTargets.values()].map((t) => t.scenario).sort()).toEqual(['cover-displaced', 'rainstorm']);
+    const [point] = city.ofKind('waterlogging').filter((p) => s.profileTargets.has(p.nodeId));
+    const [cover] = city.ofKind('manhole').filter((m) => s.profileTargets.has(m.nodeId));
+    expect((generateReading(point!, START + 1800_000, c) as ProfileReading).depthM as number).toBeGreaterThan(0.15);
+    expect(generateReading(cover!, START, c)).toMatchObject({ open: true });
   });
 
   it('demo: one well falls fast whatever the hour a run starts at, then settles under its red line', () => {

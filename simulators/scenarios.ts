@@ -1,11 +1,10 @@
-import { z } from 'zod';
-import type { NodeOf, RegistryNode, RejectReason } from '../core/index.js';
+import { isBuiltinNode, KindCatalog, type Kind, type KindProfile, type NodeOf, type RegistryNode, type RejectReason } from '../core/index.js';
 import { seededRandom } from '../core/random.js';
 import { hashString } from './hash.js';
-import { normalState, type ScenarioState } from './models/context.js';
+import { normalState, type ProfileTarget, type ScenarioState } from './models/context.js';
 
-/** Named scenarios; `demo` is a mix of small doses of most of them. Combine with `+`, e.g. `circuit-dark+bad-payloads`. */
-export const SCENARIO_NAMES = [
+/** The simulator's own scenarios; `demo` is a mix of small doses of most of them. */
+export const BUILTIN_SCENARIOS = [
   'normal',
   'circuit-dark',
   'spring-drought',
@@ -15,9 +14,9 @@ export const SCENARIO_NAMES = [
   'bad-payloads',
   'demo',
 ] as const;
-export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+export type BuiltinScenario = (typeof BUILTIN_SCENARIOS)[number];
 
-export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
+const BUILTIN_DESCRIPTIONS: Record<BuiltinScenario, string> = {
   normal: 'a healthy city: lamps on from sunset to sunrise, ~0.5 % faulty lamps, wells above their yellow lines, noise under GB 3096 limits, parking by the hour',
   'circuit-dark': 'every lamp of a few circuits reports off (supply lost)',
   'spring-drought': 'every well below its yellow line, half of them below orange (Baotu about 27.9 m)',
@@ -25,8 +24,29 @@ export const SCENARIO_DESCRIPTIONS: Record<ScenarioName, string> = {
   'parking-rush': 'rush-hour demand everywhere and about a quarter of the lots completely full',
   'gateway-outage': 'one gateway goes silent, buffers its readings, then replays them with their original timestamps',
   'bad-payloads': 'malformed JSON, schema violations, unknown nodes, payloads naming another node, oversize payloads, unknown kinds and wrong districts alongside valid traffic',
-  demo: 'normal plus one dark circuit, one well below a line, one well falling fast (pumping nearby), one full lot, one noisy station (day and night) and a little bad data',
+  demo: 'normal plus one dark circuit, one well below a line, one well falling fast (pumping nearby), one full lot, one noisy station (day and night), one node of each profile kind in each of its scenarios, and a little bad data',
 };
+
+/**
+ * Every scenario name with what it does: the simulator's own, then those the profiles of `kinds`
+ * define (`simulate.scenarios`; a name several profiles share moves nodes of each, a built-in
+ * name a profile reuses does both).
+ */
+export function scenarioDescriptions(kinds: KindCatalog = KindCatalog.default()): Map<string, string> {
+  const out = new Map<string, string>(Object.entries(BUILTIN_DESCRIPTIONS));
+  for (const profile of kinds.profiles()) {
+    for (const [name, sc] of Object.entries(profile.simulate.scenarios)) {
+      const what = `${profile.kind}: ${sc.description ?? 'profile scenario'} (${Math.round(sc.share * 1000) / 10} % of the nodes${sc.rampS > 0 ? `, reached over ${sc.rampS} s` : ''})`;
+      const before = out.get(name);
+      out.set(name, before ? `${before}; ${what}` : what);
+    }
+  }
+  return out;
+}
+
+/** Names `--scenario` accepts with the shipped profiles (combine with `+`, e.g. `circuit-dark+bad-payloads`). */
+export const SCENARIO_NAMES: readonly string[] = [...scenarioDescriptions().keys()];
+export const SCENARIO_DESCRIPTIONS: Readonly<Record<string, string>> = Object.fromEntries(scenarioDescriptions());
 
 /** Knobs of the scenarios; defaults in DEFAULT_TUNING. */
 export interface ScenarioTuning {
@@ -66,21 +86,14 @@ export const DEFAULT_TUNING: ScenarioTuning = {
   fallingWellCmPerDay: 30,
 };
 
-export const scenarioSchema = z
-  .string()
-  .min(1)
-  .transform((s) => s.split(/[+,]/).map((p) => p.trim()).filter(Boolean))
-  .pipe(
-    z
-      .array(z.enum(SCENARIO_NAMES, { error: (i) => `unknown scenario ${JSON.stringify(i.input)}; known: ${SCENARIO_NAMES.join(', ')}` }))
-      .min(1, 'name at least one scenario'),
-  );
-
-/** Parses `name` or `a+b` into scenario names; throws with the list of known names. */
-export function parseScenario(name: string): ScenarioName[] {
-  const r = scenarioSchema.safeParse(name);
-  if (!r.success) throw new Error(r.error.issues.map((i) => i.message).join('; '));
-  return r.data;
+/** Parses `name` or `a+b` into scenario names known with `kinds`; throws with the list of known names. */
+export function parseScenario(name: string, kinds: KindCatalog = KindCatalog.default()): string[] {
+  const known = [...scenarioDescriptions(kinds).keys()];
+  const parts = name.split(/[+,]/).map((p) => p.trim()).filter(Boolean);
+  if (parts.length === 0) throw new Error('name at least one scenario');
+  const unknown = parts.filter((p) => !known.includes(p));
+  if (unknown.length > 0) throw new Error(unknown.map((p) => `unknown scenario ${JSON.stringify(p)}; known: ${known.join(', ')}`).join('; '));
+  return parts;
 }
 
 /** Noise station ids a scenario may pick, residential (class 1) first. */
@@ -98,7 +111,7 @@ function droughtLevel(node: NodeOf<'groundwater'>, deep: boolean): number {
   return deep ? Math.max(orange - 0.1, (orange + red) / 2) : (yellow + orange) / 2;
 }
 
-function ofKind<K extends RegistryNode['kind']>(nodes: readonly RegistryNode[], kind: K): NodeOf<K>[] {
+function ofKind<K extends Kind>(nodes: readonly RegistryNode[], kind: K): NodeOf<K>[] {
   return nodes.filter((n) => n.kind === kind) as NodeOf<K>[];
 }
 
@@ -117,15 +130,17 @@ function shuffled<T>(items: readonly T[], rand: () => number): T[] {
 
 /**
  * The effects of a scenario on the given (simulated) nodes: which circuits are dark, where the
- * wells sit, which station is noisy, which lots are full, which gateway fails, how much bad data.
- * Deterministic for the same nodes, seed and start.
+ * wells sit, which station is noisy, which lots are full, which gateway fails, how much bad data,
+ * which profile-kind nodes are in their profile's scenarios. Deterministic for the same nodes,
+ * seed and start. `kinds`: the catalog the nodes' kinds come from (default: built-in and shipped).
  */
 export function buildScenario(
   name: string,
   nodes: readonly RegistryNode[],
-  options: { seed: number; start: number; tuning?: Partial<ScenarioTuning> },
+  options: { seed: number; start: number; tuning?: Partial<ScenarioTuning>; kinds?: KindCatalog },
 ): ScenarioState {
-  const parts = parseScenario(name);
+  const kinds = options.kinds ?? KindCatalog.default();
+  const parts = parseScenario(name, kinds);
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const state = normalState(options.start);
   state.name = parts.join('+');
@@ -143,8 +158,25 @@ export function buildScenario(
   const fullLots = new Set<string>();
   const circuits = uniq(lamps.map((l) => l.circuit));
   const lots = uniq(spaces.map((s) => s.lotId));
+  const profileTargets = new Map<string, ProfileTarget>();
+  const profiles = kinds.profiles();
+  // Its own stream, so a profile's scenario never changes what the built-in ones pick.
+  const profileRand = seededRandom(hashString(`${state.name}/profiles`, options.seed));
+  const nodesOf = (profile: KindProfile) => nodes.filter((n) => n.kind === profile.kind);
+  /** A node stays in the first scenario that moves it. */
+  const target = (nodeId: string, scenario: string, profile: KindProfile) => {
+    const sc = profile.simulate.scenarios[scenario]!;
+    if (!profileTargets.has(nodeId)) profileTargets.set(nodeId, { scenario, values: sc.values, rampS: sc.rampS });
+  };
 
   for (const part of parts) {
+    // A profile's scenario of this name: its share of the kind's nodes (at least one), drawn with the seed.
+    for (const profile of profiles) {
+      const sc = profile.simulate.scenarios[part];
+      if (!sc) continue;
+      const list = nodesOf(profile);
+      for (const n of shuffled(list, profileRand).slice(0, Math.max(1, Math.round(list.length * sc.share)))) target(n.nodeId, part, profile);
+    }
     switch (part) {
       case 'normal':
         break;
@@ -193,6 +225,14 @@ export function buildScenario(
         // A residential station with construction noise day and night.
         const s = pickNoisyStation(stations);
         if (s) noisy.set(s.nodeId, 'always');
+        // One node of each profile kind in each of its profile's scenarios (a flooded point, a displaced cover).
+        for (const profile of profiles) {
+          const list = nodesOf(profile);
+          Object.keys(profile.simulate.scenarios).forEach((scenario, i) => {
+            const n = list[i];
+            if (n) target(n.nodeId, scenario, profile);
+          });
+        }
         state.badShare = Math.max(state.badShare, tuning.demoBadShare);
         break;
       }
@@ -203,6 +243,7 @@ export function buildScenario(
   state.fallingWells = fallingWells;
   state.noisyStations = noisy;
   state.fullLots = fullLots;
+  state.profileTargets = profileTargets;
   return state;
 }
 
@@ -232,13 +273,17 @@ export function batchTopic(gatewayId: string): string {
   return `city/gateways/${gatewayId}/batch`;
 }
 
-/** A reading's fields with one kind-specific schema violation. */
-function violate(kind: RegistryNode['kind'], reading: Record<string, unknown>, variant: number): Record<string, unknown> {
+/** A reading's fields with one kind-specific schema violation (a profile kind's from its profile). */
+function violate(node: RegistryNode, reading: Record<string, unknown>, variant: number, kinds: KindCatalog): Record<string, unknown> {
   if (variant % 3 === 2) {
     const { ts: _ts, ...rest } = reading;
     return rest; // no timestamp
   }
-  switch (kind) {
+  if (!isBuiltinNode(node)) {
+    const profile = kinds.get(node.kind)?.profile;
+    return profile ? violateProfile(profile, reading, variant) : { ...reading, ts: 'yesterday' };
+  }
+  switch (node.kind) {
     case 'streetlight':
       return variant % 3 === 0 ? { ...reading, powerState: 'blinking' } : { ...reading, dim: 140 };
     case 'groundwater':
@@ -248,6 +293,20 @@ function violate(kind: RegistryNode['kind'], reading: Record<string, unknown>, v
     case 'parking':
       return variant % 3 === 0 ? { ...reading, status: 'maybe' } : { ...reading, batteryV: 9.9 };
   }
+}
+
+/** A value of the wrong type for a profile field, or (variant 1) a number outside its field's range where one has a bound. */
+function violateProfile(profile: KindProfile, reading: Record<string, unknown>, variant: number): Record<string, unknown> {
+  const fields = Object.entries(profile.fields);
+  if (variant % 3 === 1) {
+    for (const [name, f] of fields) {
+      if (f.type === 'number' && f.max !== undefined) return { ...reading, [name]: f.max + 1 };
+      if (f.type === 'number' && f.min !== undefined) return { ...reading, [name]: f.min - 1 };
+    }
+  }
+  const [name, f] = fields[0]!;
+  // Enum values are identifiers, so a value with a dash is none of them.
+  return { ...reading, [name]: f.type === 'number' ? 'high' : f.type === 'boolean' ? 'maybe' : `${f.values[0]}-not` };
 }
 
 /**
@@ -260,6 +319,7 @@ export function makeBadPayload(
   reading: Record<string, unknown>,
   other: RegistryNode,
   n: number,
+  kinds: KindCatalog = KindCatalog.default(),
 ): { topic: string; payload: string } {
   const topic = telemetryTopic(node.district, node.kind, node.nodeId);
   switch (kind) {
@@ -268,7 +328,7 @@ export function makeBadPayload(
       return { topic, payload: n % 2 === 0 ? text.slice(0, Math.max(1, text.length - 7)) : `{ts:${Number(reading.ts)}, 'value': NaN,}` };
     }
     case 'schema-violation':
-      return { topic, payload: JSON.stringify(violate(node.kind, reading, n)) };
+      return { topic, payload: JSON.stringify(violate(node, reading, n, kinds)) };
     case 'unknown-node':
       return { topic: telemetryTopic(node.district, node.kind, `SIM-UNKNOWN-${node.kind}-${n}`), payload: JSON.stringify(reading) };
     case 'node-mismatch':

@@ -1,3 +1,4 @@
+import type { KindCatalog, SimulatedValue } from '../../core/index.js';
 import { clamp, gauss, unit } from '../hash.js';
 
 /**
@@ -29,11 +30,22 @@ export interface ScenarioState {
   outage?: { gatewayId: string; from: number; to: number };
   /** Extra malformed/invalid messages sent per valid reading (0..1). */
   badShare: number;
+  /** Profile-kind node id -> the profile scenario it is in (its values, reached over rampS from `start`). */
+  profileTargets: ReadonlyMap<string, ProfileTarget>;
+}
+
+/** One node's part in a scenario of its kind's profile (`simulate.scenarios.<name>`). */
+export interface ProfileTarget {
+  scenario: string;
+  values: Readonly<Record<string, SimulatedValue>>;
+  rampS: number;
 }
 
 export interface ModelContext {
   seed: number;
   scenario: ScenarioState;
+  /** Where profile kinds are looked up (the registry's catalog); default: the built-in kinds and the shipped profiles. */
+  kinds?: KindCatalog;
 }
 
 /** A scenario with no effects: the healthy city. */
@@ -50,6 +62,7 @@ export function normalState(start: number): ScenarioState {
     fullLots: new Set(),
     rushDemand: false,
     badShare: 0,
+    profileTargets: new Map(),
   };
 }
 

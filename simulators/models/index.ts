@@ -1,17 +1,24 @@
-import type { Kind, NodeOf, ReadingOf, RegistryNode } from '../../core/index.js';
+import { isBuiltinNode, KindCatalog, type Kind, type NodeOf, type ProfileReading, type ReadingOf, type RegistryNode } from '../../core/index.js';
 import type { ModelContext } from './context.js';
 import { groundwaterModel } from './groundwater.js';
 import { noiseModel } from './noise.js';
 import { parkingModel } from './parking.js';
+import { profileModel } from './profile.js';
 import { streetlightModel } from './streetlight.js';
 
-export type SimReading = ReadingOf<Kind>;
+export type SimReading = ReadingOf<Kind> | ProfileReading;
 
 /**
- * The reading of any node at simulated time t. `heartbeat` only matters for parking detectors
+ * The reading of any node at simulated time t: a built-in kind's own model, or the profile model
+ * for a profile kind (its profile from `ctx.kinds`). `heartbeat` only matters for parking detectors
  * (false: a state-change event). Pure: same node, time, context -> same payload.
  */
 export function generateReading(node: RegistryNode, t: number, ctx: ModelContext, heartbeat = true): SimReading {
+  if (!isBuiltinNode(node)) {
+    const profile = (ctx.kinds ?? KindCatalog.default()).get(node.kind)?.profile;
+    if (!profile) throw new Error(`no reading model for kind ${node.kind} (not a kind of the catalog)`);
+    return profileModel(node, profile, t, ctx);
+  }
   switch (node.kind) {
     case 'streetlight':
       return streetlightModel(node as NodeOf<'streetlight'>, t, ctx);
@@ -21,10 +28,6 @@ export function generateReading(node: RegistryNode, t: number, ctx: ModelContext
       return noiseModel(node as NodeOf<'noise'>, t, ctx);
     case 'parking':
       return parkingModel(node as NodeOf<'parking'>, t, ctx, heartbeat);
-    default: {
-      const unknown: never = node;
-      throw new Error(`no reading model for kind ${(unknown as RegistryNode).kind}`);
-    }
   }
 }
 
@@ -33,3 +36,4 @@ export * from './streetlight.js';
 export * from './groundwater.js';
 export * from './noise.js';
 export * from './parking.js';
+export * from './profile.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateCity, KINDS, noisePeriod, type Kind, type NodeOf } from '../../core/index.js';
+import { generateCity, KindCatalog, noisePeriod, parseProfile, type NodeOf, type ProfileNode, type ProfileReading } from '../../core/index.js';
 import { buildScenario } from '../scenarios.js';
 import { normalState, type ModelContext } from './context.js';
 import { generateReading } from './index.js';
@@ -7,6 +7,7 @@ import { groundwaterModel } from './groundwater.js';
 import { ZONE_LIMITS as NOISE_LIMITS } from '../../core/index.js';
 import { noiseModel } from './noise.js';
 import { parkingModel, parkingOccupied } from './parking.js';
+import { profileModel, rampProgress } from './profile.js';
 import { lampFault, lampResting, lampsScheduledOn, streetlightModel } from './streetlight.js';
 
 const city = generateCity({ lamps: 400, parkingSpaces: 300, noiseStations: 24, wells: 8 });
@@ -25,13 +26,14 @@ describe('reading models', () => {
     for (const node of nodes) {
       for (const t of times.slice(0, node.kind === 'streetlight' || node.kind === 'parking' ? 6 : 30)) {
         const reading = generateReading(node, t, c, (t / 1000) % 2 === 0);
-        const r = KINDS[node.kind as Kind].reading.safeParse(reading);
+        const r = city.kinds.get(node.kind)!.reading.safeParse(reading);
         if (!r.success) throw new Error(`${node.nodeId} at ${new Date(t).toISOString()}: ${r.error.message} ${JSON.stringify(reading)}`);
         expect(reading.ts).toBe(t);
         checked++;
       }
     }
     expect(checked).toBeGreaterThan(3000);
+    expect(new Set(nodes.map((n) => n.kind))).toEqual(new Set(city.kinds.names()));
   });
 
   it('is deterministic for a seed and differs between seeds', () => {
@@ -205,5 +207,125 @@ describe('reading models', () => {
     const dark = city.ofKind('streetlight').filter((l) => sc.darkCircuits.has(l.circuit));
     expect(dark.length).toBeGreaterThan(0);
     for (const l of dark) expect(streetlightModel(l, at(23), c).powerState).toBe('off');
+  });
+});
+
+describe('profile kinds: the generic model from the profile\'s simulate block', () => {
+  const kinds = city.kinds;
+  const points = city.ofKind('waterlogging') as ProfileNode[];
+  const covers = city.ofKind('manhole') as ProfileNode[];
+  const waterlogging = kinds.get('waterlogging')!.profile!;
+  const manhole = kinds.get('manhole')!.profile!;
+  /** A profile node's reading: common fields and the profile's, by name. */
+  const read = (...args: Parameters<typeof generateReading>) => generateReading(...args) as ProfileReading;
+  const readingOk = (kind: string, r: unknown) => expect(kinds.get(kind)!.reading.safeParse(r).success, JSON.stringify(r)).toBe(true);
+
+  it('a healthy node reports its profile\'s normal values, drawn per node with a little wobble per reading', () => {
+    const c = ctx();
+    for (const p of points) {
+      for (let m = 0; m < 24 * 60; m += 37) {
+        const r = read(p, DAY0 + m * 60_000, c);
+        readingOk('waterlogging', r);
+        expect(r.depthM as number).toBeGreaterThanOrEqual(0);
+        expect(r.depthM as number).toBeLessThanOrEqual(0.02);
+        expect(r.rainMmPerH as number).toBeLessThanOrEqual(1);
+      }
+    }
+    for (const cover of covers) {
+      const r = read(cover, at(10), c);
+      readingOk('manhole', r);
+      expect(r.open).toBe(false);
+      expect(r.tiltDeg as number).toBeLessThanOrEqual(2);
+      expect(r.waterBelowM as number).toBeGreaterThanOrEqual(1.5);
+      expect(r.waterBelowM as number).toBeLessThanOrEqual(3);
+    }
+    // Nodes differ from each other, one node's readings differ a little over time.
+    const depths = new Set(points.map((p) => read(p, at(10), c).depthM));
+    expect(depths.size).toBeGreaterThan(points.length / 2);
+    const one = Array.from({ length: 20 }, (_, i) => profileModel(covers[0]!, manhole, at(10) + i * 900_000, c).waterBelowM as number);
+    expect(Math.max(...one) - Math.min(...one)).toBeGreaterThan(0);
+    expect(Math.max(...one) - Math.min(...one)).toBeLessThanOrEqual(0.15 + 1e-9); // 10 % of the 1.5 m range
+    // Deterministic for a seed, different between seeds.
+    expect(read(points[0]!, at(10), ctx(DAY0, 7))).toEqual(read(points[0]!, at(10), ctx(DAY0, 7)));
+    expect(points.map((p) => read(p, at(10), ctx(DAY0, 1)).depthM)).not.toEqual(points.map((p) => read(p, at(10), ctx(DAY0, 2)).depthM));
+  });
+
+  it('rainstorm: a share of the points ramps linearly from normal to the scenario\'s depth over rampS', () => {
+    const start = at(14);
+    const sc = buildScenario('rainstorm', nodes, { seed: 7, start });
+    const c: ModelContext = { seed: 7, scenario: sc };
+    const flooded = points.filter((p) => sc.profileTargets.has(p.nodeId));
+    expect(flooded.length).toBe(Math.round(points.length * 0.34));
+    const rampMs = waterlogging.simulate.scenarios.rainstorm!.rampS * 1000;
+    for (const p of flooded) {
+      const before = read(p, start, c).depthM as number;
+      const half = read(p, start + rampMs / 2, c).depthM as number;
+      const full = read(p, start + rampMs, c);
+      readingOk('waterlogging', full);
+      expect(before).toBeLessThanOrEqual(0.02);
+      expect(half).toBeGreaterThan(0.08);
+      expect(half).toBeLessThan(0.24);
+      expect(full.depthM as number).toBeGreaterThanOrEqual(0.18);
+      expect(full.depthM as number).toBeLessThanOrEqual(0.45);
+      expect(full.rainMmPerH as number).toBeGreaterThanOrEqual(40);
+      // After the ramp it stays flooded (over the alert's 0.15 m) reading after reading.
+      for (let m = 0; m < 60; m += 1) expect(read(p, start + rampMs + m * 60_000, c).depthM as number).toBeGreaterThan(0.15);
+    }
+    for (const p of points.filter((x) => !sc.profileTargets.has(x.nodeId))) expect(read(p, start + rampMs, c).depthM as number).toBeLessThanOrEqual(0.02);
+    expect(rampProgress(sc.profileTargets.get(flooded[0]!.nodeId), start - 1, start)).toBe(0);
+    expect(rampProgress(sc.profileTargets.get(flooded[0]!.nodeId), start + rampMs / 4, start)).toBeCloseTo(0.25, 6);
+  });
+
+  it('cover-displaced: covers open at once (rampS 0) with a tilt of 20-45 degrees; their readings validate', () => {
+    const sc = buildScenario('cover-displaced', nodes, { seed: 7, start: at(9) });
+    const c: ModelContext = { seed: 7, scenario: sc };
+    const displaced = covers.filter((x) => sc.profileTargets.has(x.nodeId));
+    expect(displaced.length).toBe(Math.max(1, Math.round(covers.length * 0.02)));
+    for (const cover of displaced) {
+      const r = read(cover, at(9), c);
+      readingOk('manhole', r);
+      expect(r.open).toBe(true);
+      expect(r.tiltDeg as number).toBeGreaterThanOrEqual(20);
+      expect(r.tiltDeg as number).toBeLessThanOrEqual(45);
+    }
+  });
+
+  it('a field without a normal value is omitted unless required (then a value within its range); values switch at the end of a ramp', () => {
+    const profile = parseProfile(
+      `kind: tank
+title: Tanks
+expectedIntervalS: 60
+fields:
+  levelM: { type: number, min: 2, max: 9, required: true }
+  pump: { type: enum, values: [idle, running, fault], required: true }
+  alarm: { type: boolean }
+  tempC: { type: number }
+simulate:
+  normal: { pump: idle }
+  scenarios:
+    pump-fault: { share: 1, rampS: 600, values: { pump: fault, levelM: [8, 9], alarm: true } }
+`,
+      'tank.yaml',
+    );
+    const catalog = new KindCatalog([profile]);
+    const tank: ProfileNode = { nodeId: 'TK-1', kind: 'tank', district: 'Lixia', lat: 36.6, lon: 117 };
+    const normal = read(tank, at(1), { seed: 7, scenario: normalState(at(0)), kinds: catalog });
+    expect(normal).toMatchObject({ levelM: 2, pump: 'idle' });
+    expect(normal).not.toHaveProperty('alarm');
+    expect(normal).not.toHaveProperty('tempC');
+    expect(catalog.get('tank')!.reading.safeParse(normal).success).toBe(true);
+    const sc = buildScenario('pump-fault', [tank], { seed: 7, start: at(0), kinds: catalog });
+    const c: ModelContext = { seed: 7, scenario: sc, kinds: catalog };
+    const mid = read(tank, at(0) + 300_000, c);
+    expect(mid.pump).toBe('idle');
+    expect(mid.alarm).toBe(false);
+    expect(mid.levelM as number).toBeGreaterThan(4.9);
+    expect(mid.levelM as number).toBeLessThan(5.6);
+    const end = read(tank, at(0) + 600_000, c);
+    expect(end).toMatchObject({ pump: 'fault', alarm: true });
+    expect(end.levelM as number).toBeGreaterThanOrEqual(8);
+    expect(catalog.get('tank')!.reading.safeParse(end).success).toBe(true);
+    // A kind the context's catalog does not know has no model.
+    expect(() => read(tank, at(1), ctx())).toThrow(/no reading model for kind tank/);
   });
 });
