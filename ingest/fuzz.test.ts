@@ -2,7 +2,8 @@ import { connect } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
-import { generateCity, MemoryTransport, seededRandom, TOPICS, type Producer, type RegistryNode, type RejectedRecord } from '../core/index.js';
+import { generateCity, isBuiltinNode, MemoryTransport, seededRandom, TOPICS, type Producer, type RegistryNode, type RejectedRecord } from '../core/index.js';
+import { generateReading, normalState } from '../simulators/models/index.js';
 import { testNow } from '../test/clock.js';
 import { metricValue, testConfig, waitFor } from '../test/helpers.js';
 import { connectPacket, DISCONNECT, PINGREQ, publishPacket, subscribePacket } from '../test/mqtt-raw.js';
@@ -97,7 +98,7 @@ function sendRaw(port: number, bytes: Buffer, rand: Rand): Promise<void> {
   });
 }
 
-const FIELDS = ['ts', 'seq', 'battery', 'rssi', 'powerState', 'dim', 'powerW', 'voltageV', 'currentA', 'pf', 'energyWh', 'faults', 'waterTableM', 'tempC', 'laeq', 'lamax', 'lamin', 'l10', 'l50', 'l90', 'periodS', 'status', 'heartbeat', 'batteryV', 'nodeId', 'kind', '__proto__', 'constructor', 'prototype', ''];
+const FIELDS = [...registry.kinds.profiles().flatMap((p) => Object.keys(p.fields)), 'ts', 'seq', 'battery', 'rssi', 'powerState', 'dim', 'powerW', 'voltageV', 'currentA', 'pf', 'energyWh', 'faults', 'waterTableM', 'tempC', 'laeq', 'lamax', 'lamin', 'l10', 'l50', 'l90', 'periodS', 'status', 'heartbeat', 'batteryV', 'nodeId', 'kind', '__proto__', 'constructor', 'prototype', ''];
 
 function randomValue(rand: Rand, depth: number): unknown {
   const now = testNow();
@@ -117,6 +118,7 @@ function randomValue(rand: Rand, depth: number): unknown {
 }
 
 function validReading(n: RegistryNode, ts: number): Record<string, unknown> {
+  if (!isBuiltinNode(n)) return { ...generateReading(n, ts, { seed: 1, scenario: normalState(ts), kinds: registry.kinds }) };
   switch (n.kind) {
     case 'streetlight': return { ts, powerState: 'on', dim: 100, powerW: 96 };
     case 'parking': return { ts, status: 'occupied', batteryV: 3.3 };

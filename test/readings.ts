@@ -1,5 +1,5 @@
-import type { NodeRegistry, RegistryNode } from '../core/index.js';
-import { seededRandom } from '../core/index.js';
+import { isBuiltinNode, seededRandom, type BuiltinNode, type KindProfile, type NodeRegistry, type ProfileNode } from '../core/index.js';
+import { normalState, profileModel } from '../simulators/models/index.js';
 
 export interface Publish {
   topic: string;
@@ -17,12 +17,14 @@ export function readingStream(registry: NodeRegistry, count: number, base: numbe
   for (let i = 0; i < count; i++) {
     const node = nodes[i % nodes.length]!;
     const ts = base + Math.floor(i / nodes.length) * 60_000 + (i % 1000);
-    out.push({ topic: `city/${node.district}/${node.kind}/${node.nodeId}/telemetry`, payload: JSON.stringify({ ts, seq: Math.floor(i / nodes.length), ...values(node, rand()) }) });
+    const r = rand();
+    const fields = isBuiltinNode(node) ? values(node, r) : profileValues(node, registry.kinds.get(node.kind)!.profile!, ts, r);
+    out.push({ topic: `city/${node.district}/${node.kind}/${node.nodeId}/telemetry`, payload: JSON.stringify({ ts, seq: Math.floor(i / nodes.length), ...fields }) });
   }
   return out;
 }
 
-function values(node: RegistryNode, r: number): Record<string, unknown> {
+function values(node: BuiltinNode, r: number): Record<string, unknown> {
   switch (node.kind) {
     case 'streetlight':
       return r < 0.04 ? { powerState: 'off' } : { powerState: 'on', dim: 100, powerW: node.ratedW * (r < 0.06 ? 0.5 : 0.96), voltageV: 220 };
@@ -33,6 +35,15 @@ function values(node: RegistryNode, r: number): Record<string, unknown> {
     case 'parking':
       return { status: r < 0.6 ? 'occupied' : 'free', batteryV: 3.3 };
   }
+}
+
+/** A profile node's simulated fields: its normal values, or (1 reading in 20) its profile's first scenario's values. */
+function profileValues(node: ProfileNode, profile: KindProfile, ts: number, r: number): Record<string, unknown> {
+  const scenario = normalState(ts);
+  const [name, sc] = Object.entries(profile.simulate.scenarios)[0] ?? [];
+  if (name && sc && r < 0.05) scenario.profileTargets = new Map([[node.nodeId, { scenario: name, values: sc.values, rampS: 0 }]]);
+  const { ts: _ts, ...fields } = profileModel(node, profile, ts, { seed: 7, scenario });
+  return fields;
 }
 
 /** KPIs without the fields that name the moment of evaluation. */

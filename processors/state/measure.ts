@@ -5,11 +5,11 @@
  *
  *   npm run build && node --expose-gc dist/processors/state/measure.js [nodes]
  */
-import { citySizeFor, generateCity, loadConfig, seededRandom, type Kind, type NodeOf, type ReadingRecord, type RegistryNode } from '../../core/index.js';
+import { citySizeFor, generateCity, isBuiltinNode, loadConfig, seededRandom, type AnyReadingRecord, type RegistryNode } from '../../core/index.js';
+import { generateReading, normalState } from '../../simulators/models/index.js';
 import { Deduplicator } from '../dedup.js';
 import { NodeHealth } from '../health/processor.js';
-import { createKindProcessors, snapshotNode } from '../host.js';
-import type { KindProcessor } from '../types.js';
+import { processorsFor, snapshotNode } from '../host.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
@@ -27,6 +27,8 @@ const start = Date.parse('2026-06-21T06:00:00+08:00');
 const rand = seededRandom(11);
 
 function reading(node: RegistryNode, ts: number, i: number): Record<string, unknown> {
+  // A profile kind's node reports its profile's normal values, as the simulator models them.
+  if (!isBuiltinNode(node)) return { ...generateReading(node, ts, { seed: 11, scenario: normalState(start), kinds: registry.kinds }), seq: i };
   const r = rand();
   const common = { ts, seq: i, battery: 0.8, rssi: -80 };
   switch (node.kind) {
@@ -42,10 +44,10 @@ function reading(node: RegistryNode, ts: number, i: number): Record<string, unkn
   }
 }
 
-const kinds = createKindProcessors(config);
+const kinds = processorsFor(config, registry.kinds);
 const health = new NodeHealth();
 const dedup = new Deduplicator();
-const byKind = new Map<Kind, RegistryNode[]>();
+const byKind = new Map<string, RegistryNode[]>();
 for (const node of registry.all()) {
   let list = byKind.get(node.kind);
   if (!list) byKind.set(node.kind, (list = []));
@@ -63,9 +65,9 @@ for (const [kind, nodes] of byKind) {
   for (let t = start, i = 0; t < start + DAY; t += interval, i++) {
     for (const node of nodes) {
       const r = reading(node, t + (readings % 1000), i);
-      const record = { type: 'reading', nodeId: node.nodeId, kind: node.kind, district: node.district, receivedAt: r.ts, reading: r } as unknown as ReadingRecord;
+      const record = { type: 'reading', nodeId: node.nodeId, kind: node.kind, district: node.district, receivedAt: r.ts, reading: r } as unknown as AnyReadingRecord;
       if (dedup.seen(node.nodeId, r.ts as number, r.seq as number)) continue;
-      (kinds[node.kind] as KindProcessor).apply(record, node as NodeOf<Kind>);
+      kinds.get(node.kind)!.apply(record as never, node as never);
       health.apply(record, r.ts as number);
       readings++;
     }
