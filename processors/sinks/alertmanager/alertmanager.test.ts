@@ -177,6 +177,32 @@ describe('Alertmanager notifier (real Alertmanager)', () => {
   );
 
   it(
+    'profile kinds\' alerts (RoadWaterlogging, ManholeCoverOpen) reach their kind\'s district crew through the shipped routing',
+    async () => {
+      const am = await alertmanagerFixture({ config: config() });
+      const p = await pipeline(am.url);
+      try {
+        const at = testNow();
+        const alert = (alertname: string, kind: string, district: string, node: string): Alert => ({
+          id: `${alertname}-${node}`, alertname, severity: 'critical', labels: { alertname, severity: 'critical', kind, district, node }, summary: `${alertname} at ${node}`, state: 'firing', startsAt: at - 60_000, firedAt: at, updatedAt: at,
+        });
+        await p.publish(alert('RoadWaterlogging', 'waterlogging', 'Lixia', 'WL-1'), alert('ManholeCoverOpen', 'manhole', 'Huaiyin', 'MH-1'));
+        const shown = await until('both alerts in Alertmanager', async () => {
+          const all = await alertsIn(am);
+          return all.length === 2 && all;
+        });
+        const receivers = Object.fromEntries(shown.map((a) => [a.labels.alertname, a.receivers.map((r) => r.name)]));
+        expect(receivers).toEqual({ RoadWaterlogging: ['crew-waterlogging-lixia'], ManholeCoverOpen: ['crew-manhole-huaiyin'] });
+        await until('notification to the Lixia waterlogging crew', () => notifications('crew-waterlogging-lixia', 'firing', 'RoadWaterlogging').length > 0);
+        await until('notification to the Huaiyin manhole crew', () => notifications('crew-manhole-huaiyin', 'firing', 'ManholeCoverOpen').length > 0);
+      } finally {
+        await p.stop();
+      }
+    },
+    60_000,
+  );
+
+  it(
     'Alertmanager down, then up: the notifier retries and the alert arrives',
     async () => {
       const port = await freePort();

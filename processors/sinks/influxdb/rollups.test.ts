@@ -100,6 +100,11 @@ describe('InfluxDB 1.x rollups (retention policies, continuous queries)', () => 
       expect(rps.sort()).toEqual(['autogen', 'rollup_1d', 'rollup_1h']);
       expect(lines.join('\n')).toContain('InfluxDB 1.x rollups ready');
       expect(lines.join('\n')).toContain('continuous query cq_parking_1h');
+      // The profile kinds' KPI measurements (from the catalog) are downsampled too.
+      expect(lines.join('\n')).toMatch(/"created":\[[^\]]*continuous query cq_waterlogging_1h/);
+      const cqJson = (await influxql(influx.url, 'SHOW CONTINUOUS QUERIES', { token: influx.token })) as { results: Array<{ series?: Array<{ name: string; values?: string[][] }> }> };
+      const cqs = cqJson.results[0]!.series!.find((x) => x.name === influx.database)!.values!.map((v) => v[0]);
+      expect(cqs).toEqual(expect.arrayContaining(['cq_waterlogging_1h', 'cq_waterlogging_1d', 'cq_manhole_1h', 'cq_manhole_1d']));
     } finally {
       await stage.close();
       await transport.close();

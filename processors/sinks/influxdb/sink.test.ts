@@ -277,4 +277,33 @@ describe('InfluxDB sink (real InfluxDB, in-process log)', () => {
       await transport.close();
     }
   });
+
+  it('reads metrics.<kind> of every profile kind in the registry\'s catalog and their raw readings; a replay adds nothing', async () => {
+    const influx = await freshDatabase();
+    const { producer, stage, transport } = await pipeline(influx);
+    const depth = (ts: number, depthM: number) => msg('WL-1', { type: 'reading', nodeId: 'WL-1', kind: 'waterlogging', district: 'Lixia', receivedAt: ts, reading: { ts, depthM, rainMmPerH: 40 } }, ts);
+    const cover = (ts: number, open: boolean) => msg('MH-1', { type: 'reading', nodeId: 'MH-1', kind: 'manhole', district: 'Lixia', receivedAt: ts, reading: { ts, open, tiltDeg: open ? 25 : 1 } }, ts);
+    const group = { nodes: 1, reporting: 1, aggregates: { meanDepthM: 0.32, maxDepthM: 0.32, pointsOver15cm: 1, pointsOverClosure: 1, secondsOver15cm: 180 } };
+    const kpis = { title: 'Road waterlogging', ...group, byDistrict: { Lixia: group }, list: [{ nodeId: 'WL-1', district: 'Lixia', ts: TS, values: { depthM: 0.32, rainMmPerH: 40 }, timeOver: { secondsOver15cm: 180 }, rules: ['RoadWaterlogging/critical', 'RoadWaterlogging/major'] }] };
+    const profileRecords = new Map<string, OutgoingMessage[]>([
+      [TOPICS.metrics('waterlogging'), [snapshot(TS, kpis)]],
+      [TOPICS.raw, [depth(TS - 60_000, 0.2), depth(TS, 0.32), cover(TS, true)]],
+    ]);
+    try {
+      await publish(producer, profileRecords);
+      await drained(stage.sink);
+      await publish(producer, profileRecords);
+      await drained(stage.sink);
+      const { url, database } = influx;
+      expect(await select(url, database, `SELECT * FROM waterlogging WHERE scope = 'city'`)).toEqual([{ time: TS, scope: 'city', name: 'city', nodes: 1, reporting: 1, meanDepthM: 0.32, maxDepthM: 0.32, pointsOver15cm: 1, pointsOverClosure: 1, secondsOver15cm: 180 }]);
+      expect(await select(url, database, `SELECT * FROM waterlogging_node`)).toEqual([
+        { time: TS, node: 'WL-1', district: 'Lixia', rules: 'RoadWaterlogging/critical,RoadWaterlogging/major', ruleCount: 2, secondsOver15cm: 180, depthM: 0.32, rainMmPerH: 40 },
+      ]);
+      expect(await select(url, database, `SELECT depthM, "node" FROM waterlogging_reading`)).toEqual([{ time: TS - 60_000, depthM: 0.2, node: 'WL-1' }, { time: TS, depthM: 0.32, node: 'WL-1' }]);
+      expect(await select(url, database, `SELECT "open", tiltDeg FROM manhole_reading`)).toEqual([{ time: TS, open: true, tiltDeg: 25 }]);
+    } finally {
+      await stage.close();
+      await transport.close();
+    }
+  });
 });
