@@ -5,7 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import type { ApiRole, PipelineMetrics, PipelineView } from '../core/index.js';
+import { KindCatalog, type ApiRole, type PipelineMetrics, type PipelineView } from '../core/index.js';
 import { adminRoutes, type CredentialAdmin } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
 import { consoleRoutes } from './routes/console.js';
@@ -30,6 +30,8 @@ export interface ApiOptions {
   corsOrigins?: string[];
   /** Live streams open at once per token (per client IP without tokens) and in total (defaults 10 and 100). */
   streams?: { perToken: number; total: number };
+  /** The pipeline's kinds (built-in and profile): the values the `kind` filters accept (default: the built-in kinds and the shipped profiles). */
+  kinds?: readonly string[];
   /** The MQTT credential store of an ingest in this process, for the admin routes. */
   credentials?: () => CredentialAdmin | undefined;
 }
@@ -95,7 +97,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const { view } = options;
   await app.register(healthRoutes, { ready: options.ready ?? (() => view?.ready() ?? true), metrics: options.metrics });
   if (view) {
-    const routeOptions = { view, tokens: options.tokens };
+    const routeOptions = { view, tokens: options.tokens, kinds: options.kinds ?? KindCatalog.default().names() };
     await app.register(kpiRoutes, routeOptions);
     await app.register(nodeRoutes, routeOptions);
     await app.register(alertRoutes, routeOptions);

@@ -124,6 +124,7 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
   await aggregator.start();
   const api = await buildApi({
     view: pipelineView(nodes ?? replica!, aggregator),
+    kinds: ctx.registry.kinds.names(),
     metrics: ctx.metrics,
     logger: ctx.logger,
     tokens: ctx.config.API_TOKENS,

@@ -1,26 +1,28 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { KIND_NAMES, topicLevel, type ApiRole, type PipelineView } from '../../core/index.js';
+import { topicLevel, type ApiRole, type PipelineView } from '../../core/index.js';
 import { requireRole } from '../auth.js';
 import { errorSchema, nodePageSchema, nodeViewSchema } from '../schemas/index.js';
 
-const nodeQuery = z.object({
-  kind: z.enum(KIND_NAMES as [string, ...string[]]).optional().describe('streetlight | groundwater | noise | parking'),
-  district: z.string().max(64).optional(),
-  status: z.enum(['online', 'offline']).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
-});
+/** The query of the node list; `kinds`: the pipeline's kinds (built-in and profile), the only values `kind` may take. */
+const nodeQuery = (kinds: readonly string[]) =>
+  z.object({
+    kind: z.enum(kinds as [string, ...string[]]).optional().describe(kinds.join(' | ')),
+    district: z.string().max(64).optional(),
+    status: z.enum(['online', 'offline']).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    offset: z.coerce.number().int().min(0).default(0),
+  });
 
-export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole> }> = async (app, { view, tokens }) => {
+export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole>; kinds: readonly string[] }> = async (app, { view, tokens, kinds }) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
     '/api/v1/nodes',
-    { preHandler: requireRole(tokens, 'viewer'), schema: { summary: 'Registered nodes with their health, filtered and paged', tags: ['nodes'], querystring: nodeQuery, response: { 200: nodePageSchema } } },
+    { preHandler: requireRole(tokens, 'viewer'), schema: { summary: 'Registered nodes with their health, filtered and paged', tags: ['nodes'], querystring: nodeQuery(kinds), response: { 200: nodePageSchema } } },
     async (req) => {
       const q = req.query;
-      const page = view.nodes({ kind: q.kind as never, district: q.district, status: q.status, limit: q.limit, offset: q.offset });
+      const page = view.nodes({ kind: q.kind, district: q.district, status: q.status, limit: q.limit, offset: q.offset });
       return { total: page.total, limit: q.limit, offset: q.offset, items: page.items };
     },
   );

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { KIND_NAMES, type ApiRole, type PipelineEvent, type PipelineMetrics, type PipelineView } from '../../core/index.js';
+import { type ApiRole, type PipelineEvent, type PipelineMetrics, type PipelineView } from '../../core/index.js';
 import { requireRole } from '../auth.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -42,9 +42,9 @@ export interface StreamLimits {
  * Every open stream holds a socket, its buffers and a share of each event's writes, so their
  * number is capped per token (429) and in total (503); idle clients cannot pile up.
  */
-export const streamRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole>; metrics?: PipelineMetrics; limits?: StreamLimits }> = async (
+export const streamRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole>; metrics?: PipelineMetrics; limits?: StreamLimits; kinds: readonly string[] }> = async (
   app,
-  { view, tokens, metrics, limits = { perToken: 10, total: 100 } },
+  { view, tokens, metrics, limits = { perToken: 10, total: 100 }, kinds },
 ) => {
   const open = new Map<string, number>();
   let total = 0;
@@ -57,7 +57,7 @@ export const streamRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map
         tags: ['stream'],
         querystring: z.object({
           readings: z.enum(['true', 'false']).default('false'),
-          kind: z.enum(KIND_NAMES as [string, ...string[]]).optional(),
+          kind: z.enum(kinds as [string, ...string[]]).optional(),
           district: z.string().max(64).optional(),
         }),
       },

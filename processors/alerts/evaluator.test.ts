@@ -18,6 +18,15 @@ describe('alert evaluator', () => {
     expect(e.evaluate([], 120_000)).toMatchObject([{ state: 'resolved', resolvedAt: 120_000 }]);
   });
 
+  it('a condition with its own hold (a profile rule\'s holdS) uses it instead of the pipeline\'s', () => {
+    const e = new AlertEvaluator({ holdMs: 60_000, resolveHoldMs: 0 });
+    const flooded: AlertCondition = { alertname: 'RoadWaterlogging', severity: 'major', holdMs: 120_000, labels: { kind: 'waterlogging', district: 'Lixia', node: 'WL-1' }, summary: 'flooded' };
+    const open: AlertCondition = { alertname: 'ManholeCoverOpen', severity: 'critical', holdMs: 0, labels: { kind: 'manhole', district: 'Lixia', node: 'MH-1' }, summary: 'open' };
+    expect(e.evaluate([flooded, open], 0)).toMatchObject([{ alertname: 'ManholeCoverOpen', firedAt: 0 }]);
+    expect(e.evaluate([flooded, open], 119_999)).toEqual([]);
+    expect(e.evaluate([flooded, open], 120_000)).toMatchObject([{ alertname: 'RoadWaterlogging', startsAt: 0, firedAt: 120_000 }]);
+  });
+
   it('drops a condition that disappears during its hold (no flapping alert)', () => {
     const e = new AlertEvaluator({ holdMs: 60_000, resolveHoldMs: 0 });
     e.evaluate([dark], 0);
