@@ -48,7 +48,7 @@ describe('scenario normal, end to end', () => {
     expect(k.lighting!.rate as number).toBeGreaterThan(0.95);
     await new Promise((res) => setTimeout(res, 3000));
     const names = new Set((await r.alerts()).map((a) => a.alertname));
-    for (const fault of ['CircuitDark', 'GroundwaterBelowLine', 'NoiseNightPeak', 'NoiseOverLimit', 'ParkingLotFull', 'DataRejectedSurge']) expect(names.has(fault), fault).toBe(false);
+    for (const fault of ['CircuitDark', 'GroundwaterBelowLine', 'NoiseNightPeak', 'NoiseOverLimit', 'ParkingLotFull', 'DataRejectedSurge', 'RoadWaterlogging', 'ManholeCoverOpen']) expect(names.has(fault), fault).toBe(false);
     expect(metricValue(await r.metrics(), 'citybrain_readings_rejected_total')).toBe(0);
   }, 90_000);
 });
@@ -57,7 +57,7 @@ describe('fault scenarios, end to end', () => {
   let r: Awaited<ReturnType<typeof run>> | undefined;
   let pipeline: RunningPipeline | undefined;
   let sim: Simulation | undefined;
-  const scenarioName = 'circuit-dark+spring-drought+night-construction+parking-rush+gateway-outage+bad-payloads';
+  const scenarioName = 'circuit-dark+spring-drought+night-construction+parking-rush+gateway-outage+bad-payloads+rainstorm+cover-displaced';
   const tuning = { darkCircuits: 2, outageAfterS: 60, outageDurationS: 600, badShare: 0.03 };
   const plan = buildScenario(scenarioName, [...city.all()], { seed: 4, start: START, tuning });
   const outage = plan.outage!;
@@ -127,6 +127,21 @@ describe('fault scenarios, end to end', () => {
   it('parking-rush fills lots (ParkingLotFull)', async () => {
     const alerts = await firing('ParkingLotFull');
     for (const a of alerts) expect(plan.fullLots.has(a.labels.lot!)).toBe(true);
+  }, 70_000);
+
+  it('rainstorm floods points (RoadWaterlogging) and cover-displaced opens covers (ManholeCoverOpen), as their profiles say', async () => {
+    const movedBy = (scenario: string) => new Set([...plan.profileTargets].filter(([, t]) => t.scenario === scenario).map(([id]) => id));
+    const displaced = movedBy('cover-displaced');
+    const flooded = movedBy('rainstorm');
+    expect(displaced.size).toBeGreaterThan(0);
+    expect(flooded.size).toBeGreaterThan(0);
+    // No hold time: every displaced cover fires, critical; nothing else does.
+    const open = await firing('ManholeCoverOpen', (a) => displaced.has(a.labels.node!), displaced.size);
+    expect(open.every((a) => a.labels.severity === 'critical' && a.labels.kind === 'manhole')).toBe(true);
+    expect((await r!.alerts()).filter((a) => a.alertname === 'ManholeCoverOpen').every((a) => displaced.has(a.labels.node!))).toBe(true);
+    // Depth ramps over 30 simulated minutes, then over 0.15 m for the 2-minute hold.
+    const water = await firing('RoadWaterlogging', (a) => flooded.has(a.labels.node!));
+    expect(water[0]!.labels.kind).toBe('waterlogging');
   }, 70_000);
 
   it('bad-payloads: every kind of bad message is dead-lettered with its reason', async () => {
