@@ -116,6 +116,13 @@ describe('profile kinds (waterlogging, manhole) through the pipeline', () => {
       expect(early.waterlogging.aggregates.secondsOver15cm).toBeLessThan(120);
       expect(early.waterlogging.aggregates.meanDepthM).toBeCloseTo((0.2 + 0.01) / 2, 10);
       expect(early.waterlogging.byDistrict.Lixia!.aggregates.maxDepthM).toBe(0.2);
+      // The node API knows the kind: the list filters on it, a node shows its latest values.
+      const points = await get<{ total: number; items: Array<{ node: { nodeId: string; point: string; closureDepthM: number } }> }>('/api/v1/nodes?kind=waterlogging');
+      expect(points.total).toBe(2);
+      expect(points.items[0]!.node).toMatchObject({ nodeId: `WL-${run}-1`, point: 'Lishan Road underpass', closureDepthM: 0.3 });
+      const one = await get<{ latest?: Record<string, unknown>; health: { online: boolean } }>(`/api/v1/nodes/WL-${run}-1`);
+      expect(one.latest).toMatchObject({ depthM: 0.2, rainMmPerH: 35 });
+      expect(one.health.online).toBe(true);
 
       // Held on: exactly one RoadWaterlogging (major), with the point's district, in the API and in Alertmanager.
       // The hold is judged on the data's clock, so the data moves it on: a step at a time until it fires.
