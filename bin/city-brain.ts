@@ -55,7 +55,7 @@ ${SETTINGS}`,
   registry: `usage: city-brain registry --out FILE [--nodes N]
 
 Writes the generated default city registry to FILE, as JSON or CSV by its extension (.json, .csv);
-REGISTRY=FILE then loads it. --nodes N: a city of about N nodes (>= 100) instead of the default 3,672.`,
+REGISTRY=FILE then loads it. --nodes N: a city of about N nodes (>= 100) instead of the default 3,931.`,
   credentials: `usage: city-brain credentials --out FILE [--secrets FILE] [--registry FILE] [--all-nodes]
 
 Provisions MQTT credentials (the MQTT_CREDENTIALS file) for every gateway of the registry (--registry,

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KIND_NAMES, MemoryTransport, NodeRegistry, parseJson, PipelineMetrics, TOPICS, topicSpecs, type Alert, type AlertCondition, type RegistryNode } from '../core/index.js';
+import { KindCatalog, MemoryTransport, NodeRegistry, parseJson, PipelineMetrics, TOPICS, topicSpecs, type Alert, type AlertCondition, type RegistryNode } from '../core/index.js';
 import { at, config } from '../test/fixtures.js';
 import { Aggregator } from './aggregator.js';
 import type { PartitionPartial } from './partial.js';
@@ -64,7 +64,7 @@ describe('aggregator', () => {
     await aggregator!.tick();
     const sections = aggregator!.kpis() as unknown as Record<string, unknown>;
     const published = new Map<string, unknown>();
-    for (const kind of KIND_NAMES) {
+    for (const kind of KindCatalog.default().names()) {
       const records = (await read(TOPICS.metrics(kind))) as { ts: number; kpis: unknown }[];
       expect(records.length, TOPICS.metrics(kind)).toBeGreaterThan(0);
       published.set(kind, records.at(-1)!.kpis);
@@ -75,6 +75,9 @@ describe('aggregator', () => {
     expect(published.get('streetlight')).toEqual(sections.lighting);
     expect(published.get('groundwater')).toEqual(sections.groundwater);
     expect(published.get('noise')).toEqual(sections.noise);
+    // A profile kind's section is under its own name.
+    expect(published.get('waterlogging')).toEqual(sections.waterlogging);
+    expect(sections.waterlogging).toMatchObject({ title: 'Road waterlogging' });
     expect(((await read(TOPICS.nodeMetrics)) as { kpis: unknown }[]).at(-1)!.kpis).toEqual(sections.nodes);
   });
 

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { citySizeFor, generateCity, loadRegistryFile, type NodeRegistry } from '../core/index.js';
+import { citySizeFor, generateCity, KindCatalog, loadRegistryFile, type NodeRegistry } from '../core/index.js';
 import { loadDeviceSecrets } from '../ingest/auth/index.js';
 import type { SimLogger, SimulationStats } from './engine.js';
 import { nightStart, startSimulation, type SimulationOptions } from './publisher.js';
@@ -173,7 +173,7 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
   try {
     if (flags.credentials) credentials = await loadDeviceSecrets(flags.credentials);
     if (flags.registry) {
-      registry = await loadRegistryFile(flags.registry);
+      registry = await loadRegistryFile(flags.registry, KindCatalog.load(process.env.KIND_PROFILES ? [process.env.KIND_PROFILES] : []));
       nodeLimit = flags.nodes;
     } else {
       registry = flags.nodes === undefined ? generateCity() : generateCity(citySizeFor(flags.nodes));

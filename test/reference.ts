@@ -1,5 +1,5 @@
 import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
-import { generateCity, KIND_NAMES, MemoryTransport, TOPICS, type Consumer } from '../core/index.js';
+import { generateCity, MemoryTransport, TOPICS, type Consumer } from '../core/index.js';
 import { TEST_START } from './clock.js';
 import { metricValue, testConfig, waitFor } from './helpers.js';
 import { publishAll } from './publish.js';
@@ -14,12 +14,13 @@ export const SETTINGS = { ONLINE_GRACE_FACTOR: '30', EVAL_INTERVAL_MS: '250', MA
 export const registry = generateCity();
 export const publishes = readingStream(registry, READINGS, BASE);
 
+/** Summed over every kind the city has (built-in and profile). */
 export function processedIn(metricsText: string): number {
-  return KIND_NAMES.reduce((sum, kind) => sum + metricValue(metricsText, 'citybrain_readings_processed_total', { kind }), 0);
+  return registry.kinds.names().reduce((sum, kind) => sum + metricValue(metricsText, 'citybrain_readings_processed_total', { kind }), 0);
 }
 
 export function acceptedIn(metricsText: string): number {
-  return KIND_NAMES.reduce((sum, kind) => sum + metricValue(metricsText, 'citybrain_readings_accepted_total', { kind }), 0);
+  return registry.kinds.names().reduce((sum, kind) => sum + metricValue(metricsText, 'citybrain_readings_accepted_total', { kind }), 0);
 }
 
 /** Rejections over every reason (ingest's, and `late` from the processors). */
