@@ -100,6 +100,23 @@ describe('profile checks', () => {
     }
   });
 
+  it('refuses a kind named like a topic, measurement or dashboard of the pipeline (metrics.nodes, the lighting measurement, the springs board)', async () => {
+    for (const name of ['nodes', 'partials', 'lighting', 'springs']) {
+      const dir = await dirWith({ [`${name}.yaml`]: TANK.replace('kind: tank', `kind: ${name}`) });
+      let error: unknown;
+      try {
+        loadProfiles([dir], RESERVED);
+      } catch (e) {
+        error = e;
+      }
+      expectError(error as ProfileError, join(dir, `${name}.yaml`), 'kind', new RegExp(`${name} is a name the pipeline uses already`));
+    }
+  });
+
+  it('refuses an aggregate named like a field (they share the InfluxDB node rows)', () => {
+    expectError(errorOf(TANK.replace('name: meanLevelM', 'name: levelM')), 'tank.yaml', 'aggregates[0].name', /levelM is also a field/);
+  });
+
   describe('the simulate block', () => {
     it('refuses a normal value for a field the profile does not have', () => {
       expectError(errorOf(TANK.replace('normal: { levelM: [4, 6],', 'normal: { volumeM3: 3, levelM: [4, 6],')), 'tank.yaml', 'simulate.normal.volumeM3', /no field "volumeM3" in fields \(levelM, pump, alarm\)/);

@@ -24,6 +24,13 @@ export const PROFILE_SECTION_KEYS = ['title', 'nodes', 'reporting', 'byDistrict'
 
 const PROFILE_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
+/**
+ * Names a kind's own topic (`metrics.<kind>`), KPI section, InfluxDB measurements and dashboard
+ * uid would share with the pipeline's: log topics (metrics.partials, metrics.nodes), KPI sections
+ * and measurements (nodes, lighting, alerts, pipeline), dashboards (overview, springs, maps).
+ */
+const TAKEN_NAMES = ['partials', 'nodes', 'lighting', 'alerts', 'pipeline', 'overview', 'springs', 'maps', 'state', 'telemetry', 'registry', 'audit'];
+
 function zodPath(issue: z.core.$ZodIssue): string {
   return issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
 }
@@ -104,6 +111,8 @@ function checkProfile(p: KindProfile, file: string): void {
   p.aggregates.forEach((a, i) => {
     const path = `aggregates[${i}]`;
     if (names.has(a.name)) fail(`${path}.name`, `${a.name} is taken (${[...names].join(', ')})`);
+    // The InfluxDB node rows carry aggregates and fields side by side.
+    if (Object.hasOwn(p.fields, a.name)) fail(`${path}.name`, `${a.name} is also a field; name the aggregate differently`);
     names.add(a.name);
     if (a.op === 'mean' || a.op === 'min' || a.op === 'max') {
       const field = p.fields[a.field];
@@ -173,6 +182,7 @@ export function loadProfiles(dirs: readonly string[], reserved: { kinds: readonl
       }
       const profile = parseProfile(text, file);
       if (reserved.kinds.includes(profile.kind)) throw new ProfileError(file, 'kind', `${profile.kind} is a built-in kind; choose another name`);
+      if (TAKEN_NAMES.includes(profile.kind)) throw new ProfileError(file, 'kind', `${profile.kind} is a name the pipeline uses already (${TAKEN_NAMES.join(', ')}); choose another name`);
       const other = seen.get(profile.kind);
       if (other) throw new ProfileError(file, 'kind', `${profile.kind} is already defined by ${other}`);
       seen.set(profile.kind, file);
