@@ -1,6 +1,7 @@
 import type { EvalContext, Evaluation, KindMerger } from '../types.js';
 import { BANDS, type Band } from './level.js';
 import type { GroundwaterSection, WellRow } from './processor.js';
+import type { GroundwaterKpis } from './kpis.js';
 
 /** Wells by band and spring group (lowest level, worst band), and the per-well rows for the board. */
 export class GroundwaterMerger implements KindMerger<GroundwaterSection> {
@@ -24,7 +25,7 @@ export class GroundwaterMerger implements KindMerger<GroundwaterSection> {
         byBand,
         springGroups: Object.fromEntries([...groups].sort(([a], [b]) => a.localeCompare(b))),
         list: wells,
-      },
+      } satisfies GroundwaterKpis,
       conditions: [],
     };
   }

@@ -4,6 +4,7 @@ import { groupLayout, LayoutCache, type GroupLayout } from '../layout.js';
 import { isFresh } from '../freshness.js';
 import type { EvalContext, Evaluation, KindPartial } from '../types.js';
 import { appendAll, ratio } from '../types.js';
+import type { NodeHealthKpis } from './kpis.js';
 
 interface Seen {
   lastSeen?: number;
@@ -289,7 +290,7 @@ export class HealthMerger {
     const withRatio = (t: { total: number; online: number }) => ({ ...t, offline: t.total - t.online, ratio: ratio(t.online, t.total) });
     const sorted = (o: Record<string, { total: number; online: number }>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)).map(([k, t]) => [k, withRatio(t)]));
     return {
-      kpis: { ...withRatio(city), neverSeen, batteryLow, byKind: sorted(byKind), byDistrict: sorted(byDistrict), rejectedLast5m: byReason },
+      kpis: { ...withRatio(city), neverSeen, batteryLow, byKind: sorted(byKind), byDistrict: sorted(byDistrict), rejectedLast5m: byReason } satisfies NodeHealthKpis,
       conditions,
     };
   }

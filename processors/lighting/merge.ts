@@ -4,6 +4,7 @@ import { lightingRate, type RateCount } from './lamp.js';
 import { scheduleFor, type LightingSection } from './processor.js';
 import { judgeRoad } from './roads.js';
 import { activeLamps, addCounts, lampIndex } from './sizes.js';
+import type { LightingKpis } from './kpis.js';
 
 function targetFor(roadClass: RoadClass, ctx: EvalContext): number {
   return roadClass === 'branch' || roadClass === 'alley' ? ctx.config.LIGHTING_TARGET_BRANCH : ctx.config.LIGHTING_TARGET_MAIN;
@@ -192,7 +193,7 @@ export class LightingMerger implements KindMerger<LightingSection> {
         intact: intactCity,
         intactByDistrict,
         roads: this.#lastRoads,
-      },
+      } satisfies LightingKpis,
       conditions,
     };
   }

@@ -1,5 +1,6 @@
 import type { EvalContext, Evaluation, KindMerger } from '../types.js';
 import type { NoiseSection } from './processor.js';
+import type { NoiseKpis } from './kpis.js';
 
 /** Stations judged on the last closed hour: complete ones compliant or not, incomplete ones neither. */
 export class NoiseMerger implements KindMerger<NoiseSection> {
@@ -29,7 +30,7 @@ export class NoiseMerger implements KindMerger<NoiseSection> {
         complianceRate: complete === 0 ? null : compliant / complete,
         byZoneClass: Object.fromEntries(Object.entries(byZone).sort(([a], [b]) => a.localeCompare(b))),
         list,
-      },
+      } satisfies NoiseKpis,
       conditions: [],
     };
   }

@@ -2,6 +2,7 @@ import type { AlertCondition, NodeRegistry } from '../../core/index.js';
 import type { EvalContext, Evaluation, KindMerger } from '../types.js';
 import { lotState, occupancy, type LotCount } from './occupancy.js';
 import type { ParkingSection } from './processor.js';
+import type { ParkingKpis } from './kpis.js';
 
 type LotInfo = { lotId: string; lotName: string; district: string; spaces: number };
 const lotIndex = new WeakMap<NodeRegistry, Map<string, LotInfo>>();
@@ -84,7 +85,7 @@ export class ParkingMerger implements KindMerger<ParkingSection> {
             .map(([k, v]) => [k, { spaces: v.spaces, occupied: v.occupied, free: v.free, unknown: v.unknown, occupancy: occupancy(v), ...turnover(v) }]),
         ),
         list,
-      },
+      } satisfies ParkingKpis,
       conditions,
     };
   }

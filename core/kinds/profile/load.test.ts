@@ -5,31 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { ALERT_NAMES } from '../../alerts.js';
 import { KINDS } from '../builtin.js';
 import { shippedProfilesDir } from '../catalog.js';
+import { TANK_PROFILE } from '../../../test/profiles.js';
 import { loadProfiles, parseProfile, ProfileError } from './load.js';
 
 /** A small valid profile; each test breaks one thing in it. */
-const TANK = `kind: tank
-title: Water tanks
-expectedIntervalS: 300
-fields:
-  levelM: { type: number, unit: m, min: 0, max: 10, required: true }
-  pump: { type: enum, values: [idle, running, fault] }
-  alarm: { type: boolean }
-attributes:
-  site: { type: string, required: true }
-  highM: { type: number, min: 0, max: 10, default: 9 }
-aggregates:
-  - { name: meanLevelM, op: mean, field: levelM }
-alerts:
-  - alert: TankHigh
-    severity: major
-    when: { field: levelM, op: gt, value: { attribute: highM } }
-    summary: "{site}: tank {nodeId} at {value} m"
-simulate:
-  normal: { levelM: [4, 6], pump: idle, alarm: false }
-  scenarios:
-    pump-fault: { share: 0.1, rampS: 600, values: { pump: fault, levelM: [9.5, 10], alarm: true } }
-`;
+const TANK = TANK_PROFILE;
 const RESERVED = { kinds: Object.keys(KINDS), alerts: ALERT_NAMES };
 
 /** The ProfileError that parsing `text` (as `file`) throws. */
