@@ -77,7 +77,7 @@ describe('a kind added by a profile file, with no change to the pipeline', () =>
     const tank = kpis.tank!;
     expect(tank).toMatchObject({ title: 'Water tanks', nodes: 3, reporting: 3 });
     // mean (8.5 + 5 + 6) / 3 = 6.5; max 8.5; one tank over its line, for the minute between its readings.
-    expect(tank.aggregates).toMatchObject({ meanLevelM: 6.5, maxLevelM: 8.5, tanksHigh: 1 });
+    expect(tank.aggregates).toMatchObject({ meanLevelM: 6.5, maxLevelM: 8.5, tanksHigh: 1, secondsHigh: 60 });
     expect(tank.byDistrict.Shizhong).toMatchObject({ nodes: 2, aggregates: { meanLevelM: 5.5, maxLevelM: 6, tanksHigh: 0 } });
     expect(tank.list.map((r) => [r.nodeId, r.rules])).toEqual([['TK-1', ['TankHigh/major']]]);
 

@@ -111,9 +111,8 @@ describe('profile kinds (waterlogging, manhole) through the pipeline', () => {
       }, 30_000);
       expect(await alerts('RoadWaterlogging')).toEqual([]);
       expect(early.waterlogging).toMatchObject({ nodes: 2, reporting: 2 });
-      expect(early.waterlogging.aggregates).toMatchObject({ maxDepthM: 0.2, pointsOver15cm: 1, pointsOverClosure: 0 });
-      // 90 s of event time over the line, plus the wall time the data's clock has run on since its last reading.
-      expect(early.waterlogging.aggregates.secondsOver15cm).toBeLessThan(120);
+      // Over the line from the first reading to the fourth: 90 s.
+      expect(early.waterlogging.aggregates).toMatchObject({ maxDepthM: 0.2, pointsOver15cm: 1, pointsOverClosure: 0, secondsOver15cm: 90 });
       expect(early.waterlogging.aggregates.meanDepthM).toBeCloseTo((0.2 + 0.01) / 2, 10);
       expect(early.waterlogging.byDistrict.Lixia!.aggregates.maxDepthM).toBe(0.2);
       // The node API knows the kind: the list filters on it, a node shows its latest values.

@@ -37,20 +37,21 @@ describe('profile processor: waterlogging by hand', () => {
     expect(kpis.title).toBe('Road waterlogging');
     expect([kpis.nodes, kpis.reporting]).toEqual([5, 4]);
     // City: latest depths 0.35, 0.22, 0.02, 0.25 -> mean 0.84 / 4 = 0.21, max 0.35; over 0.15: WL-1, WL-2, WL-5;
-    // over closure: WL-1 (0.35 > 0.3) and WL-2 (0.22 > 0.2), not WL-5 (0.25 < 0.3); longest run WL-1 from T0+60 s to T0+300 s = 240 s.
+    // over closure: WL-1 (0.35 > 0.3) and WL-2 (0.22 > 0.2), not WL-5 (0.25 < 0.3); runs are measured to each
+    // node's newest reading (not to the evaluation at T0+300 s): longest WL-1 from T0+60 s to T0+120 s = 60 s.
     expect(kpis.aggregates.meanDepthM).toBeCloseTo(0.21, 12);
-    expect(kpis.aggregates).toMatchObject({ maxDepthM: 0.35, pointsOver15cm: 3, pointsOverClosure: 2, secondsOver15cm: 240 });
+    expect(kpis.aggregates).toMatchObject({ maxDepthM: 0.35, pointsOver15cm: 3, pointsOverClosure: 2, secondsOver15cm: 60 });
     expect(Object.keys(kpis.byDistrict)).toEqual(['Lixia', 'Shizhong']);
-    // Lixia: (0.35 + 0.22) / 2 = 0.285; runs 240 s (WL-1) and 300 - 90 = 210 s (WL-2): longest 240.
+    // Lixia: (0.35 + 0.22) / 2 = 0.285; runs 60 s (WL-1) and 0 s (WL-2: one reading, at T0+90 s): longest 60.
     const lixia = kpis.byDistrict.Lixia!;
     expect([lixia.nodes, lixia.reporting]).toEqual([2, 2]);
     expect(lixia.aggregates.meanDepthM).toBeCloseTo(0.285, 12);
-    expect(lixia.aggregates).toMatchObject({ maxDepthM: 0.35, pointsOver15cm: 2, pointsOverClosure: 2, secondsOver15cm: 240 });
-    // Shizhong: WL-4 silent; (0.02 + 0.25) / 2 = 0.135; WL-5 over 0.15 since T0+200 s: 100 s; nothing over closure.
+    expect(lixia.aggregates).toMatchObject({ maxDepthM: 0.35, pointsOver15cm: 2, pointsOverClosure: 2, secondsOver15cm: 60 });
+    // Shizhong: WL-4 silent; (0.02 + 0.25) / 2 = 0.135; WL-5 over 0.15 since its one reading at T0+200 s: 0 s; nothing over closure.
     const shizhong = kpis.byDistrict.Shizhong!;
     expect([shizhong.nodes, shizhong.reporting]).toEqual([3, 2]);
     expect(shizhong.aggregates.meanDepthM).toBeCloseTo(0.135, 12);
-    expect(shizhong.aggregates).toMatchObject({ maxDepthM: 0.25, pointsOver15cm: 1, pointsOverClosure: 0, secondsOver15cm: 100 });
+    expect(shizhong.aggregates).toMatchObject({ maxDepthM: 0.25, pointsOver15cm: 1, pointsOverClosure: 0, secondsOver15cm: 0 });
   });
 
   it('lists the points that are over a line or alerting, sorted by node id, with their latest values', () => {
@@ -61,10 +62,10 @@ describe('profile processor: waterlogging by hand', () => {
       district: 'Lixia',
       ts: T0 + 120 * S,
       values: { depthM: 0.35, rainMmPerH: 30 },
-      timeOver: { secondsOver15cm: 240 },
+      timeOver: { secondsOver15cm: 60 },
       rules: ['RoadWaterlogging/major', 'RoadWaterlogging/critical'],
     });
-    expect(kpis.list[2]).toMatchObject({ nodeId: 'WL-5', timeOver: { secondsOver15cm: 100 }, rules: ['RoadWaterlogging/major'] });
+    expect(kpis.list[2]).toMatchObject({ nodeId: 'WL-5', timeOver: { secondsOver15cm: 0 }, rules: ['RoadWaterlogging/major'] });
   });
 
   it('one condition per active rule and node: severity, hold, labels, summary, value', () => {
@@ -87,7 +88,7 @@ describe('profile processor: waterlogging by hand', () => {
       latest: { ts: T0 + 120 * S, depthM: 0.35, rainMmPerH: 30 },
       derived: {
         rules: ['RoadWaterlogging/major', 'RoadWaterlogging/critical'],
-        timeOver: { secondsOver15cm: 240 },
+        timeOver: { secondsOver15cm: 60 },
         runSince: { secondsOver15cm: T0 + 60 * S },
         valueTs: { depthM: T0 + 120 * S, rainMmPerH: T0 + 60 * S },
       },
@@ -156,8 +157,9 @@ describe('profile processor: rules and order', () => {
     p.apply(reading(point, T0 + 60 * S, { depthM: 0.1 }), point);
     p.apply(reading(point, T0 + 90 * S, { depthM: 0.18 }), point);
     p.apply(reading(point, T0 + 150 * S, { depthM: 0.19 }), point);
-    // Run from T0+90 s (not T0, not T0+150 s) to T0+200 s: 110 s.
-    expect(at(p, T0 + 200 * S).section.districts.Tianqiao!.aggregates.secondsOver15cm).toBe(110);
+    // Run from T0+90 s (not T0, not T0+150 s) to the newest reading at T0+150 s: 60 s, whenever it is evaluated.
+    expect(at(p, T0 + 200 * S).section.districts.Tianqiao!.aggregates.secondsOver15cm).toBe(60);
+    expect(at(p, T0 + 900 * S).section.districts.Tianqiao!.aggregates.secondsOver15cm).toBe(60);
   });
 
   it('out of order: an older reading never overwrites newer values; it fills a field they did not carry', () => {
@@ -165,7 +167,9 @@ describe('profile processor: rules and order', () => {
     p.apply(reading(point, T0 + 120 * S, { depthM: 0.3 }), point);
     p.apply(reading(point, T0 + 60 * S, { depthM: 0.05, rainMmPerH: 12 }), point);
     expect(p.describe(point, ctxAt(T0 + 180 * S, [point])).latest).toEqual({ ts: T0 + 120 * S, depthM: 0.3, rainMmPerH: 12 });
-    // The run over 0.15 m began with the newest reading: 180 - 120 = 60 s; the late 0.05 m did not end it.
+    // The run over 0.15 m began with the newest reading (T0+120 s); the late 0.05 m did not end it: at the next
+    // reading (T0+180 s) it has lasted 60 s.
+    p.apply(reading(point, T0 + 180 * S, { depthM: 0.3 }), point);
     const r = at(p, T0 + 180 * S);
     expect(r.section.districts.Tianqiao!.aggregates).toMatchObject({ secondsOver15cm: 60, pointsOver15cm: 1 });
     expect(r.conditions.map((c) => c.severity)).toEqual(['major']);
@@ -203,11 +207,13 @@ describe('profile processor: manhole covers', () => {
       },
     ]);
     p.apply(reading(m2, T0 + 10 * S, { open: false, tiltDeg: 20, waterBelowM: 2.5 }), m2);
+    p.apply(reading(m1, T0 + 30 * S, { open: true }), m1);
     const now = T0 + 30 * S;
     const both = p.partial(nodes, ctxAt(now, nodes));
     expect(both.conditions[1]).toMatchObject({ severity: 'critical', holdMs: 0, value: 20, summary: 'Manhole cover MH-2 on - (Shizhong) is open or displaced' });
     const kpis = new ProfileMerger(manhole).merge([both.section], ctxAt(now, nodes)).kpis as unknown as ProfileKpis;
-    // Open or tilted: both; max tilt 20 (MH-1 sent none); min water below 2.5; open since T0 (MH-1): 30 s, MH-2 since T0+10 s: 20 s.
+    // Open or tilted: both; max tilt 20 (MH-1 sent none); min water below 2.5; MH-1 open from T0 to its newest
+    // reading at T0+30 s: 30 s; MH-2 tilted at its one reading: 0 s.
     expect(kpis.aggregates).toEqual({ coversOpen: 2, maxTiltDeg: 20, minWaterBelowM: 2.5, secondsOpen: 30 });
     // Without `clear`, the rule ends as soon as `when` no longer holds.
     p.apply(reading(m1, T0 + 60 * S, { open: false, tiltDeg: 1 }), m1);

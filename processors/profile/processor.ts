@@ -162,7 +162,7 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
         } else if (a.op === 'timeOver') {
           const start = s.runs[k];
           if (start === undefined) continue;
-          t.parts[k] = addValue(a, t.parts[k]!, runSeconds(start, ctx.now));
+          t.parts[k] = addValue(a, t.parts[k]!, runSeconds(start, s.ts));
           listed = true;
         } else {
           const v = s.values[a.field];
@@ -174,7 +174,7 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
         conditions.push(this.#condition(alerts[j]!, node, s));
         listed = true;
       }
-      if (listed) list.push(this.#row(node, s, ctx.now));
+      if (listed) list.push(this.#row(node, s));
     }
     const districts: ProfileSection['districts'] = {};
     layout.groups.forEach((district, g) => {
@@ -197,10 +197,14 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
     return condition;
   }
 
-  #timeOver(s: NodeState, now: number): Record<string, number> {
+  /**
+   * Each run measured to the node's newest reading, not to the evaluation's clock: what the data
+   * shows (at least this long, as of its last report), the same in every evaluation, replay and restore.
+   */
+  #timeOver(s: NodeState): Record<string, number> {
     const out: Record<string, number> = {};
     this.#profile.aggregates.forEach((a, k) => {
-      if (a.op === 'timeOver') out[a.name] = s.runs[k] === undefined ? 0 : runSeconds(s.runs[k]!, now);
+      if (a.op === 'timeOver') out[a.name] = s.runs[k] === undefined ? 0 : runSeconds(s.runs[k]!, s.ts);
     });
     return out;
   }
@@ -209,8 +213,8 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
     return this.#ruleKeys.filter((_, j) => s.active[j]);
   }
 
-  #row(node: ProfileNode, s: NodeState, now: number): ProfileNodeRow {
-    return { nodeId: node.nodeId, district: node.district, ts: s.ts, values: { ...s.values }, timeOver: this.#timeOver(s, now), rules: this.#activeRules(s) };
+  #row(node: ProfileNode, s: NodeState): ProfileNodeRow {
+    return { nodeId: node.nodeId, district: node.district, ts: s.ts, values: { ...s.values }, timeOver: this.#timeOver(s), rules: this.#activeRules(s) };
   }
 
   exportNode(nodeId: string): unknown {
@@ -260,7 +264,7 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
     });
     return {
       latest: { ts: s.ts, ...s.values },
-      derived: { rules: this.#activeRules(s), timeOver: this.#timeOver(s, ctx.now), runSince, valueTs: { ...s.at } },
+      derived: { rules: this.#activeRules(s), timeOver: this.#timeOver(s), runSince, valueTs: { ...s.at } },
     };
   }
 }
