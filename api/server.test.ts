@@ -8,6 +8,7 @@ import { buildApi, type ApiOptions } from './server.js';
 
 const SECRET = 'db-password-hunter2';
 const CREW = 'crew-token-0123456789ab';
+const VIEWER = 'viewer-token-0123456789';
 
 /**
  * The HTTP hardening over real HTTP: a failing handler answers 500 without internals and logs
@@ -59,6 +60,30 @@ describe('API hardening', () => {
     const res = await fetch(`${url}/api/v1/alerts/not-an-id/ack`, { method: 'POST' });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'bad-request', message: expect.stringMatching(/params\.id: alert ids are 16 hex characters/) });
+  });
+
+  it('authenticates before it validates: a request without a valid token learns nothing but 401, a low role 403', async () => {
+    const { url } = await start({ tokens: new Map<string, ApiRole>([[CREW, 'crew'], [VIEWER, 'viewer']]) });
+    const probes: Array<[string, RequestInit]> = [
+      ['/api/v1/nodes?limit=abc', {}],
+      ['/api/v1/nodes/bad%20id', {}],
+      ['/api/v1/alerts?state=nonsense', {}],
+      ['/api/v1/alerts/not-an-id/ack', { method: 'POST', body: '{"by": 7}', headers: { 'content-type': 'application/json' } }],
+      ['/api/v1/alerts/not-an-id/notes', { method: 'POST', body: 'not json', headers: { 'content-type': 'application/json' } }],
+      ['/api/v1/stream?kind=toaster', {}],
+    ];
+    for (const [path, init] of probes) {
+      for (const token of [undefined, 'not-a-token-0000000000']) {
+        const res = await fetch(`${url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+        expect(res.status, `${path} token ${token}`).toBe(401);
+        expect(await res.json()).toEqual({ error: 'unauthorized', message: 'a valid bearer token is required' });
+      }
+    }
+    const low = await fetch(`${url}/api/v1/alerts/not-an-id/ack`, { method: 'POST', body: '{"by": 7}', headers: { 'content-type': 'application/json', authorization: `Bearer ${VIEWER}` } });
+    expect(low.status).toBe(403);
+    // With the right role, the same request is judged on its content.
+    const crew = await fetch(`${url}/api/v1/alerts/not-an-id/ack`, { method: 'POST', body: '{"by": 7}', headers: { 'content-type': 'application/json', authorization: `Bearer ${CREW}` } });
+    expect(crew.status).toBe(400);
   });
 
   it('without API_TOKENS: anyone may read, only this host may acknowledge', async () => {

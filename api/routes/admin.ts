@@ -18,12 +18,12 @@ export interface CredentialAdmin {
 export const adminRoutes: FastifyPluginAsync<{ tokens?: Map<string, ApiRole>; credentials: () => CredentialAdmin | undefined }> = async (app, { tokens, credentials }) => {
   const absent = { error: 'not-here', message: 'no MQTT broker with authentication runs in this process (MQTT_AUTH=off, or the ingest stage runs elsewhere: it re-reads MQTT_CREDENTIALS within 5 s of a change)' };
 
-  app.get('/api/v1/admin/credentials', { preHandler: requireRole(tokens, 'admin'), schema: { summary: 'MQTT credentials in force: counts of devices, gateways, revoked entries (admin)', tags: ['admin'] } }, async (_req, reply) => {
+  app.get('/api/v1/admin/credentials', { onRequest: requireRole(tokens, 'admin'), schema: { summary: 'MQTT credentials in force: counts of devices, gateways, revoked entries (admin)', tags: ['admin'] } }, async (_req, reply) => {
     const store = credentials();
     return store ? store.summary() : reply.code(409).send(absent);
   });
 
-  app.post('/api/v1/admin/credentials/reload', { preHandler: requireRole(tokens, 'admin'), schema: { summary: 'Re-read the MQTT credentials file now (admin); an invalid file leaves the current credentials in force', tags: ['admin'] } }, async (req, reply) => {
+  app.post('/api/v1/admin/credentials/reload', { onRequest: requireRole(tokens, 'admin'), schema: { summary: 'Re-read the MQTT credentials file now (admin); an invalid file leaves the current credentials in force', tags: ['admin'] } }, async (req, reply) => {
     const store = credentials();
     if (!store?.file) return reply.code(409).send(absent);
     try {

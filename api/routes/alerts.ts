@@ -10,7 +10,7 @@ export const alertRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<
   r.get(
     '/api/v1/alerts',
     {
-      preHandler: requireRole(tokens, 'viewer'),
+      onRequest: requireRole(tokens, 'viewer'),
       schema: {
         summary: 'Alerts, newest first; without state: active and recently resolved',
         tags: ['alerts'],
@@ -37,7 +37,7 @@ export const alertRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<
   r.post(
     '/api/v1/alerts/:id/ack',
     {
-      preHandler: requireRole(tokens, 'crew'),
+      onRequest: requireRole(tokens, 'crew'),
       schema: {
         summary: 'Acknowledge an active alert (crew, operator or admin), optionally naming who and with a note; a second acknowledgement adds a note',
         tags: ['alerts'],
@@ -51,7 +51,7 @@ export const alertRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<
   r.post(
     '/api/v1/alerts/:id/notes',
     {
-      preHandler: requireRole(tokens, 'crew'),
+      onRequest: requireRole(tokens, 'crew'),
       schema: { summary: 'Add a note to an active or recently resolved alert (crew, operator or admin)', tags: ['alerts'], params, body: z.object({ by, note: text.describe('e.g. "part ordered"') }).strict(), response: answers },
     },
     async (req, reply) => answer(reply, req.params.id, await view.note(req.params.id, actorOf(req, req.body.by), req.body.note)),

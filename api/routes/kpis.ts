@@ -9,7 +9,7 @@ export const kpiRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<st
   r.get(
     '/api/v1/kpis',
     {
-      preHandler: requireRole(tokens, 'viewer'),
+      onRequest: requireRole(tokens, 'viewer'),
       // The response is serialized through kpisSchema: a field it does not describe is dropped.
       schema: { summary: 'Current KPIs: lighting, groundwater, noise, parking, nodes, and one section per profile kind', tags: ['kpis'], response: { 200: kpisSchema, 503: errorSchema } },
     },

@@ -19,7 +19,7 @@ export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<s
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
     '/api/v1/nodes',
-    { preHandler: requireRole(tokens, 'viewer'), schema: { summary: 'Registered nodes with their health, filtered and paged', tags: ['nodes'], querystring: nodeQuery(kinds), response: { 200: nodePageSchema } } },
+    { onRequest: requireRole(tokens, 'viewer'), schema: { summary: 'Registered nodes with their health, filtered and paged', tags: ['nodes'], querystring: nodeQuery(kinds), response: { 200: nodePageSchema } } },
     async (req) => {
       const q = req.query;
       const page = view.nodes({ kind: q.kind, district: q.district, status: q.status, limit: q.limit, offset: q.offset });
@@ -28,7 +28,7 @@ export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<s
   );
   r.get(
     '/api/v1/nodes/:id',
-    { preHandler: requireRole(tokens, 'viewer'), schema: { summary: 'One node: attributes, health, latest reading and derived state', tags: ['nodes'], params: z.object({ id: topicLevel }), response: { 200: nodeViewSchema, 404: errorSchema } } },
+    { onRequest: requireRole(tokens, 'viewer'), schema: { summary: 'One node: attributes, health, latest reading and derived state', tags: ['nodes'], params: z.object({ id: topicLevel }), response: { 200: nodeViewSchema, 404: errorSchema } } },
     async (req, reply) => {
       const node = view.node(req.params.id);
       if (!node) return reply.code(404).send({ error: 'not-found', message: `node ${req.params.id} is not registered` });

@@ -51,7 +51,7 @@ export const streamRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map
   app.withTypeProvider<ZodTypeProvider>().get(
     '/api/v1/stream',
     {
-      preHandler: requireRole(tokens, 'viewer'),
+      onRequest: requireRole(tokens, 'viewer'),
       schema: {
         summary: 'Live server-sent events: kpis, alert and (with readings=true) reading events',
         tags: ['stream'],
