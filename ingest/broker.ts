@@ -120,6 +120,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       let scope: PublishScope | undefined;
       if (mayPublish && client) {
         const principal = principalOf(client);
+        // Revoked or rotated while connected (before the reload closed the session): not acknowledged, and closed now.
+        if (principal && !auth!.store.active(principal)) {
+          endRevoked(client);
+          return callback(new Error(`${principal.type} ${principal.id}: credentials revoked`));
+        }
         const decision = principal ? mayPublish(principal, packet.topic) : { allowed: false as const, detail: 'unauthenticated client' };
         if (decision.allowed) scope = decision;
         else refusal = decision;
@@ -163,6 +168,19 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   aedes.on('unsubscribe', (filters: string[], client: Client) => ledger.released(client, filters));
   aedes.on('clientError', (client: Client, error: Error) => logger.debug({ clientId: client.id, err: error.message }, 'mqtt client error'));
   aedes.on('connectionError', (client: Client, error: Error) => logger.debug({ clientId: client?.id, err: error.message }, 'mqtt connection error'));
+  /** A session whose credentials are no longer in force (revoked, removed, rotated) is closed; its reconnects are refused at login. */
+  const endRevoked = (client: Client) => {
+    refusals.inc({ cause: 'revoked' });
+    logger.info({ clientId: client.id }, 'mqtt session closed: its credentials were revoked or rotated');
+    client.close();
+  };
+  const stopWatching = auth?.store.onChange(() => {
+    // aedes keeps its connected clients by id (not in its typings).
+    for (const client of Object.values((aedes as unknown as { clients: Record<string, Client> }).clients)) {
+      const principal = principalOf(client);
+      if (principal && !auth.store.active(principal)) endRevoked(client);
+    }
+  });
   aedes.on('keepaliveTimeout', (client: Client) => logger.debug({ clientId: client.id }, 'mqtt client silent past its keep-alive; disconnected'));
   await aedes.listen();
 
@@ -219,6 +237,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     tlsPort,
     aedes,
     async close() {
+      stopWatching?.();
       // aedes first: it ends the client connections server.close() would otherwise wait for.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -64,6 +64,29 @@ describe('credentials', () => {
     expect(store.summary()).toEqual({ entries: 3, devices: 0, gateways: 2, disabled: 1 });
   });
 
+  it('a logged-in principal stays in force only while its entry does: revoked, removed or rotated ends it; every change is announced', async () => {
+    const { entries, secrets } = await provision([{ type: 'device', id: 'SL-1' }, { type: 'device', id: 'SL-2' }]);
+    const store = new CredentialStore(entries);
+    let changes = 0;
+    store.onChange(() => changes++);
+    const [one, two] = secrets;
+    const p1 = (await store.verify(one!.id, one!.password))!;
+    const p2 = (await store.verify(two!.id, two!.password))!;
+    expect([store.active(p1), store.active(p2)]).toEqual([true, true]);
+    // The same entries read again (a reload of an unchanged file): still in force.
+    store.replace(entries.map((e) => JSON.parse(JSON.stringify(e)) as typeof e));
+    expect([store.active(p1), store.active(p2)]).toEqual([true, true]);
+    // SL-1's secret rotated: its session ends; one logged in with the new secret is in force.
+    const rotated = await provision([{ type: 'device', id: 'SL-1' }]);
+    store.replace([rotated.entries[0]!, entries[1]!]);
+    expect([store.active(p1), store.active(p2)]).toEqual([false, true]);
+    expect(store.active((await store.verify('SL-1', rotated.secrets[0]!.password))!)).toBe(true);
+    // SL-2 removed.
+    store.replace([rotated.entries[0]!]);
+    expect(store.active(p2)).toBe(false);
+    expect(changes).toBe(3);
+  });
+
   it('`city-brain credentials` adds only what is missing and writes each secret once, mode 0600', async () => {
     const small = new NodeRegistry([...generateCity().all()].filter((n) => n.kind === 'groundwater').slice(0, 3));
     const out = join(dir, 'credentials.json');

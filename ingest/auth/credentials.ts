@@ -45,6 +45,11 @@ const entrySchema = z.strictObject({
 });
 export type CredentialEntry = z.output<typeof entrySchema>;
 
+/** The same stored secret (a reload parses new objects: compared by content, the salt makes each secret's unique). */
+function sameSecret(a: ScryptHash, b: ScryptHash): boolean {
+  return a.salt === b.salt && a.hash === b.hash;
+}
+
 const fileSchema = z.strictObject({
   version: z.literal(1),
   entries: z.array(z.unknown()),
@@ -161,6 +166,9 @@ export interface CredentialStoreOptions {
  */
 export class CredentialStore {
   #entries = new Map<string, CredentialEntry>();
+  /** The secret each logged-in principal proved (by identity of the entry's secret): a rotated secret ends the session too. */
+  readonly #proved = new WeakMap<Principal, CredentialEntry['secret']>();
+  readonly #listeners = new Set<() => void>();
   readonly #cache = new Map<string, { digest: Buffer; until: number }>();
   readonly #cacheKey = randomBytes(32);
   readonly #ttl: number;
@@ -213,16 +221,35 @@ export class CredentialStore {
   replace(entries: Iterable<CredentialEntry>): void {
     this.#entries = new Map([...entries].map((e) => [e.id, e]));
     this.#cache.clear();
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Called after every change of the entries (a reload), e.g. to close the sessions no longer in force. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  /** Whether a principal's entry is still in force (not revoked, not removed); checked on every delivery to it. */
+  /**
+   * Whether a principal's entry is still in force: not revoked, not removed, and (for a principal
+   * this store logged in) its secret not rotated since. Checked on every publish from it and every
+   * delivery to it, and for every session after a reload.
+   */
   active(principal: Principal): boolean {
     const entry = this.#entries.get(principal.id);
-    return entry !== undefined && !entry.disabled && entry.type === principal.type;
+    if (entry === undefined || entry.disabled || entry.type !== principal.type) return false;
+    const proved = this.#proved.get(principal);
+    return proved === undefined || sameSecret(proved, entry.secret);
+  }
+
+  #issue(entry: CredentialEntry): Principal {
+    const principal: Principal = { type: entry.type, id: entry.id };
+    this.#proved.set(principal, entry.secret);
+    return principal;
   }
 
   summary(): { entries: number; devices: number; gateways: number; disabled: number; file?: string } {
@@ -253,7 +280,7 @@ export class CredentialStore {
     const cached = this.#cache.get(username);
     if (!entry || entry.disabled || !cached || cached.until <= this.#now()) return undefined;
     const digest = createHmac('sha256', this.#cacheKey).update(username).update('\0').update(secret).digest();
-    return timingSafeEqual(cached.digest, digest) ? { type: entry.type, id: entry.id } : undefined;
+    return timingSafeEqual(cached.digest, digest) ? this.#issue(entry) : undefined;
   }
 
   /** The principal for a username and secret, or null. */
@@ -262,7 +289,7 @@ export class CredentialStore {
     const digest = createHmac('sha256', this.#cacheKey).update(username).update('\0').update(secret).digest();
     const cached = this.#cache.get(username);
     if (entry && !entry.disabled && cached && cached.until > this.#now() && timingSafeEqual(cached.digest, digest)) {
-      return { type: entry.type, id: entry.id };
+      return this.#issue(entry);
     }
     if (!entry || entry.disabled) {
       this.#dummy ??= hashSecret(generateSecret());
@@ -274,7 +301,7 @@ export class CredentialStore {
     // The entry may have been replaced by a reload while scrypt ran.
     if (!ok || this.#entries.get(username) !== entry) return null;
     this.#cache.set(username, { digest, until: this.#now() + this.#ttl });
-    return { type: entry.type, id: entry.id };
+    return this.#issue(entry);
   }
 
   async #limited<T>(task: () => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 import { Counter } from 'prom-client';
 import type { PipelineMetrics } from '../../core/index.js';
 
-export type RefusalCause = 'bad-credentials' | 'no-credentials' | 'client-id' | 'keepalive' | 'rate-limit' | 'packet-too-large' | 'connect-too-large' | 'auth-busy' | 'auth-backoff';
+export type RefusalCause = 'bad-credentials' | 'no-credentials' | 'client-id' | 'keepalive' | 'rate-limit' | 'packet-too-large' | 'connect-too-large' | 'auth-busy' | 'auth-backoff' | 'revoked';
 
 const counters = new WeakMap<PipelineMetrics, Counter<'cause'>>();
 
@@ -11,7 +11,7 @@ export function refusalCounter(metrics: PipelineMetrics): Counter<'cause'> {
   if (!counter) {
     counter = new Counter({
       name: 'citybrain_mqtt_refused_total',
-      help: 'MQTT connections refused or closed by policy (credentials, client id, keep-alive, connection rate, packet size), by cause',
+      help: 'MQTT connections refused or closed by policy (credentials, client id, keep-alive, connection rate, packet size, credentials revoked or rotated while connected), by cause',
       labelNames: ['cause'],
       registers: [metrics.registry],
     });
