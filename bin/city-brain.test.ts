@@ -48,10 +48,10 @@ describe('city-brain command', () => {
       const out = join(dir, 'credentials.json');
       const p = run(['credentials', '--out', out], {});
       expect(await p.exited).toBe(0);
-      expect(p.output()).toMatch(/credentials\.json: 108 entries \(36 gateways, 72 devices\), 108 new/);
+      expect(p.output()).toMatch(/credentials\.json: 139 entries \(48 gateways, 91 devices\), 139 new/);
       expect(p.output()).toContain(`written once to ${join(dir, 'credentials.secrets.json')} (mode 0600)`);
       const secrets = JSON.parse(readFileSync(join(dir, 'credentials.secrets.json'), 'utf8')) as { secrets: { username: string; password: string }[] };
-      expect(secrets.secrets).toHaveLength(108);
+      expect(secrets.secrets).toHaveLength(139);
       expect(readFileSync(out, 'utf8')).not.toContain(secrets.secrets[0]!.password);
 
       writeFileSync(join(dir, 'broken.json'), JSON.stringify({ version: 1, entries: [{ type: 'device', id: 'GW-1' }] }));

@@ -19,9 +19,9 @@ describe('npm run demo', () => {
     expect(kpis.lighting!.scheduledOn).toBe(true);
     expect(kpis.parking!.occupancy).toBeGreaterThan(0);
     expect(kpis.groundwater!.reporting).toBeGreaterThan(0);
-    // MQTT_AUTH is on by default: the demo provisioned its 36 gateways and 72 direct nodes, each logged in as itself.
+    // MQTT_AUTH is on by default: the demo provisioned its 48 gateways (12 of them the manhole covers' NB-IoT platforms) and 91 direct nodes, each logged in as itself.
     const text = await (await fetch(`${api}/metrics`)).text();
-    expect(metricValue(text, 'citybrain_mqtt_clients')).toBe(108);
+    expect(metricValue(text, 'citybrain_mqtt_clients')).toBe(139);
     expect(metricValue(text, 'citybrain_mqtt_refused_total', { cause: 'bad-credentials' })).toBe(0);
     const alerts = await waitFor(async () => {
       const a = (await (await fetch(`${api}/api/v1/alerts?state=firing`)).json()) as { items: { alertname: string }[] };
