@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { generateCity, KindCatalog, loadRegistryFile, NodeRegistry, PipelineMetrics, type Config, type StreamTransport } from '../core/index.js';
+import { generateCity, KindCatalog, loadRegistryFile, PipelineMetrics, type NodeRegistry, type Config, type StreamTransport } from '../core/index.js';
 import type { Aggregator } from '../processors/aggregator.js';
 import type { ProcessorHost } from '../processors/host.js';
 import { createTransport, prepareLog, startApi, startIngest, startProcess, startSinks, type StageContext } from './stages.js';
@@ -44,8 +44,7 @@ export async function loadRegistry(config: Config, logger: Logger): Promise<Node
   const kinds = KindCatalog.load(config.KIND_PROFILES ? [config.KIND_PROFILES] : []);
   const profiles = kinds.profiles().map((p) => p.kind);
   if (!config.REGISTRY) {
-    const city = generateCity();
-    const registry = new NodeRegistry(city.all(), city.declaredRoads(), kinds);
+    const registry = generateCity({}, kinds);
     logger.info({ nodes: registry.size, profileKinds: profiles }, 'no REGISTRY set: using the generated default city');
     return registry;
   }
