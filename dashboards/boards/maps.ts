@@ -1,11 +1,18 @@
+import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as geomap from '@grafana/grafana-foundation-sdk/geomap';
 
-/** The city's centre (the default registry and lamp timetable: about 36.65 N, 117.12 E). */
-export const CITY_CENTRE = { lat: 36.65, lon: 117.12 } as const;
-
-export function cityMap(): geomap.MapViewConfigBuilder {
-  return new geomap.MapViewConfigBuilder().id('coords').lat(CITY_CENTRE.lat).lon(CITY_CENTRE.lon).zoom(10);
+/**
+ * The map's view: fitted to the markers of all layers, so it shows wherever the city's nodes are
+ * (any city, not only the default registry's). Grafana's schema types `view.lat` / `view.lon` as
+ * integers, so a fixed centre could only be whole degrees (tens of km off); with `id: 'fit'`
+ * Grafana ignores them and uses `zoom` as the most it zooms in (one lot alone stays a street view).
+ * Built as a plain object because the SDK's builder would add its defaults `lat: 0, lon: 0`.
+ * Checked against Grafana's Go models by dashboards/schema.test.ts.
+ */
+export function cityMap(): cog.Builder<geomap.MapViewConfig> {
+  const view: geomap.MapViewConfig = { id: geomap.MapCenterID.Fit, allLayers: true, zoom: 15 };
+  return { build: () => ({ ...view }) };
 }
 
 /** A markers layer from `lat` / `lon` columns, fixed colour, or coloured by a numeric field's thresholds. */
