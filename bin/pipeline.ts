@@ -50,7 +50,6 @@ export async function loadRegistry(config: Config, logger: Logger): Promise<Node
   }
   const registry = await loadRegistryFile(config.REGISTRY, kinds);
   logger.info({ nodes: registry.size, file: config.REGISTRY, profileKinds: profiles }, 'registry loaded');
-  logger.info({ nodes: registry.size, file: config.REGISTRY }, 'registry loaded');
   return registry;
 }
 
