@@ -30,10 +30,10 @@ export function requireRole(tokens: Map<string, ApiRole> | undefined, minimum: A
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (!tokens) {
       if (minimum !== 'viewer' && !LOOPBACK.has(request.socket.remoteAddress ?? '')) {
-        return reply
-          .code(401)
-          .header('www-authenticate', 'Bearer')
-          .send({ error: 'unauthorized', message: 'API_TOKENS is not set: only requests from this host may do this; configure API_TOKENS to allow others' });
+        return reply.code(401).header('www-authenticate', 'Bearer').send({
+          error: 'unauthorized',
+          message: 'API_TOKENS is not set: only requests from this host may do this; configure API_TOKENS to allow others',
+        });
       }
       request.principal = { role: minimum === 'viewer' ? 'viewer' : 'admin', name: 'local' };
       return;
@@ -42,7 +42,10 @@ export function requireRole(tokens: Map<string, ApiRole> | undefined, minimum: A
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const role = match ? tokens.get(match[1]!) : undefined;
     if (!role) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid bearer token is required' });
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'unauthorized', message: 'a valid bearer token is required' });
     }
     if (RANK[role] < RANK[minimum]) {
       return reply.code(403).send({ error: 'forbidden', message: `role ${role} may not do this; needs ${minimum} or above` });

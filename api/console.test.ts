@@ -17,7 +17,10 @@ import { spawnStage, type StageProcess } from '../test/stage-process.js';
 
 const CREW = 'crew-token-for-the-console-test';
 const VIEWER = 'viewer-token-for-the-console-test';
-const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../docs/screenshots/', import.meta.url)) : mkdtempSync(join(tmpdir(), 'city-brain-console-'));
+const SHOTS =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? fileURLToPath(new URL('../docs/screenshots/', import.meta.url))
+    : mkdtempSync(join(tmpdir(), 'city-brain-console-'));
 
 describe('web console in a real browser against the demo', () => {
   let browser: Browser;
@@ -36,7 +39,8 @@ describe('web console in a real browser against the demo', () => {
     await demo?.exited;
   });
 
-  const apiAlerts = async (): Promise<Alert[]> => ((await (await fetch(`${base}/api/v1/alerts`, { headers: { authorization: `Bearer ${CREW}` } })).json()) as { items: Alert[] }).items;
+  const apiAlerts = async (): Promise<Alert[]> =>
+    ((await (await fetch(`${base}/api/v1/alerts`, { headers: { authorization: `Bearer ${CREW}` } })).json()) as { items: Alert[] }).items;
 
   async function signIn(page: Page, token: string, name: string) {
     page.on('dialog', (d) => void d.accept(d.type() === 'prompt' ? 'crew on site' : undefined));
@@ -53,9 +57,21 @@ describe('web console in a real browser against the demo', () => {
     const before = new Set((await apiAlerts()).map((a) => a.id));
     // The board: each section's headline a figure as readings come in (lighting and nodes a rate, springs wells in band, parking occupancy).
     // Profile kinds get a card of their own, made from their KPI section (nodes reporting of nodes).
-    const headline = { lighting: /^\d+\.\d %$/, groundwater: /^\d+ \/ \d+$/, noise: /^(\d+\.\d %|–)$/, parking: /^\d+\.\d %$/, nodes: /^\d+\.\d %$/, waterlogging: /^[1-9]\d* \/ \d+$/, manhole: /^[1-9]\d* \/ \d+$/ };
+    const headline = {
+      lighting: /^\d+\.\d %$/,
+      groundwater: /^\d+ \/ \d+$/,
+      noise: /^(\d+\.\d %|–)$/,
+      parking: /^\d+\.\d %$/,
+      nodes: /^\d+\.\d %$/,
+      waterlogging: /^[1-9]\d* \/ \d+$/,
+      manhole: /^[1-9]\d* \/ \d+$/,
+    };
     for (const [section, pattern] of Object.entries(headline)) {
-      await waitFor(async () => pattern.test((await page.textContent(`#kpi-${section} .big strong`).catch(() => null)) ?? ''), 60_000, `the ${section} headline (${pattern})`);
+      await waitFor(
+        async () => pattern.test((await page.textContent(`#kpi-${section} .big strong`).catch(() => null)) ?? ''),
+        60_000,
+        `the ${section} headline (${pattern})`,
+      );
     }
     // Noise judges whole hours: in the demo's first hour its card says how many stations are incomplete.
     expect(await page.textContent('#kpi-noise .body')).toMatch(/\d+ stations; last judged hour/);
@@ -65,10 +81,14 @@ describe('web console in a real browser against the demo', () => {
 
     // Alerts: one that was not there when the page loaded appears without a reload.
     await page.click('nav a[data-tab=alerts]');
-    const fresh = await waitFor(async () => {
-      const ids = await page.$$eval('#alert-list li.alert.firing', (items) => items.map((li) => li.getAttribute('data-id')!));
-      return ids.find((id) => !before.has(id));
-    }, 90_000, 'an alert to appear live in the console');
+    const fresh = await waitFor(
+      async () => {
+        const ids = await page.$$eval('#alert-list li.alert.firing', (items) => items.map((li) => li.getAttribute('data-id')!));
+        return ids.find((id) => !before.has(id));
+      },
+      90_000,
+      'an alert to appear live in the console',
+    );
     const item = page.locator(`#alert-list li[data-id="${fresh}"]`);
     await item.locator('button', { hasText: 'Acknowledge' }).click();
     await page.waitForSelector(`#alert-list li[data-id="${fresh}"].acknowledged`, { timeout: 15_000 });
@@ -81,7 +101,11 @@ describe('web console in a real browser against the demo', () => {
     // Alerts where their nodes are, over the city's nodes (grey), from the registry's coordinates.
     await page.waitForSelector('#city-map .city circle', { timeout: 30_000 });
     const placed = async () => (await apiAlerts()).filter((a) => a.state !== 'resolved' && a.lat !== undefined).length;
-    await waitFor(async () => (await page.locator('#city-map .alerts circle').count()) === (await placed()) || undefined, 30_000, 'every placed active alert on the map');
+    await waitFor(
+      async () => (await page.locator('#city-map .alerts circle').count()) === (await placed()) || undefined,
+      30_000,
+      'every placed active alert on the map',
+    );
     expect(await page.locator('#city-map .alerts circle').count()).toBeGreaterThan(3);
     await page.screenshot({ path: join(SHOTS, 'console-map.png'), fullPage: true });
     await page.close();
@@ -91,7 +115,11 @@ describe('web console in a real browser against the demo', () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }); // a phone
     await signIn(page, VIEWER, 'Zhao Min');
     await page.click('nav a[data-tab=alerts]');
-    const target = await waitFor(async () => page.$$eval('#alert-list li.alert.firing', (items) => items.map((li) => li.getAttribute('data-id')!)[0]), 60_000, 'a firing alert in the console');
+    const target = await waitFor(
+      async () => page.$$eval('#alert-list li.alert.firing', (items) => items.map((li) => li.getAttribute('data-id')!)[0]),
+      60_000,
+      'a firing alert in the console',
+    );
     await page.locator(`#alert-list li[data-id="${target}"] button`, { hasText: 'Acknowledge' }).click();
     await page.waitForSelector('#message.error', { timeout: 15_000 });
     expect(await page.textContent('#message')).toMatch(/^Not done: 403: role viewer may not do this/);

@@ -35,7 +35,12 @@ describe('API hardening', () => {
   async function start(options: Partial<ApiOptions> = {}) {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
-    app = await buildApi({ view, metrics: new PipelineMetrics({ defaultMetrics: false }), logger: pino({ level: 'info' }, sink), ...options });
+    app = await buildApi({
+      view,
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      logger: pino({ level: 'info' }, sink),
+      ...options,
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address() as { port: number };
     return { url: `http://127.0.0.1:${address.port}`, log: () => lines.join('') };
@@ -59,11 +64,19 @@ describe('API hardening', () => {
     const { url } = await start();
     const res = await fetch(`${url}/api/v1/alerts/not-an-id/ack`, { method: 'POST' });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: 'bad-request', message: expect.stringMatching(/params\.id: alert ids are 16 hex characters/) });
+    expect(await res.json()).toMatchObject({
+      error: 'bad-request',
+      message: expect.stringMatching(/params\.id: alert ids are 16 hex characters/),
+    });
   });
 
   it('authenticates before it validates: a request without a valid token learns nothing but 401, a low role 403', async () => {
-    const { url } = await start({ tokens: new Map<string, ApiRole>([[CREW, 'crew'], [VIEWER, 'viewer']]) });
+    const { url } = await start({
+      tokens: new Map<string, ApiRole>([
+        [CREW, 'crew'],
+        [VIEWER, 'viewer'],
+      ]),
+    });
     const probes: Array<[string, RequestInit]> = [
       ['/api/v1/nodes?limit=abc', {}],
       ['/api/v1/nodes/bad%20id', {}],
@@ -74,15 +87,26 @@ describe('API hardening', () => {
     ];
     for (const [path, init] of probes) {
       for (const token of [undefined, 'not-a-token-0000000000']) {
-        const res = await fetch(`${url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+        const res = await fetch(`${url}${path}`, {
+          ...init,
+          headers: { ...(init.headers as Record<string, string>), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        });
         expect(res.status, `${path} token ${token}`).toBe(401);
         expect(await res.json()).toEqual({ error: 'unauthorized', message: 'a valid bearer token is required' });
       }
     }
-    const low = await fetch(`${url}/api/v1/alerts/not-an-id/ack`, { method: 'POST', body: '{"by": 7}', headers: { 'content-type': 'application/json', authorization: `Bearer ${VIEWER}` } });
+    const low = await fetch(`${url}/api/v1/alerts/not-an-id/ack`, {
+      method: 'POST',
+      body: '{"by": 7}',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${VIEWER}` },
+    });
     expect(low.status).toBe(403);
     // With the right role, the same request is judged on its content.
-    const crew = await fetch(`${url}/api/v1/alerts/not-an-id/ack`, { method: 'POST', body: '{"by": 7}', headers: { 'content-type': 'application/json', authorization: `Bearer ${CREW}` } });
+    const crew = await fetch(`${url}/api/v1/alerts/not-an-id/ack`, {
+      method: 'POST',
+      body: '{"by": 7}',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${CREW}` },
+    });
     expect(crew.status).toBe(400);
   });
 
@@ -114,8 +138,15 @@ describe('API hardening', () => {
     await app!.close();
     const open = await start({ corsOrigins: [origin] });
     expect((await fetch(`${open.url}/api/v1/alerts`, { headers: { origin } })).headers.get('access-control-allow-origin')).toBe(origin);
-    expect((await fetch(`${open.url}/api/v1/alerts`, { headers: { origin: 'https://evil.example.com' } })).headers.get('access-control-allow-origin')).toBeNull();
-    const preflight = await fetch(`${open.url}/api/v1/alerts/0123456789abcdef/ack`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' } });
+    expect(
+      (await fetch(`${open.url}/api/v1/alerts`, { headers: { origin: 'https://evil.example.com' } })).headers.get(
+        'access-control-allow-origin',
+      ),
+    ).toBeNull();
+    const preflight = await fetch(`${open.url}/api/v1/alerts/0123456789abcdef/ack`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
   });
@@ -131,25 +162,28 @@ describe('API hardening', () => {
     socket.on('close', () => (closed = true));
     await new Promise((r) => socket.once('connect', r));
     try {
-    socket.write('GET /api/v1/stream HTTP/1.1\r\nhost: x\r\n\r\n');
-    await vi.waitFor(() => expect(received).toContain(': connected'));
-    socket.pause(); // a slow reader: nothing more is read for now
-    // Larger than what the loopback socket buffers take while nobody reads (a few MB).
-    const kpis = (n: number) => ({ type: 'kpis', kpis: { evaluatedAt: n, pad: 'x'.repeat(24_000_000) } }) as unknown as PipelineEvent;
-    for (let n = 1; n <= 5; n++) {
-      emit(kpis(n));
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    socket.resume();
-    // The first event whole (its end `"}}` and the blank line), so the server has written it out.
-    await vi.waitFor(() => {
-      const at = received.indexOf('"evaluatedAt":1,');
-      expect(at >= 0 && received.indexOf('"}}\n\n', at) > at).toBe(true);
-    }, { timeout: 30_000 });
-    emit(kpis(6)); // caught up: the next one arrives
-    await vi.waitFor(() => expect(received).toContain('"evaluatedAt":6,'), { timeout: 10_000 });
-    expect(received).not.toMatch(/"evaluatedAt":[2-5],/);
-    expect(closed).toBe(false);
+      socket.write('GET /api/v1/stream HTTP/1.1\r\nhost: x\r\n\r\n');
+      await vi.waitFor(() => expect(received).toContain(': connected'));
+      socket.pause(); // a slow reader: nothing more is read for now
+      // Larger than what the loopback socket buffers take while nobody reads (a few MB).
+      const kpis = (n: number) => ({ type: 'kpis', kpis: { evaluatedAt: n, pad: 'x'.repeat(24_000_000) } }) as unknown as PipelineEvent;
+      for (let n = 1; n <= 5; n++) {
+        emit(kpis(n));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      socket.resume();
+      // The first event whole (its end `"}}` and the blank line), so the server has written it out.
+      await vi.waitFor(
+        () => {
+          const at = received.indexOf('"evaluatedAt":1,');
+          expect(at >= 0 && received.indexOf('"}}\n\n', at) > at).toBe(true);
+        },
+        { timeout: 30_000 },
+      );
+      emit(kpis(6)); // caught up: the next one arrives
+      await vi.waitFor(() => expect(received).toContain('"evaluatedAt":6,'), { timeout: 10_000 });
+      expect(received).not.toMatch(/"evaluatedAt":[2-5],/);
+      expect(closed).toBe(false);
     } finally {
       socket.destroy();
     }

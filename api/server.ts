@@ -60,7 +60,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
       const where = error.validationContext ?? 'request';
-      const message = error.validation.map((v) => `${where}${v.instancePath ? v.instancePath.replaceAll('/', '.') : ''}: ${v.message}`).join('; ');
+      const message = error.validation
+        .map((v) => `${where}${v.instancePath ? v.instancePath.replaceAll('/', '.') : ''}: ${v.message}`)
+        .join('; ');
       return reply.code(400).send({ error: 'bad-request', message });
     }
     const status = (error as { statusCode?: number }).statusCode ?? 500;
@@ -73,7 +75,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     request.log.debug({ err: error }, 'request failure detail');
     return reply.code(500).send({ error: 'internal', message: 'internal error; see the server log' });
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
 
   // Scrapes and probes are not limited: a monitoring system must always get through.
   await app.register(fastifyRateLimit, {
@@ -82,12 +86,20 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     allowList: (req) => PROBES.has(req.url.split('?')[0]!),
   });
   if (options.corsOrigins?.length) {
-    await app.register(fastifyCors, { origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins, methods: ['GET', 'POST'], allowedHeaders: ['Authorization', 'Content-Type'] });
+    await app.register(fastifyCors, {
+      origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['Authorization', 'Content-Type'],
+    });
   }
 
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'City Brain API', description: 'KPIs, nodes, alerts and the live stream of the City Brain pipeline', version: options.version ?? '0.1.0' },
+      info: {
+        title: 'City Brain API',
+        description: 'KPIs, nodes, alerts and the live stream of the City Brain pipeline',
+        version: options.version ?? '0.1.0',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
     transform: jsonSchemaTransform,
@@ -101,7 +113,11 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await app.register(kpiRoutes, routeOptions);
     await app.register(nodeRoutes, routeOptions);
     await app.register(alertRoutes, routeOptions);
-    await app.register(streamRoutes, { ...routeOptions, metrics: options.metrics, limits: options.streams ?? { perToken: 10, total: 100 } });
+    await app.register(streamRoutes, {
+      ...routeOptions,
+      metrics: options.metrics,
+      limits: options.streams ?? { perToken: 10, total: 100 },
+    });
     await app.register(consoleRoutes);
     if (options.credentials) await app.register(adminRoutes, { tokens: options.tokens, credentials: options.credentials });
   }

@@ -26,7 +26,12 @@ describe('live stream limits and access logs', () => {
   beforeAll(async () => {
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
     pipeline = await startPipeline({
-      config: testConfig({ MQTT_AUTH: 'on', API_TOKENS: TOKENS.map((t) => `viewer:${t}`).join(','), EVAL_INTERVAL_MS: '500', LOG_LEVEL: 'info' }),
+      config: testConfig({
+        MQTT_AUTH: 'on',
+        API_TOKENS: TOKENS.map((t) => `viewer:${t}`).join(','),
+        EVAL_INTERVAL_MS: '500',
+        LOG_LEVEL: 'info',
+      }),
       logger: pino({ level: 'info' }, sink),
       registry: generateCity(),
       defaultMetrics: false,
@@ -50,7 +55,9 @@ describe('live stream limits and access logs', () => {
         socket.pause(); // idle from now on
         resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(d.toString('latin1'))?.[1] ?? 0), socket });
       });
-      socket.on('connect', () => socket.write(`GET /api/v1/stream${query} HTTP/1.1\r\nhost: x\r\n${token ? `authorization: Bearer ${token}\r\n` : ''}\r\n`));
+      socket.on('connect', () =>
+        socket.write(`GET /api/v1/stream${query} HTTP/1.1\r\nhost: x\r\n${token ? `authorization: Bearer ${token}\r\n` : ''}\r\n`),
+      );
     });
   }
 
@@ -67,7 +74,9 @@ describe('live stream limits and access logs', () => {
     const statuses = new Map<number, number>();
     for (const r of results) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
     const text = await (await fetch(`${api}/metrics`)).text();
-    console.log(`200 idle streams: statuses ${JSON.stringify([...statuses])}, RSS ${Math.round(rssBefore / MiB)} -> ${Math.round(rssAfter / MiB)} MB, event-loop delay max ${(lag.max / 1e6).toFixed(0)} ms`);
+    console.log(
+      `200 idle streams: statuses ${JSON.stringify([...statuses])}, RSS ${Math.round(rssBefore / MiB)} -> ${Math.round(rssAfter / MiB)} MB, event-loop delay max ${(lag.max / 1e6).toFixed(0)} ms`,
+    );
     expect(statuses.get(200)).toBe(100);
     expect(statuses.get(503)).toBe(100);
     expect(metricValue(text, 'citybrain_stream_clients')).toBe(100);
@@ -76,7 +85,11 @@ describe('live stream limits and access logs', () => {
     expect((await fetch(`${api}/health`)).status).toBe(200);
     // Closing streams frees their places.
     for (const s of sockets.splice(0)) s.destroy();
-    await waitFor(async () => metricValue(await (await fetch(`${api}/metrics`)).text(), 'citybrain_stream_clients') === 0, 10_000, 'every stream closed');
+    await waitFor(
+      async () => metricValue(await (await fetch(`${api}/metrics`)).text(), 'citybrain_stream_clients') === 0,
+      10_000,
+      'every stream closed',
+    );
   }, 60_000);
 
   it('at most 10 streams per token (429 beyond), other tokens unaffected; no token 401', async () => {
@@ -86,7 +99,11 @@ describe('live stream limits and access logs', () => {
     expect((await idleStream(undefined)).status).toBe(401);
     expect((await idleStream('not-a-token-0000000000')).status).toBe(401);
     mine.find((r) => r.status === 200)!.socket.destroy();
-    await waitFor(async () => metricValue(await (await fetch(`${api}/metrics`)).text(), 'citybrain_stream_clients') === 10, 10_000, 'one stream of the token closed');
+    await waitFor(
+      async () => metricValue(await (await fetch(`${api}/metrics`)).text(), 'citybrain_stream_clients') === 10,
+      10_000,
+      'one stream of the token closed',
+    );
     expect((await idleStream(TOKENS[0])).status).toBe(200);
     for (const s of sockets.splice(0)) s.destroy();
   });
@@ -100,7 +117,10 @@ describe('live stream limits and access logs', () => {
     const log = lines.join('');
     expect(log).toContain('"url":"/api/v1/nodes"');
     // One line per request, with its answer.
-    const nodeLines = lines.join('').split('\n').filter((l) => l.includes('"url":"/api/v1/nodes"'));
+    const nodeLines = lines
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"url":"/api/v1/nodes"'));
     expect(nodeLines).toHaveLength(1);
     expect(nodeLines[0]).toMatch(/"statusCode":200.*"responseTime":\d+/);
     expect(log).not.toContain(marker);

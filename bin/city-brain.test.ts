@@ -29,10 +29,22 @@ describe('city-brain command', () => {
 
   it('start: serves /health within 30 s on the given ports, lists lamps, and stops cleanly on SIGTERM', async () => {
     const [mqttPort, httpPort] = [await freePort(), await freePort()];
-    const p = run(['start'], { MQTT_PORT: String(mqttPort), HTTP_PORT: String(httpPort), MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+    const p = run(['start'], {
+      MQTT_PORT: String(mqttPort),
+      HTTP_PORT: String(httpPort),
+      MQTT_HOST: '127.0.0.1',
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    });
     running = p.child;
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/health`)).status === 200, 30_000, `/health (output: ${p.output().slice(-500)})`);
-    const lamps = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/nodes?kind=streetlight&limit=3`)).json()) as { items: { node: { district: string } }[] };
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${httpPort}/health`)).status === 200,
+      30_000,
+      `/health (output: ${p.output().slice(-500)})`,
+    );
+    const lamps = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/nodes?kind=streetlight&limit=3`)).json()) as {
+      items: { node: { district: string } }[];
+    };
     expect(lamps.items).toHaveLength(3);
     expect(lamps.items[0]!.node.district).toBeTruthy();
     // MQTT_AUTH is on by default: without credentials it still starts, and says how to provision.
@@ -42,7 +54,7 @@ describe('city-brain command', () => {
     expect(p.output()).toContain('pipeline stopped');
   }, 60_000);
 
-  it('credentials: provisions the city\'s gateways and direct nodes; start refuses a broken file naming the entry', async () => {
+  it("credentials: provisions the city's gateways and direct nodes; start refuses a broken file naming the entry", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'citybrain-cli-'));
     try {
       const out = join(dir, 'credentials.json');
@@ -50,12 +62,21 @@ describe('city-brain command', () => {
       expect(await p.exited).toBe(0);
       expect(p.output()).toMatch(/credentials\.json: 139 entries \(48 gateways, 91 devices\), 139 new/);
       expect(p.output()).toContain(`written once to ${join(dir, 'credentials.secrets.json')} (mode 0600)`);
-      const secrets = JSON.parse(readFileSync(join(dir, 'credentials.secrets.json'), 'utf8')) as { secrets: { username: string; password: string }[] };
+      const secrets = JSON.parse(readFileSync(join(dir, 'credentials.secrets.json'), 'utf8')) as {
+        secrets: { username: string; password: string }[];
+      };
       expect(secrets.secrets).toHaveLength(139);
       expect(readFileSync(out, 'utf8')).not.toContain(secrets.secrets[0]!.password);
 
       writeFileSync(join(dir, 'broken.json'), JSON.stringify({ version: 1, entries: [{ type: 'device', id: 'GW-1' }] }));
-      const start = run(['start'], { MQTT_CREDENTIALS: join(dir, 'broken.json'), MQTT_PORT: '0', HTTP_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+      const start = run(['start'], {
+        MQTT_CREDENTIALS: join(dir, 'broken.json'),
+        MQTT_PORT: '0',
+        HTTP_PORT: '0',
+        MQTT_HOST: '127.0.0.1',
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+      });
       running = start.child;
       expect(await start.exited).toBe(2);
       expect(start.output()).toMatch(/^city-brain: credentials file .*broken\.json: 1 invalid entry:\nentry 0 \(GW-1\): secret: /);
@@ -74,11 +95,26 @@ describe('city-brain command', () => {
 
   it('LOG_FORMAT=pretty writes readable lines (pino-pretty) instead of JSON; the start says where to go', async () => {
     const httpPort = await freePort();
-    const p = run(['start'], { MQTT_PORT: '0', HTTP_PORT: String(httpPort), MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_FORMAT: 'pretty', STATE_DIR: mkdtempSync(join(tmpdir(), 'citybrain-cli-')) });
+    const p = run(['start'], {
+      MQTT_PORT: '0',
+      HTTP_PORT: String(httpPort),
+      MQTT_HOST: '127.0.0.1',
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'pretty',
+      STATE_DIR: mkdtempSync(join(tmpdir(), 'citybrain-cli-')),
+    });
     running = p.child;
     await waitFor(() => p.output().includes('pipeline running'), 30_000, `the start banner (output: ${p.output().slice(-500)})`);
-    const banner = p.output().split('\n').find((l) => l.includes('pipeline running'))!;
-    expect(banner).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] INFO.*pipeline running: KPIs at http://127\\.0\\.0\\.1:${httpPort}/api/v1/kpis, API docs at http://127\\.0\\.0\\.1:${httpPort}/docs`));
+    const banner = p
+      .output()
+      .split('\n')
+      .find((l) => l.includes('pipeline running'))!;
+    expect(banner).toMatch(
+      new RegExp(
+        `^\\[\\d\\d:\\d\\d:\\d\\d\\] INFO.*pipeline running: KPIs at http://127\\.0\\.0\\.1:${httpPort}/api/v1/kpis, API docs at http://127\\.0\\.0\\.1:${httpPort}/docs`,
+      ),
+    );
     expect(banner).toContain('npm run demo');
     expect(p.output()).not.toContain('{"level"');
     p.child.kill('SIGTERM');
@@ -109,10 +145,18 @@ describe('city-brain command', () => {
         ['MQTT_PORT', { MQTT_PORT: String(taken), HTTP_PORT: '0' }],
         ['HTTP_PORT', { MQTT_PORT: '0', HTTP_PORT: String(taken) }],
       ] as const) {
-        const p = run(['start'], { ...env, MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', STATE_DIR: mkdtempSync(join(tmpdir(), 'citybrain-cli-')) });
+        const p = run(['start'], {
+          ...env,
+          MQTT_HOST: '127.0.0.1',
+          HTTP_HOST: '127.0.0.1',
+          LOG_LEVEL: 'silent',
+          STATE_DIR: mkdtempSync(join(tmpdir(), 'citybrain-cli-')),
+        });
         running = p.child;
         expect(await p.exited).toBe(2);
-        expect(p.output().trim().split('\n')).toEqual([`city-brain: port ${taken} on 127.0.0.1 is already in use (${name}): stop what holds it, or set ${name} to a free port`]);
+        expect(p.output().trim().split('\n')).toEqual([
+          `city-brain: port ${taken} on 127.0.0.1 is already in use (${name}): stop what holds it, or set ${name} to a free port`,
+        ]);
       }
     } finally {
       blocker.close();
@@ -130,9 +174,21 @@ describe('city-brain command', () => {
       const nodes = text.trim().split('\n').length - 1 - (text.match(/^[^,]*,road,/gm)?.length ?? 0);
       expect(write.output()).toContain(`wrote ${nodes} nodes to ${file}; start with REGISTRY=${file}`);
       const httpPort = await freePort();
-      const p = run(['start'], { REGISTRY: file, MQTT_PORT: '0', HTTP_PORT: String(httpPort), MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', STATE_DIR: join(dir, 'state') });
+      const p = run(['start'], {
+        REGISTRY: file,
+        MQTT_PORT: '0',
+        HTTP_PORT: String(httpPort),
+        MQTT_HOST: '127.0.0.1',
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        STATE_DIR: join(dir, 'state'),
+      });
       running = p.child;
-      const listed = await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/nodes?limit=1`)).json()) as { total: number }).total, 30_000, `the API (output: ${p.output().slice(-500)})`);
+      const listed = await waitFor(
+        async () => ((await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/nodes?limit=1`)).json()) as { total: number }).total,
+        30_000,
+        `the API (output: ${p.output().slice(-500)})`,
+      );
       expect(listed).toBe(nodes);
       p.child.kill('SIGTERM');
       expect(await p.exited).toBe(0);
@@ -146,7 +202,15 @@ describe('city-brain command', () => {
     // --ignore-scripts skips prestart's build (npm test has built dist/); start itself still runs.
     const npm = spawn('npm', ['start', '--ignore-scripts', '--silent'], {
       cwd: join(CLI, '..', '..', '..'),
-      env: { ...process.env, MQTT_PORT: '0', HTTP_PORT: String(httpPort), MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent', STATE_DIR: mkdtempSync(join(tmpdir(), 'citybrain-cli-')) },
+      env: {
+        ...process.env,
+        MQTT_PORT: '0',
+        HTTP_PORT: String(httpPort),
+        MQTT_HOST: '127.0.0.1',
+        HTTP_HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        STATE_DIR: mkdtempSync(join(tmpdir(), 'citybrain-cli-')),
+      },
       stdio: 'ignore',
     });
     running = npm;
@@ -155,15 +219,33 @@ describe('city-brain command', () => {
     npm.kill('SIGTERM');
     await exited;
     // Nothing serves on the port any more: the pipeline itself got the signal and stopped.
-    await waitFor(async () => fetch(`http://127.0.0.1:${httpPort}/health`).then(() => false, () => true), 20_000, 'the pipeline to stop serving');
+    await waitFor(
+      async () =>
+        fetch(`http://127.0.0.1:${httpPort}/health`).then(
+          () => false,
+          () => true,
+        ),
+      20_000,
+      'the pipeline to stop serving',
+    );
   }, 60_000);
 
   it('demo: logs its temporary state directory and removes it when stopped', async () => {
     const httpPort = await freePort();
-    const env: Record<string, string> = { MQTT_PORT: '0', HTTP_PORT: String(httpPort), MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent' };
+    const env: Record<string, string> = {
+      MQTT_PORT: '0',
+      HTTP_PORT: String(httpPort),
+      MQTT_HOST: '127.0.0.1',
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+    };
     const p = run(['demo'], env);
     running = p.child;
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/health`)).status === 200, 30_000, `/health of the demo (output: ${p.output().slice(-500)})`);
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${httpPort}/health`)).status === 200,
+      30_000,
+      `/health of the demo (output: ${p.output().slice(-500)})`,
+    );
     const dir = /demo: state snapshots in (\S+) /.exec(p.output())?.[1];
     expect(dir, p.output()).toBeDefined();
     expect(existsSync(dir!)).toBe(true);
@@ -192,21 +274,60 @@ describe('city-brain command', () => {
       title: 'Air quality',
       expectedIntervalS: 300,
       fields: { pm10: { type: 'number', unit: 'ug/m3', min: 0, max: 1000, required: true }, no2: { type: 'number', min: 0, max: 2000 } },
-      alerts: [{ alert: 'AirPolluted', severity: 'major', when: { field: 'pm10', op: 'gt', value: 150 }, holdS: 600, summary: 'PM10 {value} at {nodeId}' }],
+      alerts: [
+        {
+          alert: 'AirPolluted',
+          severity: 'major',
+          when: { field: 'pm10', op: 'gt', value: 150 },
+          holdS: 600,
+          summary: 'PM10 {value} at {nodeId}',
+        },
+      ],
       ...over,
     });
     const cases: Array<{ files: Record<string, unknown>; file: string; line: RegExp }> = [
-      { files: { 'air.json': air({ fields: { pm10: { type: 'float' } } }) }, file: 'air.json', line: /air\.json: fields\.pm10(\.type)?: unknown field type "float" \(one of number, boolean, enum\)$/ },
-      { files: { 'air.json': air({ alerts: [{ alert: 'AirPolluted', severity: 'major', when: { field: 'pm10', op: 'gt', value: 5000 }, summary: 'x' }] }) }, file: 'air.json', line: /air\.json: alerts\[0\]\.when\.value: threshold 5000 is outside the field's range 0\.\.1000$/ },
+      {
+        files: { 'air.json': air({ fields: { pm10: { type: 'float' } } }) },
+        file: 'air.json',
+        line: /air\.json: fields\.pm10(\.type)?: unknown field type "float" \(one of number, boolean, enum\)$/,
+      },
+      {
+        files: {
+          'air.json': air({
+            alerts: [{ alert: 'AirPolluted', severity: 'major', when: { field: 'pm10', op: 'gt', value: 5000 }, summary: 'x' }],
+          }),
+        },
+        file: 'air.json',
+        line: /air\.json: alerts\[0\]\.when\.value: threshold 5000 is outside the field's range 0\.\.1000$/,
+      },
       { files: { 'a.json': air(), 'b.json': air() }, file: 'b.json', line: /b\.json: kind: air is already defined by .*a\.json$/ },
-      { files: { 'air.json': air({ alerts: [{ alert: 'AirPolluted', severity: 'major', when: { field: 'pm25', op: 'gt', value: 75 }, summary: 'x' }] }) }, file: 'air.json', line: /air\.json: alerts\[0\]\.when\.field: no field "pm25" in fields \(pm10, no2\)$/ },
-      { files: { 'noise.json': air({ kind: 'noise' }) }, file: 'noise.json', line: /noise\.json: kind: noise is a built-in kind; choose another name$/ },
+      {
+        files: {
+          'air.json': air({
+            alerts: [{ alert: 'AirPolluted', severity: 'major', when: { field: 'pm25', op: 'gt', value: 75 }, summary: 'x' }],
+          }),
+        },
+        file: 'air.json',
+        line: /air\.json: alerts\[0\]\.when\.field: no field "pm25" in fields \(pm10, no2\)$/,
+      },
+      {
+        files: { 'noise.json': air({ kind: 'noise' }) },
+        file: 'noise.json',
+        line: /noise\.json: kind: noise is a built-in kind; choose another name$/,
+      },
     ];
     for (const c of cases) {
       const dir = mkdtempSync(join(tmpdir(), 'citybrain-profiles-'));
       try {
         for (const [name, body] of Object.entries(c.files)) writeFileSync(join(dir, name), JSON.stringify(body));
-        const p = run(['start'], { KIND_PROFILES: dir, MQTT_PORT: '0', HTTP_PORT: '0', MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+        const p = run(['start'], {
+          KIND_PROFILES: dir,
+          MQTT_PORT: '0',
+          HTTP_PORT: '0',
+          MQTT_HOST: '127.0.0.1',
+          HTTP_HOST: '127.0.0.1',
+          LOG_LEVEL: 'silent',
+        });
         running = p.child;
         expect(await p.exited, p.output()).toBe(2);
         const lines = p.output().trim().split('\n');

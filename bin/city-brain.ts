@@ -3,7 +3,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { citySizeFor, ConfigError, generateCity, loadConfig, ProfileError, registryToFile, RegistryError, type Config } from '../core/index.js';
+import {
+  citySizeFor,
+  ConfigError,
+  generateCity,
+  loadConfig,
+  ProfileError,
+  registryToFile,
+  RegistryError,
+  type Config,
+} from '../core/index.js';
 import { startPipeline } from './pipeline.js';
 import { runStage, StageError } from './stage-command.js';
 
@@ -48,8 +57,14 @@ falling towards their lines, a full lot, a noisy station, some bad data), with t
 credentials. State snapshots go to a temporary directory, logged at start and removed at the end,
 unless STATE_DIR is set. Stops on SIGINT/SIGTERM.
 ${SETTINGS}`,
-  ingest: STAGE_HELP('ingest', 'The MQTT broker and bridge as their own process: validated readings to telemetry.raw, rejected ones to telemetry.dlq.'),
-  process: STAGE_HELP('process', 'One member of the processor group (start as many as you like): it owns a share of telemetry.raw and publishes partials.'),
+  ingest: STAGE_HELP(
+    'ingest',
+    'The MQTT broker and bridge as their own process: validated readings to telemetry.raw, rejected ones to telemetry.dlq.',
+  ),
+  process: STAGE_HELP(
+    'process',
+    'One member of the processor group (start as many as you like): it owns a share of telemetry.raw and publishes partials.',
+  ),
   api: STAGE_HELP('api', 'The HTTP API with the aggregation (KPIs and the alert lifecycle), one instance.'),
   sink: STAGE_HELP('sink', 'The configured sinks (INFLUX_*, ALERTMANAGER_URL, GRAFANA_URL) as their own process.'),
   registry: `usage: city-brain registry --out FILE [--nodes N]
@@ -121,7 +136,8 @@ async function main(argv: string[]): Promise<void> {
       // A simulated night is not the city's state: unless STATE_DIR is given, the demo keeps its
       // snapshots apart (logged, removed at the end), so a later \`start\` does not restore the demo's lamps and alerts.
       const stateDir = process.env.STATE_DIR ? undefined : await mkdtemp(join(tmpdir(), 'city-brain-demo-'));
-      if (stateDir) process.stderr.write(`demo: state snapshots in ${stateDir} (removed when the demo stops; set STATE_DIR to keep them)\n`);
+      if (stateDir)
+        process.stderr.write(`demo: state snapshots in ${stateDir} (removed when the demo stops; set STATE_DIR to keep them)\n`);
       const removeStateDir = async () => {
         if (stateDir) await rm(stateDir, { recursive: true, force: true });
       };
@@ -155,14 +171,18 @@ async function main(argv: string[]): Promise<void> {
       const { values } = parseArgs({ args: rest, options: { out: { type: 'string' }, nodes: { type: 'string' } } });
       if (!values.out) throw new UsageError('registry: --out FILE is required');
       const nodes = values.nodes === undefined ? undefined : Number(values.nodes);
-      if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 100)) throw new UsageError('registry: --nodes must be an integer >= 100');
+      if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 100))
+        throw new UsageError('registry: --nodes must be an integer >= 100');
       const registry = generateCity(nodes === undefined ? {} : citySizeFor(nodes));
       await writeFile(values.out, registryToFile(registry, values.out));
       process.stdout.write(`wrote ${registry.size} nodes to ${values.out}; start with REGISTRY=${values.out}\n`);
       return;
     }
     case 'credentials': {
-      const { values } = parseArgs({ args: rest, options: { out: { type: 'string' }, secrets: { type: 'string' }, registry: { type: 'string' }, 'all-nodes': { type: 'boolean' } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { out: { type: 'string' }, secrets: { type: 'string' }, registry: { type: 'string' }, 'all-nodes': { type: 'boolean' } },
+      });
       if (!values.out) throw new UsageError('credentials: --out FILE is required');
       const { KindCatalog, loadRegistryFile } = await import('../core/index.js');
       const { provisionFile } = await import('../ingest/auth/index.js');
@@ -171,8 +191,13 @@ async function main(argv: string[]): Promise<void> {
       const registry = registryFile ? await loadRegistryFile(registryFile, kinds) : generateCity();
       const secrets = values.secrets ?? `${values.out.replace(/\.json$/, '')}.secrets.json`;
       const result = await provisionFile({ registry, out: values.out, secrets, allNodes: values['all-nodes'] ?? false });
-      process.stdout.write(`${values.out}: ${result.total} entries (${result.gateways} gateways, ${result.devices} devices), ${result.added} new\n`);
-      if (result.added > 0) process.stdout.write(`secrets of the ${result.added} new entries written once to ${secrets} (mode 0600): give each device its own, then delete the file\n`);
+      process.stdout.write(
+        `${values.out}: ${result.total} entries (${result.gateways} gateways, ${result.devices} devices), ${result.added} new\n`,
+      );
+      if (result.added > 0)
+        process.stdout.write(
+          `secrets of the ${result.added} new entries written once to ${secrets} (mode 0600): give each device its own, then delete the file\n`,
+        );
       return;
     }
     case undefined:
@@ -202,7 +227,14 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`city-brain: ${inUse}\n`);
     process.exit(2);
   }
-  if (error instanceof ConfigError || error instanceof RegistryError || error instanceof ProfileError || error instanceof UsageError || error instanceof StageError || (error as Error | undefined)?.name === 'CredentialsError') {
+  if (
+    error instanceof ConfigError ||
+    error instanceof RegistryError ||
+    error instanceof ProfileError ||
+    error instanceof UsageError ||
+    error instanceof StageError ||
+    (error as Error | undefined)?.name === 'CredentialsError'
+  ) {
     process.stderr.write(`city-brain: ${(error as Error).message}\n`);
     if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`);
     process.exit(2);
@@ -210,4 +242,3 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`city-brain: ${(error as Error)?.stack ?? String(error)}\n`);
   process.exit(1);
 });
-

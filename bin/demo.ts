@@ -34,7 +34,13 @@ export async function runDemo(config: Config, clock: () => number = Date.now) {
   const logger = createLogger(config);
   const registry = await loadRegistry(config, logger);
   const devices = config.MQTT_AUTH === 'on' ? await provisionDemo(config, registry, logger) : undefined;
-  const pipeline = await startPipeline({ config: devices ? { ...config, MQTT_CREDENTIALS: devices.file } : config, registry, logger, clock, nextStep: 'the simulated city starts publishing now' });
+  const pipeline = await startPipeline({
+    config: devices ? { ...config, MQTT_CREDENTIALS: devices.file } : config,
+    registry,
+    logger,
+    clock,
+    nextStep: 'the simulated city starts publishing now',
+  });
   const host = config.MQTT_HOST === '0.0.0.0' ? '127.0.0.1' : config.MQTT_HOST;
   const now = clock();
   const live = nightStart(now);
@@ -84,13 +90,17 @@ export async function runDemo(config: Config, clock: () => number = Date.now) {
  * client by hand while the demo runs.
  */
 async function provisionDemo(config: Config, registry: NodeRegistry, logger: Logger) {
-  if (config.MQTT_CREDENTIALS) logger.warn({ file: config.MQTT_CREDENTIALS }, 'the demo provisions its own simulated devices; MQTT_CREDENTIALS is not used');
+  if (config.MQTT_CREDENTIALS)
+    logger.warn({ file: config.MQTT_CREDENTIALS }, 'the demo provisions its own simulated devices; MQTT_CREDENTIALS is not used');
   // Throwaway secrets of one run: the cheapest scrypt cost keeps start-up and the 108 logins quick on a busy laptop.
   const { entries, secrets } = await provision(principalsOf(registry), { N: 1024, r: 8, p: 1 });
   const dir = await mkdtemp(join(tmpdir(), 'city-brain-demo-'));
   const file = join(dir, 'credentials.json');
   await writeFile(file, credentialsToJson(entries), { mode: 0o600 });
   await writeFile(join(dir, 'device-secrets.json'), secretsToJson(secrets.map((s) => ({ ...s, username: s.id }))), { mode: 0o600 });
-  logger.info({ devices: entries.length, credentials: file, secrets: join(dir, 'device-secrets.json') }, 'demo devices provisioned (MQTT_AUTH=on)');
+  logger.info(
+    { devices: entries.length, credentials: file, secrets: join(dir, 'device-secrets.json') },
+    'demo devices provisioned (MQTT_AUTH=on)',
+  );
   return { dir, file, secrets: new Map(secrets.map((s) => [s.id, s.password])) };
 }

@@ -43,23 +43,36 @@ describe('demo writing to InfluxDB', () => {
     const q = (query: string) => select(influx.url, influx.database, query);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     type Kpis = any;
-    const firing = await waitFor(async () => {
-      const alerts = (await (await fetch(`${api}/api/v1/alerts?state=firing`)).json()) as { items: Alert[] };
-      return alerts.items.length > 0 ? alerts.items : undefined;
-    }, 60_000, 'a firing alert');
+    const firing = await waitFor(
+      async () => {
+        const alerts = (await (await fetch(`${api}/api/v1/alerts?state=firing`)).json()) as { items: Alert[] };
+        return alerts.items.length > 0 ? alerts.items : undefined;
+      },
+      60_000,
+      'a firing alert',
+    );
     // An evaluation at night (the demo's history may start by day, when lighting has no rates to write).
-    const k = await waitFor(async () => {
-      const kpis = (await (await fetch(`${api}/api/v1/kpis`)).json()) as Kpis;
-      return kpis.lighting?.scheduledOn === true && kpis.lighting.rate !== null ? kpis : undefined;
-    }, 60_000, 'an evaluation with the lamps scheduled on');
+    const k = await waitFor(
+      async () => {
+        const kpis = (await (await fetch(`${api}/api/v1/kpis`)).json()) as Kpis;
+        return kpis.lighting?.scheduledOn === true && kpis.lighting.rate !== null ? kpis : undefined;
+      },
+      60_000,
+      'an evaluation with the lamps scheduled on',
+    );
     const t = k.evaluatedAt as number;
     const at = `time = ${t}ms`;
 
     // Each measurement comes from its own topic: wait for each to hold the evaluation the API reported.
-    const written = (query: string) => waitFor(async () => {
-      const rows = await q(query);
-      return rows.length ? rows : undefined;
-    }, 30_000, `the sink to write the evaluation the API reported: ${query}`);
+    const written = (query: string) =>
+      waitFor(
+        async () => {
+          const rows = await q(query);
+          return rows.length ? rows : undefined;
+        },
+        30_000,
+        `the sink to write the evaluation the API reported: ${query}`,
+      );
     // A null value is not written (InfluxDB has no null): by day the lighting rates are null.
     const asWritten = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
     const [lighting] = await written(`SELECT * FROM lighting WHERE scope = 'city' AND ${at}`);
@@ -68,7 +81,12 @@ describe('demo writing to InfluxDB', () => {
     expect(main).toMatchObject(asWritten({ rate: k.lighting.byRoadClass.main.rate, target: k.lighting.byRoadClass.main.target }));
 
     const [parking] = await written(`SELECT * FROM parking WHERE scope = 'city' AND ${at}`);
-    expect(parking).toMatchObject({ occupancy: k.parking.occupancy, occupied: k.parking.occupied, free: k.parking.free, spaces: k.parking.spaces });
+    expect(parking).toMatchObject({
+      occupancy: k.parking.occupancy,
+      occupied: k.parking.occupied,
+      free: k.parking.free,
+      spaces: k.parking.spaces,
+    });
 
     const [nodes] = await written(`SELECT * FROM nodes WHERE scope = 'city' AND ${at}`);
     expect(nodes).toMatchObject({ total: k.nodes.total, online: k.nodes.online });
@@ -78,23 +96,38 @@ describe('demo writing to InfluxDB', () => {
     expect(well).toMatchObject({ level: baotu.level });
 
     const station = (k.noise.list as { station: string; lastHour: { hourStart: number; coverage: number; limit: number } }[])[0]!;
-    const [hour] = await written(`SELECT coverage, "limit" FROM noise_station WHERE station = '${station.station.replaceAll("'", "\\'")}' AND time = ${station.lastHour.hourStart}ms`);
+    const [hour] = await written(
+      `SELECT coverage, "limit" FROM noise_station WHERE station = '${station.station.replaceAll("'", "\\'")}' AND time = ${station.lastHour.hourStart}ms`,
+    );
     expect(hour).toMatchObject({ coverage: station.lastHour.coverage, limit: station.lastHour.limit });
 
     const alert = firing[0]!;
     // Its firing transition (it may have moved on since the API was read: the demo's alerts come and go).
-    const fired = await waitFor(async () => {
-      const r = await q(`SELECT * FROM alerts WHERE id = '${alert.id}'`);
-      return r.find((row) => row.state === 'firing');
-    }, 30_000, 'the alert in InfluxDB');
+    const fired = await waitFor(
+      async () => {
+        const r = await q(`SELECT * FROM alerts WHERE id = '${alert.id}'`);
+        return r.find((row) => row.state === 'firing');
+      },
+      30_000,
+      'the alert in InfluxDB',
+    );
     expect(fired).toMatchObject({ alertname: alert.alertname, state: 'firing', severity: alert.severity });
 
     // Raw readings of the low-rate kinds are kept per node.
-    const wellNode = (await (await fetch(`${api}/api/v1/nodes/${(k.groundwater.list as { nodeId: string }[])[0]!.nodeId}`)).json()) as { node: { nodeId: string }; latest: { ts: number; waterTableM: number } };
-    const [raw] = await waitFor(async () => {
-      const r = await q(`SELECT waterTableM FROM groundwater_reading WHERE node = '${wellNode.node.nodeId}' AND time = ${wellNode.latest.ts}ms`);
-      return r.length ? r : undefined;
-    }, 30_000, 'the raw well reading');
+    const wellNode = (await (await fetch(`${api}/api/v1/nodes/${(k.groundwater.list as { nodeId: string }[])[0]!.nodeId}`)).json()) as {
+      node: { nodeId: string };
+      latest: { ts: number; waterTableM: number };
+    };
+    const [raw] = await waitFor(
+      async () => {
+        const r = await q(
+          `SELECT waterTableM FROM groundwater_reading WHERE node = '${wellNode.node.nodeId}' AND time = ${wellNode.latest.ts}ms`,
+        );
+        return r.length ? r : undefined;
+      },
+      30_000,
+      'the raw well reading',
+    );
     expect(raw).toMatchObject({ waterTableM: wellNode.latest.waterTableM });
     const [noiseCount] = await q('SELECT count(laeq) FROM noise_reading');
     expect(noiseCount!.count).toBeGreaterThan(0);

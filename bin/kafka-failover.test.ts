@@ -92,14 +92,19 @@ describe('processor failover on Kafka', () => {
     expect(restoredByB.length, `partitions the restarted instance restored from snapshots; ${summary}`).toBeGreaterThan(0);
     for (const r of [...restoredByA, ...restoredByB]) expect(r.offset, `a snapshot restored at offset 0; ${summary}`).toBeGreaterThan(0);
     // A re-read starts at exactly the offset the restored snapshot covers, never at the first record.
-    for (const [who, lines] of [['survivor', afterKillA], ['restarted', linesB]] as const) {
+    for (const [who, lines] of [
+      ['survivor', afterKillA],
+      ['restarted', linesB],
+    ] as const) {
       const lastRestore = new Map<number, number>();
       for (const line of lines) {
         for (const r of logged<Restore>([line], RESTORED)) lastRestore.set(r.partition, r.offset);
         for (const r of logged<Reread>([line], REREAD)) {
           const snapshot = lastRestore.get(r.partition);
           expect(snapshot, `${who} re-read partition ${r.partition} from ${r.from} without a snapshot restored; ${summary}`).toBeDefined();
-          expect(r.from, `${who}: partition ${r.partition} re-read from ${r.from}, its snapshot covers up to ${snapshot}; ${summary}`).toBe(snapshot);
+          expect(r.from, `${who}: partition ${r.partition} re-read from ${r.from}, its snapshot covers up to ${snapshot}; ${summary}`).toBe(
+            snapshot,
+          );
         }
       }
     }
@@ -108,7 +113,12 @@ describe('processor failover on Kafka', () => {
     // the two live counters add up to less than the readings.
     expect(processedByBBeforeKill).toBeGreaterThan(0);
     const [processedA, processedB] = [processedIn(await procA.metrics()), processedIn(await procB.metrics())];
-    expect(processedA + processedB, `processed ${processedA} (survivor) + ${processedB} (restarted); ${processedByBBeforeKill} by the killed one before the kill; ${summary}`).toBeLessThan(READINGS);
-    console.log(`failover: processed ${processedA} (survivor) + ${processedB} (restarted), ${processedByBBeforeKill} by the killed one when last read; ${summary}`);
+    expect(
+      processedA + processedB,
+      `processed ${processedA} (survivor) + ${processedB} (restarted); ${processedByBBeforeKill} by the killed one before the kill; ${summary}`,
+    ).toBeLessThan(READINGS);
+    console.log(
+      `failover: processed ${processedA} (survivor) + ${processedB} (restarted), ${processedByBBeforeKill} by the killed one when last read; ${summary}`,
+    );
   }, 400_000);
 });

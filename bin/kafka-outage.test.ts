@@ -37,7 +37,9 @@ describe('Kafka outage during publishing', () => {
     const mark = (what: string) => timeline.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)} s`);
     // Any failure names the step it stopped at and shows what each stage logged.
     const explain = (error: Error) =>
-      new Error(`${error.message}\ntimeline: ${timeline.join(', ')}\n${all.map((p) => `--- ${p.name} ---\n${p.output().slice(-3000)}`).join('\n')}`);
+      new Error(
+        `${error.message}\ntimeline: ${timeline.join(', ')}\n${all.map((p) => `--- ${p.name} ---\n${p.output().slice(-3000)}`).join('\n')}`,
+      );
     try {
       const refusedIn = (text: string, cause: string) => metricValue(text, 'citybrain_ingest_refused_total', { cause });
       let outage: Promise<void> | null = null;
@@ -60,13 +62,27 @@ describe('Kafka outage during publishing', () => {
               // While the broker is down: the probe's publish (a copy of a reading already sent, a
               // duplicate the processors ignore) waits for the append, which fails: refused
               // unacknowledged (no PUBACK, connection closed) and counted as append-failed.
-              const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${ingest.mqttPort}`, { clientId: `outage-probe-${process.pid}`, reconnectPeriod: 0 });
+              const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${ingest.mqttPort}`, {
+                clientId: `outage-probe-${process.pid}`,
+                reconnectPeriod: 0,
+              });
               device.once('close', () => {
                 probe.closed = true;
-                void ingest.metrics().then((t) => (probe.refusedAtClose = { 'append-failed': refusedIn(t, 'append-failed'), 'buffer-full': refusedIn(t, 'buffer-full') }), () => undefined);
+                void ingest.metrics().then(
+                  (t) =>
+                    (probe.refusedAtClose = { 'append-failed': refusedIn(t, 'append-failed'), 'buffer-full': refusedIn(t, 'buffer-full') }),
+                  () => undefined,
+                );
               });
-              void device.publishAsync(publishes[0]!.topic, publishes[0]!.payload, { qos: 1 }).then(() => (probe.pubacked = true), () => undefined);
-              await waitFor(() => probe.pubacked || (probe.closed && probe.refusedAtClose['append-failed'] >= 0), 180_000, "the probe's publish refused (or acknowledged) while the broker is down");
+              void device.publishAsync(publishes[0]!.topic, publishes[0]!.payload, { qos: 1 }).then(
+                () => (probe.pubacked = true),
+                () => undefined,
+              );
+              await waitFor(
+                () => probe.pubacked || (probe.closed && probe.refusedAtClose['append-failed'] >= 0),
+                180_000,
+                "the probe's publish refused (or acknowledged) while the broker is down",
+              );
               mark(probe.pubacked ? 'probe acknowledged' : 'probe refused');
               device.end(true);
               // Down for 30 s at least (longer if the refusal took longer).
@@ -95,10 +111,14 @@ describe('Kafka outage during publishing', () => {
       // commit failed in the outage is applied again by whoever owns the partition next
       // (at-least-once); the KPIs below show each reading counted exactly once in the state.
       let counts: number[] = [];
-      await waitFor(async () => {
-        counts = [processedIn(await procA.metrics()), processedIn(await procB.metrics())];
-        return counts[0]! + counts[1]! >= READINGS;
-      }, 180_000, 'processed >= acknowledged').catch((error: Error) => {
+      await waitFor(
+        async () => {
+          counts = [processedIn(await procA.metrics()), processedIn(await procB.metrics())];
+          return counts[0]! + counts[1]! >= READINGS;
+        },
+        180_000,
+        'processed >= acknowledged',
+      ).catch((error: Error) => {
         throw new Error(`${error.message}; processed ${counts.join(' + ')}`);
       });
       mark('all processed');
@@ -113,7 +133,9 @@ describe('Kafka outage during publishing', () => {
       expect(counts[0]! + counts[1]! + rejected).toBeGreaterThanOrEqual(READINGS);
       const refused = ['buffer-full', 'append-failed'].map((cause) => refusedIn(texts[0]!, cause));
       expect(refused[1]).toBeGreaterThanOrEqual(1);
-      console.log(`Kafka outage: acknowledged ${acked} (${seen.atHalt} at the halt, ${seen.atResume} at the resume), accepted ${acceptedIn(texts[0]!)}, processed ${counts.join(' + ')}, rejected ${rejected}, refused unacknowledged (buffer-full, append-failed) ${refused.join(', ')}; ${timeline.join(', ')}`);
+      console.log(
+        `Kafka outage: acknowledged ${acked} (${seen.atHalt} at the halt, ${seen.atResume} at the resume), accepted ${acceptedIn(texts[0]!)}, processed ${counts.join(' + ')}, rejected ${rejected}, refused unacknowledged (buffer-full, append-failed) ${refused.join(', ')}; ${timeline.join(', ')}`,
+      );
     } catch (error) {
       throw explain(error as Error);
     }

@@ -4,7 +4,17 @@ import { kafkaFixture } from '../infra/fixtures/kafka.js';
 import { select } from '../test/influxql.js';
 import { metricValue, waitFor } from '../test/helpers.js';
 import { publishAll } from '../test/publish.js';
-import { acceptedIn, BASE, expectKpisToReach, processedIn, publishes, READINGS, referenceKpis, registry, SETTINGS } from '../test/reference.js';
+import {
+  acceptedIn,
+  BASE,
+  expectKpisToReach,
+  processedIn,
+  publishes,
+  READINGS,
+  referenceKpis,
+  registry,
+  SETTINGS,
+} from '../test/reference.js';
 import { spawnStage, startStages, type StageProcess } from '../test/stage-process.js';
 
 /**
@@ -35,7 +45,13 @@ describe('stages on Kafka', () => {
     const [procA, procB] = processors as [StageProcess, StageProcess];
     running.push(...all);
     const influx = await influxdbFixture();
-    const sink = await spawnStage('sink', { ...env, INFLUX_URL: influx.url, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org, INFLUX_BUCKET: influx.bucket });
+    const sink = await spawnStage('sink', {
+      ...env,
+      INFLUX_URL: influx.url,
+      INFLUX_TOKEN: influx.token,
+      INFLUX_ORG: influx.org,
+      INFLUX_BUCKET: influx.bucket,
+    });
     running.push(sink);
 
     const { acked } = await publishAll(`mqtt://127.0.0.1:${ingest.mqttPort}`, publishes);
@@ -53,14 +69,34 @@ describe('stages on Kafka', () => {
     await expectKpisToReach(apiUrl, reference, 30_000, expect);
     // The sink process wrote that evaluation to InfluxDB, with the same numbers.
     // (lit and expected, not the rate: by day the rate is null, and a null field is not written.)
-    const now = (await (await fetch(`${apiUrl}/api/v1/kpis`)).json()) as { evaluatedAt: number; lighting: { rate: number | null; lit: number; expected: number }; nodes: { online: number } };
+    const now = (await (await fetch(`${apiUrl}/api/v1/kpis`)).json()) as {
+      evaluatedAt: number;
+      lighting: { rate: number | null; lit: number; expected: number };
+      nodes: { online: number };
+    };
     const expected = reference as { lighting: { rate: number | null; lit: number; expected: number }; nodes: { online: number } };
     expect(now.lighting.rate).toBe(expected.lighting.rate);
-    await waitFor(async () => {
-      const [lighting] = await select(influx.url, influx.database, `SELECT lit, expected FROM lighting WHERE scope = 'city' AND time = ${now.evaluatedAt}ms`);
-      const [nodes] = await select(influx.url, influx.database, `SELECT online FROM nodes WHERE scope = 'city' AND time = ${now.evaluatedAt}ms`);
-      return lighting?.lit === expected.lighting.lit && lighting?.expected === expected.lighting.expected && nodes?.online === expected.nodes.online;
-    }, 30_000, 'InfluxDB to hold the evaluation the API reported');
+    await waitFor(
+      async () => {
+        const [lighting] = await select(
+          influx.url,
+          influx.database,
+          `SELECT lit, expected FROM lighting WHERE scope = 'city' AND time = ${now.evaluatedAt}ms`,
+        );
+        const [nodes] = await select(
+          influx.url,
+          influx.database,
+          `SELECT online FROM nodes WHERE scope = 'city' AND time = ${now.evaluatedAt}ms`,
+        );
+        return (
+          lighting?.lit === expected.lighting.lit &&
+          lighting?.expected === expected.lighting.expected &&
+          nodes?.online === expected.nodes.online
+        );
+      },
+      30_000,
+      'InfluxDB to hold the evaluation the API reported',
+    );
     const node = [...registry.all()][5]!;
     const view = (await (await fetch(`${apiUrl}/api/v1/nodes/${node.nodeId}`)).json()) as { latest?: { ts: number } };
     expect(view.latest?.ts).toBeGreaterThanOrEqual(BASE);

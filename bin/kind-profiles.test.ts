@@ -25,7 +25,6 @@ import { TANK_PROFILE } from '../test/profiles.js';
 import { publishAll } from '../test/publish.js';
 import { startPipeline, type RunningPipeline } from './pipeline.js';
 
-
 const NODES = [
   { nodeId: 'TK-1', kind: 'tank', district: 'Lixia', lat: 36.67, lon: 117.06, site: 'North works', highM: 8 },
   { nodeId: 'TK-2', kind: 'tank', district: 'Shizhong', lat: 36.65, lon: 116.99, site: 'East works' },
@@ -55,7 +54,15 @@ describe('a kind added by a profile file, with no change to the pipeline', () =>
     writeFileSync(registryFile, JSON.stringify({ nodes: NODES }));
     const transport = new MemoryTransport();
     pipeline = await startPipeline({
-      config: testConfig({ KIND_PROFILES: dir, REGISTRY: registryFile, EVAL_INTERVAL_MS: '200', INFLUX_URL: influx.url, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org, INFLUX_BUCKET: influx.bucket }),
+      config: testConfig({
+        KIND_PROFILES: dir,
+        REGISTRY: registryFile,
+        EVAL_INTERVAL_MS: '200',
+        INFLUX_URL: influx.url,
+        INFLUX_TOKEN: influx.token,
+        INFLUX_ORG: influx.org,
+        INFLUX_BUCKET: influx.bucket,
+      }),
       transport,
       logger: pino({ level: 'silent' }),
       clock: testNow,
@@ -66,14 +73,40 @@ describe('a kind added by a profile file, with no change to the pipeline', () =>
 
     // Two readings a minute apart per tank, and one the profile refuses (12 m is over the field's 10 m).
     const t0 = testNow() - 3_600_000;
-    const readings = [0, 1].flatMap((i) => NODES.map((n) => ({ topic: `city/${n.district}/tank/${n.nodeId}/telemetry`, payload: JSON.stringify({ ts: t0 + i * 60_000, seq: i, levelM: LEVELS[n.nodeId], pump: PUMPS[n.nodeId], alarm: n.nodeId === 'TK-1' }) })));
-    await publishAll(`mqtt://127.0.0.1:${pipeline.mqttPort}`, [...readings, { topic: 'city/Lixia/tank/TK-1/telemetry', payload: JSON.stringify({ ts: t0 + 90_000, levelM: 12 }) }], { clients: 1 });
+    const readings = [0, 1].flatMap((i) =>
+      NODES.map((n) => ({
+        topic: `city/${n.district}/tank/${n.nodeId}/telemetry`,
+        payload: JSON.stringify({
+          ts: t0 + i * 60_000,
+          seq: i,
+          levelM: LEVELS[n.nodeId],
+          pump: PUMPS[n.nodeId],
+          alarm: n.nodeId === 'TK-1',
+        }),
+      })),
+    );
+    await publishAll(
+      `mqtt://127.0.0.1:${pipeline.mqttPort}`,
+      [...readings, { topic: 'city/Lixia/tank/TK-1/telemetry', payload: JSON.stringify({ ts: t0 + 90_000, levelM: 12 }) }],
+      { clients: 1 },
+    );
 
-    type Tank = { title: string; nodes: number; reporting: number; aggregates: Record<string, number | null>; byDistrict: Record<string, { nodes: number; aggregates: Record<string, number | null> }>; list: Array<{ nodeId: string; rules: string[] }> };
-    const kpis = await until('tank KPIs of both minutes', async () => {
-      const k = await get<{ evaluatedAt: number; tank?: Tank }>('/api/v1/kpis');
-      return k.tank?.reporting === 3 && (k.tank.aggregates.secondsHigh ?? 0) >= 60 && k;
-    }, 30_000);
+    type Tank = {
+      title: string;
+      nodes: number;
+      reporting: number;
+      aggregates: Record<string, number | null>;
+      byDistrict: Record<string, { nodes: number; aggregates: Record<string, number | null> }>;
+      list: Array<{ nodeId: string; rules: string[] }>;
+    };
+    const kpis = await until(
+      'tank KPIs of both minutes',
+      async () => {
+        const k = await get<{ evaluatedAt: number; tank?: Tank }>('/api/v1/kpis');
+        return k.tank?.reporting === 3 && (k.tank.aggregates.secondsHigh ?? 0) >= 60 && k;
+      },
+      30_000,
+    );
     const tank = kpis.tank!;
     expect(tank).toMatchObject({ title: 'Water tanks', nodes: 3, reporting: 3 });
     // mean (8.5 + 5 + 6) / 3 = 6.5; max 8.5; one tank over its line, for the minute between its readings.
@@ -81,11 +114,21 @@ describe('a kind added by a profile file, with no change to the pipeline', () =>
     expect(tank.byDistrict.Shizhong).toMatchObject({ nodes: 2, aggregates: { meanLevelM: 5.5, maxLevelM: 6, tanksHigh: 0 } });
     expect(tank.list.map((r) => [r.nodeId, r.rules])).toEqual([['TK-1', ['TankHigh/major']]]);
 
-    const [alert] = await until('TankHigh', async () => {
-      const items = (await get<{ items: Alert[] }>('/api/v1/alerts?state=firing')).items.filter((a) => a.alertname === 'TankHigh');
-      return items.length > 0 && items;
-    }, 30_000);
-    expect(alert).toMatchObject({ severity: 'major', labels: { kind: 'tank', district: 'Lixia', node: 'TK-1' }, summary: 'North works: tank TK-1 at 8.5 m', lat: 36.67, lon: 117.06 });
+    const [alert] = await until(
+      'TankHigh',
+      async () => {
+        const items = (await get<{ items: Alert[] }>('/api/v1/alerts?state=firing')).items.filter((a) => a.alertname === 'TankHigh');
+        return items.length > 0 && items;
+      },
+      30_000,
+    );
+    expect(alert).toMatchObject({
+      severity: 'major',
+      labels: { kind: 'tank', district: 'Lixia', node: 'TK-1' },
+      summary: 'North works: tank TK-1 at 8.5 m',
+      lat: 36.67,
+      lon: 117.06,
+    });
 
     // Ingest judged the bad reading against the profile's schema.
     const metrics = await (await fetch(`${api}/metrics`)).text();
@@ -98,16 +141,28 @@ describe('a kind added by a profile file, with no change to the pipeline', () =>
       await readToEnd(transport, 'metrics.tank', (r) => docs.push(parseJson(r.value) as { ts: number; kpis: Tank }));
       return docs;
     };
-    const doc = await until('metrics.tank with both minutes', async () => (await published()).find((d) => d.kpis.reporting === 3 && d.kpis.aggregates.tanksHigh === 1), 30_000);
+    const doc = await until(
+      'metrics.tank with both minutes',
+      async () => (await published()).find((d) => d.kpis.reporting === 3 && d.kpis.aggregates.tanksHigh === 1),
+      30_000,
+    );
     expect(doc.kpis).toMatchObject({ title: 'Water tanks', nodes: 3, aggregates: { meanLevelM: 6.5, maxLevelM: 8.5, tanksHigh: 1 } });
 
     // InfluxDB: the readings and the city's aggregates.
     const q = (query: string) => select(influx.url, influx.database, query);
-    await until('tank readings in InfluxDB', async () => (await q(`SELECT levelM FROM tank_reading WHERE node = 'TK-1'`)).length === 2, 30_000);
-    const [city] = await until('tank aggregates in InfluxDB', async () => {
-      const rows = await q(`SELECT meanLevelM, tanksHigh FROM tank WHERE scope = 'city' AND meanLevelM = 6.5`);
-      return rows.length > 0 && rows;
-    }, 30_000);
+    await until(
+      'tank readings in InfluxDB',
+      async () => (await q(`SELECT levelM FROM tank_reading WHERE node = 'TK-1'`)).length === 2,
+      30_000,
+    );
+    const [city] = await until(
+      'tank aggregates in InfluxDB',
+      async () => {
+        const rows = await q(`SELECT meanLevelM, tanksHigh FROM tank WHERE scope = 'city' AND meanLevelM = 6.5`);
+        return rows.length > 0 && rows;
+      },
+      30_000,
+    );
     expect(city).toMatchObject({ meanLevelM: 6.5, tanksHigh: 1 });
 
     // Its dashboard is generated from the profile, and every query of it returns data.
@@ -116,10 +171,14 @@ describe('a kind added by a profile file, with no change to the pipeline', () =>
     expect(board[0]!.title).toContain('Water tanks');
     const run = async (query: string): Promise<Row[] | Error> => q(query).catch((error: unknown) => error as Error);
     const fill = macros(`time >= ${t0 - 3_600_000}ms and time <= ${Date.now() + 3_600_000}ms`);
-    const result = await until('every query of the tank board with data', async () => {
-      const r = await runAll(board, run, fill);
-      return r.broken.length + r.empty.length === 0 && r;
-    }, 30_000).catch(async () => runAll(board, run, fill));
+    const result = await until(
+      'every query of the tank board with data',
+      async () => {
+        const r = await runAll(board, run, fill);
+        return r.broken.length + r.empty.length === 0 && r;
+      },
+      30_000,
+    ).catch(async () => runAll(board, run, fill));
     expect([...result.broken, ...result.empty], `${result.executed} queries run`).toEqual([]);
     expect(result.executed).toBeGreaterThan(10);
   }, 120_000);

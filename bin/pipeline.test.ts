@@ -29,7 +29,12 @@ describe('embedded pipeline end to end', () => {
   const publish = (topic: string, payload: string | Buffer) => client.publishAsync(topic, payload, { qos: 1 });
 
   beforeAll(async () => {
-    pipeline = await startPipeline({ config: testConfig({ ALERT_HOLD_S: '0', ALERT_RESOLVE_HOLD_S: '0', EVAL_INTERVAL_MS: '200' }), registry, defaultMetrics: false, clock: testNow });
+    pipeline = await startPipeline({
+      config: testConfig({ ALERT_HOLD_S: '0', ALERT_RESOLVE_HOLD_S: '0', EVAL_INTERVAL_MS: '200' }),
+      registry,
+      defaultMetrics: false,
+      clock: testNow,
+    });
     api = `http://127.0.0.1:${pipeline.httpPort}`;
     client = await mqtt.connectAsync(`mqtt://127.0.0.1:${pipeline.mqttPort}`, { clientId: 'e2e-device', reconnectPeriod: 0 });
   });
@@ -54,10 +59,14 @@ describe('embedded pipeline end to end', () => {
   it('shows a reading published over MQTT in the node view', async () => {
     const ts = testNow();
     await publish(lampTopic, JSON.stringify({ ts, seq: 1, powerState: 'on', dim: 100, powerW: lamp.ratedW * 0.97, voltageV: 221 }));
-    const view = await waitFor<any>(async () => {
-      const { body } = await get(`/api/v1/nodes/${lamp.nodeId}`);
-      return body.latest?.ts === ts ? body : undefined;
-    }, 20_000, 'reading in node view');
+    const view = await waitFor<any>(
+      async () => {
+        const { body } = await get(`/api/v1/nodes/${lamp.nodeId}`);
+        return body.latest?.ts === ts ? body : undefined;
+      },
+      20_000,
+      'reading in node view',
+    );
     expect(view.latest.powerState).toBe('on');
     expect(view.health.online).toBe(true);
     expect(view.node.circuit).toBe(lamp.circuit);
@@ -76,10 +85,14 @@ describe('embedded pipeline end to end', () => {
 
   it('serves KPIs with every section as numbers', async () => {
     // KPIs are evaluated on a timer: wait for the evaluation that saw the reading above.
-    const { status, body } = await waitFor(async () => {
-      const res = await get('/api/v1/kpis');
-      return res.body.nodes?.online >= 1 ? res : undefined;
-    }, 20_000, 'KPIs with the online lamp');
+    const { status, body } = await waitFor(
+      async () => {
+        const res = await get('/api/v1/kpis');
+        return res.body.nodes?.online >= 1 ? res : undefined;
+      },
+      20_000,
+      'KPIs with the online lamp',
+    );
     expect(status).toBe(200);
     for (const section of ['lighting', 'groundwater', 'noise', 'parking', 'nodes']) expect(body).toHaveProperty(section);
     expect(body.nodes.total).toBe(registry.size);
@@ -93,10 +106,20 @@ describe('embedded pipeline end to end', () => {
   it('unpacks a gateway batch into readings of its nodes', async () => {
     const before = metricValue(await metrics(), 'citybrain_readings_accepted_total', { kind: 'parking' });
     const spaces = registry.ofKind('parking').slice(0, 3);
-    const readings = spaces.map((s, i) => ({ nodeId: s.nodeId, kind: 'parking', ts: testNow(), status: i % 2 ? 'free' : 'occupied', batteryV: 3.3 }));
+    const readings = spaces.map((s, i) => ({
+      nodeId: s.nodeId,
+      kind: 'parking',
+      ts: testNow(),
+      status: i % 2 ? 'free' : 'occupied',
+      batteryV: 3.3,
+    }));
     await publish(`city/gateways/${spaces[0]!.gatewayId}/batch`, JSON.stringify({ readings }));
     expect(metricValue(await metrics(), 'citybrain_readings_accepted_total', { kind: 'parking' })).toBe(before + 3);
-    await waitFor(async () => (await get(`/api/v1/nodes/${spaces[0]!.nodeId}`)).body.latest?.status === 'occupied', 20_000, 'batch reading');
+    await waitFor(
+      async () => (await get(`/api/v1/nodes/${spaces[0]!.nodeId}`)).body.latest?.status === 'occupied',
+      20_000,
+      'batch reading',
+    );
   });
 
   describe('rejects bad input with its own reason and keeps accepting valid readings', () => {
@@ -106,7 +129,10 @@ describe('embedded pipeline end to end', () => {
       ['bad-schema', () => publish(lampTopic, JSON.stringify({ ts: testNow(), powerState: 'blinking' }))],
       ['unknown-node', () => publish(`city/${lamp.district}/streetlight/SL-NOPE-1/telemetry`, valid())],
       ['node-mismatch', () => publish(lampTopic, JSON.stringify({ nodeId: otherLamp.nodeId, ts: testNow(), powerState: 'on' }))],
-      ['topic-mismatch', () => publish(`city/Shanghe/streetlight/${lamp.district === 'Shanghe' ? otherLamp.nodeId : lamp.nodeId}/telemetry`, valid())],
+      [
+        'topic-mismatch',
+        () => publish(`city/Shanghe/streetlight/${lamp.district === 'Shanghe' ? otherLamp.nodeId : lamp.nodeId}/telemetry`, valid()),
+      ],
       ['too-large', () => publish(lampTopic, JSON.stringify({ ts: testNow(), powerState: 'on', pad: 'x'.repeat(20_000) }))],
       ['bad-topic', () => publish('lamps/whatever', valid())],
       ['unknown-kind', () => publish(`city/${lamp.district}/toaster/${lamp.nodeId}/telemetry`, valid())],
@@ -149,35 +175,66 @@ describe('embedded pipeline end to end', () => {
   it('counts processed readings once the processors applied them', async () => {
     const text = await metrics();
     const accepted = metricValue(text, 'citybrain_readings_accepted_total', { kind: 'streetlight' });
-    await waitFor(async () => metricValue(await metrics(), 'citybrain_readings_processed_total', { kind: 'streetlight' }) >= accepted, 20_000, 'processed to catch up');
+    await waitFor(
+      async () => metricValue(await metrics(), 'citybrain_readings_processed_total', { kind: 'streetlight' }) >= accepted,
+      20_000,
+      'processed to catch up',
+    );
   });
 
   it('raises an alert, lets a crew acknowledge it, and resolves it when the condition clears', async () => {
     const ts = testNow();
     // Median of the last five readings is what counts: five readings below the red line.
-    for (let i = 0; i < 5; i++) await publish(`city/${baotu.district}/groundwater/${baotu.nodeId}/telemetry`, JSON.stringify({ ts: ts - (5 - i) * 1000, waterTableM: 27.5 }));
-    const alert = await waitFor<any>(async () => {
-      const { body } = await get('/api/v1/alerts?state=firing');
-      return body.items.find((a: { alertname: string; labels: Record<string, string> }) => a.alertname === 'GroundwaterBelowLine' && a.labels.well === 'Baotu Spring');
-    }, 20_000, 'GroundwaterBelowLine');
+    for (let i = 0; i < 5; i++)
+      await publish(
+        `city/${baotu.district}/groundwater/${baotu.nodeId}/telemetry`,
+        JSON.stringify({ ts: ts - (5 - i) * 1000, waterTableM: 27.5 }),
+      );
+    const alert = await waitFor<any>(
+      async () => {
+        const { body } = await get('/api/v1/alerts?state=firing');
+        return body.items.find(
+          (a: { alertname: string; labels: Record<string, string> }) =>
+            a.alertname === 'GroundwaterBelowLine' && a.labels.well === 'Baotu Spring',
+        );
+      },
+      20_000,
+      'GroundwaterBelowLine',
+    );
     expect(alert.labels).toMatchObject({ band: 'red', severity: 'critical', kind: 'groundwater', district: baotu.district });
 
-    const post = (path: string, body: unknown) => fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (path: string, body: unknown) =>
+      fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await post(`/api/v1/alerts/${alert.id}/ack`, { by: 'Wang Lei, crew 7', note: 'x'.repeat(1001) })).status).toBe(400);
     expect((await post(`/api/v1/alerts/${alert.id}/ack`, { by: 'Wang Lei', password: 'x' })).status).toBe(400);
     const ack = await post(`/api/v1/alerts/${alert.id}/ack`, { by: 'Wang Lei, crew 7', note: 'crew on site' });
     expect(ack.status).toBe(200);
-    expect(await ack.json()).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'Wang Lei, crew 7', notes: [{ by: 'Wang Lei, crew 7', role: 'admin', action: 'ack', text: 'crew on site' }] });
+    expect(await ack.json()).toMatchObject({
+      state: 'acknowledged',
+      acknowledgedBy: 'Wang Lei, crew 7',
+      notes: [{ by: 'Wang Lei, crew 7', role: 'admin', action: 'ack', text: 'crew on site' }],
+    });
     expect((await post(`/api/v1/alerts/${alert.id}/notes`, { by: 'Wang Lei, crew 7', note: 'part ordered' })).status).toBe(200);
     expect((await post(`/api/v1/alerts/${alert.id}/notes`, { note: 'who?' })).status).toBe(400);
     expect((await post('/api/v1/alerts/0123456789abcdef/notes', { by: 'x', note: 'y' })).status).toBe(404);
     const listed = (await get('/api/v1/alerts?state=acknowledged')).body.items.find((a: { id: string }) => a.id === alert.id);
-    expect(listed.notes.map((n: { action: string; text: string }) => `${n.action}: ${n.text}`)).toEqual(['ack: crew on site', 'note: part ordered']);
+    expect(listed.notes.map((n: { action: string; text: string }) => `${n.action}: ${n.text}`)).toEqual([
+      'ack: crew on site',
+      'note: part ordered',
+    ]);
     expect((await get('/api/v1/alerts?state=acknowledged')).body.items.map((a: { id: string }) => a.id)).toContain(alert.id);
     expect(metricValue(await metrics(), 'citybrain_alerts_firing', { alertname: 'GroundwaterBelowLine' })).toBeGreaterThanOrEqual(1);
 
-    for (let i = 0; i < 5; i++) await publish(`city/${baotu.district}/groundwater/${baotu.nodeId}/telemetry`, JSON.stringify({ ts: ts + (i + 1) * 1000, waterTableM: 28.6 }));
-    await waitFor(async () => (await get('/api/v1/alerts?state=resolved')).body.items.some((a: { id: string }) => a.id === alert.id), 20_000, 'resolved');
+    for (let i = 0; i < 5; i++)
+      await publish(
+        `city/${baotu.district}/groundwater/${baotu.nodeId}/telemetry`,
+        JSON.stringify({ ts: ts + (i + 1) * 1000, waterTableM: 28.6 }),
+      );
+    await waitFor(
+      async () => (await get('/api/v1/alerts?state=resolved')).body.items.some((a: { id: string }) => a.id === alert.id),
+      20_000,
+      'resolved',
+    );
   });
 
   it('answers bad API requests with a clear 400 / 404 and no internals', async () => {
@@ -196,7 +253,17 @@ describe('embedded pipeline end to end', () => {
   it('publishes OpenAPI docs at /docs', async () => {
     expect((await get('/docs')).status).toBe(200);
     const spec = (await get('/docs/json')).body;
-    for (const path of ['/api/v1/kpis', '/api/v1/nodes', '/api/v1/nodes/{id}', '/api/v1/alerts', '/api/v1/alerts/{id}/ack', '/api/v1/stream', '/health', '/ready', '/metrics']) {
+    for (const path of [
+      '/api/v1/kpis',
+      '/api/v1/nodes',
+      '/api/v1/nodes/{id}',
+      '/api/v1/alerts',
+      '/api/v1/alerts/{id}/ack',
+      '/api/v1/stream',
+      '/health',
+      '/ready',
+      '/metrics',
+    ]) {
       expect(Object.keys(spec.paths)).toContain(path);
     }
   });

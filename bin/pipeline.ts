@@ -1,5 +1,13 @@
 import { pino, type Logger } from 'pino';
-import { generateCity, KindCatalog, loadRegistryFile, PipelineMetrics, type NodeRegistry, type Config, type StreamTransport } from '../core/index.js';
+import {
+  generateCity,
+  KindCatalog,
+  loadRegistryFile,
+  PipelineMetrics,
+  type NodeRegistry,
+  type Config,
+  type StreamTransport,
+} from '../core/index.js';
 import type { Aggregator } from '../processors/aggregator.js';
 import type { ProcessorHost } from '../processors/host.js';
 import { createTransport, prepareLog, startApi, startIngest, startProcess, startSinks, type StageContext } from './stages.js';
@@ -35,7 +43,10 @@ export function createLogger(config: Config): Logger {
   return pino({
     level: config.LOG_LEVEL,
     base: { service: 'city-brain' },
-    transport: { target: 'pino-pretty', options: { colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service' } },
+    transport: {
+      target: 'pino-pretty',
+      options: { colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service' },
+    },
   });
 }
 
@@ -55,7 +66,10 @@ export async function loadRegistry(config: Config, logger: Logger): Promise<Node
 
 /** Settings that leave the pipeline open are named at start, so nobody believes it is locked down. */
 function warnOpenSettings(config: Config, logger: Logger): void {
-  if (!config.API_TOKENS) logger.warn('API_TOKENS is not set: anyone who can reach the HTTP API may read it; acknowledging and admin only from this host (loopback)');
+  if (!config.API_TOKENS)
+    logger.warn(
+      'API_TOKENS is not set: anyone who can reach the HTTP API may read it; acknowledging and admin only from this host (loopback)',
+    );
 }
 
 /** The registry, log, producer and metrics every stage of one process shares. */
@@ -87,7 +101,14 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
   const host = (h: string) => (h === '0.0.0.0' || h === '::' ? 'localhost' : h);
   const http = `http://${host(ctx.config.HTTP_HOST)}:${api.port}`;
   ctx.logger.info(
-    { mqtt: `mqtt://${host(ctx.config.MQTT_HOST)}:${ingest.port}`, kpis: `${http}/api/v1/kpis`, docs: `${http}/docs`, nodes: ctx.registry.size, transport: ctx.transport.name, sinks: sinks.names },
+    {
+      mqtt: `mqtt://${host(ctx.config.MQTT_HOST)}:${ingest.port}`,
+      kpis: `${http}/api/v1/kpis`,
+      docs: `${http}/docs`,
+      nodes: ctx.registry.size,
+      transport: ctx.transport.name,
+      sinks: sinks.names,
+    },
     `pipeline running: KPIs at ${http}/api/v1/kpis, API docs at ${http}/docs; devices log in over MQTT on port ${ingest.port}` +
       (ctx.config.MQTT_AUTH === 'on' && !ctx.config.MQTT_CREDENTIALS ? ' once provisioned (city-brain credentials --help)' : '') +
       `; ${options.nextStep ?? 'to see a simulated city instead: npm run demo'}`,

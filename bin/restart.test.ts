@@ -4,7 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshStateDir, metricValue, waitFor } from '../test/helpers.js';
 import { publishAll } from '../test/publish.js';
 import { expectKpisToReach, processedIn } from '../test/reference.js';
-import { activeAlerts, expectAlertsToReach, OLDER, referenceRun, RESTART_PHASES, RESTART_PROCESSED, RESTART_SETTINGS, type AlertSummary } from '../test/restart.js';
+import {
+  activeAlerts,
+  expectAlertsToReach,
+  OLDER,
+  referenceRun,
+  RESTART_PHASES,
+  RESTART_PROCESSED,
+  RESTART_SETTINGS,
+  type AlertSummary,
+} from '../test/restart.js';
 import { spawnStage, type StageProcess } from '../test/stage-process.js';
 
 /** Sum of the offsets the partition snapshots in `dir` cover (= records covered: the in-process log starts at 0). */
@@ -29,10 +38,14 @@ async function evaluatedAt(api: string): Promise<number> {
  */
 async function evaluatedAfterNow(api: string): Promise<void> {
   const e0 = await evaluatedAt(api);
-  const e1 = await waitFor(async () => {
-    const e = await evaluatedAt(api);
-    return e > e0 && e;
-  }, 30_000, 'a newer evaluation');
+  const e1 = await waitFor(
+    async () => {
+      const e = await evaluatedAt(api);
+      return e > e0 && e;
+    },
+    30_000,
+    'a newer evaluation',
+  );
   await waitFor(async () => (await evaluatedAt(api)) > e1, 30_000, 'a second newer evaluation');
 }
 
@@ -82,11 +95,15 @@ describe('embedded restart from the state directory', () => {
     // An evaluation after the last reading, and the alert file holding what that evaluation shows.
     await evaluatedAfterNow(api1);
     const alertsFile = join(stateDir, 'alerts.json');
-    const beforeDetail = await waitFor(async () => {
-      const items = ((await (await fetch(`${api1}/api/v1/alerts`)).json()) as { items: AlertDetail[] }).items;
-      const saved = JSON.parse(await readFile(alertsFile, 'utf8')) as { active: AlertDetail[] };
-      return JSON.stringify(lifecycle(saved.active)) === JSON.stringify(lifecycle(items)) && items;
-    }, 30_000, 'the alert file to hold the active alerts the API shows');
+    const beforeDetail = await waitFor(
+      async () => {
+        const items = ((await (await fetch(`${api1}/api/v1/alerts`)).json()) as { items: AlertDetail[] }).items;
+        const saved = JSON.parse(await readFile(alertsFile, 'utf8')) as { active: AlertDetail[] };
+        return JSON.stringify(lifecycle(saved.active)) === JSON.stringify(lifecycle(items)) && items;
+      },
+      30_000,
+      'the alert file to hold the active alerts the API shows',
+    );
     const before = await activeAlerts(api1);
     first.child.kill('SIGKILL');
     await first.exited;
@@ -95,10 +112,14 @@ describe('embedded restart from the state directory', () => {
     running.push(second);
     const api2 = `http://127.0.0.1:${second.httpPort}`;
     // Alerts come back from the state file with their ids and times, not fired anew.
-    const restored = await waitFor(async () => {
-      const items = ((await (await fetch(`${api2}/api/v1/alerts`)).json()) as { items: AlertDetail[] }).items;
-      return items.length > 0 ? items : undefined;
-    }, 30_000, 'alerts restored');
+    const restored = await waitFor(
+      async () => {
+        const items = ((await (await fetch(`${api2}/api/v1/alerts`)).json()) as { items: AlertDetail[] }).items;
+        return items.length > 0 ? items : undefined;
+      },
+      30_000,
+      'alerts restored',
+    );
     for (const alert of beforeDetail.filter((a) => a.state !== 'resolved')) {
       expect(restored.find((a) => a.id === alert.id)).toMatchObject({ startsAt: alert.startsAt, firedAt: alert.firedAt });
     }
@@ -108,7 +129,11 @@ describe('embedded restart from the state directory', () => {
     expect((await publishAll(`mqtt://127.0.0.1:${second.mqttPort}`, older)).acked).toBe(older.length);
     const late = (text: string) => metricValue(text, 'citybrain_readings_rejected_total', { reason: 'late' });
     let text = '';
-    await waitFor(async () => processedIn((text = await second.metrics())) + late(text) === older.length, 30_000, 'the older readings judged');
+    await waitFor(
+      async () => processedIn((text = await second.metrics())) + late(text) === older.length,
+      30_000,
+      'the older readings judged',
+    );
     expect({ applied: processedIn(text), late: late(text) }).toEqual({ applied: OLDER.insideLateness.length, late: OLDER.tooLate.length });
 
     expect((await publishAll(`mqtt://127.0.0.1:${second.mqttPort}`, secondHalf)).acked).toBe(secondHalf.length);

@@ -12,7 +12,10 @@ export type StageName = (typeof STAGES)[number];
  * /health, /ready and /metrics on HTTP_PORT.
  */
 export async function runStage(name: StageName, config: Config): Promise<Stage> {
-  if (!config.KAFKA_BROKERS) throw new StageError(`${name}: the stages run as separate processes only on Kafka; set KAFKA_BROKERS (or use \`start\` for everything in one process)`);
+  if (!config.KAFKA_BROKERS)
+    throw new StageError(
+      `${name}: the stages run as separate processes only on Kafka; set KAFKA_BROKERS (or use \`start\` for everything in one process)`,
+    );
   if (name === 'sink' && !config.INFLUX_URL && !config.ALERTMANAGER_URL && !config.GRAFANA_URL) {
     throw new StageError('sink: set INFLUX_URL (with INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET), ALERTMANAGER_URL and/or GRAFANA_URL');
   }

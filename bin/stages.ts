@@ -3,7 +3,18 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApi } from '../api/server.js';
 import { KafkaTransport } from '../core/stream/kafka/index.js';
-import { ConfigError, MemoryTransport, TOPICS, topicSpecs, type Config, type KindCatalog, type NodeRegistry, type PipelineMetrics, type Producer, type StreamTransport } from '../core/index.js';
+import {
+  ConfigError,
+  MemoryTransport,
+  TOPICS,
+  topicSpecs,
+  type Config,
+  type KindCatalog,
+  type NodeRegistry,
+  type PipelineMetrics,
+  type Producer,
+  type StreamTransport,
+} from '../core/index.js';
 import { TelemetryBridge } from '../ingest/bridge.js';
 import { loadMqttAuth, registerStore, storeFor } from '../ingest/auth/index.js';
 import { startBroker } from '../ingest/broker.js';
@@ -34,9 +45,15 @@ export interface Stage {
 export function createTransport(config: Config, logger: Logger): StreamTransport {
   const onError = (error: unknown, where: object) => logger.error({ err: error, ...where }, 'log transport error; the batch is retried');
   if (config.KAFKA_BROKERS) {
-    return new KafkaTransport({ brokers: config.KAFKA_BROKERS, logger: logger.child({ stage: 'kafka' }), onError: (error, c) => onError(error, { phase: c.phase, groupId: c.groupId, topic: c.batch?.topic, partition: c.batch?.partition }) });
+    return new KafkaTransport({
+      brokers: config.KAFKA_BROKERS,
+      logger: logger.child({ stage: 'kafka' }),
+      onError: (error, c) => onError(error, { phase: c.phase, groupId: c.groupId, topic: c.batch?.topic, partition: c.batch?.partition }),
+    });
   }
-  return new MemoryTransport({ onError: (error, batch, groupId) => onError(error, { groupId, topic: batch.topic, partition: batch.partition }) });
+  return new MemoryTransport({
+    onError: (error, batch, groupId) => onError(error, { groupId, topic: batch.topic, partition: batch.partition }),
+  });
 }
 
 export async function prepareLog(transport: StreamTransport, kinds: KindCatalog): Promise<void> {
@@ -70,13 +87,25 @@ export async function startIngest(ctx: StageContext): Promise<Stage & { port: nu
     metrics: ctx.metrics,
     logger,
     ...(auth ? { auth: { store: auth.store, registry: ctx.registry } } : {}),
-    ...(config.MQTT_TLS_PORT !== undefined ? { tls: { port: config.MQTT_TLS_PORT, ...(await readTlsFiles(config.MQTT_TLS_CERT!, config.MQTT_TLS_KEY!)) } } : {}),
+    ...(config.MQTT_TLS_PORT !== undefined
+      ? { tls: { port: config.MQTT_TLS_PORT, ...(await readTlsFiles(config.MQTT_TLS_CERT!, config.MQTT_TLS_KEY!)) } }
+      : {}),
     maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
     connectRate: { perSecond: config.MQTT_CONNECT_RATE_PER_IP, burst: config.MQTT_CONNECT_BURST_PER_IP },
     keepaliveMaxS: config.MQTT_KEEPALIVE_MAX_S,
     maxConnectBytes: config.MQTT_MAX_CONNECT_BYTES,
-    login: { queueMax: config.MQTT_AUTH_QUEUE_MAX, usernameFailures: config.MQTT_AUTH_BACKOFF_USERNAME_FAILURES, prefixFailures: config.MQTT_AUTH_BACKOFF_PREFIX_FAILURES, backoffMaxMs: config.MQTT_AUTH_BACKOFF_MAX_S * 1000 },
-    sessions: { maxFiltersPerSubscribe: config.MQTT_MAX_FILTERS_PER_SUBSCRIBE, maxFiltersPerClient: config.MQTT_MAX_FILTERS_PER_CLIENT, queueMax: config.MQTT_SESSION_QUEUE_MAX, queueMaxBytes: config.MQTT_SESSION_QUEUE_MAX_BYTES },
+    login: {
+      queueMax: config.MQTT_AUTH_QUEUE_MAX,
+      usernameFailures: config.MQTT_AUTH_BACKOFF_USERNAME_FAILURES,
+      prefixFailures: config.MQTT_AUTH_BACKOFF_PREFIX_FAILURES,
+      backoffMaxMs: config.MQTT_AUTH_BACKOFF_MAX_S * 1000,
+    },
+    sessions: {
+      maxFiltersPerSubscribe: config.MQTT_MAX_FILTERS_PER_SUBSCRIBE,
+      maxFiltersPerClient: config.MQTT_MAX_FILTERS_PER_CLIENT,
+      queueMax: config.MQTT_SESSION_QUEUE_MAX,
+      queueMaxBytes: config.MQTT_SESSION_QUEUE_MAX_BYTES,
+    },
   });
   return {
     port: broker.port,
@@ -98,7 +127,13 @@ async function readTlsFiles(certFile: string, keyFile: string): Promise<{ cert: 
 
 /** One member of the processor group: owns some partitions of telemetry.raw, publishes their partials. */
 export async function startProcess(ctx: StageContext): Promise<Stage & { host: ProcessorHost }> {
-  const host = new ProcessorHost({ ...ctx, wall: ctx.clock, logger: ctx.logger.child({ stage: 'processors' }), role: 'processor', rawPartitions: await ctx.transport.partitionCount(TOPICS.raw) });
+  const host = new ProcessorHost({
+    ...ctx,
+    wall: ctx.clock,
+    logger: ctx.logger.child({ stage: 'processors' }),
+    role: 'processor',
+    rawPartitions: await ctx.transport.partitionCount(TOPICS.raw),
+  });
   await host.start();
   return { host, close: () => host.stop() };
 }
@@ -166,13 +201,24 @@ export async function startSinks(ctx: StageContext): Promise<Stage & { names: st
     names.push('influxdb');
   }
   if (ctx.config.ALERTMANAGER_URL) {
-    const notifier = await startAlertmanagerNotifier({ transport: ctx.transport, metrics: ctx.metrics, logger: ctx.logger.child({ stage: 'notifier' }), url: ctx.config.ALERTMANAGER_URL });
+    const notifier = await startAlertmanagerNotifier({
+      transport: ctx.transport,
+      metrics: ctx.metrics,
+      logger: ctx.logger.child({ stage: 'notifier' }),
+      url: ctx.config.ALERTMANAGER_URL,
+    });
     parts.push({ close: () => notifier.stop() });
     names.push('alertmanager');
   }
   if (ctx.config.GRAFANA_URL) {
     // In process the group starts with the log, so from the beginning; on Kafka only new changes (history is in InfluxDB).
-    const annotator = await startGrafanaAnnotator({ transport: ctx.transport, logger: ctx.logger.child({ stage: 'annotations' }), url: ctx.config.GRAFANA_URL, token: ctx.config.GRAFANA_TOKEN, fromBeginning: ctx.transport.name !== 'kafka' });
+    const annotator = await startGrafanaAnnotator({
+      transport: ctx.transport,
+      logger: ctx.logger.child({ stage: 'annotations' }),
+      url: ctx.config.GRAFANA_URL,
+      token: ctx.config.GRAFANA_TOKEN,
+      fromBeginning: ctx.transport.name !== 'kafka',
+    });
     parts.push({ close: () => annotator.stop() });
     names.push('grafana');
   }

@@ -4,7 +4,13 @@ import { ConfigError, loadConfig } from './config.js';
 describe('config', () => {
   it('needs nothing for the embedded default', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ MQTT_PORT: 1883, HTTP_PORT: 8080, MQTT_AUTH: 'on', LIGHTING_TARGET_MAIN: 0.99, LIGHTING_TARGET_BRANCH: 0.95 });
+    expect(c).toMatchObject({
+      MQTT_PORT: 1883,
+      HTTP_PORT: 8080,
+      MQTT_AUTH: 'on',
+      LIGHTING_TARGET_MAIN: 0.99,
+      LIGHTING_TARGET_BRANCH: 0.95,
+    });
     expect(c.KAFKA_BROKERS).toBeUndefined();
   });
 
@@ -46,8 +52,13 @@ describe('config', () => {
 
   it('refuses half a TLS setup and a packet limit below the batch limit', () => {
     expect(() => loadConfig({ MQTT_TLS_PORT: '8883' })).toThrow(/MQTT_TLS_PORT: also needs MQTT_TLS_CERT and MQTT_TLS_KEY/);
-    expect(() => loadConfig({ MQTT_MAX_PACKET_BYTES: '4096', MAX_BATCH_BYTES: '8192' })).toThrow(/MQTT_MAX_PACKET_BYTES: must be larger than MAX_BATCH_BYTES/);
-    expect(loadConfig({ CORS_ORIGINS: 'https://ops.example.org, http://localhost:3000' }).CORS_ORIGINS).toEqual(['https://ops.example.org', 'http://localhost:3000']);
+    expect(() => loadConfig({ MQTT_MAX_PACKET_BYTES: '4096', MAX_BATCH_BYTES: '8192' })).toThrow(
+      /MQTT_MAX_PACKET_BYTES: must be larger than MAX_BATCH_BYTES/,
+    );
+    expect(loadConfig({ CORS_ORIGINS: 'https://ops.example.org, http://localhost:3000' }).CORS_ORIGINS).toEqual([
+      'https://ops.example.org',
+      'http://localhost:3000',
+    ]);
     expect(() => loadConfig({ CORS_ORIGINS: 'ops.example.org' })).toThrow(/CORS_ORIGINS: each origin/);
   });
 

@@ -12,7 +12,12 @@ const url = z.url();
 /** host:port[,host:port...] */
 const brokers = z
   .string()
-  .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'each broker must be host:port')).min(1, 'at least one host:port'));
 
 /** Local clock time "HH:MM" -> minutes after midnight. */
@@ -111,7 +116,12 @@ export const configSchema = z.object({
   /** Browser origins allowed by CORS (comma-separated, e.g. https://ops.example.org); unset: no CORS headers. */
   CORS_ORIGINS: z
     .string()
-    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^(https?:\/\/[^\s/,]+|\*)$/, 'each origin must be scheme://host[:port] or *')).min(1))
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -145,7 +155,11 @@ export const configSchema = z.object({
   /** Per-road floor of the lighting rate (main: expressway/main/secondary; branch: branch/alley), and the dark lamps allowed on small roads ("lamps:dark,..." by road size). */
   LIGHTING_ROAD_FLOOR_MAIN: ratio.default(0.97),
   LIGHTING_ROAD_FLOOR_BRANCH: ratio.default(0.95),
-  LIGHTING_ROAD_MAX_DARK: maxDarkLadder.default([[99, 2], [149, 3], [199, 4]]),
+  LIGHTING_ROAD_MAX_DARK: maxDarkLadder.default([
+    [99, 2],
+    [149, 3],
+    [199, 4],
+  ]),
   /** Share of a circuit's lamps dark at once that makes one CircuitDark alert instead of lamp alerts. */
   CIRCUIT_DARK_RATIO: ratio.default(0.5),
   /** A node is offline once silent for its expected interval times this factor. */
@@ -194,7 +208,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid configuration: MQTT_TLS_PORT: also needs MQTT_TLS_CERT and MQTT_TLS_KEY (PEM file paths)');
   }
   if (config.MQTT_MAX_PACKET_BYTES <= config.MAX_BATCH_BYTES) {
-    throw new ConfigError(`invalid configuration: MQTT_MAX_PACKET_BYTES: must be larger than MAX_BATCH_BYTES (${config.MAX_BATCH_BYTES}) so an oversized batch is still dead-lettered`);
+    throw new ConfigError(
+      `invalid configuration: MQTT_MAX_PACKET_BYTES: must be larger than MAX_BATCH_BYTES (${config.MAX_BATCH_BYTES}) so an oversized batch is still dead-lettered`,
+    );
   }
   if (config.INFLUX_URL && !(config.INFLUX_TOKEN && config.INFLUX_ORG && config.INFLUX_BUCKET)) {
     throw new ConfigError('invalid configuration: INFLUX_URL: also needs INFLUX_TOKEN, INFLUX_ORG and INFLUX_BUCKET');

@@ -85,6 +85,15 @@ export interface RejectedRecord {
 export const DLQ_PAYLOAD_BYTES = 4096;
 
 /** One dead letter (ingest's rejections and the processors' late readings write the same shape). */
-export function rejectedRecord(fields: Omit<RejectedRecord, 'payload' | 'payloadBytes' | 'truncated'>, payload: Buffer, limit = DLQ_PAYLOAD_BYTES): RejectedRecord {
-  return { ...fields, payload: payload.subarray(0, limit).toString('base64'), payloadBytes: payload.length, truncated: payload.length > limit };
+export function rejectedRecord(
+  fields: Omit<RejectedRecord, 'payload' | 'payloadBytes' | 'truncated'>,
+  payload: Buffer,
+  limit = DLQ_PAYLOAD_BYTES,
+): RejectedRecord {
+  return {
+    ...fields,
+    payload: payload.subarray(0, limit).toString('base64'),
+    payloadBytes: payload.length,
+    truncated: payload.length > limit,
+  };
 }

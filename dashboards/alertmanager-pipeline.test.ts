@@ -11,7 +11,12 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localDayStart, NodeRegistry, type NodeOf } from '../core/index.js';
 import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
-import { alertmanagerFixture, ALERTMANAGER_FIXTURE_TIMEOUT_MS, releaseAlertmanagers, type AlertmanagerFixture } from '../infra/fixtures/alertmanager.js';
+import {
+  alertmanagerFixture,
+  ALERTMANAGER_FIXTURE_TIMEOUT_MS,
+  releaseAlertmanagers,
+  type AlertmanagerFixture,
+} from '../infra/fixtures/alertmanager.js';
 import { recorder, until, type Received } from '../processors/sinks/alertmanager/testing.js';
 import { lamp } from '../test/fixtures.js';
 import { testConfig } from '../test/helpers.js';
@@ -24,8 +29,14 @@ interface GettableAlert {
   receivers: Array<{ name: string }>;
 }
 
-const C1 = Array.from({ length: 10 }, (_, i) => lamp(i + 1, { circuit: 'C1', district: 'Lixia', road: 'Jingshi Road' }) as NodeOf<'streetlight'>);
-const C2 = Array.from({ length: 10 }, (_, i) => lamp(i + 11, { circuit: 'C2', district: 'Shizhong', road: 'Jingliu Road', nodeId: `SL-SZ-${i + 1}` }) as NodeOf<'streetlight'>);
+const C1 = Array.from(
+  { length: 10 },
+  (_, i) => lamp(i + 1, { circuit: 'C1', district: 'Lixia', road: 'Jingshi Road' }) as NodeOf<'streetlight'>,
+);
+const C2 = Array.from(
+  { length: 10 },
+  (_, i) => lamp(i + 11, { circuit: 'C2', district: 'Shizhong', road: 'Jingliu Road', nodeId: `SL-SZ-${i + 1}` }) as NodeOf<'streetlight'>,
+);
 
 let webhook: Awaited<ReturnType<typeof recorder>>;
 let am: AlertmanagerFixture;
@@ -33,7 +44,15 @@ let pipeline: RunningPipeline | undefined;
 
 beforeAll(async () => {
   webhook = await recorder();
-  am = await alertmanagerFixture({ config: renderAlertmanagerConfig({ webhookUrl: (r) => `${webhook.url}/${r}`, groupWait: '1s', groupInterval: '1s', repeatInterval: '1h', resolveTimeout: '1m' }) });
+  am = await alertmanagerFixture({
+    config: renderAlertmanagerConfig({
+      webhookUrl: (r) => `${webhook.url}/${r}`,
+      groupWait: '1s',
+      groupInterval: '1s',
+      repeatInterval: '1h',
+      resolveTimeout: '1m',
+    }),
+  });
 }, ALERTMANAGER_FIXTURE_TIMEOUT_MS);
 afterAll(async () => {
   await pipeline?.close();
@@ -47,7 +66,14 @@ const notified = (receiver: string, status: string, alertname: string): Received
 describe('circuit-dark through the pipeline into a real Alertmanager with the shipped routing', () => {
   it('one CircuitDark with the contract labels, routed to the district crew as one grouped notification, no lamp alert of that circuit active, resolved when power returns', async () => {
     pipeline = await startPipeline({
-      config: testConfig({ ALERTMANAGER_URL: am.url, GRAFANA_URL: `${webhook.url}/grafana`, GRAFANA_TOKEN: 'glsa_pipeline_test', ALERT_HOLD_S: '60', ALERT_RESOLVE_HOLD_S: '60', EVAL_INTERVAL_MS: '200' }),
+      config: testConfig({
+        ALERTMANAGER_URL: am.url,
+        GRAFANA_URL: `${webhook.url}/grafana`,
+        GRAFANA_TOKEN: 'glsa_pipeline_test',
+        ALERT_HOLD_S: '60',
+        ALERT_RESOLVE_HOLD_S: '60',
+        EVAL_INTERVAL_MS: '200',
+      }),
       registry: new NodeRegistry([...C1, ...C2]),
       logger: pino({ level: 'silent' }),
     });
@@ -58,7 +84,14 @@ describe('circuit-dark through the pipeline into a real Alertmanager with the sh
       [...C1, ...C2].map((node) => {
         const on = node.circuit === 'C2' || c1On;
         const ts = t0 + n * 60_000;
-        return { topic: `city/${node.district}/streetlight/${node.nodeId}/telemetry`, payload: JSON.stringify({ ts, seq: n, ...(on ? { powerState: 'on', dim: 100, powerW: 196, voltageV: 221 } : { powerState: 'off', powerW: 0, voltageV: 221 }) }) };
+        return {
+          topic: `city/${node.district}/streetlight/${node.nodeId}/telemetry`,
+          payload: JSON.stringify({
+            ts,
+            seq: n,
+            ...(on ? { powerState: 'on', dim: 100, powerW: 196, voltageV: 221 } : { powerState: 'off', powerW: 0, voltageV: 221 }),
+          }),
+        };
       });
     const publishMinutes = async (from: number, to: number, c1On: boolean) => {
       for (let n = from; n < to; n++) await publishAll(url, minute(n, c1On), { clients: 2 });
@@ -76,26 +109,52 @@ describe('circuit-dark through the pipeline into a real Alertmanager with the sh
     const fired = await until('CircuitDark in Alertmanager', darkInAlertmanager, 30_000);
     const dark = fired.filter((a) => a.labels.alertname === 'CircuitDark');
     expect(dark).toHaveLength(1);
-    expect(dark[0]!.labels).toEqual({ alertname: 'CircuitDark', severity: dark[0]!.labels.severity, kind: 'streetlight', district: 'Lixia', circuit: 'C1', ...(dark[0]!.labels.road ? { road: 'Jingshi Road' } : {}) });
+    expect(dark[0]!.labels).toEqual({
+      alertname: 'CircuitDark',
+      severity: dark[0]!.labels.severity,
+      kind: 'streetlight',
+      district: 'Lixia',
+      circuit: 'C1',
+      ...(dark[0]!.labels.road ? { road: 'Jingshi Road' } : {}),
+    });
     expect(['critical', 'major']).toContain(dark[0]!.labels.severity);
     expect(dark[0]!.status.state).toBe('active');
     expect(dark[0]!.receivers.map((r) => r.name)).toEqual(['crew-streetlight-lixia']);
     // No lamp alert of the dark circuit reaches a crew: the pipeline raises one circuit alert, and
     // Alertmanager inhibits any StreetlightOut of that circuit.
-    expect(fired.filter((a) => a.labels.alertname === 'StreetlightOut' && a.labels.circuit === 'C1' && a.status.state === 'active')).toEqual([]);
+    expect(
+      fired.filter((a) => a.labels.alertname === 'StreetlightOut' && a.labels.circuit === 'C1' && a.status.state === 'active'),
+    ).toEqual([]);
     expect(fired.filter((a) => a.labels.circuit === 'C2')).toEqual([]);
 
-    const [note] = await until('grouped notification to the Lixia lamp crew', () => notified('crew-streetlight-lixia', 'firing', 'CircuitDark').length > 0 && notified('crew-streetlight-lixia', 'firing', 'CircuitDark'));
+    const [note] = await until(
+      'grouped notification to the Lixia lamp crew',
+      () =>
+        notified('crew-streetlight-lixia', 'firing', 'CircuitDark').length > 0 &&
+        notified('crew-streetlight-lixia', 'firing', 'CircuitDark'),
+    );
     expect(note!.body.groupLabels).toEqual({ alertname: 'CircuitDark', district: 'Lixia', kind: 'streetlight', circuit: 'C1' });
     expect(note!.body.alerts).toHaveLength(1);
-    expect(webhook.received.filter((r) => r.body?.alerts?.some((a: { labels: Record<string, string> }) => a.labels.alertname === 'StreetlightOut' && a.labels.circuit === 'C1'))).toEqual([]);
+    expect(
+      webhook.received.filter((r) =>
+        r.body?.alerts?.some(
+          (a: { labels: Record<string, string> }) => a.labels.alertname === 'StreetlightOut' && a.labels.circuit === 'C1',
+        ),
+      ),
+    ).toEqual([]);
 
     // Power restored: the lamps report lit, minute after minute, until the circuit alert is resolved
     // (the resolve hold is 60 s of event time; on a loaded machine the pipeline may need a few more minutes).
-    const gone = async () => !((await (await fetch(`${am.url}/api/v2/alerts`)).json()) as GettableAlert[]).some((a) => a.labels.alertname === 'CircuitDark');
+    const gone = async () =>
+      !((await (await fetch(`${am.url}/api/v2/alerts`)).json()) as GettableAlert[]).some((a) => a.labels.alertname === 'CircuitDark');
     for (const first = n; n < first + 60 && !(await gone()); n++) await publishMinutes(n, n + 1, true);
     await until('CircuitDark gone from /api/v2/alerts', gone, 30_000);
-    const [done] = await until('resolved notification', () => notified('crew-streetlight-lixia', 'resolved', 'CircuitDark').length > 0 && notified('crew-streetlight-lixia', 'resolved', 'CircuitDark'));
+    const [done] = await until(
+      'resolved notification',
+      () =>
+        notified('crew-streetlight-lixia', 'resolved', 'CircuitDark').length > 0 &&
+        notified('crew-streetlight-lixia', 'resolved', 'CircuitDark'),
+    );
     expect(done!.body.alerts[0]).toMatchObject({ status: 'resolved', labels: { alertname: 'CircuitDark', circuit: 'C1' } });
 
     // The same events as Grafana annotations (GRAFANA_URL, here the recorder: no Grafana runs in tests).

@@ -16,7 +16,12 @@ describe('dashboards/alertmanager.yml', () => {
     const rendered = renderAlertmanagerConfig();
     const update = process.env.UPDATE_ALERTMANAGER_YML === '1';
     if (update && before !== rendered) writeFileSync(shipped, rendered);
-    expect(before, update ? 'dashboards/alertmanager.yml was stale and has been regenerated: review and commit it' : 'dashboards/alertmanager.yml differs from the generator: regenerate with UPDATE_ALERTMANAGER_YML=1').toBe(rendered);
+    expect(
+      before,
+      update
+        ? 'dashboards/alertmanager.yml was stale and has been regenerated: review and commit it'
+        : 'dashboards/alertmanager.yml differs from the generator: regenerate with UPDATE_ALERTMANAGER_YML=1',
+    ).toBe(rendered);
   });
 
   it('routes every kind (built-in and profile kinds) and district to a crew, groups by circuit and inhibits StreetlightOut by CircuitDark', () => {
@@ -29,7 +34,9 @@ describe('dashboards/alertmanager.yml', () => {
       expect(yml).toContain(`matchers: ["kind=\\"${kind}\\""]`);
       for (const d of DISTRICTS) expect(yml).toContain(`- name: "${crewReceiver(kind, d.name)}"`);
     }
-    expect(yml).toMatch(/source_matchers: \["alertname=\\"CircuitDark\\""\]\n\s+target_matchers: \["alertname=\\"StreetlightOut\\""\]\n\s+equal: \["circuit"\]/);
+    expect(yml).toMatch(
+      /source_matchers: \["alertname=\\"CircuitDark\\""\]\n\s+target_matchers: \["alertname=\\"StreetlightOut\\""\]\n\s+equal: \["circuit"\]/,
+    );
     expect(ALERT_NAMES).toContain('CircuitDark');
     expect(ALERT_NAMES).toContain('StreetlightOut');
     expect((yml.match(/send_resolved: true/g) ?? []).length).toBe(alertmanagerReceivers().length);
@@ -37,10 +44,20 @@ describe('dashboards/alertmanager.yml', () => {
   });
 
   it('takes the webhook URLs and timings from its parameters', () => {
-    const yml = renderAlertmanagerConfig({ webhookUrl: (r) => `http://127.0.0.1:1234/${r}`, districts: ['Lixia'], kinds: ['streetlight'], groupWait: '1s', groupInterval: '2s' });
+    const yml = renderAlertmanagerConfig({
+      webhookUrl: (r) => `http://127.0.0.1:1234/${r}`,
+      districts: ['Lixia'],
+      kinds: ['streetlight'],
+      groupWait: '1s',
+      groupInterval: '2s',
+    });
     expect(yml).toContain('url: "http://127.0.0.1:1234/crew-streetlight-lixia"');
     expect(yml).toContain('group_wait: 1s');
     expect(yml).toContain('group_interval: 2s');
-    expect(alertmanagerReceivers({ districts: ['Lixia'], kinds: ['streetlight'] })).toEqual(['ops-center', 'crew-streetlight', 'crew-streetlight-lixia']);
+    expect(alertmanagerReceivers({ districts: ['Lixia'], kinds: ['streetlight'] })).toEqual([
+      'ops-center',
+      'crew-streetlight',
+      'crew-streetlight-lixia',
+    ]);
   });
 });

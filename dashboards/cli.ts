@@ -58,7 +58,13 @@ export function parseDashboardsArgs(argv: string[]): DashboardsArgs {
   if (values['prometheus-url']) options.prometheusUrl = values['prometheus-url'];
   if (values['alertmanager-url']) options.alertmanagerUrl = values['alertmanager-url'];
   if (values['dashboards-path']) options.dashboardsPath = values['dashboards-path'];
-  return { out: values.out ?? DEFAULT_OUT, push: values.push ?? false, help: values.help ?? false, ...(values['kind-profiles'] ? { kindProfiles: values['kind-profiles'] } : {}), options };
+  return {
+    out: values.out ?? DEFAULT_OUT,
+    push: values.push ?? false,
+    help: values.help ?? false,
+    ...(values['kind-profiles'] ? { kindProfiles: values['kind-profiles'] } : {}),
+    options,
+  };
 }
 
 /** Writes the tree under `out` (the generated city-brain dashboard folder is replaced, so removed dashboards go). */
@@ -90,7 +96,9 @@ export async function runDashboards(argv: string[], env: NodeJS.ProcessEnv = pro
   const url = env.GRAFANA_URL?.trim();
   if (!url) throw new Error('--push needs GRAFANA_URL (and GRAFANA_TOKEN, a service-account token)');
   const result = await pushToGrafana(grafanaClient(url, env.GRAFANA_TOKEN?.trim() || undefined), args.options);
-  process.stdout.write(`pushed to ${url}: ${result.datasources.length} datasources, ${result.dashboards.length} dashboards, ${result.alerting.join(', ')}\n`);
+  process.stdout.write(
+    `pushed to ${url}: ${result.datasources.length} datasources, ${result.dashboards.length} dashboards, ${result.alerting.join(', ')}\n`,
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -38,7 +38,10 @@ export interface InfluxTarget extends cog.Dataquery {
  * An InfluxQL target for a panel. `alias` names series (`$tag_name`, `$col`); `table` returns one
  * row per series (maps, lists).
  */
-export function influx(query: AnyInfluxQuery, options: { refId?: string; alias?: string; table?: boolean } = {}): cog.Builder<cog.Dataquery> {
+export function influx(
+  query: AnyInfluxQuery,
+  options: { refId?: string; alias?: string; table?: boolean } = {},
+): cog.Builder<cog.Dataquery> {
   const target: InfluxTarget = {
     refId: options.refId ?? 'A',
     datasource: influxRef,
@@ -65,7 +68,9 @@ export function prom(expr: string, legend: string, refId = 'A'): cog.Builder<cog
 
 /** Ascending thresholds: `[base colour, [value, colour], ...]`. */
 export function thresholds(base: string, ...steps: [number, string][]): dashboard.ThresholdsConfigBuilder {
-  return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([{ value: null, color: base }, ...steps.map(([value, color]) => ({ value, color }))]);
+  return new dashboard.ThresholdsConfigBuilder()
+    .mode(dashboard.ThresholdsMode.Absolute)
+    .steps([{ value: null, color: base }, ...steps.map(([value, color]) => ({ value, color }))]);
 }
 
 /** A percentage KPI against its plan target: red below target - 2 points, orange below target, green at or above. */
@@ -86,7 +91,14 @@ interface PercentPanel<B> {
 
 /** 0..100 %, last value, coloured against the plan target (see `targetThresholds`). */
 export function percentOfTarget<B extends PercentPanel<B>>(panel: B, targetPercent: number): B {
-  return panel.unit('percent').decimals(1).min(0).max(100).thresholds(targetThresholds(targetPercent)).colorScheme(byThresholds()).reduceOptions(lastValue());
+  return panel
+    .unit('percent')
+    .decimals(1)
+    .min(0)
+    .max(100)
+    .thresholds(targetThresholds(targetPercent))
+    .colorScheme(byThresholds())
+    .reduceOptions(lastValue());
 }
 
 export const byThresholds = () => new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds);
@@ -94,7 +106,13 @@ export const lastValue = () => new common.ReduceDataOptionsBuilder().calcs(['las
 export const allValues = () => new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(true);
 
 /** A multi-value variable over a tag's values (All = every value). */
-export function tagVariable<M extends Measurement>(name: string, label: string, measurement: M, tag: TagOf<M>, where?: { tag: TagOf<M>; value: string }): dashboard.QueryVariableBuilder {
+export function tagVariable<M extends Measurement>(
+  name: string,
+  label: string,
+  measurement: M,
+  tag: TagOf<M>,
+  where?: { tag: TagOf<M>; value: string },
+): dashboard.QueryVariableBuilder {
   return queryVariable(name, label, tagValues(measurement, tag, where));
 }
 
@@ -149,5 +167,12 @@ export function cityDashboard(uid: string, title: string, description: string, t
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
     .time({ from: 'now-6h', to: 'now' })
     .refresh('30s')
-    .link(new dashboard.DashboardLinkBuilder('City Brain').type(dashboard.DashboardLinkType.Dashboards).tags(['city-brain']).asDropdown(true).includeVars(false).keepTime(true));
+    .link(
+      new dashboard.DashboardLinkBuilder('City Brain')
+        .type(dashboard.DashboardLinkType.Dashboards)
+        .tags(['city-brain'])
+        .asDropdown(true)
+        .includeVars(false)
+        .keepTime(true),
+    );
 }

@@ -23,7 +23,9 @@ import { SCHEMA, type Measurement, type MeasurementSchema } from '../processors/
 export type TagName<S extends MeasurementSchema> = keyof S['tags'] & string;
 export type TagVal<S extends MeasurementSchema, T extends TagName<S>> = S['tags'][T] extends readonly (infer V)[] ? V : string;
 export type FieldName<S extends MeasurementSchema> = keyof S['fields'] & string;
-export type FieldNameOfType<S extends MeasurementSchema, K extends 'number' | 'boolean' | 'string'> = { [F in FieldName<S>]: K extends S['fields'][F] ? F : never }[FieldName<S>];
+export type FieldNameOfType<S extends MeasurementSchema, K extends 'number' | 'boolean' | 'string'> = {
+  [F in FieldName<S>]: K extends S['fields'][F] ? F : never;
+}[FieldName<S>];
 
 export type NumericAgg = 'mean' | 'min' | 'max' | 'sum' | 'median' | 'spread' | 'stddev';
 export type AnyAgg = 'last' | 'first' | 'count' | 'distinct';
@@ -33,7 +35,8 @@ export interface Arithmetic {
 }
 
 const ident = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-const literal = (s: string | number | boolean) => (typeof s === 'string' ? `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : String(s));
+const literal = (s: string | number | boolean) =>
+  typeof s === 'string' ? `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : String(s);
 
 export class InfluxQuery<S extends MeasurementSchema> {
   readonly measurement: string;
@@ -55,14 +58,16 @@ export class InfluxQuery<S extends MeasurementSchema> {
   }
 
   #tag(name: string): string {
-    if (!Object.hasOwn(this.schema.tags, name)) throw new Error(`InfluxQL: ${this.measurement} has no tag ${name} (${Object.keys(this.schema.tags).join(', ')})`);
+    if (!Object.hasOwn(this.schema.tags, name))
+      throw new Error(`InfluxQL: ${this.measurement} has no tag ${name} (${Object.keys(this.schema.tags).join(', ')})`);
     return name;
   }
 
   /** A value of a tag with a closed set (scope, period, band, state, severity) must be one of them. */
   #value(tag: string, value: unknown): void {
     const closed = this.schema.tags[this.#tag(tag)];
-    if (closed && !closed.includes(String(value))) throw new Error(`InfluxQL: ${this.measurement} tag ${tag} is one of ${closed.join(', ')}, not ${String(value)}`);
+    if (closed && !closed.includes(String(value)))
+      throw new Error(`InfluxQL: ${this.measurement} tag ${tag} is one of ${closed.join(', ')}, not ${String(value)}`);
   }
 
   #field(name: string, numeric = false): string {
@@ -173,7 +178,8 @@ export class InfluxQuery<S extends MeasurementSchema> {
     if (where.length) parts.push(`WHERE ${where.join(' AND ')}`);
     if (this.#groupBy.length) parts.push(`GROUP BY ${this.#groupBy.join(', ')}`);
     // A time-grouped aggregate fills empty intervals with null unless told otherwise: gaps, not zeros.
-    if (this.#fill ?? (this.#aggregated && this.#groupBy.some((g) => g.startsWith('time(')) ? 'none' : undefined)) parts.push(`fill(${this.#fill ?? 'none'})`);
+    if (this.#fill ?? (this.#aggregated && this.#groupBy.some((g) => g.startsWith('time(')) ? 'none' : undefined))
+      parts.push(`fill(${this.#fill ?? 'none'})`);
     if (this.#order) parts.push(this.#order);
     if (this.#limit !== undefined) parts.push(`LIMIT ${this.#limit}`);
     return parts.join(' ');
@@ -199,13 +205,23 @@ export function selectFrom<S extends MeasurementSchema>(measurement: string, sch
 }
 
 /** `SHOW TAG VALUES` for a template variable (typed like the queries). */
-export function tagValues<M extends Measurement>(measurement: M, tag: TagName<(typeof SCHEMA)[M]>, where?: { tag: TagName<(typeof SCHEMA)[M]>; value: string }): string {
+export function tagValues<M extends Measurement>(
+  measurement: M,
+  tag: TagName<(typeof SCHEMA)[M]>,
+  where?: { tag: TagName<(typeof SCHEMA)[M]>; value: string },
+): string {
   return tagValuesFrom(measurement, SCHEMA[measurement], tag, where);
 }
 
 /** `SHOW TAG VALUES` of a measurement known at run time by its schema; names checked like the queries'. */
-export function tagValuesFrom<S extends MeasurementSchema>(measurement: string, schema: S, tag: TagName<S>, where?: { tag: TagName<S>; value: string }): string {
-  for (const t of [tag, where?.tag]) if (t !== undefined && !Object.hasOwn(schema.tags, t)) throw new Error(`InfluxQL: ${measurement} has no tag ${t}`);
+export function tagValuesFrom<S extends MeasurementSchema>(
+  measurement: string,
+  schema: S,
+  tag: TagName<S>,
+  where?: { tag: TagName<S>; value: string },
+): string {
+  for (const t of [tag, where?.tag])
+    if (t !== undefined && !Object.hasOwn(schema.tags, t)) throw new Error(`InfluxQL: ${measurement} has no tag ${t}`);
   const cond = where ? ` WHERE ${ident(where.tag)} = ${literal(where.value)}` : '';
   return `SHOW TAG VALUES FROM ${ident(measurement)} WITH KEY = ${ident(tag)}${cond}`;
 }

@@ -37,8 +37,19 @@ const RUN_MIN = 80;
  * empty until those KPIs are produced. Listed so the failure says which panels wait for what.
  */
 const PENDING = [
-  'installationRate', 'designed', 'installed', 'intactRate', 'facilities', '"intact"', 'halfNight', 'roadsCompliant', 'roadsNonCompliant',
-  'sessions', 'turnover', 'meanDwellMin', 'noise_day',
+  'installationRate',
+  'designed',
+  'installed',
+  'intactRate',
+  'facilities',
+  '"intact"',
+  'halfNight',
+  'roadsCompliant',
+  'roadsNonCompliant',
+  'sessions',
+  'turnover',
+  'meanDwellMin',
+  'noise_day',
 ];
 
 describe('dashboards against a real InfluxDB after a simulated run', () => {
@@ -61,20 +72,40 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
     await fetch(`${influx.url}/query?${new URLSearchParams({ q: `CREATE DATABASE "${database}"` })}`, { method: 'POST' });
     const registry = generateCity({ lamps: 480, parkingSpaces: 240, noiseStations: 12, wells: 8, seed: 20261126 });
     pipeline = await startPipeline({
-      config: testConfig({ ALERT_HOLD_S: '10', ALERT_RESOLVE_HOLD_S: '10', INFLUX_URL: influx.url, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org, INFLUX_BUCKET: `${database}/autogen` }),
+      config: testConfig({
+        ALERT_HOLD_S: '10',
+        ALERT_RESOLVE_HOLD_S: '10',
+        INFLUX_URL: influx.url,
+        INFLUX_TOKEN: influx.token,
+        INFLUX_ORG: influx.org,
+        INFLUX_BUCKET: `${database}/autogen`,
+      }),
       registry,
       logger: pino({ level: 'silent' }),
     });
     // Pinned to 21:58 local whatever the hour the suite runs at: the run needs the 22:00 night hour.
     const start = latestLocalTime(parseLocalTime('21:58'), Date.now());
-    simulation = await startSimulation({ url: `mqtt://127.0.0.1:${pipeline.mqttPort}`, registry, scenario: 'demo', seed: 1, start, speed: SPEED, warmupS: 30 });
+    simulation = await startSimulation({
+      url: `mqtt://127.0.0.1:${pipeline.mqttPort}`,
+      registry,
+      scenario: 'demo',
+      seed: 1,
+      start,
+      speed: SPEED,
+      warmupS: 30,
+    });
     const api = `http://127.0.0.1:${pipeline.httpPort}`;
     const end = start + RUN_MIN * 60_000;
     await waitFor(() => simulation!.stats().simNow >= end, 150_000, `the simulated city to reach ${RUN_MIN} simulated minutes`);
     await simulation.stop();
     simulation = undefined;
     // The processors follow event time: once the last readings are in, the KPIs of the run's end reach InfluxDB.
-    await waitFor(async () => (await select(influx.url, database, `SELECT rate FROM lighting WHERE scope = 'city' AND time >= ${end - 60_000}ms`)).length > 0, 60_000, 'the sink to write the end of the run');
+    await waitFor(
+      async () =>
+        (await select(influx.url, database, `SELECT rate FROM lighting WHERE scope = 'city' AND time >= ${end - 60_000}ms`)).length > 0,
+      60_000,
+      'the sink to write the end of the run',
+    );
 
     // Grafana's macros: the range covers the run and the local midnight starting its day (noise_day).
     const fill = macros(`time >= ${start - 2 * 24 * HOUR}ms and time <= ${Date.now() + HOUR}ms`);
@@ -93,25 +124,32 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
     const report = [
       broken.length ? `InfluxQL errors (${broken.length}):\n  ${broken.join('\n  ')}` : '',
       unexplained.length ? `queries without data (${unexplained.length}):\n  ${unexplained.join('\n  ')}` : '',
-      pending.length ? `waiting for KPI fields the processors do not produce yet (${PENDING.join(', ')}) (${pending.length}):\n  ${pending.join('\n  ')}` : '',
+      pending.length
+        ? `waiting for KPI fields the processors do not produce yet (${PENDING.join(', ')}) (${pending.length}):\n  ${pending.join('\n  ')}`
+        : '',
     ].filter(Boolean);
     expect(executed).toBeGreaterThan(50);
     expect(report.join('\n\n'), `${executed} queries run`).toBe('');
 
     // PromQL: every metric a panel (or the pipeline rule) names is one the pipeline exposes.
     const text = await (await fetch(`${api}/metrics`)).text();
-    const exposed = new Set([...text.matchAll(/^# TYPE (\S+) (\w+)/gm)].flatMap(([, name, type]) => (type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!])));
+    const exposed = new Set(
+      [...text.matchAll(/^# TYPE (\S+) (\w+)/gm)].flatMap(([, name, type]) =>
+        type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!],
+      ),
+    );
     const named = new Set<string>();
     for (const d of allDashboards()) {
       for (const p of (JSON.parse(JSON.stringify(d)) as { panels: Panel[] }).panels) {
-        for (const t of p.targets) if (t.expr) for (const [m] of t.expr.matchAll(/\b(?:citybrain|process|nodejs)_[a-z0-9_]+/g)) named.add(m);
+        for (const t of p.targets)
+          if (t.expr) for (const [m] of t.expr.matchAll(/\b(?:citybrain|process|nodejs)_[a-z0-9_]+/g)) named.add(m);
       }
     }
     expect(named.size).toBeGreaterThan(10);
     expect([...named].filter((m) => !exposed.has(m))).toEqual([]);
   }, 240_000);
 
-  it('every InfluxQL query of the profile kinds\' generated dashboards returns rows, from points toPoints makes of their records', async () => {
+  it("every InfluxQL query of the profile kinds' generated dashboards returns rows, from points toPoints makes of their records", async () => {
     const database = `dashp${Date.now().toString(36)}`;
     await fetch(`${influx.url}/query?${new URLSearchParams({ q: `CREATE DATABASE "${database}"` })}`, { method: 'POST' });
     const kinds = KindCatalog.default();
@@ -119,33 +157,108 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
     const MIN = 60_000;
     const rec = (value: unknown) => ({ value: Buffer.from(JSON.stringify(value)) });
     const aggregates = (kind: string, worst: boolean) =>
-      Object.fromEntries(kinds.get(kind)!.profile!.aggregates.map((a) => [a.name, a.op === 'timeOver' ? (worst ? 300 : 0) : a.op === 'count' ? (worst ? 1 : 0) : worst ? 0.4 : 0.05]));
+      Object.fromEntries(
+        kinds
+          .get(kind)!
+          .profile!.aggregates.map((a) => [
+            a.name,
+            a.op === 'timeOver' ? (worst ? 300 : 0) : a.op === 'count' ? (worst ? 1 : 0) : worst ? 0.4 : 0.05,
+          ]),
+      );
     const kpis = (kind: string, title: string, node: ProfileKpis['list'][number]): ProfileKpis => ({
-      title, nodes: 2, reporting: 2, aggregates: aggregates(kind, true),
-      byDistrict: { Lixia: { nodes: 1, reporting: 1, aggregates: aggregates(kind, true) }, Shizhong: { nodes: 1, reporting: 1, aggregates: aggregates(kind, false) } },
+      title,
+      nodes: 2,
+      reporting: 2,
+      aggregates: aggregates(kind, true),
+      byDistrict: {
+        Lixia: { nodes: 1, reporting: 1, aggregates: aggregates(kind, true) },
+        Shizhong: { nodes: 1, reporting: 1, aggregates: aggregates(kind, false) },
+      },
       list: [node],
     });
     const records = new Map<string, ReturnType<typeof rec>[]>();
     const add = (topic: string, value: unknown) => records.set(topic, [...(records.get(topic) ?? []), rec(value)]);
     for (let i = 0; i < 10; i++) {
       const ts = t0 + i * MIN;
-      add(TOPICS.metrics('waterlogging'), { ts, kpis: kpis('waterlogging', 'Road waterlogging', { nodeId: 'WL-1', district: 'Lixia', ts, values: { depthM: 0.4, rainMmPerH: 60 }, timeOver: { secondsOver15cm: 300 }, rules: ['RoadWaterlogging/critical'] }) });
-      add(TOPICS.metrics('manhole'), { ts, kpis: kpis('manhole', 'Manhole covers', { nodeId: 'MH-1', district: 'Lixia', ts, values: { open: true, tiltDeg: 30, waterBelowM: 1.5 }, timeOver: { secondsOpen: 300 }, rules: ['ManholeCoverOpen/critical'] }) });
-      for (const [nodeId, district, depthM] of [['WL-1', 'Lixia', 0.4], ['WL-2', 'Shizhong', 0.01]] as const) {
-        add(TOPICS.raw, { type: 'reading', nodeId, kind: 'waterlogging', district, receivedAt: ts, reading: { ts, depthM, rainMmPerH: 50 } });
+      add(TOPICS.metrics('waterlogging'), {
+        ts,
+        kpis: kpis('waterlogging', 'Road waterlogging', {
+          nodeId: 'WL-1',
+          district: 'Lixia',
+          ts,
+          values: { depthM: 0.4, rainMmPerH: 60 },
+          timeOver: { secondsOver15cm: 300 },
+          rules: ['RoadWaterlogging/critical'],
+        }),
+      });
+      add(TOPICS.metrics('manhole'), {
+        ts,
+        kpis: kpis('manhole', 'Manhole covers', {
+          nodeId: 'MH-1',
+          district: 'Lixia',
+          ts,
+          values: { open: true, tiltDeg: 30, waterBelowM: 1.5 },
+          timeOver: { secondsOpen: 300 },
+          rules: ['ManholeCoverOpen/critical'],
+        }),
+      });
+      for (const [nodeId, district, depthM] of [
+        ['WL-1', 'Lixia', 0.4],
+        ['WL-2', 'Shizhong', 0.01],
+      ] as const) {
+        add(TOPICS.raw, {
+          type: 'reading',
+          nodeId,
+          kind: 'waterlogging',
+          district,
+          receivedAt: ts,
+          reading: { ts, depthM, rainMmPerH: 50 },
+        });
       }
-      for (const [nodeId, district, open] of [['MH-1', 'Lixia', true], ['MH-2', 'Shizhong', false]] as const) {
-        add(TOPICS.raw, { type: 'reading', nodeId, kind: 'manhole', district, receivedAt: ts, reading: { ts, open, tiltDeg: open ? 30 : 1, waterBelowM: 2 } });
+      for (const [nodeId, district, open] of [
+        ['MH-1', 'Lixia', true],
+        ['MH-2', 'Shizhong', false],
+      ] as const) {
+        add(TOPICS.raw, {
+          type: 'reading',
+          nodeId,
+          kind: 'manhole',
+          district,
+          receivedAt: ts,
+          reading: { ts, open, tiltDeg: open ? 30 : 1, waterBelowM: 2 },
+        });
       }
       const tally = { total: 2, online: 2, offline: 0, ratio: 1 };
-      add(TOPICS.nodeMetrics, { ts, kpis: { ...tally, neverSeen: 0, batteryLow: 0, byKind: { waterlogging: tally, manhole: tally }, byDistrict: { Lixia: tally } } });
+      add(TOPICS.nodeMetrics, {
+        ts,
+        kpis: { ...tally, neverSeen: 0, batteryLow: 0, byKind: { waterlogging: tally, manhole: tally }, byDistrict: { Lixia: tally } },
+      });
     }
-    for (const [alertname, kind, node] of [['RoadWaterlogging', 'waterlogging', 'WL-1'], ['ManholeCoverOpen', 'manhole', 'MH-1']] as const) {
-      const alert = { id: `${alertname}-${node}`, alertname, severity: 'critical', labels: { kind, district: 'Lixia', node }, summary: `${alertname} at ${node}`, value: 1, startsAt: t0, firedAt: t0 + MIN };
+    for (const [alertname, kind, node] of [
+      ['RoadWaterlogging', 'waterlogging', 'WL-1'],
+      ['ManholeCoverOpen', 'manhole', 'MH-1'],
+    ] as const) {
+      const alert = {
+        id: `${alertname}-${node}`,
+        alertname,
+        severity: 'critical',
+        labels: { kind, district: 'Lixia', node },
+        summary: `${alertname} at ${node}`,
+        value: 1,
+        startsAt: t0,
+        firedAt: t0 + MIN,
+      };
       add(TOPICS.alerts, { ...alert, state: 'firing', updatedAt: t0 + MIN });
       add(TOPICS.alerts, { ...alert, state: 'resolved', updatedAt: t0 + 8 * MIN });
     }
-    const writer = new InfluxWriter({ url: influx.url, token: influx.token, org: influx.org, bucket: `${database}/autogen`, metrics: new PipelineMetrics({ defaultMetrics: false }), logger: pino({ level: 'silent' }) });
+    const writer = new InfluxWriter({
+      url: influx.url,
+      token: influx.token,
+      org: influx.org,
+      bucket: `${database}/autogen`,
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      logger: pino({ level: 'silent' }),
+    });
     try {
       for (const [topic, batch] of records) {
         const { points, skipped } = toPoints(topic, batch);

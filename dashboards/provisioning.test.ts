@@ -63,7 +63,9 @@ describe('npm run dashboards: the provisioning tree', () => {
         'alerting/city-brain.yaml',
         'dashboards/city-brain.yaml',
         // The profile kinds' generated dashboards beside the built-in ones.
-        ...['lighting', 'nodes', 'noise', 'overview', 'parking', 'pipeline', 'springs', 'waterlogging', 'manhole'].map((n) => `dashboards/city-brain/citybrain-${n}.json`),
+        ...['lighting', 'nodes', 'noise', 'overview', 'parking', 'pipeline', 'springs', 'waterlogging', 'manhole'].map(
+          (n) => `dashboards/city-brain/citybrain-${n}.json`,
+        ),
         'datasources/city-brain.yaml',
       ].sort(),
     );
@@ -74,18 +76,36 @@ describe('npm run dashboards: the provisioning tree', () => {
     const files = renderProvisioning({ influxUrl: 'http://10.0.0.5:8086', influxUser: 'grafana' });
     const ds = parseYaml(files.get('datasources/city-brain.yaml')!) as { apiVersion: number; datasources: Array<Record<string, unknown>> };
     expect(ds.apiVersion).toBe(1);
-    expect(ds.datasources).toEqual(datasources({ influxUrl: 'http://10.0.0.5:8086', influxUser: 'grafana' }).map((d) => ({ orgId: 1, ...d })));
+    expect(ds.datasources).toEqual(
+      datasources({ influxUrl: 'http://10.0.0.5:8086', influxUser: 'grafana' }).map((d) => ({ orgId: 1, ...d })),
+    );
     expect(ds.datasources.map((d) => d.uid)).toEqual(Object.values(DATASOURCES).map((d) => d.uid));
-    expect(ds.datasources[0]).toMatchObject({ type: 'influxdb', url: 'http://10.0.0.5:8086', user: 'grafana', secureJsonData: { password: '$CITYBRAIN_INFLUX_PASSWORD' }, jsonData: { version: 'InfluxQL', dbName: 'citybrain' } });
+    expect(ds.datasources[0]).toMatchObject({
+      type: 'influxdb',
+      url: 'http://10.0.0.5:8086',
+      user: 'grafana',
+      secureJsonData: { password: '$CITYBRAIN_INFLUX_PASSWORD' },
+      jsonData: { version: 'InfluxQL', dbName: 'citybrain' },
+    });
     expect(ds.datasources[2]).toMatchObject({ type: 'alertmanager', jsonData: { implementation: 'prometheus' } });
-    const provider = parseYaml(files.get('dashboards/city-brain.yaml')!) as { providers: Array<{ type: string; options: { path: string } }> };
+    const provider = parseYaml(files.get('dashboards/city-brain.yaml')!) as {
+      providers: Array<{ type: string; options: { path: string } }>;
+    };
     expect(provider.providers[0]).toMatchObject({ type: 'file', options: { path: '/etc/grafana/provisioning/dashboards/city-brain' } });
-    const alerting = parseYaml(files.get('alerting/city-brain.yaml')!) as { contactPoints: Array<{ receivers: Array<{ type: string; settings: { url: string } }> }>; policies: Array<{ receiver: string }>; groups: Array<{ rules: Array<{ data: Array<{ model: { expr?: string } }> }> }> };
-    expect(alerting.contactPoints[0]!.receivers[0]).toMatchObject({ type: 'prometheus-alertmanager', settings: { url: 'http://alertmanager:9093' } });
+    const alerting = parseYaml(files.get('alerting/city-brain.yaml')!) as {
+      contactPoints: Array<{ receivers: Array<{ type: string; settings: { url: string } }> }>;
+      policies: Array<{ receiver: string }>;
+      groups: Array<{ rules: Array<{ data: Array<{ model: { expr?: string } }> }> }>;
+    };
+    expect(alerting.contactPoints[0]!.receivers[0]).toMatchObject({
+      type: 'prometheus-alertmanager',
+      settings: { url: 'http://alertmanager:9093' },
+    });
     expect(alerting.policies[0]!.receiver).toBe('City Brain Alertmanager');
     expect(alerting.groups[0]!.rules[0]!.data[0]!.model.expr).toBe('up{job="city-brain"}');
     // Grafana expands $VAR in provisioning files: no `$` except the password reference.
-    for (const [path, text] of files) if (path.endsWith('.yaml')) expect(text.replace('$CITYBRAIN_INFLUX_PASSWORD', ''), path).not.toContain('$');
+    for (const [path, text] of files)
+      if (path.endsWith('.yaml')) expect(text.replace('$CITYBRAIN_INFLUX_PASSWORD', ''), path).not.toContain('$');
   });
 
   it('every dashboard JSON type-checks against the SDK Dashboard type (enums as their JSON values)', () => {
@@ -97,11 +117,21 @@ describe('npm run dashboards: the provisioning tree', () => {
       "import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';",
       '// The wire form of a type: string enums as their values, no methods.',
       'type Wire<T> = T extends (...args: never[]) => unknown ? never : T extends string ? `${T}` : T extends number | boolean | null | undefined ? T : T extends readonly (infer E)[] ? Wire<E>[] : { [K in keyof T as T[K] extends (...args: never[]) => unknown ? never : K]: Wire<T[K]> };',
-      ...[...files].filter(([p]) => p.endsWith('.json')).map(([p, text], i) => `// ${p}\nexport const d${i}: Wire<dashboard.Dashboard> = ${text.trim()};`),
+      ...[...files]
+        .filter(([p]) => p.endsWith('.json'))
+        .map(([p, text], i) => `// ${p}\nexport const d${i}: Wire<dashboard.Dashboard> = ${text.trim()};`),
     ].join('\n');
     const file = join(cache, 'dashboards-check.ts');
     writeFileSync(file, source);
-    const program = ts.createProgram([file], { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, skipLibCheck: true, types: [] });
+    const program = ts.createProgram([file], {
+      strict: true,
+      noEmit: true,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      skipLibCheck: true,
+      types: [],
+    });
     const errors = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n').slice(0, 400));
     expect(errors).toEqual([]);
   }, 60_000);
@@ -124,7 +154,8 @@ describe('npm run dashboards: the provisioning tree', () => {
           expect(uids.has(t.datasource!.uid!), where).toBe(true);
           const text = t.query ?? t.expr ?? '';
           for (const [, name] of text.matchAll(/\$(\w+)/g)) {
-            if (['timeFilter', '__interval', '__rate_interval', 'tag_name', 'tag_well', 'tag_node', 'tag_station', 'col'].includes(name!)) continue;
+            if (['timeFilter', '__interval', '__rate_interval', 'tag_name', 'tag_well', 'tag_node', 'tag_station', 'col'].includes(name!))
+              continue;
             expect(variables.has(name!), `${where}: $${name} is not a variable`).toBe(true);
           }
         }
@@ -138,40 +169,70 @@ describe('profile kinds: one generated dashboard each', () => {
   const board = (kind: string) => {
     const file = renderProvisioning({ kinds }).get(`dashboards/city-brain/citybrain-${kind}.json`);
     expect(file, kind).toBeDefined();
-    return JSON.parse(file!) as { uid: string; title: string; tags: string[]; panels: Array<PanelJson & { fieldConfig?: { defaults?: { unit?: string } } }>; annotations: { list: Array<{ target?: { tags?: string[] } }> } };
+    return JSON.parse(file!) as {
+      uid: string;
+      title: string;
+      tags: string[];
+      panels: Array<PanelJson & { fieldConfig?: { defaults?: { unit?: string } } }>;
+      annotations: { list: Array<{ target?: { tags?: string[] } }> };
+    };
   };
   const queries = (b: ReturnType<typeof board>) => b.panels.flatMap((p) => (p.targets ?? []).map((t) => t.query ?? ''));
 
   it.each([
-    ['waterlogging', 'Road waterlogging', { meanDepthM: 'lengthm', maxDepthM: 'lengthm', pointsOver15cm: 'none', pointsOverClosure: 'none', secondsOver15cm: 's' }, ['depthM (m): readings', 'rainMmPerH (mm/h): readings'], 'RoadWaterlogging'],
-    ['manhole', 'Manhole covers', { coversOpen: 'none', maxTiltDeg: 'degree', minWaterBelowM: 'lengthm', secondsOpen: 's' }, ['open: readings', 'tiltDeg (deg): readings', 'waterBelowM (m): readings'], 'ManholeCoverOpen'],
-  ] as const)('%s: uid and title from the profile, a stat per aggregate with its unit, readings per field, nodes over a threshold, alerts, online nodes', (kind, title, units, readings, alert) => {
-    const b = board(kind);
-    expect(b.uid).toBe(`citybrain-${kind}`);
-    expect(b.title).toBe(`City Brain: ${title}`);
-    expect(b.tags).toEqual(['city-brain', kind, 'profile-kind']);
-    expect(b.annotations.list.some((a) => a.target?.tags?.join() === `city-brain,${kind}`)).toBe(true);
-    for (const [name, unit] of Object.entries(units)) {
-      const stat = b.panels.find((p) => p.type === 'stat' && p.title === name);
-      expect(stat?.fieldConfig?.defaults?.unit, name).toBe(unit);
-      expect(stat!.targets![0]!.query).toBe(`SELECT last("${name}") AS "${name}" FROM "${kind}" WHERE "scope" = 'city' AND $timeFilter`);
-      expect(b.panels.some((p) => p.title === `${name} by district`), name).toBe(true);
-    }
-    expect(b.panels.filter((p) => p.title?.endsWith(': readings')).map((p) => p.title)).toEqual(readings);
-    const q = queries(b);
-    expect(q.some((x) => x.includes(`FROM "${kind}_node"`) && x.includes('GROUP BY "node", "district"'))).toBe(true);
-    expect(q.some((x) => x.includes(`FROM "${kind}_reading"`))).toBe(true);
-    expect(q.some((x) => x.includes('FROM "alerts"') && x.includes(`"kind" = '${kind}'`))).toBe(true);
-    expect(q.some((x) => x.includes('FROM "nodes"') && x.includes(`"scope" = 'kind' AND "name" = '${kind}'`))).toBe(true);
-    expect(b.panels.some((p) => p.title === `Alerts (${alert})`)).toBe(true);
-  });
+    [
+      'waterlogging',
+      'Road waterlogging',
+      { meanDepthM: 'lengthm', maxDepthM: 'lengthm', pointsOver15cm: 'none', pointsOverClosure: 'none', secondsOver15cm: 's' },
+      ['depthM (m): readings', 'rainMmPerH (mm/h): readings'],
+      'RoadWaterlogging',
+    ],
+    [
+      'manhole',
+      'Manhole covers',
+      { coversOpen: 'none', maxTiltDeg: 'degree', minWaterBelowM: 'lengthm', secondsOpen: 's' },
+      ['open: readings', 'tiltDeg (deg): readings', 'waterBelowM (m): readings'],
+      'ManholeCoverOpen',
+    ],
+  ] as const)(
+    '%s: uid and title from the profile, a stat per aggregate with its unit, readings per field, nodes over a threshold, alerts, online nodes',
+    (kind, title, units, readings, alert) => {
+      const b = board(kind);
+      expect(b.uid).toBe(`citybrain-${kind}`);
+      expect(b.title).toBe(`City Brain: ${title}`);
+      expect(b.tags).toEqual(['city-brain', kind, 'profile-kind']);
+      expect(b.annotations.list.some((a) => a.target?.tags?.join() === `city-brain,${kind}`)).toBe(true);
+      for (const [name, unit] of Object.entries(units)) {
+        const stat = b.panels.find((p) => p.type === 'stat' && p.title === name);
+        expect(stat?.fieldConfig?.defaults?.unit, name).toBe(unit);
+        expect(stat!.targets![0]!.query).toBe(`SELECT last("${name}") AS "${name}" FROM "${kind}" WHERE "scope" = 'city' AND $timeFilter`);
+        expect(
+          b.panels.some((p) => p.title === `${name} by district`),
+          name,
+        ).toBe(true);
+      }
+      expect(b.panels.filter((p) => p.title?.endsWith(': readings')).map((p) => p.title)).toEqual(readings);
+      const q = queries(b);
+      expect(q.some((x) => x.includes(`FROM "${kind}_node"`) && x.includes('GROUP BY "node", "district"'))).toBe(true);
+      expect(q.some((x) => x.includes(`FROM "${kind}_reading"`))).toBe(true);
+      expect(q.some((x) => x.includes('FROM "alerts"') && x.includes(`"kind" = '${kind}'`))).toBe(true);
+      expect(q.some((x) => x.includes('FROM "nodes"') && x.includes(`"scope" = 'kind' AND "name" = '${kind}'`))).toBe(true);
+      expect(b.panels.some((p) => p.title === `Alerts (${alert})`)).toBe(true);
+    },
+  );
 
   it('npm run dashboards -- --kind-profiles DIR (else KIND_PROFILES) adds a dashboard for each profile there', async () => {
     const profiles = mkdtempSync(join(tmpdir(), 'citybrain-profiles-'));
     const out = mkdtempSync(join(tmpdir(), 'citybrain-prov-k-'));
     dirs.push(profiles, out);
     const manhole = readFileSync(resolve('core/kinds/profiles/manhole.yaml'), 'utf8');
-    writeFileSync(join(profiles, 'hatch.yaml'), manhole.replace('kind: manhole', 'kind: hatch').replace('title: Manhole covers', 'title: Hatches').replaceAll('ManholeCoverOpen', 'HatchOpen'));
+    writeFileSync(
+      join(profiles, 'hatch.yaml'),
+      manhole
+        .replace('kind: manhole', 'kind: hatch')
+        .replace('title: Manhole covers', 'title: Hatches')
+        .replaceAll('ManholeCoverOpen', 'HatchOpen'),
+    );
     expect(parseDashboardsArgs(['--kind-profiles', profiles]).kindProfiles).toBe(profiles);
     const write = process.stdout.write;
     process.stdout.write = () => true;
@@ -199,7 +260,11 @@ describe('npm run dashboards -- --push (request bodies; not run against a real G
     // Grafana's answers for an empty instance: nothing exists yet, every write accepted.
     const send: GrafanaSend = async (method, path, body) => {
       sent.push({ method, path, body });
-      if (method === 'GET') return { status: path.includes('contact-points') ? 200 : 404, body: path.includes('contact-points') ? [] : { message: 'not found' } };
+      if (method === 'GET')
+        return {
+          status: path.includes('contact-points') ? 200 : 404,
+          body: path.includes('contact-points') ? [] : { message: 'not found' },
+        };
       return { status: 200, body: {} };
     };
     const result = await pushToGrafana(send);
@@ -217,10 +282,17 @@ describe('npm run dashboards -- --push (request bodies; not run against a real G
       'PUT /api/v1/provisioning/folder/city-brain-alerts/rule-groups/city-brain-pipeline',
     ]);
     const files = renderProvisioning();
-    const firstBoard = writes.find((s) => s.path === '/api/dashboards/db')!.body as { dashboard: Record<string, unknown>; folderUid: string; overwrite: boolean };
+    const firstBoard = writes.find((s) => s.path === '/api/dashboards/db')!.body as {
+      dashboard: Record<string, unknown>;
+      folderUid: string;
+      overwrite: boolean;
+    };
     expect(firstBoard).toMatchObject({ folderUid: 'city-brain', overwrite: true });
     // The pushed dashboard is the provisioned file, with id null (Grafana assigns its own).
-    expect(JSON.parse(JSON.stringify(firstBoard.dashboard))).toEqual({ ...JSON.parse(files.get('dashboards/city-brain/citybrain-overview.json')!), id: null });
+    expect(JSON.parse(JSON.stringify(firstBoard.dashboard))).toEqual({
+      ...JSON.parse(files.get('dashboards/city-brain/citybrain-overview.json')!),
+      id: null,
+    });
     expect(writes[2]!.body).toEqual(datasources()[0]);
     const rules = writes.at(-1)!.body as { rules: Array<{ folderUID: string; ruleGroup: string; condition: string }> };
     expect(rules.rules[0]).toMatchObject({ folderUID: 'city-brain-alerts', ruleGroup: 'city-brain-pipeline', condition: 'B' });

@@ -59,9 +59,14 @@ export const DEFAULTS: Required<Omit<ProvisioningOptions, 'influxUser' | 'kinds'
  */
 export function allDashboards(kinds: KindCatalog = KindCatalog.default()): dashboard.Dashboard[] {
   const boards = [
-    overviewDashboard(), lightingDashboard(), springsDashboard(), noiseDashboard(), parkingDashboard(),
+    overviewDashboard(),
+    lightingDashboard(),
+    springsDashboard(),
+    noiseDashboard(),
+    parkingDashboard(),
     ...kinds.profiles().map((p) => profileDashboard(p)),
-    nodesDashboard(), pipelineDashboard(),
+    nodesDashboard(),
+    pipelineDashboard(),
   ];
   const seen = new Set<string>();
   for (const b of boards) {
@@ -116,12 +121,24 @@ export function datasources(o: ProvisioningOptions = {}): Array<Record<string, Y
 
 /** Grafana's contact point for the crews' Alertmanager (type `prometheus-alertmanager`). */
 export function contactPoint(o: ProvisioningOptions = {}): Record<string, Yaml> {
-  return { uid: CONTACT_POINT.uid, name: CONTACT_POINT.name, type: 'prometheus-alertmanager', settings: { url: o.alertmanagerUrl ?? DEFAULTS.alertmanagerUrl }, disableResolveMessage: false };
+  return {
+    uid: CONTACT_POINT.uid,
+    name: CONTACT_POINT.name,
+    type: 'prometheus-alertmanager',
+    settings: { url: o.alertmanagerUrl ?? DEFAULTS.alertmanagerUrl },
+    disableResolveMessage: false,
+  };
 }
 
 /** Root notification policy: Grafana-managed alerts go to the Alertmanager too, where crews are routed. */
 export function notificationPolicy(): Record<string, Yaml> {
-  return { receiver: CONTACT_POINT.name, group_by: ['grafana_folder', 'alertname'], group_wait: '30s', group_interval: '5m', repeat_interval: '4h' };
+  return {
+    receiver: CONTACT_POINT.name,
+    group_by: ['grafana_folder', 'alertname'],
+    group_wait: '30s',
+    group_interval: '5m',
+    repeat_interval: '4h',
+  };
 }
 
 /**
@@ -136,8 +153,17 @@ export function pipelineRule(o: ProvisioningOptions = {}): Record<string, Yaml> 
     title: 'CityBrainPipelineDown',
     condition: 'B',
     data: [
-      { refId: 'A', relativeTimeRange: { from: 300, to: 0 }, datasourceUid: DATASOURCES.prometheus.uid, model: { refId: 'A', expr: `up{job="${job}"}`, instant: true, range: false } },
-      { refId: 'B', datasourceUid: '__expr__', model: { refId: 'B', type: 'threshold', expression: 'A', conditions: [{ evaluator: { type: 'lt', params: [1] } }] } },
+      {
+        refId: 'A',
+        relativeTimeRange: { from: 300, to: 0 },
+        datasourceUid: DATASOURCES.prometheus.uid,
+        model: { refId: 'A', expr: `up{job="${job}"}`, instant: true, range: false },
+      },
+      {
+        refId: 'B',
+        datasourceUid: '__expr__',
+        model: { refId: 'B', type: 'threshold', expression: 'A', conditions: [{ evaluator: { type: 'lt', params: [1] } }] },
+      },
     ],
     noDataState: 'Alerting',
     execErrState: 'Error',
@@ -187,7 +213,11 @@ export function renderProvisioning(o: ProvisioningOptions = {}): Map<string, str
         policies: [{ orgId: 1, ...notificationPolicy() }],
         groups: [{ orgId: 1, name: RULE_GROUP, folder: ALERT_FOLDER.title, interval: '1m', rules: [pipelineRule(o)] }],
       },
-      [...HEADER, 'Grafana-managed alerts go to the crews\' Alertmanager (routing in dashboards/alertmanager.yml);', 'the city\'s own alerts are sent there by the pipeline and show in Grafana through the Alertmanager datasource.'],
+      [
+        ...HEADER,
+        "Grafana-managed alerts go to the crews' Alertmanager (routing in dashboards/alertmanager.yml);",
+        "the city's own alerts are sent there by the pipeline and show in Grafana through the Alertmanager datasource.",
+      ],
     ),
   );
   return files;

@@ -5,7 +5,16 @@
  * the Alertmanager contact point, the notification policy and the pipeline rule group.
  * Every step is an upsert: pushing twice leaves the same state.
  */
-import { ALERT_FOLDER, allDashboards, contactPoint, datasources, notificationPolicy, pipelineRule, RULE_GROUP, type ProvisioningOptions } from './provisioning.js';
+import {
+  ALERT_FOLDER,
+  allDashboards,
+  contactPoint,
+  datasources,
+  notificationPolicy,
+  pipelineRule,
+  RULE_GROUP,
+  type ProvisioningOptions,
+} from './provisioning.js';
 import { FOLDER } from './common.js';
 import { grafanaAuthorization } from '../processors/sinks/grafana/annotations.js';
 
@@ -25,7 +34,12 @@ export function grafanaClient(url: string, token: string | undefined, timeoutMs 
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+      response = await fetch(`${base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
     } catch (error) {
       const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
       throw new GrafanaPushError(`could not reach Grafana at ${base} (${method} ${path}): ${cause}`);
@@ -76,7 +90,15 @@ export async function pushToGrafana(send: GrafanaSend, options: ProvisioningOpti
     result.datasources.push(uid);
   }
   for (const d of allDashboards(options.kinds)) {
-    expectOk(`dashboard ${d.uid}`, await send('POST', '/api/dashboards/db', { dashboard: { ...d, id: null }, folderUid: FOLDER.uid, overwrite: true, message: 'city-brain: npm run dashboards -- --push' }));
+    expectOk(
+      `dashboard ${d.uid}`,
+      await send('POST', '/api/dashboards/db', {
+        dashboard: { ...d, id: null },
+        folderUid: FOLDER.uid,
+        overwrite: true,
+        message: 'city-brain: npm run dashboards -- --push',
+      }),
+    );
     result.dashboards.push(String(d.uid));
   }
   const cp = contactPoint(options);
@@ -88,7 +110,15 @@ export async function pushToGrafana(send: GrafanaSend, options: ProvisioningOpti
   expectOk('notification policy', await send('PUT', '/api/v1/provisioning/policies', notificationPolicy()));
   result.alerting.push('notification policy');
   const rule = { ...pipelineRule(options), folderUID: ALERT_FOLDER.uid, ruleGroup: RULE_GROUP, orgID: 1 };
-  expectOk('rule group', await send('PUT', `/api/v1/provisioning/folder/${ALERT_FOLDER.uid}/rule-groups/${RULE_GROUP}`, { title: RULE_GROUP, folderUid: ALERT_FOLDER.uid, interval: 60, rules: [rule] }));
+  expectOk(
+    'rule group',
+    await send('PUT', `/api/v1/provisioning/folder/${ALERT_FOLDER.uid}/rule-groups/${RULE_GROUP}`, {
+      title: RULE_GROUP,
+      folderUid: ALERT_FOLDER.uid,
+      interval: 60,
+      rules: [rule],
+    }),
+  );
   result.alerting.push(`rule group ${RULE_GROUP}`);
   return result;
 }

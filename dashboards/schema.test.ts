@@ -23,12 +23,15 @@ beforeAll(async () => {
 }, 300_000);
 
 /** The overview board as written by `npm run dashboards`, as a mutable object. */
-function overview(): { uid: string; panels: Array<Record<string, unknown> & { title: string; fieldConfig: { defaults: Record<string, unknown> } }> } {
+function overview(): {
+  uid: string;
+  panels: Array<Record<string, unknown> & { title: string; fieldConfig: { defaults: Record<string, unknown> } }>;
+} {
   return JSON.parse(renderProvisioning().get('dashboards/city-brain/citybrain-overview.json')!);
 }
 
 describe("dashboards against Grafana's schema (grafana-foundation-sdk Go models, strict)", () => {
-  it('every file `npm run dashboards` writes decodes strictly and validates, the profile kinds\' boards included', () => {
+  it("every file `npm run dashboards` writes decodes strictly and validates, the profile kinds' boards included", () => {
     const files: string[] = [];
     for (const [path, text] of renderProvisioning()) {
       if (!path.endsWith('.json')) continue;
@@ -36,7 +39,14 @@ describe("dashboards against Grafana's schema (grafana-foundation-sdk Go models,
       writeFileSync(file, text);
       files.push(file);
     }
-    expect(files.map((f) => f.split('/').pop())).toEqual(expect.arrayContaining(['citybrain-waterlogging.json', 'citybrain-manhole.json', 'citybrain-lighting.json', 'citybrain-parking.json']));
+    expect(files.map((f) => f.split('/').pop())).toEqual(
+      expect.arrayContaining([
+        'citybrain-waterlogging.json',
+        'citybrain-manhole.json',
+        'citybrain-lighting.json',
+        'citybrain-parking.json',
+      ]),
+    );
     const r = runSchemaCheck(binary, { files });
     expect(r.problems).toEqual([]);
     expect(r.code, r.output).toBe(0);
@@ -44,13 +54,20 @@ describe("dashboards against Grafana's schema (grafana-foundation-sdk Go models,
 
   it('a profile kind with an enum field gets a board that passes too', () => {
     const manhole = KindCatalog.default().get('manhole')!.profile!;
-    const board = profileDashboard({ ...manhole, kind: 'valve', title: 'Valves', fields: { state: { type: 'enum', values: ['open', 'shut', 'stuck'], required: true } }, aggregates: [], alerts: [] });
+    const board = profileDashboard({
+      ...manhole,
+      kind: 'valve',
+      title: 'Valves',
+      fields: { state: { type: 'enum', values: ['open', 'shut', 'stuck'], required: true } },
+      aggregates: [],
+      alerts: [],
+    });
     const r = runSchemaCheck(binary, { stdin: JSON.stringify(board) });
     expect(r.problems).toEqual([]);
     expect(r.code, r.output).toBe(0);
   });
 
-  it('catches misspelt fields: a unit in fieldConfig.defaults, a panel\'s gridPos, a dashboard key', () => {
+  it("catches misspelt fields: a unit in fieldConfig.defaults, a panel's gridPos, a dashboard key", () => {
     const board = overview();
     const [first, second] = [board.panels[0]!, board.panels[1]!];
     first.fieldConfig.defaults.unitt = 'percentunit';
@@ -67,14 +84,19 @@ describe("dashboards against Grafana's schema (grafana-foundation-sdk Go models,
     console.log(`schema-check on a misspelt overview board (exit ${r.code}):\n${r.output}`);
   });
 
-  it('catches a wrong type in a panel type\'s options (the plugins are registered): a geomap centred on decimal degrees', () => {
-    const lighting = JSON.parse(renderProvisioning().get('dashboards/city-brain/citybrain-lighting.json')!) as { panels: Array<{ type: string; title: string; options: { view: Record<string, unknown> } }> };
+  it("catches a wrong type in a panel type's options (the plugins are registered): a geomap centred on decimal degrees", () => {
+    const lighting = JSON.parse(renderProvisioning().get('dashboards/city-brain/citybrain-lighting.json')!) as {
+      panels: Array<{ type: string; title: string; options: { view: Record<string, unknown> } }>;
+    };
     const map = lighting.panels.find((p) => p.type === 'geomap')!;
     // What the boards had before: Grafana's schema says integer for view.lat / view.lon.
     map.options.view = { id: 'coords', lat: 36.65, lon: 117.12, zoom: 10 };
     const r = runSchemaCheck(binary, { stdin: JSON.stringify(lighting) });
     expect(r.code).toBe(1);
-    expect(r.problems.map((p) => [p.panel, p.path])).toEqual([[map.title, 'options.view.lat'], [map.title, 'options.view.lon']]);
+    expect(r.problems.map((p) => [p.panel, p.path])).toEqual([
+      [map.title, 'options.view.lat'],
+      [map.title, 'options.view.lon'],
+    ]);
     expect(r.problems[0]!.reason).toMatch(/cannot unmarshal number 36\.65 .*int64/);
   });
 });

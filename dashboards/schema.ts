@@ -38,7 +38,10 @@ export async function schemaCheckBinary(log?: (line: string) => void): Promise<s
  * Runs the check over dashboard files, or over `stdin` (a dashboard object or an array of them)
  * when no file is given. `code` 0: all decode and validate; 1: `problems` lists each.
  */
-export function runSchemaCheck(binary: string, input: { files?: string[]; stdin?: string }): { code: number | null; problems: SchemaProblem[]; output: string } {
+export function runSchemaCheck(
+  binary: string,
+  input: { files?: string[]; stdin?: string },
+): { code: number | null; problems: SchemaProblem[]; output: string } {
   const r = spawnSync(binary, input.files ?? [], { input: input.stdin ?? '', encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
   if (r.error) throw r.error;
   const problems = r.stdout

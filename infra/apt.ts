@@ -34,7 +34,8 @@ export async function ensureDebianBinary(b: DebianBinary): Promise<string> {
   const what = `no ${b.names.join(' / ')} binary on PATH or in ${SYSTEM_DIRS.join(', ')}`;
   const howTo = `install Debian's package (as root: apt-get update && apt-get install -y ${b.pkg}) or set ${b.envVar}`;
   if (!b.install) throw new Error(`${what}: ${howTo}`);
-  if (process.getuid?.() !== 0 || !findBinary(['apt-get'], 'APT_GET')) throw new Error(`${what}, and cannot install it here (needs root and apt-get): ${howTo}`);
+  if (process.getuid?.() !== 0 || !findBinary(['apt-get'], 'APT_GET'))
+    throw new Error(`${what}, and cannot install it here (needs root and apt-get): ${howTo}`);
   await aptInstall(b.pkg, b.log);
   const installed = findBinary(b.names, b.envVar);
   if (!installed) throw new Error(`apt-get installed ${b.pkg} but ${what}`);
@@ -54,5 +55,6 @@ export async function aptInstall(pkg: string, log: (line: string) => void): Prom
     await run('apt-get', ['update'], { env });
     result = await run('apt-get', ['install', '-y', pkg], { env });
   }
-  if (result.code !== 0) throw new Error(`apt-get install -y ${pkg} failed (exit ${result.code}): ${result.output.trim().split('\n').slice(-10).join('\n')}`);
+  if (result.code !== 0)
+    throw new Error(`apt-get install -y ${pkg} failed (exit ${result.code}): ${result.output.trim().split('\n').slice(-10).join('\n')}`);
 }

@@ -50,7 +50,8 @@ function readState(name: string): ServiceState | null {
   }
   if (existsSync(p.pid)) {
     const pid = Number(readFileSync(p.pid, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0) return { service: name, pid, env: {}, commandMatch: '', dataDir: p.data, logFile: p.log, summary: '', startedAt: '' };
+    if (Number.isInteger(pid) && pid > 0)
+      return { service: name, pid, env: {}, commandMatch: '', dataDir: p.data, logFile: p.log, summary: '', startedAt: '' };
   }
   return null;
 }

@@ -7,7 +7,9 @@ import { dirname } from 'node:path';
 
 function lines(file: string): string[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((line, i, all) => line !== '' || i < all.length - 1);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line, i, all) => line !== '' || i < all.length - 1);
 }
 
 const keyOf = (line: string) => /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(line)?.[1];
@@ -45,5 +47,8 @@ export function setEnvKeys(file: string, values: Record<string, string>): void {
 
 export function removeEnvKeys(file: string, keys: string[]): void {
   if (!existsSync(file)) return;
-  write(file, lines(file).filter((line) => !keys.includes(keyOf(line) ?? '')));
+  write(
+    file,
+    lines(file).filter((line) => !keys.includes(keyOf(line) ?? '')),
+  );
 }

@@ -34,7 +34,9 @@ async function goVersion(needed: string): Promise<string> {
     throw new Error(`\`go version\` failed (exit ${r.code}): ${r.output.trim()} — needed: ${needed}`);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`go not found on PATH — needed: ${needed}; install Go (https://go.dev/dl/, or apt-get install golang-go if Debian's is new enough)`);
+      throw new Error(
+        `go not found on PATH — needed: ${needed}; install Go (https://go.dev/dl/, or apt-get install golang-go if Debian's is new enough)`,
+      );
     }
     throw error;
   }
@@ -45,11 +47,16 @@ async function goVersion(needed: string): Promise<string> {
  * why Go is needed (in the error when it is not there). Throws with the command and its output when
  * the build fails.
  */
-export async function ensureGoProgram(dir: string, options: { name?: string; needed?: string; log?: (line: string) => void } = {}): Promise<GoProgram> {
+export async function ensureGoProgram(
+  dir: string,
+  options: { name?: string; needed?: string; log?: (line: string) => void } = {},
+): Promise<GoProgram> {
   const name = options.name ?? basename(dir);
   const version = await goVersion(options.needed ?? `Go 1.22+ to build ${dir}`);
   const hash = createHash('sha256').update(version);
-  const sources = readdirSync(dir).filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go')).sort();
+  const sources = readdirSync(dir)
+    .filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go'))
+    .sort();
   for (const f of sources) hash.update(`\0${f}\0`).update(readFileSync(join(dir, f)));
   const home = join(cacheRoot(), `go-${name}-${hash.digest('hex').slice(0, 16)}`);
   const binary = join(home, name);
@@ -58,7 +65,11 @@ export async function ensureGoProgram(dir: string, options: { name?: string; nee
   mkdirSync(home, { recursive: true });
   const staging = join(home, `.${name}-${process.pid}-${Date.now()}`);
   const args = ['build', '-trimpath', '-o', staging, '.'];
-  options.log?.(`building ${name} (once, cached in ${home}): ${Object.entries(GO_ENV).map(([k, v]) => `${k}=${v.includes(' ') ? `'${v}'` : v}`).join(' ')} go ${args.join(' ')}`);
+  options.log?.(
+    `building ${name} (once, cached in ${home}): ${Object.entries(GO_ENV)
+      .map(([k, v]) => `${k}=${v.includes(' ') ? `'${v}'` : v}`)
+      .join(' ')} go ${args.join(' ')}`,
+  );
   const r = await run('go', args, { cwd: dir, env: { ...process.env, ...GO_ENV } });
   if (r.code !== 0 || !existsSync(staging)) {
     rmSync(staging, { force: true });

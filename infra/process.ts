@@ -16,7 +16,11 @@ export const LOOPBACK = '127.0.0.1';
  * one, `logFile` as given or `defaultLog` inside it (its directory created), and `cleanup` to
  * remove the data directory.
  */
-export function serverDirs(name: string, defaultLog: string, options: { dataDir?: string; logFile?: string }): { dataDir: string; logFile: string; cleanup: () => void } {
+export function serverDirs(
+  name: string,
+  defaultLog: string,
+  options: { dataDir?: string; logFile?: string },
+): { dataDir: string; logFile: string; cleanup: () => void } {
   const dataDir = options.dataDir ? resolve(options.dataDir) : mkdtempSync(join(tmpdir(), `city-brain-${name}-`));
   mkdirSync(dataDir, { recursive: true });
   const logFile = resolve(options.logFile ?? join(dataDir, defaultLog));
@@ -120,7 +124,12 @@ export function tail(file: string, lines = 30): string {
     const buffer = Buffer.alloc(length);
     fd = openSync(file, 'r');
     readSync(fd, buffer, 0, length, size - length);
-    return buffer.toString().split('\n').slice(-lines - 1).join('\n').trimEnd();
+    return buffer
+      .toString()
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n')
+      .trimEnd();
   } catch {
     return '';
   } finally {

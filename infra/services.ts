@@ -34,9 +34,4 @@ export interface ServiceModule {
   up(ctx: UpContext): Promise<StartedService>;
 }
 
-export const SERVICES: ServiceModule[] = [
-  kafkaService,
-  influxdbService,
-  alertmanagerService,
-  mosquittoService,
-];
+export const SERVICES: ServiceModule[] = [kafkaService, influxdbService, alertmanagerService, mosquittoService];

@@ -73,7 +73,11 @@ interface Run {
   readonly exited: string | null;
 }
 
-function spawnRun(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; logFile?: string; append?: boolean; what: string }): Run {
+function spawnRun(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; logFile?: string; append?: boolean; what: string },
+): Run {
   const out = options.logFile ? openSync(options.logFile, options.append ? 'a' : 'w') : 'ignore';
   const child = spawn(command, args, { detached: true, env: options.env ?? process.env, stdio: ['ignore', out, out] });
   if (typeof out === 'number') closeSync(out);
@@ -98,7 +102,9 @@ function spawnRun(command: string, args: string[], options: { env?: NodeJS.Proce
  */
 export async function supervise(o: SuperviseOptions): Promise<Supervised> {
   const launch = async (phase: 'start-up' | 'resume', append: boolean): Promise<Run> => {
-    const [command, args] = o.detached ? [o.command, o.args] : ['/bin/sh', ['-c', WATCHDOG, `city-brain-${o.name.toLowerCase()}-watchdog`, String(process.pid), o.dataDir, o.command, ...o.args]];
+    const [command, args] = o.detached
+      ? [o.command, o.args]
+      : ['/bin/sh', ['-c', WATCHDOG, `city-brain-${o.name.toLowerCase()}-watchdog`, String(process.pid), o.dataDir, o.command, ...o.args]];
     const run = spawnRun(command, args, { env: o.env, logFile: o.logFile, append, what: `${o.name} exited during ${phase}` });
     await new Promise((r) => setImmediate(r)); // let a failed spawn report itself
     return run;
@@ -111,7 +117,10 @@ export async function supervise(o: SuperviseOptions): Promise<Supervised> {
 
   let reaper: Run | null = null;
   const startReaper = () => {
-    if (!o.detached) reaper = spawnRun('/bin/sh', ['-c', REAPER, `city-brain-${o.name.toLowerCase()}-reaper`, String(process.pid), o.dataDir], { what: 'reaper exited' });
+    if (!o.detached)
+      reaper = spawnRun('/bin/sh', ['-c', REAPER, `city-brain-${o.name.toLowerCase()}-reaper`, String(process.pid), o.dataDir], {
+        what: 'reaper exited',
+      });
   };
   const endReaper = async () => {
     const r = reaper;
@@ -168,7 +177,10 @@ export async function supervise(o: SuperviseOptions): Promise<Supervised> {
         const until = Date.now() + Math.min(o.readyTimeoutMs, 15_000);
         for (const port of o.ports) {
           while (!(await canBind(port))) {
-            if (Date.now() > until) throw new Error(`cannot resume ${o.name} on its ports: ${LOOPBACK}:${port} is in use (taken by another process while it was halted?)`);
+            if (Date.now() > until)
+              throw new Error(
+                `cannot resume ${o.name} on its ports: ${LOOPBACK}:${port} is in use (taken by another process while it was halted?)`,
+              );
             await sleep(250);
           }
         }

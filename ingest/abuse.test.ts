@@ -24,7 +24,10 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
   const lateWell = wells[1]!; // logs in for the first time during the flood
   const space = registry.ofKind('parking')[0]!;
   const gateway = space.gatewayId!;
-  const ownSpaces = registry.ofKind('parking').filter((p) => p.gatewayId === gateway).slice(0, 2);
+  const ownSpaces = registry
+    .ofKind('parking')
+    .filter((p) => p.gatewayId === gateway)
+    .slice(0, 2);
   const secrets = new Map<string, string>();
   let pipeline: RunningPipeline;
   let mqttUrl: string;
@@ -32,14 +35,27 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
   const clients: MqttClient[] = [];
   const metrics = async () => (await fetch(`${api}/metrics`)).text();
   const as = async (id: string) => {
-    const c = await mqtt.connectAsync(mqttUrl, { clientId: id, username: id, password: secrets.get(id), reconnectPeriod: 0, connectTimeout: 10_000 });
+    const c = await mqtt.connectAsync(mqttUrl, {
+      clientId: id,
+      username: id,
+      password: secrets.get(id),
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+    });
     clients.push(c);
     return c;
   };
   /** mqtt.js from a given source address (its URL form has no option for one). */
   const from = (id: string, localAddress: string) =>
     new Promise<MqttClient>((resolve, reject) => {
-      const c = new mqtt.MqttClient(() => connectTcp({ port: pipeline.mqttPort, host: '127.0.0.1', localAddress }), { clientId: id, username: id, password: secrets.get(id), reconnectPeriod: 0, connectTimeout: 10_000, protocolVersion: 4 });
+      const c = new mqtt.MqttClient(() => connectTcp({ port: pipeline.mqttPort, host: '127.0.0.1', localAddress }), {
+        clientId: id,
+        username: id,
+        password: secrets.get(id),
+        reconnectPeriod: 0,
+        connectTimeout: 10_000,
+        protocolVersion: 4,
+      });
       clients.push(c);
       c.once('connect', () => resolve(c));
       c.once('error', reject);
@@ -49,11 +65,15 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
 
   let auth: AuthPipeline;
   beforeAll(async () => {
-    auth = await authPipeline(registry, [
-      { type: 'device', id: well.nodeId },
-      { type: 'device', id: lateWell.nodeId },
-      { type: 'gateway', id: gateway },
-    ], () => ({ EVAL_INTERVAL_MS: '500' }));
+    auth = await authPipeline(
+      registry,
+      [
+        { type: 'device', id: well.nodeId },
+        { type: 'device', id: lateWell.nodeId },
+        { type: 'gateway', id: gateway },
+      ],
+      () => ({ EVAL_INTERVAL_MS: '500' }),
+    );
     ({ pipeline, mqttUrl, api } = auth);
     for (const [id, secret] of auth.secrets) secrets.set(id, secret);
   });
@@ -98,7 +118,9 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
       await new Promise((r) => setTimeout(r, 100));
     }
     const closed = closedByBroker;
-    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : (s.once('close', () => resolve()), s.destroy())))));
+    await Promise.all(
+      sockets.map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : (s.once('close', () => resolve()), s.destroy())))),
+    );
     return { rss, closedByBroker: closed };
   }
 
@@ -151,14 +173,16 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
     const rssBefore = process.memoryUsage().rss;
     const { rss: rssAfter, closedByBroker } = await oversizedConnects(200);
     const text = await metrics();
-    console.log(`oversized CONNECTs: RSS ${Math.round(rssBefore / MiB)} -> ${Math.round(rssAfter / MiB)} MB while they are open; ${closedByBroker} of 200 closed by the broker`);
+    console.log(
+      `oversized CONNECTs: RSS ${Math.round(rssBefore / MiB)} -> ${Math.round(rssAfter / MiB)} MB while they are open; ${closedByBroker} of 200 closed by the broker`,
+    );
     expect(rssAfter - rssBefore).toBeLessThan(100 * MiB);
     expect(closedByBroker).toBe(200);
     expect(metricValue(text, 'citybrain_mqtt_refused_total', { cause: 'connect-too-large' })).toBe(before + 200);
     expect(metricValue(text, 'citybrain_limit_hits_total', { limit: 'MQTT_MAX_CONNECT_BYTES' })).toBeGreaterThanOrEqual(200);
   }, 60_000);
 
-  it('during a 1 MiB batch of tiny bad entries, oversized CONNECTs and a login flood from four addresses: /health and another device\'s PUBACK within 1 s', async () => {
+  it("during a 1 MiB batch of tiny bad entries, oversized CONNECTs and a login flood from four addresses: /health and another device's PUBACK within 1 s", async () => {
     const device = await as(well.nodeId);
     const gw = await as(gateway);
     const start = await metrics();
@@ -246,10 +270,14 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
     // Still connected and acknowledged once: a second publish on the same connection goes through.
     await gw.publishAsync(batchTopic, `{"readings":[${entry(ownSpaces[0]!.nodeId)}]}`, { qos: 1 });
     expect(gw.connected).toBe(true);
-    const node = await waitFor(async () => {
-      const body = (await (await fetch(`${api}/api/v1/nodes/${ownSpaces[1]!.nodeId}`)).json()) as { latest?: unknown };
-      return body.latest ? body : undefined;
-    }, 10_000, 'the valid entry beside the deep one processed');
+    const node = await waitFor(
+      async () => {
+        const body = (await (await fetch(`${api}/api/v1/nodes/${ownSpaces[1]!.nodeId}`)).json()) as { latest?: unknown };
+        return body.latest ? body : undefined;
+      },
+      10_000,
+      'the valid entry beside the deep one processed',
+    );
     expect(node.latest).toBeTruthy();
   });
 

@@ -7,7 +7,9 @@ function heldProducer() {
   const sends: { topic: string; keys: (string | null)[]; done: (error?: Error) => void }[] = [];
   const producer: Producer = {
     send: (topic: string, messages: OutgoingMessage[]) =>
-      new Promise<void>((resolve, reject) => sends.push({ topic, keys: messages.map((m) => m.key), done: (e) => (e ? reject(e) : resolve()) })),
+      new Promise<void>((resolve, reject) =>
+        sends.push({ topic, keys: messages.map((m) => m.key), done: (e) => (e ? reject(e) : resolve()) }),
+      ),
   } as Producer;
   return { producer, sends };
 }
@@ -28,7 +30,10 @@ describe('LogAppender', () => {
     await a;
     await tick();
     // b and c waited together: one send, b's records first.
-    expect(sends.map((s) => s.keys)).toEqual([['a1', 'a2'], ['b1', 'c1', 'c2']]);
+    expect(sends.map((s) => s.keys)).toEqual([
+      ['a1', 'a2'],
+      ['b1', 'c1', 'c2'],
+    ]);
     expect(settled).toEqual(['a']);
     sends[1]!.done();
     await Promise.all([b, c]);
@@ -40,7 +45,13 @@ describe('LogAppender', () => {
     const { producer, sends } = heldProducer();
     const log = new LogAppender(producer, 'telemetry.raw', 6);
     const big = (key: string, n: number): OutgoingMessage => ({ key, value: Buffer.alloc(n) });
-    const all = [log.append([big('a', 1)]), log.append([big('b', 3), big('c', 2)]), log.append([big('d', 2)]), log.append([big('e', 9)]), log.append([big('f', 1)])];
+    const all = [
+      log.append([big('a', 1)]),
+      log.append([big('b', 3), big('c', 2)]),
+      log.append([big('d', 2)]),
+      log.append([big('e', 9)]),
+      log.append([big('f', 1)]),
+    ];
     for (let i = 0; i < 5; i++) {
       await tick();
       sends[i]!.done();

@@ -118,11 +118,20 @@ export class TelemetryBridge {
     /** `raw` is a function for batch entries: their bytes are only needed (re-serialised) when rejected. */
     const take = (verdict: Verdict, raw: Buffer | (() => Buffer)) => {
       if (verdict.ok) {
-        accepted.push({ key: verdict.record.nodeId, value: Buffer.from(JSON.stringify(verdict.record)), timestamp: verdict.record.reading.ts });
+        accepted.push({
+          key: verdict.record.nodeId,
+          value: Buffer.from(JSON.stringify(verdict.record)),
+          timestamp: verdict.record.reading.ts,
+        });
         acceptedKinds.set(verdict.record.kind, (acceptedKinds.get(verdict.record.kind) ?? 0) + 1);
         acceptedReadings++;
       } else {
-        rejected.push({ reason: verdict.reason, detail: verdict.detail, nodeId: verdict.nodeId, payload: typeof raw === 'function' ? raw() : raw });
+        rejected.push({
+          reason: verdict.reason,
+          detail: verdict.detail,
+          nodeId: verdict.nodeId,
+          payload: typeof raw === 'function' ? raw() : raw,
+        });
       }
     };
 
@@ -138,7 +147,12 @@ export class TelemetryBridge {
         else this.#unpackBatch(target.gatewayId, body.value, receivedAt, take, rejected, payload, scope);
       }
     } else if (payload.length > this.#o.maxPayloadBytes) {
-      rejected.push({ reason: 'too-large', detail: `payload of ${payload.length} bytes exceeds ${this.#o.maxPayloadBytes}`, nodeId: target.nodeId, payload });
+      rejected.push({
+        reason: 'too-large',
+        detail: `payload of ${payload.length} bytes exceeds ${this.#o.maxPayloadBytes}`,
+        nodeId: target.nodeId,
+        payload,
+      });
     } else if (target.type === 'status') {
       const status = this.#status(target, payload, receivedAt);
       if ('reason' in status) rejected.push({ ...status, payload });
@@ -151,7 +165,12 @@ export class TelemetryBridge {
           take(validateReading(this.#o.registry, target, body.value, receivedAt, this.#o.maxFutureSkewMs), payload);
         } catch (error) {
           // Not expected (validation returns verdicts): the publish is still acknowledged and dead-lettered, never an error.
-          rejected.push({ reason: 'bad-schema', detail: `payload could not be judged (${(error as Error).name})`, nodeId: target.nodeId, payload });
+          rejected.push({
+            reason: 'bad-schema',
+            detail: `payload could not be judged (${(error as Error).name})`,
+            nodeId: target.nodeId,
+            payload,
+          });
         }
       }
     }
@@ -185,7 +204,15 @@ export class TelemetryBridge {
    * holds a bounded copy of it (depth and size), and an entry that cannot be judged for any reason
    * is dead-lettered alone: the entries beside it are still accepted.
    */
-  #unpackBatch(gatewayId: string, body: unknown, receivedAt: number, take: (v: Verdict, raw: () => Buffer) => void, rejected: Rejection[], raw: Buffer, scope?: PublishScope): void {
+  #unpackBatch(
+    gatewayId: string,
+    body: unknown,
+    receivedAt: number,
+    take: (v: Verdict, raw: () => Buffer) => void,
+    rejected: Rejection[],
+    raw: Buffer,
+    scope?: PublishScope,
+  ): void {
     const readings = (body as { readings?: unknown } | null)?.readings;
     if (typeof body !== 'object' || body === null || !Array.isArray(readings)) {
       rejected.push({ reason: 'bad-schema', detail: `gateway ${gatewayId} batch must be { "readings": [ ... ] }`, payload: raw });
@@ -195,7 +222,11 @@ export class TelemetryBridge {
     const maxEntries = this.#o.maxBatchEntries ?? 1_000;
     if (readings.length > maxEntries) {
       this.#o.metrics.limitHits.inc({ limit: 'MAX_BATCH_ENTRIES' });
-      rejected.push({ reason: 'too-large', detail: `gateway ${gatewayId} batch of ${readings.length} entries exceeds MAX_BATCH_ENTRIES (${maxEntries})`, payload: raw });
+      rejected.push({
+        reason: 'too-large',
+        detail: `gateway ${gatewayId} batch of ${readings.length} entries exceeds MAX_BATCH_ENTRIES (${maxEntries})`,
+        payload: raw,
+      });
       return;
     }
     for (let i = 0; i < readings.length; i++) {
@@ -204,7 +235,11 @@ export class TelemetryBridge {
       try {
         const e = entry as { nodeId?: unknown; kind?: unknown } | null;
         if (typeof e !== 'object' || e === null || typeof e.nodeId !== 'string' || typeof e.kind !== 'string') {
-          rejected.push({ reason: 'bad-schema', detail: `gateway ${gatewayId} batch entry ${i}: needs string nodeId and kind`, payload: entryRaw() });
+          rejected.push({
+            reason: 'bad-schema',
+            detail: `gateway ${gatewayId} batch entry ${i}: needs string nodeId and kind`,
+            payload: entryRaw(),
+          });
           continue;
         }
         const refused = scope?.refuseEntry?.(e.nodeId);
@@ -216,7 +251,11 @@ export class TelemetryBridge {
       } catch (error) {
         // Not expected (validation returns verdicts); one entry must never lose the batch its PUBACK.
         this.#o.logger.warn({ gatewayId, entry: i, err: (error as Error).message }, 'batch entry could not be judged; dead-lettered');
-        rejected.push({ reason: 'bad-schema', detail: `gateway ${gatewayId} batch entry ${i}: could not be judged (${(error as Error).name})`, payload: entryRaw() });
+        rejected.push({
+          reason: 'bad-schema',
+          detail: `gateway ${gatewayId} batch entry ${i}: could not be judged (${(error as Error).name})`,
+          payload: entryRaw(),
+        });
       }
     }
   }
@@ -229,22 +268,41 @@ export class TelemetryBridge {
     return Buffer.from(copy.text);
   }
 
-  #status(target: { nodeId: string; kind: StatusRecord['kind']; district: string }, payload: Buffer, receivedAt: number): StatusRecord | Rejection {
+  #status(
+    target: { nodeId: string; kind: StatusRecord['kind']; district: string },
+    payload: Buffer,
+    receivedAt: number,
+  ): StatusRecord | Rejection {
     const text = payload.toString('utf8').trim().toLowerCase();
     if (text !== 'online' && text !== 'offline') {
-      return { reason: 'bad-schema', detail: `status payload must be online or offline (got ${JSON.stringify(text.slice(0, 32))})`, nodeId: target.nodeId };
+      return {
+        reason: 'bad-schema',
+        detail: `status payload must be online or offline (got ${JSON.stringify(text.slice(0, 32))})`,
+        nodeId: target.nodeId,
+      };
     }
     const node = this.#o.registry.get(target.nodeId);
     if (!node) return { reason: 'unknown-node', detail: `node ${target.nodeId} is not in the registry`, nodeId: target.nodeId };
     if (node.kind !== target.kind || node.district !== target.district) {
-      return { reason: 'topic-mismatch', detail: `node ${target.nodeId} is registered as ${node.district}/${node.kind}, not ${target.district}/${target.kind}`, nodeId: target.nodeId };
+      return {
+        reason: 'topic-mismatch',
+        detail: `node ${target.nodeId} is registered as ${node.district}/${node.kind}, not ${target.district}/${target.kind}`,
+        nodeId: target.nodeId,
+      };
     }
     return { type: 'status', nodeId: node.nodeId, kind: node.kind, district: node.district, status: text, receivedAt };
   }
 
   #deadLetter(r: Rejection, topic: string, clientId: string | undefined, receivedAt: number): OutgoingMessage {
     const record = rejectedRecord(
-      { reason: r.reason, detail: r.detail, topic: topic.slice(0, 512), ...(clientId ? { clientId } : {}), ...(r.nodeId ? { nodeId: r.nodeId } : {}), receivedAt },
+      {
+        reason: r.reason,
+        detail: r.detail,
+        topic: topic.slice(0, 512),
+        ...(clientId ? { clientId } : {}),
+        ...(r.nodeId ? { nodeId: r.nodeId } : {}),
+        receivedAt,
+      },
       r.payload ?? Buffer.alloc(0),
       this.#o.dlqPayloadBytes,
     );

@@ -29,10 +29,25 @@ describe('ingest backpressure', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const consumed: string[] = [];
-    await transport.consume({ groupId: 'stalled', topics: [TOPICS.raw], onBatch: async (b) => { await gate; consumed.push(...b.records.map((r) => r.value.toString())); } });
+    await transport.consume({
+      groupId: 'stalled',
+      topics: [TOPICS.raw],
+      onBatch: async (b) => {
+        await gate;
+        consumed.push(...b.records.map((r) => r.value.toString()));
+      },
+    });
     const metrics = new PipelineMetrics({ defaultMetrics: false });
     const logger = pino({ level: 'silent' });
-    const bridge = new TelemetryBridge({ registry, producer: await transport.producer(), metrics, logger, maxPayloadBytes: 16_384, maxBatchBytes: 1 << 20, maxFutureSkewMs: 300_000 });
+    const bridge = new TelemetryBridge({
+      registry,
+      producer: await transport.producer(),
+      metrics,
+      logger,
+      maxPayloadBytes: 16_384,
+      maxBatchBytes: 1 << 20,
+      maxFutureSkewMs: 300_000,
+    });
     broker = await startBroker({ host: '127.0.0.1', port: 0, maxInflight, bridge, metrics, logger });
     // Records the log has taken so far (offsets only grow, trimming does not lower them).
     const appended = () => transport.topic(TOPICS.raw).reduce((n, log) => n + log.end, 0);
@@ -47,9 +62,19 @@ describe('ingest backpressure', () => {
     // At every PUBACK, how many records the log held: never fewer than the publishes acknowledged.
     const heldAtAck: Array<{ acked: number; held: number }> = [];
     const sends = Array.from({ length: 12 }, (_, i) =>
-      client.publishAsync(`city/${lamp.district}/streetlight/${lamp.nodeId}/telemetry`, JSON.stringify({ ts: TEST_START + i, powerState: 'on' }), { qos: 1 }).then(() => heldAtAck.push({ acked: ++acked, held: appended() })),
+      client
+        .publishAsync(
+          `city/${lamp.district}/streetlight/${lamp.nodeId}/telemetry`,
+          JSON.stringify({ ts: TEST_START + i, powerState: 'on' }),
+          { qos: 1 },
+        )
+        .then(() => heldAtAck.push({ acked: ++acked, held: appended() })),
     );
-    await waitFor(async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_inflight') >= 9, 5000, 'appends waiting for the log');
+    await waitFor(
+      async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_inflight') >= 9,
+      5000,
+      'appends waiting for the log',
+    );
     expect(appended()).toBe(3); // the log takes maxLag records while its reader is stalled
     expect(acked).toBeLessThanOrEqual(3);
     release();
@@ -70,14 +95,26 @@ describe('ingest backpressure', () => {
     const closed = lamps.map(() => false);
     clients.forEach((c, i) => c.once('close', () => (closed[i] = true)));
     const results = lamps.map((lamp, i) =>
-      clients[i]!.publishAsync(`city/${lamp.district}/streetlight/${lamp.nodeId}/telemetry`, JSON.stringify({ ts: TEST_START + i, powerState: 'on' }), { qos: 1 }).then(
+      clients[i]!.publishAsync(
+        `city/${lamp.district}/streetlight/${lamp.nodeId}/telemetry`,
+        JSON.stringify({ ts: TEST_START + i, powerState: 'on' }),
+        { qos: 1 },
+      ).then(
         () => void (acknowledged[i] = true),
         () => undefined,
       ),
     );
-    await waitFor(async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_refused_total', { cause: 'buffer-full' }) >= 1, 5000, 'a refusal');
+    await waitFor(
+      async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_refused_total', { cause: 'buffer-full' }) >= 1,
+      5000,
+      'a refusal',
+    );
     // Stalled: the log holds maxLag (1) record and 4 publishes wait; every other one is refused.
-    await waitFor(async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_refused_total', { cause: 'buffer-full' }) === 3, 5000, '3 refusals');
+    await waitFor(
+      async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_refused_total', { cause: 'buffer-full' }) === 3,
+      5000,
+      '3 refusals',
+    );
     expect(metricValue(await metrics.registry.metrics(), 'citybrain_ingest_inflight')).toBe(4);
     expect(appended()).toBe(1);
     release();
@@ -88,7 +125,9 @@ describe('ingest backpressure', () => {
     const refused = lamps.filter((_, i) => !acknowledged[i]).map((l) => l.nodeId);
     expect(acked).toHaveLength(5);
     expect(refused).toHaveLength(3);
-    lamps.forEach((l, i) => expect(closed[i], `${l.nodeId} ${acknowledged[i] ? 'acknowledged' : 'refused'}: connection closed`).toBe(!acknowledged[i]));
+    lamps.forEach((l, i) =>
+      expect(closed[i], `${l.nodeId} ${acknowledged[i] ? 'acknowledged' : 'refused'}: connection closed`).toBe(!acknowledged[i]),
+    );
     const text = await metrics.registry.metrics();
     expect(metricValue(text, 'citybrain_ingest_refused_total', { cause: 'buffer-full' })).toBe(refused.length);
     expect(metricValue(text, 'citybrain_readings_accepted_total', { kind: 'streetlight' })).toBe(acked.length);
@@ -112,10 +151,27 @@ describe('connection rate limit', () => {
     await transport.ensureTopics(topicSpecs(1));
     const metrics = new PipelineMetrics({ defaultMetrics: false });
     const logger = pino({ level: 'silent' });
-    const bridge = new TelemetryBridge({ registry: generateCity(), producer: await transport.producer(), metrics, logger, maxPayloadBytes: 16_384, maxBatchBytes: 1 << 20, maxFutureSkewMs: 300_000 });
-    broker = await startBroker({ host: '127.0.0.1', port: 0, maxInflight: 100, bridge, metrics, logger, connectRate: { perSecond: 0.001, burst: 2 } });
+    const bridge = new TelemetryBridge({
+      registry: generateCity(),
+      producer: await transport.producer(),
+      metrics,
+      logger,
+      maxPayloadBytes: 16_384,
+      maxBatchBytes: 1 << 20,
+      maxFutureSkewMs: 300_000,
+    });
+    broker = await startBroker({
+      host: '127.0.0.1',
+      port: 0,
+      maxInflight: 100,
+      bridge,
+      metrics,
+      logger,
+      connectRate: { perSecond: 0.001, burst: 2 },
+    });
     const clients = [];
-    for (let i = 0; i < 2; i++) clients.push(await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: `rl-${i}`, reconnectPeriod: 0 }));
+    for (let i = 0; i < 2; i++)
+      clients.push(await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: `rl-${i}`, reconnectPeriod: 0 }));
     // The third: the socket is closed without a byte (no CONNACK), as a flood would be.
     const socket = connectTcp(broker.port, '127.0.0.1');
     let received = 0;
@@ -131,15 +187,54 @@ describe('connection rate limit', () => {
   it('on the TLS listener too, before the handshake', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'citybrain-tls-'));
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'pipe' },
+      );
       const ca = readFileSync(join(dir, 'cert.pem'));
       const transport = new MemoryTransport();
       await transport.ensureTopics(topicSpecs(1));
       const metrics = new PipelineMetrics({ defaultMetrics: false });
       const logger = pino({ level: 'silent' });
-      const bridge = new TelemetryBridge({ registry: generateCity(), producer: await transport.producer(), metrics, logger, maxPayloadBytes: 16_384, maxBatchBytes: 1 << 20, maxFutureSkewMs: 300_000 });
+      const bridge = new TelemetryBridge({
+        registry: generateCity(),
+        producer: await transport.producer(),
+        metrics,
+        logger,
+        maxPayloadBytes: 16_384,
+        maxBatchBytes: 1 << 20,
+        maxFutureSkewMs: 300_000,
+      });
       const tls = { port: 0, cert: ca, key: readFileSync(join(dir, 'key.pem')) };
-      broker = await startBroker({ host: '127.0.0.1', port: 0, maxInflight: 100, bridge, metrics, logger, connectRate: { perSecond: 0.001, burst: 1 }, tls });
+      broker = await startBroker({
+        host: '127.0.0.1',
+        port: 0,
+        maxInflight: 100,
+        bridge,
+        metrics,
+        logger,
+        connectRate: { perSecond: 0.001, burst: 1 },
+        tls,
+      });
       const first = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker.tlsPort}`, { ca, reconnectPeriod: 0 });
       const second = connectTls({ port: broker.tlsPort!, host: '127.0.0.1', ca });
       let handshake = false;

@@ -81,7 +81,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const persistence = new SessionStore({
     ledger,
     limits: { maxMessages: sessions.queueMax, maxBytes: sessions.queueMaxBytes },
-    dropped: (cause, n) => metrics.limitHits.inc({ limit: cause === 'count' ? 'MQTT_SESSION_QUEUE_MAX' : 'MQTT_SESSION_QUEUE_MAX_BYTES' }, n),
+    dropped: (cause, n) =>
+      metrics.limitHits.inc({ limit: cause === 'count' ? 'MQTT_SESSION_QUEUE_MAX' : 'MQTT_SESSION_QUEUE_MAX_BYTES' }, n),
   });
   const mayReceive = auth ? forwardPolicy(auth.store) : undefined;
   const aedes = new Aedes({
@@ -95,7 +96,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       limitHit: (limit) => metrics.limitHits.inc({ limit }),
     }),
     persistence,
-    authorizeSubscribe(client: Client, subscription: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void) {
+    authorizeSubscribe(
+      client: Client,
+      subscription: Subscription,
+      callback: (error: Error | null, subscription?: Subscription | null) => void,
+    ) {
       // null: a failed SUBACK for this filter; the connection stays.
       if (auth) {
         const principal = principalOf(client);
@@ -167,7 +172,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   aedes.on('clientDisconnect', () => metrics.mqttClients.set(aedes.connectedClients));
   aedes.on('unsubscribe', (filters: string[], client: Client) => ledger.released(client, filters));
   aedes.on('clientError', (client: Client, error: Error) => logger.debug({ clientId: client.id, err: error.message }, 'mqtt client error'));
-  aedes.on('connectionError', (client: Client, error: Error) => logger.debug({ clientId: client?.id, err: error.message }, 'mqtt connection error'));
+  aedes.on('connectionError', (client: Client, error: Error) =>
+    logger.debug({ clientId: client?.id, err: error.message }, 'mqtt connection error'),
+  );
   /** A session whose credentials are no longer in force (revoked, removed, rotated) is closed; its reconnects are refused at login. */
   const endRevoked = (client: Client) => {
     refusals.inc({ cause: 'revoked' });
@@ -181,7 +188,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       if (principal && !auth.store.active(principal)) endRevoked(client);
     }
   });
-  aedes.on('keepaliveTimeout', (client: Client) => logger.debug({ clientId: client.id }, 'mqtt client silent past its keep-alive; disconnected'));
+  aedes.on('keepaliveTimeout', (client: Client) =>
+    logger.debug({ clientId: client.id }, 'mqtt client silent past its keep-alive; disconnected'),
+  );
   await aedes.listen();
 
   const limiter = new ConnectLimiter(options.connectRate ?? { perSecond: 50, burst: 500 });
@@ -203,7 +212,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
           // A stranger's CONNECT: debug only, a flood of them must not flood the log too.
           refusals.inc({ cause: 'connect-too-large' });
           metrics.limitHits.inc({ limit: 'MQTT_MAX_CONNECT_BYTES' });
-          logger.debug({ ip: socket.remoteAddress, announced, max: maxConnectBytes }, 'mqtt CONNECT over the size limit; connection closed before authentication');
+          logger.debug(
+            { ip: socket.remoteAddress, announced, max: maxConnectBytes },
+            'mqtt CONNECT over the size limit; connection closed before authentication',
+          );
           return;
         }
         refusals.inc({ cause: 'packet-too-large' });
@@ -213,7 +225,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     );
     guardSubscribeFilters(socket, sessions.maxFiltersPerSubscribe, (filters) => {
       metrics.limitHits.inc({ limit: 'MQTT_MAX_FILTERS_PER_SUBSCRIBE' });
-      logger.info({ ip: socket.remoteAddress, filters: `>${sessions.maxFiltersPerSubscribe}` }, 'mqtt SUBSCRIBE over the filter limit; connection closed');
+      logger.info(
+        { ip: socket.remoteAddress, filters: `>${sessions.maxFiltersPerSubscribe}` },
+        'mqtt SUBSCRIBE over the filter limit; connection closed',
+      );
     });
     aedes.handle(socket);
   };
@@ -227,7 +242,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     tlsServer = createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, serve);
     // 'connection' is the raw TCP socket: refuse over-rate clients before the handshake costs anything.
     tlsServer.prependListener('connection', (socket: Socket) => void admit(socket));
-    tlsServer.on('tlsClientError', (error: Error, socket) => logger.debug({ err: error.message, ip: socket.remoteAddress }, 'mqtt tls handshake failed'));
+    tlsServer.on('tlsClientError', (error: Error, socket) =>
+      logger.debug({ err: error.message, ip: socket.remoteAddress }, 'mqtt tls handshake failed'),
+    );
     tlsPort = await listen(tlsServer, options.tls.port, options.host);
     logger.info({ host: options.host, port: tlsPort }, 'mqtt tls listener');
   }

@@ -34,15 +34,51 @@ const topicOf = (n: RegistryNode) => `city/${n.district}/${n.kind}/${n.nodeId}/t
 /** The malformed messages, each kind of fault in turn, with the reason ingest must give. */
 const FAULTS: Array<{ reason: string; make: (i: number, now: number) => { topic: string; payload: string } }> = [
   { reason: 'bad-json', make: (i) => ({ topic: topicOf(lamps[i % lamps.length]!), payload: `{"ts":${i},"powerState":"on"` }) },
-  { reason: 'bad-schema', make: (i, now) => ({ topic: topicOf(lamps[i % lamps.length]!), payload: JSON.stringify({ ts: now, powerState: 'sideways', dim: 500 }) }) },
+  {
+    reason: 'bad-schema',
+    make: (i, now) => ({
+      topic: topicOf(lamps[i % lamps.length]!),
+      payload: JSON.stringify({ ts: now, powerState: 'sideways', dim: 500 }),
+    }),
+  },
   { reason: 'bad-schema', make: (i) => ({ topic: topicOf(parking[i % parking.length]!), payload: JSON.stringify([1, 2, 3]) }) },
-  { reason: 'unknown-node', make: (i, now) => ({ topic: `city/Lixia/streetlight/SL-XX-${900000 + i}/telemetry`, payload: JSON.stringify({ ts: now, powerState: 'on' }) }) },
-  { reason: 'topic-mismatch', make: (i, now) => ({ topic: `city/Nowhere/streetlight/${lamps[i % lamps.length]!.nodeId}/telemetry`, payload: JSON.stringify({ ts: now, powerState: 'on' }) }) },
-  { reason: 'node-mismatch', make: (i, now) => ({ topic: topicOf(lamps[i % lamps.length]!), payload: JSON.stringify({ ts: now, nodeId: 'SL-SOMEONE-ELSE', powerState: 'on' }) }) },
-  { reason: 'bad-timestamp', make: (i, now) => ({ topic: topicOf(lamps[i % lamps.length]!), payload: JSON.stringify({ ts: now + 86_400_000 + i, powerState: 'on' }) }) },
+  {
+    reason: 'unknown-node',
+    make: (i, now) => ({
+      topic: `city/Lixia/streetlight/SL-XX-${900000 + i}/telemetry`,
+      payload: JSON.stringify({ ts: now, powerState: 'on' }),
+    }),
+  },
+  {
+    reason: 'topic-mismatch',
+    make: (i, now) => ({
+      topic: `city/Nowhere/streetlight/${lamps[i % lamps.length]!.nodeId}/telemetry`,
+      payload: JSON.stringify({ ts: now, powerState: 'on' }),
+    }),
+  },
+  {
+    reason: 'node-mismatch',
+    make: (i, now) => ({
+      topic: topicOf(lamps[i % lamps.length]!),
+      payload: JSON.stringify({ ts: now, nodeId: 'SL-SOMEONE-ELSE', powerState: 'on' }),
+    }),
+  },
+  {
+    reason: 'bad-timestamp',
+    make: (i, now) => ({
+      topic: topicOf(lamps[i % lamps.length]!),
+      payload: JSON.stringify({ ts: now + 86_400_000 + i, powerState: 'on' }),
+    }),
+  },
   { reason: 'unknown-kind', make: (i, now) => ({ topic: `city/Lixia/toaster/T-${i}/telemetry`, payload: JSON.stringify({ ts: now }) }) },
   { reason: 'bad-topic', make: (i) => ({ topic: `spam/${i}`, payload: 'buy now' }) },
-  { reason: 'too-large', make: (i, now) => ({ topic: topicOf(lamps[i % lamps.length]!), payload: JSON.stringify({ ts: now, powerState: 'on', pad: 'x'.repeat(17_000) }) }) },
+  {
+    reason: 'too-large',
+    make: (i, now) => ({
+      topic: topicOf(lamps[i % lamps.length]!),
+      payload: JSON.stringify({ ts: now, powerState: 'on', pad: 'x'.repeat(17_000) }),
+    }),
+  },
 ];
 
 describe('malformed flood at 10x the valid rate', () => {
@@ -55,7 +91,12 @@ describe('malformed flood at 10x the valid rate', () => {
   });
 
   it('every valid reading processed before the flood ends, every malformed one rejected and counted, sent = processed + rejected', async () => {
-    const running = (pipeline = await startPipeline({ config: testConfig({ MQTT_AUTH: 'off', EVAL_INTERVAL_MS: '500' }), registry, defaultMetrics: false, clock: testNow }));
+    const running = (pipeline = await startPipeline({
+      config: testConfig({ MQTT_AUTH: 'off', EVAL_INTERVAL_MS: '500' }),
+      registry,
+      defaultMetrics: false,
+      clock: testNow,
+    }));
     const url = `mqtt://127.0.0.1:${pipeline.mqttPort}`;
     const api = `http://127.0.0.1:${pipeline.httpPort}`;
     const connect = async (id: string) => {
@@ -115,11 +156,17 @@ describe('malformed flood at 10x the valid rate', () => {
     // Not starved: the valid readings were all processed while the flood was still arriving.
     expect(processedAtFloodEnd).toBe(VALID);
 
-    const text = await waitFor(async () => {
-      const t = await (await fetch(`${api}/metrics`)).text();
-      return processedIn(t) === VALID && t;
-    }, 10_000, 'processed');
-    const rejected = Object.fromEntries(Object.keys(expectedRejected).map((reason) => [reason, metricValue(text, 'citybrain_readings_rejected_total', { reason })]));
+    const text = await waitFor(
+      async () => {
+        const t = await (await fetch(`${api}/metrics`)).text();
+        return processedIn(t) === VALID && t;
+      },
+      10_000,
+      'processed',
+    );
+    const rejected = Object.fromEntries(
+      Object.keys(expectedRejected).map((reason) => [reason, metricValue(text, 'citybrain_readings_rejected_total', { reason })]),
+    );
     expect(rejected).toEqual(expectedRejected);
     const accepted = acceptedIn(text);
     const rejectedTotal = Object.values(rejected).reduce((a, b) => a + b, 0);
@@ -130,11 +177,19 @@ describe('malformed flood at 10x the valid rate', () => {
     expect(metricValue(text, 'citybrain_ingest_refused_total', { cause: 'append-failed' })).toBe(0);
 
     // The API shows the surge: exactly the rejections by reason (once the next evaluation has them).
-    const kpis = await waitFor(async () => {
-      const k = (await (await fetch(`${api}/api/v1/kpis`)).json()) as { nodes: { rejectedLast5m: Record<string, number> } };
-      return Object.entries(expectedRejected).every(([reason, n]) => (k.nodes.rejectedLast5m[reason] ?? 0) >= n) && k;
-    }, 10_000, 'the API to show the rejections');
-    expect(Object.fromEntries(Object.keys(expectedRejected).map((reason) => [reason, kpis.nodes.rejectedLast5m[reason] ?? 0]))).toEqual(expectedRejected);
-    console.log(`flood: ${VALID} valid + ${floodSent} malformed; rejected ${JSON.stringify(rejected)}; API rejectedLast5m ${JSON.stringify(kpis.nodes.rejectedLast5m)}`);
+    const kpis = await waitFor(
+      async () => {
+        const k = (await (await fetch(`${api}/api/v1/kpis`)).json()) as { nodes: { rejectedLast5m: Record<string, number> } };
+        return Object.entries(expectedRejected).every(([reason, n]) => (k.nodes.rejectedLast5m[reason] ?? 0) >= n) && k;
+      },
+      10_000,
+      'the API to show the rejections',
+    );
+    expect(Object.fromEntries(Object.keys(expectedRejected).map((reason) => [reason, kpis.nodes.rejectedLast5m[reason] ?? 0]))).toEqual(
+      expectedRejected,
+    );
+    console.log(
+      `flood: ${VALID} valid + ${floodSent} malformed; rejected ${JSON.stringify(rejected)}; API rejectedLast5m ${JSON.stringify(kpis.nodes.rejectedLast5m)}`,
+    );
   }, 120_000);
 });

@@ -2,7 +2,16 @@ import { connect } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
-import { generateCity, isBuiltinNode, MemoryTransport, seededRandom, TOPICS, type Producer, type RegistryNode, type RejectedRecord } from '../core/index.js';
+import {
+  generateCity,
+  isBuiltinNode,
+  MemoryTransport,
+  seededRandom,
+  TOPICS,
+  type Producer,
+  type RegistryNode,
+  type RejectedRecord,
+} from '../core/index.js';
 import { generateReading, normalState } from '../simulators/models/index.js';
 import { testNow } from '../test/clock.js';
 import { metricValue, testConfig, waitFor } from '../test/helpers.js';
@@ -58,11 +67,36 @@ function rawSession(rand: Rand, i: number): Buffer {
   const mode = int(rand, 10);
   if (mode === 0) return Buffer.from(Array.from({ length: 1 + int(rand, 300) }, () => int(rand, 256))); // noise
   const node = targets[i % targets.length]!;
-  const packets: Buffer[] = [connectPacket({ clientId: `fuzz-${i}`, keepalive: 1 + int(rand, 120), clean: rand() < 0.5, ...(rand() < 0.2 ? { username: `u${i}`, password: 'p' } : {}), ...(rand() < 0.2 ? { will: { topic: `city/x/streetlight/FUZZ-${i}/status`, payload: 'offline' } } : {}) })];
+  const packets: Buffer[] = [
+    connectPacket({
+      clientId: `fuzz-${i}`,
+      keepalive: 1 + int(rand, 120),
+      clean: rand() < 0.5,
+      ...(rand() < 0.2 ? { username: `u${i}`, password: 'p' } : {}),
+      ...(rand() < 0.2 ? { will: { topic: `city/x/streetlight/FUZZ-${i}/status`, payload: 'offline' } } : {}),
+    }),
+  ];
   for (let k = int(rand, 5); k > 0; k--) {
     const choice = int(rand, 5);
-    if (choice === 0) packets.push(publishPacket({ topic: `city/${node.district}/${node.kind}/FUZZ-${i}-${k}/telemetry`, payload: JSON.stringify({ ts: testNow(), powerState: 'on' }), qos: int(rand, 2) as 0 | 1, id: 1 + k }));
-    else if (choice === 1) packets.push(publishPacket({ topic: topicOf(node), payload: `{"ts":${testNow()},"powerState":"on"`, qos: int(rand, 2) as 0 | 1, id: 1 + k, retain: rand() < 0.3 }));
+    if (choice === 0)
+      packets.push(
+        publishPacket({
+          topic: `city/${node.district}/${node.kind}/FUZZ-${i}-${k}/telemetry`,
+          payload: JSON.stringify({ ts: testNow(), powerState: 'on' }),
+          qos: int(rand, 2) as 0 | 1,
+          id: 1 + k,
+        }),
+      );
+    else if (choice === 1)
+      packets.push(
+        publishPacket({
+          topic: topicOf(node),
+          payload: `{"ts":${testNow()},"powerState":"on"`,
+          qos: int(rand, 2) as 0 | 1,
+          id: 1 + k,
+          retain: rand() < 0.3,
+        }),
+      );
     else if (choice === 2) packets.push(subscribePacket(1 + k, pick(rand, ['#', 'city/#', '$SYS/#', 'city/+/+/+/telemetry', ''])));
     else if (choice === 3) packets.push(PINGREQ);
     else packets.push(publishPacket({ topic: `$SYS/fuzz/${i}`, payload: 'x', qos: 1, id: 1 + k }));
@@ -70,8 +104,10 @@ function rawSession(rand: Rand, i: number): Buffer {
   if (rand() < 0.5) packets.push(DISCONNECT);
   let bytes: Buffer = Buffer.concat(packets);
   if (mode <= 6) bytes = flipBits(rand, bytes, 1 + int(rand, 8));
-  else if (mode === 7) bytes = bytes.subarray(0, int(rand, bytes.length)); // truncated
-  else if (mode === 8) bytes = Buffer.concat([bytes, Buffer.from(Array.from({ length: 1 + int(rand, 64) }, () => int(rand, 256)))]); // trailing garbage
+  else if (mode === 7)
+    bytes = bytes.subarray(0, int(rand, bytes.length)); // truncated
+  else if (mode === 8)
+    bytes = Buffer.concat([bytes, Buffer.from(Array.from({ length: 1 + int(rand, 64) }, () => int(rand, 256)))]); // trailing garbage
   else bytes = Buffer.concat([packets[0]!, flipBits(rand, Buffer.concat(packets.slice(1)), 1 + int(rand, 3))]); // good CONNECT, then damage
   return bytes;
 }
@@ -98,32 +134,111 @@ function sendRaw(port: number, bytes: Buffer, rand: Rand): Promise<void> {
   });
 }
 
-const FIELDS = [...registry.kinds.profiles().flatMap((p) => Object.keys(p.fields)), 'ts', 'seq', 'battery', 'rssi', 'powerState', 'dim', 'powerW', 'voltageV', 'currentA', 'pf', 'energyWh', 'faults', 'waterTableM', 'tempC', 'laeq', 'lamax', 'lamin', 'l10', 'l50', 'l90', 'periodS', 'status', 'heartbeat', 'batteryV', 'nodeId', 'kind', '__proto__', 'constructor', 'prototype', ''];
+const FIELDS = [
+  ...registry.kinds.profiles().flatMap((p) => Object.keys(p.fields)),
+  'ts',
+  'seq',
+  'battery',
+  'rssi',
+  'powerState',
+  'dim',
+  'powerW',
+  'voltageV',
+  'currentA',
+  'pf',
+  'energyWh',
+  'faults',
+  'waterTableM',
+  'tempC',
+  'laeq',
+  'lamax',
+  'lamin',
+  'l10',
+  'l50',
+  'l90',
+  'periodS',
+  'status',
+  'heartbeat',
+  'batteryV',
+  'nodeId',
+  'kind',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '',
+];
 
 function randomValue(rand: Rand, depth: number): unknown {
   const now = testNow();
   switch (int(rand, depth > 3 ? 9 : 11)) {
-    case 0: return null;
-    case 1: return rand() < 0.5;
-    case 2: return pick(rand, [0, -1, 1, 0.5, 100, 101, -273.15, 1e308, -1e308, 2 ** 53, Number.MAX_SAFE_INTEGER + 2, now, now - 86_400_000, now + 10_000_000]);
-    case 3: return rand() * 200 - 50;
-    case 4: return pick(rand, ['on', 'off', 'low', 'occupied', 'free', 'ON', '', ' ', 'NaN', 'Infinity', '1e400', new Date(now).toISOString(), '2024-02-30T25:61:00Z', '\u0000', '\ud800', 'null']);
-    case 5: return 'x'.repeat(int(rand, 200));
-    case 6: return now - int(rand, 3_600_000);
-    case 7: return String(now);
-    case 8: return -int(rand, 1e9);
-    case 9: return Array.from({ length: int(rand, 4) }, () => randomValue(rand, depth + 1));
-    default: return Object.fromEntries(Array.from({ length: int(rand, 6) }, () => [pick(rand, FIELDS), randomValue(rand, depth + 1)]));
+    case 0:
+      return null;
+    case 1:
+      return rand() < 0.5;
+    case 2:
+      return pick(rand, [
+        0,
+        -1,
+        1,
+        0.5,
+        100,
+        101,
+        -273.15,
+        1e308,
+        -1e308,
+        2 ** 53,
+        Number.MAX_SAFE_INTEGER + 2,
+        now,
+        now - 86_400_000,
+        now + 10_000_000,
+      ]);
+    case 3:
+      return rand() * 200 - 50;
+    case 4:
+      return pick(rand, [
+        'on',
+        'off',
+        'low',
+        'occupied',
+        'free',
+        'ON',
+        '',
+        ' ',
+        'NaN',
+        'Infinity',
+        '1e400',
+        new Date(now).toISOString(),
+        '2024-02-30T25:61:00Z',
+        '\u0000',
+        '\ud800',
+        'null',
+      ]);
+    case 5:
+      return 'x'.repeat(int(rand, 200));
+    case 6:
+      return now - int(rand, 3_600_000);
+    case 7:
+      return String(now);
+    case 8:
+      return -int(rand, 1e9);
+    case 9:
+      return Array.from({ length: int(rand, 4) }, () => randomValue(rand, depth + 1));
+    default:
+      return Object.fromEntries(Array.from({ length: int(rand, 6) }, () => [pick(rand, FIELDS), randomValue(rand, depth + 1)]));
   }
 }
 
 function validReading(n: RegistryNode, ts: number): Record<string, unknown> {
   if (!isBuiltinNode(n)) return { ...generateReading(n, ts, { seed: 1, scenario: normalState(ts), kinds: registry.kinds }) };
   switch (n.kind) {
-    case 'streetlight': return { ts, powerState: 'on', dim: 100, powerW: 96 };
-    case 'parking': return { ts, status: 'occupied', batteryV: 3.3 };
-    case 'noise': return { ts, laeq: 55.2, lamax: 70.1, periodS: 60 };
-    case 'groundwater': return { ts, waterTableM: 28.31, tempC: 16.5 };
+    case 'streetlight':
+      return { ts, powerState: 'on', dim: 100, powerW: 96 };
+    case 'parking':
+      return { ts, status: 'occupied', batteryV: 3.3 };
+    case 'noise':
+      return { ts, laeq: 55.2, lamax: 70.1, periodS: 60 };
+    case 'groundwater':
+      return { ts, waterTableM: 28.31, tempC: 16.5 };
   }
 }
 
@@ -136,16 +251,29 @@ function jsonish(rand: Rand, n: RegistryNode): Buffer {
     if (rand() < 0.7) body.ts = randomValue(rand, 4);
     return Buffer.from(JSON.stringify(body));
   }
-  const valid = Buffer.from(JSON.stringify({ ...validReading(n, now - int(rand, 600_000)), ...(rand() < 0.3 ? { [pick(rand, FIELDS)]: randomValue(rand, 2) } : {}) }));
+  const valid = Buffer.from(
+    JSON.stringify({
+      ...validReading(n, now - int(rand, 600_000)),
+      ...(rand() < 0.3 ? { [pick(rand, FIELDS)]: randomValue(rand, 2) } : {}),
+    }),
+  );
   if (mode === 3) return valid; // may well be valid: then it must be accepted and processed
   if (mode === 4) return flipBits(rand, valid, 1 + int(rand, 4));
   if (mode === 5) {
     const at = int(rand, valid.length);
-    return Buffer.concat([valid.subarray(0, at), Buffer.from(pick(rand, ['"', '}', '{', ',', ':', '\\', '\\u', 'NaN', '\u00ff', '\n'])), valid.subarray(at + int(rand, 3))]);
+    return Buffer.concat([
+      valid.subarray(0, at),
+      Buffer.from(pick(rand, ['"', '}', '{', ',', ':', '\\', '\\u', 'NaN', '\u00ff', '\n'])),
+      valid.subarray(at + int(rand, 3)),
+    ]);
   }
   if (mode === 6) {
     const depth = 1 + int(rand, 6000);
-    return Buffer.from(rand() < 0.5 ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(Math.min(depth, 3000))}1${'}'.repeat(Math.min(depth, 3000))}`);
+    return Buffer.from(
+      rand() < 0.5
+        ? `${'['.repeat(depth)}${']'.repeat(depth)}`
+        : `${'{"a":'.repeat(Math.min(depth, 3000))}1${'}'.repeat(Math.min(depth, 3000))}`,
+    );
   }
   return Buffer.from(Array.from({ length: int(rand, 400) }, () => int(rand, 256)));
 }
@@ -182,7 +310,13 @@ describe('fuzzed MQTT packets and payloads', () => {
     const rejectedFrom = (clientId: string) => deadLetters.byClient.get(clientId) ?? 0;
     /** Rejected at the door, from the raw sessions (any client id but the test's own mqtt.js clients). */
     const rawRejected = () => [...deadLetters.byClient].reduce((sum, [client, n]) => (ownClients.includes(client) ? sum : sum + n), 0);
-    pipeline = await startPipeline({ config: testConfig({ MQTT_AUTH: 'off', EVAL_INTERVAL_MS: '500' }), registry, transport, defaultMetrics: false, clock: testNow });
+    pipeline = await startPipeline({
+      config: testConfig({ MQTT_AUTH: 'off', EVAL_INTERVAL_MS: '500' }),
+      registry,
+      transport,
+      defaultMetrics: false,
+      clock: testNow,
+    });
     const port = pipeline.mqttPort;
     const api = `http://127.0.0.1:${pipeline.httpPort}`;
     const metrics = async () => (await fetch(`${api}/metrics`)).text();
@@ -226,8 +360,12 @@ describe('fuzzed MQTT packets and payloads', () => {
     const jsonRand = seededRandom(7_070);
     const fuzzer = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'fuzz-test-json', clean: true, reconnectPeriod: 500 });
     clients.push(fuzzer);
-    const payloads = Array.from({ length: JSON_PAYLOADS }, (_, i) => ({ topic: topicOf(targets[i]!), payload: jsonish(jsonRand, targets[i]!) }));
-    for (let i = 0; i < payloads.length; i += 100) await Promise.all(payloads.slice(i, i + 100).map((p) => fuzzer.publishAsync(p.topic, p.payload, { qos: 1 })));
+    const payloads = Array.from({ length: JSON_PAYLOADS }, (_, i) => ({
+      topic: topicOf(targets[i]!),
+      payload: jsonish(jsonRand, targets[i]!),
+    }));
+    for (let i = 0; i < payloads.length; i += 100)
+      await Promise.all(payloads.slice(i, i + 100).map((p) => fuzzer.publishAsync(p.topic, p.payload, { qos: 1 })));
 
     fuzzing = false;
     await steadyLoop;
@@ -245,13 +383,19 @@ describe('fuzzed MQTT packets and payloads', () => {
     const sentOf = () => steadySent + 1 + JSON_PAYLOADS + rawRejected();
     let end = totals('');
     let late = 0;
-    await waitFor(async () => {
-      const text = await metrics();
-      end = totals(text);
-      late = metricValue(text, 'citybrain_readings_rejected_total', { reason: 'late' });
-      return end.processed + end.rejected >= sentOf() && end.processed + late === end.accepted && late === deadLetters.late;
-    }, 30_000, 'every publish counted').catch((e: Error) => {
-      throw new Error(`${e.message}: ${JSON.stringify({ end, late, sent: sentOf(), steadySent, deadLetters: { late: deadLetters.late, byClient: Object.fromEntries(deadLetters.byClient) } })}`);
+    await waitFor(
+      async () => {
+        const text = await metrics();
+        end = totals(text);
+        late = metricValue(text, 'citybrain_readings_rejected_total', { reason: 'late' });
+        return end.processed + end.rejected >= sentOf() && end.processed + late === end.accepted && late === deadLetters.late;
+      },
+      30_000,
+      'every publish counted',
+    ).catch((e: Error) => {
+      throw new Error(
+        `${e.message}: ${JSON.stringify({ end, late, sent: sentOf(), steadySent, deadLetters: { late: deadLetters.late, byClient: Object.fromEntries(deadLetters.byClient) } })}`,
+      );
     });
     const sent = sentOf();
     expect(end.processed + end.rejected).toBe(sent);
@@ -266,9 +410,15 @@ describe('fuzzed MQTT packets and payloads', () => {
     // Every steady reading was processed: each steady node's latest reading is the last one sent to it.
     const lastTs = new Map<string, number>();
     for (let k = 0; k < steadySent; k++) lastTs.set(steady[k % steady.length]!.nodeId, steadyBase + k);
-    const latest = await Promise.all([...lastTs.keys()].map(async (id) => [id, ((await (await fetch(`${api}/api/v1/nodes/${id}`)).json()) as { latest?: { ts: number } }).latest?.ts] as const));
+    const latest = await Promise.all(
+      [...lastTs.keys()].map(
+        async (id) => [id, ((await (await fetch(`${api}/api/v1/nodes/${id}`)).json()) as { latest?: { ts: number } }).latest?.ts] as const,
+      ),
+    );
     expect(Object.fromEntries(latest)).toEqual(Object.fromEntries(lastTs));
     const jsonAccepted = end.accepted - steadySent - 1;
-    console.log(`fuzz: ${RAW_CONNECTIONS} raw sessions (${rawRejected()} of their publishes reached the bridge, all rejected), ${JSON_PAYLOADS} JSON-ish payloads (${jsonAccepted} accepted, ${late} of them late), steady device ${steadySent} readings, none lost; totals ${JSON.stringify(end)}`);
+    console.log(
+      `fuzz: ${RAW_CONNECTIONS} raw sessions (${rawRejected()} of their publishes reached the bridge, all rejected), ${JSON_PAYLOADS} JSON-ish payloads (${jsonAccepted} accepted, ${late} of them late), steady device ${steadySent} readings, none lost; totals ${JSON.stringify(end)}`,
+    );
   }, 120_000);
 });

@@ -59,7 +59,9 @@ describe('reconnect storm on the embedded broker', () => {
     });
     const port = pipeline.mqttPort;
     const metrics = async () => (await fetch(`http://127.0.0.1:${pipeline!.httpPort}/metrics`)).text();
-    devices = nodes.map((n, i) => new RawDevice({ port, clientId: n.nodeId, localAddress: `127.0.${1 + (i % ADDRESSES)}.1`, reconnectMs: 1000 }));
+    devices = nodes.map(
+      (n, i) => new RawDevice({ port, clientId: n.nodeId, localAddress: `127.0.${1 + (i % ADDRESSES)}.1`, reconnectMs: 1000 }),
+    );
     const t0 = Date.now();
     /** Readings are stamped in simulated time (test/clock.ts); t0 only times the timeline. */
     const ts0 = testNow();
@@ -68,11 +70,17 @@ describe('reconnect storm on the embedded broker', () => {
 
     await Promise.all(devices.map((d) => d.connect()));
     mark('5,000 connected');
-    const subacks = await Promise.all(devices.map((d, i) => d.subscribe(`city/${nodes[i]!.district}/${nodes[i]!.kind}/${nodes[i]!.nodeId}/cmd`)));
+    const subacks = await Promise.all(
+      devices.map((d, i) => d.subscribe(`city/${nodes[i]!.district}/${nodes[i]!.kind}/${nodes[i]!.nodeId}/cmd`)),
+    );
     expect(subacks.filter((code) => code !== 1)).toEqual([]);
     await Promise.all(devices.map((d, i) => d.publish(topic(nodes[i]!), reading(nodes[i]!, ts0))));
     mark('first readings acknowledged');
-    await waitFor(async () => metricValue(await metrics(), 'citybrain_mqtt_clients') === DEVICES, 30_000, `${DEVICES} clients on the broker`);
+    await waitFor(
+      async () => metricValue(await metrics(), 'citybrain_mqtt_clients') === DEVICES,
+      30_000,
+      `${DEVICES} clients on the broker`,
+    );
 
     // The blip: every connection gone at once; each device publishes while cut off.
     for (const d of devices) d.drop();
@@ -105,12 +113,18 @@ describe('reconnect storm on the embedded broker', () => {
     expect(processedIn(text) + rejected).toBe(sent);
     expect(metricValue(text, 'citybrain_mqtt_clients')).toBe(DEVICES);
     // Every device is online in the API again.
-    const kpis = await waitFor(async () => {
-      const k = (await (await fetch(`http://127.0.0.1:${pipeline!.httpPort}/api/v1/kpis`)).json()) as { nodes: { online: number } };
-      return k.nodes.online === DEVICES && k;
-    }, 30_000, `${DEVICES} nodes online in the API`);
+    const kpis = await waitFor(
+      async () => {
+        const k = (await (await fetch(`http://127.0.0.1:${pipeline!.httpPort}/api/v1/kpis`)).json()) as { nodes: { online: number } };
+        return k.nodes.online === DEVICES && k;
+      },
+      30_000,
+      `${DEVICES} nodes online in the API`,
+    );
     expect(kpis.nodes.online).toBe(DEVICES);
     const reconnections = devices.reduce((s, d) => s + d.connections, 0);
-    console.log(`reconnect storm: ${timeline.join(', ')}; ${reconnections} connections in all (${reconnections - 2 * DEVICES} retries), ${devices.reduce((s, d) => s + d.errors, 0)} socket errors, refused by rate limit ${metricValue(text, 'citybrain_mqtt_refused_total', { cause: 'rate-limit' })}, rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
+    console.log(
+      `reconnect storm: ${timeline.join(', ')}; ${reconnections} connections in all (${reconnections - 2 * DEVICES} retries), ${devices.reduce((s, d) => s + d.errors, 0)} socket errors, refused by rate limit ${metricValue(text, 'citybrain_mqtt_refused_total', { cause: 'rate-limit' })}, rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`,
+    );
   }, 240_000);
 });

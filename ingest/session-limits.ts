@@ -64,4 +64,9 @@ export interface SessionLimits {
   queueMaxBytes: number;
 }
 
-export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxFiltersPerSubscribe: 100, maxFiltersPerClient: 200, queueMax: 1_000, queueMaxBytes: 1_048_576 };
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  maxFiltersPerSubscribe: 100,
+  maxFiltersPerClient: 200,
+  queueMax: 1_000,
+  queueMaxBytes: 1_048_576,
+};

@@ -4,7 +4,16 @@ import { SubscriptionLedger } from './session-limits.js';
 import { SessionStore } from './session-store.js';
 
 const message = (n: number, bytes = 10): AedesPublishPacket =>
-  ({ cmd: 'publish', brokerId: 'b', brokerCounter: n, topic: 't', payload: Buffer.alloc(bytes - 1, n), qos: 1, retain: false, dup: false }) as AedesPublishPacket;
+  ({
+    cmd: 'publish',
+    brokerId: 'b',
+    brokerCounter: n,
+    topic: 't',
+    payload: Buffer.alloc(bytes - 1, n),
+    qos: 1,
+    retain: false,
+    dup: false,
+  }) as AedesPublishPacket;
 
 async function drain(store: SessionStore, id: string): Promise<number[]> {
   const out: number[] = [];
@@ -15,7 +24,11 @@ async function drain(store: SessionStore, id: string): Promise<number[]> {
 describe('SessionStore', () => {
   it('bounds a session queue by count and by bytes, dropping the oldest and counting them', async () => {
     const dropped: string[] = [];
-    const store = new SessionStore({ ledger: new SubscriptionLedger({ maxFilters: 10 }), limits: { maxMessages: 3, maxBytes: 45 }, dropped: (cause, n) => dropped.push(...Array(n).fill(cause)) });
+    const store = new SessionStore({
+      ledger: new SubscriptionLedger({ maxFilters: 10 }),
+      limits: { maxMessages: 3, maxBytes: 45 },
+      dropped: (cause, n) => dropped.push(...Array(n).fill(cause)),
+    });
     for (let n = 1; n <= 5; n++) await store.outgoingEnqueueCombi([{ clientId: 'x' }], message(n));
     expect(await drain(store, 'x')).toEqual([3, 4, 5]);
     expect(dropped).toEqual(['count', 'count']);
@@ -28,7 +41,11 @@ describe('SessionStore', () => {
   });
 
   it('a message dropped while in flight is still sent and its PUBACK is harmless', async () => {
-    const store = new SessionStore({ ledger: new SubscriptionLedger({ maxFilters: 10 }), limits: { maxMessages: 1, maxBytes: 1000 }, dropped: () => undefined });
+    const store = new SessionStore({
+      ledger: new SubscriptionLedger({ maxFilters: 10 }),
+      limits: { maxMessages: 1, maxBytes: 1000 },
+      dropped: () => undefined,
+    });
     const client = { id: 'x' } as Client;
     await store.outgoingEnqueue({ clientId: 'x' }, message(1));
     await store.outgoingEnqueue({ clientId: 'x' }, message(2));

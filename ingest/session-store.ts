@@ -59,7 +59,12 @@ export class SessionStore {
   readonly #dropped: (cause: 'count' | 'bytes', n: number) => void;
   readonly #queues = new Map<string, Queue>();
 
-  constructor(options: { ledger: SubscriptionLedger; limits: SessionQueueLimits; dropped: (cause: 'count' | 'bytes', n: number) => void; inner?: Persistence }) {
+  constructor(options: {
+    ledger: SubscriptionLedger;
+    limits: SessionQueueLimits;
+    dropped: (cause: 'count' | 'bytes', n: number) => void;
+    inner?: Persistence;
+  }) {
     // A CommonJS module: its default import is module.exports, the factory (its typings say otherwise).
     this.#inner = options.inner ?? (memory as unknown as () => Persistence)();
     this.#ledger = options.ledger;
@@ -154,22 +159,58 @@ export class SessionStore {
   }
 
   // The rest is the memory store's.
-  storeRetained(packet: unknown) { return this.#inner.storeRetained(packet); }
-  createRetainedStreamCombi(patterns: string[]) { return this.#inner.createRetainedStreamCombi(patterns); }
-  createRetainedStream(pattern: string) { return this.#inner.createRetainedStream(pattern); }
-  removeSubscriptions(client: Client, subs: string[]) { return this.#inner.removeSubscriptions(client, subs); }
-  subscriptionsByClient(client: Client) { return this.#inner.subscriptionsByClient(client); }
-  countOffline() { return this.#inner.countOffline(); }
-  subscriptionsByTopic(topic: string) { return this.#inner.subscriptionsByTopic(topic); }
-  cleanSubscriptions(client: Client) { return this.#inner.cleanSubscriptions(client); }
-  incomingStorePacket(client: Client, packet: unknown) { return this.#inner.incomingStorePacket(client, packet); }
-  incomingGetPacket(client: Client, packet: unknown) { return this.#inner.incomingGetPacket(client, packet); }
-  incomingDelPacket(client: Client, packet: unknown) { return this.#inner.incomingDelPacket(client, packet); }
-  async cleanIncoming(client: Client) { await this.#inner.cleanIncoming?.(client); }
-  putWill(client: Client, packet: unknown) { return this.#inner.putWill(client, packet); }
-  getWill(client: Client) { return this.#inner.getWill(client); }
-  delWill(client: Client) { return this.#inner.delWill(client); }
-  streamWill(brokers?: unknown) { return this.#inner.streamWill(brokers); }
-  getClientList(topic: string) { return this.#inner.getClientList(topic); }
-  destroy() { return this.#inner.destroy(); }
+  storeRetained(packet: unknown) {
+    return this.#inner.storeRetained(packet);
+  }
+  createRetainedStreamCombi(patterns: string[]) {
+    return this.#inner.createRetainedStreamCombi(patterns);
+  }
+  createRetainedStream(pattern: string) {
+    return this.#inner.createRetainedStream(pattern);
+  }
+  removeSubscriptions(client: Client, subs: string[]) {
+    return this.#inner.removeSubscriptions(client, subs);
+  }
+  subscriptionsByClient(client: Client) {
+    return this.#inner.subscriptionsByClient(client);
+  }
+  countOffline() {
+    return this.#inner.countOffline();
+  }
+  subscriptionsByTopic(topic: string) {
+    return this.#inner.subscriptionsByTopic(topic);
+  }
+  cleanSubscriptions(client: Client) {
+    return this.#inner.cleanSubscriptions(client);
+  }
+  incomingStorePacket(client: Client, packet: unknown) {
+    return this.#inner.incomingStorePacket(client, packet);
+  }
+  incomingGetPacket(client: Client, packet: unknown) {
+    return this.#inner.incomingGetPacket(client, packet);
+  }
+  incomingDelPacket(client: Client, packet: unknown) {
+    return this.#inner.incomingDelPacket(client, packet);
+  }
+  async cleanIncoming(client: Client) {
+    await this.#inner.cleanIncoming?.(client);
+  }
+  putWill(client: Client, packet: unknown) {
+    return this.#inner.putWill(client, packet);
+  }
+  getWill(client: Client) {
+    return this.#inner.getWill(client);
+  }
+  delWill(client: Client) {
+    return this.#inner.delWill(client);
+  }
+  streamWill(brokers?: unknown) {
+    return this.#inner.streamWill(brokers);
+  }
+  getClientList(topic: string) {
+    return this.#inner.getClientList(topic);
+  }
+  destroy() {
+    return this.#inner.destroy();
+  }
 }

@@ -7,7 +7,12 @@ const kinds = KindCatalog.default();
 describe('topic contract', () => {
   it('parses telemetry, status and gateway batch topics', () => {
     expect(parseTopic('city/Lixia/waterlogging/WL-1/telemetry', kinds)).toMatchObject({ type: 'telemetry', kind: 'waterlogging' });
-    expect(parseTopic('city/Lixia/streetlight/SL-LX-000001/telemetry', kinds)).toEqual({ type: 'telemetry', district: 'Lixia', kind: 'streetlight', nodeId: 'SL-LX-000001' });
+    expect(parseTopic('city/Lixia/streetlight/SL-LX-000001/telemetry', kinds)).toEqual({
+      type: 'telemetry',
+      district: 'Lixia',
+      kind: 'streetlight',
+      nodeId: 'SL-LX-000001',
+    });
     expect(parseTopic('city/Lixia/noise/NS-1/status', kinds)).toMatchObject({ type: 'status', nodeId: 'NS-1' });
     expect(parseTopic('city/gateways/GW-7/batch', kinds)).toEqual({ type: 'batch', gatewayId: 'GW-7' });
   });

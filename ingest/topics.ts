@@ -24,7 +24,10 @@ export function parseTopic(topic: string, kinds: Pick<KindCatalog, 'has'>): Pars
     return { type: 'batch', gatewayId };
   }
   if (parts.length !== 5 || (parts[4] !== 'telemetry' && parts[4] !== 'status')) {
-    return { reason: 'bad-topic', detail: `expected city/{district}/{kind}/{nodeId}/telemetry|status or city/gateways/{id}/batch (got ${clip(topic)})` };
+    return {
+      reason: 'bad-topic',
+      detail: `expected city/{district}/{kind}/{nodeId}/telemetry|status or city/gateways/{id}/batch (got ${clip(topic)})`,
+    };
   }
   const [, district, kind, nodeId, leaf] = parts as [string, string, string, string, 'telemetry' | 'status'];
   if (!DISTRICT.test(district)) return { reason: 'bad-topic', detail: `invalid district level in ${clip(topic)}` };

@@ -30,31 +30,58 @@ export function describeZodError(error: z.ZodError, max = 3): string {
  * registry (no spoofing another district or kind), a payload may not name another node, and the
  * payload must match its kind's schema.
  */
-export function validateReading(registry: NodeRegistry, to: Addressed, payload: unknown, receivedAt: number, maxFutureSkewMs: number): Verdict {
+export function validateReading(
+  registry: NodeRegistry,
+  to: Addressed,
+  payload: unknown,
+  receivedAt: number,
+  maxFutureSkewMs: number,
+): Verdict {
   const { nodeId } = to;
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     return { ok: false, reason: 'bad-schema', detail: 'payload must be a JSON object', nodeId };
   }
   const body = payload as Record<string, unknown>;
   if (body.nodeId !== undefined && body.nodeId !== nodeId) {
-    return { ok: false, reason: 'node-mismatch', detail: `payload names node ${shown(body.nodeId)} but was addressed to ${nodeId}`, nodeId };
+    return {
+      ok: false,
+      reason: 'node-mismatch',
+      detail: `payload names node ${shown(body.nodeId)} but was addressed to ${nodeId}`,
+      nodeId,
+    };
   }
   const node = registry.get(nodeId);
   if (!node) return { ok: false, reason: 'unknown-node', detail: `node ${nodeId} is not in the registry`, nodeId };
   if (!registry.kinds.has(to.kind)) return { ok: false, reason: 'unknown-kind', detail: `unknown kind ${shown(to.kind)}`, nodeId };
   if (to.kind !== node.kind || (to.district !== undefined && to.district !== node.district)) {
     const claimed = to.district !== undefined ? `${to.district}/${to.kind}` : to.kind;
-    return { ok: false, reason: 'topic-mismatch', detail: `node ${nodeId} is registered as ${node.district}/${node.kind}, not ${claimed}`, nodeId };
+    return {
+      ok: false,
+      reason: 'topic-mismatch',
+      detail: `node ${nodeId} is registered as ${node.district}/${node.kind}, not ${claimed}`,
+      nodeId,
+    };
   }
   if (body.kind !== undefined && body.kind !== node.kind) {
-    return { ok: false, reason: 'node-mismatch', detail: `payload kind ${shown(body.kind)} does not match node ${nodeId} (${node.kind})`, nodeId };
+    return {
+      ok: false,
+      reason: 'node-mismatch',
+      detail: `payload kind ${shown(body.kind)} does not match node ${nodeId} (${node.kind})`,
+      nodeId,
+    };
   }
   // The reading schemas strip keys they do not know (nodeId and kind of a batch entry among them): no copy needed.
   const parsed = registry.kinds.get(node.kind)!.reading.safeParse(body);
-  if (!parsed.success) return { ok: false, reason: 'bad-schema', detail: `${node.kind} reading: ${describeZodError(parsed.error)}`, nodeId };
+  if (!parsed.success)
+    return { ok: false, reason: 'bad-schema', detail: `${node.kind} reading: ${describeZodError(parsed.error)}`, nodeId };
   if (parsed.data.ts > receivedAt + maxFutureSkewMs) {
     const ahead = Math.round((parsed.data.ts - receivedAt) / 1000);
-    return { ok: false, reason: 'bad-timestamp', detail: `ts ${new Date(parsed.data.ts).toISOString()} is ${ahead} s ahead of the broker clock (max ${maxFutureSkewMs / 1000} s)`, nodeId };
+    return {
+      ok: false,
+      reason: 'bad-timestamp',
+      detail: `ts ${new Date(parsed.data.ts).toISOString()} is ${ahead} s ahead of the broker clock (max ${maxFutureSkewMs / 1000} s)`,
+      nodeId,
+    };
   }
   const record = {
     type: 'reading',

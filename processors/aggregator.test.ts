@@ -1,15 +1,41 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KindCatalog, MemoryTransport, NodeRegistry, parseJson, PipelineMetrics, TOPICS, topicSpecs, type Alert, type AlertCondition, type RegistryNode } from '../core/index.js';
+import {
+  KindCatalog,
+  MemoryTransport,
+  NodeRegistry,
+  parseJson,
+  PipelineMetrics,
+  TOPICS,
+  topicSpecs,
+  type Alert,
+  type AlertCondition,
+  type RegistryNode,
+} from '../core/index.js';
 import { at, config } from '../test/fixtures.js';
 import { Aggregator } from './aggregator.js';
 import type { PartitionPartial } from './partial.js';
 import { readToEnd } from './state/index.js';
 
 const NOW = at('2026-06-21T22:00:00');
-const spaces: RegistryNode[] = Array.from({ length: 10 }, (_, i) => ({ nodeId: `P-${i}`, kind: 'parking', district: 'Lixia', lat: 36.6, lon: 117, lotId: 'L1', lotName: 'Lot 1', spaces: 10 }));
+const spaces: RegistryNode[] = Array.from({ length: 10 }, (_, i) => ({
+  nodeId: `P-${i}`,
+  kind: 'parking',
+  district: 'Lixia',
+  lat: 36.6,
+  lon: 117,
+  lotId: 'L1',
+  lotName: 'Lot 1',
+  spaces: 10,
+}));
 const registry = new NodeRegistry(spaces);
-const battery: AlertCondition = { alertname: 'NodeBatteryLow', severity: 'minor', labels: { kind: 'parking', district: 'Lixia', node: 'P-3' }, summary: 'P-3 battery low', value: 2.8 };
+const battery: AlertCondition = {
+  alertname: 'NodeBatteryLow',
+  severity: 'minor',
+  labels: { kind: 'parking', district: 'Lixia', node: 'P-3' },
+  summary: 'P-3 battery low',
+  value: 2.8,
+};
 
 /** A partial of one raw partition: `occupied` / `free` spaces of lot L1 it has seen. */
 function partial(source: string, at: number, occupied: number, free: number, conditions: AlertCondition[] = []): PartitionPartial {
@@ -27,9 +53,21 @@ describe('aggregator', () => {
     const transport = new MemoryTransport();
     await transport.ensureTopics(topicSpecs());
     const producer = await transport.producer();
-    aggregator = new Aggregator({ registry, config: config({ ALERT_HOLD_S: '0', ALERT_RESOLVE_HOLD_S: '0', EVAL_INTERVAL_MS: '60000' }), transport, producer, metrics: new PipelineMetrics({ defaultMetrics: false }), logger: pino({ level: 'silent' }), alertsFile: null });
+    aggregator = new Aggregator({
+      registry,
+      config: config({ ALERT_HOLD_S: '0', ALERT_RESOLVE_HOLD_S: '0', EVAL_INTERVAL_MS: '60000' }),
+      transport,
+      producer,
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      logger: pino({ level: 'silent' }),
+      alertsFile: null,
+    });
     await aggregator.start();
-    const send = (...partials: PartitionPartial[]) => producer.send(TOPICS.partials, partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)), timestamp: p.at })));
+    const send = (...partials: PartitionPartial[]) =>
+      producer.send(
+        TOPICS.partials,
+        partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)), timestamp: p.at })),
+      );
     const read = async (topic: string) => {
       const values: unknown[] = [];
       await readToEnd(transport, topic, (r) => values.push(parseJson(r.value)));
@@ -40,7 +78,11 @@ describe('aggregator', () => {
 
   it('merges the latest partial of each partition: a partition evaluated again replaces its share, never adds to it', async () => {
     const { send } = await start();
-    await send(partial('telemetry.raw:0', NOW - 2000, 3, 1), partial('telemetry.raw:1', NOW - 1000, 2, 2), partial('telemetry.raw:0', NOW, 4, 0));
+    await send(
+      partial('telemetry.raw:0', NOW - 2000, 3, 1),
+      partial('telemetry.raw:1', NOW - 1000, 2, 2),
+      partial('telemetry.raw:0', NOW, 4, 0),
+    );
     // Merged at once when partials arrive: wait for the evaluation that saw all three.
     await expect.poll(() => (aggregator!.ready() ? aggregator!.kpis().evaluatedAt : null)).toBe(NOW);
     const kpis = aggregator!.kpis();
@@ -48,7 +90,7 @@ describe('aggregator', () => {
     expect(kpis.parking.occupancy).toBeCloseTo(6 / 8, 12);
   });
 
-  it('takes the city\'s time from partials that follow readings, not from an instance that has seen none (its wall clock)', async () => {
+  it("takes the city's time from partials that follow readings, not from an instance that has seen none (its wall clock)", async () => {
     const { send } = await start();
     const idle: PartitionPartial = { ...partial('telemetry.raw:1', NOW + 12 * 3_600_000, 0, 0), eventTime: false };
     await send({ ...partial('telemetry.raw:0', NOW, 5, 5), eventTime: true }, idle);
@@ -57,7 +99,7 @@ describe('aggregator', () => {
     expect(aggregator!.kpis().evaluatedAt).toBe(NOW);
   });
 
-  it('writes every kind\'s KPI section to its metrics.<kind> topic, and node health to metrics.nodes', async () => {
+  it("writes every kind's KPI section to its metrics.<kind> topic, and node health to metrics.nodes", async () => {
     const { send, read } = await start();
     await send(partial('telemetry.raw:0', NOW, 5, 5));
     await expect.poll(() => (aggregator!.ready() ? aggregator!.kpis().evaluatedAt : null)).toBe(NOW);

@@ -54,7 +54,12 @@ type Mergers = { [K in Kind]: KindMerger };
 
 /** One merger per built-in kind (typed: a kind added to KINDS and not here does not compile). */
 export function createKindMergers(): Mergers {
-  return { streetlight: new LightingMerger(), groundwater: new GroundwaterMerger(), noise: new NoiseMerger(), parking: new ParkingMerger() };
+  return {
+    streetlight: new LightingMerger(),
+    groundwater: new GroundwaterMerger(),
+    noise: new NoiseMerger(),
+    parking: new ParkingMerger(),
+  };
 }
 
 /** One merger per kind of the catalog: the built-in ones and one per profile kind. */
@@ -89,10 +94,22 @@ export class Aggregator {
   constructor(options: AggregatorOptions) {
     this.#o = options;
     this.#mergers = mergersFor(options.registry.kinds);
-    this.#alertsFile = options.alertsFile !== undefined ? options.alertsFile : options.transport.name === 'memory' ? join(options.config.STATE_DIR, 'alerts.json') : null;
+    this.#alertsFile =
+      options.alertsFile !== undefined
+        ? options.alertsFile
+        : options.transport.name === 'memory'
+          ? join(options.config.STATE_DIR, 'alerts.json')
+          : null;
     this.#wall = options.wall ?? Date.now;
-    this.#ticker = new Ticker(() => this.#evaluate(), (error) => this.#o.logger.error({ err: error }, 'aggregation failed'));
-    this.#alerts = new AlertEvaluator({ holdMs: options.config.ALERT_HOLD_S * 1000, resolveHoldMs: options.config.ALERT_RESOLVE_HOLD_S * 1000, locate: (labels) => alertPlace(labels, options.registry) });
+    this.#ticker = new Ticker(
+      () => this.#evaluate(),
+      (error) => this.#o.logger.error({ err: error }, 'aggregation failed'),
+    );
+    this.#alerts = new AlertEvaluator({
+      holdMs: options.config.ALERT_HOLD_S * 1000,
+      resolveHoldMs: options.config.ALERT_RESOLVE_HOLD_S * 1000,
+      locate: (labels) => alertPlace(labels, options.registry),
+    });
   }
 
   async start(): Promise<void> {
@@ -120,10 +137,19 @@ export class Aggregator {
   async #restoreAlerts(): Promise<void> {
     if (this.#alertsFile) {
       const saved = (await readJsonFile(this.#alertsFile)) as EvaluatorState | undefined;
-      if (saved && Array.isArray(saved.active) && Array.isArray(saved.history) && Array.isArray(saved.pending) && Array.isArray(saved.missingSince)) {
+      if (
+        saved &&
+        Array.isArray(saved.active) &&
+        Array.isArray(saved.history) &&
+        Array.isArray(saved.pending) &&
+        Array.isArray(saved.missingSince)
+      ) {
         this.#alerts.importState(saved);
         this.#savedAlerts = JSON.stringify(saved);
-        this.#o.logger.info({ alerts: saved.active.length + saved.history.length, file: this.#alertsFile }, 'alerts restored from the state file');
+        this.#o.logger.info(
+          { alerts: saved.active.length + saved.history.length, file: this.#alertsFile },
+          'alerts restored from the state file',
+        );
         // The in-process log starts empty: tell the sinks (Alertmanager re-sends, Grafana, InfluxDB) what is still active.
         await this.#publishAlerts(saved.active);
         return;
@@ -178,7 +204,10 @@ export class Aggregator {
     const conditions: AlertCondition[] = partials.flatMap((p) => p.conditions);
     const sections = {} as Record<string, Record<string, unknown>>;
     for (const [kind, merger] of this.#mergers) {
-      const merged = merger.merge(partials.flatMap((p) => (p.kinds?.[kind] === undefined ? [] : [p.kinds[kind]])), ctx);
+      const merged = merger.merge(
+        partials.flatMap((p) => (p.kinds?.[kind] === undefined ? [] : [p.kinds[kind]])),
+        ctx,
+      );
       sections[this.#o.registry.kinds.get(kind)!.section] = merged.kpis;
       appendAll(conditions, merged.conditions);
     }
@@ -197,9 +226,13 @@ export class Aggregator {
     this.#kpis = kpis;
     const changed = this.#alerts.evaluate(conditions, kpis.evaluatedAt);
     const { producer, metrics } = this.#o;
-    const record = (section: unknown) => [{ key: 'city', value: Buffer.from(JSON.stringify({ ts: kpis.evaluatedAt, kpis: section })), timestamp: kpis.evaluatedAt }];
+    const record = (section: unknown) => [
+      { key: 'city', value: Buffer.from(JSON.stringify({ ts: kpis.evaluatedAt, kpis: section })), timestamp: kpis.evaluatedAt },
+    ];
     await Promise.all([
-      ...[...this.#mergers.keys()].map((kind) => producer.send(TOPICS.metrics(kind), record(kpis[this.#o.registry.kinds.get(kind)!.section]))),
+      ...[...this.#mergers.keys()].map((kind) =>
+        producer.send(TOPICS.metrics(kind), record(kpis[this.#o.registry.kinds.get(kind)!.section])),
+      ),
       producer.send(TOPICS.nodeMetrics, record(kpis.nodes)),
       this.#publishAlerts(changed),
       this.#saveAlerts(),
@@ -211,8 +244,12 @@ export class Aggregator {
 
   async #publishAlerts(alerts: Alert[]): Promise<void> {
     if (alerts.length === 0) return;
-    for (const alert of alerts) this.#o.logger.info({ alert: alert.alertname, id: alert.id, state: alert.state, labels: alert.labels }, 'alert state changed');
-    await this.#o.producer.send(TOPICS.alerts, alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)), timestamp: a.updatedAt })));
+    for (const alert of alerts)
+      this.#o.logger.info({ alert: alert.alertname, id: alert.id, state: alert.state, labels: alert.labels }, 'alert state changed');
+    await this.#o.producer.send(
+      TOPICS.alerts,
+      alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)), timestamp: a.updatedAt })),
+    );
     for (const alert of alerts) this.#listeners.emit({ type: 'alert', alert });
   }
 
@@ -230,7 +267,11 @@ export class Aggregator {
   }
 
   async acknowledge(alertId: string, actor: AlertActor, text?: string): Promise<AckResult> {
-    return this.#record(this.#alerts.acknowledge(alertId, actor, this.#kpis?.evaluatedAt ?? this.#wall(), text), 'alert acknowledged', actor);
+    return this.#record(
+      this.#alerts.acknowledge(alertId, actor, this.#kpis?.evaluatedAt ?? this.#wall(), text),
+      'alert acknowledged',
+      actor,
+    );
   }
 
   async note(alertId: string, actor: AlertActor, text: string): Promise<AckResult> {
@@ -249,4 +290,3 @@ export class Aggregator {
     return this.#listeners.add(listener);
   }
 }
-

@@ -7,28 +7,69 @@ import { Deduplicator } from './dedup.js';
 import { FakeKind } from './fake-kind.js';
 import { NodeHealth } from './health/processor.js';
 
-const station: RegistryNode = { nodeId: 'NS-1', kind: 'noise', district: 'Lixia', lat: 36.6, lon: 117, station: 'Daming Lake', zoneClass: '1' };
+const station: RegistryNode = {
+  nodeId: 'NS-1',
+  kind: 'noise',
+  district: 'Lixia',
+  lat: 36.6,
+  lon: 117,
+  station: 'Daming Lake',
+  zoneClass: '1',
+};
 const registry = new NodeRegistry([station]);
 const WALL = at('2026-06-21T12:00:00');
 
 function setup() {
   const noise = new FakeKind('noise');
-  const state: ReadingState = { kinds: new Map([['noise', noise]]), health: new NodeHealth(), dedup: new Deduplicator(), clock: new EventClock(() => WALL), watermarks: new Watermarks(600) };
+  const state: ReadingState = {
+    kinds: new Map([['noise', noise]]),
+    health: new NodeHealth(),
+    dedup: new Deduplicator(),
+    clock: new EventClock(() => WALL),
+    watermarks: new Watermarks(600),
+  };
   return { noise, state };
 }
 
 const reading = (local: string, seq: number, extra: Partial<TelemetryRecord> = {}): TelemetryRecord =>
-  ({ type: 'reading', nodeId: station.nodeId, kind: 'noise', district: 'Lixia', receivedAt: at(local) + 1000, reading: { ts: at(local), seq, laeq: 50, periodS: 60 }, ...extra }) as TelemetryRecord;
+  ({
+    type: 'reading',
+    nodeId: station.nodeId,
+    kind: 'noise',
+    district: 'Lixia',
+    receivedAt: at(local) + 1000,
+    reading: { ts: at(local), seq, laeq: 50, periodS: 60 },
+    ...extra,
+  }) as TelemetryRecord;
 
 let nextOffset = 0;
 const log = (...values: (TelemetryRecord | string)[]): StreamRecord[] =>
-  values.map((v) => ({ topic: 'telemetry.raw', partition: 0, offset: nextOffset++, key: station.nodeId, value: Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), timestamp: 0, headers: {} }));
+  values.map((v) => ({
+    topic: 'telemetry.raw',
+    partition: 0,
+    offset: nextOffset++,
+    key: station.nodeId,
+    value: Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)),
+    timestamp: 0,
+    headers: {},
+  }));
 
 describe('applying readings', () => {
   it('dead-letters a reading behind the watermark once, in the format ingest writes, with the watermark in its detail', () => {
     const { noise, state } = setup();
     // 10:20 moves the watermark to 10:10 (lateness 600 s): 10:05 is late, 10:15 is not. The late one resent is a duplicate.
-    const out = applyReadings(state, registry, 0, log(reading('2026-06-21T10:20:00', 1), reading('2026-06-21T10:05:00', 2), reading('2026-06-21T10:15:00', 3), reading('2026-06-21T10:05:00', 2)), false);
+    const out = applyReadings(
+      state,
+      registry,
+      0,
+      log(
+        reading('2026-06-21T10:20:00', 1),
+        reading('2026-06-21T10:05:00', 2),
+        reading('2026-06-21T10:15:00', 3),
+        reading('2026-06-21T10:05:00', 2),
+      ),
+      false,
+    );
     expect(noise.applied).toEqual([`NS-1@${at('2026-06-21T10:20:00')}`, `NS-1@${at('2026-06-21T10:15:00')}`]);
     expect(out.processed).toEqual(new Map([['noise', 2]]));
     expect(out.skipped).toEqual([]);
@@ -40,7 +81,8 @@ describe('applying readings', () => {
     // 10:05 and 10:10 in Jinan (+08:00) are 02:05 and 02:10 UTC.
     expect(rejected).toEqual({
       reason: 'late',
-      detail: "reading ts 2026-06-21T02:05:00.000Z is behind its partition's watermark 2026-06-21T02:10:00.000Z (newest reading minus ALLOWED_LATENESS_S=600)",
+      detail:
+        "reading ts 2026-06-21T02:05:00.000Z is behind its partition's watermark 2026-06-21T02:10:00.000Z (newest reading minus ALLOWED_LATENESS_S=600)",
       topic: 'city/Lixia/noise/NS-1/telemetry',
       nodeId: 'NS-1',
       receivedAt: at('2026-06-21T10:05:00') + 1000,
@@ -66,12 +108,21 @@ describe('applying readings', () => {
     // Its verdicts stand: the watermark, clock and health moved on as in the first pass.
     expect(state.watermarks.maxTs(0)).toBe(at('2026-06-21T10:20:00'));
     expect(state.clock.first).toBe(at('2026-06-21T10:20:00'));
-    expect(state.health.exportNode('NS-1')).toEqual({ lastSeen: at('2026-06-21T10:20:00'), lastReceivedAt: at('2026-06-21T10:20:00') + 1000 });
+    expect(state.health.exportNode('NS-1')).toEqual({
+      lastSeen: at('2026-06-21T10:20:00'),
+      lastReceivedAt: at('2026-06-21T10:20:00') + 1000,
+    });
   });
 
   it('ignores a duplicate (same seq, or same ts) without counting it anywhere', () => {
     const { noise, state } = setup();
-    const out = applyReadings(state, registry, 0, log(reading('2026-06-21T10:00:00', 1), reading('2026-06-21T10:01:00', 1), reading('2026-06-21T10:00:00', 9)), false);
+    const out = applyReadings(
+      state,
+      registry,
+      0,
+      log(reading('2026-06-21T10:00:00', 1), reading('2026-06-21T10:01:00', 1), reading('2026-06-21T10:00:00', 9)),
+      false,
+    );
     expect(noise.applied).toEqual([`NS-1@${at('2026-06-21T10:00:00')}`]);
     expect(out.processed).toEqual(new Map([['noise', 1]]));
     expect(out.late).toEqual([]);
@@ -81,12 +132,18 @@ describe('applying readings', () => {
     const { state } = setup();
     const emit = vi.fn();
     applyReadings(state, registry, 0, log(reading('2026-06-21T10:00:00', 1), reading('2026-06-21T10:00:00', 1)), false, emit);
-    expect(emit.mock.calls).toEqual([[{ type: 'reading', nodeId: 'NS-1', kind: 'noise', district: 'Lixia', ts: at('2026-06-21T10:00:00') }]]);
+    expect(emit.mock.calls).toEqual([
+      [{ type: 'reading', nodeId: 'NS-1', kind: 'noise', district: 'Lixia', ts: at('2026-06-21T10:00:00') }],
+    ]);
   });
 
   it('skips records it cannot read or whose node (or kind) this registry lacks', () => {
     const { noise, state } = setup();
-    const records = log('{not json', reading('2026-06-21T10:00:00', 1, { nodeId: 'NS-UNKNOWN' }), reading('2026-06-21T10:00:00', 1, { kind: 'parking' } as Partial<TelemetryRecord>));
+    const records = log(
+      '{not json',
+      reading('2026-06-21T10:00:00', 1, { nodeId: 'NS-UNKNOWN' }),
+      reading('2026-06-21T10:00:00', 1, { kind: 'parking' } as Partial<TelemetryRecord>),
+    );
     const out = applyReadings(state, registry, 0, records, false);
     expect(out.skipped).toEqual(records);
     expect(noise.applied).toEqual([]);
@@ -95,7 +152,14 @@ describe('applying readings', () => {
 
   it('applies a status record to health only', () => {
     const { noise, state } = setup();
-    const status = { type: 'status', nodeId: 'NS-1', kind: 'noise', district: 'Lixia', receivedAt: at('2026-06-21T10:00:00'), status: 'offline' } as TelemetryRecord;
+    const status = {
+      type: 'status',
+      nodeId: 'NS-1',
+      kind: 'noise',
+      district: 'Lixia',
+      receivedAt: at('2026-06-21T10:00:00'),
+      status: 'offline',
+    } as TelemetryRecord;
     const out = applyReadings(state, registry, 0, log(status), false);
     expect(out.processed).toEqual(new Map());
     expect(noise.applied).toEqual([]);
@@ -106,10 +170,23 @@ describe('applying readings', () => {
 describe('rejections from the dead-letter topic', () => {
   it("counts each record's reason in its partition and wall-clock minute", () => {
     const health = new NodeHealth();
-    const dlq = (value: unknown, timestamp: number): StreamRecord => ({ topic: 'telemetry.dlq', partition: 3, offset: 0, key: null, value: Buffer.from(JSON.stringify(value)), timestamp, headers: {} });
+    const dlq = (value: unknown, timestamp: number): StreamRecord => ({
+      topic: 'telemetry.dlq',
+      partition: 3,
+      offset: 0,
+      key: null,
+      value: Buffer.from(JSON.stringify(value)),
+      timestamp,
+      headers: {},
+    });
     const minute = at('2026-06-21T10:00:00');
     // receivedAt counts where the record has one, else the record's timestamp; a record without a reason is no rejection.
-    noteRejections(health, 3, [dlq({ reason: 'late', receivedAt: minute + 5_000 }, minute - 3_600_000), dlq({ reason: 'schema' }, minute + 10_000), dlq({ note: 'no reason' }, minute), dlq({ reason: 'late', receivedAt: minute - 600_000 }, minute)]);
+    noteRejections(health, 3, [
+      dlq({ reason: 'late', receivedAt: minute + 5_000 }, minute - 3_600_000),
+      dlq({ reason: 'schema' }, minute + 10_000),
+      dlq({ note: 'no reason' }, minute),
+      dlq({ reason: 'late', receivedAt: minute - 600_000 }, minute),
+    ]);
     // Five minutes back from 10:01: the 09:50 one has gone.
     expect(health.rejections(3, minute + 60_000)).toEqual({ rejected: { late: 1, schema: 1 } });
     expect(health.rejections(4, minute + 60_000)).toEqual({ rejected: {} });

@@ -66,7 +66,9 @@ export function lateDeadLetter(record: AnyReadingRecord, watermark: number, allo
     {
       reason: 'late',
       detail: `reading ts ${new Date(record.reading.ts).toISOString()} is behind its partition's watermark ${new Date(watermark).toISOString()} (newest reading minus ALLOWED_LATENESS_S=${allowedLatenessS})`,
-      topic: record.gatewayId ? `city/gateways/${record.gatewayId}/batch` : `city/${record.district}/${record.kind}/${record.nodeId}/telemetry`,
+      topic: record.gatewayId
+        ? `city/gateways/${record.gatewayId}/batch`
+        : `city/${record.district}/${record.kind}/${record.nodeId}/telemetry`,
       nodeId: record.nodeId,
       receivedAt: record.receivedAt,
     },

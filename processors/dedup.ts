@@ -27,6 +27,9 @@ export class Deduplicator {
   }
 
   importNode(nodeId: string, state: unknown): void {
-    this.#recent.set(nodeId, (state as [number, number | null][]).map(([t, s]) => [t, s]));
+    this.#recent.set(
+      nodeId,
+      (state as [number, number | null][]).map(([t, s]) => [t, s]),
+    );
   }
 }

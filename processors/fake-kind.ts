@@ -22,7 +22,9 @@ export class FakeKind implements KindProcessor {
   partial(nodes: readonly RegistryNode[], _ctx: EvalContext): KindPartial<{ nodes: string[] }> {
     return {
       section: { nodes: nodes.map((n) => n.nodeId) },
-      conditions: nodes.filter((n) => this.state.has(n.nodeId)).map((n) => ({ alertname: 'Fake', severity: 'info', labels: { kind: this.kind, node: n.nodeId }, summary: n.nodeId })),
+      conditions: nodes
+        .filter((n) => this.state.has(n.nodeId))
+        .map((n) => ({ alertname: 'Fake', severity: 'info', labels: { kind: this.kind, node: n.nodeId }, summary: n.nodeId })),
     };
   }
 

@@ -3,12 +3,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { MemoryTransport, NodeRegistry, PipelineMetrics, TOPICS, topicSpecs, type RegistryNode, type RejectedRecord, type StreamRecord, type TelemetryRecord } from '../core/index.js';
+import {
+  MemoryTransport,
+  NodeRegistry,
+  PipelineMetrics,
+  TOPICS,
+  topicSpecs,
+  type RegistryNode,
+  type RejectedRecord,
+  type StreamRecord,
+  type TelemetryRecord,
+} from '../core/index.js';
 import { at, config } from '../test/fixtures.js';
 import { ProcessorHost } from './host.js';
 import { FileSnapshotStore, type SnapshotStore } from './state/index.js';
 
-const station: RegistryNode = { nodeId: 'NS-LATE', kind: 'noise', district: 'Lixia', lat: 36.6, lon: 117, station: 'Daming Lake', zoneClass: '1' };
+const station: RegistryNode = {
+  nodeId: 'NS-LATE',
+  kind: 'noise',
+  district: 'Lixia',
+  lat: 36.6,
+  lon: 117,
+  station: 'Daming Lake',
+  zoneClass: '1',
+};
 const registry = new NodeRegistry([station]);
 const cfg = config({ ALLOWED_LATENESS_S: '600', EVAL_INTERVAL_MS: '60000', STATE_SNAPSHOT_INTERVAL_MS: '3600000' });
 
@@ -30,7 +48,14 @@ const LEQ = 56.6;
 function records(): { key: string; value: Buffer }[] {
   return STREAM.map(({ local, laeq, seq }) => {
     const ts = at(local);
-    const record: TelemetryRecord = { type: 'reading', nodeId: station.nodeId, kind: 'noise', district: 'Lixia', receivedAt: ts + 1000, reading: { ts, seq, laeq, periodS: 60 } };
+    const record: TelemetryRecord = {
+      type: 'reading',
+      nodeId: station.nodeId,
+      kind: 'noise',
+      district: 'Lixia',
+      receivedAt: ts + 1000,
+      reading: { ts, seq, laeq, periodS: 60 },
+    };
     return { key: station.nodeId, value: Buffer.from(JSON.stringify(record)) };
   });
 }
@@ -44,10 +69,24 @@ async function setup() {
   const gate = new Promise<void>((r) => (release = r));
   const holder = await transport.consume({ groupId: 'holder', topics: [TOPICS.raw, TOPICS.dlq], onBatch: () => gate });
   const dlq: StreamRecord[] = [];
-  const dlqReader = await transport.consume({ groupId: 'dlq-reader', topics: [TOPICS.dlq], onBatch: async (b) => void dlq.push(...b.records) });
+  const dlqReader = await transport.consume({
+    groupId: 'dlq-reader',
+    topics: [TOPICS.dlq],
+    onBatch: async (b) => void dlq.push(...b.records),
+  });
   const host = (stateStore: SnapshotStore | null) => {
     const metrics = new PipelineMetrics({ defaultMetrics: false });
-    const h = new ProcessorHost({ registry, config: cfg, transport, producer, metrics, logger: pino({ level: 'silent' }), rawPartitions: 12, role: 'processor', stateStore });
+    const h = new ProcessorHost({
+      registry,
+      config: cfg,
+      transport,
+      producer,
+      metrics,
+      logger: pino({ level: 'silent' }),
+      rawPartitions: 12,
+      role: 'processor',
+      stateStore,
+    });
     return { h, metrics };
   };
   const close = async () => {
@@ -70,7 +109,8 @@ const waitFor = async (check: () => boolean | Promise<boolean>) => {
   }
 };
 
-const hourOf = (h: ProcessorHost) => (h.node(station.nodeId)!.derived as { currentHour: { hourStart: number; leq: number; coverage: number } }).currentHour;
+const hourOf = (h: ProcessorHost) =>
+  (h.node(station.nodeId)!.derived as { currentHour: { hourStart: number; leq: number; coverage: number } }).currentHour;
 
 describe('processor host: event time, late and duplicate readings, snapshots', () => {
   it('applies out-of-order readings inside the lateness, ignores duplicates, dead-letters late ones once', async () => {
@@ -79,7 +119,9 @@ describe('processor host: event time, late and duplicate readings, snapshots', (
     const first = env.host(new FileSnapshotStore(stateDir));
     await first.h.start();
     await env.producer.send(TOPICS.raw, records());
-    await waitFor(async () => (await counter(first.metrics, 'processed', 'noise')) + (await counter(first.metrics, 'rejected', 'late')) === 6);
+    await waitFor(
+      async () => (await counter(first.metrics, 'processed', 'noise')) + (await counter(first.metrics, 'rejected', 'late')) === 6,
+    );
     expect(await counter(first.metrics, 'processed', 'noise')).toBe(5);
     expect(await counter(first.metrics, 'rejected', 'late')).toBe(1);
     expect(hourOf(first.h)).toMatchObject({ hourStart: at('2026-06-21T10:00:00'), leq: LEQ, coverage: 0.083 });
@@ -87,8 +129,19 @@ describe('processor host: event time, late and duplicate readings, snapshots', (
     await waitFor(() => env.dlq.length === 1);
     const dead = JSON.parse(env.dlq[0]!.value.toString()) as RejectedRecord;
     expect(env.dlq[0]!.key).toBe(station.nodeId);
-    expect(dead).toMatchObject({ reason: 'late', nodeId: station.nodeId, topic: `city/Lixia/noise/${station.nodeId}/telemetry`, receivedAt: at('2026-06-21T10:05:00') + 1000, truncated: false });
-    expect(JSON.parse(Buffer.from(dead.payload, 'base64').toString())).toEqual({ ts: at('2026-06-21T10:05:00'), seq: 4, laeq: 80, periodS: 60 });
+    expect(dead).toMatchObject({
+      reason: 'late',
+      nodeId: station.nodeId,
+      topic: `city/Lixia/noise/${station.nodeId}/telemetry`,
+      receivedAt: at('2026-06-21T10:05:00') + 1000,
+      truncated: false,
+    });
+    expect(JSON.parse(Buffer.from(dead.payload, 'base64').toString())).toEqual({
+      ts: at('2026-06-21T10:05:00'),
+      seq: 4,
+      laeq: 80,
+      periodS: 60,
+    });
     await first.h.stop(); // final snapshot of its partitions
 
     // A host without snapshots rebuilds from the first record: same state, no dead letter written again.
@@ -97,10 +150,22 @@ describe('processor host: event time, late and duplicate readings, snapshots', (
     await waitFor(() => hourOf(rebuilt.h).leq === LEQ);
     // The marker: one more late reading, after the replayed ones in the same partition. Once it is
     // dead-lettered, the replay is behind us: the replayed late reading was not dead-lettered or counted again.
-    const marker: TelemetryRecord = { type: 'reading', nodeId: station.nodeId, kind: 'noise', district: 'Lixia', receivedAt: at('2026-06-21T10:20:30'), reading: { ts: at('2026-06-21T10:04:00'), seq: 8, laeq: 70, periodS: 60 } };
+    const marker: TelemetryRecord = {
+      type: 'reading',
+      nodeId: station.nodeId,
+      kind: 'noise',
+      district: 'Lixia',
+      receivedAt: at('2026-06-21T10:20:30'),
+      reading: { ts: at('2026-06-21T10:04:00'), seq: 8, laeq: 70, periodS: 60 },
+    };
     await env.producer.send(TOPICS.raw, [{ key: station.nodeId, value: Buffer.from(JSON.stringify(marker)) }]);
     await waitFor(() => env.dlq.length >= 2);
-    expect(env.dlq.map((r) => (JSON.parse(Buffer.from((JSON.parse(r.value.toString()) as RejectedRecord).payload, 'base64').toString()) as { seq: number }).seq)).toEqual([4, 8]);
+    expect(
+      env.dlq.map(
+        (r) =>
+          (JSON.parse(Buffer.from((JSON.parse(r.value.toString()) as RejectedRecord).payload, 'base64').toString()) as { seq: number }).seq,
+      ),
+    ).toEqual([4, 8]);
     expect(hourOf(rebuilt.h)).toEqual(hourOf(first.h));
     expect(await counter(rebuilt.metrics, 'rejected', 'late')).toBe(1); // the marker only
     expect(await counter(rebuilt.metrics, 'processed', 'noise')).toBe(0);
@@ -110,7 +175,14 @@ describe('processor host: event time, late and duplicate readings, snapshots', (
     const restored = env.host(new FileSnapshotStore(stateDir));
     await restored.h.start();
     expect(hourOf(restored.h)).toEqual(hourOf(first.h));
-    const more: TelemetryRecord = { type: 'reading', nodeId: station.nodeId, kind: 'noise', district: 'Lixia', receivedAt: at('2026-06-21T10:21:00'), reading: { ts: at('2026-06-21T10:09:00'), seq: 7, laeq: 99, periodS: 60 } };
+    const more: TelemetryRecord = {
+      type: 'reading',
+      nodeId: station.nodeId,
+      kind: 'noise',
+      district: 'Lixia',
+      receivedAt: at('2026-06-21T10:21:00'),
+      reading: { ts: at('2026-06-21T10:09:00'), seq: 7, laeq: 99, periodS: 60 },
+    };
     await env.producer.send(TOPICS.raw, [{ key: station.nodeId, value: Buffer.from(JSON.stringify(more)) }]);
     await waitFor(async () => (await counter(restored.metrics, 'rejected', 'late')) === 1);
     expect(hourOf(restored.h)).toEqual(hourOf(first.h));

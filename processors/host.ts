@@ -83,7 +83,10 @@ export class ProcessorHost {
   constructor(options: HostOptions) {
     this.#o = options;
     this.#wall = options.wall ?? Date.now;
-    this.#ticker = new Ticker(() => this.#publishPartials(), (error) => this.#o.logger.error({ err: error }, 'evaluation failed'));
+    this.#ticker = new Ticker(
+      () => this.#publishPartials(),
+      (error) => this.#o.logger.error({ err: error }, 'evaluation failed'),
+    );
     this.#state = {
       kinds: processorsFor(options.config, options.registry.kinds),
       health: new NodeHealth(),
@@ -101,7 +104,10 @@ export class ProcessorHost {
       wall: this.#wall,
       inTurn: (work) => this.#inTurn(work),
     });
-    this.#snapshotTicker = new Ticker(() => this.snapshot(), (error) => this.#o.logger.error({ err: error }, 'state snapshot failed; the next one retries'));
+    this.#snapshotTicker = new Ticker(
+      () => this.snapshot(),
+      (error) => this.#o.logger.error({ err: error }, 'state snapshot failed; the next one retries'),
+    );
   }
 
   async start(): Promise<void> {
@@ -124,7 +130,10 @@ export class ProcessorHost {
       onRevoked: async (tps) => {
         // The last word on a partition before another instance takes it over.
         const raw = tps.filter((tp) => tp.topic === TOPICS.raw).map((tp) => tp.partition);
-        if (raw.length > 0) await this.snapshot(raw).catch((error: unknown) => this.#o.logger.error({ err: error, partitions: raw }, 'final state snapshot failed; the next owner rebuilds from an older one'));
+        if (raw.length > 0)
+          await this.snapshot(raw).catch((error: unknown) =>
+            this.#o.logger.error({ err: error, partitions: raw }, 'final state snapshot failed; the next owner rebuilds from an older one'),
+          );
         tps.forEach((tp) => this.#owned.delete(key(tp)));
         for (const tp of tps) if (tp.topic === TOPICS.dlq) this.#state.health.forgetRejections(tp.partition);
         for (const p of raw) {
@@ -163,7 +172,10 @@ export class ProcessorHost {
     const { registry, metrics, logger } = this.#o;
     if (replay && topic === TOPICS.raw && records.length > 0 && !this.#rereadLogged.has(partition)) {
       this.#rereadLogged.add(partition);
-      logger.info({ partition, from: records[0]!.offset, snapshotOffset: this.#snapshots.offsets.rebuildFrom(partition) ?? null }, 'partition re-read from the log to rebuild its state');
+      logger.info(
+        { partition, from: records[0]!.offset, snapshotOffset: this.#snapshots.offsets.rebuildFrom(partition) ?? null },
+        'partition re-read from the log to rebuild its state',
+      );
     }
     if (topic === TOPICS.dlq) {
       noteRejections(this.#state.health, partition, records);
@@ -172,7 +184,8 @@ export class ProcessorHost {
     const emit = this.#listeners.size > 0 ? (event: PipelineEvent) => this.#listeners.emit(event) : undefined;
     const { processed, late, skipped } = applyReadings(this.#state, registry, partition, records, replay, emit);
     // Ingest validated them; a mismatch here means the registries differ between stages.
-    for (const r of skipped) logger.warn({ topic, partition: r.partition, offset: r.offset, key: r.key }, 'record skipped: unreadable or not in this registry');
+    for (const r of skipped)
+      logger.warn({ topic, partition: r.partition, offset: r.offset, key: r.key }, 'record skipped: unreadable or not in this registry');
     if (records.length > 0) this.#snapshots.offsets.applied(partition, records[records.length - 1]!.offset);
     if (this.#o.role !== 'processor') return;
     // Dead letters are written before the batch is committed (at-least-once: a batch redelivered after a crash may write them again).
@@ -199,8 +212,12 @@ export class ProcessorHost {
   async #publishPartials(): Promise<void> {
     const partials = this.partials();
     if (partials.length === 0) return;
-    await this.#o.producer.send(TOPICS.partials, partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)), timestamp: p.at })));
-    if (this.#consumer) for (const [topic, lag] of Object.entries(await this.#consumer.lag())) this.#o.metrics.consumerLag.set({ topic }, lag);
+    await this.#o.producer.send(
+      TOPICS.partials,
+      partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)), timestamp: p.at })),
+    );
+    if (this.#consumer)
+      for (const [topic, lag] of Object.entries(await this.#consumer.lag())) this.#o.metrics.consumerLag.set({ topic }, lag);
   }
 
   // ---- node views -----------------------------------------------------------------------------

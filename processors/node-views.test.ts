@@ -5,7 +5,15 @@ import { FakeKind } from './fake-kind.js';
 import { NodeHealth } from './health/processor.js';
 import { nodeView, nodeViews, type ViewSources } from './node-views.js';
 
-const station: RegistryNode = { nodeId: 'NS-1', kind: 'noise', district: 'Lixia', lat: 36.6, lon: 117, station: 'Daming Lake', zoneClass: '1' };
+const station: RegistryNode = {
+  nodeId: 'NS-1',
+  kind: 'noise',
+  district: 'Lixia',
+  lat: 36.6,
+  lon: 117,
+  station: 'Daming Lake',
+  zoneClass: '1',
+};
 // Registry order: SL-1 Lixia, NS-1 Lixia, SL-2 Shizhong, SL-3 Lixia, SL-4 Lixia.
 const nodes = [lamp(1), station, lamp(2, { district: 'Shizhong' }), lamp(3), lamp(4)];
 const registry = new NodeRegistry(nodes);
@@ -17,12 +25,29 @@ function setup(): ViewSources & { lighting: FakeKind } {
   const lighting = new FakeKind('streetlight');
   const health = new NodeHealth();
   const seen = (node: RegistryNode, local: string) =>
-    health.apply({ type: 'reading', nodeId: node.nodeId, kind: node.kind, district: node.district, receivedAt: at(local), reading: { ts: at(local) } } as TelemetryRecord, NOW);
+    health.apply(
+      {
+        type: 'reading',
+        nodeId: node.nodeId,
+        kind: node.kind,
+        district: node.district,
+        receivedAt: at(local),
+        reading: { ts: at(local) },
+      } as TelemetryRecord,
+      NOW,
+    );
   seen(nodes[0]!, '2026-06-21T09:55:00'); // SL-1 online
   seen(nodes[2]!, '2026-06-21T09:58:00'); // SL-2 online
   seen(nodes[3]!, '2026-06-21T09:00:00'); // SL-3 silent for an hour: offline
   lighting.state.set('SL-1', { ts: at('2026-06-21T09:55:00') });
-  return { lighting, kinds: new Map([['streetlight', lighting], ['noise', new FakeKind('noise')]]), health };
+  return {
+    lighting,
+    kinds: new Map([
+      ['streetlight', lighting],
+      ['noise', new FakeKind('noise')],
+    ]),
+    health,
+  };
 }
 
 const ids = (r: { items: { node: RegistryNode }[] }) => r.items.map((v) => v.node.nodeId);
@@ -44,7 +69,10 @@ describe('node views', () => {
     expect(ids(nodeViews(sources, { ...page, status: 'online' }, ctx))).toEqual(['SL-1', 'SL-2']);
     // Offline: the silent lamp and the nodes never heard from.
     expect(ids(nodeViews(sources, { ...page, status: 'offline' }, ctx))).toEqual(['NS-1', 'SL-3', 'SL-4']);
-    expect(nodeViews(sources, { ...page, kind: 'streetlight', district: 'Lixia', status: 'offline', limit: 1 }, ctx)).toMatchObject({ total: 2, items: [{ node: { nodeId: 'SL-3' } }] });
+    expect(nodeViews(sources, { ...page, kind: 'streetlight', district: 'Lixia', status: 'offline', limit: 1 }, ctx)).toMatchObject({
+      total: 2,
+      items: [{ node: { nodeId: 'SL-3' } }],
+    });
   });
 
   it("list health only; one node's view adds what its kind processor describes", () => {

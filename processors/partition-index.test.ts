@@ -3,7 +3,15 @@ import { partitionFor, type RegistryNode } from '../core/index.js';
 import { lamp } from '../test/fixtures.js';
 import { PartitionIndex } from './partition-index.js';
 
-const station: RegistryNode = { nodeId: 'NS-1', kind: 'noise', district: 'Lixia', lat: 36.6, lon: 117, station: 'Daming Lake', zoneClass: '1' };
+const station: RegistryNode = {
+  nodeId: 'NS-1',
+  kind: 'noise',
+  district: 'Lixia',
+  lat: 36.6,
+  lon: 117,
+  station: 'Daming Lake',
+  zoneClass: '1',
+};
 const nodes = [lamp(1), station, lamp(2), lamp(3)];
 
 describe('partition index', () => {

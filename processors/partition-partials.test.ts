@@ -7,7 +7,15 @@ import { NodeHealth } from './health/processor.js';
 import { PartitionIndex } from './partition-index.js';
 import { buildPartials, parseSource, type PartialSources } from './partition-partials.js';
 
-const station: RegistryNode = { nodeId: 'NS-1', kind: 'noise', district: 'Lixia', lat: 36.6, lon: 117, station: 'Daming Lake', zoneClass: '1' };
+const station: RegistryNode = {
+  nodeId: 'NS-1',
+  kind: 'noise',
+  district: 'Lixia',
+  lat: 36.6,
+  lon: 117,
+  station: 'Daming Lake',
+  zoneClass: '1',
+};
 const nodes = [lamp(1), station, lamp(2, { district: 'Shizhong' })];
 const registry = new NodeRegistry(nodes);
 const NOW = at('2026-06-21T10:00:00');
@@ -16,7 +24,15 @@ function setup() {
   const lighting = new FakeKind('streetlight');
   const noise = new FakeKind('noise');
   const clock = new EventClock(() => NOW);
-  const sources: PartialSources = { kinds: new Map([['streetlight', lighting], ['noise', noise]]), health: new NodeHealth(), clock, index: new PartitionIndex(nodes, 1) };
+  const sources: PartialSources = {
+    kinds: new Map([
+      ['streetlight', lighting],
+      ['noise', noise],
+    ]),
+    health: new NodeHealth(),
+    clock,
+    index: new PartitionIndex(nodes, 1),
+  };
   const ctx = { now: clock.now(), since: clock.since, config: config(), registry };
   return { lighting, sources, ctx };
 }
@@ -57,7 +73,14 @@ describe('partition partials', () => {
     sources.health.noteRejected(2, 'schema', NOW - 30_000);
     sources.health.noteRejected(2, 'late', NOW - 10 * 60_000);
     const [dlq, raw] = buildPartials(['telemetry.raw:5', 'telemetry.dlq:2'], sources, ctx, NOW);
-    expect(dlq).toEqual({ source: 'telemetry.dlq:2', at: NOW, eventTime: false, since: NOW, rejections: { rejected: { schema: 2 } }, conditions: [] });
+    expect(dlq).toEqual({
+      source: 'telemetry.dlq:2',
+      at: NOW,
+      eventTime: false,
+      since: NOW,
+      rejections: { rejected: { schema: 2 } },
+      conditions: [],
+    });
     expect(raw!.kinds).toEqual({ streetlight: { nodes: [] }, noise: { nodes: [] } });
     expect(raw!.health).toEqual({ tallies: {}, silent: {} });
   });

@@ -1,6 +1,14 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { MemoryTransport, NodeRegistry, type Producer, type RegistryNode, type StreamRecord, type StreamTransport, type TelemetryRecord } from '../core/index.js';
+import {
+  MemoryTransport,
+  NodeRegistry,
+  type Producer,
+  type RegistryNode,
+  type StreamRecord,
+  type StreamTransport,
+  type TelemetryRecord,
+} from '../core/index.js';
 import { at, config } from '../test/fixtures.js';
 import { applyReadings, Watermarks, type ReadingState } from './apply-readings.js';
 import { EventClock } from './clock.js';
@@ -11,19 +19,49 @@ import { PartitionIndex } from './partition-index.js';
 import { PartitionSnapshots, restoreSnapshot, snapshotNode, SnapshotOffsets, stateStoreFor, takeSnapshot } from './snapshots.js';
 import { FileSnapshotStore, TopicSnapshotStore, type PartitionSnapshot, type SnapshotStore } from './state/index.js';
 
-const station: RegistryNode = { nodeId: 'NS-1', kind: 'noise', district: 'Lixia', lat: 36.6, lon: 117, station: 'Daming Lake', zoneClass: '1' };
+const station: RegistryNode = {
+  nodeId: 'NS-1',
+  kind: 'noise',
+  district: 'Lixia',
+  lat: 36.6,
+  lon: 117,
+  station: 'Daming Lake',
+  zoneClass: '1',
+};
 const quiet: RegistryNode = { ...station, nodeId: 'NS-2' };
 const registry = new NodeRegistry([station, quiet]);
 const WALL = at('2026-06-21T12:00:00');
 
 function newState(): ReadingState & { noise: FakeKind } {
   const noise = new FakeKind('noise');
-  return { noise, kinds: new Map([['noise', noise]]), health: new NodeHealth(), dedup: new Deduplicator(), clock: new EventClock(() => WALL), watermarks: new Watermarks(600) };
+  return {
+    noise,
+    kinds: new Map([['noise', noise]]),
+    health: new NodeHealth(),
+    dedup: new Deduplicator(),
+    clock: new EventClock(() => WALL),
+    watermarks: new Watermarks(600),
+  };
 }
 
-const reading = (local: string, seq: number): TelemetryRecord => ({ type: 'reading', nodeId: 'NS-1', kind: 'noise', district: 'Lixia', receivedAt: at(local), reading: { ts: at(local), seq, laeq: 50, periodS: 60 } });
+const reading = (local: string, seq: number): TelemetryRecord => ({
+  type: 'reading',
+  nodeId: 'NS-1',
+  kind: 'noise',
+  district: 'Lixia',
+  receivedAt: at(local),
+  reading: { ts: at(local), seq, laeq: 50, periodS: 60 },
+});
 const batch = (from: number, ...records: TelemetryRecord[]): StreamRecord[] =>
-  records.map((r, i) => ({ topic: 'telemetry.raw', partition: 0, offset: from + i, key: r.nodeId, value: Buffer.from(JSON.stringify(r)), timestamp: r.receivedAt, headers: {} }));
+  records.map((r, i) => ({
+    topic: 'telemetry.raw',
+    partition: 0,
+    offset: from + i,
+    key: r.nodeId,
+    value: Buffer.from(JSON.stringify(r)),
+    timestamp: r.receivedAt,
+    headers: {},
+  }));
 
 /** A store in memory; `failing` makes the next save throw. */
 class MemoryStore implements SnapshotStore {
@@ -51,7 +89,10 @@ function host(store: SnapshotStore | null, partitions = 1) {
     return run;
   };
   const warnings: string[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void (JSON.parse(line).level === 40 && warnings.push(JSON.parse(line).msg as string)) });
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => void (JSON.parse(line).level === 40 && warnings.push(JSON.parse(line).msg as string)) },
+  );
   const snapshots = new PartitionSnapshots({
     store,
     state,

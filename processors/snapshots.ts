@@ -16,13 +16,24 @@ export function defaultStateStore(transport: StreamTransport, producer: Producer
  * The store a host snapshots to: only the processor role has one (replicas rebuild from the log);
  * `stateStore` undefined = the transport's default, null = none.
  */
-export function stateStoreFor(o: { role: 'processor' | 'replica'; stateStore?: SnapshotStore | null; transport: StreamTransport; producer: Producer; config: Config }): SnapshotStore | null {
+export function stateStoreFor(o: {
+  role: 'processor' | 'replica';
+  stateStore?: SnapshotStore | null;
+  transport: StreamTransport;
+  producer: Producer;
+  config: Config;
+}): SnapshotStore | null {
   if (o.role !== 'processor') return null;
   return o.stateStore === undefined ? defaultStateStore(o.transport, o.producer, o.config) : o.stateStore;
 }
 
 /** One node's part of a partition snapshot: its kind state, health and dedup memory; undefined when there is none. */
-export function snapshotNode(kinds: ReadonlyMap<string, KindProcessor>, health: NodeHealth, dedup: Deduplicator, node: RegistryNode): NodeSnapshot | undefined {
+export function snapshotNode(
+  kinds: ReadonlyMap<string, KindProcessor>,
+  health: NodeHealth,
+  dedup: Deduplicator,
+  node: RegistryNode,
+): NodeSnapshot | undefined {
   const state: NodeSnapshot = {};
   const k = kinds.get(node.kind)!.exportNode(node.nodeId);
   const h = health.exportNode(node.nodeId);
@@ -34,7 +45,11 @@ export function snapshotNode(kinds: ReadonlyMap<string, KindProcessor>, health: 
 }
 
 /** The snapshot of one raw partition's nodes, covering its log up to (not including) `offset`. */
-export function takeSnapshot(state: ReadingState, nodes: readonly RegistryNode[], at: { partition: number; partitions: number; offset: number; takenAt: number }): PartitionSnapshot {
+export function takeSnapshot(
+  state: ReadingState,
+  nodes: readonly RegistryNode[],
+  at: { partition: number; partitions: number; offset: number; takenAt: number },
+): PartitionSnapshot {
   const snapshotNodes: Record<string, NodeSnapshot> = {};
   for (const node of nodes) {
     const s = snapshotNode(state.kinds, state.health, state.dedup, node);
@@ -184,12 +199,18 @@ export class PartitionSnapshots {
     const snapshots = await store.load(gained);
     for (const [p, snapshot] of snapshots) {
       if (snapshot.partitions !== partitions) {
-        logger.warn({ partition: p, snapshotPartitions: snapshot.partitions, partitions }, 'state snapshot taken with another partition count: ignored, rebuilding from the log');
+        logger.warn(
+          { partition: p, snapshotPartitions: snapshot.partitions, partitions },
+          'state snapshot taken with another partition count: ignored, rebuilding from the log',
+        );
         continue;
       }
       restoreSnapshot(state, p, index.all(p), snapshot);
       this.offsets.restored(p, snapshot.offset);
-      logger.info({ partition: p, offset: snapshot.offset, nodes: Object.keys(snapshot.nodes).length, store: store.name }, 'state restored from snapshot');
+      logger.info(
+        { partition: p, offset: snapshot.offset, nodes: Object.keys(snapshot.nodes).length, store: store.name },
+        'state restored from snapshot',
+      );
     }
   }
 }

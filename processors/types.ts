@@ -1,4 +1,13 @@
-import type { AlertCondition, Config, Kind, NodeOf, NodeRegistry, ProfileNode, ProfileReadingRecord, ReadingRecord } from '../core/index.js';
+import type {
+  AlertCondition,
+  Config,
+  Kind,
+  NodeOf,
+  NodeRegistry,
+  ProfileNode,
+  ProfileReadingRecord,
+  ReadingRecord,
+} from '../core/index.js';
 
 /** What every evaluation sees: one instant of the processors' clock. */
 export interface EvalContext {

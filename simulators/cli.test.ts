@@ -24,8 +24,34 @@ describe('simulate flags', () => {
   });
 
   it('parses every flag', () => {
-    const f = parseSimulateArgs(['--url', 'mqtt://127.0.0.1:1884', '--nodes', '500', '--rate', '250', '--speed', '60', '--scenario', 'circuit-dark+bad-payloads', '--seed', '7', '--duration', '30', '--qos', '0']);
-    expect(f).toMatchObject({ url: 'mqtt://127.0.0.1:1884', nodes: 500, rate: 250, speed: 60, scenario: 'circuit-dark+bad-payloads', seed: 7, duration: 30, qos: 0 });
+    const f = parseSimulateArgs([
+      '--url',
+      'mqtt://127.0.0.1:1884',
+      '--nodes',
+      '500',
+      '--rate',
+      '250',
+      '--speed',
+      '60',
+      '--scenario',
+      'circuit-dark+bad-payloads',
+      '--seed',
+      '7',
+      '--duration',
+      '30',
+      '--qos',
+      '0',
+    ]);
+    expect(f).toMatchObject({
+      url: 'mqtt://127.0.0.1:1884',
+      nodes: 500,
+      rate: 250,
+      speed: 60,
+      scenario: 'circuit-dark+bad-payloads',
+      seed: 7,
+      duration: 30,
+      qos: 0,
+    });
     expect(parseSimulateArgs([])).toMatchObject({ url: 'mqtt://127.0.0.1:1883', speed: 1, scenario: 'normal', seed: 1, qos: 1 });
   });
 
@@ -59,7 +85,9 @@ describe('simulate flags', () => {
     expect(resolveStart({ start: 'auto', speed: 1, duration: undefined }, now)).toBe(now);
     const s = resolveStart({ start: 'auto', speed: 60, duration: 10 }, now);
     expect(s + 10_000 * 60).toBe(now + 10_000);
-    expect(resolveStart({ start: '2026-01-01T00:00:00+08:00', speed: 1, duration: undefined }, now)).toBe(Date.parse('2025-12-31T16:00:00Z'));
+    expect(resolveStart({ start: '2026-01-01T00:00:00+08:00', speed: 1, duration: undefined }, now)).toBe(
+      Date.parse('2025-12-31T16:00:00Z'),
+    );
   });
 });
 
@@ -80,10 +108,26 @@ describe('simulate run', () => {
     const port = (server.address() as AddressInfo).port;
     const out = capture();
     const err = capture();
-    await runSimulate(['--url', `mqtt://127.0.0.1:${port}`, '--nodes', '300', '--speed', '30', '--duration', '1.5', '--scenario', 'demo', '--stats-every', '0.5'], {
-      stdout: out.stream,
-      stderr: err.stream,
-    });
+    await runSimulate(
+      [
+        '--url',
+        `mqtt://127.0.0.1:${port}`,
+        '--nodes',
+        '300',
+        '--speed',
+        '30',
+        '--duration',
+        '1.5',
+        '--scenario',
+        'demo',
+        '--stats-every',
+        '0.5',
+      ],
+      {
+        stdout: out.stream,
+        stderr: err.stream,
+      },
+    );
     expect(process.exitCode ?? 0).toBe(0);
     const summary = JSON.parse(out.text());
     expect(summary.scenario).toBe('demo');
@@ -105,16 +149,36 @@ describe('simulate with device credentials (broker with MQTT_AUTH=on)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'city-brain-sim-auth-'));
     const registry = generateCity();
     await provisionFile({ registry, out: join(dir, 'credentials.json'), secrets: join(dir, 'secrets.json'), allNodes: false });
-    const pipeline = await startPipeline({ config: testConfig({ MQTT_AUTH: 'on', MQTT_CREDENTIALS: join(dir, 'credentials.json') }), registry });
+    const pipeline = await startPipeline({
+      config: testConfig({ MQTT_AUTH: 'on', MQTT_CREDENTIALS: join(dir, 'credentials.json') }),
+      registry,
+    });
     try {
       const missing = capture();
-      await runSimulate(['--url', `mqtt://127.0.0.1:${pipeline.mqttPort}`, '--credentials', join(dir, 'nope.json')], { stdout: capture().stream, stderr: missing.stream });
+      await runSimulate(['--url', `mqtt://127.0.0.1:${pipeline.mqttPort}`, '--credentials', join(dir, 'nope.json')], {
+        stdout: capture().stream,
+        stderr: missing.stream,
+      });
       expect(process.exitCode).toBe(2);
       expect(missing.text()).toContain(join(dir, 'nope.json'));
       process.exitCode = undefined;
 
       const out = capture();
-      await runSimulate(['--url', `mqtt://127.0.0.1:${pipeline.mqttPort}`, '--credentials', join(dir, 'secrets.json'), '--speed', '30', '--duration', '2', '--stats-every', '0'], { stdout: out.stream, stderr: capture().stream });
+      await runSimulate(
+        [
+          '--url',
+          `mqtt://127.0.0.1:${pipeline.mqttPort}`,
+          '--credentials',
+          join(dir, 'secrets.json'),
+          '--speed',
+          '30',
+          '--duration',
+          '2',
+          '--stats-every',
+          '0',
+        ],
+        { stdout: out.stream, stderr: capture().stream },
+      );
       expect(process.exitCode ?? 0).toBe(0);
       expect(JSON.parse(out.text()).errors).toBe(0);
       const metrics = await (await fetch(`http://127.0.0.1:${pipeline.httpPort}/metrics`)).text();

@@ -64,7 +64,10 @@ const flagsSchema = z.object({
     }),
   seed: num((n) => Number.isInteger(n) && Math.abs(n) <= 2 ** 31, 'an integer').default(1),
   duration: num((n) => n > 0, 'a number of seconds > 0').optional(),
-  qos: z.enum(['0', '1'], { error: 'must be 0 or 1' }).default('1').transform((q) => (q === '1' ? 1 : 0) as 0 | 1),
+  qos: z
+    .enum(['0', '1'], { error: 'must be 0 or 1' })
+    .default('1')
+    .transform((q) => (q === '1' ? 1 : 0) as 0 | 1),
   connections: num((n) => Number.isInteger(n) && n >= 1 && n <= 1000, 'an integer from 1 to 1000').default(4),
   start: z
     .string()
@@ -79,7 +82,22 @@ const flagsSchema = z.object({
 
 export type SimulateFlags = z.output<typeof flagsSchema> & { help: boolean; listScenarios: boolean };
 
-const stringFlags = ['url', 'nodes', 'registry', 'rate', 'speed', 'scenario', 'seed', 'duration', 'qos', 'connections', 'start', 'max-ahead', 'stats-every', 'credentials'] as const;
+const stringFlags = [
+  'url',
+  'nodes',
+  'registry',
+  'rate',
+  'speed',
+  'scenario',
+  'seed',
+  'duration',
+  'qos',
+  'connections',
+  'start',
+  'max-ahead',
+  'stats-every',
+  'credentials',
+] as const;
 
 /** Parses and validates the flags; throws SimulateUsageError naming the bad flag. */
 export function parseSimulateArgs(argv: string[]): SimulateFlags {

@@ -6,17 +6,27 @@ import type { PublishSink } from './engine.js';
  * One MQTT connection per identity, as a city with MQTT_AUTH=on sees it: each gateway and each node
  * without a gateway logs in as itself (client id = username = its id, password = its secret).
  */
-export async function connectDevices(url: string, nodes: readonly RegistryNode[], secrets: ReadonlyMap<string, string>, base: IClientOptions): Promise<Map<string, MqttClient>> {
+export async function connectDevices(
+  url: string,
+  nodes: readonly RegistryNode[],
+  secrets: ReadonlyMap<string, string>,
+  base: IClientOptions,
+): Promise<Map<string, MqttClient>> {
   const ids = [...new Set(nodes.map((n) => n.gatewayId ?? n.nodeId))];
   const missing = ids.filter((id) => !secrets.has(id));
-  if (missing.length > 0) throw new Error(`simulator: no credentials for ${missing.length} device(s)/gateway(s), e.g. ${missing.slice(0, 3).join(', ')}`);
-  const settled = await inWaves(ids, LOGINS_IN_FLIGHT, (id) => connectAsync(url, { ...base, clientId: id, username: id, password: secrets.get(id)! }, false));
+  if (missing.length > 0)
+    throw new Error(`simulator: no credentials for ${missing.length} device(s)/gateway(s), e.g. ${missing.slice(0, 3).join(', ')}`);
+  const settled = await inWaves(ids, LOGINS_IN_FLIGHT, (id) =>
+    connectAsync(url, { ...base, clientId: id, username: id, password: secrets.get(id)! }, false),
+  );
   const clients = new Map<string, MqttClient>();
   settled.forEach((s, i) => s.status === 'fulfilled' && clients.set(ids[i]!, s.value));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
     await Promise.all([...clients.values()].map((c) => c.endAsync(true).catch(() => undefined)));
-    throw new Error(`simulator: cannot connect to ${url} with device credentials: ${(failed.reason as Error)?.message ?? String(failed.reason)}`);
+    throw new Error(
+      `simulator: cannot connect to ${url} with device credentials: ${(failed.reason as Error)?.message ?? String(failed.reason)}`,
+    );
   }
   return clients;
 }

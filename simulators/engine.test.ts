@@ -75,7 +75,9 @@ describe('simulation engine', () => {
     expect(byNode.size).toBe(nodes.length);
     for (const node of nodes) {
       const list = byNode.get(node.nodeId)!;
-      expect(list[0]!.ts - START).toBeLessThan(20_000 + (city.expectedIntervalS(node) * 1000 <= 20_000 ? city.expectedIntervalS(node) * 1000 : 0));
+      expect(list[0]!.ts - START).toBeLessThan(
+        20_000 + (city.expectedIntervalS(node) * 1000 <= 20_000 ? city.expectedIntervalS(node) * 1000 : 0),
+      );
       list.forEach((r, k) => expect(r.seq).toBe(list[0]!.seq + k));
       for (let k = 1; k < list.length; k++) expect(list[k]!.ts).toBeGreaterThan(list[k - 1]!.ts);
       if (node.kind !== 'parking') {
@@ -94,7 +96,8 @@ describe('simulation engine', () => {
     // Lamps: 200 lamps * (31 min / 5 min) ~ 1240 + boot; load is spread, not in one burst after the boot.
     const lampReadings = rs.filter((r) => r.kind === 'streetlight' && r.ts - START > 60_000);
     const perMinute = new Map<number, number>();
-    for (const r of lampReadings) perMinute.set(Math.floor((r.ts - START) / 60_000), (perMinute.get(Math.floor((r.ts - START) / 60_000)) ?? 0) + 1);
+    for (const r of lampReadings)
+      perMinute.set(Math.floor((r.ts - START) / 60_000), (perMinute.get(Math.floor((r.ts - START) / 60_000)) ?? 0) + 1);
     expect(Math.max(...perMinute.values())).toBeLessThan(200);
   });
 

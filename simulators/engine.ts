@@ -340,7 +340,10 @@ export class SimulationEngine {
       if (g === this.#outageGw && outage && t >= outage.from && t < outage.to) {
         if (!this.#outageLogged) {
           this.#outageLogged = true;
-          this.#o.logger?.info({ gatewayId: outage.gatewayId, from: new Date(outage.from).toISOString(), to: new Date(outage.to).toISOString() }, 'gateway outage: buffering');
+          this.#o.logger?.info(
+            { gatewayId: outage.gatewayId, from: new Date(outage.from).toISOString(), to: new Date(outage.to).toISOString() },
+            'gateway outage: buffering',
+          );
         }
         this.#outageBuffer.push(item);
       } else {
@@ -351,7 +354,10 @@ export class SimulationEngine {
         if (pending.length >= this.#o.maxBatch) this.#flushGateway(g);
       }
     } else {
-      this.#publish(this.#route[i]!, telemetryTopic(node.district, node.kind, node.nodeId), JSON.stringify(reading), { readings: 1, kind: 'direct' });
+      this.#publish(this.#route[i]!, telemetryTopic(node.district, node.kind, node.nodeId), JSON.stringify(reading), {
+        readings: 1,
+        kind: 'direct',
+      });
     }
     const badShare = this.#o.scenario.badShare;
     if (badShare > 0 && this.#badRand() < badShare) this.#sendBad(i, node, reading);
@@ -383,7 +389,10 @@ export class SimulationEngine {
     this.#pending[g] = [];
     this.#dirty.delete(g);
     if (items.length === 0) return;
-    this.#publish(this.#gwRoute[g]!, batchTopic(this.#gateways[g]!), JSON.stringify({ readings: items }), { readings: items.length, kind: 'batch' });
+    this.#publish(this.#gwRoute[g]!, batchTopic(this.#gateways[g]!), JSON.stringify({ readings: items }), {
+      readings: items.length,
+      kind: 'batch',
+    });
   }
 
   /** The gateway is back: it sends what it buffered, oldest first, in batches, with the original timestamps. */
@@ -396,7 +405,10 @@ export class SimulationEngine {
     this.#o.logger?.info({ gatewayId: this.#gateways[g], readings: items.length }, 'gateway outage over: replaying buffered readings');
     for (let k = 0; k < items.length; k += this.#o.maxBatch) {
       const chunk = items.slice(k, k + this.#o.maxBatch);
-      this.#publish(this.#gwRoute[g]!, batchTopic(this.#gateways[g]!), JSON.stringify({ readings: chunk }), { readings: chunk.length, kind: 'replay' });
+      this.#publish(this.#gwRoute[g]!, batchTopic(this.#gateways[g]!), JSON.stringify({ readings: chunk }), {
+        readings: chunk.length,
+        kind: 'replay',
+      });
     }
   }
 
@@ -445,7 +457,8 @@ export function selectNodes(registry: NodeRegistry, limit?: number): RegistryNod
     list.push(n);
   }
   const quotas = new Map<string, number>();
-  for (const [kind, list] of byKind) quotas.set(kind, Math.max(limit >= byKind.size ? 1 : 0, Math.round((list.length * limit) / all.length)));
+  for (const [kind, list] of byKind)
+    quotas.set(kind, Math.max(limit >= byKind.size ? 1 : 0, Math.round((list.length * limit) / all.length)));
   let total = [...quotas.values()].reduce((a, b) => a + b, 0);
   while (total > limit) {
     const [kind, q] = [...quotas].sort((a, b) => b[1] - a[1])[0]!;

@@ -31,7 +31,18 @@ describe('publishing over MQTT', () => {
     sub.on('message', (topic, payload) => received.push({ topic, payload }));
     await sub.subscribeAsync('city/#', { qos: 1 });
 
-    const sim = await startSimulation({ url, registry, scenario: 'normal', seed: 5, speed: 120, start: nightStart(testNow()), qos: 1, connections: 2, warmupS: 10, gatewayFlushMs: 200 });
+    const sim = await startSimulation({
+      url,
+      registry,
+      scenario: 'normal',
+      seed: 5,
+      speed: 120,
+      start: nightStart(testNow()),
+      qos: 1,
+      connections: 2,
+      warmupS: 10,
+      gatewayFlushMs: 200,
+    });
     await new Promise((r) => setTimeout(r, 2_000));
     await sim.stop();
     await new Promise((r) => setTimeout(r, 200));
@@ -88,7 +99,9 @@ describe('publishing over MQTT', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const registry = generateCity({ lamps: 10, parkingSpaces: 5, noiseStations: 1, wells: 1 });
-    await expect(startSimulation({ url: `mqtt://127.0.0.1:${port}`, registry, connectTimeoutMs: 2_000 })).rejects.toThrow(/cannot connect to mqtt:\/\/127\.0\.0\.1/);
+    await expect(startSimulation({ url: `mqtt://127.0.0.1:${port}`, registry, connectTimeoutMs: 2_000 })).rejects.toThrow(
+      /cannot connect to mqtt:\/\/127\.0\.0\.1/,
+    );
   });
 });
 

@@ -113,9 +113,19 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
   if (!(speed > 0)) throw new Error('simulator: speed must be > 0');
   const start = options.start ?? Date.now();
   const nodes = selectNodes(options.registry, options.nodeLimit);
-  const scenario = buildScenario(options.scenario ?? 'normal', nodes, { seed, start, tuning: options.tuning, kinds: options.registry.kinds });
+  const scenario = buildScenario(options.scenario ?? 'normal', nodes, {
+    seed,
+    start,
+    tuning: options.tuning,
+    kinds: options.registry.kinds,
+  });
   const devices = options.credentials
-    ? await connectDevices(options.url, nodes, options.credentials, { clean: true, reconnectPeriod: 1000, connectTimeout: options.connectTimeoutMs ?? 30_000, keepalive: 30 })
+    ? await connectDevices(options.url, nodes, options.credentials, {
+        clean: true,
+        reconnectPeriod: 1000,
+        connectTimeout: options.connectTimeoutMs ?? 30_000,
+        keepalive: 30,
+      })
     : undefined;
   const connections = devices ? devices.size : Math.max(1, Math.min(options.connections ?? 4, Math.max(1, nodes.length)));
   const clients = devices ? [...devices.values()] : await connectAll(options.url, connections, options, seed);

@@ -22,8 +22,19 @@ type Alert = { alertname: string; labels: Record<string, string> };
 async function run(registry: NodeRegistry, scenario: string, tuning = {}) {
   const pipeline = await startPipeline({ config: testConfig(SETTINGS), registry, defaultMetrics: false });
   const api = `http://127.0.0.1:${pipeline.httpPort}`;
-  const sim = await startSimulation({ url: `mqtt://127.0.0.1:${pipeline.mqttPort}`, registry, scenario, seed: 4, speed: SPEED, start: START, warmupS: 5, gatewayFlushMs: 200, tuning });
-  const alerts = async (): Promise<Alert[]> => ((await (await fetch(`${api}/api/v1/alerts?state=firing`)).json()) as { items: Alert[] }).items;
+  const sim = await startSimulation({
+    url: `mqtt://127.0.0.1:${pipeline.mqttPort}`,
+    registry,
+    scenario,
+    seed: 4,
+    speed: SPEED,
+    start: START,
+    warmupS: 5,
+    gatewayFlushMs: 200,
+    tuning,
+  });
+  const alerts = async (): Promise<Alert[]> =>
+    ((await (await fetch(`${api}/api/v1/alerts?state=firing`)).json()) as { items: Alert[] }).items;
   const kpis = async () => (await (await fetch(`${api}/api/v1/kpis`)).json()) as Record<string, Record<string, unknown>>;
   const metrics = async () => (await fetch(`${api}/metrics`)).text();
   return { pipeline, sim, api, alerts, kpis, metrics };
@@ -40,15 +51,29 @@ describe('scenario normal, end to end', () => {
 
   it('a healthy city: lighting rate over the branch target, no fault alerts, nothing rejected', async () => {
     r = await run(city, 'normal');
-    const k = await waitFor(async () => {
-      const k = await r!.kpis();
-      return typeof k.lighting?.rate === 'number' && (k.nodes?.online as number) >= city.size * 0.95 ? k : undefined;
-    }, 60_000, 'every node reporting');
+    const k = await waitFor(
+      async () => {
+        const k = await r!.kpis();
+        return typeof k.lighting?.rate === 'number' && (k.nodes?.online as number) >= city.size * 0.95 ? k : undefined;
+      },
+      60_000,
+      'every node reporting',
+    );
     expect(k.lighting!.scheduledOn).toBe(true);
     expect(k.lighting!.rate as number).toBeGreaterThan(0.95);
     await new Promise((res) => setTimeout(res, 3000));
     const names = new Set((await r.alerts()).map((a) => a.alertname));
-    for (const fault of ['CircuitDark', 'GroundwaterBelowLine', 'NoiseNightPeak', 'NoiseOverLimit', 'ParkingLotFull', 'DataRejectedSurge', 'RoadWaterlogging', 'ManholeCoverOpen']) expect(names.has(fault), fault).toBe(false);
+    for (const fault of [
+      'CircuitDark',
+      'GroundwaterBelowLine',
+      'NoiseNightPeak',
+      'NoiseOverLimit',
+      'ParkingLotFull',
+      'DataRejectedSurge',
+      'RoadWaterlogging',
+      'ManholeCoverOpen',
+    ])
+      expect(names.has(fault), fault).toBe(false);
     expect(metricValue(await r.metrics(), 'citybrain_readings_rejected_total')).toBe(0);
   }, 90_000);
 });
@@ -61,7 +86,12 @@ describe('fault scenarios, end to end', () => {
   const tuning = { darkCircuits: 2, outageAfterS: 60, outageDurationS: 600, badShare: 0.03 };
   const plan = buildScenario(scenarioName, [...city.all()], { seed: 4, start: START, tuning });
   const outage = plan.outage!;
-  const gatewayLamps = new Set(city.ofKind('streetlight').filter((l) => l.gatewayId === outage.gatewayId).map((l) => l.nodeId));
+  const gatewayLamps = new Set(
+    city
+      .ofKind('streetlight')
+      .filter((l) => l.gatewayId === outage.gatewayId)
+      .map((l) => l.nodeId),
+  );
   /** Reading events of the outage gateway's lamps from the live stream, in arrival order. */
   const streamed: { nodeId: string; ts: number }[] = [];
   let stopStream = () => {};
@@ -101,10 +131,14 @@ describe('fault scenarios, end to end', () => {
 
   /** The firing alerts of one name matching `pred`, once there are at least `min` of them. */
   const firing = (name: string, pred: (a: Alert) => boolean = () => true, min = 1) =>
-    waitFor(async () => {
-      const list = (await r!.alerts()).filter((a) => a.alertname === name && pred(a));
-      return list.length >= min ? list : undefined;
-    }, 60_000, `${name} firing`);
+    waitFor(
+      async () => {
+        const list = (await r!.alerts()).filter((a) => a.alertname === name && pred(a));
+        return list.length >= min ? list : undefined;
+      },
+      60_000,
+      `${name} firing`,
+    );
 
   it('circuit-dark raises one CircuitDark per dark circuit', async () => {
     // Each circuit fires once its own lamps' silence has been held: wait for all of them.
@@ -146,16 +180,24 @@ describe('fault scenarios, end to end', () => {
 
   it('bad-payloads: every kind of bad message is dead-lettered with its reason', async () => {
     const reasons = ['bad-json', 'bad-schema', 'unknown-node', 'node-mismatch', 'too-large', 'unknown-kind', 'topic-mismatch'];
-    await waitFor(async () => {
-      const text = await r!.metrics();
-      return reasons.every((reason) => metricValue(text, 'citybrain_readings_rejected_total', { reason }) > 0);
-    }, 60_000, 'a rejection of every reason');
+    await waitFor(
+      async () => {
+        const text = await r!.metrics();
+        return reasons.every((reason) => metricValue(text, 'citybrain_readings_rejected_total', { reason }) > 0);
+      },
+      60_000,
+      'a rejection of every reason',
+    );
   }, 70_000);
 
   it('gateway-outage: the buffered readings arrive after the outage, with their original timestamps, and are processed', async () => {
     await waitFor(() => sim!.stats().replayed > 0 && sim!.stats().buffered === 0, 60_000, 'the replay');
     const inWindow = (ts: number) => ts >= outage.from && ts < outage.to;
-    await waitFor(() => streamed.filter((e) => inWindow(e.ts)).length >= sim!.stats().replayed, 30_000, 'the replayed readings on the live stream');
+    await waitFor(
+      () => streamed.filter((e) => inWindow(e.ts)).length >= sim!.stats().replayed,
+      30_000,
+      'the replayed readings on the live stream',
+    );
     const replayed = streamed.filter((e) => inWindow(e.ts));
     // Lamps report every 300 s: 600 s of outage is two readings per lamp, each with its own original timestamp.
     expect(replayed.length).toBe(gatewayLamps.size * 2);

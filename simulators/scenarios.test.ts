@@ -28,13 +28,29 @@ class ArraySink implements PublishSink {
   }
 }
 
-function run(name: string, opts: { wallS: number; speed: number; nodes?: RegistryNode[]; tuning?: Parameters<typeof buildScenario>[2]['tuning'] }) {
+function run(
+  name: string,
+  opts: { wallS: number; speed: number; nodes?: RegistryNode[]; tuning?: Parameters<typeof buildScenario>[2]['tuning'] },
+) {
   const list = opts.nodes ?? nodes;
   const sc = buildScenario(name, list, { seed: 3, start: START, tuning: opts.tuning });
   const sink = new ArraySink();
   const wall0 = 1_000_000;
   const engine = new SimulationEngine(
-    { registry: city, nodes: list, scenario: sc, seed: 3, rate: Infinity, speed: opts.speed, start: START, wallStart: wall0, warmupS: 20, maxBatch: 100, gatewayFlushMs: 200, maxInflight: 1e9 },
+    {
+      registry: city,
+      nodes: list,
+      scenario: sc,
+      seed: 3,
+      rate: Infinity,
+      speed: opts.speed,
+      start: START,
+      wallStart: wall0,
+      warmupS: 20,
+      maxBatch: 100,
+      gatewayFlushMs: 200,
+      maxInflight: 1e9,
+    },
     sink,
   );
   for (let w = 0; w <= opts.wallS * 1000; w += 100) engine.step(wall0 + w);
@@ -54,7 +70,7 @@ describe('scenarios', () => {
     expect(SCENARIO_DESCRIPTIONS.rainstorm).toMatch(/^waterlogging: .*34 % of the nodes, reached over 1800 s/);
   });
 
-  it('profile scenarios: a share of the kind\'s nodes, drawn with the seed, nothing else moves', () => {
+  it("profile scenarios: a share of the kind's nodes, drawn with the seed, nothing else moves", () => {
     const storm = scenario('rainstorm');
     const points = city.ofKind('waterlogging');
     expect(storm.profileTargets.size).toBe(Math.round(points.length * 0.34));
@@ -149,7 +165,11 @@ describe('scenarios', () => {
     expect(outage.gatewayId).toMatch(/^GW-/);
     const gwTopic = `city/gateways/${outage.gatewayId}/batch`;
     const lampsOfGw = city.ofKind('streetlight').filter((l) => l.gatewayId === outage.gatewayId);
-    const batches = sink.messages.map((m, index) => ({ index, topic: m.topic, readings: m.topic.endsWith('/batch') ? (JSON.parse(m.payload).readings as { ts: number; nodeId: string }[]) : [] }));
+    const batches = sink.messages.map((m, index) => ({
+      index,
+      topic: m.topic,
+      readings: m.topic.endsWith('/batch') ? (JSON.parse(m.payload).readings as { ts: number; nodeId: string }[]) : [],
+    }));
     const ofGw = batches.filter((b) => b.topic === gwTopic);
     const inWindow = (ts: number) => ts >= outage.from && ts < outage.to;
     const replay = ofGw.filter((b) => b.readings.some((r) => inWindow(r.ts)));
@@ -161,24 +181,45 @@ describe('scenarios', () => {
     // Published only once the simulated clock has passed the end of the outage (live traffic had reached it).
     const firstReplay = replay[0]!.index;
     const tsOf = (m: { topic: string; payload: string }) =>
-      m.topic.endsWith('/batch') ? Math.max(...(JSON.parse(m.payload).readings as { ts: number }[]).map((r) => r.ts)) : (JSON.parse(m.payload).ts as number);
+      m.topic.endsWith('/batch')
+        ? Math.max(...(JSON.parse(m.payload).readings as { ts: number }[]).map((r) => r.ts))
+        : (JSON.parse(m.payload).ts as number);
     const before = sink.messages.slice(0, firstReplay).map(tsOf);
     expect(Math.max(...before)).toBeGreaterThan(outage.to - 60_000);
     expect(sink.messages.slice(firstReplay).some((m) => m.topic === gwTopic && tsOf(m) >= outage.to)).toBe(true);
     // Nothing from the window went out before the replay.
-    expect(ofGw.filter((b) => b.index < firstReplay).flatMap((b) => b.readings).some((r) => inWindow(r.ts))).toBe(false);
+    expect(
+      ofGw
+        .filter((b) => b.index < firstReplay)
+        .flatMap((b) => b.readings)
+        .some((r) => inWindow(r.ts)),
+    ).toBe(false);
     const s = engine.stats();
     expect(s.replayed).toBe(replayed.length);
     expect(s.buffered).toBe(0);
   });
 
   it('bad-payloads: every kind of bad message appears alongside valid traffic', () => {
-    const some = [...city.ofKind('streetlight').slice(0, 80), ...city.ofKind('groundwater'), ...city.ofKind('noise'), ...city.ofKind('parking').slice(0, 80), ...city.ofKind('waterlogging'), ...city.ofKind('manhole').slice(0, 40)];
+    const some = [
+      ...city.ofKind('streetlight').slice(0, 80),
+      ...city.ofKind('groundwater'),
+      ...city.ofKind('noise'),
+      ...city.ofKind('parking').slice(0, 80),
+      ...city.ofKind('waterlogging'),
+      ...city.ofKind('manhole').slice(0, 40),
+    ];
     const { sink, engine } = run('bad-payloads', { wallS: 3, speed: 200, nodes: some, tuning: { badShare: 0.2 } });
     const s = engine.stats();
     for (const kind of BAD_PAYLOAD_KINDS) expect(s.badByKind[kind], kind).toBeGreaterThan(0);
     expect(s.readings).toBeGreaterThan(s.badPayloads * 2);
-    let malformed = 0, schema = 0, unknownNode = 0, mismatch = 0, oversize = 0, unknownKind = 0, wrongDistrict = 0, valid = 0;
+    let malformed = 0,
+      schema = 0,
+      unknownNode = 0,
+      mismatch = 0,
+      oversize = 0,
+      unknownKind = 0,
+      wrongDistrict = 0,
+      valid = 0;
     for (const { topic, payload } of sink.messages) {
       if (topic.endsWith('/batch')) continue;
       const [, district, kind, nodeId] = topic.split('/') as [string, string, string, string];
@@ -262,7 +303,10 @@ describe('scenarios', () => {
       const [id, rate] = [...s.fallingWells][0]!;
       expect(s.wellTargets.has(id)).toBe(false);
       const well = wells.find((w) => w.nodeId === id)!;
-      const points = Array.from({ length: 80 }, (_, m) => start + m * 60_000).map((t) => ({ ts: t, level: groundwaterModel(well, t, { seed: 3, scenario: s }).waterTableM }));
+      const points = Array.from({ length: 80 }, (_, m) => start + m * 60_000).map((t) => ({
+        ts: t,
+        level: groundwaterModel(well, t, { seed: 3, scenario: s }).waterTableM,
+      }));
       const trend = trendCmPerDay(points)!;
       expect(trend, `run from ${hour}:17`).toBeLessThan(-5); // GroundwaterFallingFast's default threshold
       expect(rate * 100).toBe(30);

@@ -1,4 +1,12 @@
-import { isBuiltinNode, KindCatalog, type Kind, type KindProfile, type NodeOf, type RegistryNode, type RejectReason } from '../core/index.js';
+import {
+  isBuiltinNode,
+  KindCatalog,
+  type Kind,
+  type KindProfile,
+  type NodeOf,
+  type RegistryNode,
+  type RejectReason,
+} from '../core/index.js';
 import { seededRandom } from '../core/random.js';
 import { hashString } from './hash.js';
 import { normalState, type ProfileTarget, type ScenarioState } from './models/context.js';
@@ -17,13 +25,15 @@ export const BUILTIN_SCENARIOS = [
 export type BuiltinScenario = (typeof BUILTIN_SCENARIOS)[number];
 
 const BUILTIN_DESCRIPTIONS: Record<BuiltinScenario, string> = {
-  normal: 'a healthy city: lamps on from sunset to sunrise, ~0.5 % faulty lamps, wells above their yellow lines, noise under GB 3096 limits, parking by the hour',
+  normal:
+    'a healthy city: lamps on from sunset to sunrise, ~0.5 % faulty lamps, wells above their yellow lines, noise under GB 3096 limits, parking by the hour',
   'circuit-dark': 'every lamp of a few circuits reports off (supply lost)',
   'spring-drought': 'every well below its yellow line, half of them below orange (Baotu about 27.9 m)',
   'night-construction': 'a residential noise station far over its night limit, LAmax peaks more than 15 dB over it',
   'parking-rush': 'rush-hour demand everywhere and about a quarter of the lots completely full',
   'gateway-outage': 'one gateway goes silent, buffers its readings, then replays them with their original timestamps',
-  'bad-payloads': 'malformed JSON, schema violations, unknown nodes, payloads naming another node, oversize payloads, unknown kinds and wrong districts alongside valid traffic',
+  'bad-payloads':
+    'malformed JSON, schema violations, unknown nodes, payloads naming another node, oversize payloads, unknown kinds and wrong districts alongside valid traffic',
   demo: 'normal plus one dark circuit, one well below a line, one well falling fast (pumping nearby), one full lot, one noisy station (day and night), one node of each profile kind in each of its scenarios, and a little bad data',
 };
 
@@ -89,10 +99,14 @@ export const DEFAULT_TUNING: ScenarioTuning = {
 /** Parses `name` or `a+b` into scenario names known with `kinds`; throws with the list of known names. */
 export function parseScenario(name: string, kinds: KindCatalog = KindCatalog.default()): string[] {
   const known = [...scenarioDescriptions(kinds).keys()];
-  const parts = name.split(/[+,]/).map((p) => p.trim()).filter(Boolean);
+  const parts = name
+    .split(/[+,]/)
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new Error('name at least one scenario');
   const unknown = parts.filter((p) => !known.includes(p));
-  if (unknown.length > 0) throw new Error(unknown.map((p) => `unknown scenario ${JSON.stringify(p)}; known: ${known.join(', ')}`).join('; '));
+  if (unknown.length > 0)
+    throw new Error(unknown.map((p) => `unknown scenario ${JSON.stringify(p)}; known: ${known.join(', ')}`).join('; '));
   return parts;
 }
 
@@ -175,7 +189,8 @@ export function buildScenario(
       const sc = profile.simulate.scenarios[part];
       if (!sc) continue;
       const list = nodesOf(profile);
-      for (const n of shuffled(list, profileRand).slice(0, Math.max(1, Math.round(list.length * sc.share)))) target(n.nodeId, part, profile);
+      for (const n of shuffled(list, profileRand).slice(0, Math.max(1, Math.round(list.length * sc.share))))
+        target(n.nodeId, part, profile);
     }
     switch (part) {
       case 'normal':
@@ -198,7 +213,8 @@ export function buildScenario(
       case 'gateway-outage': {
         const gateways = uniq(nodes.filter((n) => n.gatewayId).map((n) => n.gatewayId!));
         const lampGateways = uniq(lamps.filter((n) => n.gatewayId).map((n) => n.gatewayId!));
-        const gatewayId = tuning.outageGatewayId ?? (lampGateways.length > 0 ? shuffled(lampGateways, rand)[0] : shuffled(gateways, rand)[0]);
+        const gatewayId =
+          tuning.outageGatewayId ?? (lampGateways.length > 0 ? shuffled(lampGateways, rand)[0] : shuffled(gateways, rand)[0]);
         if (gatewayId) {
           const from = options.start + tuning.outageAfterS * 1000;
           state.outage = { gatewayId, from, to: from + tuning.outageDurationS * 1000 };
@@ -248,7 +264,15 @@ export function buildScenario(
 }
 
 /** Kinds of bad messages the bad-payloads scenario sends, in rotation. */
-export const BAD_PAYLOAD_KINDS = ['malformed-json', 'schema-violation', 'unknown-node', 'node-mismatch', 'oversize', 'unknown-kind', 'wrong-district'] as const;
+export const BAD_PAYLOAD_KINDS = [
+  'malformed-json',
+  'schema-violation',
+  'unknown-node',
+  'node-mismatch',
+  'oversize',
+  'unknown-kind',
+  'wrong-district',
+] as const;
 export type BadPayloadKind = (typeof BAD_PAYLOAD_KINDS)[number];
 
 /** What ingest should answer to each (the dead-letter reason). */

@@ -15,7 +15,7 @@ describe('the test clock', () => {
     expect(localClock(start('09:00'))).toBe('09:00');
   });
 
-  it('dusk-N is N minutes before that day\'s lamp switch-on', () => {
+  it("dusk-N is N minutes before that day's lamp switch-on", () => {
     const before = start('dusk-2');
     expect(schedule(before).on).toBe(false);
     expect(schedule(before + 2 * 60_000).on).toBe(true);

@@ -28,9 +28,12 @@ export function parseLocalTime(text: string): TimeOfDay {
   const dusk = /^dusk([+-]\d{1,3})?$/.exec(text.trim());
   if (dusk) {
     const offset = Number(dusk[1] ?? 0) * 60_000;
-    return (dayStart) => lightingSchedule(dayStart + 12 * HOUR, { lat: 36.65, lon: 117.12, onOffsetMin: 0, offOffsetMin: 0 }).switchOn + offset;
+    return (dayStart) =>
+      lightingSchedule(dayStart + 12 * HOUR, { lat: 36.65, lon: 117.12, onOffsetMin: 0, offOffsetMin: 0 }).switchOn + offset;
   }
-  throw new Error(`${TEST_TIME_ENV}=${JSON.stringify(text)} is neither a local time HH:MM (00:00-23:59) nor dusk-N / dusk+N (minutes), e.g. ${TEST_TIME_ENV}=09:00`);
+  throw new Error(
+    `${TEST_TIME_ENV}=${JSON.stringify(text)} is neither a local time HH:MM (00:00-23:59) nor dusk-N / dusk+N (minutes), e.g. ${TEST_TIME_ENV}=09:00`,
+  );
 }
 
 /** The latest instant at `timeOfDay` that is at least LEAD_MS before `wall`. */

@@ -7,7 +7,8 @@ import { DATASOURCES } from '../dashboards/common.js';
 import type { Row } from './influxql.js';
 
 /** Rows with at least one value besides the time (fill() and multi-field selects can return all-null rows). */
-export const hasValues = (rows: Row[]) => rows.some((r) => Object.entries(r).some(([k, v]) => k !== 'time' && v !== null && v !== undefined));
+export const hasValues = (rows: Row[]) =>
+  rows.some((r) => Object.entries(r).some(([k, v]) => k !== 'time' && v !== null && v !== undefined));
 
 export interface Target {
   refId: string;
@@ -31,7 +32,11 @@ type Dashboards = ReturnType<typeof allDashboards>;
  * Runs every InfluxQL target of every panel and every variable query of `dashboards` with Grafana's
  * macros filled in; returns the queries that failed and those that returned no values.
  */
-export async function runAll(dashboards: Dashboards, run: (query: string) => Promise<Row[] | Error>, fill: (query: string, vars: Record<string, string>) => string) {
+export async function runAll(
+  dashboards: Dashboards,
+  run: (query: string) => Promise<Row[] | Error>,
+  fill: (query: string, vars: Record<string, string>) => string,
+) {
   const empty: string[] = [];
   const broken: string[] = [];
   let executed = 0;
@@ -49,7 +54,9 @@ export async function runAll(dashboards: Dashboards, run: (query: string) => Pro
     for (const p of json.panels) {
       for (const t of p.targets) {
         if (t.datasource.uid !== DATASOURCES.influxdb.uid) continue;
-        const vars = Object.fromEntries((json.templating.list ?? []).map((v) => [v.name, p.repeat === v.name ? (firstValue[v.name] ?? '.*') : '.*']));
+        const vars = Object.fromEntries(
+          (json.templating.list ?? []).map((v) => [v.name, p.repeat === v.name ? (firstValue[v.name] ?? '.*') : '.*']),
+        );
         const query = fill(t.query!, vars);
         const rows = await run(query);
         executed++;
@@ -68,4 +75,3 @@ export const macros = (timeFilter: string) => (query: string, vars: Record<strin
     .replaceAll('$timeFilter', timeFilter)
     .replaceAll('$__interval', '1m')
     .replace(/\$(\w+)/g, (m, name: string) => vars[name] ?? m);
-

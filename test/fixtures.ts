@@ -1,16 +1,43 @@
-import type { AnyReadingRecord, Kind, ProfileNode, ProfileReading, ProfileReadingRecord, ReadingOf, ReadingRecord, RegistryNode } from '../core/index.js';
+import type {
+  AnyReadingRecord,
+  Kind,
+  ProfileNode,
+  ProfileReading,
+  ProfileReadingRecord,
+  ReadingOf,
+  ReadingRecord,
+  RegistryNode,
+} from '../core/index.js';
 import { loadConfig, NodeRegistry, type Config } from '../core/index.js';
 
 export const at = (local: string) => Date.parse(`${local}+08:00`);
 
 export function lamp(i: number, attrs: Partial<Extract<RegistryNode, { kind: 'streetlight' }>> = {}): RegistryNode {
-  return { nodeId: `SL-${i}`, kind: 'streetlight', district: 'Lixia', lat: 36.66, lon: 117.07, road: 'Jingshi Road', roadClass: 'main', circuit: 'C1', ratedW: 200, ...attrs };
+  return {
+    nodeId: `SL-${i}`,
+    kind: 'streetlight',
+    district: 'Lixia',
+    lat: 36.66,
+    lon: 117.07,
+    road: 'Jingshi Road',
+    roadClass: 'main',
+    circuit: 'C1',
+    ratedW: 200,
+    ...attrs,
+  };
 }
 
 export function record<K extends Kind>(node: RegistryNode & { kind: K }, reading: ReadingOf<K>): ReadingRecord<K>;
 export function record(node: ProfileNode, reading: ProfileReading): ProfileReadingRecord;
 export function record(node: RegistryNode, reading: { ts: number }): AnyReadingRecord {
-  return { type: 'reading', nodeId: node.nodeId, kind: node.kind, district: node.district, receivedAt: reading.ts, reading } as AnyReadingRecord;
+  return {
+    type: 'reading',
+    nodeId: node.nodeId,
+    kind: node.kind,
+    district: node.district,
+    receivedAt: reading.ts,
+    reading,
+  } as AnyReadingRecord;
 }
 
 export function config(overrides: Record<string, string> = {}): Config {

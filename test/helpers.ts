@@ -8,7 +8,16 @@ import { loadConfig, type Config } from '../core/index.js';
  * anonymous devices; auth tests pass MQTT_AUTH=on), then the test's own overrides.
  */
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'silent', MQTT_AUTH: 'off', STATE_DIR: freshStateDir(), ...overrides });
+  return loadConfig({
+    MQTT_HOST: '127.0.0.1',
+    HTTP_HOST: '127.0.0.1',
+    MQTT_PORT: '0',
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'silent',
+    MQTT_AUTH: 'off',
+    STATE_DIR: freshStateDir(),
+    ...overrides,
+  });
 }
 
 /** A new empty state directory: embedded pipelines in tests never restore each other's snapshots. */
@@ -16,7 +25,11 @@ export function freshStateDir(): string {
   return mkdtempSync(join(tmpdir(), 'city-brain-state-'));
 }
 
-export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -26,7 +39,8 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T
     } catch (error) {
       last = error;
     }
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > until)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

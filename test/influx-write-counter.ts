@@ -55,26 +55,30 @@ export async function influxWriteCounter(upstream: string): Promise<InfluxWriteC
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const isWrite = /\/(api\/v2\/)?write$/.test(new URL(req.url ?? '/', 'http://x').pathname);
-      const up = request({ hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upRes) => {
-        const parts: Buffer[] = [];
-        upRes.on('data', (c: Buffer) => parts.push(c));
-        upRes.on('end', () => {
-          const ok = (upRes.statusCode ?? 0) >= 200 && (upRes.statusCode ?? 0) < 300;
-          if (isWrite) {
-            res.once('finish', () => {
-              if (!ok) return void unacknowledged++;
-              const text = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8');
-              for (const line of text.split('\n')) if (line.trim()) acknowledged.set(pointKey(line), (acknowledged.get(pointKey(line)) ?? 0) + 1);
-            });
-            res.once('close', () => {
-              if (!res.writableFinished) unacknowledged++;
-            });
-          }
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          res.end(Buffer.concat(parts));
-        });
-        upRes.on('error', () => req.socket.destroy());
-      });
+      const up = request(
+        { hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (upRes) => {
+          const parts: Buffer[] = [];
+          upRes.on('data', (c: Buffer) => parts.push(c));
+          upRes.on('end', () => {
+            const ok = (upRes.statusCode ?? 0) >= 200 && (upRes.statusCode ?? 0) < 300;
+            if (isWrite) {
+              res.once('finish', () => {
+                if (!ok) return void unacknowledged++;
+                const text = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8');
+                for (const line of text.split('\n'))
+                  if (line.trim()) acknowledged.set(pointKey(line), (acknowledged.get(pointKey(line)) ?? 0) + 1);
+              });
+              res.once('close', () => {
+                if (!res.writableFinished) unacknowledged++;
+              });
+            }
+            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+            res.end(Buffer.concat(parts));
+          });
+          upRes.on('error', () => req.socket.destroy());
+        },
+      );
       up.on('error', () => {
         if (isWrite) unacknowledged++;
         req.socket.destroy();
@@ -106,7 +110,9 @@ export async function influxWriteCounter(upstream: string): Promise<InfluxWriteC
       return unacknowledged;
     },
     notOnce(measurements) {
-      return Object.fromEntries([...acknowledged].filter(([key, n]) => n !== 1 && (!measurements || measurements.includes(measurementOf(key)))));
+      return Object.fromEntries(
+        [...acknowledged].filter(([key, n]) => n !== 1 && (!measurements || measurements.includes(measurementOf(key)))),
+      );
     },
     points(measurement) {
       return [...acknowledged.keys()].filter((key) => measurementOf(key) === measurement).length;

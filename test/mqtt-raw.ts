@@ -29,7 +29,14 @@ const u16 = (n: number) => {
 };
 const frame = (first: number, body: Buffer) => Buffer.concat([Buffer.from([first]), encodeLength(body.length), body]);
 
-export function connectPacket(o: { clientId: string; keepalive?: number; clean?: boolean; username?: string; password?: string; will?: { topic: string; payload: string } }): Buffer {
+export function connectPacket(o: {
+  clientId: string;
+  keepalive?: number;
+  clean?: boolean;
+  username?: string;
+  password?: string;
+  will?: { topic: string; payload: string };
+}): Buffer {
   let flags = o.clean === false ? 0 : 0x02;
   if (o.will) flags |= 0x04;
   if (o.username !== undefined) flags |= 0x80;
@@ -41,7 +48,14 @@ export function connectPacket(o: { clientId: string; keepalive?: number; clean?:
   return frame(0x10, Buffer.concat(parts));
 }
 
-export function publishPacket(o: { topic: string; payload: string | Buffer; qos?: 0 | 1 | 2; id?: number; dup?: boolean; retain?: boolean }): Buffer {
+export function publishPacket(o: {
+  topic: string;
+  payload: string | Buffer;
+  qos?: 0 | 1 | 2;
+  id?: number;
+  dup?: boolean;
+  retain?: boolean;
+}): Buffer {
   const qos = o.qos ?? 0;
   const first = 0x30 | (o.dup ? 0x08 : 0) | (qos << 1) | (o.retain ? 1 : 0);
   const payload = Buffer.isBuffer(o.payload) ? o.payload : Buffer.from(o.payload, 'utf8');
@@ -139,11 +153,17 @@ export class RawDevice {
 
   #open(): void {
     const reader = new PacketReader();
-    const socket = connect({ port: this.#o.port, host: this.#o.host ?? '127.0.0.1', ...(this.#o.localAddress ? { localAddress: this.#o.localAddress } : {}) });
+    const socket = connect({
+      port: this.#o.port,
+      host: this.#o.host ?? '127.0.0.1',
+      ...(this.#o.localAddress ? { localAddress: this.#o.localAddress } : {}),
+    });
     this.#socket = socket;
     socket.setNoDelay(true);
     const timer = setTimeout(() => socket.destroy(), this.#o.connackTimeoutMs ?? 30_000);
-    socket.on('connect', () => socket.write(connectPacket({ clientId: this.#o.clientId, keepalive: this.#o.keepalive ?? 60, clean: false })));
+    socket.on('connect', () =>
+      socket.write(connectPacket({ clientId: this.#o.clientId, keepalive: this.#o.keepalive ?? 60, clean: false })),
+    );
     socket.on('data', (chunk: Buffer) => {
       let packets: Packet[];
       try {

@@ -10,16 +10,30 @@ function unacknowledgedAfter(ms: number): Promise<never> {
  * broker acknowledged. A device whose publish is not acknowledged resends it (mqtt.js keeps it and
  * resends on reconnect), so `resend` retries until every publish is acknowledged or time runs out.
  */
-export async function publishAll(url: string, publishes: Publish[], options: { clients?: number; onAck?: (count: number) => void; timeoutMs?: number } = {}): Promise<{ acked: number }> {
+export async function publishAll(
+  url: string,
+  publishes: Publish[],
+  options: { clients?: number; onAck?: (count: number) => void; timeoutMs?: number } = {},
+): Promise<{ acked: number }> {
   const clients: MqttClient[] = await Promise.all(
-    Array.from({ length: options.clients ?? 8 }, (_, i) => mqtt.connectAsync(url, { clientId: `test-pub-${process.pid}-${i}-${Date.now()}`, clean: false, reconnectPeriod: 500, connectTimeout: 5000 })),
+    Array.from({ length: options.clients ?? 8 }, (_, i) =>
+      mqtt.connectAsync(url, {
+        clientId: `test-pub-${process.pid}-${i}-${Date.now()}`,
+        clean: false,
+        reconnectPeriod: 500,
+        connectTimeout: 5000,
+      }),
+    ),
   );
   let acked = 0;
   const timeoutMs = options.timeoutMs ?? 120_000;
   const deadline = Date.now() + timeoutMs;
   let timer: NodeJS.Timeout | undefined;
   const expiry = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${acked} of ${publishes.length} publishes acknowledged within ${timeoutMs / 1000} s`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`${acked} of ${publishes.length} publishes acknowledged within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
   });
   expiry.catch(() => {});
   try {

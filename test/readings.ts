@@ -19,7 +19,10 @@ export function readingStream(registry: NodeRegistry, count: number, base: numbe
     const ts = base + Math.floor(i / nodes.length) * 60_000 + (i % 1000);
     const r = rand();
     const fields = isBuiltinNode(node) ? values(node, r) : profileValues(node, registry.kinds.get(node.kind)!.profile!, ts, r);
-    out.push({ topic: `city/${node.district}/${node.kind}/${node.nodeId}/telemetry`, payload: JSON.stringify({ ts, seq: Math.floor(i / nodes.length), ...fields }) });
+    out.push({
+      topic: `city/${node.district}/${node.kind}/${node.nodeId}/telemetry`,
+      payload: JSON.stringify({ ts, seq: Math.floor(i / nodes.length), ...fields }),
+    });
   }
   return out;
 }
@@ -27,7 +30,9 @@ export function readingStream(registry: NodeRegistry, count: number, base: numbe
 function values(node: BuiltinNode, r: number): Record<string, unknown> {
   switch (node.kind) {
     case 'streetlight':
-      return r < 0.04 ? { powerState: 'off' } : { powerState: 'on', dim: 100, powerW: node.ratedW * (r < 0.06 ? 0.5 : 0.96), voltageV: 220 };
+      return r < 0.04
+        ? { powerState: 'off' }
+        : { powerState: 'on', dim: 100, powerW: node.ratedW * (r < 0.06 ? 0.5 : 0.96), voltageV: 220 };
     case 'groundwater':
       return { waterTableM: Math.round((node.lines.yellow - 0.3 + r * 0.8) * 1000) / 1000 };
     case 'noise':
@@ -48,5 +53,7 @@ function profileValues(node: ProfileNode, profile: KindProfile, ts: number, r: n
 
 /** KPIs without the fields that name the moment of evaluation. */
 export function comparableKpis(kpis: unknown): unknown {
-  return JSON.parse(JSON.stringify(kpis, (key, value) => (['evaluatedAt', 'rateAt', 'switchOn', 'switchOff', 'at'].includes(key) ? undefined : value)));
+  return JSON.parse(
+    JSON.stringify(kpis, (key, value) => (['evaluatedAt', 'rateAt', 'switchOn', 'switchOff', 'at'].includes(key) ? undefined : value)),
+  );
 }

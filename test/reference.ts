@@ -60,7 +60,11 @@ export async function startReferencePipeline(settings: Record<string, string> = 
     pipeline,
     api,
     async settled(readings: number) {
-      await waitFor(async () => processedIn(await (await fetch(`${api}/metrics`)).text()) === readings, 60_000, 'embedded run processed everything');
+      await waitFor(
+        async () => processedIn(await (await fetch(`${api}/metrics`)).text()) === readings,
+        60_000,
+        'embedded run processed everything',
+      );
       // Partials computed after the last reading was applied: an evaluation begun after the count
       // was read (tick() joins one in progress, hence twice). They are in the log when it resolves.
       await pipeline.host.tick();
@@ -68,11 +72,15 @@ export async function startReferencePipeline(settings: Record<string, string> = 
       // The aggregator has read them once its committed position on metrics.partials (the log's end
       // read before its lag, minus that lag: a lower bound) passes them; then one evaluation begun after that.
       const written = transport.topic(TOPICS.partials)[0]!.end;
-      await waitFor(async () => {
-        const end = transport.topic(TOPICS.partials)[0]!.end;
-        const lag = (await aggregatorInput?.lag())?.[TOPICS.partials];
-        return lag !== undefined && end - lag >= written;
-      }, 60_000, 'the aggregator read the last partials');
+      await waitFor(
+        async () => {
+          const end = transport.topic(TOPICS.partials)[0]!.end;
+          const lag = (await aggregatorInput?.lag())?.[TOPICS.partials];
+          return lag !== undefined && end - lag >= written;
+        },
+        60_000,
+        'the aggregator read the last partials',
+      );
       await pipeline.aggregator.tick();
       await pipeline.aggregator.tick();
     },
@@ -98,10 +106,20 @@ export async function referenceKpis(stream: Publish[] = publishes): Promise<unkn
  * Waits until the API's KPIs equal the reference; on time-out fails with the difference. `shape`
  * drops what a test compares on its own (apply it to the reference too).
  */
-export async function expectKpisToReach(api: string, reference: unknown, timeoutMs: number, expect: (a: unknown) => { toEqual(b: unknown): void }, shape: (kpis: unknown) => unknown = (k) => k): Promise<void> {
+export async function expectKpisToReach(
+  api: string,
+  reference: unknown,
+  timeoutMs: number,
+  expect: (a: unknown) => { toEqual(b: unknown): void },
+  shape: (kpis: unknown) => unknown = (k) => k,
+): Promise<void> {
   let last: unknown;
-  await waitFor(async () => {
-    last = shape(comparableKpis(await (await fetch(`${api}/api/v1/kpis`)).json()));
-    return JSON.stringify(last) === JSON.stringify(reference);
-  }, timeoutMs, 'KPIs equal to the embedded run').catch(() => expect(last).toEqual(reference));
+  await waitFor(
+    async () => {
+      last = shape(comparableKpis(await (await fetch(`${api}/api/v1/kpis`)).json()));
+      return JSON.stringify(last) === JSON.stringify(reference);
+    },
+    timeoutMs,
+    'KPIs equal to the embedded run',
+  ).catch(() => expect(last).toEqual(reference));
 }

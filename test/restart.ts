@@ -7,7 +7,13 @@ import { waitFor } from './helpers.js';
  * Restart tests: the reference settings plus alerts without hold times (so the final alert set is
  * a function of the final state, not of evaluation timing) and frequent state snapshots.
  */
-export const RESTART_SETTINGS = { ...SETTINGS, ALERT_HOLD_S: '0', ALERT_RESOLVE_HOLD_S: '0', STATE_SNAPSHOT_INTERVAL_MS: '300', ALLOWED_LATENESS_S: '3600' };
+export const RESTART_SETTINGS = {
+  ...SETTINGS,
+  ALERT_HOLD_S: '0',
+  ALERT_RESOLVE_HOLD_S: '0',
+  STATE_SNAPSHOT_INTERVAL_MS: '300',
+  ALLOWED_LATENESS_S: '3600',
+};
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -33,10 +39,15 @@ export const OLDER = {
   tooLate: Array.from({ length: 24 }, (_, i) => readingAt(spread[i * 150]!.nodeId, BASE - 3 * HOUR)),
   insideLateness: Array.from({ length: 24 }, (_, i) => readingAt(spread[i * 150 + 75]!.nodeId, BASE - 20 * MINUTE)),
 };
-if (BASE - 3 * HOUR >= BASE - LATENESS_MS || BASE - 20 * MINUTE < BASE - LATENESS_MS + 3 * MINUTE) throw new Error('OLDER readings do not straddle the lateness');
+if (BASE - 3 * HOUR >= BASE - LATENESS_MS || BASE - 20 * MINUTE < BASE - LATENESS_MS + 3 * MINUTE)
+  throw new Error('OLDER readings do not straddle the lateness');
 
 /** The restart tests' input in order: the first half, the older readings, the second half. */
-export const RESTART_PHASES: [Publish[], Publish[], Publish[]] = [publishes.slice(0, READINGS / 2), [...OLDER.tooLate, ...OLDER.insideLateness], publishes.slice(READINGS / 2)];
+export const RESTART_PHASES: [Publish[], Publish[], Publish[]] = [
+  publishes.slice(0, READINGS / 2),
+  [...OLDER.tooLate, ...OLDER.insideLateness],
+  publishes.slice(READINGS / 2),
+];
 /** Readings those phases get processed: all but the ones too late. */
 export const RESTART_PROCESSED = READINGS + OLDER.insideLateness.length;
 
@@ -60,7 +71,11 @@ export async function activeAlerts(api: string): Promise<AlertSummary[]> {
  * KPIs and active alerts of an uninterrupted embedded run over `phases` (each published once the
  * one before is acknowledged, so the log keeps their order), `processed` of them applied.
  */
-export async function referenceRun(settings: Record<string, string> = RESTART_SETTINGS, phases: Publish[][] = [publishes], processed = phases.flat().length): Promise<{ kpis: unknown; alerts: AlertSummary[] }> {
+export async function referenceRun(
+  settings: Record<string, string> = RESTART_SETTINGS,
+  phases: Publish[][] = [publishes],
+  processed = phases.flat().length,
+): Promise<{ kpis: unknown; alerts: AlertSummary[] }> {
   const { pipeline, api, settled } = await startReferencePipeline(settings);
   try {
     for (const phase of phases) await publishAll(`mqtt://127.0.0.1:${pipeline.mqttPort}`, phase);
@@ -73,10 +88,19 @@ export async function referenceRun(settings: Record<string, string> = RESTART_SE
 }
 
 /** Waits until the API's active alerts equal the reference; on time-out fails with the difference. */
-export async function expectAlertsToReach(api: string, reference: AlertSummary[], timeoutMs: number, expect: (a: unknown) => { toEqual(b: unknown): void }): Promise<void> {
+export async function expectAlertsToReach(
+  api: string,
+  reference: AlertSummary[],
+  timeoutMs: number,
+  expect: (a: unknown) => { toEqual(b: unknown): void },
+): Promise<void> {
   let last: unknown;
-  await waitFor(async () => {
-    last = await activeAlerts(api);
-    return JSON.stringify(last) === JSON.stringify(reference);
-  }, timeoutMs, 'alerts equal to the uninterrupted run').catch(() => expect(last).toEqual(reference));
+  await waitFor(
+    async () => {
+      last = await activeAlerts(api);
+      return JSON.stringify(last) === JSON.stringify(reference);
+    },
+    timeoutMs,
+    'alerts equal to the uninterrupted run',
+  ).catch(() => expect(last).toEqual(reference));
 }

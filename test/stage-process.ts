@@ -21,11 +21,24 @@ export interface StageProcess {
  * stage's ports for its restart (devices reconnect to the same address). MQTT auth is off unless
  * `env` says otherwise (these tests publish as anonymous devices).
  */
-export async function spawnStage(stage: string, env: Record<string, string>, ports: { httpPort?: number; mqttPort?: number } = {}): Promise<StageProcess> {
+export async function spawnStage(
+  stage: string,
+  env: Record<string, string>,
+  ports: { httpPort?: number; mqttPort?: number } = {},
+): Promise<StageProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does) before this test`);
   const [httpPort, mqttPort] = [ports.httpPort ?? (await freePort()), ports.mqttPort ?? (await freePort())];
   const child = spawn(process.execPath, [CLI, stage], {
-    env: { ...process.env, MQTT_HOST: '127.0.0.1', HTTP_HOST: '127.0.0.1', HTTP_PORT: String(httpPort), MQTT_PORT: String(mqttPort), LOG_LEVEL: 'warn', MQTT_AUTH: 'off', ...env },
+    env: {
+      ...process.env,
+      MQTT_HOST: '127.0.0.1',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(httpPort),
+      MQTT_PORT: String(mqttPort),
+      LOG_LEVEL: 'warn',
+      MQTT_AUTH: 'off',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -34,10 +47,14 @@ export async function spawnStage(stage: string, env: Record<string, string>, por
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let dead = false;
   void exited.then(() => (dead = true));
-  await waitFor(async () => {
-    if (dead) throw new Error(`${stage} exited: ${out.slice(-2000)}`);
-    return (await fetch(`http://127.0.0.1:${httpPort}/health`)).status === 200;
-  }, 60_000, `${stage} /health`);
+  await waitFor(
+    async () => {
+      if (dead) throw new Error(`${stage} exited: ${out.slice(-2000)}`);
+      return (await fetch(`http://127.0.0.1:${httpPort}/health`)).status === 200;
+    },
+    60_000,
+    `${stage} /health`,
+  );
   return {
     name: stage,
     child,

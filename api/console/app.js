@@ -3,13 +3,22 @@
 // network may be closed: nothing comes from elsewhere). Text is always set as text, never as HTML.
 
 const CITY_OFFSET_MS = 8 * 3_600_000; // Asia/Shanghai
-const state = { kpis: null, alerts: new Map(), places: [], token: localStorage.getItem('cb.token') ?? '', by: localStorage.getItem('cb.by') ?? '' };
+const state = {
+  kpis: null,
+  alerts: new Map(),
+  places: [],
+  token: localStorage.getItem('cb.token') ?? '',
+  by: localStorage.getItem('cb.by') ?? '',
+};
 
 // ---- small helpers ----
 
 /** An element with attributes (on* = listeners) and children (strings become text nodes). */
 function h(tag, attrs = {}, ...children) {
-  const el = tag === 'svg' || ['circle', 'g', 'title', 'rect', 'text'].includes(tag) ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
+  const el =
+    tag === 'svg' || ['circle', 'g', 'title', 'rect', 'text'].includes(tag)
+      ? document.createElementNS('http://www.w3.org/2000/svg', tag)
+      : document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
@@ -48,15 +57,46 @@ async function api(path, init = {}) {
 // ---- the KPI board ----
 
 function table(head, rows) {
-  return h('table', {}, h('thead', {}, h('tr', {}, head.map((c) => h('th', {}, c)))), h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c) => h('td', {}, c))))));
+  return h(
+    'table',
+    {},
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        head.map((c) => h('th', {}, c)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      rows.map((r) =>
+        h(
+          'tr',
+          {},
+          r.map((c) => h('td', {}, c)),
+        ),
+      ),
+    ),
+  );
 }
-const verdict = (ok) => (ok === null || ok === undefined ? h('span', { class: 'pill unknown' }, 'n/a') : h('span', { class: `pill ${ok ? 'ok' : 'bad'}` }, ok ? 'meets target' : 'below target'));
-const big = (value, label, ok) => h('div', { class: `big ${ok === undefined ? '' : ok ? 'ok' : 'bad'}` }, h('strong', {}, value), h('span', {}, label));
+const verdict = (ok) =>
+  ok === null || ok === undefined
+    ? h('span', { class: 'pill unknown' }, 'n/a')
+    : h('span', { class: `pill ${ok ? 'ok' : 'bad'}` }, ok ? 'meets target' : 'below target');
+const big = (value, label, ok) =>
+  h('div', { class: `big ${ok === undefined ? '' : ok ? 'ok' : 'bad'}` }, h('strong', {}, value), h('span', {}, label));
 
 function lighting(k) {
   const classes = ['expressway', 'main', 'secondary', 'branch', 'alley'].filter((c) => k.byRoadClass?.[c]);
   return [
-    big(pct(k.rate), k.scheduledOn ? 'lamps lit of those that should be' : 'lamps are scheduled off now', k.scheduledOn ? k.rate >= 0.95 : undefined),
+    big(
+      pct(k.rate),
+      k.scheduledOn ? 'lamps lit of those that should be' : 'lamps are scheduled off now',
+      k.scheduledOn ? k.rate >= 0.95 : undefined,
+    ),
     table(
       ['road class', 'lit', 'target', ''],
       classes.map((c) => {
@@ -64,7 +104,11 @@ function lighting(k) {
         return [c, `${pct(r.rate)} (${r.lit}/${r.expected})`, pct(r.target, 0), verdict(r.expected ? r.compliant : null)];
       }),
     ),
-    h('p', {}, `${k.darkCircuits ?? 0} dark circuit(s), ${k.onInDaytime ?? 0} lamp(s) on in daytime; installation ${pct(k.installation?.rate)}, facilities intact ${pct(k.intact?.rate)}`),
+    h(
+      'p',
+      {},
+      `${k.darkCircuits ?? 0} dark circuit(s), ${k.onInDaytime ?? 0} lamp(s) on in daytime; installation ${pct(k.installation?.rate)}, facilities intact ${pct(k.intact?.rate)}`,
+    ),
   ];
 }
 
@@ -72,16 +116,26 @@ const BAND_ORDER = { red: 0, orange: 1, yellow: 2, normal: 3, null: 4 };
 function groundwater(k) {
   const wells = [...(k.list ?? [])].sort((a, b) => BAND_ORDER[a.band] - BAND_ORDER[b.band] || (a.level ?? 99) - (b.level ?? 99));
   return [
-    big(`${k.byBand?.normal ?? 0} / ${k.reporting ?? 0}`, 'wells above their yellow line', (k.byBand?.red ?? 0) + (k.byBand?.orange ?? 0) === 0),
+    big(
+      `${k.byBand?.normal ?? 0} / ${k.reporting ?? 0}`,
+      'wells above their yellow line',
+      (k.byBand?.red ?? 0) + (k.byBand?.orange ?? 0) === 0,
+    ),
     table(
       ['well', 'level (m)', 'band', '24 h trend', 'next line'],
-      wells.slice(0, 8).map((w) => [
-        w.well,
-        num(w.level, 2),
-        h('span', { class: `pill band-${w.band}` }, w.band ?? 'no data'),
-        w.trend24hCmPerDay === null || w.trend24hCmPerDay === undefined ? '–' : `${num(w.trend24hCmPerDay, 1)} cm/day`,
-        w.hoursToNextLine === null || w.hoursToNextLine === undefined ? (w.nextLine ? `${w.nextLine} ${num(w.nextLineM, 2)} m` : '–') : `${w.nextLine} in ${num(w.hoursToNextLine, 0)} h`,
-      ]),
+      wells
+        .slice(0, 8)
+        .map((w) => [
+          w.well,
+          num(w.level, 2),
+          h('span', { class: `pill band-${w.band}` }, w.band ?? 'no data'),
+          w.trend24hCmPerDay === null || w.trend24hCmPerDay === undefined ? '–' : `${num(w.trend24hCmPerDay, 1)} cm/day`,
+          w.hoursToNextLine === null || w.hoursToNextLine === undefined
+            ? w.nextLine
+              ? `${w.nextLine} ${num(w.nextLineM, 2)} m`
+              : '–'
+            : `${w.nextLine} in ${num(w.hoursToNextLine, 0)} h`,
+        ]),
     ),
   ];
 }
@@ -89,10 +143,20 @@ function groundwater(k) {
 function noise(k) {
   const over = (k.list ?? []).filter((s) => s.lastHour?.exceeds || s.currentHour?.exceeds);
   return [
-    big(pct(k.complianceRate), `of ${k.complete} complete station-hours within their zone limit`, k.complianceRate === null ? undefined : k.complianceRate === 1),
+    big(
+      pct(k.complianceRate),
+      `of ${k.complete} complete station-hours within their zone limit`,
+      k.complianceRate === null ? undefined : k.complianceRate === 1,
+    ),
     h('p', {}, `${k.stations} stations; last judged hour ${cityTime(k.hour)}; ${k.incomplete} incomplete (too few minutes to judge)`),
     over.length
-      ? table(['station', 'zone', 'Leq', 'limit'], over.slice(0, 6).map((s) => { const hr = s.lastHour?.exceeds ? s.lastHour : s.currentHour; return [s.station, s.zoneClass, `${num(hr.leq, 1)} dB(A)`, `${hr.limit} dB(A)`]; }))
+      ? table(
+          ['station', 'zone', 'Leq', 'limit'],
+          over.slice(0, 6).map((s) => {
+            const hr = s.lastHour?.exceeds ? s.lastHour : s.currentHour;
+            return [s.station, s.zoneClass, `${num(hr.leq, 1)} dB(A)`, `${hr.limit} dB(A)`];
+          }),
+        )
       : h('p', {}, 'No station over its limit.'),
   ];
 }
@@ -101,15 +165,25 @@ function parking(k) {
   const lots = [...(k.list ?? [])].sort((a, b) => (b.occupancy ?? -1) - (a.occupancy ?? -1));
   return [
     big(pct(k.occupancy), `occupied; ${k.free} free, ${k.unknown} unknown of ${k.spaces} spaces`),
-    h('p', {}, `${k.full} lot(s) full, ${k.nearlyFull} nearly full; turnover ${num(k.turnover, 2)} sessions per space today, mean stay ${num(k.meanDwellMin, 0)} min`),
-    table(['lot', 'occupied', 'state'], lots.slice(0, 5).map((l) => [l.lotName, pct(l.occupancy, 0), l.state ?? '–'])),
+    h(
+      'p',
+      {},
+      `${k.full} lot(s) full, ${k.nearlyFull} nearly full; turnover ${num(k.turnover, 2)} sessions per space today, mean stay ${num(k.meanDwellMin, 0)} min`,
+    ),
+    table(
+      ['lot', 'occupied', 'state'],
+      lots.slice(0, 5).map((l) => [l.lotName, pct(l.occupancy, 0), l.state ?? '–']),
+    ),
   ];
 }
 
 function nodes(k) {
   return [
     big(pct(k.ratio), `online: ${k.online} of ${k.total} nodes (${k.neverSeen} never seen)`, k.ratio >= 0.95),
-    table(['kind', 'online', 'of'], Object.entries(k.byKind ?? {}).map(([kind, c]) => [kind, pct(c.ratio), c.total])),
+    table(
+      ['kind', 'online', 'of'],
+      Object.entries(k.byKind ?? {}).map(([kind, c]) => [kind, pct(c.ratio), c.total]),
+    ),
   ];
 }
 
@@ -119,9 +193,22 @@ function profileKind(k) {
   const list = k.list ?? [];
   return [
     big(`${k.reporting ?? 0} / ${k.nodes ?? 0}`, 'nodes reporting'),
-    table(['aggregate', 'city'], aggregates.map(([name, v]) => [name, v === null ? '–' : String(Math.round(v * 1000) / 1000)])),
+    table(
+      ['aggregate', 'city'],
+      aggregates.map(([name, v]) => [name, v === null ? '–' : String(Math.round(v * 1000) / 1000)]),
+    ),
     list.length
-      ? table(['node', 'district', 'now', 'rules'], list.slice(0, 6).map((r) => [r.nodeId, r.district, Object.entries(r.values).map(([f, v]) => `${f} ${v}`).join(', '), r.rules.join(', ') || '–']))
+      ? table(
+          ['node', 'district', 'now', 'rules'],
+          list.slice(0, 6).map((r) => [
+            r.nodeId,
+            r.district,
+            Object.entries(r.values)
+              .map(([f, v]) => `${f} ${v}`)
+              .join(', '),
+            r.rules.join(', ') || '–',
+          ]),
+        )
       : h('p', {}, 'No node over a line.'),
   ];
 }
@@ -140,7 +227,8 @@ function renderBoard() {
   const renderers = { ...SECTIONS };
   for (const [name, section] of profileSections(k)) {
     renderers[name] = profileKind;
-    if (!document.getElementById(`kpi-${name}`)) $('#kpi-nodes').before(h('article', { id: `kpi-${name}`, class: 'card' }, h('h2', {}, section.title), h('div', { class: 'body' })));
+    if (!document.getElementById(`kpi-${name}`))
+      $('#kpi-nodes').before(h('article', { id: `kpi-${name}`, class: 'card' }, h('h2', {}, section.title), h('div', { class: 'body' })));
   }
   for (const [name, render] of Object.entries(renderers)) {
     const body = document.querySelector(`#kpi-${name} .body`);
@@ -159,14 +247,45 @@ function alertFilters() {
 }
 
 function alertItem(a) {
-  const actions = a.state === 'resolved' ? [h('button', { onclick: () => noteAlert(a) }, 'Add note')] : [a.state === 'firing' ? h('button', { class: 'primary', onclick: () => ackAlert(a) }, 'Acknowledge') : null, h('button', { onclick: () => noteAlert(a) }, 'Add note')];
+  const actions =
+    a.state === 'resolved'
+      ? [h('button', { onclick: () => noteAlert(a) }, 'Add note')]
+      : [
+          a.state === 'firing' ? h('button', { class: 'primary', onclick: () => ackAlert(a) }, 'Acknowledge') : null,
+          h('button', { onclick: () => noteAlert(a) }, 'Add note'),
+        ];
   return h(
     'li',
     { class: `alert ${a.severity} ${a.state}`, 'data-id': a.id },
-    h('div', { class: 'head' }, h('span', { class: `pill sev-${a.severity}` }, a.severity), h('strong', {}, a.alertname), h('span', { class: 'state' }, a.state), h('span', { class: 'where' }, `${a.labels.district ?? ''} · ${a.labels.kind ?? ''}`)),
+    h(
+      'div',
+      { class: 'head' },
+      h('span', { class: `pill sev-${a.severity}` }, a.severity),
+      h('strong', {}, a.alertname),
+      h('span', { class: 'state' }, a.state),
+      h('span', { class: 'where' }, `${a.labels.district ?? ''} · ${a.labels.kind ?? ''}`),
+    ),
     h('p', {}, a.summary),
-    h('p', { class: 'meta' }, `fired ${cityTime(a.firedAt)} (${ago(a.firedAt)} ago)`, a.acknowledgedBy ? ` · acknowledged by ${a.acknowledgedBy}` : '', a.resolvedAt ? ` · resolved ${cityTime(a.resolvedAt)}` : ''),
-    a.notes?.length ? h('ol', { class: 'notes' }, a.notes.map((n) => h('li', {}, `${cityTime(n.at)} ${n.by} (${n.role}) ${n.action === 'ack' ? 'acknowledged' : 'noted'}${n.text ? `: ${n.text}` : ''}`))) : null,
+    h(
+      'p',
+      { class: 'meta' },
+      `fired ${cityTime(a.firedAt)} (${ago(a.firedAt)} ago)`,
+      a.acknowledgedBy ? ` · acknowledged by ${a.acknowledgedBy}` : '',
+      a.resolvedAt ? ` · resolved ${cityTime(a.resolvedAt)}` : '',
+    ),
+    a.notes?.length
+      ? h(
+          'ol',
+          { class: 'notes' },
+          a.notes.map((n) =>
+            h(
+              'li',
+              {},
+              `${cityTime(n.at)} ${n.by} (${n.role}) ${n.action === 'ack' ? 'acknowledged' : 'noted'}${n.text ? `: ${n.text}` : ''}`,
+            ),
+          ),
+        )
+      : null,
     h('div', { class: 'actions' }, actions),
   );
 }
@@ -178,7 +297,9 @@ function renderAlerts() {
     .filter((a) => !f.kind || a.labels.kind === f.kind)
     .filter((a) => !f.district || a.labels.district === f.district)
     .sort((a, b) => b.updatedAt - a.updatedAt);
-  $('#alert-list').replaceChildren(...(list.length ? list.slice(0, 300).map(alertItem) : [h('li', { class: 'empty' }, 'No alerts match.')]));
+  $('#alert-list').replaceChildren(
+    ...(list.length ? list.slice(0, 300).map(alertItem) : [h('li', { class: 'empty' }, 'No alerts match.')]),
+  );
   const active = [...state.alerts.values()].filter((a) => a.state !== 'resolved').length;
   $('#alert-count').textContent = active ? String(active) : '';
   renderMap();
@@ -191,7 +312,11 @@ function rememberAlert(a) {
 async function ackAlert(a) {
   const note = prompt(`Acknowledge ${a.alertname}: a note for the others (optional)`, 'crew on the way');
   if (note === null) return;
-  await act(`/api/v1/alerts/${a.id}/ack`, { ...(state.by ? { by: state.by } : {}), ...(note.trim() ? { note: note.trim() } : {}) }, 'acknowledged');
+  await act(
+    `/api/v1/alerts/${a.id}/ack`,
+    { ...(state.by ? { by: state.by } : {}), ...(note.trim() ? { note: note.trim() } : {}) },
+    'acknowledged',
+  );
 }
 
 async function noteAlert(a) {
@@ -213,7 +338,10 @@ async function act(path, body, done) {
 // ---- nodes ----
 
 function kv(obj) {
-  return table(['', ''], Object.entries(obj ?? {}).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)]));
+  return table(
+    ['', ''],
+    Object.entries(obj ?? {}).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)]),
+  );
 }
 
 async function showNode(id) {
@@ -243,7 +371,15 @@ async function searchNodes(event) {
     const page = await api(`/api/v1/nodes?${q}`);
     $('#node-results').replaceChildren(
       h('p', {}, `${page.total} node(s)${page.total > page.items.length ? `, the first ${page.items.length}` : ''}`),
-      table(['node', 'kind', 'district', 'status'], page.items.map((v) => [h('a', { href: '#nodes', onclick: () => showNode(v.node.nodeId) }, v.node.nodeId), v.node.kind, v.node.district, v.health.status])),
+      table(
+        ['node', 'kind', 'district', 'status'],
+        page.items.map((v) => [
+          h('a', { href: '#nodes', onclick: () => showNode(v.node.nodeId) }, v.node.nodeId),
+          v.node.kind,
+          v.node.district,
+          v.health.status,
+        ]),
+      ),
     );
   } catch (error) {
     $('#node-results').replaceChildren(h('p', { class: 'error' }, error.message));
@@ -263,7 +399,9 @@ function loadPlaces() {
       if (offset + 1000 >= page.total) break;
     }
     state.places = places;
-  })().catch(() => {}).finally(() => (placesLoading = null));
+  })()
+    .catch(() => {})
+    .finally(() => (placesLoading = null));
   return placesLoading;
 }
 
@@ -281,8 +419,30 @@ function renderMap() {
   const y = (lat) => 20 + (maxLat - lat) * scale;
   const order = { info: 0, minor: 1, major: 2, critical: 3 };
   svg.replaceChildren(
-    h('g', { class: 'city' }, state.places.map(([lat, lon]) => h('circle', { cx: x(lon).toFixed(1), cy: y(lat).toFixed(1), r: 1.5 }))),
-    h('g', { class: 'alerts' }, alerts.sort((a, b) => order[a.severity] - order[b.severity]).map((a) => h('circle', { class: `sev-${a.severity}`, cx: x(a.lon).toFixed(1), cy: y(a.lat).toFixed(1), r: a.severity === 'critical' ? 9 : 6, 'data-id': a.id }, h('title', {}, `${a.alertname}: ${a.summary}`)))),
+    h(
+      'g',
+      { class: 'city' },
+      state.places.map(([lat, lon]) => h('circle', { cx: x(lon).toFixed(1), cy: y(lat).toFixed(1), r: 1.5 })),
+    ),
+    h(
+      'g',
+      { class: 'alerts' },
+      alerts
+        .sort((a, b) => order[a.severity] - order[b.severity])
+        .map((a) =>
+          h(
+            'circle',
+            {
+              class: `sev-${a.severity}`,
+              cx: x(a.lon).toFixed(1),
+              cy: y(a.lat).toFixed(1),
+              r: a.severity === 'critical' ? 9 : 6,
+              'data-id': a.id,
+            },
+            h('title', {}, `${a.alertname}: ${a.summary}`),
+          ),
+        ),
+    ),
   );
 }
 
@@ -307,7 +467,11 @@ async function live() {
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trimStart())
+            .join('\n');
           if (data) onEvent(JSON.parse(data));
         }
       }
@@ -355,7 +519,10 @@ function fillOptions(select, values) {
 
 async function refresh() {
   try {
-    const [kpis, alerts] = await Promise.all([api('/api/v1/kpis').catch((e) => (String(e.message).startsWith('503') ? null : Promise.reject(e))), api('/api/v1/alerts')]);
+    const [kpis, alerts] = await Promise.all([
+      api('/api/v1/kpis').catch((e) => (String(e.message).startsWith('503') ? null : Promise.reject(e))),
+      api('/api/v1/alerts'),
+    ]);
     if (kpis) state.kpis = kpis;
     for (const a of alerts.items) rememberAlert(a);
     renderBoard();

@@ -15,24 +15,49 @@ export interface CredentialAdmin {
  * (`city-brain credentials`); the broker re-reads it on change, and `reload` applies it at once.
  * Only counts are shown: hashes and secrets never leave the file.
  */
-export const adminRoutes: FastifyPluginAsync<{ tokens?: Map<string, ApiRole>; credentials: () => CredentialAdmin | undefined }> = async (app, { tokens, credentials }) => {
-  const absent = { error: 'not-here', message: 'no MQTT broker with authentication runs in this process (MQTT_AUTH=off, or the ingest stage runs elsewhere: it re-reads MQTT_CREDENTIALS within 5 s of a change)' };
+export const adminRoutes: FastifyPluginAsync<{ tokens?: Map<string, ApiRole>; credentials: () => CredentialAdmin | undefined }> = async (
+  app,
+  { tokens, credentials },
+) => {
+  const absent = {
+    error: 'not-here',
+    message:
+      'no MQTT broker with authentication runs in this process (MQTT_AUTH=off, or the ingest stage runs elsewhere: it re-reads MQTT_CREDENTIALS within 5 s of a change)',
+  };
 
-  app.get('/api/v1/admin/credentials', { onRequest: requireRole(tokens, 'admin'), schema: { summary: 'MQTT credentials in force: counts of devices, gateways, revoked entries (admin)', tags: ['admin'] } }, async (_req, reply) => {
-    const store = credentials();
-    return store ? store.summary() : reply.code(409).send(absent);
-  });
+  app.get(
+    '/api/v1/admin/credentials',
+    {
+      onRequest: requireRole(tokens, 'admin'),
+      schema: { summary: 'MQTT credentials in force: counts of devices, gateways, revoked entries (admin)', tags: ['admin'] },
+    },
+    async (_req, reply) => {
+      const store = credentials();
+      return store ? store.summary() : reply.code(409).send(absent);
+    },
+  );
 
-  app.post('/api/v1/admin/credentials/reload', { onRequest: requireRole(tokens, 'admin'), schema: { summary: 'Re-read the MQTT credentials file now (admin); an invalid file leaves the current credentials in force', tags: ['admin'] } }, async (req, reply) => {
-    const store = credentials();
-    if (!store?.file) return reply.code(409).send(absent);
-    try {
-      await store.reload();
-    } catch (error) {
-      if ((error as Error).name === 'CredentialsError') return reply.code(422).send({ error: 'invalid-credentials', message: (error as Error).message });
-      throw error;
-    }
-    req.log.info({ by: req.principal?.name, ...store.summary() }, 'mqtt credentials reloaded');
-    return store.summary();
-  });
+  app.post(
+    '/api/v1/admin/credentials/reload',
+    {
+      onRequest: requireRole(tokens, 'admin'),
+      schema: {
+        summary: 'Re-read the MQTT credentials file now (admin); an invalid file leaves the current credentials in force',
+        tags: ['admin'],
+      },
+    },
+    async (req, reply) => {
+      const store = credentials();
+      if (!store?.file) return reply.code(409).send(absent);
+      try {
+        await store.reload();
+      } catch (error) {
+        if ((error as Error).name === 'CredentialsError')
+          return reply.code(422).send({ error: 'invalid-credentials', message: (error as Error).message });
+        throw error;
+      }
+      req.log.info({ by: req.principal?.name, ...store.summary() }, 'mqtt credentials reloaded');
+      return store.summary();
+    },
+  );
 };

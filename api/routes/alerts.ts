@@ -28,7 +28,10 @@ export const alertRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<
   // The person is free text the crew types (the token only says the role); both go on the alert's trail.
   const by = z.string().trim().min(1).max(80).describe('who acts: the person or crew, e.g. "Wang Lei, crew 7"');
   const text = z.string().trim().min(1).max(1000);
-  const actorOf = (req: FastifyRequest, person: string | undefined) => ({ by: person ?? req.principal?.name ?? 'anonymous', role: req.principal?.role ?? 'anonymous' });
+  const actorOf = (req: FastifyRequest, person: string | undefined) => ({
+    by: person ?? req.principal?.name ?? 'anonymous',
+    role: req.principal?.role ?? 'anonymous',
+  });
   const answer = (reply: FastifyReply, id: string, result: AckResult) => {
     if (result.ok) return result.alert;
     if (result.error === 'not-found') return reply.code(404).send({ error: 'not-found', message: `no alert ${id}` });
@@ -39,10 +42,14 @@ export const alertRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<
     {
       onRequest: requireRole(tokens, 'crew'),
       schema: {
-        summary: 'Acknowledge an active alert (crew, operator or admin), optionally naming who and with a note; a second acknowledgement adds a note',
+        summary:
+          'Acknowledge an active alert (crew, operator or admin), optionally naming who and with a note; a second acknowledgement adds a note',
         tags: ['alerts'],
         params,
-        body: z.object({ by: by.optional(), note: text.optional().describe('e.g. "crew on site"') }).strict().nullish(),
+        body: z
+          .object({ by: by.optional(), note: text.optional().describe('e.g. "crew on site"') })
+          .strict()
+          .nullish(),
         response: answers,
       },
     },
@@ -52,7 +59,13 @@ export const alertRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<
     '/api/v1/alerts/:id/notes',
     {
       onRequest: requireRole(tokens, 'crew'),
-      schema: { summary: 'Add a note to an active or recently resolved alert (crew, operator or admin)', tags: ['alerts'], params, body: z.object({ by, note: text.describe('e.g. "part ordered"') }).strict(), response: answers },
+      schema: {
+        summary: 'Add a note to an active or recently resolved alert (crew, operator or admin)',
+        tags: ['alerts'],
+        params,
+        body: z.object({ by, note: text.describe('e.g. "part ordered"') }).strict(),
+        response: answers,
+      },
     },
     async (req, reply) => answer(reply, req.params.id, await view.note(req.params.id, actorOf(req, req.body.by), req.body.note)),
   );

@@ -11,7 +11,11 @@ export const kpiRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<st
     {
       onRequest: requireRole(tokens, 'viewer'),
       // The response is serialized through kpisSchema: a field it does not describe is dropped.
-      schema: { summary: 'Current KPIs: lighting, groundwater, noise, parking, nodes, and one section per profile kind', tags: ['kpis'], response: { 200: kpisSchema, 503: errorSchema } },
+      schema: {
+        summary: 'Current KPIs: lighting, groundwater, noise, parking, nodes, and one section per profile kind',
+        tags: ['kpis'],
+        response: { 200: kpisSchema, 503: errorSchema },
+      },
     },
     async (_req, reply) => {
       if (!view.ready()) return reply.code(503).send({ error: 'not-ready', message: 'KPIs have not been evaluated yet' });

@@ -8,18 +8,32 @@ import { errorSchema, nodePageSchema, nodeViewSchema } from '../schemas/index.js
 /** The query of the node list; `kinds`: the pipeline's kinds (built-in and profile), the only values `kind` may take. */
 const nodeQuery = (kinds: readonly string[]) =>
   z.object({
-    kind: z.enum(kinds as [string, ...string[]]).optional().describe(kinds.join(' | ')),
+    kind: z
+      .enum(kinds as [string, ...string[]])
+      .optional()
+      .describe(kinds.join(' | ')),
     district: z.string().max(64).optional(),
     status: z.enum(['online', 'offline']).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     offset: z.coerce.number().int().min(0).default(0),
   });
 
-export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole>; kinds: readonly string[] }> = async (app, { view, tokens, kinds }) => {
+export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole>; kinds: readonly string[] }> = async (
+  app,
+  { view, tokens, kinds },
+) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
     '/api/v1/nodes',
-    { onRequest: requireRole(tokens, 'viewer'), schema: { summary: 'Registered nodes with their health, filtered and paged', tags: ['nodes'], querystring: nodeQuery(kinds), response: { 200: nodePageSchema } } },
+    {
+      onRequest: requireRole(tokens, 'viewer'),
+      schema: {
+        summary: 'Registered nodes with their health, filtered and paged',
+        tags: ['nodes'],
+        querystring: nodeQuery(kinds),
+        response: { 200: nodePageSchema },
+      },
+    },
     async (req) => {
       const q = req.query;
       const page = view.nodes({ kind: q.kind, district: q.district, status: q.status, limit: q.limit, offset: q.offset });
@@ -28,7 +42,15 @@ export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<s
   );
   r.get(
     '/api/v1/nodes/:id',
-    { onRequest: requireRole(tokens, 'viewer'), schema: { summary: 'One node: attributes, health, latest reading and derived state', tags: ['nodes'], params: z.object({ id: topicLevel }), response: { 200: nodeViewSchema, 404: errorSchema } } },
+    {
+      onRequest: requireRole(tokens, 'viewer'),
+      schema: {
+        summary: 'One node: attributes, health, latest reading and derived state',
+        tags: ['nodes'],
+        params: z.object({ id: topicLevel }),
+        response: { 200: nodeViewSchema, 404: errorSchema },
+      },
+    },
     async (req, reply) => {
       const node = view.node(req.params.id);
       if (!node) return reply.code(404).send({ error: 'not-found', message: `node ${req.params.id} is not registered` });

@@ -3,8 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { PipelineMetrics, type PipelineView } from '../../core/index.js';
 import { buildApi } from '../server.js';
 
-type JsonSchema = { type?: string | string[]; properties?: Record<string, JsonSchema>; items?: JsonSchema; additionalProperties?: boolean | JsonSchema; required?: string[]; anyOf?: JsonSchema[] };
-type OpenApi = { paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema: JsonSchema }> }> }>> };
+type JsonSchema = {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  additionalProperties?: boolean | JsonSchema;
+  required?: string[];
+  anyOf?: JsonSchema[];
+};
+type OpenApi = {
+  paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema: JsonSchema }> }> }>>;
+};
 
 /** The OpenAPI document at /docs/json describes what the read routes answer (their 200 response schemas). */
 describe('OpenAPI document', () => {
@@ -32,15 +41,23 @@ describe('OpenAPI document', () => {
       };
 
       const kpis = schemaOf('/api/v1/kpis');
-      expect(Object.keys(kpis.properties!)).toEqual(expect.arrayContaining(['evaluatedAt', 'lighting', 'groundwater', 'noise', 'parking', 'nodes']));
+      expect(Object.keys(kpis.properties!)).toEqual(
+        expect.arrayContaining(['evaluatedAt', 'lighting', 'groundwater', 'noise', 'parking', 'nodes']),
+      );
       expect(kpis.required).toEqual(expect.arrayContaining(['evaluatedAt', 'lighting', 'groundwater', 'noise', 'parking', 'nodes']));
-      expect(Object.keys(kpis.properties!.lighting!.properties!)).toEqual(expect.arrayContaining(['rate', 'byRoadClass', 'byDistrict', 'installation', 'intact', 'roads']));
-      expect(Object.keys(kpis.properties!.nodes!.properties!)).toEqual(expect.arrayContaining(['total', 'online', 'offline', 'ratio', 'byKind', 'byDistrict']));
+      expect(Object.keys(kpis.properties!.lighting!.properties!)).toEqual(
+        expect.arrayContaining(['rate', 'byRoadClass', 'byDistrict', 'installation', 'intact', 'roads']),
+      );
+      expect(Object.keys(kpis.properties!.nodes!.properties!)).toEqual(
+        expect.arrayContaining(['total', 'online', 'offline', 'ratio', 'byKind', 'byDistrict']),
+      );
       // Districts, road classes, zone classes: open maps.
       expect(kpis.properties!.lighting!.properties!.byDistrict!.additionalProperties).toMatchObject({ type: 'object' });
       // Profile kinds' sections (waterlogging, manhole, ...) under their kind's name.
       const profile = kpis.additionalProperties as JsonSchema;
-      expect(Object.keys(profile.properties!)).toEqual(expect.arrayContaining(['title', 'nodes', 'reporting', 'aggregates', 'byDistrict', 'list']));
+      expect(Object.keys(profile.properties!)).toEqual(
+        expect.arrayContaining(['title', 'nodes', 'reporting', 'aggregates', 'byDistrict', 'list']),
+      );
       expect(schemaOf('/api/v1/kpis', 'get', '503').properties).toHaveProperty('error');
 
       const page = schemaOf('/api/v1/nodes');
@@ -55,7 +72,9 @@ describe('OpenAPI document', () => {
       const alerts = schemaOf('/api/v1/alerts');
       expect(Object.keys(alerts.properties!)).toEqual(expect.arrayContaining(['total', 'items']));
       const alert = alerts.properties!.items!.items!;
-      expect(Object.keys(alert.properties!)).toEqual(expect.arrayContaining(['id', 'alertname', 'severity', 'labels', 'state', 'summary', 'startsAt', 'updatedAt', 'notes']));
+      expect(Object.keys(alert.properties!)).toEqual(
+        expect.arrayContaining(['id', 'alertname', 'severity', 'labels', 'state', 'summary', 'startsAt', 'updatedAt', 'notes']),
+      );
       expect(alert.required).toEqual(expect.arrayContaining(['id', 'alertname', 'severity', 'labels', 'state']));
       for (const path of ['/api/v1/alerts/{id}/ack', '/api/v1/alerts/{id}/notes']) {
         expect(Object.keys(schemaOf(path, 'post').properties!)).toEqual(expect.arrayContaining(['id', 'state', 'notes']));

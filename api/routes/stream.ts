@@ -42,10 +42,13 @@ export interface StreamLimits {
  * Every open stream holds a socket, its buffers and a share of each event's writes, so their
  * number is capped per token (429) and in total (503); idle clients cannot pile up.
  */
-export const streamRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole>; metrics?: PipelineMetrics; limits?: StreamLimits; kinds: readonly string[] }> = async (
-  app,
-  { view, tokens, metrics, limits = { perToken: 10, total: 100 }, kinds },
-) => {
+export const streamRoutes: FastifyPluginAsync<{
+  view: PipelineView;
+  tokens?: Map<string, ApiRole>;
+  metrics?: PipelineMetrics;
+  limits?: StreamLimits;
+  kinds: readonly string[];
+}> = async (app, { view, tokens, metrics, limits = { perToken: 10, total: 100 }, kinds }) => {
   const open = new Map<string, number>();
   let total = 0;
   app.withTypeProvider<ZodTypeProvider>().get(
@@ -66,11 +69,17 @@ export const streamRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map
       const owner = streamOwner(req, tokens);
       if ((open.get(owner) ?? 0) >= limits.perToken) {
         metrics?.limitHits.inc({ limit: 'STREAM_MAX_PER_TOKEN' });
-        return reply.code(429).header('retry-after', '30').send({ error: 'too-many-streams', message: `at most ${limits.perToken} live streams per token at once; close one first` });
+        return reply
+          .code(429)
+          .header('retry-after', '30')
+          .send({ error: 'too-many-streams', message: `at most ${limits.perToken} live streams per token at once; close one first` });
       }
       if (total >= limits.total) {
         metrics?.limitHits.inc({ limit: 'STREAM_MAX_TOTAL' });
-        return reply.code(503).header('retry-after', '30').send({ error: 'too-many-streams', message: `the server holds its maximum of ${limits.total} live streams; try again later` });
+        return reply
+          .code(503)
+          .header('retry-after', '30')
+          .send({ error: 'too-many-streams', message: `the server holds its maximum of ${limits.total} live streams; try again later` });
       }
       open.set(owner, (open.get(owner) ?? 0) + 1);
       metrics?.streamClients.set(++total);

@@ -21,11 +21,11 @@ const sections = {
  */
 export const kpisSchema = z
   .object({
-    evaluatedAt: z.number().describe('the evaluation\'s time (epoch ms, event time of the newest data)'),
+    evaluatedAt: z.number().describe("the evaluation's time (epoch ms, event time of the newest data)"),
     ...sections,
     nodes: nodeHealthKpisSchema,
   })
   .catchall(profileKpisSchema)
-  .describe('the city\'s KPIs; profile kinds (e.g. waterlogging, manhole) add a section under their kind\'s name');
+  .describe("the city's KPIs; profile kinds (e.g. waterlogging, manhole) add a section under their kind's name");
 
 export type KpisDocument = z.output<typeof kpisSchema>;

@@ -11,19 +11,32 @@ const common = {
   district: z.string(),
   lat: z.number(),
   lon: z.number(),
-  expectedIntervalS: z.number().optional().describe('overrides the kind\'s reporting interval (s)'),
-  gatewayId: z.string().optional().describe('the gateway that carries this node\'s readings'),
+  expectedIntervalS: z.number().optional().describe("overrides the kind's reporting interval (s)"),
+  gatewayId: z.string().optional().describe("the gateway that carries this node's readings"),
 };
 
 export const registryNodeSchema = z
   .union([
-    z.looseObject({ ...common, kind: z.literal('streetlight'), road: z.string(), roadClass: z.enum(ROAD_CLASSES), circuit: z.string(), ratedW: z.number() }),
-    z.looseObject({ ...common, kind: z.literal('groundwater'), well: z.string(), springGroup: z.string(), lines: z.object({ yellow: z.number(), orange: z.number(), red: z.number() }) }),
+    z.looseObject({
+      ...common,
+      kind: z.literal('streetlight'),
+      road: z.string(),
+      roadClass: z.enum(ROAD_CLASSES),
+      circuit: z.string(),
+      ratedW: z.number(),
+    }),
+    z.looseObject({
+      ...common,
+      kind: z.literal('groundwater'),
+      well: z.string(),
+      springGroup: z.string(),
+      lines: z.object({ yellow: z.number(), orange: z.number(), red: z.number() }),
+    }),
     z.looseObject({ ...common, kind: z.literal('noise'), station: z.string(), zoneClass: z.enum(ZONE_CLASSES) }),
     z.looseObject({ ...common, kind: z.literal('parking'), lotId: z.string(), lotName: z.string(), spaces: z.number() }),
     z.looseObject({ ...common, kind: z.string().describe('a profile kind, e.g. waterlogging, manhole: the attributes its profile names') }),
   ])
-  .describe('a registered node: common columns and its kind\'s attributes');
+  .describe("a registered node: common columns and its kind's attributes");
 
 export const nodeHealthSchema = z.object({
   online: z.boolean(),
@@ -38,7 +51,7 @@ export const nodeViewSchema = z.object({
   node: registryNodeSchema,
   health: nodeHealthSchema,
   latest: z.record(z.string(), z.unknown()).optional().describe('the latest accepted reading (one node only)'),
-  derived: z.record(z.string(), z.unknown()).optional().describe('what the kind\'s processor derived from it (one node only)'),
+  derived: z.record(z.string(), z.unknown()).optional().describe("what the kind's processor derived from it (one node only)"),
 });
 
 export const nodePageSchema = z.object({

@@ -7,7 +7,9 @@ import { z } from 'zod';
  */
 const aggregates = z
   .record(z.string(), z.number().nullable())
-  .describe('by the profile\'s aggregate names: mean/min/max over the nodes\' latest readings (null when no node has a value), count of nodes meeting the condition, timeOver the longest current run (s)');
+  .describe(
+    "by the profile's aggregate names: mean/min/max over the nodes' latest readings (null when no node has a value), count of nodes meeting the condition, timeOver the longest current run (s)",
+  );
 
 export const profileNodeRowSchema = z.object({
   nodeId: z.string(),
@@ -27,4 +29,4 @@ export const profileKpisSchema = z
     byDistrict: z.record(z.string(), z.object({ nodes: z.number(), reporting: z.number(), aggregates })),
     list: z.array(profileNodeRowSchema).describe('nodes meeting any count/timeOver condition or alert rule now, by node id'),
   })
-  .describe('a profile kind\'s section (e.g. waterlogging, manhole), under the kind\'s name');
+  .describe("a profile kind's section (e.g. waterlogging, manhole), under the kind's name");

@@ -42,7 +42,17 @@ import { generateReading } from '../../simulators/models/index.js';
 import { buildScenario } from '../../simulators/scenarios.js';
 import { at, config, record } from '../../test/fixtures.js';
 import { buildApi } from '../server.js';
-import { alertListSchema, alertSchema, kpisSchema, nodeHealthSchema, nodePageSchema, nodeViewSchema, profileKpisSchema, profileNodeRowSchema, type KpisDocument } from './index.js';
+import {
+  alertListSchema,
+  alertSchema,
+  kpisSchema,
+  nodeHealthSchema,
+  nodePageSchema,
+  nodeViewSchema,
+  profileKpisSchema,
+  profileNodeRowSchema,
+  type KpisDocument,
+} from './index.js';
 
 /**
  * The response schemas against real documents: the built-in mergers' KPIs over a generated city fed
@@ -57,15 +67,28 @@ const END = START + 100 * 60_000;
 const cfg = config();
 const ctx: EvalContext = { now: END, since: START, config: cfg, registry: city };
 
-type AnyProcessor = KindProcessor<Kind> & { apply(r: unknown, n: RegistryNode): void; partial(n: readonly RegistryNode[], c: EvalContext): { section: unknown; conditions: AlertCondition[] } };
+type AnyProcessor = KindProcessor<Kind> & {
+  apply(r: unknown, n: RegistryNode): void;
+  partial(n: readonly RegistryNode[], c: EvalContext): { section: unknown; conditions: AlertCondition[] };
+};
 const processors = {
   streetlight: new LightingProcessor(),
   groundwater: new GroundwaterProcessor(cfg.GROUNDWATER_HYSTERESIS_M),
   noise: new NoiseProcessor(),
   parking: new ParkingProcessor({ reorderWindowMs: cfg.ALLOWED_LATENESS_S * 1000 }),
 } as unknown as Record<Kind, AnyProcessor>;
-const mergers: Record<Kind, KindMerger> = { streetlight: new LightingMerger(), groundwater: new GroundwaterMerger(), noise: new NoiseMerger(), parking: new ParkingMerger() };
-const sectionOf: Record<Kind, 'lighting' | 'groundwater' | 'noise' | 'parking'> = { streetlight: 'lighting', groundwater: 'groundwater', noise: 'noise', parking: 'parking' };
+const mergers: Record<Kind, KindMerger> = {
+  streetlight: new LightingMerger(),
+  groundwater: new GroundwaterMerger(),
+  noise: new NoiseMerger(),
+  parking: new ParkingMerger(),
+};
+const sectionOf: Record<Kind, 'lighting' | 'groundwater' | 'noise' | 'parking'> = {
+  streetlight: 'lighting',
+  groundwater: 'groundwater',
+  noise: 'noise',
+  parking: 'parking',
+};
 const health = new NodeHealth();
 
 const nodes = [...city.all()].filter((n) => isKind(n.kind));
@@ -90,7 +113,17 @@ const catalog = KindCatalog.default();
 const profileKinds = new Map<string, { processor: ProfileProcessor; nodes: ProfileNode[] }>();
 function profileNodes(kind: string, count: number, attrs: (i: number) => Record<string, unknown>): ProfileNode[] {
   return Array.from({ length: count }, (_, i) => {
-    const parsed = parseNode({ nodeId: `${kind.slice(0, 2).toUpperCase()}-${i}`, kind, district: i % 2 ? 'Lixia' : 'Shizhong', lat: 36.66, lon: 117.02, ...attrs(i) }, catalog);
+    const parsed = parseNode(
+      {
+        nodeId: `${kind.slice(0, 2).toUpperCase()}-${i}`,
+        kind,
+        district: i % 2 ? 'Lixia' : 'Shizhong',
+        lat: 36.66,
+        lon: 117.02,
+        ...attrs(i),
+      },
+      catalog,
+    );
     if (!parsed.success) throw new Error(parsed.error.message);
     return parsed.data as ProfileNode;
   });
@@ -102,7 +135,18 @@ function profileSection(kind: string, nodes: ProfileNode[], values: (i: number, 
   nodes.forEach((node, i) => {
     for (let t = START; t < END; t += 60_000) {
       const v = values(i, t);
-      if (v) processor.apply({ type: 'reading', nodeId: node.nodeId, kind, district: node.district, receivedAt: t, reading: { ts: t, ...v } } as ProfileReadingRecord, node);
+      if (v)
+        processor.apply(
+          {
+            type: 'reading',
+            nodeId: node.nodeId,
+            kind,
+            district: node.district,
+            receivedAt: t,
+            reading: { ts: t, ...v },
+          } as ProfileReadingRecord,
+          node,
+        );
     }
   });
   const partial = processor.partial(nodes, ctx);
@@ -111,9 +155,14 @@ function profileSection(kind: string, nodes: ProfileNode[], values: (i: number, 
 const waterlogging = profileSection(
   'waterlogging',
   profileNodes('waterlogging', 6, (i) => ({ point: `Underpass ${i}`, underpass: i % 2 === 0 })),
-  (i, t) => (i === 5 ? null : { depthM: [0.41, 0.2, 0.01, 0.02, t > START + 60 * 60_000 ? 0.18 : 0.05][i]!, ...(i < 2 ? { rainMmPerH: 60 } : {}) }),
+  (i, t) =>
+    i === 5 ? null : { depthM: [0.41, 0.2, 0.01, 0.02, t > START + 60 * 60_000 ? 0.18 : 0.05][i]!, ...(i < 2 ? { rainMmPerH: 60 } : {}) },
 );
-const manhole = profileSection('manhole', profileNodes('manhole', 4, () => ({ road: 'Jingshi Road' })), (i) => ({ open: i === 0, tiltDeg: i === 1 ? 20 : 1, ...(i === 2 ? { waterBelowM: 1.5 } : {}) }));
+const manhole = profileSection(
+  'manhole',
+  profileNodes('manhole', 4, () => ({ road: 'Jingshi Road' })),
+  (i) => ({ open: i === 0, tiltDeg: i === 1 ? 20 : 1, ...(i === 2 ? { waterBelowM: 1.5 } : {}) }),
+);
 
 /** The KPI document as the aggregator assembles it: sections by kind, evaluatedAt, node health, profile sections. */
 function kpiDocument(evalCtx: EvalContext, fed: boolean): { kpis: KpisDocument; conditions: AlertCondition[] } {
@@ -121,7 +170,10 @@ function kpiDocument(evalCtx: EvalContext, fed: boolean): { kpis: KpisDocument; 
   const sections = {} as Record<string, unknown>;
   for (const kind of Object.keys(mergers) as Kind[]) {
     const partial = fed ? [processors[kind].partial(city.ofKind(kind), evalCtx)] : [];
-    const merged = mergers[kind].merge(partial.map((p) => p.section), evalCtx);
+    const merged = mergers[kind].merge(
+      partial.map((p) => p.section),
+      evalCtx,
+    );
     sections[sectionOf[kind]] = merged.kpis;
     conditions.push(...partial.flatMap((p) => p.conditions), ...merged.conditions);
   }
@@ -145,7 +197,9 @@ describe('KPI schemas: nothing the mergers write is dropped', () => {
     const k = night.kpis;
     expect(waterlogging.list.length).toBeGreaterThan(1);
     expect(waterlogging.list.some((r) => r.rules.length > 0 && Object.values(r.timeOver).some((s) => s > 0))).toBe(true);
-    expect(Object.values(waterlogging.byDistrict).some((d) => Object.values(d.aggregates).includes(null) || d.reporting < d.nodes)).toBe(true);
+    expect(Object.values(waterlogging.byDistrict).some((d) => Object.values(d.aggregates).includes(null) || d.reporting < d.nodes)).toBe(
+      true,
+    );
     expect(manhole.list.length).toBe(2);
     expect(k.lighting.scheduledOn).toBe(true);
     expect(k.lighting.rate).not.toBeNull();
@@ -161,14 +215,17 @@ describe('KPI schemas: nothing the mergers write is dropped', () => {
     expect(empty.kpis.noise.hour).toBeNull();
   });
 
-  for (const [name, doc] of [['night', night], ['empty day', empty]] as const) {
+  for (const [name, doc] of [
+    ['night', night],
+    ['empty day', empty],
+  ] as const) {
     it(`${name}: parsing the whole document gives back every field`, () => {
       expect(kpisSchema.parse(doc.kpis)).toStrictEqual(doc.kpis);
       expect(json(kpisSchema.encode(doc.kpis))).toEqual(json(doc.kpis));
     });
   }
 
-  it('each section schema on its own, and profile kinds\' sections under their names', () => {
+  it("each section schema on its own, and profile kinds' sections under their names", () => {
     const k = night.kpis;
     expect(lightingKpisSchema.parse(k.lighting)).toStrictEqual(k.lighting);
     expect(groundwaterKpisSchema.parse(k.groundwater)).toStrictEqual(k.groundwater);
@@ -181,7 +238,13 @@ describe('KPI schemas: nothing the mergers write is dropped', () => {
   });
 
   it('every field of every section is in the document, so the check above would see one missing from a schema', () => {
-    const shapes: Record<string, z.ZodObject> = { lighting: lightingKpisSchema, groundwater: groundwaterKpisSchema, noise: noiseKpisSchema, parking: parkingKpisSchema, nodes: nodeHealthKpisSchema };
+    const shapes: Record<string, z.ZodObject> = {
+      lighting: lightingKpisSchema,
+      groundwater: groundwaterKpisSchema,
+      noise: noiseKpisSchema,
+      parking: parkingKpisSchema,
+      nodes: nodeHealthKpisSchema,
+    };
     for (const [section, schema] of Object.entries(shapes)) {
       for (const key of Object.keys(schema.shape)) {
         const without = kpisSchema.extend({ [section]: schema.omit({ [key]: true } as never) });
@@ -189,20 +252,36 @@ describe('KPI schemas: nothing the mergers write is dropped', () => {
       }
     }
     for (const key of Object.keys(profileKpisSchema.shape)) {
-      expect(kpisSchema.catchall(profileKpisSchema.omit({ [key]: true } as never)).parse(night.kpis), `profile.${key}`).not.toStrictEqual(night.kpis);
+      expect(kpisSchema.catchall(profileKpisSchema.omit({ [key]: true } as never)).parse(night.kpis), `profile.${key}`).not.toStrictEqual(
+        night.kpis,
+      );
     }
   });
 });
 
 describe('node and alert schemas against real views', () => {
-  const sample: RegistryNode[] = [...city.ofKind('streetlight').slice(0, 3), ...city.ofKind('groundwater'), ...city.ofKind('noise').slice(0, 2), ...city.ofKind('parking').slice(0, 2)];
-  const views: NodeView[] = sample.map((node) => ({ node, health: health.view(node, ctx), ...(processors[node.kind as Kind].describe(node as never, ctx) as object) }));
+  const sample: RegistryNode[] = [
+    ...city.ofKind('streetlight').slice(0, 3),
+    ...city.ofKind('groundwater'),
+    ...city.ofKind('noise').slice(0, 2),
+    ...city.ofKind('parking').slice(0, 2),
+  ];
+  const views: NodeView[] = sample.map((node) => ({
+    node,
+    health: health.view(node, ctx),
+    ...(processors[node.kind as Kind].describe(node as never, ctx) as object),
+  }));
   // Profile nodes: their profile's attributes, and what their processor derived.
   for (const { processor, nodes: list } of profileKinds.values()) {
-    for (const node of list) views.push({ node, health: { online: true, lastSeen: END - 60_000, lastReceivedAt: END - 59_000, status: 'online', battery: 0.8 }, ...processor.describe(node, ctx) });
+    for (const node of list)
+      views.push({
+        node,
+        health: { online: true, lastSeen: END - 60_000, lastReceivedAt: END - 59_000, status: 'online', battery: 0.8 },
+        ...processor.describe(node, ctx),
+      });
   }
 
-  it('node views, with their kind\'s attributes and what the processor derived', () => {
+  it("node views, with their kind's attributes and what the processor derived", () => {
     expect(views.some((v) => v.derived !== undefined && v.latest !== undefined)).toBe(true);
     expect(views.some((v) => v.node.kind === 'waterlogging' && v.derived !== undefined && 'point' in v.node)).toBe(true);
     for (const v of views) expect(json(nodeViewSchema.parse(v))).toEqual(json(v));
@@ -231,7 +310,11 @@ describe('served through the routes: the HTTP response is the document', () => {
     evaluator.evaluate(night.conditions, END);
     evaluator.evaluate(night.conditions, END + 60_000);
     const lamp = city.ofKind('streetlight')[0]!;
-    const lampView: NodeView = { node: lamp, health: health.view(lamp, ctx), ...(processors.streetlight.describe(lamp as never, ctx) as object) };
+    const lampView: NodeView = {
+      node: lamp,
+      health: health.view(lamp, ctx),
+      ...(processors.streetlight.describe(lamp as never, ctx) as object),
+    };
     const view: PipelineView = {
       ready: () => true,
       kpis: () => night.kpis as unknown as Kpis,
@@ -254,7 +337,9 @@ describe('served through the routes: the HTTP response is the document', () => {
       expect((await app.inject({ method: 'GET', url: '/api/v1/nodes/NOPE-1' })).json()).toMatchObject({ error: 'not-found' });
       const alerts = await app.inject({ method: 'GET', url: '/api/v1/alerts' });
       expect(alerts.json().items.length).toBeGreaterThan(0);
-      expect(alerts.json()).toEqual(json({ total: evaluator.list().length, items: evaluator.list().sort((a, b) => b.updatedAt - a.updatedAt) }));
+      expect(alerts.json()).toEqual(
+        json({ total: evaluator.list().length, items: evaluator.list().sort((a, b) => b.updatedAt - a.updatedAt) }),
+      );
     } finally {
       await app.close();
     }

@@ -39,10 +39,23 @@ export class KindCatalog {
   constructor(profiles: readonly KindProfile[] = []) {
     for (const kind of Object.keys(KINDS) as Kind[]) {
       const k = KINDS[kind];
-      this.#specs.set(kind, { name: kind, section: k.section, reading: k.reading as unknown as KindSpec['reading'], attrs: k.attrs as unknown as z.ZodObject, expectedIntervalS: k.expectedIntervalS });
+      this.#specs.set(kind, {
+        name: kind,
+        section: k.section,
+        reading: k.reading as unknown as KindSpec['reading'],
+        attrs: k.attrs as unknown as z.ZodObject,
+        expectedIntervalS: k.expectedIntervalS,
+      });
     }
     for (const profile of profiles) {
-      this.#specs.set(profile.kind, { name: profile.kind, section: profile.kind, reading: profileReading(profile) as unknown as KindSpec['reading'], attrs: profileAttrs(profile), expectedIntervalS: profile.expectedIntervalS, profile });
+      this.#specs.set(profile.kind, {
+        name: profile.kind,
+        section: profile.kind,
+        reading: profileReading(profile) as unknown as KindSpec['reading'],
+        attrs: profileAttrs(profile),
+        expectedIntervalS: profile.expectedIntervalS,
+        profile,
+      });
     }
   }
 

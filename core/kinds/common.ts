@@ -3,7 +3,11 @@ import { z } from 'zod';
 /** Timestamps arrive as ISO-8601 text or epoch milliseconds; inside the pipeline they are epoch ms. */
 export const timestamp = z.union([
   z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-  z.number().int().min(946_684_800_000, 'epoch milliseconds after 2000-01-01').max(4_102_444_800_000, 'epoch milliseconds before 2100-01-01'),
+  z
+    .number()
+    .int()
+    .min(946_684_800_000, 'epoch milliseconds after 2000-01-01')
+    .max(4_102_444_800_000, 'epoch milliseconds before 2100-01-01'),
 ]);
 
 /** Fields every reading may carry, whatever its kind. */
@@ -21,4 +25,8 @@ export const topicLevel = z
   .max(64)
   .regex(/^[A-Za-z0-9._:-]+$/, 'only letters, digits and . _ : - are allowed');
 
-export const districtName = z.string().min(1).max(64).regex(/^[A-Za-z0-9 ._-]+$/, 'only letters, digits, space and . _ - are allowed');
+export const districtName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9 ._-]+$/, 'only letters, digits, space and . _ - are allowed');

@@ -3,8 +3,13 @@ import type { Kpis } from '../view.js';
 import { KIND_NAMES, KINDS, type SectionOf } from './index.js';
 
 describe('the kind list', () => {
-  it('names each kind\'s KPI section once; the API keeps the domain\'s words', () => {
-    expect(Object.fromEntries(KIND_NAMES.map((k) => [k, KINDS[k].section]))).toEqual({ streetlight: 'lighting', groundwater: 'groundwater', noise: 'noise', parking: 'parking' });
+  it("names each kind's KPI section once; the API keeps the domain's words", () => {
+    expect(Object.fromEntries(KIND_NAMES.map((k) => [k, KINDS[k].section]))).toEqual({
+      streetlight: 'lighting',
+      groundwater: 'groundwater',
+      noise: 'noise',
+      parking: 'parking',
+    });
     expect(new Set(KIND_NAMES.map((k) => KINDS[k].section)).size).toBe(KIND_NAMES.length);
   });
 

@@ -14,13 +14,17 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 describe('generated city: profile kinds', () => {
   it('leaves the built-in kinds byte-identical to the city before profile kinds (their KPIs are compared across runs)', () => {
     // Fingerprint of the default city's built-in nodes as generated before waterlogging points and covers were added.
-    expect(sha256(JSON.stringify([...city.all()].filter(isBuiltinNode)))).toBe('4dfe039de145749f5fb18e02dff69ad78e267e61ae7e18acd379596d3edec001');
+    expect(sha256(JSON.stringify([...city.all()].filter(isBuiltinNode)))).toBe(
+      '4dfe039de145749f5fb18e02dff69ad78e267e61ae7e18acd379596d3edec001',
+    );
     expect([...city.all()].slice(0, 3672).every(isBuiltinNode)).toBe(true);
     // Without the new kinds the city is exactly the built-in part.
-    expect(registryToJson(generateCity({ waterloggingPoints: 0, manholes: 0 }))).toBe(JSON.stringify({ nodes: [...city.all()].filter(isBuiltinNode), roads: city.declaredRoads() }));
+    expect(registryToJson(generateCity({ waterloggingPoints: 0, manholes: 0 }))).toBe(
+      JSON.stringify({ nodes: [...city.all()].filter(isBuiltinNode), roads: city.declaredRoads() }),
+    );
   });
 
-  it('has the plan\'s 19 waterlogging points, at underpasses and low points, with their profile attributes', () => {
+  it("has the plan's 19 waterlogging points, at underpasses and low points, with their profile attributes", () => {
     expect(points.length).toBe(DEFAULT_CITY.waterloggingPoints);
     expect(points.length).toBe(19);
     for (const p of points) {
@@ -53,13 +57,28 @@ describe('generated city: profile kinds', () => {
   });
 
   it('scales with the city: ~4 % covers and a point per 2,000 nodes at 500,000, built-in shares unchanged', () => {
-    expect(citySizeFor(500_000)).toEqual({ lamps: 320_000, parkingSpaces: 170_000, noiseStations: 1500, wells: 500, waterloggingPoints: 250, manholes: 20_000, seed: DEFAULT_CITY.seed });
+    expect(citySizeFor(500_000)).toEqual({
+      lamps: 320_000,
+      parkingSpaces: 170_000,
+      noiseStations: 1500,
+      wells: 500,
+      waterloggingPoints: 250,
+      manholes: 20_000,
+      seed: DEFAULT_CITY.seed,
+    });
     const small = citySizeFor(100);
     expect(small.waterloggingPoints).toBe(DISTRICTS.length);
     expect(small.manholes).toBe(DISTRICTS.length);
     // 500 covers per platform gateway: a district of 1,200 covers has three.
     const big = generateCity({ lamps: 1200, parkingSpaces: 0, noiseStations: 0, wells: 0, waterloggingPoints: 0, manholes: 14_400 });
-    expect(new Set(big.ofKind('manhole').filter((c) => c.district === 'Lixia').map((c) => c.gatewayId))).toEqual(new Set(['GW-LX-NB01', 'GW-LX-NB02', 'GW-LX-NB03']));
+    expect(
+      new Set(
+        big
+          .ofKind('manhole')
+          .filter((c) => c.district === 'Lixia')
+          .map((c) => c.gatewayId),
+      ),
+    ).toEqual(new Set(['GW-LX-NB01', 'GW-LX-NB02', 'GW-LX-NB03']));
   });
 
   it('works without lamps (roads of their own) and without the profiles in the catalog (built-in kinds only)', () => {
@@ -73,7 +92,9 @@ describe('generated city: profile kinds', () => {
   it('round-trips through CSV and JSON with the profile nodes and their attributes', () => {
     const csv = parseRegistryText(registryToCsv(city), 'csv', 'city.csv');
     expect([...csv.all()]).toEqual([...city.all()]);
-    expect((csv.ofKind('waterlogging') as ProfileNode[]).filter((p) => p.underpass === true).length).toBe(points.filter((p) => p.underpass === true).length);
+    expect((csv.ofKind('waterlogging') as ProfileNode[]).filter((p) => p.underpass === true).length).toBe(
+      points.filter((p) => p.underpass === true).length,
+    );
     const json = parseRegistryText(registryToJson(city), 'json', 'city.json');
     expect([...json.all()]).toEqual([...city.all()]);
   });

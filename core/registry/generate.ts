@@ -18,7 +18,15 @@ export interface CitySize {
 }
 
 /** The embedded default: a few thousand nodes, enough for every KPI and alert to mean something (the plan's 19 waterlogging points). */
-export const DEFAULT_CITY: CitySize = { lamps: 2400, parkingSpaces: 1200, noiseStations: 48, wells: 24, waterloggingPoints: 19, manholes: 240, seed: 20261126 };
+export const DEFAULT_CITY: CitySize = {
+  lamps: 2400,
+  parkingSpaces: 1200,
+  noiseStations: 48,
+  wells: 24,
+  waterloggingPoints: 19,
+  manholes: 240,
+  seed: 20261126,
+};
 
 const ROAD_MIX: [RoadClass, number, number][] = [
   // class, share of lamps, rated watts
@@ -35,15 +43,81 @@ const ROAD_SUFFIX: Record<RoadClass, string[]> = {
   branch: ['Street', 'Lane'],
   alley: ['Alley', 'Hutong'],
 };
-const ROAD_STEMS = ['Jingshi', 'Quancheng', 'Lishan', 'Heping', 'Jiefang', 'Wenhua', 'Shanda', 'Minghu', 'Daming', 'Qianfo', 'Baotu', 'Heihu', 'Yingxiong', 'Shunhua', 'Aoti', 'Gongye', 'Beiyuan', 'Lvyou', 'Xinyu', 'Huayuan', 'Qingnian', 'Jingqi', 'Weishi', 'Luoyuan', 'Furong', 'Kuanhou', 'Quanfu', 'Huancheng', 'Zhiyuan', 'Erhuan'];
+const ROAD_STEMS = [
+  'Jingshi',
+  'Quancheng',
+  'Lishan',
+  'Heping',
+  'Jiefang',
+  'Wenhua',
+  'Shanda',
+  'Minghu',
+  'Daming',
+  'Qianfo',
+  'Baotu',
+  'Heihu',
+  'Yingxiong',
+  'Shunhua',
+  'Aoti',
+  'Gongye',
+  'Beiyuan',
+  'Lvyou',
+  'Xinyu',
+  'Huayuan',
+  'Qingnian',
+  'Jingqi',
+  'Weishi',
+  'Luoyuan',
+  'Furong',
+  'Kuanhou',
+  'Quanfu',
+  'Huancheng',
+  'Zhiyuan',
+  'Erhuan',
+];
 
 /** Published spring wells with their warning lines (Baotu's ladder is the city's emergency plan; the others are operating choices near their outflow elevations). */
 const SPRING_WELLS: { well: string; springGroup: string; district: string; lat: number; lon: number; lines: WarningLines }[] = [
-  { well: 'Baotu Spring', springGroup: 'Baotu', district: 'Lixia', lat: 36.6612, lon: 117.0124, lines: { yellow: 28.15, orange: 28.0, red: 27.6 } },
-  { well: 'Black Tiger Spring', springGroup: 'Black Tiger', district: 'Lixia', lat: 36.6578, lon: 117.0262, lines: { yellow: 28.0, orange: 27.8, red: 27.5 } },
-  { well: 'Pearl Spring', springGroup: 'Pearl', district: 'Lixia', lat: 36.6686, lon: 117.0199, lines: { yellow: 27.3, orange: 27.05, red: 26.77 } },
-  { well: 'Five Dragon Pool', springGroup: 'Five Dragon', district: 'Lixia', lat: 36.6663, lon: 117.0131, lines: { yellow: 26.8, orange: 26.55, red: 26.3 } },
-  { well: 'Yongqing Street', springGroup: 'Baotu', district: 'Shizhong', lat: 36.6585, lon: 117.0045, lines: { yellow: 28.15, orange: 28.0, red: 27.6 } },
+  {
+    well: 'Baotu Spring',
+    springGroup: 'Baotu',
+    district: 'Lixia',
+    lat: 36.6612,
+    lon: 117.0124,
+    lines: { yellow: 28.15, orange: 28.0, red: 27.6 },
+  },
+  {
+    well: 'Black Tiger Spring',
+    springGroup: 'Black Tiger',
+    district: 'Lixia',
+    lat: 36.6578,
+    lon: 117.0262,
+    lines: { yellow: 28.0, orange: 27.8, red: 27.5 },
+  },
+  {
+    well: 'Pearl Spring',
+    springGroup: 'Pearl',
+    district: 'Lixia',
+    lat: 36.6686,
+    lon: 117.0199,
+    lines: { yellow: 27.3, orange: 27.05, red: 26.77 },
+  },
+  {
+    well: 'Five Dragon Pool',
+    springGroup: 'Five Dragon',
+    district: 'Lixia',
+    lat: 36.6663,
+    lon: 117.0131,
+    lines: { yellow: 26.8, orange: 26.55, red: 26.3 },
+  },
+  {
+    well: 'Yongqing Street',
+    springGroup: 'Baotu',
+    district: 'Shizhong',
+    lat: 36.6585,
+    lon: 117.0045,
+    lines: { yellow: 28.15, orange: 28.0, red: 27.6 },
+  },
 ];
 const ZONES: ZoneClass[] = ['0', '1', '2', '3', '4a', '4b'];
 
@@ -195,12 +269,21 @@ function lampsByDistrict(lamps: readonly NodeOf<'streetlight'>[]): Map<string, N
 }
 
 /** A road and a spot on it in the district: beside one of its lamps, or a road of its own when the district has none. */
-function roadSpot(rand: () => number, district: (typeof DISTRICTS)[number], lamps: readonly NodeOf<'streetlight'>[] | undefined, spread: number): { road: string; lat: number; lon: number } {
+function roadSpot(
+  rand: () => number,
+  district: (typeof DISTRICTS)[number],
+  lamps: readonly NodeOf<'streetlight'>[] | undefined,
+  spread: number,
+): { road: string; lat: number; lon: number } {
   if (lamps && lamps.length > 0) {
     const lamp = pick(rand, lamps);
     return { road: lamp.road, lat: round(lamp.lat + (rand() - 0.5) * 2 * spread), lon: round(lamp.lon + (rand() - 0.5) * 2 * spread) };
   }
-  return { road: `${pick(rand, ROAD_STEMS)} Road ${district.code}`, lat: round(district.lat + (rand() - 0.5) * 0.08), lon: round(district.lon + (rand() - 0.5) * 0.08) };
+  return {
+    road: `${pick(rand, ROAD_STEMS)} Road ${district.code}`,
+    lat: round(district.lat + (rand() - 0.5) * 0.08),
+    lon: round(district.lon + (rand() - 0.5) * 0.08),
+  };
 }
 
 /** Depth sensors at underpasses (about 60 %, under expressways and main roads) and low points; direct NB-IoT devices. */
@@ -220,7 +303,14 @@ function waterloggingPoints(s: CitySize, lamps: readonly NodeOf<'streetlight'>[]
     const base = `${spot.road} ${underpass ? 'Underpass' : 'Low Point'}`;
     const point = names.has(base) ? `${base} ${i + 1}` : base;
     names.add(point);
-    out.push({ nodeId: `WL-${district.code}-${pad(i + 1, 4)}`, kind: 'waterlogging', district: district.name, lat: spot.lat, lon: spot.lon, ...spec.attrs.parse({ point, road: spot.road, underpass }) });
+    out.push({
+      nodeId: `WL-${district.code}-${pad(i + 1, 4)}`,
+      kind: 'waterlogging',
+      district: district.name,
+      lat: spot.lat,
+      lon: spot.lon,
+      ...spec.attrs.parse({ point, road: spot.road, underpass }),
+    });
   }
   return out;
 }
@@ -271,12 +361,19 @@ function manholeCovers(s: CitySize, lamps: readonly NodeOf<'streetlight'>[], kin
 function designRoads(fitted: RoadDesign[], seed: number): RoadDesign[] {
   if (fitted.length === 0) return [];
   const rand = seededRandom(seed ^ 0x5eed_1a3d);
-  const roads = fitted.map((r) => (rand() < 0.125 ? { ...r, designedPositions: r.designedPositions + Math.ceil(r.designedPositions * (0.05 + 0.2 * rand())) } : r));
+  const roads = fitted.map((r) =>
+    rand() < 0.125 ? { ...r, designedPositions: r.designedPositions + Math.ceil(r.designedPositions * (0.05 + 0.2 * rand())) } : r,
+  );
   const unlit = Math.max(2, Math.round(fitted.length / 12));
   for (let i = 0; i < unlit; i++) {
     const district = DISTRICTS[(i * 5) % DISTRICTS.length]!;
     const roadClass: RoadClass = i % 3 === 0 ? 'secondary' : i % 3 === 1 ? 'branch' : 'alley';
-    roads.push({ road: `${pick(rand, ROAD_STEMS)} ${pick(rand, ROAD_SUFFIX[roadClass])} ${district.code}U${i + 1}`, roadClass, district: district.name, designedPositions: 20 + Math.floor(rand() * 61) });
+    roads.push({
+      road: `${pick(rand, ROAD_STEMS)} ${pick(rand, ROAD_SUFFIX[roadClass])} ${district.code}U${i + 1}`,
+      roadClass,
+      district: district.name,
+      designedPositions: 20 + Math.floor(rand() * 61),
+    });
   }
   return roads;
 }

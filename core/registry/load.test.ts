@@ -24,13 +24,20 @@ describe('registry loaders', () => {
 
   it('reports each bad row with its line and field', () => {
     const bad = CSV.replace('main,C1,200', 'highway,C1,200').replace('28.15,28.00,27.60', '27.00,28.00,27.60');
-    expect(() => parseRegistryText(bad, 'csv', 'nodes.csv')).toThrow(/nodes\.csv:2: roadClass[\s\S]*nodes\.csv:3: lines: warning lines must satisfy yellow > orange > red/);
+    expect(() => parseRegistryText(bad, 'csv', 'nodes.csv')).toThrow(
+      /nodes\.csv:2: roadClass[\s\S]*nodes\.csv:3: lines: warning lines must satisfy yellow > orange > red/,
+    );
   });
 
   it('refuses duplicate node ids and node ids that cannot be topic levels', () => {
-    const dup = JSON.stringify([{ nodeId: 'X', kind: 'parking', district: 'Lixia', lat: 1, lon: 1, lotId: 'L', lotName: 'L', spaces: 1 }, { nodeId: 'X', kind: 'parking', district: 'Lixia', lat: 1, lon: 1, lotId: 'L', lotName: 'L', spaces: 1 }]);
+    const dup = JSON.stringify([
+      { nodeId: 'X', kind: 'parking', district: 'Lixia', lat: 1, lon: 1, lotId: 'L', lotName: 'L', spaces: 1 },
+      { nodeId: 'X', kind: 'parking', district: 'Lixia', lat: 1, lon: 1, lotId: 'L', lotName: 'L', spaces: 1 },
+    ]);
     expect(() => parseRegistryText(dup, 'json', 'r.json')).toThrow(/duplicate nodeId X/);
-    const slash = JSON.stringify([{ nodeId: 'a/b', kind: 'parking', district: 'Lixia', lat: 1, lon: 1, lotId: 'L', lotName: 'L', spaces: 1 }]);
+    const slash = JSON.stringify([
+      { nodeId: 'a/b', kind: 'parking', district: 'Lixia', lat: 1, lon: 1, lotId: 'L', lotName: 'L', spaces: 1 },
+    ]);
     expect(() => parseRegistryText(slash, 'json', 'r.json')).toThrow(/nodeId/);
   });
 
@@ -56,7 +63,13 @@ describe('registry loaders', () => {
   });
 
   it('quotes CSV cells with commas and quotes', () => {
-    const odd = parseRegistryText(JSON.stringify([{ nodeId: 'P-1', kind: 'parking', district: 'Lixia', lat: 1, lon: 2, lotId: 'L', lotName: 'Quan "Cheng", Lot 1', spaces: 3 }]), 'json', 'odd.json');
+    const odd = parseRegistryText(
+      JSON.stringify([
+        { nodeId: 'P-1', kind: 'parking', district: 'Lixia', lat: 1, lon: 2, lotId: 'L', lotName: 'Quan "Cheng", Lot 1', spaces: 3 },
+      ]),
+      'json',
+      'odd.json',
+    );
     expect([...parseRegistryText(registryToCsv(odd), 'csv', 'odd.csv').all()]).toEqual([...odd.all()]);
   });
 });
@@ -65,7 +78,9 @@ describe('generated default city', () => {
   const city = generateCity();
   it('covers the 12 districts, every road class, zone class, the published spring lines and lots', () => {
     expect(city.districts()).toEqual(DISTRICTS.map((d) => d.name).sort());
-    expect(new Set(city.ofKind('streetlight').map((l) => l.roadClass))).toEqual(new Set(['expressway', 'main', 'secondary', 'branch', 'alley']));
+    expect(new Set(city.ofKind('streetlight').map((l) => l.roadClass))).toEqual(
+      new Set(['expressway', 'main', 'secondary', 'branch', 'alley']),
+    );
     expect(new Set(city.ofKind('noise').map((n) => n.zoneClass))).toEqual(new Set(['0', '1', '2', '3', '4a', '4b']));
     expect(city.ofKind('groundwater').find((w) => w.well === 'Baotu Spring')!.lines).toEqual({ yellow: 28.15, orange: 28.0, red: 27.6 });
     const circuits = new Map<string, number>();
@@ -94,8 +109,12 @@ PK-1,parking,Huaiyin,36.65,116.9,,,,,LOT-1,Station Car Park,120,
       { road: 'Heping Lane', roadClass: 'branch', district: 'Shizhong', designedPositions: 5, lamps: 0, installed: 0 },
     ]);
     // Errors name the CSV line of the road row (header = line 1).
-    expect(() => parseRegistryText(csv.replace('Heping Lane,branch', 'Heping Lane,path'), 'csv', 'nodes.csv')).toThrow(/nodes\.csv:5: road: roadClass/);
-    expect(() => parseRegistryText(csv.replace('PK-1,parking,Huaiyin,36.65', 'PK-1,parking,Huaiyin,x'), 'csv', 'nodes.csv')).toThrow(/nodes\.csv:4: lat/);
+    expect(() => parseRegistryText(csv.replace('Heping Lane,branch', 'Heping Lane,path'), 'csv', 'nodes.csv')).toThrow(
+      /nodes\.csv:5: road: roadClass/,
+    );
+    expect(() => parseRegistryText(csv.replace('PK-1,parking,Huaiyin,36.65', 'PK-1,parking,Huaiyin,x'), 'csv', 'nodes.csv')).toThrow(
+      /nodes\.csv:4: lat/,
+    );
     const json = JSON.stringify({ nodes: [...r.all()], roads: r.declaredRoads() });
     expect(parseRegistryText(json, 'json', 'r.json').roads()).toEqual(r.roads());
   });
@@ -103,7 +122,9 @@ PK-1,parking,Huaiyin,36.65,116.9,,,,,LOT-1,Station Car Park,120,
   it('keeps files without roads working: each road is designed as installed', () => {
     const r = parseRegistryText(CSV, 'csv', 'nodes.csv');
     expect(r.declaredRoads()).toEqual([]);
-    expect(r.roads()).toEqual([{ road: 'Jingshi Road', roadClass: 'main', district: 'Lixia', designedPositions: 1, lamps: 1, installed: 1 }]);
+    expect(r.roads()).toEqual([
+      { road: 'Jingshi Road', roadClass: 'main', district: 'Lixia', designedPositions: 1, lamps: 1, installed: 1 },
+    ]);
   });
 
   it('generates a design with partly fitted roads and roads without lamps, without changing the nodes', () => {

@@ -16,7 +16,12 @@ function describe(error: z.ZodError): string {
 }
 
 /** Validates raw node objects; every bad entry is reported with where it came from. */
-export function parseNodes(raw: unknown[], source: string, firstLine: number | number[] = 1, kinds: KindCatalog = KindCatalog.default()): RegistryNode[] {
+export function parseNodes(
+  raw: unknown[],
+  source: string,
+  firstLine: number | number[] = 1,
+  kinds: KindCatalog = KindCatalog.default(),
+): RegistryNode[] {
   const nodes: RegistryNode[] = [];
   const errors: string[] = [];
   raw.forEach((entry, i) => {
@@ -45,7 +50,17 @@ export function parseRoads(raw: unknown[], source: string, lines: number[]): Roa
   return roads;
 }
 
-const numeric = new Set(['lat', 'lon', 'ratedW', 'spaces', 'expectedIntervalS', 'lineYellow', 'lineOrange', 'lineRed', 'designedPositions']);
+const numeric = new Set([
+  'lat',
+  'lon',
+  'ratedW',
+  'spaces',
+  'expectedIntervalS',
+  'lineYellow',
+  'lineOrange',
+  'lineRed',
+  'designedPositions',
+]);
 
 /** One CSV row per node; empty cells are absent attributes, warning lines are lineYellow/lineOrange/lineRed columns. */
 export function csvRowToNode(row: Record<string, string>): Record<string, unknown> {
@@ -69,7 +84,12 @@ export function csvRowToNode(row: Record<string, string>): Record<string, unknow
  * rows of kind `road` (columns road, roadClass, district, designedPositions) for the lighting
  * design. Files without roads still load: each road's designed positions are then its lamps.
  */
-export function parseRegistryText(text: string, format: 'json' | 'csv', source: string, kinds: KindCatalog = KindCatalog.default()): NodeRegistry {
+export function parseRegistryText(
+  text: string,
+  format: 'json' | 'csv',
+  source: string,
+  kinds: KindCatalog = KindCatalog.default(),
+): NodeRegistry {
   if (format === 'json') {
     let doc: unknown;
     try {
@@ -81,7 +101,16 @@ export function parseRegistryText(text: string, format: 'json' | 'csv', source: 
     if (!Array.isArray(list)) throw new RegistryError(`${source}: expected an array of nodes or { "nodes": [...] }`);
     const roads = Array.isArray(doc) ? [] : ((doc as { roads?: unknown }).roads ?? []);
     if (!Array.isArray(roads)) throw new RegistryError(`${source}: "roads" must be an array`);
-    return build(parseNodes(list, source, 0, kinds), parseRoads(roads, source, roads.map((_, i) => i)), source, kinds);
+    return build(
+      parseNodes(list, source, 0, kinds),
+      parseRoads(
+        roads,
+        source,
+        roads.map((_, i) => i),
+      ),
+      source,
+      kinds,
+    );
   }
   let rows: Record<string, string>[];
   try {

@@ -11,7 +11,11 @@ export class NodeRegistry {
 
   /** `roads`: the lighting design (designed lamp positions per road), optional. */
   /** `kinds`: the kinds its nodes may be (the built-in ones and the profile kinds). */
-  constructor(nodes: Iterable<RegistryNode> = [], roads: Iterable<RoadDesign> = [], readonly kinds: KindCatalog = KindCatalog.default()) {
+  constructor(
+    nodes: Iterable<RegistryNode> = [],
+    roads: Iterable<RoadDesign> = [],
+    readonly kinds: KindCatalog = KindCatalog.default(),
+  ) {
     for (const node of nodes) this.add(node);
     for (const road of roads) this.addRoad(road);
   }
@@ -35,7 +39,8 @@ export class NodeRegistry {
   /** Adds a node; a second node with the same id is a registry error, not a silent overwrite. */
   add(node: RegistryNode): void {
     if (this.#byId.has(node.nodeId)) throw new Error(`duplicate nodeId ${node.nodeId} in registry`);
-    if (!this.kinds.has(node.kind)) throw new Error(`node ${node.nodeId} has unknown kind ${node.kind} (one of ${this.kinds.names().join(', ')})`);
+    if (!this.kinds.has(node.kind))
+      throw new Error(`node ${node.nodeId} has unknown kind ${node.kind} (one of ${this.kinds.names().join(', ')})`);
     this.#byId.set(node.nodeId, node);
     let list = this.#byKind.get(node.kind);
     if (!list) this.#byKind.set(node.kind, (list = []));

@@ -36,7 +36,10 @@ export function roadInstallations(declared: readonly RoadDesign[], lamps: Iterab
   for (const lamp of lamps) {
     let r = out.get(lamp.road);
     if (!r) {
-      out.set(lamp.road, (r = { road: lamp.road, roadClass: lamp.roadClass, district: lamp.district, designedPositions: 0, lamps: 0, installed: 0 }));
+      out.set(
+        lamp.road,
+        (r = { road: lamp.road, roadClass: lamp.roadClass, district: lamp.district, designedPositions: 0, lamps: 0, installed: 0 }),
+      );
       derived.add(lamp.road);
     }
     r.lamps++;

@@ -14,7 +14,11 @@ export interface StreamContractOptions {
  * Kafka broker in the Kafka transport's tests). `fresh` returns a transport and a unique prefix
  * for topic and group names, so runs do not see each other's data.
  */
-export function streamContract(name: string, fresh: () => Promise<{ transport: StreamTransport; prefix: string }>, options: StreamContractOptions) {
+export function streamContract(
+  name: string,
+  fresh: () => Promise<{ transport: StreamTransport; prefix: string }>,
+  options: StreamContractOptions,
+) {
   const waitFor = async (check: () => boolean, timeoutMs = 30_000) => {
     const until = Date.now() + timeoutMs;
     while (!check()) {
@@ -57,7 +61,10 @@ export function streamContract(name: string, fresh: () => Promise<{ transport: S
       const topic = `${prefix}.resume`;
       await transport.ensureTopics([{ name: topic, partitions: 2 }]);
       const producer = await transport.producer();
-      await producer.send(topic, Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 7}`, value: Buffer.from(String(i)) })));
+      await producer.send(
+        topic,
+        Array.from({ length: 50 }, (_, i) => ({ key: `k${i % 7}`, value: Buffer.from(String(i)) })),
+      );
       const seen = new Map<string, number>();
       let failures = 1;
       const groupId = `${prefix}-g2`;
@@ -74,9 +81,17 @@ export function streamContract(name: string, fresh: () => Promise<{ transport: S
       await first.stop();
       expect([...seen.values()].every((n) => n === 1)).toBe(true);
 
-      await producer.send(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(String(100 + i)) })));
+      await producer.send(
+        topic,
+        Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(String(100 + i)) })),
+      );
       const after: string[] = [];
-      const second = await transport.consume({ groupId, topics: [topic], fromBeginning: true, onBatch: async (b) => void after.push(...b.records.map((r) => r.value.toString())) });
+      const second = await transport.consume({
+        groupId,
+        topics: [topic],
+        fromBeginning: true,
+        onBatch: async (b) => void after.push(...b.records.map((r) => r.value.toString())),
+      });
       await waitFor(() => after.length >= 10);
       await second.stop();
       expect(after.sort()).toEqual(Array.from({ length: 10 }, (_, i) => String(100 + i)).sort());
@@ -89,10 +104,23 @@ export function streamContract(name: string, fresh: () => Promise<{ transport: S
       await transport.ensureTopics([{ name: topic, partitions: 4 }]);
       const groupId = `${prefix}-g3`;
       const byMember: string[][] = [[], []];
-      const a = await transport.consume({ groupId, topics: [topic], fromBeginning: true, onBatch: async (b) => void byMember[0]!.push(...b.records.map((r) => r.value.toString())) });
-      const b = await transport.consume({ groupId, topics: [topic], fromBeginning: true, onBatch: async (x) => void byMember[1]!.push(...x.records.map((r) => r.value.toString())) });
+      const a = await transport.consume({
+        groupId,
+        topics: [topic],
+        fromBeginning: true,
+        onBatch: async (b) => void byMember[0]!.push(...b.records.map((r) => r.value.toString())),
+      });
+      const b = await transport.consume({
+        groupId,
+        topics: [topic],
+        fromBeginning: true,
+        onBatch: async (x) => void byMember[1]!.push(...x.records.map((r) => r.value.toString())),
+      });
       const producer = await transport.producer();
-      await producer.send(topic, Array.from({ length: 400 }, (_, i) => ({ key: `node-${i % 40}`, value: Buffer.from(String(i)) })));
+      await producer.send(
+        topic,
+        Array.from({ length: 400 }, (_, i) => ({ key: `node-${i % 40}`, value: Buffer.from(String(i)) })),
+      );
       await waitFor(() => byMember[0]!.length + byMember[1]!.length >= 400);
       await Promise.all([a.stop(), b.stop()]);
       const all = [...byMember[0]!, ...byMember[1]!];
@@ -112,9 +140,14 @@ export function streamContract(name: string, fresh: () => Promise<{ transport: S
       const keys = Array.from({ length: 8 }, (_, i) => `node-${i}`);
       const old = Array.from({ length: 40 }, (_, i) => `old-${i}`);
       const fresher = Array.from({ length: 12 }, (_, i) => `new-${i}`);
-      const send = (values: string[]) => producer.send(topic, values.map((v, i) => ({ key: keys[i % keys.length]!, value: Buffer.from(v) })));
+      const send = (values: string[]) =>
+        producer.send(
+          topic,
+          values.map((v, i) => ({ key: keys[i % keys.length]!, value: Buffer.from(v) })),
+        );
       type Seen = { value: string; partition: number; replay: boolean };
-      const collect = (into: Seen[]) => async (b: Batch) => void into.push(...b.records.map((r) => ({ value: r.value.toString(), partition: r.partition, replay: b.replay === true })));
+      const collect = (into: Seen[]) => async (b: Batch) =>
+        void into.push(...b.records.map((r) => ({ value: r.value.toString(), partition: r.partition, replay: b.replay === true })));
 
       // A: the group has no committed position yet, so there is nothing to rebuild.
       await send(old);
@@ -151,7 +184,10 @@ export function streamContract(name: string, fresh: () => Promise<{ transport: S
       // End markers, sent now, on both partitions: a partition delivers in order, so once its marker
       // is seen, any wrong extra delivery before it (a replay again, a record twice) has been seen too.
       const markers = Array.from({ length: 16 }, (_, i) => `end-${i}`);
-      await producer.send(topic, markers.map((v) => ({ key: `end-key-${v}`, value: Buffer.from(v) })));
+      await producer.send(
+        topic,
+        markers.map((v) => ({ key: `end-key-${v}`, value: Buffer.from(v) })),
+      );
       await waitFor(() => markers.every((m) => seenB.some((s) => s.value === m)));
       const ended = new Set(markers);
       expect(new Set(seenB.filter((s) => ended.has(s.value)).map((s) => s.partition))).toEqual(new Set([0, 1]));
@@ -187,11 +223,17 @@ export function streamContract(name: string, fresh: () => Promise<{ transport: S
       const topic = `${prefix}.from`;
       await transport.ensureTopics([{ name: topic, partitions: 1 }]);
       const producer = await transport.producer();
-      const send = (from: number, count: number) => producer.send(topic, Array.from({ length: count }, (_, i) => ({ key: 'k', value: Buffer.from(String(from + i)) })));
+      const send = (from: number, count: number) =>
+        producer.send(
+          topic,
+          Array.from({ length: count }, (_, i) => ({ key: 'k', value: Buffer.from(String(from + i)) })),
+        );
       // The in-process log drops what every group committed: a group that reads nothing keeps it all.
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
-      const holder = options.retainsCommitted ? null : await transport.consume({ groupId: `${prefix}-holder`, topics: [topic], onBatch: () => gate });
+      const holder = options.retainsCommitted
+        ? null
+        : await transport.consume({ groupId: `${prefix}-holder`, topics: [topic], onBatch: () => gate });
       await send(0, 30);
       const groupId = `${prefix}-g5`;
       let got = 0;
@@ -211,7 +253,8 @@ export function streamContract(name: string, fresh: () => Promise<{ transport: S
           asked.push(tp.partition);
           return 20;
         },
-        onBatch: async (batch) => void seen.push(...batch.records.map((r) => ({ value: r.value.toString(), offset: r.offset, replay: batch.replay === true }))),
+        onBatch: async (batch) =>
+          void seen.push(...batch.records.map((r) => ({ value: r.value.toString(), offset: r.offset, replay: batch.replay === true }))),
       });
       await waitFor(() => seen.filter((s) => !s.replay).length >= 5);
       // An end marker: once it is delivered, anything wrongly delivered before it has been seen too.

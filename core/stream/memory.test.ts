@@ -4,7 +4,9 @@ import { MemoryTransport } from './memory.js';
 import { murmur2, partitionFor } from './partitioner.js';
 
 let n = 0;
-streamContract('in-process', async () => ({ transport: new MemoryTransport({ retryDelayMs: 10 }), prefix: `t${++n}` }), { retainsCommitted: false });
+streamContract('in-process', async () => ({ transport: new MemoryTransport({ retryDelayMs: 10 }), prefix: `t${++n}` }), {
+  retainsCommitted: false,
+});
 
 describe('in-process log', () => {
   it('applies backpressure instead of dropping when a group falls behind', async () => {
@@ -13,10 +15,23 @@ describe('in-process log', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let got = 0;
-    const consumer = await transport.consume({ groupId: 'g', topics: ['t'], maxBatchSize: 5, onBatch: async (b) => { await gate; got += b.records.length; } });
+    const consumer = await transport.consume({
+      groupId: 'g',
+      topics: ['t'],
+      maxBatchSize: 5,
+      onBatch: async (b) => {
+        await gate;
+        got += b.records.length;
+      },
+    });
     const producer = await transport.producer();
     let sent = false;
-    const sending = producer.send('t', Array.from({ length: 30 }, (_, i) => ({ key: 'k', value: Buffer.from(String(i)) }))).then(() => (sent = true));
+    const sending = producer
+      .send(
+        't',
+        Array.from({ length: 30 }, (_, i) => ({ key: 'k', value: Buffer.from(String(i)) })),
+      )
+      .then(() => (sent = true));
     await new Promise((r) => setTimeout(r, 50));
     expect(sent).toBe(false);
     release();
@@ -36,7 +51,11 @@ describe('in-process rebuild on assign', () => {
     const gate = new Promise<void>((r) => (release = r));
     const stalled = await transport.consume({ groupId: 'stalled', topics: ['t'], onBatch: () => gate });
     const producer = await transport.producer();
-    const send = (from: number, count: number) => producer.send('t', Array.from({ length: count }, (_, i) => ({ key: 'k', value: Buffer.from(String(from + i)) })));
+    const send = (from: number, count: number) =>
+      producer.send(
+        't',
+        Array.from({ length: count }, (_, i) => ({ key: 'k', value: Buffer.from(String(from + i)) })),
+      );
     const wait = async (check: () => boolean) => {
       while (!check()) await new Promise((r) => setTimeout(r, 2));
     };
@@ -68,7 +87,11 @@ describe('in-process rebuild on assign', () => {
     expect(seen).toEqual([...Array.from({ length: 10 }, (_, i) => `replay ${i}`), 'new 10', 'new 11', 'new 12']);
 
     const after: string[] = [];
-    const c = await transport.consume({ groupId: 'g', topics: ['t'], onBatch: async (x) => void after.push(...x.records.map((r) => r.value.toString())) });
+    const c = await transport.consume({
+      groupId: 'g',
+      topics: ['t'],
+      onBatch: async (x) => void after.push(...x.records.map((r) => r.value.toString())),
+    });
     await send(13, 1);
     await wait(() => after.length >= 1);
     await c.stop();

@@ -260,8 +260,13 @@ export class MemoryTransport implements StreamTransport {
 
   async ensureTopics(specs: TopicSpec[]): Promise<void> {
     for (const spec of specs) {
-      if (spec.partitions < 1 || !Number.isInteger(spec.partitions)) throw new Error(`topic ${spec.name}: partitions must be a positive integer`);
-      if (!this.#topics.has(spec.name)) this.#topics.set(spec.name, Array.from({ length: spec.partitions }, () => new PartitionLog()));
+      if (spec.partitions < 1 || !Number.isInteger(spec.partitions))
+        throw new Error(`topic ${spec.name}: partitions must be a positive integer`);
+      if (!this.#topics.has(spec.name))
+        this.#topics.set(
+          spec.name,
+          Array.from({ length: spec.partitions }, () => new PartitionLog()),
+        );
     }
   }
 

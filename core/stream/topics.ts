@@ -34,7 +34,12 @@ export function topicSpecs(partitions = 12, kinds: KindCatalog = KindCatalog.def
     { name: TOPICS.alerts, partitions: 1, compacted: true },
     { name: TOPICS.partials, partitions: 1, compacted: true, configs: LARGE_RECORDS },
     // Snapshots are rewritten every STATE_SNAPSHOT_INTERVAL_MS: roll segments often so compaction can drop the old ones.
-    { name: TOPICS.state, partitions: 1, compacted: true, configs: { 'segment.ms': String(10 * 60_000), 'min.cleanable.dirty.ratio': '0.1' } },
+    {
+      name: TOPICS.state,
+      partitions: 1,
+      compacted: true,
+      configs: { 'segment.ms': String(10 * 60_000), 'min.cleanable.dirty.ratio': '0.1' },
+    },
     { name: TOPICS.nodeMetrics, partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS },
     ...kinds.names().map((kind) => ({ name: TOPICS.metrics(kind), partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS })),
   ];

@@ -11,7 +11,7 @@ const DAY = 86_400_000;
 
 /** Local (Asia/Shanghai) hour of day 0..23 for an instant. */
 export function localHour(ts: number): number {
-  return Math.floor((((ts + CITY_UTC_OFFSET_MS) % DAY) + DAY) % DAY / HOUR);
+  return Math.floor(((((ts + CITY_UTC_OFFSET_MS) % DAY) + DAY) % DAY) / HOUR);
 }
 
 /** Start (epoch ms) of the local calendar day containing ts. */

@@ -28,11 +28,19 @@ describe('half-night mode', () => {
 
   it('starts 23:30 in summer and lasts across midnight until the morning switch-off', () => {
     // 2026-06-21: sunset 19:33, sunrise 2026-06-22 04:53.
-    expect(lampTimetable(at('2026-06-21T22:00:00'), half)).toMatchObject({ on: true, halfNight: false, halfNightFrom: at('2026-06-21T23:30:00') });
+    expect(lampTimetable(at('2026-06-21T22:00:00'), half)).toMatchObject({
+      on: true,
+      halfNight: false,
+      halfNightFrom: at('2026-06-21T23:30:00'),
+    });
     expect(lampTimetable(at('2026-06-21T23:29:59'), half).halfNight).toBe(false);
     expect(lampTimetable(at('2026-06-21T23:30:00'), half).halfNight).toBe(true);
     // After midnight the night still belongs to the evening of the 21st.
-    expect(lampTimetable(at('2026-06-22T00:01:00'), half)).toMatchObject({ on: true, halfNight: true, halfNightFrom: at('2026-06-21T23:30:00') });
+    expect(lampTimetable(at('2026-06-22T00:01:00'), half)).toMatchObject({
+      on: true,
+      halfNight: true,
+      halfNightFrom: at('2026-06-21T23:30:00'),
+    });
     expect(lampTimetable(at('2026-06-22T04:45:00'), half).halfNight).toBe(true);
     expect(lampTimetable(at('2026-06-22T05:00:00'), half)).toMatchObject({ on: false, halfNight: false, halfNightFrom: null });
     expect(lampTimetable(at('2026-06-22T12:00:00'), half).halfNight).toBe(false);
@@ -50,7 +58,11 @@ describe('half-night mode', () => {
   });
 
   it('is never active when switched off, and a start after midnight belongs to the next day', () => {
-    expect(lampTimetable(at('2026-06-22T01:00:00'), { ...half, halfNight: false })).toMatchObject({ on: true, halfNight: false, halfNightFrom: null });
+    expect(lampTimetable(at('2026-06-22T01:00:00'), { ...half, halfNight: false })).toMatchObject({
+      on: true,
+      halfNight: false,
+      halfNightFrom: null,
+    });
     const late = { ...half, summerStartMin: 15 };
     expect(lampTimetable(at('2026-06-21T23:50:00'), late)).toMatchObject({ halfNight: false, halfNightFrom: at('2026-06-22T00:15:00') });
     expect(lampTimetable(at('2026-06-22T00:20:00'), late).halfNight).toBe(true);

@@ -6,7 +6,19 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { select } from '../influxql.js';
-import { alertAnnotations, ANNOTATION_TAG, byThresholds, cityDashboard, finish, influx, lastValue, percentOfTarget, tagVariable, targetThresholds, thresholds } from '../common.js';
+import {
+  alertAnnotations,
+  ANNOTATION_TAG,
+  byThresholds,
+  cityDashboard,
+  finish,
+  influx,
+  lastValue,
+  percentOfTarget,
+  tagVariable,
+  targetThresholds,
+  thresholds,
+} from '../common.js';
 import { cityMap, markers } from './maps.js';
 
 const DARK_ALERTS = ['StreetlightOut', 'CircuitDark'];
@@ -15,15 +27,28 @@ export function lightingDashboard(): dashboard.Dashboard {
   const city = () => select('lighting').where('scope', 'city');
   const byDistrict = () => select('lighting').where('scope', 'district').matches('name', 'district');
   const percentBars = (title: string, description: string, target: number, query: Parameters<typeof influx>[0]) =>
-    percentOfTarget(new bargauge.PanelBuilder().title(title).description(description).withTarget(influx(query, { alias: '$tag_name' })), target)
+    percentOfTarget(
+      new bargauge.PanelBuilder()
+        .title(title)
+        .description(description)
+        .withTarget(influx(query, { alias: '$tag_name' })),
+      target,
+    )
       .orientation(common.VizOrientation.Horizontal)
       .height(8)
       .span(8);
   const cityStat = (title: string, query: Parameters<typeof influx>[0], target: number) =>
-    percentOfTarget(new stat.PanelBuilder().title(title).withTarget(influx(query)), target).height(4).span(4);
+    percentOfTarget(new stat.PanelBuilder().title(title).withTarget(influx(query)), target)
+      .height(4)
+      .span(4);
 
   return finish(
-    cityDashboard('citybrain-lighting', 'City Brain: Street lighting', 'Lighting rate by district and road class, dark lamps and circuits, installation and intact rates.', ['streetlight'])
+    cityDashboard(
+      'citybrain-lighting',
+      'City Brain: Street lighting',
+      'Lighting rate by district and road class, dark lamps and circuits, installation and intact rates.',
+      ['streetlight'],
+    )
       .withVariable(tagVariable('district', 'District', 'lighting', 'name', { tag: 'scope', value: 'district' }))
       .annotation(alertAnnotations('Lighting alerts', [ANNOTATION_TAG, 'streetlight'], 'orange'))
       .withPanel(cityStat('Lighting rate, city (target 99 %)', city().agg('last', 'rate', 'rate', { times: 100 }), 99))
@@ -54,17 +79,26 @@ export function lightingDashboard(): dashboard.Dashboard {
       .withPanel(
         new stat.PanelBuilder()
           .title('Schedule: on / half-night')
-          .description('Whether the timetable has lamps on now, and whether half-night mode (every other lamp off late at night) is active.')
+          .description(
+            'Whether the timetable has lamps on now, and whether half-night mode (every other lamp off late at night) is active.',
+          )
           .withTarget(influx(city().agg('last', 'scheduledOn', 'scheduled on').agg('last', 'halfNight', 'half-night')))
           .reduceOptions(lastValue())
-          .mappings([{ type: dashboard.MappingType.ValueToText, options: { true: { text: 'yes', color: 'green', index: 0 }, false: { text: 'no', color: 'text', index: 1 } } }])
+          .mappings([
+            {
+              type: dashboard.MappingType.ValueToText,
+              options: { true: { text: 'yes', color: 'green', index: 0 }, false: { text: 'no', color: 'text', index: 1 } },
+            },
+          ])
           .height(4)
           .span(4),
       )
       .withPanel(
         new timeseries.PanelBuilder()
           .title('Lighting rate by district')
-          .withTarget(influx(byDistrict().agg('mean', 'rate', 'rate', { times: 100 }).groupByTime().groupBy('name'), { alias: '$tag_name' }))
+          .withTarget(
+            influx(byDistrict().agg('mean', 'rate', 'rate', { times: 100 }).groupByTime().groupBy('name'), { alias: '$tag_name' }),
+          )
           .unit('percent')
           .min(80)
           .max(100)
@@ -76,9 +110,22 @@ export function lightingDashboard(): dashboard.Dashboard {
       .withPanel(
         new timeseries.PanelBuilder()
           .title('Lighting rate by road class, against its target')
-          .withTarget(influx(select('lighting').agg('mean', 'rate', 'rate', { times: 100 }).where('scope', 'roadClass').groupByTime().groupBy('name'), { alias: '$tag_name' }))
-          .withTarget(influx(select('lighting').agg('mean', 'target', 'target', { times: 100 }).where('scope', 'roadClass').groupByTime().groupBy('name'), { alias: 'target $tag_name', refId: 'B' }))
-          .overrideByRegexp('^target ', [{ id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } }, { id: 'custom.lineWidth', value: 1 }])
+          .withTarget(
+            influx(
+              select('lighting').agg('mean', 'rate', 'rate', { times: 100 }).where('scope', 'roadClass').groupByTime().groupBy('name'),
+              { alias: '$tag_name' },
+            ),
+          )
+          .withTarget(
+            influx(
+              select('lighting').agg('mean', 'target', 'target', { times: 100 }).where('scope', 'roadClass').groupByTime().groupBy('name'),
+              { alias: 'target $tag_name', refId: 'B' },
+            ),
+          )
+          .overrideByRegexp('^target ', [
+            { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+            { id: 'custom.lineWidth', value: 1 },
+          ])
           .unit('percent')
           .min(80)
           .max(100)
@@ -88,10 +135,20 @@ export function lightingDashboard(): dashboard.Dashboard {
       .withPanel(
         new geomap.PanelBuilder()
           .title('Dark lamps and circuits (alerts fired in the time range)')
-          .description('StreetlightOut at the lamp, CircuitDark at the centre of its lamps; from the alert events with the registry coordinates.')
+          .description(
+            'StreetlightOut at the lamp, CircuitDark at the centre of its lamps; from the alert events with the registry coordinates.',
+          )
           .withTarget(
             influx(
-              select('alerts').field('lat').field('lon').field('subject').field('summary').tag('alertname').whereIn('alertname', DARK_ALERTS).where('state', 'firing').matches('district', 'district'),
+              select('alerts')
+                .field('lat')
+                .field('lon')
+                .field('subject')
+                .field('summary')
+                .tag('alertname')
+                .whereIn('alertname', DARK_ALERTS)
+                .where('state', 'firing')
+                .matches('district', 'district'),
               { table: true },
             ),
           )
@@ -107,7 +164,16 @@ export function lightingDashboard(): dashboard.Dashboard {
           .title('Dark lamps and circuits: alert events')
           .withTarget(
             influx(
-              select('alerts').field('subject').field('summary').tag('alertname').tag('state').tag('district').whereIn('alertname', DARK_ALERTS).matches('district', 'district').orderByTimeDesc().limit(500),
+              select('alerts')
+                .field('subject')
+                .field('summary')
+                .tag('alertname')
+                .tag('state')
+                .tag('district')
+                .whereIn('alertname', DARK_ALERTS)
+                .matches('district', 'district')
+                .orderByTimeDesc()
+                .limit(500),
               { table: true },
             ),
           )
@@ -121,13 +187,41 @@ export function lightingDashboard(): dashboard.Dashboard {
           .height(8)
           .span(8),
       )
-      .withPanel(percentBars('Installation rate by district (target 100 %)', 'Installed / designed lamp positions; a road with designed positions and no lamp counts 0 %.', 100, byDistrict().agg('last', 'installationRate', 'installation', { times: 100 }).groupBy('name')))
-      .withPanel(percentBars('Installation rate by road class (target 100 %)', 'Installed / designed lamp positions per road class.', 100, select('lighting').agg('last', 'installationRate', 'installation', { times: 100 }).where('scope', 'roadClass').groupBy('name')))
-      .withPanel(percentBars('Facility intact rate by district (target 95 %)', 'Facilities without an open fault / all facilities.', 95, byDistrict().agg('last', 'intactRate', 'intact', { times: 100 }).groupBy('name')))
+      .withPanel(
+        percentBars(
+          'Installation rate by district (target 100 %)',
+          'Installed / designed lamp positions; a road with designed positions and no lamp counts 0 %.',
+          100,
+          byDistrict().agg('last', 'installationRate', 'installation', { times: 100 }).groupBy('name'),
+        ),
+      )
+      .withPanel(
+        percentBars(
+          'Installation rate by road class (target 100 %)',
+          'Installed / designed lamp positions per road class.',
+          100,
+          select('lighting').agg('last', 'installationRate', 'installation', { times: 100 }).where('scope', 'roadClass').groupBy('name'),
+        ),
+      )
+      .withPanel(
+        percentBars(
+          'Facility intact rate by district (target 95 %)',
+          'Facilities without an open fault / all facilities.',
+          95,
+          byDistrict().agg('last', 'intactRate', 'intact', { times: 100 }).groupBy('name'),
+        ),
+      )
       .withPanel(
         new timeseries.PanelBuilder()
           .title('Installation and intact rates, city')
-          .withTarget(influx(city().agg('mean', 'installationRate', 'installation', { times: 100 }).agg('mean', 'intactRate', 'intact', { times: 100 }).groupByTime()))
+          .withTarget(
+            influx(
+              city()
+                .agg('mean', 'installationRate', 'installation', { times: 100 })
+                .agg('mean', 'intactRate', 'intact', { times: 100 })
+                .groupByTime(),
+            ),
+          )
           .unit('percent')
           .height(8)
           .span(8),
@@ -135,7 +229,9 @@ export function lightingDashboard(): dashboard.Dashboard {
       .withPanel(
         new timeseries.PanelBuilder()
           .title('Lamps lit, expected and unknown, city')
-          .withTarget(influx(city().agg('mean', 'lit', 'lit').agg('mean', 'expected', 'expected').agg('mean', 'unknown', 'unknown').groupByTime()))
+          .withTarget(
+            influx(city().agg('mean', 'lit', 'lit').agg('mean', 'expected', 'expected').agg('mean', 'unknown', 'unknown').groupByTime()),
+          )
           .height(8)
           .span(8),
       ),

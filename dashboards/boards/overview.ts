@@ -4,7 +4,19 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import { select } from '../influxql.js';
-import { alertAnnotations, allValues, ANNOTATION_TAG, byThresholds, cityDashboard, finish, influx, lastValue, percentOfTarget, targetThresholds, thresholds } from '../common.js';
+import {
+  alertAnnotations,
+  allValues,
+  ANNOTATION_TAG,
+  byThresholds,
+  cityDashboard,
+  finish,
+  influx,
+  lastValue,
+  percentOfTarget,
+  targetThresholds,
+  thresholds,
+} from '../common.js';
 
 /** A percentage KPI stat against its plan target. */
 function kpi(title: string, description: string, target: number, query: Parameters<typeof influx>[0]) {
@@ -22,13 +34,24 @@ function kpi(title: string, description: string, target: number, query: Paramete
 export function overviewDashboard(): dashboard.Dashboard {
   const city = () => select('lighting').where('scope', 'city');
   return finish(
-    cityDashboard('citybrain-overview', 'City Brain: City overview', "The action plan's KPI board: every KPI against its plan target, coloured by compliance.", ['overview'])
+    cityDashboard(
+      'citybrain-overview',
+      'City Brain: City overview',
+      "The action plan's KPI board: every KPI against its plan target, coloured by compliance.",
+      ['overview'],
+    )
       .annotation(alertAnnotations('City Brain alerts', [ANNOTATION_TAG], 'red'))
       .withPanel(
         new bargauge.PanelBuilder()
           .title('Lighting rate by road class (target 99 % expressway/main/secondary, 95 % branch/alley)')
-          .description('Lamps lit / lamps that should be lit, last evaluation, per road class; each bar coloured against its own plan target.')
-          .withTarget(influx(select('lighting').agg('last', 'rate', 'rate', { times: 100 }).where('scope', 'roadClass').groupBy('name'), { alias: '$tag_name' }))
+          .description(
+            'Lamps lit / lamps that should be lit, last evaluation, per road class; each bar coloured against its own plan target.',
+          )
+          .withTarget(
+            influx(select('lighting').agg('last', 'rate', 'rate', { times: 100 }).where('scope', 'roadClass').groupBy('name'), {
+              alias: '$tag_name',
+            }),
+          )
           .unit('percent')
           .decimals(1)
           .min(80)
@@ -42,9 +65,31 @@ export function overviewDashboard(): dashboard.Dashboard {
           .height(8)
           .span(12),
       )
-      .withPanel(kpi('Lighting rate, city', 'All lamps scheduled on: lit / expected.', 99, city().agg('last', 'rate', 'rate', { times: 100 })).height(8).span(4))
-      .withPanel(kpi('Installation rate (target 100 %)', 'Installed lamp positions / designed positions (plan items 4, 32).', 100, city().agg('last', 'installationRate', 'installation', { times: 100 })).height(4).span(4))
-      .withPanel(kpi('Facility intact rate (target 95 %)', 'Facilities without an open fault / all facilities.', 95, city().agg('last', 'intactRate', 'intact', { times: 100 })).height(4).span(4))
+      .withPanel(
+        kpi('Lighting rate, city', 'All lamps scheduled on: lit / expected.', 99, city().agg('last', 'rate', 'rate', { times: 100 }))
+          .height(8)
+          .span(4),
+      )
+      .withPanel(
+        kpi(
+          'Installation rate (target 100 %)',
+          'Installed lamp positions / designed positions (plan items 4, 32).',
+          100,
+          city().agg('last', 'installationRate', 'installation', { times: 100 }),
+        )
+          .height(4)
+          .span(4),
+      )
+      .withPanel(
+        kpi(
+          'Facility intact rate (target 95 %)',
+          'Facilities without an open fault / all facilities.',
+          95,
+          city().agg('last', 'intactRate', 'intact', { times: 100 }),
+        )
+          .height(4)
+          .span(4),
+      )
       .withPanel(
         new stat.PanelBuilder()
           .title('Connected city neuron nodes (target 500,000)')
@@ -73,7 +118,15 @@ export function overviewDashboard(): dashboard.Dashboard {
         new stat.PanelBuilder()
           .title('Parking: spaces managed, occupancy, free')
           .description('Static-traffic resources on the platform (plan item 25).')
-          .withTarget(influx(select('parking').agg('last', 'spaces', 'spaces').agg('last', 'occupancy', 'occupancy %', { times: 100 }).agg('last', 'free', 'free').where('scope', 'city')))
+          .withTarget(
+            influx(
+              select('parking')
+                .agg('last', 'spaces', 'spaces')
+                .agg('last', 'occupancy', 'occupancy %', { times: 100 })
+                .agg('last', 'free', 'free')
+                .where('scope', 'city'),
+            ),
+          )
           .reduceOptions(lastValue())
           .colorScheme(byThresholds())
           .thresholds(thresholds('blue'))
@@ -84,8 +137,20 @@ export function overviewDashboard(): dashboard.Dashboard {
         new bargauge.PanelBuilder()
           .title('Spring levels against the yellow line (m)')
           .description('Filtered level of each well minus its yellow warning line: below 0 the well is in a warning band (plan item 27).')
-          .withTarget(influx(select('groundwater_well').agg('last', 'level', 'level').agg('last', 'yellow', 'yellow').groupBy('well'), { table: true }))
-          .withTransformation({ id: 'calculateField', options: { mode: 'binary', binary: { left: 'level', operator: '-', right: 'yellow' }, alias: 'above yellow', replaceFields: false } })
+          .withTarget(
+            influx(select('groundwater_well').agg('last', 'level', 'level').agg('last', 'yellow', 'yellow').groupBy('well'), {
+              table: true,
+            }),
+          )
+          .withTransformation({
+            id: 'calculateField',
+            options: {
+              mode: 'binary',
+              binary: { left: 'level', operator: '-', right: 'yellow' },
+              alias: 'above yellow',
+              replaceFields: false,
+            },
+          })
           .unit('lengthm')
           .decimals(2)
           .thresholds(thresholds('red', [-0.15, 'orange'], [0, 'green']))
@@ -99,8 +164,13 @@ export function overviewDashboard(): dashboard.Dashboard {
         new bargauge.PanelBuilder()
           .title('Noise: last judged hour, Leq minus zone limit (dB)')
           .description('GB 3096-2008: above 0 the station exceeded its zone class limit for that hour.')
-          .withTarget(influx(select('noise_station').agg('last', 'leq', 'leq').agg('last', 'limit', 'limit').groupBy('station'), { table: true }))
-          .withTransformation({ id: 'calculateField', options: { mode: 'binary', binary: { left: 'leq', operator: '-', right: 'limit' }, alias: 'over limit', replaceFields: false } })
+          .withTarget(
+            influx(select('noise_station').agg('last', 'leq', 'leq').agg('last', 'limit', 'limit').groupBy('station'), { table: true }),
+          )
+          .withTransformation({
+            id: 'calculateField',
+            options: { mode: 'binary', binary: { left: 'leq', operator: '-', right: 'limit' }, alias: 'over limit', replaceFields: false },
+          })
           .unit('dB')
           .decimals(1)
           .thresholds(thresholds('green', [0, 'red']))

@@ -6,7 +6,17 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { select } from '../influxql.js';
-import { alertAnnotations, ANNOTATION_TAG, byThresholds, cityDashboard, finish, influx, lastValue, tagVariable, thresholds } from '../common.js';
+import {
+  alertAnnotations,
+  ANNOTATION_TAG,
+  byThresholds,
+  cityDashboard,
+  finish,
+  influx,
+  lastValue,
+  tagVariable,
+  thresholds,
+} from '../common.js';
 import { cityMap, markers } from './maps.js';
 
 /** Occupancy colours: the lot states' default thresholds (nearly full 90 %, full 95 %). */
@@ -17,17 +27,33 @@ export function parkingDashboard(): dashboard.Dashboard {
   const lots = () => select('parking').where('scope', 'lot').matches('district', 'district');
   const city = () => select('parking').where('scope', 'city');
   return finish(
-    cityDashboard('citybrain-parking', 'City Brain: Parking', 'Occupancy and free spaces by lot and district, a map of the lots, turnover and dwell time.', ['parking'])
+    cityDashboard(
+      'citybrain-parking',
+      'City Brain: Parking',
+      'Occupancy and free spaces by lot and district, a map of the lots, turnover and dwell time.',
+      ['parking'],
+    )
       .withVariable(tagVariable('district', 'District', 'parking', 'name', { tag: 'scope', value: 'district' }))
       .annotation(alertAnnotations('Parking alerts', [ANNOTATION_TAG, 'parking'], 'blue'))
       .withPanel(
         new stat.PanelBuilder()
           .title('City: occupancy, free spaces, lots full / nearly full')
           .withTarget(
-            influx(city().agg('last', 'occupancy', 'occupancy', { times: 100 }).agg('last', 'free', 'free').agg('last', 'unknown', 'unknown').agg('last', 'full', 'lots full').agg('last', 'nearlyFull', 'lots nearly full')),
+            influx(
+              city()
+                .agg('last', 'occupancy', 'occupancy', { times: 100 })
+                .agg('last', 'free', 'free')
+                .agg('last', 'unknown', 'unknown')
+                .agg('last', 'full', 'lots full')
+                .agg('last', 'nearlyFull', 'lots nearly full'),
+            ),
           )
           .reduceOptions(lastValue())
-          .overrideByName('occupancy', [{ id: 'unit', value: 'percent' }, { id: 'thresholds', value: occupancyThresholds().build() }, { id: 'color', value: { mode: 'thresholds' } }])
+          .overrideByName('occupancy', [
+            { id: 'unit', value: 'percent' },
+            { id: 'thresholds', value: occupancyThresholds().build() },
+            { id: 'color', value: { mode: 'thresholds' } },
+          ])
           .colorScheme(byThresholds())
           .thresholds(thresholds('blue'))
           .height(4)
@@ -37,7 +63,14 @@ export function parkingDashboard(): dashboard.Dashboard {
         new stat.PanelBuilder()
           .title('City: turnover and mean dwell')
           .description('Turnover = parking sessions / spaces in the period; mean dwell = parked time / sessions.')
-          .withTarget(influx(city().agg('last', 'sessions', 'sessions').agg('last', 'turnover', 'turnover').agg('last', 'meanDwellMin', 'mean dwell (min)')))
+          .withTarget(
+            influx(
+              city()
+                .agg('last', 'sessions', 'sessions')
+                .agg('last', 'turnover', 'turnover')
+                .agg('last', 'meanDwellMin', 'mean dwell (min)'),
+            ),
+          )
           .reduceOptions(lastValue())
           .colorScheme(byThresholds())
           .thresholds(thresholds('blue'))
@@ -47,7 +80,9 @@ export function parkingDashboard(): dashboard.Dashboard {
       .withPanel(
         new timeseries.PanelBuilder()
           .title('Occupancy by district')
-          .withTarget(influx(districts().agg('mean', 'occupancy', 'occupancy', { times: 100 }).groupByTime().groupBy('name'), { alias: '$tag_name' }))
+          .withTarget(
+            influx(districts().agg('mean', 'occupancy', 'occupancy', { times: 100 }).groupByTime().groupBy('name'), { alias: '$tag_name' }),
+          )
           .unit('percent')
           .min(0)
           .max(100)
@@ -68,9 +103,18 @@ export function parkingDashboard(): dashboard.Dashboard {
           .title('Lots: occupancy now')
           .description('Each lot at the centre of its detectors, coloured by occupancy (green, orange from 90 %, red from 95 %).')
           .withTarget(
-            influx(lots().agg('last', 'lat', 'lat').agg('last', 'lon', 'lon').agg('last', 'occupancy', 'occupancy', { times: 100 }).agg('last', 'free', 'free').agg('last', 'lotName', 'lot').groupBy('name', 'district'), {
-              table: true,
-            }),
+            influx(
+              lots()
+                .agg('last', 'lat', 'lat')
+                .agg('last', 'lon', 'lon')
+                .agg('last', 'occupancy', 'occupancy', { times: 100 })
+                .agg('last', 'free', 'free')
+                .agg('last', 'lotName', 'lot')
+                .groupBy('name', 'district'),
+              {
+                table: true,
+              },
+            ),
           )
           .view(cityMap())
           .basemap(new common.MapLayerOptionsBuilder().type('default').name('Basemap'))

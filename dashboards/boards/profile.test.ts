@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { KindCatalog } from '../../core/kinds/index.js';
 import { describeWhen, grafanaUnit, profileDashboard, profileDashboardUid, rowSpans } from './profile.js';
 
-describe('a profile kind\'s dashboard', () => {
-  it('has a uid from the kind name within Grafana\'s 40 characters, stable and distinct for long names', () => {
+describe("a profile kind's dashboard", () => {
+  it("has a uid from the kind name within Grafana's 40 characters, stable and distinct for long names", () => {
     expect(profileDashboardUid('waterlogging')).toBe('citybrain-waterlogging');
     const long = profileDashboardUid('a'.repeat(32));
     expect(long).toHaveLength(40);
@@ -19,16 +19,39 @@ describe('a profile kind\'s dashboard', () => {
   });
 
   it('shows profile units as Grafana units, others as a suffix; conditions in words', () => {
-    expect([grafanaUnit('m'), grafanaUnit('deg'), grafanaUnit('mm/h'), grafanaUnit(undefined)]).toEqual(['lengthm', 'degree', 'suffix: mm/h', 'none']);
-    expect(describeWhen({ any: [{ field: 'open', op: 'eq', value: true }, { field: 'tiltDeg', op: 'gt', value: 15 }] })).toBe('open = true or tiltDeg > 15');
+    expect([grafanaUnit('m'), grafanaUnit('deg'), grafanaUnit('mm/h'), grafanaUnit(undefined)]).toEqual([
+      'lengthm',
+      'degree',
+      'suffix: mm/h',
+      'none',
+    ]);
+    expect(
+      describeWhen({
+        any: [
+          { field: 'open', op: 'eq', value: true },
+          { field: 'tiltDeg', op: 'gt', value: 15 },
+        ],
+      }),
+    ).toBe('open = true or tiltDeg > 15');
     expect(describeWhen({ field: 'depthM', op: 'gt', value: { attribute: 'closureDepthM' } })).toBe('depthM > closureDepthM (per node)');
   });
 
   it('counts enum values per value, one target each', () => {
     const manhole = KindCatalog.default().get('manhole')!.profile!;
-    const board = profileDashboard({ ...manhole, kind: 'valve', title: 'Valves', fields: { state: { type: 'enum', values: ['open', 'shut', 'stuck'], required: true } }, aggregates: [], alerts: [] });
-    const panel = board.panels!.find((p) => 'title' in p && p.title === 'state: readings') as unknown as { targets: Array<{ refId: string; query: string }> };
+    const board = profileDashboard({
+      ...manhole,
+      kind: 'valve',
+      title: 'Valves',
+      fields: { state: { type: 'enum', values: ['open', 'shut', 'stuck'], required: true } },
+      aggregates: [],
+      alerts: [],
+    });
+    const panel = board.panels!.find((p) => 'title' in p && p.title === 'state: readings') as unknown as {
+      targets: Array<{ refId: string; query: string }>;
+    };
     expect(panel.targets.map((t) => t.refId)).toEqual(['A', 'B', 'C']);
-    expect(panel.targets[2]!.query).toBe(`SELECT count("state") AS "stuck" FROM "valve_reading" WHERE "district" =~ /^$district$/ AND "state" = 'stuck' AND $timeFilter GROUP BY time($__interval) fill(none)`);
+    expect(panel.targets[2]!.query).toBe(
+      `SELECT count("state") AS "stuck" FROM "valve_reading" WHERE "district" =~ /^$district$/ AND "state" = 'stuck' AND $timeFilter GROUP BY time($__interval) fill(none)`,
+    );
   });
 });

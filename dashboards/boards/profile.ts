@@ -13,7 +13,17 @@ import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { conditionsOf, type KindProfile, type ProfileAggregate, type ProfileWhen } from '../../core/kinds/index.js';
 import { profileMeasurementNames, profileMeasurements } from '../../processors/sinks/influxdb/profile.js';
 import { select, selectFrom, tagValuesFrom } from '../influxql.js';
-import { alertAnnotations, ANNOTATION_TAG, byThresholds, cityDashboard, finish, influx, lastValue, queryVariable, thresholds } from '../common.js';
+import {
+  alertAnnotations,
+  ANNOTATION_TAG,
+  byThresholds,
+  cityDashboard,
+  finish,
+  influx,
+  lastValue,
+  queryVariable,
+  thresholds,
+} from '../common.js';
 
 /** Grafana's uid limit. */
 const MAX_UID = 40;
@@ -38,8 +48,26 @@ export function profileDashboardUid(kind: string): string {
 export function grafanaUnit(unit: string | undefined): string {
   if (!unit) return 'none';
   const known: Record<string, string> = {
-    m: 'lengthm', mm: 'lengthmm', km: 'lengthkm', deg: 'degree', '°': 'degree', C: 'celsius', '°C': 'celsius', '%': 'percent',
-    V: 'volt', A: 'amp', W: 'watt', Wh: 'watth', kWh: 'kwatth', s: 's', ms: 'ms', dB: 'dB', hPa: 'pressurehpa', Pa: 'pressurepa', lux: 'lux', lx: 'lux',
+    m: 'lengthm',
+    mm: 'lengthmm',
+    km: 'lengthkm',
+    deg: 'degree',
+    '°': 'degree',
+    C: 'celsius',
+    '°C': 'celsius',
+    '%': 'percent',
+    V: 'volt',
+    A: 'amp',
+    W: 'watt',
+    Wh: 'watth',
+    kWh: 'kwatth',
+    s: 's',
+    ms: 'ms',
+    dB: 'dB',
+    hPa: 'pressurehpa',
+    Pa: 'pressurepa',
+    lux: 'lux',
+    lx: 'lux',
   };
   return known[unit] ?? `suffix: ${unit}`;
 }
@@ -59,7 +87,10 @@ function aggregateInfo(profile: KindProfile, a: ProfileAggregate): { text: strin
   if (a.op === 'count') return { text: `nodes where ${describeWhen(a.when)}`, unit: 'none' };
   if (a.op === 'timeOver') return { text: `longest current run of ${describeWhen(a.when)}`, unit: 's' };
   const field = profile.fields[a.field];
-  return { text: `${a.op} of ${a.field} over the nodes' latest readings`, unit: grafanaUnit(field?.type === 'number' ? field.unit : undefined) };
+  return {
+    text: `${a.op} of ${a.field} over the nodes' latest readings`,
+    unit: grafanaUnit(field?.type === 'number' ? field.unit : undefined),
+  };
 }
 
 /**
@@ -75,7 +106,8 @@ export function rowSpans(count: number, perRow: number): number[] {
   return spans;
 }
 
-const refId = (i: number) => (i < 26 ? String.fromCharCode(65 + i) : `${String.fromCharCode(64 + Math.floor(i / 26))}${String.fromCharCode(65 + (i % 26))}`);
+const refId = (i: number) =>
+  i < 26 ? String.fromCharCode(65 + i) : `${String.fromCharCode(64 + Math.floor(i / 26))}${String.fromCharCode(65 + (i % 26))}`;
 
 export function profileDashboard(profile: KindProfile): dashboard.Dashboard {
   const kind = profile.kind;
@@ -92,8 +124,15 @@ export function profileDashboard(profile: KindProfile): dashboard.Dashboard {
 
   // The city row: the node count and one stat per aggregate, at most six to a row.
   const statSpans = rowSpans(aggregates.length + 1, 6);
-  let board = cityDashboard(profileDashboardUid(kind), `City Brain: ${profile.title}`, `${description}. Generated from the ${kind} kind profile.`, [kind, 'profile-kind'])
-    .withVariable(queryVariable('district', 'District', tagValuesFrom(names.kpis, schema[names.kpis]!, 'name', { tag: 'scope', value: 'district' })))
+  let board = cityDashboard(
+    profileDashboardUid(kind),
+    `City Brain: ${profile.title}`,
+    `${description}. Generated from the ${kind} kind profile.`,
+    [kind, 'profile-kind'],
+  )
+    .withVariable(
+      queryVariable('district', 'District', tagValuesFrom(names.kpis, schema[names.kpis]!, 'name', { tag: 'scope', value: 'district' })),
+    )
     .annotation(alertAnnotations(`${profile.title} alerts`, [ANNOTATION_TAG, kind], 'orange'))
     .withPanel(
       new stat.PanelBuilder()
@@ -125,7 +164,17 @@ export function profileDashboard(profile: KindProfile): dashboard.Dashboard {
   board = board.withPanel(
     new table.PanelBuilder()
       .title('Districts now')
-      .withTarget(influx(aggregates.reduce((q, a) => q.agg('last', a.name, a.name), districts().agg('last', 'nodes', 'registered').agg('last', 'reporting', 'reporting')).groupBy('name'), { table: true }))
+      .withTarget(
+        influx(
+          aggregates
+            .reduce(
+              (q, a) => q.agg('last', a.name, a.name),
+              districts().agg('last', 'nodes', 'registered').agg('last', 'reporting', 'reporting'),
+            )
+            .groupBy('name'),
+          { table: true },
+        ),
+      )
       .withTransformation({ id: 'organize', options: { excludeByName: { Time: true }, renameByName: { name: 'district' } } })
       .overrides(aggregates.map((a) => ({ matcher: { id: 'byName', options: a.name }, properties: [{ id: 'unit', value: a.unit }] })))
       .height(8)
@@ -138,7 +187,15 @@ export function profileDashboard(profile: KindProfile): dashboard.Dashboard {
       new timeseries.PanelBuilder()
         .title(`${a.name} by district`)
         .description(a.description ?? a.text)
-        .withTarget(influx(districts().agg(a.op === 'mean' || a.op === 'min' ? a.op : 'max', a.name, a.name).groupByTime().groupBy('name'), { alias: '$tag_name' }))
+        .withTarget(
+          influx(
+            districts()
+              .agg(a.op === 'mean' || a.op === 'min' ? a.op : 'max', a.name, a.name)
+              .groupByTime()
+              .groupBy('name'),
+            { alias: '$tag_name' },
+          ),
+        )
         .unit(a.unit)
         .height(8)
         .span(districtSpans[i]!),
@@ -160,11 +217,17 @@ export function profileDashboard(profile: KindProfile): dashboard.Dashboard {
     } else if (spec.type === 'boolean') {
       panel = panel
         .description(`${spec.description ? `${spec.description}. ` : ''}Readings with ${field} = true per interval and district.`)
-        .withTarget(influx(readings().agg('count', field, field).fieldIs(field, '=', true).groupByTime().groupBy('district'), { alias: `${field} $tag_district` }))
+        .withTarget(
+          influx(readings().agg('count', field, field).fieldIs(field, '=', true).groupByTime().groupBy('district'), {
+            alias: `${field} $tag_district`,
+          }),
+        )
         .drawStyle(common.GraphDrawStyle.Bars);
     } else {
       spec.values.forEach((value, i) => {
-        panel = panel.withTarget(influx(readings().agg('count', field, value).fieldIs(field, '=', value).groupByTime(), { alias: value, refId: refId(i) }));
+        panel = panel.withTarget(
+          influx(readings().agg('count', field, value).fieldIs(field, '=', value).groupByTime(), { alias: value, refId: refId(i) }),
+        );
       });
       panel = panel.drawStyle(common.GraphDrawStyle.Bars).stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal));
     }
@@ -174,17 +237,23 @@ export function profileDashboard(profile: KindProfile): dashboard.Dashboard {
   // The nodes the KPIs list (those meeting a count / timeOver condition or an alert rule), with their latest values.
   const nodeFields = Object.entries(schema[names.node]!.fields);
   const nodeUnits = nodeFields.flatMap(([name]) => {
-    const unit = profile.aggregates.some((a) => a.op === 'timeOver' && a.name === name) ? 's' : (() => {
-      const f = profile.fields[name];
-      return f?.type === 'number' && f.unit ? grafanaUnit(f.unit) : undefined;
-    })();
+    const unit = profile.aggregates.some((a) => a.op === 'timeOver' && a.name === name)
+      ? 's'
+      : (() => {
+          const f = profile.fields[name];
+          return f?.type === 'number' && f.unit ? grafanaUnit(f.unit) : undefined;
+        })();
     return unit ? [{ matcher: { id: 'byName', options: name }, properties: [{ id: 'unit', value: unit }] }] : [];
   });
   board = board.withPanel(
     new table.PanelBuilder()
       .title('Nodes over a threshold')
-      .description(`Nodes meeting a condition of the profile (${[...new Set([...profile.aggregates.flatMap((a) => (a.op === 'count' || a.op === 'timeOver' ? [describeWhen(a.when)] : [])), ...profile.alerts.map((r) => describeWhen(r.when))])].join('; ')}) in the time range, with the latest values, how long each condition has held and the alert rules that hold.`)
-      .withTarget(influx(nodeFields.reduce((q, [name]) => q.agg('last', name, name), nodeRows()).groupBy('node', 'district'), { table: true }))
+      .description(
+        `Nodes meeting a condition of the profile (${[...new Set([...profile.aggregates.flatMap((a) => (a.op === 'count' || a.op === 'timeOver' ? [describeWhen(a.when)] : [])), ...profile.alerts.map((r) => describeWhen(r.when))])].join('; ')}) in the time range, with the latest values, how long each condition has held and the alert rules that hold.`,
+      )
+      .withTarget(
+        influx(nodeFields.reduce((q, [name]) => q.agg('last', name, name), nodeRows()).groupBy('node', 'district'), { table: true }),
+      )
       .withTransformation({ id: 'organize', options: { renameByName: { Time: 'last listed' } } })
       .sortBy([new common.TableSortByFieldStateBuilder().displayName('ruleCount').desc(true)])
       .overrides(nodeUnits)
@@ -199,9 +268,23 @@ export function profileDashboard(profile: KindProfile): dashboard.Dashboard {
       new table.PanelBuilder()
         .title(`Alerts (${alertNames.join(', ') || 'none defined'})`)
         .withTarget(
-          influx(select('alerts').field('subject').field('summary').field('value').tag('alertname').tag('severity').tag('state').tag('district').where('kind', kind).matches('district', 'district').orderByTimeDesc().limit(200), {
-            table: true,
-          }),
+          influx(
+            select('alerts')
+              .field('subject')
+              .field('summary')
+              .field('value')
+              .tag('alertname')
+              .tag('severity')
+              .tag('state')
+              .tag('district')
+              .where('kind', kind)
+              .matches('district', 'district')
+              .orderByTimeDesc()
+              .limit(200),
+            {
+              table: true,
+            },
+          ),
         )
         .height(10)
         .span(16),
@@ -209,7 +292,17 @@ export function profileDashboard(profile: KindProfile): dashboard.Dashboard {
     .withPanel(
       new timeseries.PanelBuilder()
         .title('Alert changes by state')
-        .withTarget(influx(select('alerts').agg('count', 'id', 'changes').where('kind', kind).matches('district', 'district').groupByTime().groupBy('state'), { alias: '$tag_state' }))
+        .withTarget(
+          influx(
+            select('alerts')
+              .agg('count', 'id', 'changes')
+              .where('kind', kind)
+              .matches('district', 'district')
+              .groupByTime()
+              .groupBy('state'),
+            { alias: '$tag_state' },
+          ),
+        )
         .drawStyle(common.GraphDrawStyle.Bars)
         .height(10)
         .span(8),
@@ -217,7 +310,9 @@ export function profileDashboard(profile: KindProfile): dashboard.Dashboard {
     .withPanel(
       new stat.PanelBuilder()
         .title('Online nodes')
-        .withTarget(influx(kindNodes().agg('last', 'online', 'online').agg('last', 'offline', 'offline').agg('last', 'total', 'registered')))
+        .withTarget(
+          influx(kindNodes().agg('last', 'online', 'online').agg('last', 'offline', 'offline').agg('last', 'total', 'registered')),
+        )
         .reduceOptions(lastValue())
         .colorScheme(byThresholds())
         .thresholds(thresholds('blue'))

@@ -4,7 +4,17 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { select } from '../influxql.js';
-import { alertAnnotations, ANNOTATION_TAG, byThresholds, cityDashboard, finish, influx, lastValue, tagVariable, thresholds } from '../common.js';
+import {
+  alertAnnotations,
+  ANNOTATION_TAG,
+  byThresholds,
+  cityDashboard,
+  finish,
+  influx,
+  lastValue,
+  tagVariable,
+  thresholds,
+} from '../common.js';
 
 const dashed = (color: string) => [
   { id: 'color', value: { mode: 'fixed', fixedColor: color } },
@@ -15,25 +25,41 @@ const dashed = (color: string) => [
 export function springsDashboard(): dashboard.Dashboard {
   const wells = () => select('groundwater_well').matches('well', 'well');
   return finish(
-    cityDashboard('citybrain-springs', 'City Brain: Springs', 'Groundwater level per well against its yellow / orange / red lines, trends and projected time to the next line.', ['groundwater'])
+    cityDashboard(
+      'citybrain-springs',
+      'City Brain: Springs',
+      'Groundwater level per well against its yellow / orange / red lines, trends and projected time to the next line.',
+      ['groundwater'],
+    )
       .time({ from: 'now-7d', to: 'now' })
       .withVariable(tagVariable('well', 'Well', 'groundwater_well', 'well'))
       .annotation(alertAnnotations('Groundwater alerts', [ANNOTATION_TAG, 'groundwater'], 'orange'))
       .withPanel(
         new timeseries.PanelBuilder()
           .title('$well: level against its warning lines')
-          .description('Median-filtered level (m above sea level) and the well\'s yellow, orange and red lines (Baotu Spring 28.15 / 28.00 / 27.60 m).')
+          .description(
+            "Median-filtered level (m above sea level) and the well's yellow, orange and red lines (Baotu Spring 28.15 / 28.00 / 27.60 m).",
+          )
           .repeat('well')
           .repeatDirection('h')
           .maxPerRow(3)
           .withTarget(
             influx(
-              wells().agg('mean', 'level', 'level').agg('last', 'yellow', 'yellow').agg('last', 'orange', 'orange').agg('last', 'red', 'red').groupByTime().fill('previous'),
+              wells()
+                .agg('mean', 'level', 'level')
+                .agg('last', 'yellow', 'yellow')
+                .agg('last', 'orange', 'orange')
+                .agg('last', 'red', 'red')
+                .groupByTime()
+                .fill('previous'),
             ),
           )
           .unit('lengthm')
           .decimals(2)
-          .overrideByName('level', [{ id: 'color', value: { mode: 'fixed', fixedColor: 'blue' } }, { id: 'custom.lineWidth', value: 2 }])
+          .overrideByName('level', [
+            { id: 'color', value: { mode: 'fixed', fixedColor: 'blue' } },
+            { id: 'custom.lineWidth', value: 2 },
+          ])
           .overrideByName('yellow', dashed('yellow'))
           .overrideByName('orange', dashed('orange'))
           .overrideByName('red', dashed('red'))
@@ -43,7 +69,9 @@ export function springsDashboard(): dashboard.Dashboard {
       .withPanel(
         new table.PanelBuilder()
           .title('Wells now: level, band, trend and projected time to the next line')
-          .description('Trends in cm/day (least squares over 24 h and 7 days); hours to the next line at the 24 h trend (empty: not falling).')
+          .description(
+            'Trends in cm/day (least squares over 24 h and 7 days); hours to the next line at the 24 h trend (empty: not falling).',
+          )
           .withTarget(
             influx(
               wells()
@@ -86,7 +114,12 @@ export function springsDashboard(): dashboard.Dashboard {
       .withPanel(
         new timeseries.PanelBuilder()
           .title('Raw readings per node (water table, m)')
-          .withTarget(influx(select('groundwater_reading').agg('mean', 'waterTableM', 'water table').matches('well', 'well').groupByTime().groupBy('node'), { alias: '$tag_node' }))
+          .withTarget(
+            influx(
+              select('groundwater_reading').agg('mean', 'waterTableM', 'water table').matches('well', 'well').groupByTime().groupBy('node'),
+              { alias: '$tag_node' },
+            ),
+          )
           .unit('lengthm')
           .decimals(2)
           .height(8)

@@ -16,7 +16,11 @@ describe('Alertmanager (real server)', () => {
       const am = await alertmanagerFixture();
       expect(am.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect((await fetch(`${am.url}/-/ready`)).status).toBe(200);
-      const status = (await (await fetch(`${am.url}/api/v2/status`)).json()) as { config: { original: string }; cluster: { status: string }; versionInfo: { version: string } };
+      const status = (await (await fetch(`${am.url}/api/v2/status`)).json()) as {
+        config: { original: string };
+        cluster: { status: string };
+        versionInfo: { version: string };
+      };
       expect(status.config.original).toContain('CircuitDark');
       expect(status.config.original).toContain('crew-streetlight-lixia');
       expect(status.cluster.status).toBe('disabled');
@@ -28,25 +32,35 @@ describe('Alertmanager (real server)', () => {
     ALERTMANAGER_FIXTURE_TIMEOUT_MS,
   );
 
-  it('fails loudly on an invalid config, with the log tail', async () => {
-    await expect(alertmanagerFixture({ config: 'route: [not a route\n' })).rejects.toThrow(/NO ALERTMANAGER FOR THE TESTS[\s\S]*exited during start-up[\s\S]*last lines/);
-  }, ALERTMANAGER_FIXTURE_TIMEOUT_MS);
+  it(
+    'fails loudly on an invalid config, with the log tail',
+    async () => {
+      await expect(alertmanagerFixture({ config: 'route: [not a route\n' })).rejects.toThrow(
+        /NO ALERTMANAGER FOR THE TESTS[\s\S]*exited during start-up[\s\S]*last lines/,
+      );
+    },
+    ALERTMANAGER_FIXTURE_TIMEOUT_MS,
+  );
 
-  it('infra:up service: a detached server with the shipped routing, ALERTMANAGER_URL, and a command line `down` can match', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'city-brain-infra-test-'));
-    const dataDir = join(stateDir, 'data', 'alertmanager');
-    try {
-      const started = await alertmanagerService.up({ stateDir, dataDir, logFile: join(stateDir, 'alertmanager.log'), log: () => {} });
+  it(
+    'infra:up service: a detached server with the shipped routing, ALERTMANAGER_URL, and a command line `down` can match',
+    async () => {
+      const stateDir = mkdtempSync(join(tmpdir(), 'city-brain-infra-test-'));
+      const dataDir = join(stateDir, 'data', 'alertmanager');
       try {
-        expect(started.env.ALERTMANAGER_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-        expect((await fetch(`${started.env.ALERTMANAGER_URL}/-/ready`)).status).toBe(200);
-        expect(readFileSync(`/proc/${started.pid}/cmdline`, 'utf8')).toContain(started.commandMatch);
+        const started = await alertmanagerService.up({ stateDir, dataDir, logFile: join(stateDir, 'alertmanager.log'), log: () => {} });
+        try {
+          expect(started.env.ALERTMANAGER_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+          expect((await fetch(`${started.env.ALERTMANAGER_URL}/-/ready`)).status).toBe(200);
+          expect(readFileSync(`/proc/${started.pid}/cmdline`, 'utf8')).toContain(started.commandMatch);
+        } finally {
+          await terminate(started.pid, { group: true });
+        }
+        expect(isAlive(started.pid)).toBe(false);
       } finally {
-        await terminate(started.pid, { group: true });
+        rmSync(stateDir, { recursive: true, force: true });
       }
-      expect(isAlive(started.pid)).toBe(false);
-    } finally {
-      rmSync(stateDir, { recursive: true, force: true });
-    }
-  }, ALERTMANAGER_FIXTURE_TIMEOUT_MS);
+    },
+    ALERTMANAGER_FIXTURE_TIMEOUT_MS,
+  );
 });

@@ -69,7 +69,10 @@ export function findAlertmanager(): string | null {
 }
 
 /** The binary, installing Debian's package first when it is missing and `install` allows it. */
-export function ensureAlertmanager({ install = true, log = (_: string) => {} }: { install?: boolean; log?: (line: string) => void } = {}): Promise<string> {
+export function ensureAlertmanager({
+  install = true,
+  log = (_: string) => {},
+}: { install?: boolean; log?: (line: string) => void } = {}): Promise<string> {
   return ensureDebianBinary({ ...ALERTMANAGER, install, log });
 }
 
@@ -92,7 +95,8 @@ async function waitForReady(url: string, timeoutMs: number, failed: () => string
     } catch (error) {
       last = (error as Error).message;
     }
-    if (Date.now() > until) throw new Error(`Alertmanager at ${url} was not ready (/-/ready) within ${Math.round(timeoutMs / 1000)} s (last error: ${last})`);
+    if (Date.now() > until)
+      throw new Error(`Alertmanager at ${url} was not ready (/-/ready) within ${Math.round(timeoutMs / 1000)} s (last error: ${last})`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -24,7 +24,19 @@
  * is used as is. Several processes may ask at once: one builds (a lock dir), the others wait.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheRoot } from '../kafka/dist.js';
 import { isAlive, run, tail } from '../process.js';
@@ -153,7 +165,10 @@ async function preflight(): Promise<void> {
   for (const [cmd, args, why] of needs) {
     try {
       const r = await run(cmd, args);
-      if (r.code !== 0) missing.push(`${cmd} ${args.join(' ')} failed (exit ${r.code}): ${r.output.trim().split('\n').slice(-3).join(' | ')} — needed: ${why}`);
+      if (r.code !== 0)
+        missing.push(
+          `${cmd} ${args.join(' ')} failed (exit ${r.code}): ${r.output.trim().split('\n').slice(-3).join(' | ')} — needed: ${why}`,
+        );
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') missing.push(`${cmd} not found on PATH — needed: ${why}`);
       else throw error;
@@ -201,13 +216,21 @@ async function build(version: string, home: string, log: (line: string) => void,
     {
       title: `influxd ${version} (with libflux via cargo)`,
       command: 'go',
-      args: ['install', '-v', '-ldflags', `-X main.version=${plain} -X main.branch=${version} -X main.commit=go-module-proxy`, `github.com/influxdata/influxdb/cmd/influxd@${version}`],
+      args: [
+        'install',
+        '-v',
+        '-ldflags',
+        `-X main.version=${plain} -X main.branch=${version} -X main.commit=go-module-proxy`,
+        `github.com/influxdata/influxdb/cmd/influxd@${version}`,
+      ],
       env: { ...common, GOBIN: bin, PKG_CONFIG: wrapper, RUSTUP_TOOLCHAIN: 'stable', PKG_CONFIG_LOG: wrapperLog },
     },
   ];
 
   const started = Date.now();
-  log(`building InfluxDB ${version} from source into ${home} (once; slow: Rust libflux + Go, ${nice === null ? 'not niced' : `nice -n ${nice}`}; output in ${buildLog})`);
+  log(
+    `building InfluxDB ${version} from source into ${home} (once; slow: Rust libflux + Go, ${nice === null ? 'not niced' : `nice -n ${nice}`}; output in ${buildLog})`,
+  );
   try {
     for (const step of steps) await runStep(step, buildLog, log, nice);
   } catch (error) {
@@ -229,7 +252,9 @@ async function build(version: string, home: string, log: (line: string) => void,
     join(home, MARKER),
     `${JSON.stringify({ version, builtAt: new Date().toISOString(), buildMs, bytes: statSync(binary).size, commands: steps.map((s) => display(s, nice)) }, null, 2)}\n`,
   );
-  log(`built influxd ${version} in ${(buildMs / 60_000).toFixed(1)} min: ${binary} (${(statSync(binary).size / 1_048_576).toFixed(1)} MiB)`);
+  log(
+    `built influxd ${version} in ${(buildMs / 60_000).toFixed(1)} min: ${binary} (${(statSync(binary).size / 1_048_576).toFixed(1)} MiB)`,
+  );
   return { binary, version, built: true, buildMs };
 }
 
@@ -256,7 +281,11 @@ function runStep(step: Step, buildLog: string, log: (line: string) => void, nice
     let packages = 0;
     const onData = (chunk: Buffer) => {
       writeSync(fd, chunk);
-      const lines = chunk.toString().split('\n').map((l) => l.trim()).filter(Boolean);
+      const lines = chunk
+        .toString()
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       // `go install -v` prints one import path per package it compiles.
       for (const line of lines) if (!/\s/.test(line) && !line.startsWith('go:')) packages += 1;
       if (lines.length > 0) last = lines[lines.length - 1]!;
@@ -265,7 +294,9 @@ function runStep(step: Step, buildLog: string, log: (line: string) => void, nice
     child.stderr.on('data', onData);
     const timer = setInterval(() => {
       const min = ((Date.now() - started) / 60_000).toFixed(1);
-      log(`  ... ${step.title}: ${min} min${packages ? `, ${packages} packages so far` : ''}${last ? `, last: ${last.slice(0, 120)}` : ''}`);
+      log(
+        `  ... ${step.title}: ${min} min${packages ? `, ${packages} packages so far` : ''}${last ? `, last: ${last.slice(0, 120)}` : ''}`,
+      );
     }, 60_000);
     const finish = (error: Error | null) => {
       clearInterval(timer);
@@ -279,7 +310,11 @@ function runStep(step: Step, buildLog: string, log: (line: string) => void, nice
         log(`  ${step.title}: done in ${((Date.now() - started) / 60_000).toFixed(1)} min`);
         return finish(null);
       }
-      finish(new Error(`build step failed (${signal ?? `exit ${code}`}): ${shown}\n--- last lines of ${buildLog} (the pkg-config wrapper's log, with cargo's output: ${join(dirname(buildLog), 'pkg-config.log')}) ---\n${tail(buildLog, 40).replace(/^/gm, '  ')}`));
+      finish(
+        new Error(
+          `build step failed (${signal ?? `exit ${code}`}): ${shown}\n--- last lines of ${buildLog} (the pkg-config wrapper's log, with cargo's output: ${join(dirname(buildLog), 'pkg-config.log')}) ---\n${tail(buildLog, 40).replace(/^/gm, '  ')}`,
+        ),
+      );
     });
   });
 }

@@ -9,12 +9,23 @@ import { influxdbFixture, INFLUXDB_FIXTURE_TIMEOUT_MS, type InfluxdbFixture } fr
 import { isAlive } from '../process.js';
 import { authHeader, startInfluxdb } from './server.js';
 
-beforeAll(() => influxdbFixture().then(() => {}, () => {}), INFLUXDB_FIXTURE_TIMEOUT_MS);
+beforeAll(
+  () =>
+    influxdbFixture().then(
+      () => {},
+      () => {},
+    ),
+  INFLUXDB_FIXTURE_TIMEOUT_MS,
+);
 afterAll(async () => (await influxdbFixture().catch(() => null))?.release());
 
 const unique = (prefix: string) => `${prefix}_${Date.now()}_${randomBytes(3).toString('hex')}`;
 
-async function write(influx: Pick<InfluxdbFixture, 'url' | 'bucket' | 'token'>, lines: string[], token: string | null = influx.token): Promise<Response> {
+async function write(
+  influx: Pick<InfluxdbFixture, 'url' | 'bucket' | 'token'>,
+  lines: string[],
+  token: string | null = influx.token,
+): Promise<Response> {
   return fetch(`${influx.url}/api/v2/write?bucket=${encodeURIComponent(influx.bucket)}&precision=ms`, {
     method: 'POST',
     headers: { 'content-type': 'text/plain; charset=utf-8', ...(token ? { authorization: authHeader(token) } : {}) },
@@ -72,7 +83,10 @@ describe('InfluxDB (real server)', () => {
       [t0 + 1000, 0, false, 'fault', 'n-2'],
     ]);
 
-    const grouped = await select(influx, `SELECT mean(power_w) FROM "${measurement}" WHERE time >= ${t0}ms AND time <= ${t0 + 1000}ms GROUP BY node`);
+    const grouped = await select(
+      influx,
+      `SELECT mean(power_w) FROM "${measurement}" WHERE time >= ${t0}ms AND time <= ${t0 + 1000}ms GROUP BY node`,
+    );
     const means = Object.fromEntries(grouped.map((s) => [(s as Series & { tags: { node: string } }).tags.node, s.values[0]?.[1]]));
     expect(means).toEqual({ 'n-1': 41.875, 'n-2': 0 });
   });

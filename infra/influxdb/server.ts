@@ -199,7 +199,8 @@ async function waitForHealth(url: string, timeoutMs: number, failed: () => strin
     } catch (error) {
       last = (error as Error).message;
     }
-    if (Date.now() > until) throw new Error(`InfluxDB at ${url} did not answer /health within ${Math.round(timeoutMs / 1000)} s (last error: ${last})`);
+    if (Date.now() > until)
+      throw new Error(`InfluxDB at ${url} did not answer /health within ${Math.round(timeoutMs / 1000)} s (last error: ${last})`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -29,7 +29,14 @@ afterAll(async () => {
 }, 60_000);
 
 const kafkaOf = (b: KafkaBroker, id: string, opts: { connectionTimeout?: number; requestTimeout?: number; retries?: number } = {}) =>
-  new Kafka({ clientId: `broker-test-${id}`, brokers: b.brokers, logLevel: logLevel.NOTHING, connectionTimeout: opts.connectionTimeout ?? 3000, requestTimeout: opts.requestTimeout ?? 10_000, retry: { retries: opts.retries ?? 5 } });
+  new Kafka({
+    clientId: `broker-test-${id}`,
+    brokers: b.brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: opts.connectionTimeout ?? 3000,
+    requestTimeout: opts.requestTimeout ?? 10_000,
+    retry: { retries: opts.retries ?? 5 },
+  });
 
 const groupAlive = (pgid: number) => {
   try {
@@ -50,13 +57,20 @@ const processes = (pattern: string): string[] => {
 };
 
 /** Reads with `groupId` (subscribed from the beginning) until `count` values arrived, then 500 ms more to catch extras. */
-async function consume(kafka: Kafka, groupId: string, count: number, timeoutMs = 30_000): Promise<Array<{ offset: number; value: string }>> {
+async function consume(
+  kafka: Kafka,
+  groupId: string,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<Array<{ offset: number; value: string }>> {
   const seen: Array<{ offset: number; value: string }> = [];
   const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void seen.push({ offset: Number(message.offset), value: message.value?.toString() ?? '' }) });
+    await consumer.run({
+      eachMessage: async ({ message }) => void seen.push({ offset: Number(message.offset), value: message.value?.toString() ?? '' }),
+    });
     const until = Date.now() + timeoutMs;
     while (seen.length < count) {
       if (Date.now() > until) throw new Error(`group ${groupId} read ${seen.length} of ${count} messages within ${timeoutMs / 1000} s`);
@@ -109,7 +123,9 @@ describe('local Kafka broker: halt() / resume() / stop()', () => {
     expect(b.state).toBe('halted');
     expect(groupAlive(oldPid)).toBe(false);
     expect(existsSync(join(b.dataDir, 'kraft', 'meta.properties'))).toBe(true);
-    expect(readdirSync(join(b.dataDir, 'kraft'))).toEqual(expect.arrayContaining(dataFiles.filter((f) => f.startsWith(`${TOPIC}-`) || f === '__consumer_offsets-0')));
+    expect(readdirSync(join(b.dataDir, 'kraft'))).toEqual(
+      expect.arrayContaining(dataFiles.filter((f) => f.startsWith(`${TOPIC}-`) || f === '__consumer_offsets-0')),
+    );
     expect(processes(`kafka.Kafka.*${b.dataDir}`)).toEqual([]);
     expect(processes(`city-brain-kafka-reaper [0-9]+ ${b.dataDir}`)).toHaveLength(1);
     await b.halt(); // again: no-op

@@ -141,7 +141,14 @@ logger.apache.level = ${level}
 
 /** Resolves once a client can read cluster metadata from `broker`; rejects on `abort()` or timeout. */
 async function waitForMetadata(broker: string, timeoutMs: number, failed: () => string | null): Promise<void> {
-  const kafka = new Kafka({ clientId: 'city-brain-infra', brokers: [broker], logLevel: logLevel.NOTHING, connectionTimeout: 1000, requestTimeout: 5000, retry: { retries: 0 } });
+  const kafka = new Kafka({
+    clientId: 'city-brain-infra',
+    brokers: [broker],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 5000,
+    retry: { retries: 0 },
+  });
   const until = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
@@ -158,7 +165,8 @@ async function waitForMetadata(broker: string, timeoutMs: number, failed: () => 
     } finally {
       await admin.disconnect().catch(() => {});
     }
-    if (Date.now() > until) throw new Error(`Kafka at ${broker} did not serve metadata within ${Math.round(timeoutMs / 1000)} s (last error: ${last})`);
+    if (Date.now() > until)
+      throw new Error(`Kafka at ${broker} did not serve metadata within ${Math.round(timeoutMs / 1000)} s (last error: ${last})`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -185,13 +193,33 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     const classpath = `${libs.dir}/*`;
     const common = ['-Djava.awt.headless=true', '-XX:+ExitOnOutOfMemoryError', '-cp', classpath];
 
-    const formatArgs = ['-Xms64m', '-Xmx256m', `-Dlog4j2.configurationFile=${join(configDir, 'log4j2-tools.properties')}`, ...common, 'kafka.tools.StorageTool', 'format', '--cluster-id', clusterId(), '--config', properties];
+    const formatArgs = [
+      '-Xms64m',
+      '-Xmx256m',
+      `-Dlog4j2.configurationFile=${join(configDir, 'log4j2-tools.properties')}`,
+      ...common,
+      'kafka.tools.StorageTool',
+      'format',
+      '--cluster-id',
+      clusterId(),
+      '--config',
+      properties,
+    ];
     const formatted = await run(java, formatArgs);
     if (formatted.code !== 0) {
-      throw new Error(`formatting Kafka storage failed (exit ${formatted.code ?? formatted.signal}): ${java} ${formatArgs.join(' ')}\n${formatted.output.trim().split('\n').slice(-15).join('\n')}`);
+      throw new Error(
+        `formatting Kafka storage failed (exit ${formatted.code ?? formatted.signal}): ${java} ${formatArgs.join(' ')}\n${formatted.output.trim().split('\n').slice(-15).join('\n')}`,
+      );
     }
 
-    const jvm = [...(options.heap ?? ['-Xms256m', '-Xmx512m']), `-Dlog4j2.configurationFile=${join(configDir, 'log4j2.properties')}`, `-Dkafka.logs.dir=${dataDir}`, ...common, 'kafka.Kafka', properties];
+    const jvm = [
+      ...(options.heap ?? ['-Xms256m', '-Xmx512m']),
+      `-Dlog4j2.configurationFile=${join(configDir, 'log4j2.properties')}`,
+      `-Dkafka.logs.dir=${dataDir}`,
+      ...common,
+      'kafka.Kafka',
+      properties,
+    ];
     const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
 
     const started = Date.now();

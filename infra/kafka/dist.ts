@@ -14,7 +14,13 @@ import { run } from '../process.js';
 export const KAFKA_VERSION = '4.4.0';
 
 /** Jars that must be present for the cache to count as complete (plus the marker file). */
-const REQUIRED = (version: string) => [`kafka_2.13-${version}.jar`, `kafka-server-${version}.jar`, `kafka-clients-${version}.jar`, `kafka-raft-${version}.jar`, `kafka-storage-${version}.jar`];
+const REQUIRED = (version: string) => [
+  `kafka_2.13-${version}.jar`,
+  `kafka-server-${version}.jar`,
+  `kafka-clients-${version}.jar`,
+  `kafka-raft-${version}.jar`,
+  `kafka-storage-${version}.jar`,
+];
 const MARKER = '.complete';
 
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -70,14 +76,25 @@ export async function kafkaLibs(options: { version?: string; log?: (line: string
   mkdirSync(home, { recursive: true });
   const staging = join(home, `libs.tmp-${process.pid}-${Date.now()}`);
   const pom = pomPath();
-  const args = ['-q', '-B', '-Dstyle.color=never', '-f', pom, `-Dkafka.version=${version}`, 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`, '-DincludeScope=runtime'];
+  const args = [
+    '-q',
+    '-B',
+    '-Dstyle.color=never',
+    '-f',
+    pom,
+    `-Dkafka.version=${version}`,
+    'dependency:copy-dependencies',
+    `-DoutputDirectory=${staging}`,
+    '-DincludeScope=runtime',
+  ];
   const command = `mvn ${args.join(' ')}`;
   options.log?.(`fetching Apache Kafka ${version} jars from Maven Central into ${libs} (once) ...`);
   let result;
   try {
     result = await run('mvn', args);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`mvn not found on PATH: Maven is needed once to fetch the Kafka jars (command: ${command})`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`mvn not found on PATH: Maven is needed once to fetch the Kafka jars (command: ${command})`);
     throw error;
   }
   if (result.code !== 0) {
@@ -110,8 +127,13 @@ export async function kafkaLibs(options: { version?: string; log?: (line: string
 
 /** The meaningful [ERROR] lines of Maven's output (without its help boilerplate), else its tail. */
 function mavenErrors(output: string): string {
-  const clean = output.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trimEnd());
-  const errors = clean.filter((l) => /^\[ERROR\] \S/.test(l) && !/re-run Maven|full stack trace|For more information|\[Help \d+\] http/i.test(l));
+  const clean = output
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split('\n')
+    .map((l) => l.trimEnd());
+  const errors = clean.filter(
+    (l) => /^\[ERROR\] \S/.test(l) && !/re-run Maven|full stack trace|For more information|\[Help \d+\] http/i.test(l),
+  );
   return (errors.length > 0 ? errors : clean.filter(Boolean).slice(-15)).join('\n');
 }
 
@@ -121,13 +143,18 @@ export async function checkJava(java = process.env.JAVA ?? 'java'): Promise<void
   try {
     result = await run(java, ['-version']);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${java} not found on PATH: Kafka ${kafkaVersion()} needs Java 17 or newer (e.g. apt-get install openjdk-17-jre-headless)`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(
+        `${java} not found on PATH: Kafka ${kafkaVersion()} needs Java 17 or newer (e.g. apt-get install openjdk-17-jre-headless)`,
+      );
     throw error;
   }
   const match = /version "(\d+)(?:\.(\d+))?/.exec(result.output);
   const major = match ? (match[1] === '1' ? Number(match[2]) : Number(match[1])) : NaN;
   if (result.code !== 0 || !(major >= 17)) {
-    throw new Error(`${java} -version: Kafka ${kafkaVersion()} needs Java 17 or newer, found: ${result.output.split('\n')[0]?.trim() || `exit ${result.code}`}`);
+    throw new Error(
+      `${java} -version: Kafka ${kafkaVersion()} needs Java 17 or newer, found: ${result.output.split('\n')[0]?.trim() || `exit ${result.code}`}`,
+    );
   }
 }
 
@@ -136,7 +163,9 @@ export async function checkJava(java = process.env.JAVA ?? 'java'): Promise<void
  * baseline), fetched once beside the broker jars into `<cache>/kafka-<version>/tools`. Its
  * dependencies are the broker's: the classpath is `<libs>/*:<tools>/*`.
  */
-export async function kafkaToolsLibs(options: { version?: string; log?: (line: string) => void } = {}): Promise<{ version: string; classpath: string; downloaded: boolean }> {
+export async function kafkaToolsLibs(
+  options: { version?: string; log?: (line: string) => void } = {},
+): Promise<{ version: string; classpath: string; downloaded: boolean }> {
   const libs = await kafkaLibs(options);
   const version = libs.version;
   const dir = join(cacheRoot(), `kafka-${version}`, 'tools');
@@ -144,18 +173,28 @@ export async function kafkaToolsLibs(options: { version?: string; log?: (line: s
   const classpath = `${libs.dir}/*:${dir}/*`;
   if (existsSync(join(dir, jar))) return { version, classpath, downloaded: false };
   const staging = `${dir}.tmp-${process.pid}-${Date.now()}`;
-  const args = ['-q', '-B', '-Dstyle.color=never', 'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy', `-Dartifact=org.apache.kafka:kafka-tools:${version}`, `-DoutputDirectory=${staging}`];
+  const args = [
+    '-q',
+    '-B',
+    '-Dstyle.color=never',
+    'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy',
+    `-Dartifact=org.apache.kafka:kafka-tools:${version}`,
+    `-DoutputDirectory=${staging}`,
+  ];
   options.log?.(`fetching ${jar} from Maven Central into ${dir} (once) ...`);
   let result;
   try {
     result = await run('mvn', args);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`mvn not found on PATH: Maven is needed once to fetch ${jar} (command: mvn ${args.join(' ')})`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`mvn not found on PATH: Maven is needed once to fetch ${jar} (command: mvn ${args.join(' ')})`);
     throw error;
   }
   if (result.code !== 0 || !existsSync(join(staging, jar))) {
     rmSync(staging, { recursive: true, force: true });
-    throw new Error(`Maven failed to fetch ${jar} (exit ${result.code ?? result.signal}): mvn ${args.join(' ')}\n${mavenErrors(result.output)}`);
+    throw new Error(
+      `Maven failed to fetch ${jar} (exit ${result.code ?? result.signal}): mvn ${args.join(' ')}\n${mavenErrors(result.output)}`,
+    );
   }
   if (!existsSync(join(dir, jar))) {
     rmSync(dir, { recursive: true, force: true });

@@ -54,7 +54,10 @@ export function findMosquitto(): string | null {
   return findBinary(MOSQUITTO.names, MOSQUITTO.envVar);
 }
 
-export function ensureMosquitto({ install = true, log = (_: string) => {} }: { install?: boolean; log?: (line: string) => void } = {}): Promise<string> {
+export function ensureMosquitto({
+  install = true,
+  log = (_: string) => {},
+}: { install?: boolean; log?: (line: string) => void } = {}): Promise<string> {
   return ensureDebianBinary({ ...MOSQUITTO, install, log });
 }
 

@@ -27,7 +27,10 @@ describe('MQTT authentication and authorization, API roles', () => {
   const otherWell = registry.ofKind('groundwater').find((w) => w.nodeId !== baotu.nodeId && !w.gatewayId)!;
   const space = registry.ofKind('parking')[0]!;
   const gateway = space.gatewayId!;
-  const ownSpaces = registry.ofKind('parking').filter((p) => p.gatewayId === gateway).slice(0, 2);
+  const ownSpaces = registry
+    .ofKind('parking')
+    .filter((p) => p.gatewayId === gateway)
+    .slice(0, 2);
   const foreignSpace = registry.ofKind('parking').find((p) => p.gatewayId !== gateway)!;
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-auth-'));
   const secrets = new Map<string, string>();
@@ -58,7 +61,29 @@ describe('MQTT authentication and authorization, API roles', () => {
 
   beforeAll(async () => {
     // A self-signed certificate for 127.0.0.1, made with the openssl CLI as an operator would.
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'pipe' },
+    );
     tlsPort = await freePort();
     auth = await authPipeline(
       registry,
@@ -96,7 +121,9 @@ describe('MQTT authentication and authorization, API roles', () => {
     // Valid credentials but another client id: no device may take over another's session.
     expect(await connackCode({ clientId: otherWell.nodeId, username: baotu.nodeId, password: secrets.get(baotu.nodeId)! })).toBe(2);
     // Keep-alive 0 (a half-open connection would never be noticed) is refused too.
-    expect(await connackCode({ clientId: baotu.nodeId, username: baotu.nodeId, password: secrets.get(baotu.nodeId)!, keepalive: 0 })).toBe(2);
+    expect(await connackCode({ clientId: baotu.nodeId, username: baotu.nodeId, password: secrets.get(baotu.nodeId)!, keepalive: 0 })).toBe(
+      2,
+    );
     expect(metricValue(await metrics(), 'citybrain_mqtt_refused_total', { cause: 'client-id' })).toBe(1);
     expect(metricValue(await metrics(), 'citybrain_mqtt_refused_total', { cause: 'keepalive' })).toBe(1);
   });
@@ -113,32 +140,46 @@ describe('MQTT authentication and authorization, API roles', () => {
     expect(metricValue(after, 'citybrain_readings_accepted_total', { kind: 'groundwater' })).toBe(accepted + 1);
     expect(metricValue(after, 'citybrain_readings_rejected_total', { reason: 'unauthorized' })).toBe(unauthorized + 1);
     expect(device.connected).toBe(true);
-    const other = (await (await fetch(`${api}/api/v1/nodes/${otherWell.nodeId}`, { headers: { authorization: `Bearer ${VIEWER}` } })).json()) as { latest?: unknown };
+    const other = (await (
+      await fetch(`${api}/api/v1/nodes/${otherWell.nodeId}`, { headers: { authorization: `Bearer ${VIEWER}` } })
+    ).json()) as { latest?: unknown };
     expect(other.latest ?? null).toBeNull();
   });
 
-  it('restricts subscriptions to the device\'s own topics', async () => {
+  it("restricts subscriptions to the device's own topics", async () => {
     const device = await as(otherWell.nodeId);
     // A refused filter gets a failure SUBACK (0x80), which mqtt.js reports as an error; the connection stays.
-    const subscribe = (filter: string) => device.subscribeAsync(filter).then((g) => g[0]!.qos, () => 128);
+    const subscribe = (filter: string) =>
+      device.subscribeAsync(filter).then(
+        (g) => g[0]!.qos,
+        () => 128,
+      );
     expect(await subscribe(`city/+/+/${otherWell.nodeId}/#`)).toBe(0);
     for (const filter of ['city/#', `city/+/+/${baotu.nodeId}/telemetry`, '$SYS/#', '#']) expect(await subscribe(filter)).toBe(128);
     expect(device.connected).toBe(true);
   });
 
-  it('keeps a gateway batch\'s own nodes and rejects (and counts) the entry for a node behind another gateway', async () => {
+  it("keeps a gateway batch's own nodes and rejects (and counts) the entry for a node behind another gateway", async () => {
     const gw = await as(gateway);
     const text = await metrics();
     const accepted = metricValue(text, 'citybrain_readings_accepted_total', { kind: 'parking' });
     const unauthorized = metricValue(text, 'citybrain_readings_rejected_total', { reason: 'unauthorized' });
     const entry = (nodeId: string) => ({ nodeId, kind: 'parking', ts: testNow(), status: 'occupied' });
-    await gw.publishAsync(`city/gateways/${gateway}/batch`, JSON.stringify({ readings: [entry(ownSpaces[0]!.nodeId), entry(foreignSpace.nodeId), entry(ownSpaces[1]!.nodeId)] }), { qos: 1 });
+    await gw.publishAsync(
+      `city/gateways/${gateway}/batch`,
+      JSON.stringify({ readings: [entry(ownSpaces[0]!.nodeId), entry(foreignSpace.nodeId), entry(ownSpaces[1]!.nodeId)] }),
+      { qos: 1 },
+    );
     // Another gateway's batch topic is refused as a whole.
-    await gw.publishAsync(`city/gateways/${foreignSpace.gatewayId}/batch`, JSON.stringify({ readings: [entry(foreignSpace.nodeId)] }), { qos: 1 });
+    await gw.publishAsync(`city/gateways/${foreignSpace.gatewayId}/batch`, JSON.stringify({ readings: [entry(foreignSpace.nodeId)] }), {
+      qos: 1,
+    });
     const after = await metrics();
     expect(metricValue(after, 'citybrain_readings_accepted_total', { kind: 'parking' })).toBe(accepted + 2);
     expect(metricValue(after, 'citybrain_readings_rejected_total', { reason: 'unauthorized' })).toBe(unauthorized + 2);
-    const foreign = (await (await fetch(`${api}/api/v1/nodes/${foreignSpace.nodeId}`, { headers: { authorization: `Bearer ${VIEWER}` } })).json()) as { latest?: unknown };
+    const foreign = (await (
+      await fetch(`${api}/api/v1/nodes/${foreignSpace.nodeId}`, { headers: { authorization: `Bearer ${VIEWER}` } })
+    ).json()) as { latest?: unknown };
     expect(foreign.latest ?? null).toBeNull();
   });
 
@@ -184,7 +225,9 @@ describe('MQTT authentication and authorization, API roles', () => {
     const id = baotu.nodeId;
     const password = secrets.get(id)!;
     const body = Buffer.concat([
-      Buffer.from([0, 4]), Buffer.from('MQTT'), Buffer.from([4, 0xc2, 0, 1]), // protocol 3.1.1, flags user+pass+clean, keep-alive 1 s
+      Buffer.from([0, 4]),
+      Buffer.from('MQTT'),
+      Buffer.from([4, 0xc2, 0, 1]), // protocol 3.1.1, flags user+pass+clean, keep-alive 1 s
       ...[id, id, password].map((s) => Buffer.concat([Buffer.from([0, Buffer.byteLength(s)]), Buffer.from(s)])),
     ]);
     const socket = connectTcp(pipeline.mqttPort, '127.0.0.1');
@@ -200,13 +243,20 @@ describe('MQTT authentication and authorization, API roles', () => {
   it('API: acknowledging needs a token (401), a viewer may not (403), a crew may (200)', async () => {
     const device = await as(baotu.nodeId);
     const ts = testNow();
-    for (let i = 0; i < 5; i++) await device.publishAsync(wellTopic(baotu), JSON.stringify({ ts: ts + (i + 1) * 1000, waterTableM: 27.5 }), { qos: 1 });
+    for (let i = 0; i < 5; i++)
+      await device.publishAsync(wellTopic(baotu), JSON.stringify({ ts: ts + (i + 1) * 1000, waterTableM: 27.5 }), { qos: 1 });
     const viewer = { authorization: `Bearer ${VIEWER}` };
     expect((await fetch(`${api}/api/v1/alerts?state=firing`)).status).toBe(401);
-    const alert = await waitFor(async () => {
-      const body = (await (await fetch(`${api}/api/v1/alerts?state=firing`, { headers: viewer })).json()) as { items: { id: string; alertname: string; labels: Record<string, string> }[] };
-      return body.items.find((a) => a.alertname === 'GroundwaterBelowLine' && a.labels.well === 'Baotu Spring');
-    }, 5000, 'GroundwaterBelowLine');
+    const alert = await waitFor(
+      async () => {
+        const body = (await (await fetch(`${api}/api/v1/alerts?state=firing`, { headers: viewer })).json()) as {
+          items: { id: string; alertname: string; labels: Record<string, string> }[];
+        };
+        return body.items.find((a) => a.alertname === 'GroundwaterBelowLine' && a.labels.well === 'Baotu Spring');
+      },
+      5000,
+      'GroundwaterBelowLine',
+    );
     const ack = (headers: Record<string, string>) => fetch(`${api}/api/v1/alerts/${alert.id}/ack`, { method: 'POST', headers });
     const anonymous = await ack({});
     expect(anonymous.status).toBe(401);
@@ -215,7 +265,10 @@ describe('MQTT authentication and authorization, API roles', () => {
     expect((await ack(viewer)).status).toBe(403);
     const crew = await ack({ authorization: `Bearer ${CREW}` });
     expect(crew.status).toBe(200);
-    expect(((await crew.json()) as { state: string; acknowledgedBy: string })).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'crew-token' });
+    expect((await crew.json()) as { state: string; acknowledgedBy: string }).toMatchObject({
+      state: 'acknowledged',
+      acknowledgedBy: 'crew-token',
+    });
   });
 
   it('API admin: credential counts and reload for admin only, never a hash', async () => {
@@ -234,10 +287,24 @@ describe('MQTT authentication and authorization, API roles', () => {
     expect(await reload.json()).toMatchObject({ disabled: 1, gateways: 0 });
     expect(await connackCode({ clientId: gateway, username: gateway, password: secrets.get(gateway)! })).toBe(5);
     // A broken file is refused with the file and entry named; the credentials in force stay.
-    writeFileSync(join(dir, 'credentials.json'), JSON.stringify({ version: 1, entries: [{ type: 'device', id: 'X', secret: { alg: 'scrypt', N: 3000, r: 8, p: 1, salt: 'AAAAAAAAAAAAAAAAAAAAAA==', hash: 'AAAAAAAAAAAAAAAAAAAAAA==' } }] }));
+    writeFileSync(
+      join(dir, 'credentials.json'),
+      JSON.stringify({
+        version: 1,
+        entries: [
+          {
+            type: 'device',
+            id: 'X',
+            secret: { alg: 'scrypt', N: 3000, r: 8, p: 1, salt: 'AAAAAAAAAAAAAAAAAAAAAA==', hash: 'AAAAAAAAAAAAAAAAAAAAAA==' },
+          },
+        ],
+      }),
+    );
     const broken = await fetch(`${api}/api/v1/admin/credentials/reload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
     expect(broken.status).toBe(422);
-    expect(((await broken.json()) as { message: string }).message).toMatch(/credentials\.json: 1 invalid entry:\nentry 0 \(X\): secret\.N: must be a power of two/);
+    expect(((await broken.json()) as { message: string }).message).toMatch(
+      /credentials\.json: 1 invalid entry:\nentry 0 \(X\): secret\.N: must be a power of two/,
+    );
     expect(await connackCode({ clientId: baotu.nodeId, username: baotu.nodeId, password: secrets.get(baotu.nodeId)! })).toBe(0);
   });
 });

@@ -48,7 +48,12 @@ export function preConnect(client: Client, packet: ConnectPacket, callback: (err
  */
 export function authenticate(options: AuthenticateOptions) {
   const { store, keepaliveMaxS, refused, logger, gate } = options;
-  return (client: Client, username: string | undefined, password: Buffer | undefined, callback: (error: AuthenticateError | null, success: boolean | null) => void): void => {
+  return (
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    callback: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void => {
     const keepalive = keepalives.get(client) ?? 0;
     if (keepalive === 0 || keepalive > keepaliveMaxS) {
       refused('keepalive');
@@ -66,7 +71,10 @@ export function authenticate(options: AuthenticateOptions) {
     }
     if (client.id !== username) {
       refused('client-id');
-      logger.info({ clientId: client.id.slice(0, 64), username: username.slice(0, 64) }, 'mqtt connection refused: client id must equal the username');
+      logger.info(
+        { clientId: client.id.slice(0, 64), username: username.slice(0, 64) },
+        'mqtt connection refused: client id must equal the username',
+      );
       return callback(refusal(IDENTIFIER_REJECTED, 'client id must equal the username'), false);
     }
     const secret = password.toString('utf8');
@@ -84,7 +92,10 @@ export function authenticate(options: AuthenticateOptions) {
           const busy = result.limit === 'MQTT_AUTH_QUEUE_MAX';
           refused(busy ? 'auth-busy' : 'auth-backoff');
           options.limitHit?.(result.limit);
-          logger.debug({ username: username.slice(0, 64), ip, limit: result.limit }, busy ? 'mqtt login refused: password checks busy' : 'mqtt login refused: backing off after failed logins');
+          logger.debug(
+            { username: username.slice(0, 64), ip, limit: result.limit },
+            busy ? 'mqtt login refused: password checks busy' : 'mqtt login refused: backing off after failed logins',
+          );
           return callback(busy ? refusal(SERVER_UNAVAILABLE, 'server unavailable') : refusal(NOT_AUTHORIZED, 'not authorized'), false);
         }
         const principal = result.value;

@@ -28,7 +28,11 @@ describe('credentials', () => {
   });
 
   it('names the file and the entry of every invalid credential', () => {
-    const good = { type: 'device', id: 'GW-1', secret: { alg: 'scrypt', N: 4096, r: 8, p: 1, salt: 'AAAAAAAAAAAAAAAAAAAAAA==', hash: 'AAAAAAAAAAAAAAAAAAAAAA==' } };
+    const good = {
+      type: 'device',
+      id: 'GW-1',
+      secret: { alg: 'scrypt', N: 4096, r: 8, p: 1, salt: 'AAAAAAAAAAAAAAAAAAAAAA==', hash: 'AAAAAAAAAAAAAAAAAAAAAA==' },
+    };
     expect(() => parseCredentials('{', 'c.json')).toThrow(/^credentials file c\.json: not valid JSON/);
     expect(() => parseCredentials('[]', 'c.json')).toThrow(/credentials file c\.json: \(top level\): .*expected \{ "version": 1/);
     const text = JSON.stringify({ version: 1, entries: [good, { ...good, type: 'lamp', id: 'SL-2' }, good, { ...good, id: 'bad/id' }] });
@@ -65,7 +69,10 @@ describe('credentials', () => {
   });
 
   it('a logged-in principal stays in force only while its entry does: revoked, removed or rotated ends it; every change is announced', async () => {
-    const { entries, secrets } = await provision([{ type: 'device', id: 'SL-1' }, { type: 'device', id: 'SL-2' }]);
+    const { entries, secrets } = await provision([
+      { type: 'device', id: 'SL-1' },
+      { type: 'device', id: 'SL-2' },
+    ]);
     const store = new CredentialStore(entries);
     let changes = 0;
     store.onChange(() => changes++);
@@ -98,9 +105,16 @@ describe('credentials', () => {
     for (const [id, password] of secrets) expect(await store.verify(id, password)).toMatchObject({ id, type: 'device' });
 
     const grown = new NodeRegistry([...generateCity().all()].filter((n) => n.kind === 'groundwater').slice(0, 5));
-    await expect(provisionFile({ registry: grown, out, secrets: join(dir, 's1.json') })).rejects.toThrow(/s1\.json already exists; it is never overwritten/);
+    await expect(provisionFile({ registry: grown, out, secrets: join(dir, 's1.json') })).rejects.toThrow(
+      /s1\.json already exists; it is never overwritten/,
+    );
     expect(parseCredentials(readFileSync(out, 'utf8'), out)).toHaveLength(3); // nothing half-written
-    expect(await provisionFile({ registry: grown, out, secrets: join(dir, 's2.json') })).toEqual({ total: 5, added: 2, gateways: 0, devices: 5 });
+    expect(await provisionFile({ registry: grown, out, secrets: join(dir, 's2.json') })).toEqual({
+      total: 5,
+      added: 2,
+      gateways: 0,
+      devices: 5,
+    });
     expect((await loadDeviceSecrets(join(dir, 's2.json'))).size).toBe(2);
     expect(await provisionFile({ registry: grown, out, secrets: join(dir, 's3.json') })).toMatchObject({ added: 0 });
     expect(credentialsToJson(parseCredentials(readFileSync(out, 'utf8'), out))).not.toMatch(/password/);
@@ -132,10 +146,11 @@ describe('authorization policies', () => {
     expect(may(gateway, `city/${foreign.district}/parking/${foreign.nodeId}/status`).allowed).toBe(false);
   });
 
-  it('subscriptions only to filters that match nothing but the subscriber\'s own topics', () => {
+  it("subscriptions only to filters that match nothing but the subscriber's own topics", () => {
     expect(subscribeAllowed(device, `city/+/+/${well.nodeId}/#`)).toBe(true);
     expect(subscribeAllowed(device, `city/${well.district}/groundwater/${well.nodeId}/config`)).toBe(true);
-    for (const f of ['#', 'city/#', 'city/+/+/+/telemetry', `city/+/+/${space.nodeId}/#`, '$SYS/#', `city/#/x/${well.nodeId}`]) expect(subscribeAllowed(device, f)).toBe(false);
+    for (const f of ['#', 'city/#', 'city/+/+/+/telemetry', `city/+/+/${space.nodeId}/#`, '$SYS/#', `city/#/x/${well.nodeId}`])
+      expect(subscribeAllowed(device, f)).toBe(false);
     expect(subscribeAllowed(gateway, `city/gateways/${gw}/#`)).toBe(true);
     expect(subscribeAllowed(gateway, `city/gateways/+/#`)).toBe(false);
     expect(subscribeAllowed(gateway, `city/gateways/${foreign.gatewayId}/#`)).toBe(false);
@@ -176,8 +191,8 @@ describe('MQTT_AUTH at start-up', () => {
   });
 
   it('on with a missing file: one error naming it', async () => {
-    await expect(loadMqttAuth(testConfig({ MQTT_AUTH: 'on', MQTT_CREDENTIALS: '/nonexistent/credentials.json' }), registry, logged().logger)).rejects.toThrow(
-      'credentials file /nonexistent/credentials.json: cannot read: ENOENT',
-    );
+    await expect(
+      loadMqttAuth(testConfig({ MQTT_AUTH: 'on', MQTT_CREDENTIALS: '/nonexistent/credentials.json' }), registry, logged().logger),
+    ).rejects.toThrow('credentials file /nonexistent/credentials.json: cannot read: ENOENT');
   });
 });

@@ -24,7 +24,12 @@ export interface Principal {
 export const DEFAULT_SCRYPT = { N: 4096, r: 8, p: 1, keyLength: 32 } as const;
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
-const powerOfTwo = z.number().int().min(1024).max(1 << 20).refine((n) => (n & (n - 1)) === 0, 'must be a power of two');
+const powerOfTwo = z
+  .number()
+  .int()
+  .min(1024)
+  .max(1 << 20)
+  .refine((n) => (n & (n - 1)) === 0, 'must be a power of two');
 
 const scryptHash = z.strictObject({
   alg: z.literal('scrypt'),
@@ -70,7 +75,9 @@ export function parseCredentials(text: string, file: string): CredentialEntry[] 
   const top = fileSchema.safeParse(json);
   if (!top.success) {
     const issue = top.error.issues[0]!;
-    throw new CredentialsError(`credentials file ${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message} (expected { "version": 1, "entries": [...] })`);
+    throw new CredentialsError(
+      `credentials file ${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message} (expected { "version": 1, "entries": [...] })`,
+    );
   }
   const entries: CredentialEntry[] = [];
   const errors: string[] = [];
@@ -79,7 +86,12 @@ export function parseCredentials(text: string, file: string): CredentialEntry[] 
     const parsed = entrySchema.safeParse(raw);
     const id = typeof (raw as { id?: unknown })?.id === 'string' ? ` (${(raw as { id: string }).id.slice(0, 64)})` : '';
     if (!parsed.success) {
-      errors.push(`entry ${i}${id}: ${parsed.error.issues.slice(0, 3).map((x) => `${x.path.join('.') || 'entry'}: ${x.message}`).join('; ')}`);
+      errors.push(
+        `entry ${i}${id}: ${parsed.error.issues
+          .slice(0, 3)
+          .map((x) => `${x.path.join('.') || 'entry'}: ${x.message}`)
+          .join('; ')}`,
+      );
       return;
     }
     if (seen.has(parsed.data.id)) {
@@ -91,7 +103,9 @@ export function parseCredentials(text: string, file: string): CredentialEntry[] 
   });
   if (errors.length > 0) {
     const more = errors.length > 10 ? `\n... and ${errors.length - 10} more` : '';
-    throw new CredentialsError(`credentials file ${file}: ${errors.length} invalid entr${errors.length === 1 ? 'y' : 'ies'}:\n${errors.slice(0, 10).join('\n')}${more}`);
+    throw new CredentialsError(
+      `credentials file ${file}: ${errors.length} invalid entr${errors.length === 1 ? 'y' : 'ies'}:\n${errors.slice(0, 10).join('\n')}${more}`,
+    );
   }
   return entries;
 }
@@ -101,10 +115,17 @@ export function credentialsToJson(entries: readonly CredentialEntry[]): string {
 }
 
 function scrypt(secret: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => scryptCb(secret, salt, keyLength, { ...options, maxmem: 256 * options.N! * options.r! + 1024 * 1024 }, (e, key) => (e ? reject(e) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scryptCb(secret, salt, keyLength, { ...options, maxmem: 256 * options.N! * options.r! + 1024 * 1024 }, (e, key) =>
+      e ? reject(e) : resolve(key),
+    ),
+  );
 }
 
-export async function hashSecret(secret: string, params: { N: number; r: number; p: number; keyLength?: number } = DEFAULT_SCRYPT): Promise<ScryptHash> {
+export async function hashSecret(
+  secret: string,
+  params: { N: number; r: number; p: number; keyLength?: number } = DEFAULT_SCRYPT,
+): Promise<ScryptHash> {
   const salt = randomBytes(16);
   const key = await scrypt(secret, salt, params.keyLength ?? 32, { N: params.N, r: params.r, p: params.p });
   return { alg: 'scrypt', N: params.N, r: params.r, p: params.p, salt: salt.toString('base64'), hash: key.toString('base64') };
@@ -137,7 +158,10 @@ export function principalsOf(registry: NodeRegistry, options: { allNodes?: boole
 }
 
 /** New entries with fresh secrets; the plaintext secrets are returned once and never stored. */
-export async function provision(principals: readonly Principal[], params: { N: number; r: number; p: number } = DEFAULT_SCRYPT): Promise<{ entries: CredentialEntry[]; secrets: (Principal & { password: string })[] }> {
+export async function provision(
+  principals: readonly Principal[],
+  params: { N: number; r: number; p: number } = DEFAULT_SCRYPT,
+): Promise<{ entries: CredentialEntry[]; secrets: (Principal & { password: string })[] }> {
   const secrets = principals.map((p) => ({ ...p, password: generateSecret() }));
   // scrypt runs on libuv's thread pool: a few at a time keeps every core busy without queueing thousands.
   const entries: CredentialEntry[] = new Array(secrets.length);
@@ -202,7 +226,9 @@ export class CredentialStore {
     try {
       [text, mtimeMs] = await Promise.all([readFile(this.file, 'utf8'), stat(this.file).then((s) => s.mtimeMs)]);
     } catch (e) {
-      throw new CredentialsError(`credentials file ${this.file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new CredentialsError(
+        `credentials file ${this.file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     this.replace(parseCredentials(text, this.file));
     this.#mtimeMs = mtimeMs;
@@ -212,7 +238,10 @@ export class CredentialStore {
   /** Reloads only when the file changed since it was read (cheap to call on a timer). */
   async reloadIfChanged(): Promise<boolean> {
     if (!this.file) return false;
-    const mtimeMs = await stat(this.file).then((s) => s.mtimeMs, () => this.#mtimeMs);
+    const mtimeMs = await stat(this.file).then(
+      (s) => s.mtimeMs,
+      () => this.#mtimeMs,
+    );
     if (mtimeMs === this.#mtimeMs) return false;
     await this.reload();
     return true;

@@ -33,7 +33,11 @@ export async function loadMqttAuth(config: Config, registry: NodeRegistry, logge
   const store = await CredentialStore.fromFile(config.MQTT_CREDENTIALS);
   const stale = store.unknownIn(registry);
   logger.info({ file: config.MQTT_CREDENTIALS, ...store.summary() }, 'mqtt credentials loaded');
-  if (stale.length > 0) logger.warn({ count: stale.length, examples: stale.slice(0, 5) }, 'credentials for ids the registry does not know (their readings would be rejected)');
+  if (stale.length > 0)
+    logger.warn(
+      { count: stale.length, examples: stale.slice(0, 5) },
+      'credentials for ids the registry does not know (their readings would be rejected)',
+    );
   const timer = setInterval(() => {
     store.reloadIfChanged().then(
       (changed) => changed && logger.info({ file: config.MQTT_CREDENTIALS, ...store.summary() }, 'mqtt credentials reloaded'),

@@ -16,7 +16,8 @@ describe('LoginGate', () => {
     const gate = new LoginGate(options);
     const { checks, check } = held();
     const results: Record<string, unknown> = {};
-    const go = (u: string, ip: string) => void gate.check(u, ip, check(u), (ok) => ok).then((r) => (results[u] = r.ok ? 'checked' : r.limit));
+    const go = (u: string, ip: string) =>
+      void gate.check(u, ip, check(u), (ok) => ok).then((r) => (results[u] = r.ok ? 'checked' : r.limit));
     go('flood-1', '10.0.0.1');
     go('flood-2', '10.0.0.2');
     go('flood-3', '10.0.0.3');
@@ -38,7 +39,12 @@ describe('LoginGate', () => {
     let now = 0;
     const gate = new LoginGate({ ...options, now: () => now });
     const attempt = async (u: string, ip: string, ok = false) => {
-      const r = await gate.check(u, ip, async () => ok, (v) => v);
+      const r = await gate.check(
+        u,
+        ip,
+        async () => ok,
+        (v) => v,
+      );
       return r.ok ? 'checked' : r.limit;
     };
     for (const ip of ['10.0.1.1', '10.0.2.1', '10.0.3.1']) expect(await attempt('dev', ip)).toBe('checked');
@@ -66,7 +72,10 @@ describe('LoginGate', () => {
     const gate = new LoginGate({ ...options, queueMax: 100, now: () => now });
     const { checks, check } = held();
     const results: unknown[] = [];
-    for (let i = 0; i < 8; i++) void gate.check(`user-${i}`, `192.0.2.${i + 10}`, check(`user-${i}`), (ok) => ok).then((r) => results.push(r.ok ? 'checked' : r.limit));
+    for (let i = 0; i < 8; i++)
+      void gate
+        .check(`user-${i}`, `192.0.2.${i + 10}`, check(`user-${i}`), (ok) => ok)
+        .then((r) => results.push(r.ok ? 'checked' : r.limit));
     for (let i = 0; i < 5; i++) {
       checks[i]!.settle(false);
       await tick();
@@ -77,10 +86,35 @@ describe('LoginGate', () => {
     expect(checks).toHaveLength(6);
     expect(results.filter((r) => r === 'MQTT_AUTH_BACKOFF_PREFIX_FAILURES')).toHaveLength(2);
     checks.length = 0;
-    expect(await gate.check('someone', '::ffff:192.0.2.7', async () => true, (v) => v)).toEqual({ ok: false, limit: 'MQTT_AUTH_BACKOFF_PREFIX_FAILURES' });
-    expect((await gate.check('someone', '192.0.3.1', async () => true, (v) => v)).ok).toBe(true);
+    expect(
+      await gate.check(
+        'someone',
+        '::ffff:192.0.2.7',
+        async () => true,
+        (v) => v,
+      ),
+    ).toEqual({ ok: false, limit: 'MQTT_AUTH_BACKOFF_PREFIX_FAILURES' });
+    expect(
+      (
+        await gate.check(
+          'someone',
+          '192.0.3.1',
+          async () => true,
+          (v) => v,
+        )
+      ).ok,
+    ).toBe(true);
     now += 1_001;
-    expect((await gate.check('someone-else', '192.0.2.200', async () => true, (v) => v)).ok).toBe(true);
+    expect(
+      (
+        await gate.check(
+          'someone-else',
+          '192.0.2.200',
+          async () => true,
+          (v) => v,
+        )
+      ).ok,
+    ).toBe(true);
   });
 
   it('prefixes: IPv4 /24, IPv6 /64', () => {

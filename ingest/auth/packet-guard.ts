@@ -11,7 +11,12 @@ import type { Socket } from 'node:net';
  * reads nothing more from a client until its CONNECT is answered, so that bounds what any
  * unauthenticated socket costs.
  */
-export function guardPacketSize(socket: Socket, maxBytes: number, onTooLarge: (announced: number, first: boolean) => void, maxFirstBytes = maxBytes): void {
+export function guardPacketSize(
+  socket: Socket,
+  maxBytes: number,
+  onTooLarge: (announced: number, first: boolean) => void,
+  maxFirstBytes = maxBytes,
+): void {
   let first = true;
   let state: 'header' | 'length' | 'body' = 'header';
   let length = 0;

@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { NodeRegistry } from '../../core/index.js';
-import { credentialsToJson, CredentialsError, parseCredentials, principalsOf, provision, type CredentialEntry, type Principal } from './credentials.js';
+import {
+  credentialsToJson,
+  CredentialsError,
+  parseCredentials,
+  principalsOf,
+  provision,
+  type CredentialEntry,
+  type Principal,
+} from './credentials.js';
 
 export interface ProvisionFileOptions {
   registry: NodeRegistry;
@@ -24,7 +32,9 @@ export interface DeviceSecret extends Principal {
  * devices. Running it again after the registry grew provisions only the new ones; existing
  * secrets are never re-issued (revoke by setting `"disabled": true`, or delete the entry and re-run).
  */
-export async function provisionFile(options: ProvisionFileOptions): Promise<{ total: number; added: number; gateways: number; devices: number }> {
+export async function provisionFile(
+  options: ProvisionFileOptions,
+): Promise<{ total: number; added: number; gateways: number; devices: number }> {
   const existing = await readFile(options.out, 'utf8').then(
     (text) => parseCredentials(text, options.out),
     (error: NodeJS.ErrnoException) => {
@@ -51,7 +61,12 @@ export async function provisionFile(options: ProvisionFileOptions): Promise<{ to
     await writeFile(tmp, credentialsToJson(all), { mode: 0o600 });
     await rename(tmp, options.out);
   }
-  return { total: all.length, added: wanted.length, gateways: all.filter((e) => e.type === 'gateway').length, devices: all.filter((e) => e.type === 'device').length };
+  return {
+    total: all.length,
+    added: wanted.length,
+    gateways: all.filter((e) => e.type === 'gateway').length,
+    devices: all.filter((e) => e.type === 'device').length,
+  };
 }
 
 export function secretsToJson(secrets: readonly DeviceSecret[]): string {
@@ -69,10 +84,12 @@ export async function loadDeviceSecrets(file: string): Promise<Map<string, strin
   } catch {
     throw new CredentialsError(`secrets file ${file}: not valid JSON`);
   }
-  if (!Array.isArray(body.secrets)) throw new CredentialsError(`secrets file ${file}: expected { "version": 1, "secrets": [ { "username", "password" } ] }`);
+  if (!Array.isArray(body.secrets))
+    throw new CredentialsError(`secrets file ${file}: expected { "version": 1, "secrets": [ { "username", "password" } ] }`);
   const map = new Map<string, string>();
   body.secrets.forEach((s, i) => {
-    if (typeof s?.username !== 'string' || typeof s.password !== 'string') throw new CredentialsError(`secrets file ${file}: entry ${i}: needs string username and password`);
+    if (typeof s?.username !== 'string' || typeof s.password !== 'string')
+      throw new CredentialsError(`secrets file ${file}: entry ${i}: needs string username and password`);
     map.set(s.username, s.password);
   });
   return map;

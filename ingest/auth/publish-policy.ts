@@ -3,7 +3,12 @@ import { parseTopic } from '../topics.js';
 import type { Principal } from './credentials.js';
 
 export type PublishDecision =
-  | { allowed: true; /** For a gateway batch: why an entry's node is not this gateway's, or undefined. */ refuseEntry?: (nodeId: string) => string | undefined }
+  | {
+      allowed: true;
+      /** For a gateway batch: why an entry's node is not this gateway's, or undefined. */ refuseEntry?: (
+        nodeId: string,
+      ) => string | undefined;
+    }
   | { allowed: false; detail: string; nodeId?: string };
 
 /**
@@ -15,7 +20,8 @@ export type PublishDecision =
 export function publishPolicy(registry: NodeRegistry) {
   return (principal: Principal, topic: string): PublishDecision => {
     const target = parseTopic(topic, registry.kinds);
-    if ('reason' in target) return { allowed: false, detail: `${principal.type} ${principal.id} may not publish to ${clip(topic)} (${target.reason})` };
+    if ('reason' in target)
+      return { allowed: false, detail: `${principal.type} ${principal.id} may not publish to ${clip(topic)} (${target.reason})` };
     if (target.type === 'batch') {
       if (principal.type !== 'gateway' || target.gatewayId !== principal.id) {
         return { allowed: false, detail: `${principal.type} ${principal.id} may not publish batches of gateway ${target.gatewayId}` };
@@ -26,7 +32,9 @@ export function publishPolicy(registry: NodeRegistry) {
         refuseEntry: (nodeId) => {
           const node = registry.get(nodeId);
           // An unknown node is left to validation (unknown-node); a known one must be behind this gateway.
-          return node && node.gatewayId !== gatewayId ? `gateway ${gatewayId} may not carry node ${nodeId} (registered behind ${node.gatewayId ?? 'no gateway'})` : undefined;
+          return node && node.gatewayId !== gatewayId
+            ? `gateway ${gatewayId} may not carry node ${nodeId} (registered behind ${node.gatewayId ?? 'no gateway'})`
+            : undefined;
         },
       };
     }

@@ -1,7 +1,17 @@
 import { Counter } from 'prom-client';
 import type { PipelineMetrics } from '../../core/index.js';
 
-export type RefusalCause = 'bad-credentials' | 'no-credentials' | 'client-id' | 'keepalive' | 'rate-limit' | 'packet-too-large' | 'connect-too-large' | 'auth-busy' | 'auth-backoff' | 'revoked';
+export type RefusalCause =
+  | 'bad-credentials'
+  | 'no-credentials'
+  | 'client-id'
+  | 'keepalive'
+  | 'rate-limit'
+  | 'packet-too-large'
+  | 'connect-too-large'
+  | 'auth-busy'
+  | 'auth-backoff'
+  | 'revoked';
 
 const counters = new WeakMap<PipelineMetrics, Counter<'cause'>>();
 

@@ -51,16 +51,23 @@ class RawSession {
           const topicLength = p.body.readUInt16BE(0);
           const topic = p.body.subarray(2, 2 + topicLength).toString();
           const id = qos > 0 ? p.body.readUInt16BE(2 + topicLength) : undefined;
-          this.deliveries.push({ topic, payload: p.body.subarray(2 + topicLength + (qos > 0 ? 2 : 0)).toString(), dup: (p.flags & 8) !== 0, ...(id !== undefined ? { id } : {}) });
+          this.deliveries.push({
+            topic,
+            payload: p.body.subarray(2 + topicLength + (qos > 0 ? 2 : 0)).toString(),
+            dup: (p.flags & 8) !== 0,
+            ...(id !== undefined ? { id } : {}),
+          });
         }
       }
       this.#notify();
     });
     socket.on('error', () => undefined);
-    this.closed = new Promise((resolve) => socket.once('close', () => {
-      this.#notify();
-      resolve();
-    }));
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.#notify();
+        resolve();
+      }),
+    );
   }
 
   #notify(): void {
@@ -69,7 +76,12 @@ class RawSession {
     waiting.forEach((f) => f());
   }
 
-  static async open(port: number, id: string, password: string, clean: boolean): Promise<{ session: RawSession; code: number; sessionPresent: boolean }> {
+  static async open(
+    port: number,
+    id: string,
+    password: string,
+    clean: boolean,
+  ): Promise<{ session: RawSession; code: number; sessionPresent: boolean }> {
     const socket = connect({ port, host: '127.0.0.1' });
     socket.setNoDelay(true);
     const session = new RawSession(socket);
@@ -117,10 +129,14 @@ class RawSession {
 
   /** The index of the first delivery that matches, once it has arrived. */
   delivered(match: (d: Delivery) => boolean, what: string): Promise<number> {
-    return this.#until(() => {
-      const i = this.deliveries.findIndex(match);
-      return i < 0 ? undefined : i;
-    }, 5000, what);
+    return this.#until(
+      () => {
+        const i = this.deliveries.findIndex(match);
+        return i < 0 ? undefined : i;
+      },
+      5000,
+      what,
+    );
   }
 
   async end(): Promise<void> {
@@ -142,8 +158,19 @@ interface Principals {
 async function provisioned(registry: NodeRegistry, settings: Record<string, string>): Promise<{ ids: Principals; auth: AuthPipeline }> {
   const direct = registry.ofKind('groundwater').filter((w) => !w.gatewayId);
   const gateway = registry.ofKind('parking')[0]!.gatewayId!;
-  const ids: Principals = { a: direct[0]!.nodeId, b: direct[1]!.nodeId, c: direct[2]!.nodeId, d: direct[3]!.nodeId, e: direct[4]!.nodeId, gateway };
-  const auth = await authPipeline(registry, [...[ids.a, ids.b, ids.c, ids.d, ids.e].map((id) => ({ type: 'device' as const, id })), { type: 'gateway', id: gateway }], () => settings);
+  const ids: Principals = {
+    a: direct[0]!.nodeId,
+    b: direct[1]!.nodeId,
+    c: direct[2]!.nodeId,
+    d: direct[3]!.nodeId,
+    e: direct[4]!.nodeId,
+    gateway,
+  };
+  const auth = await authPipeline(
+    registry,
+    [...[ids.a, ids.b, ids.c, ids.d, ids.e].map((id) => ({ type: 'device' as const, id })), { type: 'gateway', id: gateway }],
+    () => settings,
+  );
   return { ids, auth };
 }
 
@@ -173,7 +200,12 @@ describe('persistent sessions and subscriptions (auth on)', () => {
   const metrics = async () => (await fetch(`${api}/metrics`)).text();
   const raw = (id: string, clean: boolean) => RawSession.open(pipeline.mqttPort, id, secrets.get(id)!, clean);
   const as = async (id: string) => {
-    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${pipeline.mqttPort}`, { clientId: id, username: id, password: secrets.get(id), reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${pipeline.mqttPort}`, {
+      clientId: id,
+      username: id,
+      password: secrets.get(id),
+      reconnectPeriod: 0,
+    });
     clients.push(c);
     return c;
   };
@@ -197,7 +229,10 @@ describe('persistent sessions and subscriptions (auth on)', () => {
 
     // The city goes on while the device is away: a gateway's batches and another device's readings.
     const gw = await as(ids.gateway);
-    const spaces = registry.ofKind('parking').filter((p) => p.gatewayId === ids.gateway).slice(0, 3);
+    const spaces = registry
+      .ofKind('parking')
+      .filter((p) => p.gatewayId === ids.gateway)
+      .slice(0, 3);
     for (let i = 0; i < 5; i++) {
       const readings = spaces.map((s) => ({ nodeId: s.nodeId, kind: 'parking', ts: testNow(), status: i % 2 ? 'free' : 'occupied' }));
       await gw.publishAsync(`city/gateways/${ids.gateway}/batch`, JSON.stringify({ readings }), { qos: 1 });
@@ -330,9 +365,14 @@ describe('a 10,000-filter SUBSCRIBE with the limits raised costs linear time (au
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('grants, stores and restores 10,000 own filters in linear time; /health and another device\'s PUBACK still answer; the pipeline stops', async () => {
+  it("grants, stores and restores 10,000 own filters in linear time; /health and another device's PUBACK still answer; the pipeline stops", async () => {
     const port = pipeline!.mqttPort;
-    const other = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: ids.a, username: ids.a, password: secrets.get(ids.a), reconnectPeriod: 0 });
+    const other = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      clientId: ids.a,
+      username: ids.a,
+      password: secrets.get(ids.a),
+      reconnectPeriod: 0,
+    });
     const d = registry.get(ids.a)!;
     const { session } = await RawSession.open(port, ids.d, secrets.get(ids.d)!, false);
     const filters = Array.from({ length: 10_000 }, (_, i) => `city/+/+/${ids.d}/filter/${i}`);
@@ -340,7 +380,11 @@ describe('a 10,000-filter SUBSCRIBE with the limits raised costs linear time (au
     const granted = session.subscribe(filters, 30_000);
     const [health, puback] = await Promise.all([
       timed(async () => expect((await fetch(`${api}/health`)).status).toBe(200)),
-      timed(() => other.publishAsync(`city/${d.district}/${d.kind}/${ids.a}/telemetry`, JSON.stringify({ ts: testNow(), waterTableM: 28.1 }), { qos: 1 })),
+      timed(() =>
+        other.publishAsync(`city/${d.district}/${d.kind}/${ids.a}/telemetry`, JSON.stringify({ ts: testNow(), waterTableM: 28.1 }), {
+          qos: 1,
+        }),
+      ),
     ]);
     const codes = await granted;
     const suback = performance.now() - started;
@@ -356,7 +400,9 @@ describe('a 10,000-filter SUBSCRIBE with the limits raised costs linear time (au
     await other.endAsync();
     const close = await timed(() => pipeline!.close());
     pipeline = undefined;
-    console.log(`10,000 own filters (limits 20,000): SUBACK ${suback.toFixed(0)} ms, /health ${health.toFixed(0)} ms, PUBACK ${puback.toFixed(0)} ms, resume ${resume.toFixed(0)} ms, close ${close.toFixed(0)} ms`);
+    console.log(
+      `10,000 own filters (limits 20,000): SUBACK ${suback.toFixed(0)} ms, /health ${health.toFixed(0)} ms, PUBACK ${puback.toFixed(0)} ms, resume ${resume.toFixed(0)} ms, close ${close.toFixed(0)} ms`,
+    );
     // aedes' own memory store took 8 s for 2,000 filters and 28 s for 4,000 on the same machine
     // (square of the count; 10,000 would be minutes). Stored once per granted filter it is linear:
     // 0.5-2.6 s for 10,000 here on two shared cores. That is still one turn of aedes' event loop, which is why the

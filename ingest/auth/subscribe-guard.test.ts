@@ -8,7 +8,14 @@ const str = (s: string) => Buffer.concat([Buffer.from([0, Buffer.byteLength(s)])
 const connect5 = () => frame(0x10, Buffer.concat([str('MQTT'), Buffer.from([5, 2, 0, 60, 0]), str('dev')]));
 const connect311 = () => frame(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 2, 0, 60]), str('dev')]));
 const subscribe = (n: number, props?: Buffer) =>
-  frame(0x82, Buffer.concat([Buffer.from([0, 1]), ...(props ? [encodeLength(props.length), props] : []), ...Array.from({ length: n }, (_, i) => Buffer.concat([str(`city/+/+/dev/${i}`), Buffer.from([1])]))]));
+  frame(
+    0x82,
+    Buffer.concat([
+      Buffer.from([0, 1]),
+      ...(props ? [encodeLength(props.length), props] : []),
+      ...Array.from({ length: n }, (_, i) => Buffer.concat([str(`city/+/+/dev/${i}`), Buffer.from([1])])),
+    ]),
+  );
 const publish = () => frame(0x30, Buffer.concat([str('city/a/b/dev/telemetry'), Buffer.from('{}')]));
 
 /** Sends `bytes` (in small pieces: state must carry across reads) and returns what the parser would see, and whether the guard bit. */

@@ -3,7 +3,12 @@ import { MAX_ALERT_NOTES, type Alert, type AlertCondition } from '../../core/ind
 import { AlertEvaluator } from './evaluator.js';
 import { fingerprint } from './fingerprint.js';
 
-const dark: AlertCondition = { alertname: 'CircuitDark', severity: 'major', labels: { kind: 'streetlight', district: 'Lixia', circuit: 'C1' }, summary: 'dark' };
+const dark: AlertCondition = {
+  alertname: 'CircuitDark',
+  severity: 'major',
+  labels: { kind: 'streetlight', district: 'Lixia', circuit: 'C1' },
+  summary: 'dark',
+};
 
 describe('alert evaluator', () => {
   it('fires only after the hold time, then resolves after the resolve hold', () => {
@@ -18,10 +23,22 @@ describe('alert evaluator', () => {
     expect(e.evaluate([], 120_000)).toMatchObject([{ state: 'resolved', resolvedAt: 120_000 }]);
   });
 
-  it('a condition with its own hold (a profile rule\'s holdS) uses it instead of the pipeline\'s', () => {
+  it("a condition with its own hold (a profile rule's holdS) uses it instead of the pipeline's", () => {
     const e = new AlertEvaluator({ holdMs: 60_000, resolveHoldMs: 0 });
-    const flooded: AlertCondition = { alertname: 'RoadWaterlogging', severity: 'major', holdMs: 120_000, labels: { kind: 'waterlogging', district: 'Lixia', node: 'WL-1' }, summary: 'flooded' };
-    const open: AlertCondition = { alertname: 'ManholeCoverOpen', severity: 'critical', holdMs: 0, labels: { kind: 'manhole', district: 'Lixia', node: 'MH-1' }, summary: 'open' };
+    const flooded: AlertCondition = {
+      alertname: 'RoadWaterlogging',
+      severity: 'major',
+      holdMs: 120_000,
+      labels: { kind: 'waterlogging', district: 'Lixia', node: 'WL-1' },
+      summary: 'flooded',
+    };
+    const open: AlertCondition = {
+      alertname: 'ManholeCoverOpen',
+      severity: 'critical',
+      holdMs: 0,
+      labels: { kind: 'manhole', district: 'Lixia', node: 'MH-1' },
+      summary: 'open',
+    };
     expect(e.evaluate([flooded, open], 0)).toMatchObject([{ alertname: 'ManholeCoverOpen', firedAt: 0 }]);
     expect(e.evaluate([flooded, open], 119_999)).toEqual([]);
     expect(e.evaluate([flooded, open], 120_000)).toMatchObject([{ alertname: 'RoadWaterlogging', startsAt: 0, firedAt: 120_000 }]);
@@ -38,7 +55,11 @@ describe('alert evaluator', () => {
     const e = new AlertEvaluator({ holdMs: 0, resolveHoldMs: 0 });
     const [alert] = e.evaluate([dark], 0);
     const crew = { by: 'Wang Lei', role: 'crew' };
-    expect(e.acknowledge(alert!.id, crew, 5, 'crew on site')).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'Wang Lei', acknowledgedAt: 5 });
+    expect(e.acknowledge(alert!.id, crew, 5, 'crew on site')).toMatchObject({
+      state: 'acknowledged',
+      acknowledgedBy: 'Wang Lei',
+      acknowledgedAt: 5,
+    });
     expect(e.list('acknowledged')).toHaveLength(1);
     expect(e.evaluate([], 10)).toMatchObject([{ state: 'resolved', acknowledgedBy: 'Wang Lei' }]);
     expect(e.acknowledge(alert!.id, crew, 11)).toBe('not-active');
@@ -50,7 +71,10 @@ describe('alert evaluator', () => {
     const [alert] = e.evaluate([dark], 0);
     const handed = e.acknowledge(alert!.id, { by: 'Wang Lei', role: 'crew' }, 5, 'crew on site') as Alert;
     // A second acknowledgement is a note; it does not move the time or person of the first.
-    expect(e.acknowledge(alert!.id, { by: 'Li Na', role: 'operator' }, 6, 'escalated')).toMatchObject({ acknowledgedBy: 'Wang Lei', acknowledgedAt: 5 });
+    expect(e.acknowledge(alert!.id, { by: 'Li Na', role: 'operator' }, 6, 'escalated')).toMatchObject({
+      acknowledgedBy: 'Wang Lei',
+      acknowledgedAt: 5,
+    });
     e.evaluate([], 10);
     expect(e.note(alert!.id, { by: 'Wang Lei', role: 'crew' }, 'cable replaced', 12)).toMatchObject({ state: 'resolved' });
     expect(e.list('resolved')[0]!.notes).toEqual([
@@ -69,12 +93,23 @@ describe('alert evaluator', () => {
   it('keeps its whole lifecycle across a restart: a hold in progress, a resolve hold, the history', () => {
     const c2: AlertCondition = { ...dark, labels: { ...dark.labels, circuit: 'C2' } };
     const c3: AlertCondition = { ...dark, labels: { ...dark.labels, circuit: 'C3' } };
-    const steps = [[0, [dark, c3]], [30_000, [dark, c2, c3]], [60_000, [dark, c2]], [100_000, [c2]], [130_000, [c2]]] as const;
+    const steps = [
+      [0, [dark, c3]],
+      [30_000, [dark, c2, c3]],
+      [60_000, [dark, c2]],
+      [100_000, [c2]],
+      [130_000, [c2]],
+    ] as const;
     const make = () => new AlertEvaluator({ holdMs: 60_000, resolveHoldMs: 30_000 });
-    const feed = (e: AlertEvaluator, from: number, to: number) => steps.filter(([t]) => t >= from && t <= to).flatMap(([t, c]) => e.evaluate([...c], t));
+    const feed = (e: AlertEvaluator, from: number, to: number) =>
+      steps.filter(([t]) => t >= from && t <= to).flatMap(([t, c]) => e.evaluate([...c], t));
     const uninterrupted = make();
     const expected = feed(uninterrupted, 0, Infinity);
-    expect(expected.map((a) => `${a.labels.circuit} ${a.state} ${a.updatedAt}`)).toEqual(['C1 firing 60000', 'C2 firing 100000', 'C1 resolved 130000']);
+    expect(expected.map((a) => `${a.labels.circuit} ${a.state} ${a.updatedAt}`)).toEqual([
+      'C1 firing 60000',
+      'C2 firing 100000',
+      'C1 resolved 130000',
+    ]);
     // Stopped after t = 60 s (C2 pending since 30 s, C3 gone), restarted from its exported state.
     const before = make();
     const first = feed(before, 0, 60_000);

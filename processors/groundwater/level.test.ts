@@ -47,23 +47,37 @@ describe('groundwater level math', () => {
 });
 
 describe('groundwater processor', () => {
-  const well: RegistryNode = { nodeId: 'GW-1', kind: 'groundwater', district: 'Lixia', lat: 36.66, lon: 117.01, well: 'Baotu Spring', springGroup: 'Baotu', lines: baotu };
+  const well: RegistryNode = {
+    nodeId: 'GW-1',
+    kind: 'groundwater',
+    district: 'Lixia',
+    lat: 36.66,
+    lon: 117.01,
+    well: 'Baotu Spring',
+    springGroup: 'Baotu',
+    lines: baotu,
+  };
   it('ignores a single spike and raises GroundwaterBelowLine with the band label', () => {
     const p = new GroundwaterProcessor();
     const m = new GroundwaterMerger();
     const t0 = Date.parse('2026-06-01T00:00:00Z');
     const levels = [27.95, 27.96, 29.9, 27.94, 27.95];
-    levels.forEach((level, i) => p.apply(record(well as NodeOf<'groundwater'>, { ts: t0 + i * 60_000, waterTableM: level }), well as NodeOf<'groundwater'>));
+    levels.forEach((level, i) =>
+      p.apply(record(well as NodeOf<'groundwater'>, { ts: t0 + i * 60_000, waterTableM: level }), well as NodeOf<'groundwater'>),
+    );
     const { kpis, conditions } = evaluateWhole(p, m, ctx([well], t0 + 5 * 60_000));
     expect((kpis.list as { level: number; band: string }[])[0]).toMatchObject({ level: 27.95, band: 'orange', nextLine: 'red' });
-    expect(conditions).toMatchObject([{ alertname: 'GroundwaterBelowLine', severity: 'major', labels: { band: 'orange', well: 'Baotu Spring' } }]);
+    expect(conditions).toMatchObject([
+      { alertname: 'GroundwaterBelowLine', severity: 'major', labels: { band: 'orange', well: 'Baotu Spring' } },
+    ]);
   });
 
   it('raises GroundwaterFallingFast for a steep 24 h fall', () => {
     const p = new GroundwaterProcessor();
     const m = new GroundwaterMerger();
     const t0 = Date.parse('2026-06-01T00:00:00Z');
-    for (let h = 0; h <= 12; h++) p.apply(record(well as NodeOf<'groundwater'>, { ts: t0 + h * HOUR, waterTableM: 29 - 0.005 * h }), well as NodeOf<'groundwater'>); // -12 cm/day
+    for (let h = 0; h <= 12; h++)
+      p.apply(record(well as NodeOf<'groundwater'>, { ts: t0 + h * HOUR, waterTableM: 29 - 0.005 * h }), well as NodeOf<'groundwater'>); // -12 cm/day
     const { conditions, kpis } = evaluateWhole(p, m, ctx([well], t0 + 12 * HOUR));
     expect((kpis.list as { trend24hCmPerDay: number }[])[0]!.trend24hCmPerDay).toBeCloseTo(-12, 5);
     expect(conditions.map((c) => c.alertname)).toEqual(['GroundwaterFallingFast']);

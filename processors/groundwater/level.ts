@@ -38,11 +38,22 @@ export function nextBand(current: Band, level: number, lines: WarningLines, marg
 export function trendCmPerDay(points: LevelPoint[], minSpanMs = 3_600_000): number | null {
   if (points.length < 3) return null;
   const t0 = points[0]!.ts;
-  let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, min = Infinity, max = -Infinity;
+  let n = 0,
+    sx = 0,
+    sy = 0,
+    sxx = 0,
+    sxy = 0,
+    min = Infinity,
+    max = -Infinity;
   for (const p of points) {
     const x = (p.ts - t0) / 86_400_000; // days
-    n++; sx += x; sy += p.level; sxx += x * x; sxy += x * p.level;
-    min = Math.min(min, p.ts); max = Math.max(max, p.ts);
+    n++;
+    sx += x;
+    sy += p.level;
+    sxx += x * x;
+    sxy += x * p.level;
+    min = Math.min(min, p.ts);
+    max = Math.max(max, p.ts);
   }
   if (max - min < minSpanMs) return null;
   const denom = n * sxx - sx * sx;

@@ -10,7 +10,14 @@ const MEDIAN_OF = 5;
 const SEVERITY: Record<Exclude<Band, 'normal'>, Severity> = { yellow: 'minor', orange: 'major', red: 'critical' };
 
 /** One row per well; `level` and `band` are null until the well has reported. */
-export type WellRow = { nodeId: string; well: string; springGroup: string; district: string; level: number | null; band: Band | null } & Record<string, unknown>;
+export type WellRow = {
+  nodeId: string;
+  well: string;
+  springGroup: string;
+  district: string;
+  level: number | null;
+  band: Band | null;
+} & Record<string, unknown>;
 export interface GroundwaterSection {
   wells: WellRow[];
 }
@@ -66,7 +73,10 @@ export class GroundwaterProcessor implements KindProcessor<'groundwater', Ground
     const level = filteredLevel(recent);
     const band = state.band;
     const trend24h = trendCmPerDay(recent.filter((p) => p.ts >= ctx.now - DAY));
-    const trend7d = trendCmPerDay(recent.filter((p) => p.ts >= ctx.now - 7 * DAY), 6 * 3_600_000);
+    const trend7d = trendCmPerDay(
+      recent.filter((p) => p.ts >= ctx.now - 7 * DAY),
+      6 * 3_600_000,
+    );
     const next = nextLineBelow(band, well.lines);
     return {
       level: round(level, 3),

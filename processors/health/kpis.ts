@@ -6,7 +6,12 @@ import { z } from 'zod';
  * lacks is dropped from the response: change both together (api/schemas/kpis.test.ts checks it).
  * Records keyed by data (kinds, districts, rejection reasons) are open.
  */
-const online = { total: z.number(), online: z.number(), offline: z.number(), ratio: z.number().nullable().describe('online / total; null without nodes') };
+const online = {
+  total: z.number(),
+  online: z.number(),
+  offline: z.number(),
+  ratio: z.number().nullable().describe('online / total; null without nodes'),
+};
 
 export const nodeHealthKpisSchema = z
   .object({

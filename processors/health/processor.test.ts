@@ -10,19 +10,39 @@ const config = testConfig({ ONLINE_GRACE_FACTOR: '3' });
 const ctxAt = (now: number): EvalContext => ({ now, since: T0, config, registry });
 
 function reading(node: RegistryNode, ts: number, battery = 0.9): TelemetryRecord {
-  return { type: 'reading', nodeId: node.nodeId, kind: node.kind, district: node.district, receivedAt: ts, reading: { ts, battery } } as unknown as TelemetryRecord;
+  return {
+    type: 'reading',
+    nodeId: node.nodeId,
+    kind: node.kind,
+    district: node.district,
+    receivedAt: ts,
+    reading: { ts, battery },
+  } as unknown as TelemetryRecord;
 }
 
 describe('node health', () => {
   it('online, silent, never seen and battery outliers by hand', () => {
-    const lamps = registry.ofKind('streetlight').filter((n) => n.district === registry.ofKind('streetlight')[0]!.district).slice(0, 12);
+    const lamps = registry
+      .ofKind('streetlight')
+      .filter((n) => n.district === registry.ofKind('streetlight')[0]!.district)
+      .slice(0, 12);
     const interval = registry.expectedIntervalS(lamps[0]!) * 1000;
     const health = new NodeHealth();
     // 0-5 report now; 6-8 reported 4 intervals ago (silent with grace 3); 9 reported then said offline; 10-11 never.
     lamps.slice(0, 6).forEach((n, i) => health.apply(reading(n, T0, i === 0 ? 0.1 : 0.9), T0));
     lamps.slice(6, 9).forEach((n) => health.apply(reading(n, T0 - 4 * interval), T0));
     health.apply(reading(lamps[9]!, T0 - 1000), T0);
-    health.apply({ type: 'status', nodeId: lamps[9]!.nodeId, kind: 'streetlight', district: lamps[9]!.district, status: 'offline', receivedAt: T0 } as TelemetryRecord, T0);
+    health.apply(
+      {
+        type: 'status',
+        nodeId: lamps[9]!.nodeId,
+        kind: 'streetlight',
+        district: lamps[9]!.district,
+        status: 'offline',
+        receivedAt: T0,
+      } as TelemetryRecord,
+      T0,
+    );
     const { section, conditions } = health.partial(lamps, ctxAt(T0 + 1000));
     const tally = Object.values(section.tallies)[0]!;
     expect(tally).toMatchObject({ total: 12, online: 6, neverSeen: 2, batteryLow: 1 });
@@ -52,7 +72,17 @@ describe('node health', () => {
       health.importNode(restored.nodeId, { lastSeen: now - 30_000, battery: 0.05 });
       if (step % 7 === 3) {
         const node = nodes[Math.floor(rand() * nodes.length)]!;
-        health.apply({ type: 'status', nodeId: node.nodeId, kind: node.kind, district: node.district, status: rand() < 0.5 ? 'offline' : 'online', receivedAt: now } as TelemetryRecord, now);
+        health.apply(
+          {
+            type: 'status',
+            nodeId: node.nodeId,
+            kind: node.kind,
+            district: node.district,
+            status: rand() < 0.5 ? 'offline' : 'online',
+            receivedAt: now,
+          } as TelemetryRecord,
+          now,
+        );
       }
       now += Math.floor(rand() * 400_000);
       const ctx = ctxAt(now);

@@ -63,7 +63,11 @@ class HealthTallies {
     log: ChangeLog,
     judge: (node: RegistryNode, intervalS: number, at: EvalContext) => Judgement<number>,
   ) {
-    this.layout = groupLayout(nodes, (n) => `${n.district}|${n.kind}`, (key, n) => ({ key, district: n.district, kind: n.kind as string }));
+    this.layout = groupLayout(
+      nodes,
+      (n) => `${n.district}|${n.kind}`,
+      (key, n) => ({ key, district: n.district, kind: n.kind as string }),
+    );
     const groups = this.layout.groups.length;
     this.total = new Int32Array(groups);
     for (const g of this.layout.groupOf) this.total[g]!++;
@@ -196,13 +200,17 @@ export class NodeHealth {
     const graceFactor = config.ONLINE_GRACE_FACTOR;
     const s = this.#seen.get(node.nodeId);
     if (!s || s.lastSeen === undefined) return { value: NEVER, until: Infinity };
-    const low = (s.battery !== undefined && s.battery < BATTERY_LOW) || (s.batteryV !== undefined && s.batteryV < BATTERY_V_CRITICAL) ? 1 : 0;
+    const low =
+      (s.battery !== undefined && s.battery < BATTERY_LOW) || (s.batteryV !== undefined && s.batteryV < BATTERY_V_CRITICAL) ? 1 : 0;
     if (isOnline(s, intervalS, graceFactor, now)) return { value: ONLINE + low, until: s.lastSeen + intervalS * graceFactor * 1000 };
     return { value: SILENT + low, until: Infinity };
   }
 
   partial(nodes: readonly RegistryNode[], ctx: EvalContext): KindPartial<HealthSection> {
-    const t = this.#tallies.get(nodes, (list) => new HealthTallies(list, ctx.registry, this.#changes, (node, intervalS, at) => this.#judge(node, intervalS, at)));
+    const t = this.#tallies.get(
+      nodes,
+      (list) => new HealthTallies(list, ctx.registry, this.#changes, (node, intervalS, at) => this.#judge(node, intervalS, at)),
+    );
     t.list.update(ctx, String(ctx.config.ONLINE_GRACE_FACTOR));
     const section: HealthSection = { tallies: {}, silent: {} };
     const { groups } = t.layout;
@@ -214,7 +222,8 @@ export class NodeHealth {
       const { key, district, kind } = groups[g]!;
       section.tallies[key] = { district, kind, total: t.total[g]!, online: online[g]!, neverSeen: never[g]!, batteryLow: lowByGroup[g]! };
       // Nodes that reported once and went silent: counted, and the first few named (nodes never heard from are only counted).
-      if (silent[g]! > 0) section.silent[key] = { count: silent[g]!, nodes: firstOf(t.silent[g]!, OFFLINE_GROUP_MIN).map((i) => nodes[i]!.nodeId) };
+      if (silent[g]! > 0)
+        section.silent[key] = { count: silent[g]!, nodes: firstOf(t.silent[g]!, OFFLINE_GROUP_MIN).map((i) => nodes[i]!.nodeId) };
     }
     const conditions: AlertCondition[] = lowNodes.map((i) => {
       const node = nodes[i]!;
@@ -275,22 +284,52 @@ export class HealthMerger {
     }
     for (const g of [...silent.values()].sort((a, b) => `${a.district}|${a.kind}`.localeCompare(`${b.district}|${b.kind}`))) {
       if (g.count >= OFFLINE_GROUP_MIN) {
-        conditions.push({ alertname: 'NodeOffline', severity: 'major', labels: { kind: g.kind, district: g.district, node: '*' }, summary: `${g.count} ${g.kind} nodes in ${g.district} are offline`, value: g.count });
+        conditions.push({
+          alertname: 'NodeOffline',
+          severity: 'major',
+          labels: { kind: g.kind, district: g.district, node: '*' },
+          summary: `${g.count} ${g.kind} nodes in ${g.district} are offline`,
+          value: g.count,
+        });
       } else {
-        for (const node of g.nodes.sort()) conditions.push({ alertname: 'NodeOffline', severity: 'minor', labels: { kind: g.kind, district: g.district, node }, summary: `node ${node} is offline` });
+        for (const node of g.nodes.sort())
+          conditions.push({
+            alertname: 'NodeOffline',
+            severity: 'minor',
+            labels: { kind: g.kind, district: g.district, node },
+            summary: `node ${node} is offline`,
+          });
       }
     }
     const byReason: Record<string, number> = {};
     for (const r of rejections) for (const [reason, n] of Object.entries(r.rejected)) byReason[reason] = (byReason[reason] ?? 0) + n;
     for (const [reason, n] of Object.entries(byReason)) {
       if (n >= SURGE_MIN) {
-        conditions.push({ alertname: 'DataRejectedSurge', severity: 'major', labels: { kind: 'pipeline', district: 'all', reason }, summary: `${n} messages rejected as ${reason} in the last 5 minutes`, value: n });
+        conditions.push({
+          alertname: 'DataRejectedSurge',
+          severity: 'major',
+          labels: { kind: 'pipeline', district: 'all', reason },
+          summary: `${n} messages rejected as ${reason} in the last 5 minutes`,
+          value: n,
+        });
       }
     }
     const withRatio = (t: { total: number; online: number }) => ({ ...t, offline: t.total - t.online, ratio: ratio(t.online, t.total) });
-    const sorted = (o: Record<string, { total: number; online: number }>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)).map(([k, t]) => [k, withRatio(t)]));
+    const sorted = (o: Record<string, { total: number; online: number }>) =>
+      Object.fromEntries(
+        Object.entries(o)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, t]) => [k, withRatio(t)]),
+      );
     return {
-      kpis: { ...withRatio(city), neverSeen, batteryLow, byKind: sorted(byKind), byDistrict: sorted(byDistrict), rejectedLast5m: byReason } satisfies NodeHealthKpis,
+      kpis: {
+        ...withRatio(city),
+        neverSeen,
+        batteryLow,
+        byKind: sorted(byKind),
+        byDistrict: sorted(byDistrict),
+        rejectedLast5m: byReason,
+      } satisfies NodeHealthKpis,
       conditions,
     };
   }

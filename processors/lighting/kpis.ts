@@ -9,19 +9,26 @@ import { ROAD_CLASSES } from '../../core/index.js';
  */
 const rate = z.number().nullable().describe('share 0..1; null when nothing counts (no lamp expected lit, no position designed)');
 
-const installation = z.object({ designed: z.number(), installed: z.number(), rate }).describe('installation rate: installed / designed lamp positions');
-const intact = z.object({ facilities: z.number(), intact: z.number(), rate }).describe('facility intact rate: facilities without an open fault / all');
+const installation = z
+  .object({ designed: z.number(), installed: z.number(), rate })
+  .describe('installation rate: installed / designed lamp positions');
+const intact = z
+  .object({ facilities: z.number(), intact: z.number(), rate })
+  .describe('facility intact rate: facilities without an open fault / all');
 
 export const lightingKpisSchema = z
   .object({
     lamps: z.number().describe('registered street lamps'),
     scheduledOn: z.boolean().describe('the switching timetable says lamps should be on now'),
     halfNight: z.boolean().describe('half-night mode is active now (every other lamp rests)'),
-    halfNightFrom: z.number().nullable().describe('when half-night starts in the current night (epoch ms); null outside a night or when the mode is off'),
+    halfNightFrom: z
+      .number()
+      .nullable()
+      .describe('when half-night starts in the current night (epoch ms); null outside a night or when the mode is off'),
     resting: z.number().describe('lamps switched off by half-night (not expected lit)'),
     switchOn: z.number().describe('switch-on time of the current timetable (epoch ms)'),
     switchOff: z.number().describe('switch-off time of the current timetable (epoch ms)'),
-    rate: rate.describe('lighting rate = lit / expected lit, city-wide; by day the last night\'s rate'),
+    rate: rate.describe("lighting rate = lit / expected lit, city-wide; by day the last night's rate"),
     rateAt: z.number().nullable().describe('when `rate` was evaluated (epoch ms)'),
     lit: z.number(),
     expected: z.number(),

@@ -22,12 +22,17 @@ function installation(registry: NodeRegistry) {
   const byDistrict: Record<string, Installation> = {};
   const byRoadClass: Record<string, Installation> = {};
   for (const r of registry.roads()) {
-    for (const agg of [city, (byDistrict[r.district] ??= { designed: 0, installed: 0, rate: null }), (byRoadClass[r.roadClass] ??= { designed: 0, installed: 0, rate: null })]) {
+    for (const agg of [
+      city,
+      (byDistrict[r.district] ??= { designed: 0, installed: 0, rate: null }),
+      (byRoadClass[r.roadClass] ??= { designed: 0, installed: 0, rate: null }),
+    ]) {
       agg.designed += r.designedPositions;
       agg.installed += r.installed;
     }
   }
-  for (const agg of [city, ...Object.values(byDistrict), ...Object.values(byRoadClass)]) agg.rate = agg.designed === 0 ? null : agg.installed / agg.designed;
+  for (const agg of [city, ...Object.values(byDistrict), ...Object.values(byRoadClass)])
+    agg.rate = agg.designed === 0 ? null : agg.installed / agg.designed;
   return { installation: city, installationByDistrict: sorted(byDistrict), installationByRoadClass: sorted(byRoadClass) };
 }
 
@@ -100,7 +105,10 @@ export class LightingMerger implements KindMerger<LightingSection> {
       city.lit += g.lit;
       city.expected += g.expected;
       unknown += g.unknown;
-      for (const [map, key] of [[byClass, g.roadClass], [byDistrict, g.district]] as const) {
+      for (const [map, key] of [
+        [byClass, g.roadClass],
+        [byDistrict, g.district],
+      ] as const) {
         const c = (map as Map<string, RateCount>).get(key) ?? { lit: 0, expected: 0 };
         c.lit += g.lit;
         c.expected += g.expected;
@@ -156,13 +164,19 @@ export class LightingMerger implements KindMerger<LightingSection> {
     }
 
     const classes = Object.fromEntries(
-      [...byClass].sort(([a], [b]) => a.localeCompare(b)).map(([cls, c]) => {
-        const rate = lightingRate(c);
-        const target = targetFor(cls, ctx);
-        return [cls, { rate, lit: c.lit, expected: c.expected, target, compliant: rate === null ? null : rate >= target }];
-      }),
+      [...byClass]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([cls, c]) => {
+          const rate = lightingRate(c);
+          const target = targetFor(cls, ctx);
+          return [cls, { rate, lit: c.lit, expected: c.expected, target, compliant: rate === null ? null : rate >= target }];
+        }),
     );
-    const districts = Object.fromEntries([...byDistrict].sort(([a], [b]) => a.localeCompare(b)).map(([d, c]) => [d, { rate: lightingRate(c), lit: c.lit, expected: c.expected }]));
+    const districts = Object.fromEntries(
+      [...byDistrict]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([d, c]) => [d, { rate: lightingRate(c), lit: c.lit, expected: c.expected }]),
+    );
     const intactCity = { facilities: 0, intact: 0, rate: null as number | null };
     const intactByDistrict: Record<string, typeof intactCity> = {};
     for (const [district, [facilities, ok]] of [...intact].sort(([a], [b]) => a.localeCompare(b))) {
@@ -219,7 +233,8 @@ export class LightingMerger implements KindMerger<LightingSection> {
       const verdict = judgeRoad(roadClass, lamps, dark, ctx.config);
       total++;
       if (verdict.compliant) compliant++;
-      else nonCompliant.push({ road, district: r?.district ?? '', roadClass, lamps, dark, rate: (lamps - dark) / lamps, rule: verdict.rule });
+      else
+        nonCompliant.push({ road, district: r?.district ?? '', roadClass, lamps, dark, rate: (lamps - dark) / lamps, rule: verdict.rule });
     }
     nonCompliant.sort((a, b) => a.rate - b.rate || b.dark - a.dark || a.road.localeCompare(b.road));
     return { total, compliant, nonCompliant: nonCompliant.slice(0, MAX_LISTED_ROADS), at: ctx.now };

@@ -34,13 +34,27 @@ describe('lighting rate', () => {
     const nodes = Array.from({ length: 10 }, (_, i) => lamp(i, { circuit: `C${i}` }));
     const p = new LightingProcessor();
     const m = new LightingMerger();
-    feed(p, nodes, (_, i) => (i === 9 ? null : i === 7 ? { powerState: 'off' } : i === 8 ? { powerState: 'on', powerW: 100 } : { powerState: 'on', powerW: 195 }), NIGHT - 60_000);
+    feed(
+      p,
+      nodes,
+      (_, i) =>
+        i === 9 ? null : i === 7 ? { powerState: 'off' } : i === 8 ? { powerState: 'on', powerW: 100 } : { powerState: 'on', powerW: 195 },
+      NIGHT - 60_000,
+    );
     const { kpis, conditions } = evaluateWhole(p, m, ctx(nodes, NIGHT));
     expect(kpis.scheduledOn).toBe(true);
     expect(kpis.rate).toBeCloseTo(0.7, 10);
     expect(kpis).toMatchObject({ lit: 7, expected: 10 });
-    expect((kpis.byRoadClass as Record<string, { rate: number; target: number; compliant: boolean }>).main).toMatchObject({ target: 0.99, compliant: false });
-    expect(conditions.filter((c) => c.alertname === 'StreetlightOut').map((c) => c.labels.node).sort()).toEqual(['SL-7', 'SL-8', 'SL-9']);
+    expect((kpis.byRoadClass as Record<string, { rate: number; target: number; compliant: boolean }>).main).toMatchObject({
+      target: 0.99,
+      compliant: false,
+    });
+    expect(
+      conditions
+        .filter((c) => c.alertname === 'StreetlightOut')
+        .map((c) => c.labels.node)
+        .sort(),
+    ).toEqual(['SL-7', 'SL-8', 'SL-9']);
     expect(conditions.filter((c) => c.alertname === 'LightingRateBelowTarget')).toHaveLength(1);
   });
 
@@ -59,15 +73,26 @@ describe('lighting rate', () => {
     const m = new LightingMerger();
     feed(p, nodes, (_, i) => ({ powerState: i === 0 ? 'off' : 'on' }), NIGHT); // 19 / 20 = 95 %
     const { kpis, conditions } = evaluateWhole(p, m, ctx(nodes, NIGHT));
-    expect((kpis.byRoadClass as Record<string, { rate: number; compliant: boolean }>).branch).toMatchObject({ rate: 0.95, compliant: true });
+    expect((kpis.byRoadClass as Record<string, { rate: number; compliant: boolean }>).branch).toMatchObject({
+      rate: 0.95,
+      compliant: true,
+    });
     expect(conditions.some((c) => c.alertname === 'LightingRateBelowTarget')).toBe(false);
   });
 
   it('raises one CircuitDark for a circuit mostly dark and no StreetlightOut for its lamps', () => {
-    const nodes = [...Array.from({ length: 40 }, (_, i) => lamp(i, { circuit: 'DARK' })), ...Array.from({ length: 10 }, (_, i) => lamp(100 + i, { circuit: 'OK' }))];
+    const nodes = [
+      ...Array.from({ length: 40 }, (_, i) => lamp(i, { circuit: 'DARK' })),
+      ...Array.from({ length: 10 }, (_, i) => lamp(100 + i, { circuit: 'OK' })),
+    ];
     const p = new LightingProcessor();
     const m = new LightingMerger();
-    feed(p, nodes, (n, i) => ({ powerState: n.nodeId === 'SL-100' || (n as { circuit: string }).circuit === 'DARK' && i < 35 ? 'off' : 'on' }), NIGHT);
+    feed(
+      p,
+      nodes,
+      (n, i) => ({ powerState: n.nodeId === 'SL-100' || ((n as { circuit: string }).circuit === 'DARK' && i < 35) ? 'off' : 'on' }),
+      NIGHT,
+    );
     const { conditions } = evaluateWhole(p, m, ctx(nodes, NIGHT));
     const circuit = conditions.filter((c) => c.alertname === 'CircuitDark');
     expect(circuit).toHaveLength(1);
@@ -76,7 +101,7 @@ describe('lighting rate', () => {
     expect(out.map((c) => c.labels.node)).toEqual(['SL-100']);
   });
 
-  it('does not judge the rate in daytime, keeps last night\'s, and flags lamps on in daylight', () => {
+  it("does not judge the rate in daytime, keeps last night's, and flags lamps on in daylight", () => {
     const nodes = [lamp(1, { circuit: 'A' }), lamp(2, { circuit: 'B' })];
     const p = new LightingProcessor();
     const m = new LightingMerger();
@@ -105,8 +130,10 @@ describe('lighting rate', () => {
 });
 
 type Kpis = Record<string, any>;
-const lampOn = (n: RegistryNode, ts: number, extra: object = {}) => record(n as NodeOf<'streetlight'>, { ts, powerState: 'on', dim: 100, powerW: 200, voltageV: 220, ...extra } as never);
-const lampOff = (n: RegistryNode, ts: number, extra: object = {}) => record(n as NodeOf<'streetlight'>, { ts, powerState: 'off', powerW: 0, voltageV: 220, ...extra } as never);
+const lampOn = (n: RegistryNode, ts: number, extra: object = {}) =>
+  record(n as NodeOf<'streetlight'>, { ts, powerState: 'on', dim: 100, powerW: 200, voltageV: 220, ...extra } as never);
+const lampOff = (n: RegistryNode, ts: number, extra: object = {}) =>
+  record(n as NodeOf<'streetlight'>, { ts, powerState: 'off', powerW: 0, voltageV: 220, ...extra } as never);
 
 describe('half-night mode', () => {
   it('leaves the resting lamps out of the expected count through a winter night crossing midnight', () => {
@@ -125,20 +152,34 @@ describe('half-night mode', () => {
 
     // 23:00: half-night. Odd lamps on; even lamps off, except SL-2 still on (not an error).
     // Expected = SL-1, 3, 5, 7 = 4, lit 4 -> 1.0; resting 4; no StreetlightOut.
-    nodes.forEach((n, i) => p.apply((i + 1) % 2 === 1 || i === 1 ? lampOn(n, at('2026-12-21T22:59:00')) : lampOff(n, at('2026-12-21T22:59:00'))));
+    nodes.forEach((n, i) =>
+      p.apply((i + 1) % 2 === 1 || i === 1 ? lampOn(n, at('2026-12-21T22:59:00')) : lampOff(n, at('2026-12-21T22:59:00'))),
+    );
     r = ev(at('2026-12-21T23:00:00'));
     expect(r.kpis).toMatchObject({ halfNight: true, lit: 4, expected: 4, rate: 1, resting: 4 });
     expect(r.conditions).toEqual([]);
 
     // 00:30 the next day, still the same half-night: SL-7 went off at 00:25 -> 3 of 4 = 0.75.
-    nodes.forEach((n, i) => p.apply(i === 6 ? lampOff(n, at('2026-12-22T00:25:00')) : (i + 1) % 2 === 1 ? lampOn(n, at('2026-12-22T00:25:00')) : lampOff(n, at('2026-12-22T00:25:00'))));
+    nodes.forEach((n, i) =>
+      p.apply(
+        i === 6
+          ? lampOff(n, at('2026-12-22T00:25:00'))
+          : (i + 1) % 2 === 1
+            ? lampOn(n, at('2026-12-22T00:25:00'))
+            : lampOff(n, at('2026-12-22T00:25:00')),
+      ),
+    );
     r = ev(at('2026-12-22T00:30:00'));
     expect(r.kpis).toMatchObject({ halfNight: true, halfNightFrom: at('2026-12-21T22:30:00'), lit: 3, expected: 4, rate: 0.75 });
     expect(r.conditions.filter((c) => c.alertname === 'StreetlightOut').map((c) => c.labels.node)).toEqual(['SL-7']);
     // The road is judged on its 4 lamps that should be lit: 1 dark <= 2 allowed; with none allowed it fails.
     expect(r.kpis.roads).toMatchObject({ total: 1, compliant: 1, nonCompliant: [] });
     const strict = evaluateWhole(p, new LightingMerger(), ctx(nodes, at('2026-12-22T00:30:00'), { LIGHTING_ROAD_MAX_DARK: '99:0' }));
-    expect(strict.kpis.roads).toMatchObject({ total: 1, compliant: 0, nonCompliant: [{ road: 'Jingshi Road', lamps: 4, dark: 1, rate: 0.75, rule: 'max-dark:0' }] });
+    expect(strict.kpis.roads).toMatchObject({
+      total: 1,
+      compliant: 0,
+      nonCompliant: [{ road: 'Jingshi Road', lamps: 4, dark: 1, rate: 0.75, rule: 'max-dark:0' }],
+    });
 
     // 08:00: switched off at sunrise; the KPI keeps the last night's rate.
     nodes.forEach((n) => p.apply(lampOff(n, at('2026-12-22T07:59:00'))));
@@ -175,15 +216,22 @@ describe('installation rate', () => {
     ];
     const nodes = [
       ...Array.from({ length: 8 }, (_, i) => lamp(i + 1)),
-      ...Array.from({ length: 6 }, (_, i) => lamp(20 + i, { road: 'Wenhua Street', roadClass: 'secondary', district: 'Shizhong', circuit: 'C2' })),
+      ...Array.from({ length: 6 }, (_, i) =>
+        lamp(20 + i, { road: 'Wenhua Street', roadClass: 'secondary', district: 'Shizhong', circuit: 'C2' }),
+      ),
       // Not in the design: designed = installed = 3.
-      ...Array.from({ length: 3 }, (_, i) => lamp(30 + i, { road: 'Daming Alley', roadClass: 'alley', district: 'Shizhong', circuit: 'C3' })),
+      ...Array.from({ length: 3 }, (_, i) =>
+        lamp(30 + i, { road: 'Daming Alley', roadClass: 'alley', district: 'Shizhong', circuit: 'C3' }),
+      ),
     ];
     const c = { now: at('2026-06-22T12:00:00'), since: 0, config: config(), registry: new NodeRegistry(nodes, roads) };
     const { kpis } = evaluateWhole(new LightingProcessor(), new LightingMerger(), c) as { kpis: Kpis };
     // City: designed 10 + 5 + 4 + 3 = 22, installed 8 + 0 + 4 + 3 = 15.
     expect(kpis.installation).toEqual({ designed: 22, installed: 15, rate: 15 / 22 });
-    expect(kpis.installationByDistrict).toEqual({ Lixia: { designed: 15, installed: 8, rate: 8 / 15 }, Shizhong: { designed: 7, installed: 7, rate: 1 } });
+    expect(kpis.installationByDistrict).toEqual({
+      Lixia: { designed: 15, installed: 8, rate: 8 / 15 },
+      Shizhong: { designed: 7, installed: 7, rate: 1 },
+    });
     expect(kpis.installationByRoadClass).toEqual({
       main: { designed: 10, installed: 8, rate: 0.8 },
       branch: { designed: 5, installed: 0, rate: 0 },
@@ -196,7 +244,11 @@ describe('installation rate', () => {
 describe('facility intact rate', () => {
   it('is facilities without an open fault / all facilities, per district and city, day or night', () => {
     const now = at('2026-06-22T12:00:00');
-    const nodes = [...Array.from({ length: 6 }, (_, i) => lamp(i + 1, { circuit: `C${i}` })), lamp(7, { district: 'Shizhong' }), lamp(8, { district: 'Shizhong' })];
+    const nodes = [
+      ...Array.from({ length: 6 }, (_, i) => lamp(i + 1, { circuit: `C${i}` })),
+      lamp(7, { district: 'Shizhong' }),
+      lamp(8, { district: 'Shizhong' }),
+    ];
     const p = new LightingProcessor();
     const t = now - 60_000;
     p.apply(lampOff(nodes[0]!, t)); // intact
@@ -208,7 +260,10 @@ describe('facility intact rate', () => {
     p.apply(lampOff(nodes[6]!, t, { voltageV: 230, faults: [] })); // intact
     // SL-8 never reported, and the pipeline has listened for a day: lost contact.
     const { kpis } = evaluateWhole(p, new LightingMerger(), ctx(nodes, now)) as { kpis: Kpis };
-    expect(kpis.intactByDistrict).toEqual({ Lixia: { facilities: 6, intact: 1, rate: 1 / 6 }, Shizhong: { facilities: 2, intact: 1, rate: 0.5 } });
+    expect(kpis.intactByDistrict).toEqual({
+      Lixia: { facilities: 6, intact: 1, rate: 1 / 6 },
+      Shizhong: { facilities: 2, intact: 1, rate: 0.5 },
+    });
     expect(kpis.intact).toEqual({ facilities: 8, intact: 2, rate: 0.25 });
     // During warm-up a lamp never heard from has no known fault.
     const early = evaluateWhole(p, new LightingMerger(), ctx(nodes, now, {}, now - 60_000)) as { kpis: Kpis };
@@ -294,7 +349,17 @@ describe('incremental lighting tallies', () => {
         const n = lamps[Math.floor(rand() * lamps.length)]!;
         const ts = now - Math.floor(rand() * 900_000);
         const r = rand();
-        p.apply(r < 0.6 ? lampOn(n, ts) : r < 0.75 ? lampOff(n, ts) : r < 0.85 ? lampOn(n, ts, { powerW: 10 }) : r < 0.92 ? lampOn(n, ts, { faults: ['driver'] }) : lampOn(n, ts, { voltageV: 300 }));
+        p.apply(
+          r < 0.6
+            ? lampOn(n, ts)
+            : r < 0.75
+              ? lampOff(n, ts)
+              : r < 0.85
+                ? lampOn(n, ts, { powerW: 10 })
+                : r < 0.92
+                  ? lampOn(n, ts, { faults: ['driver'] })
+                  : lampOn(n, ts, { voltageV: 300 }),
+        );
       }
       if (rand() < 0.2) p.importNode(lamps[0]!.nodeId, JSON.parse(JSON.stringify(p.exportNode(lamps[1]!.nodeId) ?? null)));
       expect(p.partial(lamps, c(now))).toEqual(p.partial([...lamps], c(now)));
@@ -304,7 +369,14 @@ describe('incremental lighting tallies', () => {
 
 describe('lighting partitions', () => {
   it('merges the partials of two partitions into the KPIs of one', () => {
-    const nodes = Array.from({ length: 30 }, (_, i) => lamp(i + 1, { road: i < 20 ? 'Jingshi Road' : 'Heping Lane', roadClass: i < 20 ? 'main' : 'branch', district: i % 2 ? 'Lixia' : 'Shizhong', circuit: `C${i % 4}` }));
+    const nodes = Array.from({ length: 30 }, (_, i) =>
+      lamp(i + 1, {
+        road: i < 20 ? 'Jingshi Road' : 'Heping Lane',
+        roadClass: i < 20 ? 'main' : 'branch',
+        district: i % 2 ? 'Lixia' : 'Shizhong',
+        circuit: `C${i % 4}`,
+      }),
+    );
     const p = new LightingProcessor();
     nodes.forEach((n, i) => p.apply(i % 7 === 0 ? lampOff(n, NIGHT - 60_000, { faults: ['x'] }) : lampOn(n, NIGHT - 60_000)));
     const c = ctx(nodes, NIGHT);
@@ -317,7 +389,16 @@ describe('lighting partitions', () => {
 
 describe('lighting configuration', () => {
   it('parses the half-night times and the small-road ladder, and names a bad variable', () => {
-    expect(config()).toMatchObject({ LIGHTING_HALF_NIGHT: 'on', LIGHTING_HALF_NIGHT_SUMMER: 1410, LIGHTING_HALF_NIGHT_WINTER: 1350, LIGHTING_ROAD_MAX_DARK: [[99, 2], [149, 3], [199, 4]] });
+    expect(config()).toMatchObject({
+      LIGHTING_HALF_NIGHT: 'on',
+      LIGHTING_HALF_NIGHT_SUMMER: 1410,
+      LIGHTING_HALF_NIGHT_WINTER: 1350,
+      LIGHTING_ROAD_MAX_DARK: [
+        [99, 2],
+        [149, 3],
+        [199, 4],
+      ],
+    });
     expect(config({ LIGHTING_HALF_NIGHT_WINTER: '0:45' }).LIGHTING_HALF_NIGHT_WINTER).toBe(45);
     expect(() => config({ LIGHTING_HALF_NIGHT_SUMMER: '25:00' })).toThrow(/LIGHTING_HALF_NIGHT_SUMMER: must be HH:MM/);
     expect(() => config({ LIGHTING_ROAD_MAX_DARK: '149:3,99:2' })).toThrow(/LIGHTING_ROAD_MAX_DARK: road sizes must ascend/);

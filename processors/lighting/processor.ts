@@ -1,4 +1,14 @@
-import { lampTimetable, restsAtHalfNight, type AlertCondition, type LampTimetable, type NodeOf, type NodeRegistry, type ReadingRecord, type RoadClass, type StreetlightReading } from '../../core/index.js';
+import {
+  lampTimetable,
+  restsAtHalfNight,
+  type AlertCondition,
+  type LampTimetable,
+  type NodeOf,
+  type NodeRegistry,
+  type ReadingRecord,
+  type RoadClass,
+  type StreetlightReading,
+} from '../../core/index.js';
 import { ChangeLog, IncrementalList, type Judgement } from '../incremental.js';
 import { groupLayout, LayoutCache } from '../layout.js';
 import { inWarmUp, isFresh } from '../freshness.js';
@@ -92,8 +102,16 @@ class LampTallies {
     judge: (lamp: Lamp, intervalS: number, rests: boolean, at: LampMoment) => Judgement<number>,
   ) {
     const index = lampIndex(registry);
-    const byGroup = groupLayout(lamps, (l) => `${l.district}|${l.roadClass}`, (key, l) => ({ key, district: l.district, roadClass: l.roadClass }));
-    const byDistrict = groupLayout(lamps, (l) => l.district, (key) => key);
+    const byGroup = groupLayout(
+      lamps,
+      (l) => `${l.district}|${l.roadClass}`,
+      (key, l) => ({ key, district: l.district, roadClass: l.roadClass }),
+    );
+    const byDistrict = groupLayout(
+      lamps,
+      (l) => l.district,
+      (key) => key,
+    );
     [this.groupOf, this.groups, this.districtOf, this.districts] = [byGroup.groupOf, byGroup.groups, byDistrict.groupOf, byDistrict.groups];
     this.facilities = new Int32Array(this.districts.length);
     for (const d of this.districtOf) this.facilities[d]!++;
@@ -165,7 +183,12 @@ export class LightingProcessor implements KindProcessor<'streetlight', LightingS
     if (!prev || record.reading.ts > prev.ts) this.#latest.set(record.nodeId, record.reading);
   }
 
-  #condition(lamp: Lamp, latest: StreetlightReading | undefined, intervalS: number, o: { since: number; grace: number; now: number }): LampCondition {
+  #condition(
+    lamp: Lamp,
+    latest: StreetlightReading | undefined,
+    intervalS: number,
+    o: { since: number; grace: number; now: number },
+  ): LampCondition {
     if (!latest && inWarmUp(o.since, intervalS, o.grace, o.now)) return 'unknown';
     return lampCondition(latest, isFresh(latest?.ts, intervalS, o.grace, o.now), lamp.ratedW);
   }
@@ -191,7 +214,10 @@ export class LightingProcessor implements KindProcessor<'streetlight', LightingS
 
   partial(lamps: readonly Lamp[], ctx: EvalContext): KindPartial<LightingSection> {
     const timetable = scheduleFor(ctx);
-    const t = this.#tallies.get(lamps, (list) => new LampTallies(list, ctx.registry, this.#changes, (lamp, intervalS, rests, at) => this.#judge(lamp, intervalS, rests, at)));
+    const t = this.#tallies.get(
+      lamps,
+      (list) => new LampTallies(list, ctx.registry, this.#changes, (lamp, intervalS, rests, at) => this.#judge(lamp, intervalS, rests, at)),
+    );
     // Everything a judgement depends on besides the lamp and the time: a change judges all lamps again.
     t.list.update({ ...ctx, timetable }, `${timetable.on}|${timetable.halfNight}|${ctx.since}|${ctx.config.ONLINE_GRACE_FACTOR}`);
     const section: LightingSection = { groups: {}, circuits: {}, roads: {}, intact: {}, onInDaytime: t.onInDaytime.size };
@@ -215,7 +241,11 @@ export class LightingProcessor implements KindProcessor<'streetlight', LightingS
     for (const dark of t.dark.values()) {
       const ordered = [...dark].sort((a, b) => a - b);
       const first = lamps[ordered[0]!]!;
-      section.circuits[first.circuit] = { district: first.district, road: first.road, dark: ordered.map((i) => [lamps[i]!.nodeId, DARK_WHY[t.list.valueOf(i)! >> 1]!]) };
+      section.circuits[first.circuit] = {
+        district: first.district,
+        road: first.road,
+        dark: ordered.map((i) => [lamps[i]!.nodeId, DARK_WHY[t.list.valueOf(i)! >> 1]!]),
+      };
     }
     const { roadIds } = lampIndex(ctx.registry);
     for (const [road, n] of t.roadsDark) section.roads![roadIds[road]!] = n;
@@ -235,8 +265,15 @@ export class LightingProcessor implements KindProcessor<'streetlight', LightingS
 
   describe(lamp: Lamp, ctx: EvalContext) {
     const latest = this.#latest.get(lamp.nodeId);
-    const condition = this.#condition(lamp, latest, ctx.registry.expectedIntervalS(lamp), { since: ctx.since, grace: ctx.config.ONLINE_GRACE_FACTOR, now: ctx.now });
+    const condition = this.#condition(lamp, latest, ctx.registry.expectedIntervalS(lamp), {
+      since: ctx.since,
+      grace: ctx.config.ONLINE_GRACE_FACTOR,
+      now: ctx.now,
+    });
     const timetable = scheduleFor(ctx);
-    return { latest, derived: { condition, fault: openFault(latest, condition), resting: timetable.halfNight && restsAtHalfNight(lamp.nodeId) } };
+    return {
+      latest,
+      derived: { condition, fault: openFault(latest, condition), resting: timetable.halfNight && restsAtHalfNight(lamp.nodeId) },
+    };
   }
 }

@@ -24,7 +24,15 @@ export function lampIndex(registry: NodeRegistry): LampIndex {
   const lamps = registry.ofKind('streetlight');
   let entry = cache.get(registry);
   if (entry && entry.lamps === lamps.length) return entry;
-  entry = { lamps: lamps.length, circuits: new Map(), roads: new Map(), circuitIds: [], roadIds: [], circuitAt: new Map(), roadAt: new Map() };
+  entry = {
+    lamps: lamps.length,
+    circuits: new Map(),
+    roads: new Map(),
+    circuitIds: [],
+    roadIds: [],
+    circuitAt: new Map(),
+    roadAt: new Map(),
+  };
   for (const lamp of lamps) {
     const rests = restsAtHalfNight(lamp.nodeId);
     for (const [map, ids, at, key] of [

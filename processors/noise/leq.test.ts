@@ -20,7 +20,12 @@ describe('energy-average Leq', () => {
 
   it('weights samples by their duration', () => {
     // 50 minutes at 60 dB and 10 at 70 dB: 10*log10((50*1e6 + 10*1e7)/60) = 10*log10(2.5e6) = 63.9794 dB.
-    expect(energyAverage([{ level: 60, durationS: 3000 }, { level: 70, durationS: 600 }])).toBeCloseTo(63.9794, 4);
+    expect(
+      energyAverage([
+        { level: 60, durationS: 3000 },
+        { level: 70, durationS: 600 },
+      ]),
+    ).toBeCloseTo(63.9794, 4);
   });
 
   it('computes Ldn with the 10 dB night penalty', () => {
@@ -30,7 +35,15 @@ describe('energy-average Leq', () => {
 });
 
 describe('noise processor', () => {
-  const station: RegistryNode = { nodeId: 'NS-1', kind: 'noise', district: 'Lixia', lat: 36.6, lon: 117, station: 'Quancheng Residential', zoneClass: '1' };
+  const station: RegistryNode = {
+    nodeId: 'NS-1',
+    kind: 'noise',
+    district: 'Lixia',
+    lat: 36.6,
+    lon: 117,
+    station: 'Quancheng Residential',
+    zoneClass: '1',
+  };
   const feed = (p: NoiseProcessor, from: number, count: number, laeq: number, lamax?: number) => {
     for (let i = 0; i < count; i++) p.apply(record(station as NodeOf<'noise'>, { ts: from + i * 60_000, laeq, lamax, periodS: 60 }));
   };
@@ -40,7 +53,8 @@ describe('noise processor', () => {
     const m = new NoiseMerger();
     feed(p, at('2026-06-21T23:00:00'), 60, 48);
     const { kpis, conditions } = evaluateWhole(p, m, ctx([station], at('2026-06-22T00:10:00')));
-    const last = (kpis.list as { lastHour: { period: string; leq: number; limit: number; complete: boolean; exceeds: boolean } }[])[0]!.lastHour;
+    const last = (kpis.list as { lastHour: { period: string; leq: number; limit: number; complete: boolean; exceeds: boolean } }[])[0]!
+      .lastHour;
     expect(last).toMatchObject({ period: 'night', leq: 48, limit: 45, complete: true, exceeds: true });
     expect(conditions.map((c) => c.alertname)).toEqual(['NoiseOverLimit']);
     expect(kpis).toMatchObject({ complete: 1, compliant: 0, complianceRate: 0 });
@@ -88,7 +102,15 @@ describe('noise processor', () => {
 });
 
 describe('noise day: Ld and Ln with the valid-data rate', () => {
-  const station: RegistryNode = { nodeId: 'NS-2', kind: 'noise', district: 'Lixia', lat: 36.6, lon: 117, station: 'Baotu Residential', zoneClass: '1' };
+  const station: RegistryNode = {
+    nodeId: 'NS-2',
+    kind: 'noise',
+    district: 'Lixia',
+    lat: 36.6,
+    lon: 117,
+    station: 'Baotu Residential',
+    zoneClass: '1',
+  };
   const feed = (p: NoiseProcessor, from: number, count: number, laeq: number) => {
     for (let i = 0; i < count; i++) p.apply(record(station as NodeOf<'noise'>, { ts: from + i * 60_000 + 5_000, laeq, periodS: 60 }));
   };
@@ -120,11 +142,31 @@ describe('noise day: Ld and Ln with the valid-data rate', () => {
     feed(p, at('2026-06-21T22:00:00'), 240, 40); // 22:00-02:00
     feed(p, at('2026-06-22T02:00:00'), 240, 50); // 02:00-06:00
     // Ln = 10*log10((240*10^4 + 240*10^5) / 480) = 10*log10(55000) = 47.40 dB > 45: exceeds.
-    const night = { date: '2026-06-21', ld: 54, ldValidRate: 1, ldComplete: true, ldExceeds: false, ln: 47.4, lnValidRate: 1, lnComplete: true, lnExceeds: true };
+    const night = {
+      date: '2026-06-21',
+      ld: 54,
+      ldValidRate: 1,
+      ldComplete: true,
+      ldExceeds: false,
+      ln: 47.4,
+      lnValidRate: 1,
+      lnComplete: true,
+      lnExceeds: true,
+    };
     const before6 = row(p, at('2026-06-22T05:59:30'));
     expect(before6.today).toEqual(night);
     // 2026-06-20: only 60 of 480 night minutes (rate 0.125), 70 dB: incomplete, so not judged.
-    expect(before6.yesterday).toEqual({ date: '2026-06-20', ld: null, ldValidRate: 0, ldComplete: false, ldExceeds: null, ln: 70, lnValidRate: 0.125, lnComplete: false, lnExceeds: null });
+    expect(before6.yesterday).toEqual({
+      date: '2026-06-20',
+      ld: null,
+      ldValidRate: 0,
+      ldComplete: false,
+      ldExceeds: null,
+      ln: 70,
+      lnValidRate: 0.125,
+      lnComplete: false,
+      lnExceeds: null,
+    });
     const after6 = row(p, at('2026-06-22T07:00:00'));
     expect(after6.yesterday).toEqual(night);
     expect(after6.today).toMatchObject({ date: '2026-06-22', ld: null, ln: null, ldComplete: false });
@@ -137,6 +179,7 @@ describe('noise day: Ld and Ln with the valid-data rate', () => {
     // Ld = 10*log10((480*10^7 + 480*10^6) / 960) = 10*log10(5.5e6) = 67.40 dB; still 960 valid minutes.
     const copy = new NoiseProcessor();
     copy.importNode('NS-2', JSON.parse(JSON.stringify(p.exportNode('NS-2'))));
-    for (const q of [p, copy]) expect(row(q, at('2026-06-21T23:00:00')).today).toMatchObject({ ld: 67.4, ldValidRate: 1, ldComplete: true, ldExceeds: true });
+    for (const q of [p, copy])
+      expect(row(q, at('2026-06-21T23:00:00')).today).toMatchObject({ ld: 67.4, ldValidRate: 1, ldComplete: true, ldExceeds: true });
   });
 });

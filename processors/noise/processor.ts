@@ -1,4 +1,14 @@
-import { hourStart, localDate, localDayStart, minuteStart, noisePeriod, type AlertCondition, type NodeOf, type NoiseReading, type ReadingRecord } from '../../core/index.js';
+import {
+  hourStart,
+  localDate,
+  localDayStart,
+  minuteStart,
+  noisePeriod,
+  type AlertCondition,
+  type NodeOf,
+  type NoiseReading,
+  type ReadingRecord,
+} from '../../core/index.js';
 import type { EvalContext, KindPartial, KindProcessor } from '../types.js';
 import { energyAverage, NIGHT_PEAK_ALLOWANCE_DB, ZONE_LIMITS } from './leq.js';
 
@@ -132,7 +142,12 @@ export class NoiseProcessor implements KindProcessor<'noise', NoiseSection> {
       const level = s && s[1] > 0 ? 10 * Math.log10(s[0] / s[1]) : null;
       const rate = s ? Math.min(1, s[2] / expectedMinutes) : 0;
       const complete = level !== null && rate >= minValidRatio - 1e-9;
-      return { level: level === null ? null : Math.round(level * 10) / 10, rate: Math.round(rate * 1000) / 1000, complete, exceeds: complete ? level! > limit : null };
+      return {
+        level: level === null ? null : Math.round(level * 10) / 10,
+        rate: Math.round(rate * 1000) / 1000,
+        complete,
+        exceeds: complete ? level! > limit : null,
+      };
     };
     const d = judge(sums?.day, DAY_PERIOD_MINUTES, limits.day);
     const n = judge(sums?.night, NIGHT_PERIOD_MINUTES, limits.night);
@@ -163,7 +178,15 @@ export class NoiseProcessor implements KindProcessor<'noise', NoiseSection> {
     const leq = energyAverage(samples);
     const coverage = Math.min(1, samples.reduce((s, x) => s + x.durationS, 0) / 3600);
     const complete = coverage >= minValidRatio;
-    return { hourStart: start, period, leq: leq === null ? null : Math.round(leq * 10) / 10, coverage: Math.round(coverage * 1000) / 1000, limit, complete, exceeds: complete && leq !== null ? leq > limit : null };
+    return {
+      hourStart: start,
+      period,
+      leq: leq === null ? null : Math.round(leq * 10) / 10,
+      coverage: Math.round(coverage * 1000) / 1000,
+      limit,
+      complete,
+      exceeds: complete && leq !== null ? leq > limit : null,
+    };
   }
 
   /** Night minutes of the last hour whose LAmax broke the night limit + 15 dB(A). */
@@ -197,7 +220,13 @@ export class NoiseProcessor implements KindProcessor<'noise', NoiseSection> {
         today: this.day(station, today, ctx.config.NOISE_MIN_VALID_RATIO),
         yesterday: this.day(station, today - 86_400_000, ctx.config.NOISE_MIN_VALID_RATIO),
       });
-      const labels = { kind: 'noise', district: station.district, station: station.station, node: station.nodeId, zoneClass: station.zoneClass };
+      const labels = {
+        kind: 'noise',
+        district: station.district,
+        station: station.station,
+        node: station.nodeId,
+        zoneClass: station.zoneClass,
+      };
       if (last.exceeds) {
         conditions.push({
           alertname: 'NoiseOverLimit',
@@ -224,7 +253,13 @@ export class NoiseProcessor implements KindProcessor<'noise', NoiseSection> {
   exportNode(nodeId: string): unknown {
     const state = this.#stations.get(nodeId);
     // Detached copies: a snapshot is serialised after its turn, while readings go on summing into the live ones.
-    return state && { latest: state.latest, minutes: [...state.minutes], days: [...state.days].map(([day, sums]) => [day, { day: [...sums.day], night: [...sums.night] }]) };
+    return (
+      state && {
+        latest: state.latest,
+        minutes: [...state.minutes],
+        days: [...state.days].map(([day, sums]) => [day, { day: [...sums.day], night: [...sums.night] }]),
+      }
+    );
   }
 
   importNode(nodeId: string, state: unknown): void {

@@ -12,7 +12,12 @@ const turnover = {
   turnover: z.number().nullable().describe('sessions / spaces'),
   meanDwellMin: z.number().nullable().describe('mean parked time per session, minutes'),
 };
-const counts = { spaces: z.number(), occupied: z.number(), free: z.number(), unknown: z.number().describe('spaces without a fresh detector report: never counted free') };
+const counts = {
+  spaces: z.number(),
+  occupied: z.number(),
+  free: z.number(),
+  unknown: z.number().describe('spaces without a fresh detector report: never counted free'),
+};
 
 export const lotRowSchema = z.object({
   lotId: z.string(),

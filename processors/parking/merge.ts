@@ -10,7 +10,8 @@ function lotsOf(registry: NodeRegistry): Map<string, LotInfo> {
   let lots = lotIndex.get(registry);
   if (!lots) {
     lots = new Map();
-    for (const s of registry.ofKind('parking')) if (!lots.has(s.lotId)) lots.set(s.lotId, { lotId: s.lotId, lotName: s.lotName, district: s.district, spaces: s.spaces });
+    for (const s of registry.ofKind('parking'))
+      if (!lots.has(s.lotId)) lots.set(s.lotId, { lotId: s.lotId, lotName: s.lotName, district: s.district, spaces: s.spaces });
     lotIndex.set(registry, lots);
   }
   return lots;
@@ -20,7 +21,11 @@ type Tally = LotCount & { unknown: number; sessions: number; parkedMs: number };
 
 /** Turnover = sessions / spaces over the local day; mean dwell = parked time / sessions, in minutes. */
 function turnover(t: { spaces: number; sessions: number; parkedMs: number }) {
-  return { sessions: t.sessions, turnover: t.spaces === 0 ? null : t.sessions / t.spaces, meanDwellMin: t.sessions === 0 ? null : t.parkedMs / t.sessions / 60_000 };
+  return {
+    sessions: t.sessions,
+    turnover: t.spaces === 0 ? null : t.sessions / t.spaces,
+    meanDwellMin: t.sessions === 0 ? null : t.parkedMs / t.sessions / 60_000,
+  };
 }
 
 /** Occupancy, free spaces, turnover and mean dwell per lot, district and city; full lots raise ParkingLotFull. */
@@ -82,7 +87,10 @@ export class ParkingMerger implements KindMerger<ParkingSection> {
         byDistrict: Object.fromEntries(
           Object.entries(districts)
             .sort(([a], [b]) => a.localeCompare(b))
-            .map(([k, v]) => [k, { spaces: v.spaces, occupied: v.occupied, free: v.free, unknown: v.unknown, occupancy: occupancy(v), ...turnover(v) }]),
+            .map(([k, v]) => [
+              k,
+              { spaces: v.spaces, occupied: v.occupied, free: v.free, unknown: v.unknown, occupancy: occupancy(v), ...turnover(v) },
+            ]),
         ),
         list,
       } satisfies ParkingKpis,

@@ -18,7 +18,16 @@ describe('parking occupancy', () => {
 
   it('makes a space whose detector missed its heartbeats unknown, and flags a full lot', () => {
     const now = Date.parse('2026-06-01T09:00:00Z');
-    const spaces: RegistryNode[] = Array.from({ length: 20 }, (_, i) => ({ nodeId: `PK-${i}`, kind: 'parking', district: 'Lixia', lat: 36.6, lon: 117, lotId: 'LOT-1', lotName: 'Quancheng Square', spaces: 20 }));
+    const spaces: RegistryNode[] = Array.from({ length: 20 }, (_, i) => ({
+      nodeId: `PK-${i}`,
+      kind: 'parking',
+      district: 'Lixia',
+      lat: 36.6,
+      lon: 117,
+      lotId: 'LOT-1',
+      lotName: 'Quancheng Square',
+      spaces: 20,
+    }));
     const p = new ParkingProcessor();
     const m = new ParkingMerger();
     spaces.forEach((s, i) => {

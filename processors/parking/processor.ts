@@ -43,10 +43,24 @@ class LotTallies {
   readonly parkedMs: Float64Array;
   readonly list: IncrementalList<SpaceJudgement, EvalContext>;
 
-  constructor(spaces: readonly Space[], registry: NodeRegistry, log: ChangeLog, judge: (space: Space, intervalS: number, at: EvalContext) => Judgement<SpaceJudgement>) {
-    this.layout = groupLayout(spaces, (space) => space.lotId, (lotId) => lotId);
+  constructor(
+    spaces: readonly Space[],
+    registry: NodeRegistry,
+    log: ChangeLog,
+    judge: (space: Space, intervalS: number, at: EvalContext) => Judgement<SpaceJudgement>,
+  ) {
+    this.layout = groupLayout(
+      spaces,
+      (space) => space.lotId,
+      (lotId) => lotId,
+    );
     const lots = this.layout.groups.length;
-    [this.occupied, this.free, this.sessions, this.parkedMs] = [0, 1, 2, 3].map(() => new Float64Array(lots)) as [Float64Array, Float64Array, Float64Array, Float64Array];
+    [this.occupied, this.free, this.sessions, this.parkedMs] = [0, 1, 2, 3].map(() => new Float64Array(lots)) as [
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+    ];
     const intervalS = Float64Array.from(spaces, (space) => registry.expectedIntervalS(space));
     const count = (i: number, v: SpaceJudgement, by: 1 | -1) => {
       const lot = this.layout.groupOf[i]!;
@@ -117,7 +131,10 @@ export class ParkingProcessor implements KindProcessor<'parking', ParkingSection
   }
 
   partial(spaces: readonly Space[], ctx: EvalContext): KindPartial<ParkingSection> {
-    const t = this.#tallies.get(spaces, (list) => new LotTallies(list, ctx.registry, this.#changes, (space, intervalS, at) => this.#judge(space, intervalS, at)));
+    const t = this.#tallies.get(
+      spaces,
+      (list) => new LotTallies(list, ctx.registry, this.#changes, (space, intervalS, at) => this.#judge(space, intervalS, at)),
+    );
     t.list.update(ctx, String(ctx.config.ONLINE_GRACE_FACTOR));
     const lots: ParkingSection['lots'] = {};
     t.layout.groups.forEach((lotId, lot) => (lots[lotId] = [t.occupied[lot]!, t.free[lot]!, t.sessions[lot]!, t.parkedMs[lot]!]));
@@ -143,6 +160,12 @@ export class ParkingProcessor implements KindProcessor<'parking', ParkingSection
 
   describe(space: Space, ctx: EvalContext) {
     const s = this.#sessions.get(space.nodeId);
-    return { latest: this.#latest.get(space.nodeId), derived: { space: this.#spaceState(space, ctx.registry.expectedIntervalS(space), ctx), today: s ? sessionsOfDay(s, ctx.now) : { sessions: 0, parkedMs: 0 } } };
+    return {
+      latest: this.#latest.get(space.nodeId),
+      derived: {
+        space: this.#spaceState(space, ctx.registry.expectedIntervalS(space), ctx),
+        today: s ? sessionsOfDay(s, ctx.now) : { sessions: 0, parkedMs: 0 },
+      },
+    };
   }
 }

@@ -6,8 +6,24 @@ import { ParkingMerger } from './merge.js';
 import { ParkingProcessor } from './processor.js';
 import { addReport, emptySessions, sessionsOfDay } from './sessions.js';
 
-const space = (i: number, lotId: string, spaces: number, district = 'Lixia'): RegistryNode => ({ nodeId: `PK-${i}`, kind: 'parking', district, lat: 36.6, lon: 117, lotId, lotName: lotId, spaces });
-const spaces = [space(1, 'LOT-1', 4), space(2, 'LOT-1', 4), space(3, 'LOT-1', 4), space(4, 'LOT-1', 4), space(5, 'LOT-2', 2, 'Shizhong'), space(6, 'LOT-2', 2, 'Shizhong')];
+const space = (i: number, lotId: string, spaces: number, district = 'Lixia'): RegistryNode => ({
+  nodeId: `PK-${i}`,
+  kind: 'parking',
+  district,
+  lat: 36.6,
+  lon: 117,
+  lotId,
+  lotName: lotId,
+  spaces,
+});
+const spaces = [
+  space(1, 'LOT-1', 4),
+  space(2, 'LOT-1', 4),
+  space(3, 'LOT-1', 4),
+  space(4, 'LOT-1', 4),
+  space(5, 'LOT-2', 2, 'Shizhong'),
+  space(6, 'LOT-2', 2, 'Shizhong'),
+];
 const byId = new Map(spaces.map((s) => [s.nodeId, s]));
 
 /** Reports in ARRIVAL order: [space, local time, status]. */
@@ -55,7 +71,8 @@ const REPORTS: [number, string, 'occupied' | 'free'][] = [
 const NOW = at('2026-06-01T12:00:00');
 
 function feed(p: ParkingProcessor, reports = REPORTS) {
-  for (const [i, local, status] of reports) p.apply(record(byId.get(`PK-${i}`) as NodeOf<'parking'>, { ts: at(`${local}:00`), status, heartbeat: false }));
+  for (const [i, local, status] of reports)
+    p.apply(record(byId.get(`PK-${i}`) as NodeOf<'parking'>, { ts: at(`${local}:00`), status, heartbeat: false }));
 }
 
 describe('parking sessions, turnover and dwell', () => {
@@ -66,10 +83,28 @@ describe('parking sessions, turnover and dwell', () => {
     // LOT-1 (4 spaces): PK-1 570 + 45, PK-2 30, PK-3 40 + 30 -> 5 sessions, 715 min:
     // turnover 5 / 4 = 1.25, mean dwell 715 / 5 = 143 min. Known: 3 free, PK-4 unknown.
     const lot1 = kpis.list.find((l: { lotId: string }) => l.lotId === 'LOT-1');
-    expect(lot1).toMatchObject({ spaces: 4, occupied: 0, free: 3, unknown: 1, occupancy: 0, sessions: 5, turnover: 1.25, meanDwellMin: 143 });
+    expect(lot1).toMatchObject({
+      spaces: 4,
+      occupied: 0,
+      free: 3,
+      unknown: 1,
+      occupancy: 0,
+      sessions: 5,
+      turnover: 1.25,
+      meanDwellMin: 143,
+    });
     // LOT-2 (2 spaces): PK-6 30 min -> 1 session, turnover 0.5, dwell 30; PK-5 occupied, PK-6 free.
     const lot2 = kpis.list.find((l: { lotId: string }) => l.lotId === 'LOT-2');
-    expect(lot2).toMatchObject({ spaces: 2, occupied: 1, free: 1, unknown: 0, occupancy: 0.5, sessions: 1, turnover: 0.5, meanDwellMin: 30 });
+    expect(lot2).toMatchObject({
+      spaces: 2,
+      occupied: 1,
+      free: 1,
+      unknown: 0,
+      occupancy: 0.5,
+      sessions: 1,
+      turnover: 0.5,
+      meanDwellMin: 30,
+    });
     // City: 6 sessions over 6 spaces, (715 + 30) / 6 min.
     expect(kpis).toMatchObject({ spaces: 6, sessions: 6, turnover: 1 });
     expect(kpis.meanDwellMin).toBeCloseTo(745 / 6, 10);
@@ -109,7 +144,11 @@ describe('parking sessions, turnover and dwell', () => {
     const all = spaces as NodeOf<'parking'>[];
     expect(copy.partial(all, c)).toEqual(p.partial(all, c));
     // And it carries on identically: the same next report gives the same result.
-    for (const q of [p, copy]) feed(q, [[1, '2026-06-01T12:05', 'occupied'], [1, '2026-06-01T13:20', 'free']]);
+    for (const q of [p, copy])
+      feed(q, [
+        [1, '2026-06-01T12:05', 'occupied'],
+        [1, '2026-06-01T13:20', 'free'],
+      ]);
     const later = ctx(spaces, at('2026-06-01T13:30:00'));
     expect(copy.partial(all, later)).toEqual(p.partial(all, later));
   });

@@ -29,7 +29,11 @@ const tsOf = (packed: number) => Math.floor(packed / 2);
 const occupiedOf = (packed: number) => packed % 2 === 1;
 
 /** Walks reports in order from a run state; calls `done` for every completed session. */
-function walk(state: { status: SpaceSessions['status']; since: number | null }, packed: readonly number[], done: (end: number, dwell: number) => void) {
+function walk(
+  state: { status: SpaceSessions['status']; since: number | null },
+  packed: readonly number[],
+  done: (end: number, dwell: number) => void,
+) {
   let { status, since } = state;
   for (const p of packed) {
     const ts = tsOf(p);

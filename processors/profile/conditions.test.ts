@@ -37,8 +37,18 @@ describe('profile conditions', () => {
   });
 
   it('any / all / one condition', () => {
-    const any: ProfileWhen = { any: [{ field: 'open', op: 'eq', value: true }, { field: 'tiltDeg', op: 'gt', value: 15 }] };
-    const all: ProfileWhen = { all: [{ field: 'open', op: 'eq', value: true }, { field: 'tiltDeg', op: 'gt', value: 15 }] };
+    const any: ProfileWhen = {
+      any: [
+        { field: 'open', op: 'eq', value: true },
+        { field: 'tiltDeg', op: 'gt', value: 15 },
+      ],
+    };
+    const all: ProfileWhen = {
+      all: [
+        { field: 'open', op: 'eq', value: true },
+        { field: 'tiltDeg', op: 'gt', value: 15 },
+      ],
+    };
     expect(holds(any, { open: false, tiltDeg: 20 }, cover)).toBe(true);
     expect(holds(all, { open: false, tiltDeg: 20 }, cover)).toBe(false);
     expect(holds(all, { open: true, tiltDeg: 20 }, cover)).toBe(true);
@@ -51,7 +61,9 @@ describe('profile conditions', () => {
   });
 
   it('renders summaries: attributes, {kind}, {value}; an absent one as -', () => {
-    expect(renderSummary('{point} ({district}): {value} m, closure {closureDepthM} m on {road}', own, 0.2345678)).toBe('Quancheng underpass (Lixia): 0.235 m, closure 0.2 m on Quancheng Road');
+    expect(renderSummary('{point} ({district}): {value} m, closure {closureDepthM} m on {road}', own, 0.2345678)).toBe(
+      'Quancheng underpass (Lixia): 0.235 m, closure 0.2 m on Quancheng Road',
+    );
     expect(renderSummary('{kind} {nodeId} on {road}, {network}: {value}', cover, undefined)).toBe('manhole MH-1 on -, storm: -');
     expect(formatValue(true)).toBe('true');
     expect(formatValue(20)).toBe('20');
@@ -62,7 +74,11 @@ describe('exact sums', () => {
   it('any order of adding gives the same correctly rounded sum', () => {
     // (0.1 + 0.2) + 0.3 = 0.6000000000000001 but 0.1 + (0.2 + 0.3) = 0.6 in doubles; the exact sum of the three doubles rounds to 0.6.
     expect(0.1 + 0.2 + 0.3).not.toBe(0.1 + (0.2 + 0.3));
-    for (const order of [[0.1, 0.2, 0.3], [0.3, 0.2, 0.1], [0.2, 0.3, 0.1]]) {
+    for (const order of [
+      [0.1, 0.2, 0.3],
+      [0.3, 0.2, 0.1],
+      [0.2, 0.3, 0.1],
+    ]) {
       const p: number[] = [];
       for (const x of order) addTo(p, x);
       expect(roundSum(p)).toBe(0.6);

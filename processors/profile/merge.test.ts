@@ -1,19 +1,40 @@
 import { describe, expect, it } from 'vitest';
-import { partitionFor, seededRandom, type AlertCondition, type KindProfile, type ProfileKpis, type ProfileNode, type ProfileReadingRecord } from '../../core/index.js';
+import {
+  partitionFor,
+  seededRandom,
+  type AlertCondition,
+  type KindProfile,
+  type ProfileKpis,
+  type ProfileNode,
+  type ProfileReadingRecord,
+} from '../../core/index.js';
 import { ProfileMerger } from './merge.js';
 import { ProfileProcessor } from './processor.js';
 import { ctxAt, manhole, profileNode, reading, S, T0, waterlogging } from './test-kit.js';
 
 const DISTRICTS = ['Lixia', 'Shizhong', 'Huaiyin', 'Tianqiao'];
-const sorted = (conditions: AlertCondition[]) => [...conditions].sort((a, b) => JSON.stringify([a.labels.node, a.severity]).localeCompare(JSON.stringify([b.labels.node, b.severity])));
+const sorted = (conditions: AlertCondition[]) =>
+  [...conditions].sort((a, b) => JSON.stringify([a.labels.node, a.severity]).localeCompare(JSON.stringify([b.labels.node, b.severity])));
 
 /** 40 nodes over four districts and 30 minutes of readings per node (some late, some twice, some without an optional field). */
 function city(profile: KindProfile, fields: (rand: () => number, minute: number) => Record<string, unknown>) {
   const rand = seededRandom(11);
   const nodes: ProfileNode[] = [];
   for (let i = 0; i < 40; i++) {
-    const attrs = profile.kind === 'waterlogging' ? { point: `Point ${i}`, ...(i % 4 === 0 ? { closureDepthM: 0.2 } : {}) } : i % 2 ? { road: `Road ${i}` } : {};
-    nodes.push(profileNode(profile.kind, `${profile.kind.slice(0, 2).toUpperCase()}-${String(i).padStart(3, '0')}`, DISTRICTS[i % DISTRICTS.length]!, attrs));
+    const attrs =
+      profile.kind === 'waterlogging'
+        ? { point: `Point ${i}`, ...(i % 4 === 0 ? { closureDepthM: 0.2 } : {}) }
+        : i % 2
+          ? { road: `Road ${i}` }
+          : {};
+    nodes.push(
+      profileNode(
+        profile.kind,
+        `${profile.kind.slice(0, 2).toUpperCase()}-${String(i).padStart(3, '0')}`,
+        DISTRICTS[i % DISTRICTS.length]!,
+        attrs,
+      ),
+    );
   }
   const readings: [ProfileReadingRecord, ProfileNode][] = [];
   for (const node of nodes) {
@@ -32,9 +53,21 @@ function evaluate(profile: KindProfile, nodes: ProfileNode[], readings: [Profile
   const processors = Array.from({ length: parts }, () => new ProfileProcessor(profile));
   for (const [r, node] of readings) processors[partitionFor(node.nodeId, parts)]!.apply(r, node);
   const ctx = ctxAt(now, nodes);
-  const partials = processors.map((p, i) => p.partial(nodes.filter((n) => partitionFor(n.nodeId, parts) === i), ctx));
-  const merged = new ProfileMerger(profile).merge(partials.map((p) => p.section), ctx);
-  return { kpis: merged.kpis as unknown as ProfileKpis, conditions: sorted(partials.flatMap((p) => p.conditions)), mergeConditions: merged.conditions };
+  const partials = processors.map((p, i) =>
+    p.partial(
+      nodes.filter((n) => partitionFor(n.nodeId, parts) === i),
+      ctx,
+    ),
+  );
+  const merged = new ProfileMerger(profile).merge(
+    partials.map((p) => p.section),
+    ctx,
+  );
+  return {
+    kpis: merged.kpis as unknown as ProfileKpis,
+    conditions: sorted(partials.flatMap((p) => p.conditions)),
+    mergeConditions: merged.conditions,
+  };
 }
 
 describe('profile merger', () => {
@@ -42,11 +75,18 @@ describe('profile merger', () => {
     {
       profile: waterlogging,
       // A rising flood: depths drift up from ~0 to ~0.5 m over the half hour, with noise; rain only now and then.
-      fields: (rand: () => number, m: number) => ({ depthM: Math.round((m / 60 + rand() * 0.1) * 1e4) / 1e4, ...(rand() < 0.5 ? { rainMmPerH: Math.round(rand() * 800) / 10 } : {}) }),
+      fields: (rand: () => number, m: number) => ({
+        depthM: Math.round((m / 60 + rand() * 0.1) * 1e4) / 1e4,
+        ...(rand() < 0.5 ? { rainMmPerH: Math.round(rand() * 800) / 10 } : {}),
+      }),
     },
     {
       profile: manhole,
-      fields: (rand: () => number) => ({ open: rand() < 0.1, ...(rand() < 0.7 ? { tiltDeg: Math.round(rand() * 250) / 10 } : {}), waterBelowM: Math.round(rand() * 3000) / 1000 }),
+      fields: (rand: () => number) => ({
+        open: rand() < 0.1,
+        ...(rand() < 0.7 ? { tiltDeg: Math.round(rand() * 250) / 10 } : {}),
+        waterBelowM: Math.round(rand() * 3000) / 1000,
+      }),
     },
   ];
   for (const { profile, fields } of cases) {
@@ -73,12 +113,29 @@ describe('profile merger', () => {
     const kpis = new ProfileMerger(waterlogging).merge([section], ctxAt(T0, nodes)).kpis;
     expect(Object.keys(kpis)).toEqual(['title', 'nodes', 'reporting', 'aggregates', 'byDistrict', 'list']);
     const empty = { meanDepthM: null, maxDepthM: null, pointsOver15cm: 0, pointsOverClosure: 0, secondsOver15cm: 0 };
-    expect(kpis).toEqual({ title: 'Road waterlogging', nodes: 1, reporting: 0, aggregates: empty, byDistrict: { Lixia: { nodes: 1, reporting: 0, aggregates: empty } }, list: [] });
-    expect(new ProfileMerger(waterlogging).merge([], ctxAt(T0, nodes)).kpis).toEqual({ title: 'Road waterlogging', nodes: 0, reporting: 0, aggregates: empty, byDistrict: {}, list: [] });
+    expect(kpis).toEqual({
+      title: 'Road waterlogging',
+      nodes: 1,
+      reporting: 0,
+      aggregates: empty,
+      byDistrict: { Lixia: { nodes: 1, reporting: 0, aggregates: empty } },
+      list: [],
+    });
+    expect(new ProfileMerger(waterlogging).merge([], ctxAt(T0, nodes)).kpis).toEqual({
+      title: 'Road waterlogging',
+      nodes: 0,
+      reporting: 0,
+      aggregates: empty,
+      byDistrict: {},
+      list: [],
+    });
   });
 
   it('merging leaves the partials as they were (the aggregator merges the same ones again)', () => {
-    const nodes = [profileNode('waterlogging', 'WL-1', 'Lixia', { point: 'P1' }), profileNode('waterlogging', 'WL-2', 'Lixia', { point: 'P2' })];
+    const nodes = [
+      profileNode('waterlogging', 'WL-1', 'Lixia', { point: 'P1' }),
+      profileNode('waterlogging', 'WL-2', 'Lixia', { point: 'P2' }),
+    ];
     const p = new ProfileProcessor(waterlogging);
     p.apply(reading(nodes[0]!, T0, { depthM: 0.1 }), nodes[0]!);
     p.apply(reading(nodes[1]!, T0, { depthM: 0.2 }), nodes[1]!);

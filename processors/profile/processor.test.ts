@@ -5,7 +5,8 @@ import { ProfileMerger } from './merge.js';
 import { ProfileProcessor } from './processor.js';
 import { ctxAt, manhole, profileNode, reading, S, T0, waterlogging } from './test-kit.js';
 
-const wl = (id: string, district: string, point: string, attrs: Record<string, unknown> = {}) => profileNode('waterlogging', id, district, { point, ...attrs });
+const wl = (id: string, district: string, point: string, attrs: Record<string, unknown> = {}) =>
+  profileNode('waterlogging', id, district, { point, ...attrs });
 
 describe('profile processor: waterlogging by hand', () => {
   // Lixia: WL-1 (closure depth default 0.3), WL-2 (its own closure depth 0.2).
@@ -70,7 +71,13 @@ describe('profile processor: waterlogging by hand', () => {
 
   it('one condition per active rule and node: severity, hold, labels, summary, value', () => {
     const { conditions } = processor.partial(nodes, ctx);
-    expect(conditions.map((c) => `${c.labels.node} ${c.severity}`)).toEqual(['WL-1 major', 'WL-1 critical', 'WL-2 major', 'WL-2 critical', 'WL-5 major']);
+    expect(conditions.map((c) => `${c.labels.node} ${c.severity}`)).toEqual([
+      'WL-1 major',
+      'WL-1 critical',
+      'WL-2 major',
+      'WL-2 critical',
+      'WL-5 major',
+    ]);
     expect(conditions[0]).toEqual({
       alertname: 'RoadWaterlogging',
       severity: 'major',
@@ -127,7 +134,11 @@ describe('profile processor: the same node list evaluated again', () => {
     other.apply(reading(nodes[0]!, T0 + 30 * S, { depthM: 0.4 }), nodes[0]!);
     p.importNode('WL-1', other.exportNode('WL-1'));
     p.importNode('WL-2', other.exportNode('WL-1'));
-    expect(p.partial(nodes, ctx).section.districts.Lixia).toMatchObject({ nodes: 2, reporting: 2, aggregates: { maxDepthM: 0.4, pointsOver15cm: 2 } });
+    expect(p.partial(nodes, ctx).section.districts.Lixia).toMatchObject({
+      nodes: 2,
+      reporting: 2,
+      aggregates: { maxDepthM: 0.4, pointsOver15cm: 2 },
+    });
   });
 });
 
@@ -141,7 +152,9 @@ describe('profile processor: rules and order', () => {
     expect(at(p, T0).conditions.map((c) => c.severity)).toEqual(['major']);
     p.apply(reading(point, T0 + 60 * S, { depthM: 0.12 }), point);
     const still = at(p, T0 + 60 * S);
-    expect(still.conditions.map((c) => [c.severity, c.value, c.summary])).toEqual([['major', 0.12, 'Beiyuan underpass (Tianqiao): 0.12 m of water on the road, over 0.15 m for 2 minutes']]);
+    expect(still.conditions.map((c) => [c.severity, c.value, c.summary])).toEqual([
+      ['major', 0.12, 'Beiyuan underpass (Tianqiao): 0.12 m of water on the road, over 0.15 m for 2 minutes'],
+    ]);
     // The run over 0.15 m ended at 0.12 m; the node is still listed for its active rule.
     expect(still.section.districts.Tianqiao!.aggregates).toMatchObject({ pointsOver15cm: 0, secondsOver15cm: 0 });
     expect(still.section.list).toMatchObject([{ nodeId: 'WL-9', timeOver: { secondsOver15cm: 0 }, rules: ['RoadWaterlogging/major'] }]);
@@ -181,7 +194,11 @@ describe('profile processor: rules and order', () => {
 
   it('a replayed reading changes nothing', () => {
     const p = new ProfileProcessor(waterlogging);
-    const readings = [reading(point, T0, { depthM: 0.2 }), reading(point, T0 + 60 * S, { depthM: 0.05, rainMmPerH: 3 }), reading(point, T0 + 120 * S, { depthM: 0.16 })];
+    const readings = [
+      reading(point, T0, { depthM: 0.2 }),
+      reading(point, T0 + 60 * S, { depthM: 0.05, rainMmPerH: 3 }),
+      reading(point, T0 + 120 * S, { depthM: 0.16 }),
+    ];
     for (const r of readings) p.apply(r, point);
     const once = JSON.stringify(p.exportNode(point.nodeId));
     for (const r of readings) p.apply(r, point);
@@ -210,7 +227,12 @@ describe('profile processor: manhole covers', () => {
     p.apply(reading(m1, T0 + 30 * S, { open: true }), m1);
     const now = T0 + 30 * S;
     const both = p.partial(nodes, ctxAt(now, nodes));
-    expect(both.conditions[1]).toMatchObject({ severity: 'critical', holdMs: 0, value: 20, summary: 'Manhole cover MH-2 on - (Shizhong) is open or displaced' });
+    expect(both.conditions[1]).toMatchObject({
+      severity: 'critical',
+      holdMs: 0,
+      value: 20,
+      summary: 'Manhole cover MH-2 on - (Shizhong) is open or displaced',
+    });
     const kpis = new ProfileMerger(manhole).merge([both.section], ctxAt(now, nodes)).kpis as unknown as ProfileKpis;
     // Open or tilted: both; max tilt 20 (MH-1 sent none); min water below 2.5; MH-1 open from T0 to its newest
     // reading at T0+30 s: 30 s; MH-2 tilted at its one reading: 0 s.

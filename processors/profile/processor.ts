@@ -136,7 +136,15 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
 
   partial(nodes: readonly ProfileNode[], ctx: EvalContext): KindPartial<ProfileSection> {
     const { aggregates, alerts } = this.#profile;
-    const cached = this.#layouts.get(nodes, (list) => ({ layout: groupLayout(list, (n) => n.district, (district) => district), states: new Array<NodeState | undefined>(list.length), resolved: -1 }));
+    const cached = this.#layouts.get(nodes, (list) => ({
+      layout: groupLayout(
+        list,
+        (n) => n.district,
+        (district) => district,
+      ),
+      states: new Array<NodeState | undefined>(list.length),
+      resolved: -1,
+    }));
     const { layout, states } = cached;
     if (cached.resolved !== this.#created) {
       for (let i = 0; i < nodes.length; i++) states[i] ??= this.#states.get(nodes[i]!.nodeId);
@@ -179,7 +187,11 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
     const districts: ProfileSection['districts'] = {};
     layout.groups.forEach((district, g) => {
       const t = tallies[g]!;
-      districts[district] = { nodes: t.nodes, reporting: t.reporting, aggregates: Object.fromEntries(aggregates.map((a, k) => [a.name, t.parts[k]!])) };
+      districts[district] = {
+        nodes: t.nodes,
+        reporting: t.reporting,
+        aggregates: Object.fromEntries(aggregates.map((a, k) => [a.name, t.parts[k]!])),
+      };
     });
     return { section: { districts, list }, conditions };
   }
@@ -214,7 +226,14 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
   }
 
   #row(node: ProfileNode, s: NodeState): ProfileNodeRow {
-    return { nodeId: node.nodeId, district: node.district, ts: s.ts, values: { ...s.values }, timeOver: this.#timeOver(s), rules: this.#activeRules(s) };
+    return {
+      nodeId: node.nodeId,
+      district: node.district,
+      ts: s.ts,
+      values: { ...s.values },
+      timeOver: this.#timeOver(s),
+      rules: this.#activeRules(s),
+    };
   }
 
   exportNode(nodeId: string): unknown {

@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { KindCatalog, NodeRegistry, parseNode, parseProfile, type KindProfile, type ProfileNode, type ProfileReadingRecord } from '../../core/index.js';
+import {
+  KindCatalog,
+  NodeRegistry,
+  parseNode,
+  parseProfile,
+  type KindProfile,
+  type ProfileNode,
+  type ProfileReadingRecord,
+} from '../../core/index.js';
 import { config } from '../../test/fixtures.js';
 import type { EvalContext } from '../types.js';
 

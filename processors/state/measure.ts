@@ -5,7 +5,15 @@
  *
  *   npm run build && node --expose-gc dist/processors/state/measure.js [nodes]
  */
-import { citySizeFor, generateCity, isBuiltinNode, loadConfig, seededRandom, type AnyReadingRecord, type RegistryNode } from '../../core/index.js';
+import {
+  citySizeFor,
+  generateCity,
+  isBuiltinNode,
+  loadConfig,
+  seededRandom,
+  type AnyReadingRecord,
+  type RegistryNode,
+} from '../../core/index.js';
 import { generateReading, normalState } from '../../simulators/models/index.js';
 import { Deduplicator } from '../dedup.js';
 import { NodeHealth } from '../health/processor.js';
@@ -28,7 +36,8 @@ const rand = seededRandom(11);
 
 function reading(node: RegistryNode, ts: number, i: number): Record<string, unknown> {
   // A profile kind's node reports its profile's normal values, as the simulator models them.
-  if (!isBuiltinNode(node)) return { ...generateReading(node, ts, { seed: 11, scenario: normalState(start), kinds: registry.kinds }), seq: i };
+  if (!isBuiltinNode(node))
+    return { ...generateReading(node, ts, { seed: 11, scenario: normalState(start), kinds: registry.kinds }), seq: i };
   const r = rand();
   const common = { ts, seq: i, battery: 0.8, rssi: -80 };
   switch (node.kind) {
@@ -65,7 +74,14 @@ for (const [kind, nodes] of byKind) {
   for (let t = start, i = 0; t < start + DAY; t += interval, i++) {
     for (const node of nodes) {
       const r = reading(node, t + (readings % 1000), i);
-      const record = { type: 'reading', nodeId: node.nodeId, kind: node.kind, district: node.district, receivedAt: r.ts, reading: r } as unknown as AnyReadingRecord;
+      const record = {
+        type: 'reading',
+        nodeId: node.nodeId,
+        kind: node.kind,
+        district: node.district,
+        receivedAt: r.ts,
+        reading: r,
+      } as unknown as AnyReadingRecord;
       if (dedup.seen(node.nodeId, r.ts as number, r.seq as number)) continue;
       kinds.get(node.kind)!.apply(record as never, node as never);
       health.apply(record, r.ts as number);
@@ -75,7 +91,13 @@ for (const [kind, nodes] of byKind) {
   const after = heap();
   let snapshotBytes = 0;
   for (const node of nodes) snapshotBytes += JSON.stringify(snapshotNode(kinds, health, dedup, node)).length + node.nodeId.length + 4;
-  rows.push({ kind, nodes: nodes.length, readings, heapBytesPerNode: Math.round((after - before) / nodes.length), snapshotBytesPerNode: Math.round(snapshotBytes / nodes.length) });
+  rows.push({
+    kind,
+    nodes: nodes.length,
+    readings,
+    heapBytesPerNode: Math.round((after - before) / nodes.length),
+    snapshotBytesPerNode: Math.round(snapshotBytes / nodes.length),
+  });
   total += readings;
   console.error(JSON.stringify(rows[rows.length - 1]));
   before = heap();
@@ -84,4 +106,13 @@ const all = registry.size;
 const heapTotal = before - base;
 const snapTotal = rows.reduce((s, r) => s + r.snapshotBytesPerNode * r.nodes, 0);
 console.table(rows);
-console.log(JSON.stringify({ nodes: all, readings: total, heapBytesPerNode: Math.round(heapTotal / all), snapshotBytesPerNode: Math.round(snapTotal / all), heapMB: Math.round(heapTotal / 1e6), snapshotMB: Math.round(snapTotal / 1e6) }));
+console.log(
+  JSON.stringify({
+    nodes: all,
+    readings: total,
+    heapBytesPerNode: Math.round(heapTotal / all),
+    snapshotBytesPerNode: Math.round(snapTotal / all),
+    heapMB: Math.round(heapTotal / 1e6),
+    snapshotMB: Math.round(snapTotal / 1e6),
+  }),
+);

@@ -5,7 +5,12 @@ import type { StreamRecord, StreamTransport } from '../../core/index.js';
  * Reads a topic from its earliest retained record to its end as it is now (a compacted topic:
  * the latest record of every key, perhaps a few older ones), with a throwaway group.
  */
-export async function readToEnd(transport: StreamTransport, topic: string, onRecord: (record: StreamRecord) => void, timeoutMs = 30_000): Promise<void> {
+export async function readToEnd(
+  transport: StreamTransport,
+  topic: string,
+  onRecord: (record: StreamRecord) => void,
+  timeoutMs = 30_000,
+): Promise<void> {
   const reader = await transport.consume({
     groupId: `citybrain-read-${topic}-${randomUUID()}`,
     topics: [topic],

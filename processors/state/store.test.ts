@@ -39,7 +39,11 @@ describe('topic snapshot store (Kafka layout, on the in-process log)', () => {
     const big = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`node-${i}`, { k: { pad: 'x'.repeat(300), i } }]));
     await store.save([snapshot(4, 100, big), snapshot(6, 50, { c: { d: [[1, null]] } })]);
     // About 1 MB for partition 4: two parts of at most 512 KiB, and one for partition 6.
-    expect(transport.topic(TOPICS.state)[0]!.records.map((r) => r.key)).toEqual([`${TOPICS.raw}:4#0`, `${TOPICS.raw}:4#1`, `${TOPICS.raw}:6#0`]);
+    expect(transport.topic(TOPICS.state)[0]!.records.map((r) => r.key)).toEqual([
+      `${TOPICS.raw}:4#0`,
+      `${TOPICS.raw}:4#1`,
+      `${TOPICS.raw}:6#0`,
+    ]);
     // A newer snapshot of partition 4 cut short: only its first part reached the log.
     const newer = { id: 'cut', part: 0, parts: 3, snapshot: snapshot(4, 200, { 'node-0': { k: { i: -1 } } }) };
     await producer.send(TOPICS.state, [{ key: `${TOPICS.raw}:4#0`, value: Buffer.from(JSON.stringify(newer)) }]);

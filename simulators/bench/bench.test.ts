@@ -19,7 +19,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('bench pieces', () => {
   it('parses flags and rejects bad ones by name', () => {
-    expect(parseBenchArgs(['--nodes', '2000', '--rates', '400,200', '--kafka', '--baselines', 'none'])).toMatchObject({ nodes: 2000, rates: [200, 400], kafka: true, baselines: [] });
+    expect(parseBenchArgs(['--nodes', '2000', '--rates', '400,200', '--kafka', '--baselines', 'none'])).toMatchObject({
+      nodes: 2000,
+      rates: [200, 400],
+      kafka: true,
+      baselines: [],
+    });
     expect(parseBenchArgs([])).toMatchObject({ nodes: 500_000, kafka: false, baselines: ['mosquitto', 'kafka'], out: 'bench-report.json' });
     expect(() => parseBenchArgs(['--nodes', 'lots'])).toThrow(/^--nodes: must be an integer/);
     expect(() => parseBenchArgs(['--baselines', 'rabbitmq'])).toThrow(/^--baselines:/);
@@ -27,7 +32,12 @@ describe('bench pieces', () => {
 
   it('nearest-rank quantiles', () => {
     expect(quantile([5, 1, 4, 2, 3], 0.5)).toBe(3);
-    expect(quantile([...Array(100).keys()].map((i) => i + 1), 0.99)).toBe(99);
+    expect(
+      quantile(
+        [...Array(100).keys()].map((i) => i + 1),
+        0.99,
+      ),
+    ).toBe(99);
     expect(quantile([], 0.5)).toBeNull();
   });
 
@@ -37,7 +47,12 @@ describe('bench pieces', () => {
       const events: string[] = [];
       const splitter = new SseSplitter((e) => events.push(e));
       for (let i = 0; i < stream.length; i += size) splitter.push(stream.slice(i, i + size));
-      expect(events, `chunks of ${size}`).toEqual([': connected', 'event: kpis\ndata: {"a":1}', 'event: alert\ndata: {}', 'event: kpis\ndata: {"b":2}']);
+      expect(events, `chunks of ${size}`).toEqual([
+        ': connected',
+        'event: kpis\ndata: {"a":1}',
+        'event: alert\ndata: {}',
+        'event: kpis\ndata: {"b":2}',
+      ]);
     }
   });
 
@@ -47,7 +62,9 @@ describe('bench pieces', () => {
       [0, true],
       [7, false],
     ]);
-    const perf = parsePerfSummary('1000 records sent, 200.0 records/sec\n1000000 records sent, 123456.7 records/sec (35.32 MB/sec), 150.5 ms avg latency, 900.0 ms max latency, 120 ms 50th, 400 ms 95th, 700 ms 99th, 850 ms 99.9th.\n');
+    const perf = parsePerfSummary(
+      '1000 records sent, 200.0 records/sec\n1000000 records sent, 123456.7 records/sec (35.32 MB/sec), 150.5 ms avg latency, 900.0 ms max latency, 120 ms 50th, 400 ms 95th, 700 ms 99th, 850 ms 99.9th.\n',
+    );
     expect(perf).toMatchObject({ recordsPerSecond: 123456.7, mbPerSecond: 35.32, p50LatencyMs: 120, p99LatencyMs: 700, maxLatencyMs: 900 });
   });
 });
@@ -56,7 +73,23 @@ describe('npm run bench (small)', () => {
   it('drives the pipeline and Mosquitto, writes a report with the figures, loses nothing', async () => {
     expect(existsSync(CLI), `${CLI}: run npm run build first`).toBe(true);
     const out = join(dir, 'report.json');
-    const args = [CLI, '--nodes', '1500', '--rates', '200,400', '--step-seconds', '3', '--warm-seconds', '1', '--probes', '4', '--baselines', 'mosquitto', '--out', out];
+    const args = [
+      CLI,
+      '--nodes',
+      '1500',
+      '--rates',
+      '200,400',
+      '--step-seconds',
+      '3',
+      '--warm-seconds',
+      '1',
+      '--probes',
+      '4',
+      '--baselines',
+      'mosquitto',
+      '--out',
+      out,
+    ];
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let text = '';
@@ -79,7 +112,8 @@ describe('npm run bench (small)', () => {
     expect(report.accepted).toBeGreaterThan(0);
     expect(report.processed).toBe(report.accepted);
     expect(report.steps.length).toBeGreaterThan(0);
-    for (const step of report.steps) expect(step).toMatchObject({ targetRate: expect.any(Number), publishedPerSecond: expect.any(Number), keptUp: expect.any(Boolean) });
+    for (const step of report.steps)
+      expect(step).toMatchObject({ targetRate: expect.any(Number), publishedPerSecond: expect.any(Number), keptUp: expect.any(Boolean) });
     // Probes came back through the KPI stream: latencies are numbers (their size is not judged here).
     expect(report.steps.some((s: { probes: number }) => s.probes > 0)).toBe(true);
     expect(report.baselines.mosquitto).toMatchObject({ readingsPerSecond: expect.any(Number), steps: expect.any(Array) });

@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   writeReport(options.out, report);
   const r = report as Record<string, unknown>;
   process.stderr.write(`bench: report written to ${options.out}\n`);
-  process.stdout.write(`${JSON.stringify({ nodes: r.nodes, readingsPerSecond: r.readingsPerSecond, p50LatencyMs: r.p50LatencyMs, p99LatencyMs: r.p99LatencyMs, rssMaxBytes: r.rssMaxBytes, cpuSeconds: r.cpuSeconds, lost: r.lost })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ nodes: r.nodes, readingsPerSecond: r.readingsPerSecond, p50LatencyMs: r.p50LatencyMs, p99LatencyMs: r.p99LatencyMs, rssMaxBytes: r.rssMaxBytes, cpuSeconds: r.cpuSeconds, lost: r.lost })}\n`,
+  );
   process.exit(0);
 }
 

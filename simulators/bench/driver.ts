@@ -7,7 +7,17 @@ import { citySizeFor, generateCity } from '../../core/index.js';
 import { startSimulation, type Simulation } from '../publisher.js';
 
 export type DriverRequest =
-  | { type: 'start'; url: string; nodes: number; seed: number; speed: number; start: number; rate: number; connections: number; maxInflight: number }
+  | {
+      type: 'start';
+      url: string;
+      nodes: number;
+      seed: number;
+      speed: number;
+      start: number;
+      rate: number;
+      connections: number;
+      maxInflight: number;
+    }
   | { type: 'rate'; rate: number }
   | { type: 'stats'; id: number }
   | { type: 'stop' };

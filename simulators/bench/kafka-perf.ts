@@ -23,7 +23,12 @@ export interface KafkaPerfResult {
 }
 
 /** `N records sent, X records/sec (Y MB/sec), A ms avg latency, M ms max latency, P50 ms 50th, P95 ms 95th, P99 ms 99th, P999 ms 99.9th.` */
-export function parsePerfSummary(output: string): Pick<KafkaPerfResult, 'recordsPerSecond' | 'mbPerSecond' | 'avgLatencyMs' | 'p50LatencyMs' | 'p99LatencyMs' | 'maxLatencyMs' | 'summary'> | null {
+export function parsePerfSummary(
+  output: string,
+): Pick<
+  KafkaPerfResult,
+  'recordsPerSecond' | 'mbPerSecond' | 'avgLatencyMs' | 'p50LatencyMs' | 'p99LatencyMs' | 'maxLatencyMs' | 'summary'
+> | null {
   const lines = output.split('\n').filter((l) => /records sent,.*50th/.test(l));
   const line = lines[lines.length - 1];
   if (!line) return null;
@@ -44,7 +49,14 @@ export function parsePerfSummary(output: string): Pick<KafkaPerfResult, 'records
  * values (a payload file of sample records, one per line), acks=all like our producer, as fast as
  * it can (--throughput -1), into a fresh topic with the same partition count as telemetry.raw.
  */
-export async function kafkaProducerPerf(options: { brokers: string[]; samples: string[]; records: number; partitions: number; workDir: string; log?: (line: string) => void }): Promise<KafkaPerfResult> {
+export async function kafkaProducerPerf(options: {
+  brokers: string[];
+  samples: string[];
+  records: number;
+  partitions: number;
+  workDir: string;
+  log?: (line: string) => void;
+}): Promise<KafkaPerfResult> {
   const tools = await kafkaToolsLibs({ log: options.log });
   const topic = `bench.perf.${Date.now()}`;
   const kafka = new Kafka({ clientId: 'city-brain-bench', brokers: options.brokers, logLevel: logLevel.NOTHING });
@@ -84,9 +96,20 @@ export async function kafkaProducerPerf(options: { brokers: string[]; samples: s
     child.stdout.on('data', (d) => (out = (out + d).slice(-50_000)));
     child.stderr.on('data', (d) => (out = (out + d).slice(-50_000)));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`ProducerPerformance exited ${code}: ${out.slice(-2000)}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`ProducerPerformance exited ${code}: ${out.slice(-2000)}`)),
+    );
   });
   const parsed = parsePerfSummary(output);
   if (!parsed) throw new Error(`ProducerPerformance printed no summary: ${output.slice(-2000)}`);
-  return { tool: 'org.apache.kafka.tools.ProducerPerformance', version: tools.version, topic, partitions: options.partitions, records: options.records, recordBytes, acks: 'all', ...parsed };
+  return {
+    tool: 'org.apache.kafka.tools.ProducerPerformance',
+    version: tools.version,
+    topic,
+    partitions: options.partitions,
+    records: options.records,
+    recordBytes,
+    acks: 'all',
+    ...parsed,
+  };
 }

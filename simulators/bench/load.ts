@@ -55,7 +55,9 @@ export class Load {
     child.once('exit', () => process.off('exit', kill));
     const started = await new Promise<{ stats?: SimulationStats; message?: string }>((resolve, reject) => {
       load.#onceTypes.set('started', resolve);
-      child.once('exit', (code) => reject(new Error(`load generator exited (${code}) before it started${load.#error ? `: ${load.#error}` : ''}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`load generator exited (${code}) before it started${load.#error ? `: ${load.#error}` : ''}`)),
+      );
       load.send({ type: 'start', ...options });
     });
     if (!started.stats) {

@@ -19,7 +19,11 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --out FILE           the JSON report (default bench-report.json)
   --help`;
 
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 const int = (min: number, max: number) =>
   z
     .string()
@@ -40,13 +44,33 @@ const schema = z.object({
     .string()
     .default('5000,10000,20000,30000,40000,50000,60000,80000,100000')
     .transform(list)
-    .pipe(z.array(z.string().regex(/^\d+$/, 'rates must be integers').transform(Number).refine((n) => n > 0, 'rates must be > 0')).min(1, 'name at least one rate'))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^\d+$/, 'rates must be integers')
+            .transform(Number)
+            .refine((n) => n > 0, 'rates must be > 0'),
+        )
+        .min(1, 'name at least one rate'),
+    )
     .transform((r) => [...r].sort((a, b) => a - b)),
   'baseline-rates': z
     .string()
     .default('5000,10000,20000,30000,40000,50000,60000,80000,100000')
     .transform(list)
-    .pipe(z.array(z.string().regex(/^\d+$/, 'rates must be integers').transform(Number).refine((n) => n > 0, 'rates must be > 0')).min(1, 'name at least one rate'))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^\d+$/, 'rates must be integers')
+            .transform(Number)
+            .refine((n) => n > 0, 'rates must be > 0'),
+        )
+        .min(1, 'name at least one rate'),
+    )
     .transform((r) => [...r].sort((a, b) => a - b)),
   'step-seconds': seconds.default(10),
   'warm-seconds': seconds.default(3),
@@ -70,14 +94,32 @@ export class BenchUsageError extends Error {
 }
 
 export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean } {
-  const strings = ['nodes', 'processors', 'rates', 'baseline-rates', 'step-seconds', 'warm-seconds', 'baselines', 'kafka-records', 'probes', 'connections', 'seed', 'cpu-prof', 'out'] as const;
+  const strings = [
+    'nodes',
+    'processors',
+    'rates',
+    'baseline-rates',
+    'step-seconds',
+    'warm-seconds',
+    'baselines',
+    'kafka-records',
+    'probes',
+    'connections',
+    'seed',
+    'cpu-prof',
+    'out',
+  ] as const;
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
       strict: true,
       allowPositionals: false,
-      options: { ...Object.fromEntries(strings.map((s) => [s, { type: 'string' as const }])), kafka: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        ...Object.fromEntries(strings.map((s) => [s, { type: 'string' as const }])),
+        kafka: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (e) {
     throw new BenchUsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));

@@ -115,7 +115,8 @@ export class Prober {
    */
   window(from: number, to: number, now = Date.now()): ProbeSample[] {
     const out = this.samples.filter((s) => s.publishedAt >= from && s.publishedAt < to);
-    for (const p of this.#pending) if (p && p.publishedAt < to) out.push({ publishedAt: p.publishedAt, latencyMs: now - p.publishedAt, censored: true });
+    for (const p of this.#pending)
+      if (p && p.publishedAt < to) out.push({ publishedAt: p.publishedAt, latencyMs: now - p.publishedAt, censored: true });
     return out;
   }
 
@@ -177,7 +178,10 @@ export class SseSplitter {
  * Reads the API's live stream and reports the probe lots of every `kpis` event. Returns a stop
  * function. The stream is read raw (server-sent events: `event:` and `data:` lines, blank line).
  */
-export async function watchKpiStream(apiUrl: string, onKpis: (states: Map<number, boolean>, at: number, bytes: number) => void): Promise<() => void> {
+export async function watchKpiStream(
+  apiUrl: string,
+  onKpis: (states: Map<number, boolean>, at: number, bytes: number) => void,
+): Promise<() => void> {
   const controller = new AbortController();
   const open = async () => {
     const response = await fetch(`${apiUrl}/api/v1/stream`, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
@@ -210,7 +214,10 @@ export async function watchKpiStream(apiUrl: string, onKpis: (states: Map<number
 }
 
 /** The plain subscriber of the Mosquitto baseline: counts messages and reports probe states as they arrive. */
-export async function subscribeAll(url: string, onProbe: (k: number, occupied: boolean, at: number) => void): Promise<{ messages(): number; stop(): Promise<void> }> {
+export async function subscribeAll(
+  url: string,
+  onProbe: (k: number, occupied: boolean, at: number) => void,
+): Promise<{ messages(): number; stop(): Promise<void> }> {
   const client = await connectAsync(url, { clientId: `bench-sub-${process.pid}`.slice(0, 23), clean: true });
   let messages = 0;
   const prefix = `city/${PROBE_DISTRICT}/parking/PK-BENCH-P`;

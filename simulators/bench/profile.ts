@@ -35,8 +35,14 @@ export function summarise(profile: Profile, top = 30): { totalMs: number; functi
   let total = 0;
   for (const [id, ms] of self) {
     const f = byId.get(id)!.callFrame;
-    const where = f.url.replace(/^file:\/\//, '').replace(/^.*\/(node_modules\/)/, '$1').replace(/^.*\/dist\//, '');
-    fn.set(`${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`, (fn.get(`${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`) ?? 0) + ms);
+    const where = f.url
+      .replace(/^file:\/\//, '')
+      .replace(/^.*\/(node_modules\/)/, '$1')
+      .replace(/^.*\/dist\//, '');
+    fn.set(
+      `${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`,
+      (fn.get(`${f.functionName || '(anonymous)'} ${where}:${f.lineNumber + 1}`) ?? 0) + ms,
+    );
     file.set(where || f.functionName, (file.get(where || f.functionName) ?? 0) + ms);
     total += ms;
   }

@@ -89,14 +89,36 @@ interface Driven {
  * it drain. A step keeps up when the target's backlog at the end of the step is under two seconds
  * of the rate; the steps go up while they keep up and at least 90 % of the rate is published.
  */
-async function driveSteps(name: string, target: Driven, o: BenchOptions, plan: { speed: number; start: number; rates: number[] }, log: (l: string) => void) {
+async function driveSteps(
+  name: string,
+  target: Driven,
+  o: BenchOptions,
+  plan: { speed: number; start: number; rates: number[] },
+  log: (l: string) => void,
+) {
   let simNow = plan.start;
   const prober = new Prober(o.probes, () => simNow);
   // Observe first: the subscriber must not miss the first messages.
   const stopObserving = target.probes ? await target.observe(prober) : () => undefined;
-  const load = await Load.start({ url: target.mqttUrl, nodes: o.nodes, seed: o.seed, speed: plan.speed, start: plan.start, rate: plan.rates[0]!, connections: o.connections, maxInflight: 4000 });
+  const load = await Load.start({
+    url: target.mqttUrl,
+    nodes: o.nodes,
+    seed: o.seed,
+    speed: plan.speed,
+    start: plan.start,
+    rate: plan.rates[0]!,
+    connections: o.connections,
+    maxInflight: 4000,
+  });
   const sampler = new ProcSampler({ target: target.pids, simulator: [load.pid] });
-  const poll = setInterval(() => void load.stats().then((s) => (simNow = s.now), () => undefined), 200);
+  const poll = setInterval(
+    () =>
+      void load.stats().then(
+        (s) => (simNow = s.now),
+        () => undefined,
+      ),
+    200,
+  );
   if (target.probes) await prober.start(target.mqttUrl);
   const steps: StepResult[] = [];
   const cpuStart = sampler.cpuSeconds('target');
@@ -142,13 +164,16 @@ async function driveSteps(name: string, target: Driven, o: BenchOptions, plan: {
         keptUp: false,
       };
       // Backlog in the target's unit (Mosquitto counts messages, a gateway batch being one).
-      const perUnit = name === 'mosquitto' ? (s1.batches + s1.direct - (s0.batches + s0.direct)) / Math.max(1, s1.readings - s0.readings) : 1;
+      const perUnit =
+        name === 'mosquitto' ? (s1.batches + s1.direct - (s0.batches + s0.direct)) / Math.max(1, s1.readings - s0.readings) : 1;
       // Two seconds of the rate: a consumer fetching in batches (Kafka) always has about a second in flight.
       step.keptUp = backlog <= Math.max(1000, 2 * rate * perUnit);
       if (!step.keptUp) step.limit = 'backlog';
       else if (published < 0.9 * rate) step.limit = 'publish';
       steps.push(step);
-      log(`${name}: ${rate}/s -> published ${step.publishedPerSecond}/s, processed ${step.processedPerSecond}/s, backlog ${backlog}, p50 ${step.p50LatencyMs} ms, p99 ${step.p99LatencyMs} ms (${step.probes} probes), cpu ${step.targetCpuCores} + sim ${step.simulatorCpuCores}, ${step.keptUp ? 'kept up' : 'NOT kept up'}${step.limit ? ` (limit: ${step.limit})` : ''}`);
+      log(
+        `${name}: ${rate}/s -> published ${step.publishedPerSecond}/s, processed ${step.processedPerSecond}/s, backlog ${backlog}, p50 ${step.p50LatencyMs} ms, p99 ${step.p99LatencyMs} ms (${step.probes} probes), cpu ${step.targetCpuCores} + sim ${step.simulatorCpuCores}, ${step.keptUp ? 'kept up' : 'NOT kept up'}${step.limit ? ` (limit: ${step.limit})` : ''}`,
+      );
       // Up only while the target keeps up and takes the whole rate (PUBACKs waiting = it pushes back).
       if (step.limit) break;
     }
@@ -195,7 +220,17 @@ function sampleRecords(registry: NodeRegistry, start: number, seed: number, coun
   for (let i = 0; i < count; i++) {
     const node = nodes[Math.floor((i * nodes.length) / count)]!;
     const reading = generateReading(node, start + i * 1000, { seed, scenario });
-    out.push(JSON.stringify({ type: 'reading', nodeId: node.nodeId, kind: node.kind, district: node.district, receivedAt: start + i * 1000, ...(node.gatewayId ? { gatewayId: node.gatewayId } : {}), reading }));
+    out.push(
+      JSON.stringify({
+        type: 'reading',
+        nodeId: node.nodeId,
+        kind: node.kind,
+        district: node.district,
+        receivedAt: start + i * 1000,
+        ...(node.gatewayId ? { gatewayId: node.gatewayId } : {}),
+        reading,
+      }),
+    );
   }
   return out;
 }
@@ -205,7 +240,10 @@ export interface BenchReport {
 }
 
 /** The whole benchmark: our pipeline, then the baselines, in one run; returns the report. */
-export async function runBench(o: BenchOptions, log: (line: string) => void = (l) => process.stderr.write(`bench: ${l}\n`)): Promise<BenchReport> {
+export async function runBench(
+  o: BenchOptions,
+  log: (line: string) => void = (l) => process.stderr.write(`bench: ${l}\n`),
+): Promise<BenchReport> {
   const startedAt = new Date();
   const work = mkdtempSync(join(tmpdir(), 'city-brain-bench-'));
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(work, { recursive: true, force: true })];
@@ -241,7 +279,12 @@ export async function runBench(o: BenchOptions, log: (line: string) => void = (l
     const t0 = Date.now();
     const startupSampler = { max: 0 };
     // A state directory of this run's own: state snapshots of an earlier run must not be restored into this one.
-    const common = { registryFile, log, env: { STATE_DIR: join(work, 'state') }, ...(o['cpu-prof'] ? { cpuProfDir: resolve(o['cpu-prof']) } : {}) };
+    const common = {
+      registryFile,
+      log,
+      env: { STATE_DIR: join(work, 'state') },
+      ...(o['cpu-prof'] ? { cpuProfDir: resolve(o['cpu-prof']) } : {}),
+    };
     const targetPromise = o.kafka ? kafkaTarget({ ...common, brokers: kafka!.brokers, processors: o.processors }) : embeddedTarget(common);
     const target: Target = await targetPromise;
     cleanups.push(() => target.stop());
@@ -387,7 +430,7 @@ export async function runBench(o: BenchOptions, log: (line: string) => void = (l
       kpiEventBytes,
       latencyDefinition: LATENCY_DEFINITION,
       keepUpRule:
-        'a step keeps up when accepted - processed at its end is under two seconds of its rate; steps go up while they keep up and >= 90 % of the rate is published and acknowledged (else limit `publish`: the simulator short of CPU or PUBACKs slow); readingsPerSecond is the highest published rate of a step that kept up, the latencies are that step\'s',
+        "a step keeps up when accepted - processed at its end is under two seconds of its rate; steps go up while they keep up and >= 90 % of the rate is published and acknowledged (else limit `publish`: the simulator short of CPU or PUBACKs slow); readingsPerSecond is the highest published rate of a step that kept up, the latencies are that step's",
       steps: result.steps,
       baselines,
       targets: {

@@ -57,9 +57,25 @@ process.once('exit', () => {
 async function spawnStage(command: string, options: TargetOptions, env: Record<string, string>, ready: string): Promise<Stage> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const httpPort = await freePort();
-  const args = [...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${command}-${Date.now()}.cpuprofile`] : []), CLI, command];
+  const args = [
+    ...(options.cpuProfDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${command}-${Date.now()}.cpuprofile`]
+      : []),
+    CLI,
+    command,
+  ];
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, MQTT_HOST: LOOPBACK, HTTP_HOST: LOOPBACK, HTTP_PORT: String(httpPort), MQTT_AUTH: 'off', LOG_LEVEL: 'warn', REGISTRY: options.registryFile, ...options.env, ...env },
+    env: {
+      ...process.env,
+      MQTT_HOST: LOOPBACK,
+      HTTP_HOST: LOOPBACK,
+      HTTP_PORT: String(httpPort),
+      MQTT_AUTH: 'off',
+      LOG_LEVEL: 'warn',
+      REGISTRY: options.registryFile,
+      ...options.env,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
@@ -72,7 +88,12 @@ async function spawnStage(command: string, options: TargetOptions, env: Record<s
   child.once('exit', (code, signal) => (exited = `${command} exited (${signal ?? code}): ${out.slice(-2000)}`));
   const stage: Stage = { name: command, child, httpPort, output: () => out };
   options.log?.(`starting ${command} (pid ${child.pid}, http ${httpPort})`);
-  await waitUntil(`${command}`, options.readyTimeoutMs ?? 300_000, async () => (await fetch(`http://${LOOPBACK}:${httpPort}${ready}`)).status === 200, () => exited);
+  await waitUntil(
+    `${command}`,
+    options.readyTimeoutMs ?? 300_000,
+    async () => (await fetch(`http://${LOOPBACK}:${httpPort}${ready}`)).status === 200,
+    () => exited,
+  );
   return stage;
 }
 
@@ -109,7 +130,10 @@ export async function embeddedTarget(options: TargetOptions): Promise<Target> {
     stages: [stage],
     async counters() {
       const text = await metricsText(stage);
-      return { accepted: counterSum(text, 'citybrain_readings_accepted_total'), processed: counterSum(text, 'citybrain_readings_processed_total') };
+      return {
+        accepted: counterSum(text, 'citybrain_readings_accepted_total'),
+        processed: counterSum(text, 'citybrain_readings_processed_total'),
+      };
     },
     stop: () => stopStage(stage, options.log),
   };

@@ -23,7 +23,7 @@ export function seasonalRateMPerDay(t: number): number {
 /** Level in metres above sea level at time t, without sensor noise. */
 export function groundwaterLevel(node: NodeOf<'groundwater'>, t: number, ctx: ModelContext): number {
   const h = nodeHash(node.nodeId, ctx.seed);
-  const hourOfDay = (((t + CITY_UTC_OFFSET_MS) % DAY) + DAY) % DAY / HOUR;
+  const hourOfDay = ((((t + CITY_UTC_OFFSET_MS) % DAY) + DAY) % DAY) / HOUR;
   // 3-4 cm within a day, highest in the morning (about 07:00).
   const amplitude = 0.015 + 0.005 * unit(h, S.SWING);
   const daily = amplitude * Math.cos((2 * Math.PI * (hourOfDay - 7)) / 24);

@@ -1,4 +1,12 @@
-import { isBuiltinNode, KindCatalog, type Kind, type NodeOf, type ProfileReading, type ReadingOf, type RegistryNode } from '../../core/index.js';
+import {
+  isBuiltinNode,
+  KindCatalog,
+  type Kind,
+  type NodeOf,
+  type ProfileReading,
+  type ReadingOf,
+  type RegistryNode,
+} from '../../core/index.js';
 import type { ModelContext } from './context.js';
 import { groundwaterModel } from './groundwater.js';
 import { noiseModel } from './noise.js';

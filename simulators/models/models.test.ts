@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { generateCity, KindCatalog, noisePeriod, parseProfile, type NodeOf, type ProfileNode, type ProfileReading } from '../../core/index.js';
+import {
+  generateCity,
+  KindCatalog,
+  noisePeriod,
+  parseProfile,
+  type NodeOf,
+  type ProfileNode,
+  type ProfileReading,
+} from '../../core/index.js';
 import { buildScenario } from '../scenarios.js';
 import { normalState, type ModelContext } from './context.js';
 import { generateReading } from './index.js';
@@ -210,7 +218,7 @@ describe('reading models', () => {
   });
 });
 
-describe('profile kinds: the generic model from the profile\'s simulate block', () => {
+describe("profile kinds: the generic model from the profile's simulate block", () => {
   const kinds = city.kinds;
   const points = city.ofKind('waterlogging') as ProfileNode[];
   const covers = city.ofKind('manhole') as ProfileNode[];
@@ -220,7 +228,7 @@ describe('profile kinds: the generic model from the profile\'s simulate block', 
   const read = (...args: Parameters<typeof generateReading>) => generateReading(...args) as ProfileReading;
   const readingOk = (kind: string, r: unknown) => expect(kinds.get(kind)!.reading.safeParse(r).success, JSON.stringify(r)).toBe(true);
 
-  it('a healthy node reports its profile\'s normal values, drawn per node with a little wobble per reading', () => {
+  it("a healthy node reports its profile's normal values, drawn per node with a little wobble per reading", () => {
     const c = ctx();
     for (const p of points) {
       for (let m = 0; m < 24 * 60; m += 37) {
@@ -250,7 +258,7 @@ describe('profile kinds: the generic model from the profile\'s simulate block', 
     expect(points.map((p) => read(p, at(10), ctx(DAY0, 1)).depthM)).not.toEqual(points.map((p) => read(p, at(10), ctx(DAY0, 2)).depthM));
   });
 
-  it('rainstorm: a share of the points ramps linearly from normal to the scenario\'s depth over rampS', () => {
+  it("rainstorm: a share of the points ramps linearly from normal to the scenario's depth over rampS", () => {
     const start = at(14);
     const sc = buildScenario('rainstorm', nodes, { seed: 7, start });
     const c: ModelContext = { seed: 7, scenario: sc };
@@ -271,7 +279,8 @@ describe('profile kinds: the generic model from the profile\'s simulate block', 
       // After the ramp it stays flooded (over the alert's 0.15 m) reading after reading.
       for (let m = 0; m < 60; m += 1) expect(read(p, start + rampMs + m * 60_000, c).depthM as number).toBeGreaterThan(0.15);
     }
-    for (const p of points.filter((x) => !sc.profileTargets.has(x.nodeId))) expect(read(p, start + rampMs, c).depthM as number).toBeLessThanOrEqual(0.02);
+    for (const p of points.filter((x) => !sc.profileTargets.has(x.nodeId)))
+      expect(read(p, start + rampMs, c).depthM as number).toBeLessThanOrEqual(0.02);
     expect(rampProgress(sc.profileTargets.get(flooded[0]!.nodeId), start - 1, start)).toBe(0);
     expect(rampProgress(sc.profileTargets.get(flooded[0]!.nodeId), start + rampMs / 4, start)).toBeCloseTo(0.25, 6);
   });

@@ -3,7 +3,6 @@ import { localHour, noisePeriod } from '../../core/time/index.js';
 import { clamp, gauss, nodeHash, round, unit } from '../hash.js';
 import { rssiOf, S, type ModelContext } from './context.js';
 
-
 /** dB added to the base level by local hour: morning and evening rush, quiet small hours. */
 const HOUR_PROFILE = [-2, -3, -3.5, -3.5, -3, -1.5, -2, 0.5, 1.5, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1.5, 0.5, -0.5, -1, 0, -1];
 

@@ -5,7 +5,8 @@ import { rssiOf, S, type ModelContext } from './context.js';
 
 /** Share of spaces occupied by local hour: morning rush 8-9, evening rush 17-19 fullest. */
 export const PARKING_DEMAND = [
-  0.35, 0.33, 0.32, 0.32, 0.33, 0.38, 0.5, 0.7, 0.85, 0.85, 0.68, 0.66, 0.64, 0.64, 0.66, 0.68, 0.72, 0.85, 0.87, 0.82, 0.62, 0.55, 0.48, 0.4,
+  0.35, 0.33, 0.32, 0.32, 0.33, 0.38, 0.5, 0.7, 0.85, 0.85, 0.68, 0.66, 0.64, 0.64, 0.66, 0.68, 0.72, 0.85, 0.87, 0.82, 0.62, 0.55, 0.48,
+  0.4,
 ];
 
 /** Probability a space of this lot is occupied at time t. */

@@ -47,7 +47,15 @@ export function nightMsBetween(from: number, to: number): number {
 }
 
 /** The half-night timetable at its defaults (LIGHTING_HALF_NIGHT on, 23:30 summer / 22:30 winter). */
-const HALF_NIGHT: HalfNightOptions = { lat: CITY_LAT, lon: CITY_LON, onOffsetMin: 0, offOffsetMin: 0, halfNight: true, summerStartMin: 23 * 60 + 30, winterStartMin: 22 * 60 + 30 };
+const HALF_NIGHT: HalfNightOptions = {
+  lat: CITY_LAT,
+  lon: CITY_LON,
+  onOffsetMin: 0,
+  offOffsetMin: 0,
+  halfNight: true,
+  summerStartMin: 23 * 60 + 30,
+  winterStartMin: 22 * 60 + 30,
+};
 
 /** Whether this lamp is switched off by the half-night timetable at t (every other lamp, late at night). */
 export function lampResting(node: NodeOf<'streetlight'>, t: number): boolean {
@@ -104,7 +112,17 @@ export function streetlightModel(node: NodeOf<'streetlight'>, t: number, ctx: Mo
 
   if (ctx.scenario.darkCircuits.has(node.circuit)) {
     // Breaker trip or cable theft: no supply, the controller reports on its backup cell.
-    return { ts: t, powerState: 'off', dim: 0, powerW: 0, voltageV: 0, currentA: 0, energyWh: round(baseWh, 1), faults: ['supply-lost'], rssi };
+    return {
+      ts: t,
+      powerState: 'off',
+      dim: 0,
+      powerW: 0,
+      voltageV: 0,
+      currentA: 0,
+      energyWh: round(baseWh, 1),
+      faults: ['supply-lost'],
+      rssi,
+    };
   }
 
   const fault = lampFault(node, ctx);

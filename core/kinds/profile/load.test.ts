@@ -40,14 +40,23 @@ async function dirWith(files: Record<string, string>): Promise<string> {
 describe('profile checks', () => {
   it('accepts the example and the shipped profiles', async () => {
     expect(parseProfile(TANK, 'tank.yaml').simulate.scenarios['pump-fault']!.share).toBe(0.1);
-    expect(loadProfiles([shippedProfilesDir(), await dirWith({ 'tank.yaml': TANK })], RESERVED).map((p) => p.kind)).toEqual(['manhole', 'waterlogging', 'tank']);
+    expect(loadProfiles([shippedProfilesDir(), await dirWith({ 'tank.yaml': TANK })], RESERVED).map((p) => p.kind)).toEqual([
+      'manhole',
+      'waterlogging',
+      'tank',
+    ]);
   });
 
   it('refuses an unknown field type', () => {
-    expectError(errorOf(TANK.replace('alarm: { type: boolean }', 'alarm: { type: flag }')), 'tank.yaml', 'fields.alarm.type', /unknown field type "flag" \(one of number, boolean, enum\)/);
+    expectError(
+      errorOf(TANK.replace('alarm: { type: boolean }', 'alarm: { type: flag }')),
+      'tank.yaml',
+      'fields.alarm.type',
+      /unknown field type "flag" \(one of number, boolean, enum\)/,
+    );
   });
 
-  it('refuses a threshold outside the field\'s range', () => {
+  it("refuses a threshold outside the field's range", () => {
     const text = TANK.replace('value: { attribute: highM }', 'value: 12');
     expectError(errorOf(text), 'tank.yaml', 'alerts[0].when.value', /threshold 12 is outside the field's range 0\.\.10/);
   });
@@ -58,7 +67,10 @@ describe('profile checks', () => {
   });
 
   it('refuses two profiles with one kind name, naming the file that had it first', async () => {
-    const dir = await dirWith({ 'a.yaml': TANK, 'b.json': JSON.stringify({ kind: 'tank', title: 'Tanks again', expectedIntervalS: 60, fields: { levelM: { type: 'number' } } }) });
+    const dir = await dirWith({
+      'a.yaml': TANK,
+      'b.json': JSON.stringify({ kind: 'tank', title: 'Tanks again', expectedIntervalS: 60, fields: { levelM: { type: 'number' } } }),
+    });
     const e = (() => {
       try {
         loadProfiles([dir], RESERVED);
@@ -67,7 +79,12 @@ describe('profile checks', () => {
       }
       throw new Error('expected a ProfileError');
     })();
-    expectError(e, join(dir, 'b.json'), 'kind', new RegExp(`tank is already defined by ${join(dir, 'a.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expectError(
+      e,
+      join(dir, 'b.json'),
+      'kind',
+      new RegExp(`tank is already defined by ${join(dir, 'a.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+    );
   });
 
   it('refuses a kind named like a built-in kind', async () => {
@@ -99,27 +116,72 @@ describe('profile checks', () => {
 
   describe('the simulate block', () => {
     it('refuses a normal value for a field the profile does not have', () => {
-      expectError(errorOf(TANK.replace('normal: { levelM: [4, 6],', 'normal: { volumeM3: 3, levelM: [4, 6],')), 'tank.yaml', 'simulate.normal.volumeM3', /no field "volumeM3" in fields \(levelM, pump, alarm\)/);
+      expectError(
+        errorOf(TANK.replace('normal: { levelM: [4, 6],', 'normal: { volumeM3: 3, levelM: [4, 6],')),
+        'tank.yaml',
+        'simulate.normal.volumeM3',
+        /no field "volumeM3" in fields \(levelM, pump, alarm\)/,
+      );
     });
 
     it('refuses a scenario value for a field the profile does not have', () => {
-      expectError(errorOf(TANK.replace('values: { pump: fault,', 'values: { valve: shut, pump: fault,')), 'tank.yaml', 'simulate.scenarios.pump-fault.values.valve', /no field "valve"/);
+      expectError(
+        errorOf(TANK.replace('values: { pump: fault,', 'values: { valve: shut, pump: fault,')),
+        'tank.yaml',
+        'simulate.scenarios.pump-fault.values.valve',
+        /no field "valve"/,
+      );
     });
 
     it('refuses values of the wrong type', () => {
-      expectError(errorOf(TANK.replace('levelM: [4, 6]', 'levelM: high')), 'tank.yaml', 'simulate.normal.levelM', /levelM is a number; simulate it with a number or a \[low, high\] range/);
-      expectError(errorOf(TANK.replace('alarm: false }', 'alarm: 0 }')), 'tank.yaml', 'simulate.normal.alarm', /alarm is boolean; simulate it with true or false/);
-      expectError(errorOf(TANK.replace('pump: idle', 'pump: true')), 'tank.yaml', 'simulate.normal.pump', /true is not one of pump's values \(idle, running, fault\)/);
+      expectError(
+        errorOf(TANK.replace('levelM: [4, 6]', 'levelM: high')),
+        'tank.yaml',
+        'simulate.normal.levelM',
+        /levelM is a number; simulate it with a number or a \[low, high\] range/,
+      );
+      expectError(
+        errorOf(TANK.replace('alarm: false }', 'alarm: 0 }')),
+        'tank.yaml',
+        'simulate.normal.alarm',
+        /alarm is boolean; simulate it with true or false/,
+      );
+      expectError(
+        errorOf(TANK.replace('pump: idle', 'pump: true')),
+        'tank.yaml',
+        'simulate.normal.pump',
+        /true is not one of pump's values \(idle, running, fault\)/,
+      );
     });
 
     it('refuses an enum value the field does not have', () => {
-      expectError(errorOf(TANK.replace('pump: fault', 'pump: broken')), 'tank.yaml', 'simulate.scenarios.pump-fault.values.pump', /"broken" is not one of pump's values \(idle, running, fault\)/);
+      expectError(
+        errorOf(TANK.replace('pump: fault', 'pump: broken')),
+        'tank.yaml',
+        'simulate.scenarios.pump-fault.values.pump',
+        /"broken" is not one of pump's values \(idle, running, fault\)/,
+      );
     });
 
-    it('refuses numbers outside the field\'s min/max, and ranges the wrong way round', () => {
-      expectError(errorOf(TANK.replace('levelM: [9.5, 10]', 'levelM: [9.5, 11]')), 'tank.yaml', 'simulate.scenarios.pump-fault.values.levelM', /11 is outside the field's range 0\.\.10/);
-      expectError(errorOf(TANK.replace('levelM: [4, 6]', 'levelM: -1')), 'tank.yaml', 'simulate.normal.levelM', /-1 is outside the field's range 0\.\.10/);
-      expectError(errorOf(TANK.replace('levelM: [4, 6]', 'levelM: [6, 4]')), 'tank.yaml', 'simulate.normal.levelM', /range \[6, 4\]: low is above high/);
+    it("refuses numbers outside the field's min/max, and ranges the wrong way round", () => {
+      expectError(
+        errorOf(TANK.replace('levelM: [9.5, 10]', 'levelM: [9.5, 11]')),
+        'tank.yaml',
+        'simulate.scenarios.pump-fault.values.levelM',
+        /11 is outside the field's range 0\.\.10/,
+      );
+      expectError(
+        errorOf(TANK.replace('levelM: [4, 6]', 'levelM: -1')),
+        'tank.yaml',
+        'simulate.normal.levelM',
+        /-1 is outside the field's range 0\.\.10/,
+      );
+      expectError(
+        errorOf(TANK.replace('levelM: [4, 6]', 'levelM: [6, 4]')),
+        'tank.yaml',
+        'simulate.normal.levelM',
+        /range \[6, 4\]: low is above high/,
+      );
     });
   });
 });

@@ -29,7 +29,20 @@ const PROFILE_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
  * uid would share with the pipeline's: log topics (metrics.partials, metrics.nodes), KPI sections
  * and measurements (nodes, lighting, alerts, pipeline), dashboards (overview, springs, maps).
  */
-const TAKEN_NAMES = ['partials', 'nodes', 'lighting', 'alerts', 'pipeline', 'overview', 'springs', 'maps', 'state', 'telemetry', 'registry', 'audit'];
+const TAKEN_NAMES = [
+  'partials',
+  'nodes',
+  'lighting',
+  'alerts',
+  'pipeline',
+  'overview',
+  'springs',
+  'maps',
+  'state',
+  'telemetry',
+  'registry',
+  'audit',
+];
 
 function zodPath(issue: z.core.$ZodIssue): string {
   return issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
@@ -41,7 +54,11 @@ export function parseProfile(text: string, file: string): KindProfile {
   try {
     doc = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new ProfileError(file, '', `not valid ${extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'} (${(e as Error).message.split('\n')[0]})`);
+    throw new ProfileError(
+      file,
+      '',
+      `not valid ${extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'} (${(e as Error).message.split('\n')[0]})`,
+    );
   }
   const result = profileSchema.safeParse(doc);
   if (!result.success) {
@@ -64,15 +81,22 @@ function checkProfile(p: KindProfile, file: string): void {
   const fieldNames = Object.keys(p.fields);
   for (const [name, field] of Object.entries(p.fields)) {
     if (COMMON_FIELDS.has(name)) fail(`fields.${name}`, `${name} is a field every reading has; choose another name`);
-    if (field.type === 'number' && field.min !== undefined && field.max !== undefined && field.min > field.max) fail(`fields.${name}`, `min ${field.min} is above max ${field.max}`);
+    if (field.type === 'number' && field.min !== undefined && field.max !== undefined && field.min > field.max)
+      fail(`fields.${name}`, `min ${field.min} is above max ${field.max}`);
   }
   for (const [name, attr] of Object.entries(p.attributes)) {
     if (NODE_COLUMNS.has(name)) fail(`attributes.${name}`, `${name} is a column every node has; choose another name`);
-    if (attr.type === 'number' && attr.min !== undefined && attr.max !== undefined && attr.min > attr.max) fail(`attributes.${name}`, `min ${attr.min} is above max ${attr.max}`);
-    if (attr.type === 'number' && attr.default !== undefined && ((attr.min !== undefined && attr.default < attr.min) || (attr.max !== undefined && attr.default > attr.max))) {
+    if (attr.type === 'number' && attr.min !== undefined && attr.max !== undefined && attr.min > attr.max)
+      fail(`attributes.${name}`, `min ${attr.min} is above max ${attr.max}`);
+    if (
+      attr.type === 'number' &&
+      attr.default !== undefined &&
+      ((attr.min !== undefined && attr.default < attr.min) || (attr.max !== undefined && attr.default > attr.max))
+    ) {
       fail(`attributes.${name}.default`, `default ${attr.default} is outside the attribute's range ${rangeOf(attr)}`);
     }
-    if (attr.type === 'enum' && attr.default !== undefined && !attr.values.includes(attr.default)) fail(`attributes.${name}.default`, `default ${attr.default} is not one of ${attr.values.join(', ')}`);
+    if (attr.type === 'enum' && attr.default !== undefined && !attr.values.includes(attr.default))
+      fail(`attributes.${name}.default`, `default ${attr.default} is not one of ${attr.values.join(', ')}`);
   }
 
   const checkCondition = (c: ProfileCondition, path: string): void => {
@@ -84,9 +108,18 @@ function checkProfile(p: KindProfile, file: string): void {
     const v = c.value;
     if (typeof v === 'object') {
       const attr = p.attributes[v.attribute];
-      if (!attr) fail(`${path}.value.attribute`, `no attribute ${JSON.stringify(v.attribute)} in attributes (${Object.keys(p.attributes).join(', ') || 'none'})`);
-      if (attr!.type !== field.type) fail(`${path}.value.attribute`, `attribute ${v.attribute} is ${attr!.type}, field ${c.field} is ${field.type}`);
-      if (!attr!.required && attr!.default === undefined) fail(`${path}.value.attribute`, `attribute ${v.attribute} is neither required nor has a default, so some nodes would have no threshold`);
+      if (!attr)
+        fail(
+          `${path}.value.attribute`,
+          `no attribute ${JSON.stringify(v.attribute)} in attributes (${Object.keys(p.attributes).join(', ') || 'none'})`,
+        );
+      if (attr!.type !== field.type)
+        fail(`${path}.value.attribute`, `attribute ${v.attribute} is ${attr!.type}, field ${c.field} is ${field.type}`);
+      if (!attr!.required && attr!.default === undefined)
+        fail(
+          `${path}.value.attribute`,
+          `attribute ${v.attribute} is neither required nor has a default, so some nodes would have no threshold`,
+        );
       if (field.type === 'number' && attr!.type === 'number' && attr!.default !== undefined && !inRange(attr!.default, field)) {
         fail(`${path}.value.attribute`, `default ${attr!.default} of ${v.attribute} is outside the field's range ${rangeOf(field)}`);
       }
@@ -98,8 +131,10 @@ function checkProfile(p: KindProfile, file: string): void {
       return;
     }
     if (c.op !== 'eq' && c.op !== 'ne') fail(`${path}.op`, `field ${c.field} is ${field.type}: only eq and ne compare it`);
-    if (field.type === 'boolean' && typeof v !== 'boolean') fail(`${path}.value`, `field ${c.field} is boolean; compare it with true or false`);
-    if (field.type === 'enum' && (typeof v !== 'string' || !field.values.includes(v))) fail(`${path}.value`, `${JSON.stringify(v)} is not one of ${c.field}'s values (${field.values.join(', ')})`);
+    if (field.type === 'boolean' && typeof v !== 'boolean')
+      fail(`${path}.value`, `field ${c.field} is boolean; compare it with true or false`);
+    if (field.type === 'enum' && (typeof v !== 'string' || !field.values.includes(v)))
+      fail(`${path}.value`, `${JSON.stringify(v)} is not one of ${c.field}'s values (${field.values.join(', ')})`);
   };
   const checkWhen = (w: Parameters<typeof conditionsOf>[0], path: string): void => {
     const list = conditionsOf(w);
@@ -130,7 +165,8 @@ function checkProfile(p: KindProfile, file: string): void {
     checkWhen(rule.when, `${path}.when`);
     if (rule.clear) checkWhen(rule.clear, `${path}.clear`);
     for (const m of rule.summary.matchAll(/\{([^}]*)\}/g)) {
-      if (!placeholders.has(m[1]!)) fail(`${path}.summary`, `unknown placeholder {${m[1]}} (${[...placeholders].map((x) => `{${x}}`).join(', ')})`);
+      if (!placeholders.has(m[1]!))
+        fail(`${path}.summary`, `unknown placeholder {${m[1]}} (${[...placeholders].map((x) => `{${x}}`).join(', ')})`);
     }
   });
 
@@ -140,12 +176,14 @@ function checkProfile(p: KindProfile, file: string): void {
     if (!field) fail(path, `no field ${JSON.stringify(name)} in fields (${fieldNames.join(', ')})`);
     if (field!.type === 'number') {
       const values = Array.isArray(v) ? v : [v];
-      if (values.some((x) => typeof x !== 'number')) fail(path, `field ${name} is a number; simulate it with a number or a [low, high] range`);
+      if (values.some((x) => typeof x !== 'number'))
+        fail(path, `field ${name} is a number; simulate it with a number or a [low, high] range`);
       if (Array.isArray(v) && v[0] > v[1]) fail(path, `range [${v[0]}, ${v[1]}]: low is above high`);
       for (const x of values as number[]) if (!inRange(x, field!)) fail(path, `${x} is outside the field's range ${rangeOf(field!)}`);
     } else if (field!.type === 'boolean') {
       if (typeof v !== 'boolean') fail(path, `field ${name} is boolean; simulate it with true or false`);
-    } else if (typeof v !== 'string' || !field!.values.includes(v)) fail(path, `${JSON.stringify(v)} is not one of ${name}'s values (${field!.values.join(', ')})`);
+    } else if (typeof v !== 'string' || !field!.values.includes(v))
+      fail(path, `${JSON.stringify(v)} is not one of ${name}'s values (${field!.values.join(', ')})`);
   };
   for (const [name, v] of Object.entries(p.simulate.normal)) checkSimulated(name, v, `simulate.normal.${name}`);
   for (const [scenario, sc] of Object.entries(p.simulate.scenarios)) {
@@ -168,9 +206,15 @@ export function loadProfiles(dirs: readonly string[], reserved: { kinds: readonl
   for (const dir of dirs) {
     let files: string[];
     try {
-      files = readdirSync(dir).filter((f) => PROFILE_EXTENSIONS.has(extname(f).toLowerCase())).sort();
+      files = readdirSync(dir)
+        .filter((f) => PROFILE_EXTENSIONS.has(extname(f).toLowerCase()))
+        .sort();
     } catch (e) {
-      throw new ProfileError(dir, '', `cannot read the profile directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); set KIND_PROFILES to a directory of .yaml or .json profiles`);
+      throw new ProfileError(
+        dir,
+        '',
+        `cannot read the profile directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); set KIND_PROFILES to a directory of .yaml or .json profiles`,
+      );
     }
     for (const f of files) {
       const file = join(dir, f);
@@ -181,15 +225,23 @@ export function loadProfiles(dirs: readonly string[], reserved: { kinds: readonl
         throw new ProfileError(file, '', `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
       const profile = parseProfile(text, file);
-      if (reserved.kinds.includes(profile.kind)) throw new ProfileError(file, 'kind', `${profile.kind} is a built-in kind; choose another name`);
-      if (TAKEN_NAMES.includes(profile.kind)) throw new ProfileError(file, 'kind', `${profile.kind} is a name the pipeline uses already (${TAKEN_NAMES.join(', ')}); choose another name`);
+      if (reserved.kinds.includes(profile.kind))
+        throw new ProfileError(file, 'kind', `${profile.kind} is a built-in kind; choose another name`);
+      if (TAKEN_NAMES.includes(profile.kind))
+        throw new ProfileError(
+          file,
+          'kind',
+          `${profile.kind} is a name the pipeline uses already (${TAKEN_NAMES.join(', ')}); choose another name`,
+        );
       const other = seen.get(profile.kind);
       if (other) throw new ProfileError(file, 'kind', `${profile.kind} is already defined by ${other}`);
       seen.set(profile.kind, file);
       profile.alerts.forEach((rule, i) => {
-        if (reserved.alerts.includes(rule.alert)) throw new ProfileError(file, `alerts[${i}].alert`, `${rule.alert} is a built-in alert; choose another name`);
+        if (reserved.alerts.includes(rule.alert))
+          throw new ProfileError(file, `alerts[${i}].alert`, `${rule.alert} is a built-in alert; choose another name`);
         const owner = alertKinds.get(rule.alert);
-        if (owner && owner !== profile.kind) throw new ProfileError(file, `alerts[${i}].alert`, `${rule.alert} is already an alert of kind ${owner}`);
+        if (owner && owner !== profile.kind)
+          throw new ProfileError(file, `alerts[${i}].alert`, `${rule.alert} is already an alert of kind ${owner}`);
         alertKinds.set(rule.alert, profile.kind);
       });
       profiles.push(profile);

@@ -29,7 +29,10 @@ const enumField = z.strictObject({
 });
 const FIELD_TYPES = ['number', 'boolean', 'enum'] as const;
 export const fieldSchema = z.discriminatedUnion('type', [numberField, booleanField, enumField], {
-  error: (issue) => (issue.code === 'invalid_union' ? `unknown field type ${JSON.stringify((issue.input as { type?: unknown })?.type)} (one of ${FIELD_TYPES.join(', ')})` : undefined),
+  error: (issue) =>
+    issue.code === 'invalid_union'
+      ? `unknown field type ${JSON.stringify((issue.input as { type?: unknown })?.type)} (one of ${FIELD_TYPES.join(', ')})`
+      : undefined,
 });
 export type ProfileField = z.output<typeof fieldSchema>;
 
@@ -38,11 +41,30 @@ export const attributeSchema = z.discriminatedUnion(
   'type',
   [
     z.strictObject({ type: z.literal('string'), required: z.boolean().default(false), default: z.string().optional(), description }),
-    z.strictObject({ type: z.literal('number'), min: z.number().optional(), max: z.number().optional(), required: z.boolean().default(false), default: z.number().optional(), unit: z.string().max(16).optional(), description }),
+    z.strictObject({
+      type: z.literal('number'),
+      min: z.number().optional(),
+      max: z.number().optional(),
+      required: z.boolean().default(false),
+      default: z.number().optional(),
+      unit: z.string().max(16).optional(),
+      description,
+    }),
     z.strictObject({ type: z.literal('boolean'), required: z.boolean().default(false), default: z.boolean().optional(), description }),
-    z.strictObject({ type: z.literal('enum'), values: z.array(identifier).min(1).max(64), required: z.boolean().default(false), default: identifier.optional(), description }),
+    z.strictObject({
+      type: z.literal('enum'),
+      values: z.array(identifier).min(1).max(64),
+      required: z.boolean().default(false),
+      default: identifier.optional(),
+      description,
+    }),
   ],
-  { error: (issue) => (issue.code === 'invalid_union' ? `unknown attribute type ${JSON.stringify((issue.input as { type?: unknown })?.type)} (one of string, number, boolean, enum)` : undefined) },
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? `unknown attribute type ${JSON.stringify((issue.input as { type?: unknown })?.type)} (one of string, number, boolean, enum)`
+        : undefined,
+  },
 );
 export type ProfileAttribute = z.output<typeof attributeSchema>;
 
@@ -58,7 +80,11 @@ export const conditionSchema = z.strictObject({ field: identifier, op: z.enum(CO
 export type ProfileCondition = z.output<typeof conditionSchema>;
 
 /** One condition, or any/all of several. */
-const when = z.union([conditionSchema, z.strictObject({ any: z.array(conditionSchema).min(1).max(16) }), z.strictObject({ all: z.array(conditionSchema).min(1).max(16) })]);
+const when = z.union([
+  conditionSchema,
+  z.strictObject({ any: z.array(conditionSchema).min(1).max(16) }),
+  z.strictObject({ all: z.array(conditionSchema).min(1).max(16) }),
+]);
 export type ProfileWhen = z.output<typeof when>;
 
 /**

@@ -123,7 +123,10 @@ export class KafkaMember implements Consumer {
         eachBatch: (payload) => this.#track(this.#eachBatch(payload)),
       });
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`consumer group ${groupId}: not joined within ${this.ctx.joinTimeoutMs} ms`)), this.ctx.joinTimeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`consumer group ${groupId}: not joined within ${this.ctx.joinTimeoutMs} ms`)),
+          this.ctx.joinTimeoutMs,
+        );
       });
       await Promise.race([this.#joined.promise, timeout]);
     } catch (error) {
@@ -267,7 +270,8 @@ export class KafkaMember implements Consumer {
     let split = 0;
     while (rebuild && split < records.length && records[split]!.offset < rebuild.until) split++;
     const chunks: Batch[] = [];
-    for (let i = 0; i < split; i += max) chunks.push({ topic, partition, records: records.slice(i, Math.min(i + max, split)), replay: true });
+    for (let i = 0; i < split; i += max)
+      chunks.push({ topic, partition, records: records.slice(i, Math.min(i + max, split)), replay: true });
     for (let i = split; i < records.length; i += max) chunks.push({ topic, partition, records: records.slice(i, i + max) });
     const lastMessage = records[records.length - 1]?.offset;
     for (const chunk of chunks) {

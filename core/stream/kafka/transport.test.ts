@@ -11,7 +11,14 @@ import { KafkaTransport } from './transport.js';
 // A real broker: KAFKA_BROKERS if set, else a local process started here (once for this file).
 // No broker = every test below FAILS with the fixture's error (started in beforeAll, so the start-up
 // time is not charged to the first test; the error is rethrown by kafkaFixture() in each test).
-beforeAll(() => kafkaFixture().then(() => {}, () => {}), 300_000);
+beforeAll(
+  () =>
+    kafkaFixture().then(
+      () => {},
+      () => {},
+    ),
+  300_000,
+);
 afterAll(async () => {
   await (await kafkaFixture().catch(() => null))?.release();
 }, 60_000);
@@ -22,7 +29,13 @@ const fresh = async () => {
   const kafka: KafkaFixture = await kafkaFixture();
   const prefix = `${run}-${++n}`;
   const errors: unknown[] = [];
-  const transport = new KafkaTransport({ brokers: kafka.brokers, clientId: `test-${prefix}`, retryDelayMs: 50, heartbeatIntervalMs: 500, onError: (e) => errors.push(e) });
+  const transport = new KafkaTransport({
+    brokers: kafka.brokers,
+    clientId: `test-${prefix}`,
+    retryDelayMs: 50,
+    heartbeatIntervalMs: 500,
+    onError: (e) => errors.push(e),
+  });
   return { transport, prefix, errors };
 };
 
@@ -58,7 +71,13 @@ describe('kafka transport', () => {
     const onKafka = await read(transport);
     const inMemory = await read(memory);
     const kafkajsDefault = Partitioners.DefaultPartitioner();
-    const metadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+    const metadata = Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 1,
+      partitionErrorCode: 0,
+      replicas: [1],
+      isr: [1],
+    }));
     for (const { key } of messages) {
       expect(onKafka.get(key)).toBe(partitionFor(key, partitions));
       expect(inMemory.get(key)).toBe(onKafka.get(key));
@@ -75,7 +94,12 @@ describe('kafka transport', () => {
     const topic = `${prefix}.acked`;
     await transport.ensureTopics([{ name: topic, partitions: 3 }]);
     const producer = await transport.producer();
-    const messages = Array.from({ length: 30 }, (_, i) => ({ key: `k${i % 5}`, value: Buffer.from(`v${i}`), timestamp: 1_700_000_000_000 + i, headers: { seq: String(i) } }));
+    const messages = Array.from({ length: 30 }, (_, i) => ({
+      key: `k${i % 5}`,
+      value: Buffer.from(`v${i}`),
+      timestamp: 1_700_000_000_000 + i,
+      headers: { seq: String(i) },
+    }));
     await producer.send(topic, messages);
     // No waiting: the high watermarks already count every message (acks=all, committed).
     const offsets = await (await transport.admin()).fetchTopicOffsets(topic);
@@ -101,13 +125,24 @@ describe('kafka transport', () => {
     const [many, large] = [`${prefix}.many`, `${prefix}.large`];
     // As the pipeline's city-wide topics are made (topicSpecs): one partition, large records allowed.
     const largeSpec = topicSpecs().find((t) => t.name === TOPICS.partials)!;
-    await transport.ensureTopics([{ name: many, partitions: 1 }, { ...largeSpec, name: large }]);
+    await transport.ensureTopics([
+      { name: many, partitions: 1 },
+      { ...largeSpec, name: large },
+    ]);
     const producer = await transport.producer();
     // 3 MB in 300 records of one send: one partition, so one record batch without chunking (refused over 1 MiB).
-    await producer.send(many, Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: Buffer.alloc(10_000, 97 + (i % 26)) })));
+    await producer.send(
+      many,
+      Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: Buffer.alloc(10_000, 97 + (i % 26)) })),
+    );
     await producer.send(large, [{ key: 'city', value: Buffer.alloc(2_500_000, 120) }]);
     const seen = new Map<string, number>();
-    const c = await transport.consume({ groupId: `${prefix}-big`, topics: [many, large], fromBeginning: true, onBatch: async (b) => void b.records.forEach((r) => seen.set(`${r.topic}/${r.key}`, r.value.length)) });
+    const c = await transport.consume({
+      groupId: `${prefix}-big`,
+      topics: [many, large],
+      fromBeginning: true,
+      onBatch: async (b) => void b.records.forEach((r) => seen.set(`${r.topic}/${r.key}`, r.value.length)),
+    });
     await waitFor(() => seen.size >= 301, 30_000);
     await c.stop();
     expect(seen.get(`${many}/k299`)).toBe(10_000);
@@ -119,7 +154,12 @@ describe('kafka transport', () => {
     const { transport, prefix } = await fresh();
     const topic = `${prefix}.lag`;
     await transport.ensureTopics([{ name: topic, partitions: 2 }]);
-    await (await transport.producer()).send(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(String(i)) })));
+    await (
+      await transport.producer()
+    ).send(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(String(i)) })),
+    );
     const events: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -178,7 +218,9 @@ describe('kafka transport', () => {
 
   /** The group's committed offsets as `partition:offset`. */
   const committedOf = async (transport: KafkaTransport, groupId: string, topic: string) =>
-    (await (await transport.admin()).fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions.map((p) => `${p.partition}:${p.offset}`).sort();
+    (await (await transport.admin()).fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions
+      .map((p) => `${p.partition}:${p.offset}`)
+      .sort();
 
   /** Group `groupId` consumes and commits `count` records (keys k0..k9) with a member that then stops. */
   const consumeAndCommit = async (transport: KafkaTransport, groupId: string, topic: string, count: number, size = 0) => {
@@ -186,7 +228,13 @@ describe('kafka transport', () => {
     // One send per record when they are big: a broker takes record batches of at most 1 MB.
     for (let i = 0; i < count; i += size > 0 ? 1 : count) {
       const n = size > 0 ? 1 : count;
-      await producer.send(topic, Array.from({ length: n }, (_, j) => ({ key: `k${(i + j) % 10}`, value: Buffer.concat([Buffer.from(`old-${i + j}`), Buffer.alloc(size, 32)]) })));
+      await producer.send(
+        topic,
+        Array.from({ length: n }, (_, j) => ({
+          key: `k${(i + j) % 10}`,
+          value: Buffer.concat([Buffer.from(`old-${i + j}`), Buffer.alloc(size, 32)]),
+        })),
+      );
     }
     let got = 0;
     const member = await transport.consume({ groupId, topics: [topic], onBatch: async (b) => void (got += b.records.length) });
@@ -203,7 +251,10 @@ describe('kafka transport', () => {
     const producer = await consumeAndCommit(transport, groupId, topic, 60);
     const before = await committedOf(transport, groupId, topic);
     expect(before.reduce((sum, tp) => sum + Number(tp.split(':')[1]), 0)).toBe(60);
-    await producer.send(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`new-${i}`) })));
+    await producer.send(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`new-${i}`) })),
+    );
 
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -241,7 +292,10 @@ describe('kafka transport', () => {
     const groupId = `${prefix}-rr`;
     const producer = await consumeAndCommit(transport, groupId, topic, 80);
     const committed = await committedOf(transport, groupId, topic);
-    await producer.send(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`new-${i}`) })));
+    await producer.send(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`new-${i}`) })),
+    );
 
     type Seen = { member: number; partition: number; offset: number; replay: boolean };
     const seen: (Seen | 'rebalanced')[] = [];
@@ -282,7 +336,11 @@ describe('kafka transport', () => {
       const partition = final[i]![0]!;
       const until = Number(committed.find((c) => c.startsWith(`${partition}:`))!.split(':')[1]);
       // The final owner replayed every record below the committed offset of its partition: none skipped by the rebalance.
-      const replayed = new Set(records().filter((s) => s.member === i && s.partition === partition && s.replay).map((s) => s.offset));
+      const replayed = new Set(
+        records()
+          .filter((s) => s.member === i && s.partition === partition && s.replay)
+          .map((s) => s.offset),
+      );
       expect([...replayed].sort((x, y) => x - y)).toEqual(Array.from({ length: until }, (_, o) => o));
       expect(normal.filter((s) => s.partition === partition).every((s) => s.member === i)).toBe(true);
     }
@@ -299,7 +357,10 @@ describe('kafka transport', () => {
     // 30 records of 100 kB: a fetch (1 MB per partition) holds only some of them.
     const producer = await consumeAndCommit(transport, groupId, topic, 30, 100_000);
     expect(await committedOf(transport, groupId, topic)).toEqual(['0:30']);
-    await producer.send(topic, Array.from({ length: 3 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`new-${i}`) })));
+    await producer.send(
+      topic,
+      Array.from({ length: 3 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(`new-${i}`) })),
+    );
 
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -348,12 +409,17 @@ describe('kafka transport', () => {
       includeSynonyms: false,
       resources: [compacted, retained].map((name) => ({ type: 2, name, configNames: ['cleanup.policy', 'retention.ms'] })),
     });
-    const config = (name: string, key: string) => resources.find((r) => r.resourceName === name)!.configEntries.find((e) => e.configName === key)!.configValue;
+    const config = (name: string, key: string) =>
+      resources.find((r) => r.resourceName === name)!.configEntries.find((e) => e.configName === key)!.configValue;
     expect(config(compacted, 'cleanup.policy')).toBe('compact');
     expect(config(retained, 'cleanup.policy')).toBe('delete');
     expect(config(retained, 'retention.ms')).toBe('3600000');
-    await expect((await transport.producer()).send(`${prefix}.missing`, [{ key: 'a', value: Buffer.from('x') }])).rejects.toThrow(/unknown topic/);
-    await expect(transport.consume({ groupId: `${prefix}-x`, topics: [`${prefix}.missing`], onBatch: async () => {} })).rejects.toThrow(/unknown topic/);
+    await expect((await transport.producer()).send(`${prefix}.missing`, [{ key: 'a', value: Buffer.from('x') }])).rejects.toThrow(
+      /unknown topic/,
+    );
+    await expect(transport.consume({ groupId: `${prefix}-x`, topics: [`${prefix}.missing`], onBatch: async () => {} })).rejects.toThrow(
+      /unknown topic/,
+    );
     await transport.close();
   });
 });

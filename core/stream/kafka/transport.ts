@@ -46,11 +46,13 @@ export function parseBrokers(brokers: string[] | string): string[] {
  * of the key, or round-robin without a key), so a node lands on the same partition on both
  * transports. kafkajs's DefaultPartitioner agrees for keyed messages; this keeps one definition.
  */
-export const contractPartitioner: ICustomPartitioner = () => ({ partitionMetadata, message }) => {
-  if (message.partition !== undefined && message.partition !== null) return message.partition;
-  const key = message.key === undefined || message.key === null ? null : message.key.toString();
-  return partitionFor(key, partitionMetadata.length);
-};
+export const contractPartitioner: ICustomPartitioner =
+  () =>
+  ({ partitionMetadata, message }) => {
+    if (message.partition !== undefined && message.partition !== null) return message.partition;
+    const key = message.key === undefined || message.key === null ? null : message.key.toString();
+    return partitionFor(key, partitionMetadata.length);
+  };
 
 /**
  * The stream contract on Apache Kafka (kafkajs). Topics are created with their partition count,
@@ -104,7 +106,11 @@ export class KafkaTransport implements StreamTransport {
 
   #onError(error: unknown, context: KafkaErrorContext): void {
     if (this.#options.onError) this.#options.onError(error, context);
-    else this.#options.logger?.error({ err: error, groupId: context.groupId, phase: context.phase, topic: context.batch?.topic, partition: context.batch?.partition }, 'kafka transport error');
+    else
+      this.#options.logger?.error(
+        { err: error, groupId: context.groupId, phase: context.phase, topic: context.batch?.topic, partition: context.batch?.partition },
+        'kafka transport error',
+      );
   }
 
   #check(): void {
@@ -133,7 +139,8 @@ export class KafkaTransport implements StreamTransport {
 
   async ensureTopics(specs: TopicSpec[]): Promise<void> {
     for (const spec of specs) {
-      if (spec.partitions < 1 || !Number.isInteger(spec.partitions)) throw new Error(`topic ${spec.name}: partitions must be a positive integer`);
+      if (spec.partitions < 1 || !Number.isInteger(spec.partitions))
+        throw new Error(`topic ${spec.name}: partitions must be a positive integer`);
     }
     const admin = await this.admin();
     const existing = new Set(await admin.listTopics());
@@ -144,7 +151,8 @@ export class KafkaTransport implements StreamTransport {
     const replicationFactor = this.#options.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
     const topics: ITopicConfig[] = [...wanted.values()].map((spec) => {
       const configEntries: { name: string; value: string }[] = [];
-      if (spec.compacted) configEntries.push({ name: 'cleanup.policy', value: spec.retentionMs !== undefined ? 'compact,delete' : 'compact' });
+      if (spec.compacted)
+        configEntries.push({ name: 'cleanup.policy', value: spec.retentionMs !== undefined ? 'compact,delete' : 'compact' });
       if (spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
       for (const [name, value] of Object.entries(spec.configs ?? {})) configEntries.push({ name, value });
       return { topic: spec.name, numPartitions: spec.partitions, replicationFactor, configEntries };

@@ -16,10 +16,22 @@ afterEach(async () => {
 async function setup(url: string, resendIntervalMs = 60_000) {
   const transport = new MemoryTransport();
   const metrics = new PipelineMetrics({ defaultMetrics: false });
-  const notifier: AlertmanagerNotifier = await startAlertmanagerNotifier({ transport, metrics, logger, url, resendIntervalMs, retryMinMs: 50, retryMaxMs: 200 });
+  const notifier: AlertmanagerNotifier = await startAlertmanagerNotifier({
+    transport,
+    metrics,
+    logger,
+    url,
+    resendIntervalMs,
+    retryMinMs: 50,
+    retryMaxMs: 200,
+  });
   cleanups.push(() => notifier.stop().then(() => transport.close()));
   const producer = await transport.producer();
-  const publish = (...alerts: Alert[]) => producer.send(TOPICS.alerts, alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)), timestamp: a.updatedAt })));
+  const publish = (...alerts: Alert[]) =>
+    producer.send(
+      TOPICS.alerts,
+      alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)), timestamp: a.updatedAt })),
+    );
   const count = async (c: 'notifierSent' | 'notifierErrors') => (await metrics[c].get()).values.reduce((n, v) => n + v.value, 0);
   return { notifier, publish, count };
 }
@@ -47,23 +59,32 @@ describe('Alertmanager notifier (recording server)', () => {
     await publish(a);
     const first = await until('first post', () => am.received[0]);
     expect(first.path).toBe('/api/v2/alerts');
-    expect(first.body).toEqual([expect.objectContaining({ labels: expect.objectContaining({ alertname: 'NodeOffline', node: 'NS-1' }), annotations: { summary: a.summary, id: a.id } })]);
+    expect(first.body).toEqual([
+      expect.objectContaining({
+        labels: expect.objectContaining({ alertname: 'NodeOffline', node: 'NS-1' }),
+        annotations: { summary: a.summary, id: a.id },
+      }),
+    ]);
     await until('two re-sends', () => am.received.length >= 3);
     const ends = am.received.map((r) => Date.parse(r.body[0].endsAt));
     expect(ends[2]!).toBeGreaterThan(ends[0]!);
     await publish(resolved(a, testNow()));
-    const resolution = await until('resolution', () => am.received.findIndex((r) => Date.parse(r.body[0].endsAt) <= Date.now()) + 1) - 1;
+    const resolution = (await until('resolution', () => am.received.findIndex((r) => Date.parse(r.body[0].endsAt) <= Date.now()) + 1)) - 1;
     // The marker: another alert, published after the resolution was delivered. Two re-sends of it
     // prove that two resend ticks have passed since; a resolved NS-1 still re-sent would be in them.
     const marker = makeAlert('NodeOffline', 'minor', { kind: 'noise', district: 'Jiyang', node: 'NS-2' }, testNow());
     await publish(marker);
-    const ofMarker = () => am.received.slice(resolution + 1).filter((r) => r.body.some((x: { annotations: { id: string } }) => x.annotations.id === marker.id));
+    const ofMarker = () =>
+      am.received.slice(resolution + 1).filter((r) => r.body.some((x: { annotations: { id: string } }) => x.annotations.id === marker.id));
     await until('the marker posted and re-sent twice', () => ofMarker().length >= 3);
     const after = am.received.slice(resolution + 1).flatMap((r) => r.body as Array<{ annotations: { id: string } }>);
     expect(after.filter((x) => x.annotations.id === a.id)).toEqual([]); // resolved and delivered: no more re-sends
     // A re-send of the marker may be on its way at any moment: wait for a moment with nothing in
     // flight, when every alert sent is one the server received.
-    await until('nothing pending, every alert sent received', async () => notifier.pending() === 0 && (await count('notifierSent')) === am.received.flatMap((r) => r.body).length);
+    await until(
+      'nothing pending, every alert sent received',
+      async () => notifier.pending() === 0 && (await count('notifierSent')) === am.received.flatMap((r) => r.body).length,
+    );
   });
 
   it('retries while Alertmanager is away and delivers the latest state of every alert', async () => {
@@ -82,7 +103,15 @@ describe('Alertmanager notifier (recording server)', () => {
     const proxy = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => void fetch(`${am.url}${req.url}`, { method: 'POST', body: Buffer.concat(chunks), headers: { 'content-type': 'application/json' } }).then((r) => res.writeHead(r.status).end()));
+      req.on(
+        'end',
+        () =>
+          void fetch(`${am.url}${req.url}`, {
+            method: 'POST',
+            body: Buffer.concat(chunks),
+            headers: { 'content-type': 'application/json' },
+          }).then((r) => res.writeHead(r.status).end()),
+      );
     });
     await new Promise<void>((r) => proxy.listen(port, '127.0.0.1', r));
     cleanups.push(() => new Promise((r) => proxy.close(() => r())));

@@ -15,7 +15,15 @@
  * the compacted topic still holds every alert's latest state), so active alerts are sent again.
  */
 import type { Logger } from 'pino';
-import { parseJson, TOPICS, topicSpecs, type Alert, type Consumer, type PipelineMetrics, type StreamTransport } from '../../../core/index.js';
+import {
+  parseJson,
+  TOPICS,
+  topicSpecs,
+  type Alert,
+  type Consumer,
+  type PipelineMetrics,
+  type StreamTransport,
+} from '../../../core/index.js';
 
 export const ALERTMANAGER_SINK_GROUP = 'citybrain-sink-alertmanager';
 
@@ -114,7 +122,12 @@ export async function startAlertmanagerNotifier(options: AlertmanagerNotifierOpt
   async function post(batch: Alert[]): Promise<void> {
     const at = now();
     const body = JSON.stringify(batch.map((a) => toPostableAlert(a, at, resendIntervalMs)));
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(requestTimeoutMs) });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(requestTimeoutMs),
+    });
     const text = await response.text();
     if (!response.ok) throw new HttpError(response.status, text);
   }
@@ -143,10 +156,14 @@ export async function startAlertmanagerNotifier(options: AlertmanagerNotifierOpt
         delivered(batch, marks);
       } catch (error) {
         // 400/422: Alertmanager refused the body. Find the invalid alerts one by one, drop only those.
-        if (!(error instanceof HttpError) || error.status < 400 || error.status >= 500 || error.status === 408 || error.status === 429) throw error;
+        if (!(error instanceof HttpError) || error.status < 400 || error.status >= 500 || error.status === 408 || error.status === 429)
+          throw error;
         if (batch.length === 1) {
           metrics.notifierErrors.inc({ cause: 'rejected' });
-          log.error({ err: error, alert: batch[0]!.alertname, id: batch[0]!.id, labels: batch[0]!.labels }, 'Alertmanager refused an alert as invalid; dropped');
+          log.error(
+            { err: error, alert: batch[0]!.alertname, id: batch[0]!.id, labels: batch[0]!.labels },
+            'Alertmanager refused an alert as invalid; dropped',
+          );
           if (pending.get(batch[0]!.id) === marks.get(batch[0]!.id)) pending.delete(batch[0]!.id);
           continue;
         }
@@ -155,9 +172,19 @@ export async function startAlertmanagerNotifier(options: AlertmanagerNotifierOpt
             await post([alert]);
             delivered([alert], marks);
           } catch (single) {
-            if (!(single instanceof HttpError) || single.status < 400 || single.status >= 500 || single.status === 408 || single.status === 429) throw single;
+            if (
+              !(single instanceof HttpError) ||
+              single.status < 400 ||
+              single.status >= 500 ||
+              single.status === 408 ||
+              single.status === 429
+            )
+              throw single;
             metrics.notifierErrors.inc({ cause: 'rejected' });
-            log.error({ err: single, alert: alert.alertname, id: alert.id, labels: alert.labels }, 'Alertmanager refused an alert as invalid; dropped');
+            log.error(
+              { err: single, alert: alert.alertname, id: alert.id, labels: alert.labels },
+              'Alertmanager refused an alert as invalid; dropped',
+            );
             if (pending.get(alert.id) === marks.get(alert.id)) pending.delete(alert.id);
           }
         }
@@ -193,7 +220,10 @@ export async function startAlertmanagerNotifier(options: AlertmanagerNotifierOpt
       } catch (error) {
         const cause = error instanceof HttpError ? `http_${error.status}` : 'unreachable';
         metrics.notifierErrors.inc({ cause });
-        (failing ? log.debug.bind(log) : log.warn.bind(log))({ err: error, pending: pending.size, retryInMs: backoff }, 'could not post alerts to Alertmanager; retrying');
+        (failing ? log.debug.bind(log) : log.warn.bind(log))(
+          { err: error, pending: pending.size, retryInMs: backoff },
+          'could not post alerts to Alertmanager; retrying',
+        );
         failing = true;
         const wait = backoff;
         backoff = Math.min(backoff * 2, retryMaxMs);
@@ -249,7 +279,10 @@ export async function startAlertmanagerNotifier(options: AlertmanagerNotifierOpt
           await flush();
         } catch (error) {
           metrics.notifierErrors.inc({ cause: error instanceof HttpError ? `http_${error.status}` : 'unreachable' });
-          log.warn({ err: error, pending: pending.size }, 'Alertmanager notifier stopped with undelivered alert changes (sent again after a restart while the log retains them)');
+          log.warn(
+            { err: error, pending: pending.size },
+            'Alertmanager notifier stopped with undelivered alert changes (sent again after a restart while the log retains them)',
+          );
         }
       })()),
   };

@@ -5,9 +5,25 @@ import type { AddressInfo } from 'node:net';
 import type { Alert, AlertName, Severity } from '../../../core/index.js';
 import { fingerprint } from '../../alerts/fingerprint.js';
 
-export function makeAlert(alertname: AlertName, severity: Severity, labels: Record<string, string>, at: number, summary = `${alertname} ${JSON.stringify(labels)}`): Alert {
+export function makeAlert(
+  alertname: AlertName,
+  severity: Severity,
+  labels: Record<string, string>,
+  at: number,
+  summary = `${alertname} ${JSON.stringify(labels)}`,
+): Alert {
   const all = { ...labels, alertname, severity };
-  return { id: fingerprint(all), alertname, severity, labels: all, summary, state: 'firing', startsAt: at - 60_000, firedAt: at, updatedAt: at };
+  return {
+    id: fingerprint(all),
+    alertname,
+    severity,
+    labels: all,
+    summary,
+    state: 'firing',
+    startsAt: at - 60_000,
+    firedAt: at,
+    updatedAt: at,
+  };
 }
 
 export const resolved = (alert: Alert, at: number): Alert => ({ ...alert, state: 'resolved', resolvedAt: at, updatedAt: at });
@@ -55,7 +71,11 @@ export async function recorder(): Promise<{ url: string; received: Received[]; s
   };
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -65,7 +85,10 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

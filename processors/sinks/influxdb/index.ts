@@ -1,14 +1,40 @@
 import type { Logger } from 'pino';
-import { KindCatalog, type Batch, type Config, type Consumer, type NodeRegistry, type PipelineMetrics, type StreamTransport } from '../../../core/index.js';
+import {
+  KindCatalog,
+  type Batch,
+  type Config,
+  type Consumer,
+  type NodeRegistry,
+  type PipelineMetrics,
+  type StreamTransport,
+} from '../../../core/index.js';
 import { sinkSchema, sinkTopics, toPoints } from './points.js';
 import { profileMeasurementNames, profileRollupFields } from './profile.js';
 import { ensureRollups, influxVersion, isInflux1 } from './rollups.js';
 import { InfluxWriter, type InfluxWriterOptions } from './writer.js';
 
-export { MEASUREMENTS, sinkSchema, sinkTopics, toPoints, type Converted, type Measurement, type MeasurementSchema, type SinkPoint } from './points.js';
+export {
+  MEASUREMENTS,
+  sinkSchema,
+  sinkTopics,
+  toPoints,
+  type Converted,
+  type Measurement,
+  type MeasurementSchema,
+  type SinkPoint,
+} from './points.js';
 export { profileMeasurementNames, profileMeasurements, profileRollupFields } from './profile.js';
 export { InfluxWriteError, InfluxWriter, type InfluxWriterOptions } from './writer.js';
-export { ensureRollups, influxVersion, isInflux1, rollupBackfillQuery, ROLLUP_FIELDS, ROLLUPS, type EnsureRollupsOptions, type RollupsResult } from './rollups.js';
+export {
+  ensureRollups,
+  influxVersion,
+  isInflux1,
+  rollupBackfillQuery,
+  ROLLUP_FIELDS,
+  ROLLUPS,
+  type EnsureRollupsOptions,
+  type RollupsResult,
+} from './rollups.js';
 
 /** The sink's own consumer group: its position on every topic is independent of the processors'. */
 export const INFLUX_SINK_GROUP = 'citybrain-sink-influxdb';
@@ -93,12 +119,25 @@ export class InfluxSink {
     try {
       const version = await influxVersion(this.#o.url);
       if (!isInflux1(version)) {
-        this.#logger.info({ version }, 'InfluxDB is not 1.x: retention policies / continuous queries not set up (use bucket retention and tasks)');
+        this.#logger.info(
+          { version },
+          'InfluxDB is not 1.x: retention policies / continuous queries not set up (use bucket retention and tasks)',
+        );
         this.#rollupsDone();
         return;
       }
-      const result = await ensureRollups({ url: this.#o.url, token: this.#o.token, database, rawPolicy, rawDuration: this.#o.rawRetention ?? '30d', measurements: this.#profileRollups() });
-      this.#logger.info({ version, database, created: result.created, altered: result.altered, unchanged: result.unchanged.length }, 'InfluxDB 1.x rollups ready (retention policies, continuous queries)');
+      const result = await ensureRollups({
+        url: this.#o.url,
+        token: this.#o.token,
+        database,
+        rawPolicy,
+        rawDuration: this.#o.rawRetention ?? '30d',
+        measurements: this.#profileRollups(),
+      });
+      this.#logger.info(
+        { version, database, created: result.created, altered: result.altered, unchanged: result.unchanged.length },
+        'InfluxDB 1.x rollups ready (retention policies, continuous queries)',
+      );
       this.#rollupsDone();
     } catch (error) {
       if (this.#stopping) return;
@@ -142,12 +181,21 @@ export class InfluxSink {
  * The sink as a stage, configured from INFLUX_URL / INFLUX_TOKEN / INFLUX_ORG / INFLUX_BUCKET
  * (config validation already requires all four when INFLUX_URL is set); `options` override them.
  */
-export async function startInfluxSink(ctx: InfluxSinkContext, options: Partial<InfluxSinkOptions> = {}): Promise<{ sink: InfluxSink; close(): Promise<void> }> {
+export async function startInfluxSink(
+  ctx: InfluxSinkContext,
+  options: Partial<InfluxSinkOptions> = {},
+): Promise<{ sink: InfluxSink; close(): Promise<void> }> {
   const { INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET } = ctx.config;
   const url = options.url ?? INFLUX_URL;
   const bucket = options.bucket ?? INFLUX_BUCKET;
   if (!url || !bucket) throw new Error('InfluxDB sink: INFLUX_URL and INFLUX_BUCKET are required');
-  const sink = new InfluxSink(ctx, { ...options, url: url.replace(/\/+$/, ''), bucket, token: options.token ?? INFLUX_TOKEN ?? '', org: options.org ?? INFLUX_ORG ?? '' });
+  const sink = new InfluxSink(ctx, {
+    ...options,
+    url: url.replace(/\/+$/, ''),
+    bucket,
+    token: options.token ?? INFLUX_TOKEN ?? '',
+    org: options.org ?? INFLUX_ORG ?? '',
+  });
   await sink.start();
   return { sink, close: () => sink.stop() };
 }

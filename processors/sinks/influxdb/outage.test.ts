@@ -26,12 +26,51 @@ const city = generateCity({ lamps: 4, parkingSpaces: 4, noiseStations: 1, wells:
 const well = city.ofKind('groundwater')[0]!;
 const station = city.ofKind('noise')[0]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const msg = (key: string, value: unknown, timestamp: number): OutgoingMessage => ({ key, value: Buffer.from(JSON.stringify(value)), timestamp });
+const msg = (key: string, value: unknown, timestamp: number): OutgoingMessage => ({
+  key,
+  value: Buffer.from(JSON.stringify(value)),
+  timestamp,
+});
 
 // Minimal aggregator snapshots: one point (scope=city) per record.
-const lighting = (i: number) => ({ lamps: 4, scheduledOn: true, switchOn: 0, switchOff: 0, rate: (i % 5) / 4, rateAt: 0, lit: i % 5, expected: 4, unknown: 0, byRoadClass: {}, byDistrict: {}, darkCircuits: 0, onInDaytime: 0 });
-const parking = (i: number) => ({ lots: 1, spaces: 4, occupied: i % 5, free: 4 - (i % 5), unknown: 0, occupancy: (i % 5) / 4, full: 0, nearlyFull: 0, byDistrict: {}, list: [] });
-const nodes = (i: number) => ({ total: 10, online: 10 - (i % 3), offline: i % 3, ratio: (10 - (i % 3)) / 10, neverSeen: 0, batteryLow: 0, rejectedLast5m: {}, byKind: {}, byDistrict: {} });
+const lighting = (i: number) => ({
+  lamps: 4,
+  scheduledOn: true,
+  switchOn: 0,
+  switchOff: 0,
+  rate: (i % 5) / 4,
+  rateAt: 0,
+  lit: i % 5,
+  expected: 4,
+  unknown: 0,
+  byRoadClass: {},
+  byDistrict: {},
+  darkCircuits: 0,
+  onInDaytime: 0,
+});
+const parking = (i: number) => ({
+  lots: 1,
+  spaces: 4,
+  occupied: i % 5,
+  free: 4 - (i % 5),
+  unknown: 0,
+  occupancy: (i % 5) / 4,
+  full: 0,
+  nearlyFull: 0,
+  byDistrict: {},
+  list: [],
+});
+const nodes = (i: number) => ({
+  total: 10,
+  online: 10 - (i % 3),
+  offline: i % 3,
+  ratio: (10 - (i % 3)) / 10,
+  neverSeen: 0,
+  batteryLow: 0,
+  rejectedLast5m: {},
+  byKind: {},
+  byDistrict: {},
+});
 
 async function drained(sink: InfluxSink, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -50,7 +89,10 @@ describe('InfluxDB sink across a real InfluxDB outage', () => {
     const metrics = new PipelineMetrics({ defaultMetrics: false });
     const counter = await influxWriteCounter(server.url);
     const config = { INFLUX_URL: counter.url, INFLUX_TOKEN: server.token, INFLUX_ORG: server.org, INFLUX_BUCKET: server.bucket };
-    const stage = await startInfluxSink({ config, registry: city, transport, metrics, logger: pino({ level: 'silent' }) }, { maxRetryDelayMs: 1000, rollupRetryMs: 2000 });
+    const stage = await startInfluxSink(
+      { config, registry: city, transport, metrics, logger: pino({ level: 'silent' }) },
+      { maxRetryDelayMs: 1000, rollupRetryMs: 2000 },
+    );
     const published = { lighting: 0, parking: 0, nodes: 0, groundwater_reading: 0, noise_reading: 0 };
     const t0 = Date.now();
     const timeline: string[] = [];
@@ -64,8 +106,30 @@ describe('InfluxDB sink across a real InfluxDB outage', () => {
           await producer.send(TOPICS.metrics('parking'), [msg('city', { ts, kpis: parking(i) }, ts)]);
           await producer.send(TOPICS.nodeMetrics, [msg('city', { ts, kpis: nodes(i) }, ts)]);
           await producer.send(TOPICS.raw, [
-            msg(well.nodeId, { type: 'reading', nodeId: well.nodeId, kind: 'groundwater', district: well.district, receivedAt: ts, reading: { ts, waterTableM: 28 + (i % 10) / 100 } }, ts),
-            msg(station.nodeId, { type: 'reading', nodeId: station.nodeId, kind: 'noise', district: station.district, receivedAt: ts, reading: { ts, laeq: 50 + (i % 7), periodS: 60 } }, ts),
+            msg(
+              well.nodeId,
+              {
+                type: 'reading',
+                nodeId: well.nodeId,
+                kind: 'groundwater',
+                district: well.district,
+                receivedAt: ts,
+                reading: { ts, waterTableM: 28 + (i % 10) / 100 },
+              },
+              ts,
+            ),
+            msg(
+              station.nodeId,
+              {
+                type: 'reading',
+                nodeId: station.nodeId,
+                kind: 'noise',
+                district: station.district,
+                receivedAt: ts,
+                reading: { ts, laeq: 50 + (i % 7), periodS: 60 },
+              },
+              ts,
+            ),
           ]);
           published.lighting++;
           published.parking++;
@@ -77,7 +141,11 @@ describe('InfluxDB sink across a real InfluxDB outage', () => {
       })();
 
       // Halt once the sink is writing.
-      await waitFor(async () => (await metrics.sinkPointsWritten.get()).values.reduce((n, v) => n + v.value, 0) > 0, 30_000, 'points written before the outage');
+      await waitFor(
+        async () => (await metrics.sinkPointsWritten.get()).values.reduce((n, v) => n + v.value, 0) > 0,
+        30_000,
+        'points written before the outage',
+      );
       const publishedAtHalt = published.lighting;
       await server.halt();
       timeline.push(`halted at ${((Date.now() - t0) / 1000).toFixed(1)} s (state ${server.state})`);
@@ -96,10 +164,25 @@ describe('InfluxDB sink across a real InfluxDB outage', () => {
       timeline.push(`lag 0 ${((Date.now() - d0) / 1000).toFixed(1)} s later`);
 
       const counts: Record<string, number> = {};
-      for (const m of Object.keys(published)) counts[m] = Number((await select(server.url, server.database, `SELECT count(*) FROM "${m}"`))[0]?.[m === 'lighting' ? 'count_lit' : m === 'parking' ? 'count_occupancy' : m === 'nodes' ? 'count_total' : m === 'groundwater_reading' ? 'count_waterTableM' : 'count_laeq'] ?? 0);
+      for (const m of Object.keys(published))
+        counts[m] = Number(
+          (await select(server.url, server.database, `SELECT count(*) FROM "${m}"`))[0]?.[
+            m === 'lighting'
+              ? 'count_lit'
+              : m === 'parking'
+                ? 'count_occupancy'
+                : m === 'nodes'
+                  ? 'count_total'
+                  : m === 'groundwater_reading'
+                    ? 'count_waterTableM'
+                    : 'count_laeq'
+          ] ?? 0,
+        );
       const errors = (await metrics.sinkWriteErrors.get()).values;
       const errorTotal = errors.reduce((n, v) => n + v.value, 0);
-      console.log(`outage test: ${timeline.join('; ')}; published ${JSON.stringify(published)}; counted ${JSON.stringify(counts)}; write errors ${JSON.stringify(errors.map((e) => [e.labels.cause, e.value]))}; ${counter.unacknowledged} write requests unacknowledged`);
+      console.log(
+        `outage test: ${timeline.join('; ')}; published ${JSON.stringify(published)}; counted ${JSON.stringify(counts)}; write errors ${JSON.stringify(errors.map((e) => [e.labels.cause, e.value]))}; ${counter.unacknowledged} write requests unacknowledged`,
+      );
       expect(counts).toEqual(published);
       // Exactly once: every point acknowledged by InfluxDB in exactly one write, none written again.
       expect(counter.notOnce()).toEqual({});

@@ -1,5 +1,16 @@
 import { z } from 'zod';
-import { alertPlace, KindCatalog, KIND_NAMES, lotPlace, noisePeriod, TOPICS, ZONE_LIMITS, type Kind, type NodeRegistry, type StreamRecord } from '../../../core/index.js';
+import {
+  alertPlace,
+  KindCatalog,
+  KIND_NAMES,
+  lotPlace,
+  noisePeriod,
+  TOPICS,
+  ZONE_LIMITS,
+  type Kind,
+  type NodeRegistry,
+  type StreamRecord,
+} from '../../../core/index.js';
 import { profileKpiPoints, profileMeasurements, profileReadingPoint } from './profile.js';
 import { nsTime, pointOf, type FieldValue, type MeasurementSchema, type SinkPoint } from './shape.js';
 
@@ -30,15 +41,40 @@ export const SCHEMA = {
   lighting: {
     tags: { scope: ['city', 'district', 'roadClass'], name: null },
     fields: {
-      rate: 'number', lit: 'number', expected: 'number', unknown: 'number', lamps: 'number', darkCircuits: 'number', onInDaytime: 'number', scheduledOn: 'boolean',
-      target: 'number', compliant: 'boolean', halfNight: 'boolean',
-      designed: 'number', installed: 'number', installationRate: 'number', facilities: 'number', intact: 'number', intactRate: 'number',
-      roads: 'number', roadsCompliant: 'number', roadsNonCompliant: 'number',
+      rate: 'number',
+      lit: 'number',
+      expected: 'number',
+      unknown: 'number',
+      lamps: 'number',
+      darkCircuits: 'number',
+      onInDaytime: 'number',
+      scheduledOn: 'boolean',
+      target: 'number',
+      compliant: 'boolean',
+      halfNight: 'boolean',
+      designed: 'number',
+      installed: 'number',
+      installationRate: 'number',
+      facilities: 'number',
+      intact: 'number',
+      intactRate: 'number',
+      roads: 'number',
+      roadsCompliant: 'number',
+      roadsNonCompliant: 'number',
     },
   },
   groundwater_well: {
     tags: { well: null, springGroup: null, district: null, band: ['normal', 'yellow', 'orange', 'red'] },
-    fields: { level: 'number', trend24h: 'number', trend7d: 'number', hoursToNextLine: 'number', nextLineM: 'number', yellow: 'number', orange: 'number', red: 'number' },
+    fields: {
+      level: 'number',
+      trend24h: 'number',
+      trend7d: 'number',
+      hoursToNextLine: 'number',
+      nextLineM: 'number',
+      yellow: 'number',
+      orange: 'number',
+      red: 'number',
+    },
   },
   groundwater_reading: { tags: { node: null, well: null }, fields: { waterTableM: 'number', tempC: 'number' } },
   noise_station: {
@@ -48,8 +84,16 @@ export const SCHEMA = {
   noise_day: {
     tags: { station: null, district: null, zoneClass: null },
     fields: {
-      ld: 'number', ldValidRate: 'number', ldComplete: 'boolean', ldExceeds: 'boolean', ldLimit: 'number',
-      ln: 'number', lnValidRate: 'number', lnComplete: 'boolean', lnExceeds: 'boolean', lnLimit: 'number',
+      ld: 'number',
+      ldValidRate: 'number',
+      ldComplete: 'boolean',
+      ldExceeds: 'boolean',
+      ldLimit: 'number',
+      ln: 'number',
+      lnValidRate: 'number',
+      lnComplete: 'boolean',
+      lnExceeds: 'boolean',
+      lnLimit: 'number',
     },
   },
   noise_reading: {
@@ -59,8 +103,21 @@ export const SCHEMA = {
   parking: {
     tags: { scope: ['city', 'district', 'lot'], name: null, district: null },
     fields: {
-      occupancy: 'number', occupied: 'number', free: 'number', unknown: 'number', spaces: 'number', lots: 'number', full: 'number', nearlyFull: 'number',
-      state: 'string', lotName: 'string', lat: 'number', lon: 'number', sessions: 'number', turnover: 'number', meanDwellMin: 'number',
+      occupancy: 'number',
+      occupied: 'number',
+      free: 'number',
+      unknown: 'number',
+      spaces: 'number',
+      lots: 'number',
+      full: 'number',
+      nearlyFull: 'number',
+      state: 'string',
+      lotName: 'string',
+      lat: 'number',
+      lon: 'number',
+      sessions: 'number',
+      turnover: 'number',
+      meanDwellMin: 'number',
     },
   },
   nodes: {
@@ -68,8 +125,23 @@ export const SCHEMA = {
     fields: { total: 'number', online: 'number', offline: 'number', ratio: 'number', neverSeen: 'number', batteryLow: 'number' },
   },
   alerts: {
-    tags: { alertname: null, severity: ['critical', 'major', 'minor', 'info'], district: null, kind: null, state: ['firing', 'acknowledged', 'resolved'] },
-    fields: { id: 'string', subject: 'string', summary: 'string', value: 'number', startsAt: 'number', firedAt: 'number', lat: 'number', lon: 'number' },
+    tags: {
+      alertname: null,
+      severity: ['critical', 'major', 'minor', 'info'],
+      district: null,
+      kind: null,
+      state: ['firing', 'acknowledged', 'resolved'],
+    },
+    fields: {
+      id: 'string',
+      subject: 'string',
+      summary: 'string',
+      value: 'number',
+      startsAt: 'number',
+      firedAt: 'number',
+      lat: 'number',
+      lon: 'number',
+    },
   },
 } as const satisfies Record<string, MeasurementSchema>;
 
@@ -80,7 +152,9 @@ export type TagOf<M extends Measurement> = keyof Schema[M]['tags'] & string;
 /** A tag's closed set of values where it has one, else any string. */
 export type TagValue<M extends Measurement, T extends TagOf<M>> = Schema[M]['tags'][T] extends readonly (infer V)[] ? V : string;
 export type FieldOf<M extends Measurement> = keyof Schema[M]['fields'] & string;
-export type FieldOfType<M extends Measurement, K extends 'number' | 'boolean' | 'string'> = { [F in FieldOf<M>]: Schema[M]['fields'][F] extends K ? F : never }[FieldOf<M>];
+export type FieldOfType<M extends Measurement, K extends 'number' | 'boolean' | 'string'> = {
+  [F in FieldOf<M>]: Schema[M]['fields'][F] extends K ? F : never;
+}[FieldOf<M>];
 
 /**
  * Every measurement the sink writes for these kinds: the built-in ones (`SCHEMA`) and each profile
@@ -91,7 +165,8 @@ export function sinkSchema(kinds: KindCatalog = KindCatalog.default()): Map<stri
   const all = new Map<string, MeasurementSchema>(Object.entries(SCHEMA));
   for (const profile of kinds.profiles()) {
     for (const [name, schema] of Object.entries(profileMeasurements(profile))) {
-      if (all.has(name)) throw new Error(`profile kind ${profile.kind}: InfluxDB measurement ${name} is already written by the sink; rename the kind`);
+      if (all.has(name))
+        throw new Error(`profile kind ${profile.kind}: InfluxDB measurement ${name} is already written by the sink; rename the kind`);
       all.set(name, schema);
     }
   }
@@ -172,12 +247,29 @@ const stationRow = z.object({
   station: str,
   district: str,
   zoneClass: str,
-  lastHour: z.object({ hourStart: epochMs, period: z.enum(['day', 'night']), leq: num, limit: num, coverage: num, complete: bool, exceeds: bool }),
+  lastHour: z.object({
+    hourStart: epochMs,
+    period: z.enum(['day', 'night']),
+    leq: num,
+    limit: num,
+    coverage: num,
+    complete: bool,
+    exceeds: bool,
+  }),
   today: z.unknown().optional(),
   yesterday: z.unknown().optional(),
 });
 
-const parkingCounts = z.object({ spaces: num, occupied: num, free: num, unknown: num, occupancy: num, sessions: num, turnover: num, meanDwellMin: num });
+const parkingCounts = z.object({
+  spaces: num,
+  occupied: num,
+  free: num,
+  unknown: num,
+  occupancy: num,
+  sessions: num,
+  turnover: num,
+  meanDwellMin: num,
+});
 const parkingKpis = parkingCounts.extend({
   lots: num,
   full: num,
@@ -228,7 +320,6 @@ export interface Converted {
   skipped: number;
 }
 
-
 /** FNV-1a, 32 bit: a stable small hash of an alert id. */
 function fnv1a(text: string): number {
   let h = 0x811c9dc5;
@@ -240,7 +331,11 @@ function fnv1a(text: string): number {
 }
 
 /** Value type of a field as the schema declares it. */
-type FieldInput<M extends Measurement, F extends FieldOf<M>> = Schema[M]['fields'][F] extends 'number' ? number | null | undefined : Schema[M]['fields'][F] extends 'boolean' ? boolean | null | undefined : string | null | undefined;
+type FieldInput<M extends Measurement, F extends FieldOf<M>> = Schema[M]['fields'][F] extends 'number'
+  ? number | null | undefined
+  : Schema[M]['fields'][F] extends 'boolean'
+    ? boolean | null | undefined
+    : string | null | undefined;
 type TagsInput<M extends Measurement> = { [T in TagOf<M>]?: TagValue<M, T> | null | undefined };
 type FieldsInput<M extends Measurement> = { [F in FieldOf<M>]?: FieldInput<M, F> };
 
@@ -299,16 +394,33 @@ function lighting(b: Builder, value: unknown): boolean {
     'lighting',
     { scope: 'city', name: 'city' },
     {
-      rate: k.rate, lit: k.lit, expected: k.expected, unknown: k.unknown, lamps: k.lamps, darkCircuits: k.darkCircuits, onInDaytime: k.onInDaytime, scheduledOn: k.scheduledOn,
+      rate: k.rate,
+      lit: k.lit,
+      expected: k.expected,
+      unknown: k.unknown,
+      lamps: k.lamps,
+      darkCircuits: k.darkCircuits,
+      onInDaytime: k.onInDaytime,
+      scheduledOn: k.scheduledOn,
       halfNight: halfNightFlag(k.halfNight),
-      designed: inst?.designed, installed: inst?.installed, installationRate: inst?.rate,
-      facilities: intact?.facilities, intact: intact?.intact, intactRate: intact?.rate,
-      roads: roads?.total, roadsCompliant: roads?.compliant, roadsNonCompliant: roads?.nonCompliant?.length,
+      designed: inst?.designed,
+      installed: inst?.installed,
+      installationRate: inst?.rate,
+      facilities: intact?.facilities,
+      intact: intact?.intact,
+      intactRate: intact?.rate,
+      roads: roads?.total,
+      roadsCompliant: roads?.compliant,
+      roadsNonCompliant: roads?.nonCompliant?.length,
     },
     t,
   );
   // One point per district / road class with every KPI known for it (rate, installation, intact).
-  const districts = new Set([...Object.keys(k.byDistrict ?? {}), ...Object.keys(k.installationByDistrict ?? {}), ...Object.keys(k.intactByDistrict ?? {})]);
+  const districts = new Set([
+    ...Object.keys(k.byDistrict ?? {}),
+    ...Object.keys(k.installationByDistrict ?? {}),
+    ...Object.keys(k.intactByDistrict ?? {}),
+  ]);
   for (const name of [...districts].sort()) {
     const g = b.optional(lightingGroup, k.byDistrict?.[name]);
     const i = b.optional(installationGroup, k.installationByDistrict?.[name]);
@@ -316,7 +428,17 @@ function lighting(b: Builder, value: unknown): boolean {
     b.add(
       'lighting',
       { scope: 'district', name },
-      { rate: g?.rate, lit: g?.lit, expected: g?.expected, designed: i?.designed, installed: i?.installed, installationRate: i?.rate, facilities: f?.facilities, intact: f?.intact, intactRate: f?.rate },
+      {
+        rate: g?.rate,
+        lit: g?.lit,
+        expected: g?.expected,
+        designed: i?.designed,
+        installed: i?.installed,
+        installationRate: i?.rate,
+        facilities: f?.facilities,
+        intact: f?.intact,
+        intactRate: f?.rate,
+      },
       t,
     );
   }
@@ -327,7 +449,16 @@ function lighting(b: Builder, value: unknown): boolean {
     b.add(
       'lighting',
       { scope: 'roadClass', name },
-      { rate: g?.rate, lit: g?.lit, expected: g?.expected, target: g?.target, compliant: g?.compliant, designed: i?.designed, installed: i?.installed, installationRate: i?.rate },
+      {
+        rate: g?.rate,
+        lit: g?.lit,
+        expected: g?.expected,
+        target: g?.target,
+        compliant: g?.compliant,
+        designed: i?.designed,
+        installed: i?.installed,
+        installationRate: i?.rate,
+      },
       t,
     );
   }
@@ -344,10 +475,21 @@ function groundwater(b: Builder, value: unknown): boolean {
     if (!w || w.level === null || w.level === undefined) continue;
     b.add(
       'groundwater_well',
-      { well: w.well, springGroup: w.springGroup, district: w.district, band: w.band as TagValue<'groundwater_well', 'band'> | null | undefined },
       {
-        level: w.level, trend24h: w.trend24hCmPerDay, trend7d: w.trend7dCmPerDay, hoursToNextLine: w.hoursToNextLine, nextLineM: w.nextLineM,
-        yellow: w.lines?.yellow, orange: w.lines?.orange, red: w.lines?.red,
+        well: w.well,
+        springGroup: w.springGroup,
+        district: w.district,
+        band: w.band as TagValue<'groundwater_well', 'band'> | null | undefined,
+      },
+      {
+        level: w.level,
+        trend24h: w.trend24hCmPerDay,
+        trend7d: w.trend7dCmPerDay,
+        hoursToNextLine: w.hoursToNextLine,
+        nextLineM: w.nextLineM,
+        yellow: w.lines?.yellow,
+        orange: w.lines?.orange,
+        red: w.lines?.red,
       },
       t,
     );
@@ -367,7 +509,12 @@ function noise(b: Builder, value: unknown): boolean {
     const h = row.lastHour;
     const tags = { station: row.station, district: row.district, zoneClass: row.zoneClass };
     // Keyed at the hour's start: every snapshot during the next hour rewrites the same point.
-    b.add('noise_station', { ...tags, period: h.period }, { leq: h.leq, limit: h.limit, coverage: h.coverage, complete: h.complete, exceeds: h.exceeds }, nsTime(h.hourStart));
+    b.add(
+      'noise_station',
+      { ...tags, period: h.period },
+      { leq: h.leq, limit: h.limit, coverage: h.coverage, complete: h.complete, exceeds: h.exceeds },
+      nsTime(h.hourStart),
+    );
     // Ld / Ln per local day, keyed at the day's midnight: today's point is rewritten until the day is done.
     const limits = (ZONE_LIMITS as Record<string, { day: number; night: number } | undefined>)[row.zoneClass];
     for (const day of [row.yesterday, row.today]) {
@@ -377,8 +524,16 @@ function noise(b: Builder, value: unknown): boolean {
         'noise_day',
         tags,
         {
-          ld: d.ld, ldValidRate: d.ldValidRate, ldComplete: d.ldComplete, ldExceeds: d.ldExceeds, ldLimit: limits?.day,
-          ln: d.ln, lnValidRate: d.lnValidRate, lnComplete: d.lnComplete, lnExceeds: d.lnExceeds, lnLimit: limits?.night,
+          ld: d.ld,
+          ldValidRate: d.ldValidRate,
+          ldComplete: d.ldComplete,
+          ldExceeds: d.ldExceeds,
+          ldLimit: limits?.day,
+          ln: d.ln,
+          lnValidRate: d.lnValidRate,
+          lnComplete: d.lnComplete,
+          lnExceeds: d.lnExceeds,
+          lnLimit: limits?.night,
         },
         nsTime(localMidnight(d.date)),
       );
@@ -393,7 +548,14 @@ function parking(b: Builder, value: unknown, registry: NodeRegistry | undefined)
   const { ts, kpis: k } = s.data;
   const t = nsTime(ts);
   const counts = (c: z.output<typeof parkingCounts>) => ({
-    occupancy: c.occupancy, occupied: c.occupied, free: c.free, unknown: c.unknown, spaces: c.spaces, sessions: c.sessions, turnover: c.turnover, meanDwellMin: c.meanDwellMin,
+    occupancy: c.occupancy,
+    occupied: c.occupied,
+    free: c.free,
+    unknown: c.unknown,
+    spaces: c.spaces,
+    sessions: c.sessions,
+    turnover: c.turnover,
+    meanDwellMin: c.meanDwellMin,
   });
   b.add('parking', { scope: 'city', name: 'city' }, { ...counts(k), lots: k.lots, full: k.full, nearlyFull: k.nearlyFull }, t);
   for (const [name, raw] of Object.entries(k.byDistrict ?? {})) {
@@ -404,7 +566,12 @@ function parking(b: Builder, value: unknown, registry: NodeRegistry | undefined)
     const lot = b.row(lotRow, raw);
     if (!lot) continue;
     const at = registry && lotPlace(registry, lot.lotId);
-    b.add('parking', { scope: 'lot', name: lot.lotId, district: lot.district }, { ...counts(lot), state: lot.state, lotName: lot.lotName, lat: at?.lat, lon: at?.lon }, t);
+    b.add(
+      'parking',
+      { scope: 'lot', name: lot.lotId, district: lot.district },
+      { ...counts(lot), state: lot.state, lotName: lot.lotName, lat: at?.lat, lon: at?.lon },
+      t,
+    );
   }
   return true;
 }
@@ -416,7 +583,10 @@ function nodes(b: Builder, value: unknown): boolean {
   const t = nsTime(ts);
   const tally = (c: z.output<typeof nodeTally>) => ({ total: c.total, online: c.online, offline: c.offline, ratio: c.ratio });
   b.add('nodes', { scope: 'city', name: 'city' }, { ...tally(k), neverSeen: k.neverSeen, batteryLow: k.batteryLow }, t);
-  for (const [scope, group] of [['kind', k.byKind], ['district', k.byDistrict]] as const) {
+  for (const [scope, group] of [
+    ['kind', k.byKind],
+    ['district', k.byDistrict],
+  ] as const) {
     for (const [name, raw] of Object.entries(group ?? {})) {
       const c = b.row(nodeTally, raw);
       if (c) b.add('nodes', { scope, name }, tally(c), t);
@@ -473,7 +643,12 @@ function raw(b: Builder, value: unknown, registry: NodeRegistry | undefined, kin
     const station = node && 'station' in node ? String(node.station) : undefined;
     const x = r.reading;
     // The GB 3096 period of the minute, so night peaks can be selected without local-time maths in InfluxQL.
-    b.add('noise_reading', { node: r.nodeId, station, period: noisePeriod(x.ts) }, { laeq: x.laeq, lamax: x.lamax, lamin: x.lamin, l10: x.l10, l50: x.l50, l90: x.l90 }, t);
+    b.add(
+      'noise_reading',
+      { node: r.nodeId, station, period: noisePeriod(x.ts) },
+      { laeq: x.laeq, lamax: x.lamax, lamin: x.lamin, l10: x.l10, l50: x.l50, l90: x.l90 },
+      t,
+    );
   }
   return true;
 }

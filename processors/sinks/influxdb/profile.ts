@@ -18,7 +18,11 @@ export interface ProfileMeasurementNames {
   reading: string;
 }
 
-export const profileMeasurementNames = (kind: string): ProfileMeasurementNames => ({ kpis: kind, node: `${kind}_node`, reading: `${kind}_reading` });
+export const profileMeasurementNames = (kind: string): ProfileMeasurementNames => ({
+  kpis: kind,
+  node: `${kind}_node`,
+  reading: `${kind}_reading`,
+});
 
 const FIELD_TYPE: Record<ProfileField['type'], FieldType> = { number: 'number', boolean: 'boolean', enum: 'string' };
 
@@ -52,7 +56,10 @@ function deriveMeasurements(profile: KindProfile): Record<string, MeasurementSch
   return {
     [names.kpis]: { tags: { scope: ['city', 'district'], name: null }, fields: { nodes: 'number', reporting: 'number', ...aggregates } },
     [names.node]: { tags: { node: null, district: null }, fields: nodeFields(profile) },
-    [names.reading]: { tags: { node: null, district: null }, fields: Object.fromEntries(Object.entries(profile.fields).map(([n, f]) => [n, FIELD_TYPE[f.type]])) },
+    [names.reading]: {
+      tags: { node: null, district: null },
+      fields: Object.fromEntries(Object.entries(profile.fields).map(([n, f]) => [n, FIELD_TYPE[f.type]])),
+    },
   };
 }
 
@@ -66,8 +73,19 @@ const epochMs = z.number().int().min(0);
 const values = z.record(z.string(), z.unknown()).optional();
 const kpiGroup = z.object({ nodes: num, reporting: num, aggregates: values });
 const snapshot = z.object({ ts: epochMs, kpis: kpiGroup.extend({ byDistrict: values, list: z.array(z.unknown()).optional() }) });
-const nodeRow = z.object({ nodeId: z.string().min(1), district: z.string(), values, timeOver: values, rules: z.array(z.string()).optional() });
-const readingRecord = z.object({ type: z.literal('reading'), nodeId: z.string().min(1), district: z.string(), reading: z.looseObject({ ts: epochMs }) });
+const nodeRow = z.object({
+  nodeId: z.string().min(1),
+  district: z.string(),
+  values,
+  timeOver: values,
+  rules: z.array(z.string()).optional(),
+});
+const readingRecord = z.object({
+  type: z.literal('reading'),
+  nodeId: z.string().min(1),
+  district: z.string(),
+  reading: z.looseObject({ ts: epochMs }),
+});
 
 export interface ProfilePoints {
   points: SinkPoint[];
@@ -122,5 +140,12 @@ export function profileReadingPoint(profile: KindProfile, value: unknown): { poi
   if (!r.success) return null;
   const names = profileMeasurementNames(profile.kind);
   const fields = profileMeasurements(profile)[names.reading]!.fields;
-  return { point: pointOf(names.reading, { node: r.data.nodeId, district: r.data.district }, typed(fields, r.data.reading), nsTime(r.data.reading.ts)) };
+  return {
+    point: pointOf(
+      names.reading,
+      { node: r.data.nodeId, district: r.data.district },
+      typed(fields, r.data.reading),
+      nsTime(r.data.reading.ts),
+    ),
+  };
 }

@@ -6,9 +6,26 @@ import { influxql } from '../../../infra/influxdb/server.js';
 import { MemoryTransport, PipelineMetrics, topicSpecs } from '../../../core/index.js';
 import { select } from '../../../test/influxql.js';
 import { startInfluxSink } from './index.js';
-import { continuousQueryName, ensureRollups, influxVersion, isInflux1, rollupBackfillQuery, ROLLUP_FIELDS, ROLLUPS, type RollupInterval, type RollupMeasurement } from './rollups.js';
+import {
+  continuousQueryName,
+  ensureRollups,
+  influxVersion,
+  isInflux1,
+  rollupBackfillQuery,
+  ROLLUP_FIELDS,
+  ROLLUPS,
+  type RollupInterval,
+  type RollupMeasurement,
+} from './rollups.js';
 
-beforeAll(() => influxdbFixture().then(() => {}, () => {}), INFLUXDB_FIXTURE_TIMEOUT_MS);
+beforeAll(
+  () =>
+    influxdbFixture().then(
+      () => {},
+      () => {},
+    ),
+  INFLUXDB_FIXTURE_TIMEOUT_MS,
+);
 afterAll(async () => (await influxdbFixture().catch(() => null))?.release());
 
 let dbNo = 0;
@@ -23,7 +40,11 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 async function write(url: string, token: string, database: string, lines: string[]): Promise<void> {
-  const response = await fetch(`${url}/api/v2/write?bucket=${encodeURIComponent(`${database}/autogen`)}&precision=ms`, { method: 'POST', headers: { authorization: `Token ${token}` }, body: lines.join('\n') });
+  const response = await fetch(`${url}/api/v2/write?bucket=${encodeURIComponent(`${database}/autogen`)}&precision=ms`, {
+    method: 'POST',
+    headers: { authorization: `Token ${token}` },
+    body: lines.join('\n'),
+  });
   expect(response.status, await response.text()).toBe(204);
 }
 
@@ -34,21 +55,34 @@ describe('InfluxDB 1.x rollups (retention policies, continuous queries)', () => 
     const o = { url: influx.url, token: influx.token, database: influx.database };
 
     const first = await ensureRollups(o);
-    expect(first.created).toEqual(expect.arrayContaining(['retention policy rollup_1h (730d)', 'retention policy rollup_1d (3650d)', 'continuous query cq_lighting_1h', 'continuous query cq_noise_station_1d']));
+    expect(first.created).toEqual(
+      expect.arrayContaining([
+        'retention policy rollup_1h (730d)',
+        'retention policy rollup_1d (3650d)',
+        'continuous query cq_lighting_1h',
+        'continuous query cq_noise_station_1d',
+      ]),
+    );
     expect(first.altered).toEqual(['retention policy autogen (30d), was 0s']);
     const second = await ensureRollups(o);
     expect(second.created).toEqual([]);
     expect(second.altered).toEqual([]);
     expect(second.unchanged).toHaveLength(3 + 10);
 
-    const rps = Object.fromEntries((await select(influx.url, influx.database, `SHOW RETENTION POLICIES ON "${influx.database}"`)).map((r) => [r.name, r]));
+    const rps = Object.fromEntries(
+      (await select(influx.url, influx.database, `SHOW RETENTION POLICIES ON "${influx.database}"`)).map((r) => [r.name, r]),
+    );
     expect(rps.autogen).toMatchObject({ duration: '720h0m0s', default: true });
     expect(rps.rollup_1h).toMatchObject({ duration: '17520h0m0s', default: false });
     expect(rps.rollup_1d).toMatchObject({ duration: '87600h0m0s', default: false });
 
-    const cqJson = (await influxql(influx.url, 'SHOW CONTINUOUS QUERIES', { token: influx.token })) as { results: Array<{ series?: Array<{ name: string; values?: string[][] }> }> };
+    const cqJson = (await influxql(influx.url, 'SHOW CONTINUOUS QUERIES', { token: influx.token })) as {
+      results: Array<{ series?: Array<{ name: string; values?: string[][] }> }>;
+    };
     const cqs = cqJson.results[0]!.series!.find((s) => s.name === influx.database)!.values!.map((v) => v[0]);
-    const expected = (Object.keys(ROLLUP_FIELDS) as RollupMeasurement[]).flatMap((m) => (Object.keys(ROLLUPS) as RollupInterval[]).map((i) => continuousQueryName(m, i)));
+    const expected = (Object.keys(ROLLUP_FIELDS) as RollupMeasurement[]).flatMap((m) =>
+      (Object.keys(ROLLUPS) as RollupInterval[]).map((i) => continuousQueryName(m, i)),
+    );
     expect(cqs.sort()).toEqual(expected.sort());
 
     // Raw points over two full hours of yesterday (within the 30 d raw RP), two series.
@@ -63,8 +97,12 @@ describe('InfluxDB 1.x rollups (retention policies, continuous queries)', () => 
         lines.push(`lighting,scope=district,name=D1 rate=${r / 2},lit=${q},expected=4 ${t}`);
       });
     }
-    lines.push(`noise_station,station=s1,district=D1,zoneClass=residential,period=night leq=55,limit=50,coverage=1,complete=true,exceeds=true ${h0}`);
-    lines.push(`noise_station,station=s1,district=D1,zoneClass=residential,period=night leq=61,limit=50,coverage=0.5,complete=true,exceeds=true ${h0 + HOUR}`);
+    lines.push(
+      `noise_station,station=s1,district=D1,zoneClass=residential,period=night leq=55,limit=50,coverage=1,complete=true,exceeds=true ${h0}`,
+    );
+    lines.push(
+      `noise_station,station=s1,district=D1,zoneClass=residential,period=night leq=61,limit=50,coverage=0.5,complete=true,exceeds=true ${h0 + HOUR}`,
+    );
     await write(influx.url, influx.token, influx.database, lines);
 
     for (const m of ['lighting', 'noise_station'] as const) {
@@ -73,7 +111,17 @@ describe('InfluxDB 1.x rollups (retention policies, continuous queries)', () => 
     }
     const hourly = await select(influx.url, influx.database, `SELECT * FROM "rollup_1h"."lighting_1h" WHERE "name" = 'city' ORDER BY time`);
     expect(hourly).toHaveLength(2);
-    expect(hourly[0]).toMatchObject({ time: h0, scope: 'city', name: 'city', rate_min: 0.5, rate_max: 1, lit_mean: 11.5, lit_min: 10, lit_max: 13, expected_mean: 20 });
+    expect(hourly[0]).toMatchObject({
+      time: h0,
+      scope: 'city',
+      name: 'city',
+      rate_min: 0.5,
+      rate_max: 1,
+      lit_mean: 11.5,
+      lit_min: 10,
+      lit_max: 13,
+      expected_mean: 20,
+    });
     expect(hourly[0]!.rate_mean as number).toBeCloseTo(0.775, 9);
     expect(hourly[1]!.rate_mean as number).toBeCloseTo(0.675, 9);
     expect(hourly[0]).not.toHaveProperty('scheduledOn_mean'); // booleans are not aggregated
@@ -93,7 +141,12 @@ describe('InfluxDB 1.x rollups (retention policies, continuous queries)', () => 
     await transport.ensureTopics(topicSpecs(1));
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-    const stage = await startInfluxSink({ config: { INFLUX_URL: influx.url, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org, INFLUX_BUCKET: influx.bucket }, transport, metrics: new PipelineMetrics({ defaultMetrics: false }), logger });
+    const stage = await startInfluxSink({
+      config: { INFLUX_URL: influx.url, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org, INFLUX_BUCKET: influx.bucket },
+      transport,
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      logger,
+    });
     try {
       await stage.sink.rollupsReady;
       const rps = (await select(influx.url, influx.database, `SHOW RETENTION POLICIES ON "${influx.database}"`)).map((r) => r.name);
@@ -102,7 +155,9 @@ describe('InfluxDB 1.x rollups (retention policies, continuous queries)', () => 
       expect(lines.join('\n')).toContain('continuous query cq_parking_1h');
       // The profile kinds' KPI measurements (from the catalog) are downsampled too.
       expect(lines.join('\n')).toMatch(/"created":\[[^\]]*continuous query cq_waterlogging_1h/);
-      const cqJson = (await influxql(influx.url, 'SHOW CONTINUOUS QUERIES', { token: influx.token })) as { results: Array<{ series?: Array<{ name: string; values?: string[][] }> }> };
+      const cqJson = (await influxql(influx.url, 'SHOW CONTINUOUS QUERIES', { token: influx.token })) as {
+        results: Array<{ series?: Array<{ name: string; values?: string[][] }> }>;
+      };
       const cqs = cqJson.results[0]!.series!.find((x) => x.name === influx.database)!.values!.map((v) => v[0]);
       expect(cqs).toEqual(expect.arrayContaining(['cq_waterlogging_1h', 'cq_waterlogging_1d', 'cq_manhole_1h', 'cq_manhole_1d']));
     } finally {

@@ -21,7 +21,19 @@ import type { FieldOfType, Measurement } from './points.js';
 /** Numeric fields per downsampled measurement (booleans/strings are not aggregated). */
 export const ROLLUP_FIELDS = {
   // Names checked against the sink's schema below (`satisfies`): a field the sink does not write fails to compile.
-  lighting: ['rate', 'lit', 'expected', 'unknown', 'lamps', 'darkCircuits', 'onInDaytime', 'target', 'installationRate', 'intactRate', 'roadsNonCompliant'],
+  lighting: [
+    'rate',
+    'lit',
+    'expected',
+    'unknown',
+    'lamps',
+    'darkCircuits',
+    'onInDaytime',
+    'target',
+    'installationRate',
+    'intactRate',
+    'roadsNonCompliant',
+  ],
   parking: ['occupancy', 'occupied', 'free', 'unknown', 'spaces', 'lots', 'full', 'nearlyFull', 'sessions', 'turnover', 'meanDwellMin'],
   nodes: ['total', 'online', 'offline', 'ratio', 'neverSeen', 'batteryLow'],
   groundwater_well: ['level', 'trend24h', 'trend7d', 'hoursToNextLine', 'nextLineM'],
@@ -72,7 +84,13 @@ function rollupMeasurements(extra: Readonly<Record<string, readonly string[]>> =
 }
 
 /** The SELECT ... INTO of one continuous query (without time range / GROUP BY time interval part appended). */
-function selectInto(database: string, rawPolicy: string, measurement: string, numeric: readonly string[], interval: RollupInterval): string {
+function selectInto(
+  database: string,
+  rawPolicy: string,
+  measurement: string,
+  numeric: readonly string[],
+  interval: RollupInterval,
+): string {
   const fields = numeric.flatMap((f) => (['mean', 'min', 'max'] as const).map((fn) => `${fn}(${ident(f)}) AS ${ident(`${f}_${fn}`)}`));
   const into = `${ident(database)}.${ident(ROLLUPS[interval].policy)}.${ident(`${measurement}_${interval}`)}`;
   return `SELECT ${fields.join(', ')} INTO ${into} FROM ${ident(database)}.${ident(rawPolicy)}.${ident(measurement)}`;
@@ -95,7 +113,13 @@ export function continuousQueryName(measurement: string, interval: RollupInterva
   return `cq_${measurement}_${interval}`;
 }
 
-function continuousQuery(database: string, rawPolicy: string, measurement: string, numeric: readonly string[], interval: RollupInterval): string {
+function continuousQuery(
+  database: string,
+  rawPolicy: string,
+  measurement: string,
+  numeric: readonly string[],
+  interval: RollupInterval,
+): string {
   const r = ROLLUPS[interval];
   return `CREATE CONTINUOUS QUERY ${ident(continuousQueryName(measurement, interval))} ON ${ident(database)} RESAMPLE EVERY ${interval} FOR ${r.resampleFor} BEGIN ${selectInto(database, rawPolicy, measurement, numeric, interval)} GROUP BY time(${interval}), * END`;
 }
@@ -103,7 +127,17 @@ function continuousQuery(database: string, rawPolicy: string, measurement: strin
 /** Duration text (`30d`, `720h0m0s`, `INF`, `0s`) in ms; 0 = infinite. */
 export function durationMs(text: string): number {
   if (/^inf$/i.test(text.trim())) return 0;
-  const units: Record<string, number> = { ns: 1e-6, u: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+  const units: Record<string, number> = {
+    ns: 1e-6,
+    u: 1e-3,
+    µs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+    d: 86_400_000,
+    w: 604_800_000,
+  };
   let total = 0;
   for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ns|u|µs|ms|s|m|h|d|w)/g)) total += Number(n) * (units[unit!] ?? 0);
   return Math.round(total);
@@ -133,7 +167,8 @@ async function query(o: EnsureRollupsOptions, q: string, db?: string): Promise<S
   return json.results?.[0]?.series ?? [];
 }
 
-const rows = (s: Series | undefined) => (s?.values ?? []).map((v) => Object.fromEntries(s!.columns.map((c, i) => [c, v[i]])) as Record<string, unknown>);
+const rows = (s: Series | undefined) =>
+  (s?.values ?? []).map((v) => Object.fromEntries(s!.columns.map((c, i) => [c, v[i]])) as Record<string, unknown>);
 
 /** `X-Influxdb-Version` from GET /ping (e.g. `1.13.2`, `v2.7.10`), or null if the header is absent. */
 export async function influxVersion(url: string, timeoutMs = 5000): Promise<string | null> {
@@ -173,7 +208,8 @@ export async function ensureRollups(o: EnsureRollupsOptions): Promise<RollupsRes
   }
 
   const cqs = new Map<string, string>();
-  for (const s of await query(o, 'SHOW CONTINUOUS QUERIES')) if (s.name === database) for (const r of rows(s)) cqs.set(String(r.name), String(r.query));
+  for (const s of await query(o, 'SHOW CONTINUOUS QUERIES'))
+    if (s.name === database) for (const r of rows(s)) cqs.set(String(r.name), String(r.query));
   for (const [measurement, numeric] of rollupMeasurements(o.measurements)) {
     for (const interval of Object.keys(ROLLUPS) as RollupInterval[]) {
       const name = continuousQueryName(measurement, interval);

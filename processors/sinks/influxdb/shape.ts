@@ -49,7 +49,12 @@ export function tagsOf(input: Record<string, string | null | undefined>): Record
 }
 
 /** A point, or nothing when no field has a value (a point needs at least one field). */
-export function pointOf(measurement: string, tags: Record<string, string | null | undefined>, fields: Record<string, FieldValue>, time: string): SinkPoint | null {
+export function pointOf(
+  measurement: string,
+  tags: Record<string, string | null | undefined>,
+  fields: Record<string, FieldValue>,
+  time: string,
+): SinkPoint | null {
   const f = fieldsOf(fields);
   return Object.keys(f).length === 0 ? null : { measurement, tags: tagsOf(tags), fields: f, time };
 }

@@ -102,12 +102,18 @@ export class InfluxWriter {
         this.#o.metrics.sinkWriteErrors.inc({ cause });
         if (cause === 'rejected') {
           for (const [measurement, n] of countBy(points)) this.#o.metrics.sinkPointsRejected.inc({ measurement }, n);
-          this.#o.logger.error({ err: error, points: points.length, first: lines[0]?.slice(0, 300) }, 'InfluxDB refused points as invalid (HTTP 400); they are dropped, the rest of the stream goes on');
+          this.#o.logger.error(
+            { err: error, points: points.length, first: lines[0]?.slice(0, 300) },
+            'InfluxDB refused points as invalid (HTTP 400); they are dropped, the rest of the stream goes on',
+          );
           return;
         }
         const elapsed = Date.now() - started;
         if (elapsed + delay > this.#o.retryWithinMs) {
-          throw new InfluxWriteError(`InfluxDB write of ${points.length} points failed ${attempt} times within ${Math.round(elapsed / 1000)} s (${cause}): ${(error as Error).message}`, error);
+          throw new InfluxWriteError(
+            `InfluxDB write of ${points.length} points failed ${attempt} times within ${Math.round(elapsed / 1000)} s (${cause}): ${(error as Error).message}`,
+            error,
+          );
         }
         this.#o.logger.warn({ err: error, cause, attempt, retryInMs: delay }, 'InfluxDB write failed; retrying');
         await this.#sleep(delay * (0.75 + Math.random() * 0.5));
