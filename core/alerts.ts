@@ -24,6 +24,12 @@ export interface AlertCondition {
   severity: Severity;
   /** How long the condition must hold before it fires, when not the pipeline's ALERT_HOLD_S (a profile rule's holdS). */
   holdMs?: number;
+  /**
+   * When the condition began (event time), where the processor knows it from the data (a profile
+   * rule): the hold counts from there, so readings that arrive together (a gateway's backlog) prove
+   * their own duration. Otherwise it counts from the first evaluation that saw the condition.
+   */
+  since?: number;
   /** kind, district and the subject (node, circuit, well, station, lot), plus any routing label. */
   labels: Record<string, string>;
   summary: string;

@@ -44,6 +44,21 @@ describe('alert evaluator', () => {
     expect(e.evaluate([flooded, open], 120_000)).toMatchObject([{ alertname: 'RoadWaterlogging', startsAt: 0, firedAt: 120_000 }]);
   });
 
+  it('a condition that says since when it holds (from the data) is held from then: a backlog arriving at once fires at once', () => {
+    const e = new AlertEvaluator({ holdMs: 60_000, resolveHoldMs: 0 });
+    const flooded: AlertCondition = {
+      alertname: 'RoadWaterlogging',
+      severity: 'major',
+      holdMs: 120_000,
+      since: 0,
+      labels: { kind: 'waterlogging', district: 'Lixia', node: 'WL-1' },
+      summary: 'flooded',
+    };
+    // First seen at 90 s (the readings of the last 90 s came in one batch): not yet 2 minutes.
+    expect(e.evaluate([flooded], 90_000)).toEqual([]);
+    expect(e.evaluate([flooded], 120_000)).toMatchObject([{ startsAt: 0, firedAt: 120_000 }]);
+  });
+
   it('drops a condition that disappears during its hold (no flapping alert)', () => {
     const e = new AlertEvaluator({ holdMs: 60_000, resolveHoldMs: 0 });
     e.evaluate([dark], 0);

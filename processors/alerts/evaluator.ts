@@ -56,7 +56,7 @@ export class AlertEvaluator {
         }
         continue;
       }
-      const pending = this.#pending.get(id) ?? { since: now, condition };
+      const pending = this.#pending.get(id) ?? { since: Math.min(condition.since ?? now, now), condition };
       pending.condition = condition;
       this.#pending.set(id, pending);
       if (now - pending.since >= (condition.holdMs ?? this.options.holdMs)) {

@@ -78,10 +78,13 @@ describe('profile processor: waterlogging by hand', () => {
       'WL-2 critical',
       'WL-5 major',
     ]);
+    // Each with the event time its rule became active: the hold counts from the data, not from an evaluation.
+    expect(conditions.map((c) => (c.since! - T0) / S)).toEqual([60, 120, 90, 90, 200]);
     expect(conditions[0]).toEqual({
       alertname: 'RoadWaterlogging',
       severity: 'major',
       holdMs: 120_000,
+      since: T0 + 60 * S,
       labels: { kind: 'waterlogging', district: 'Lixia', node: 'WL-1' },
       summary: 'Lishan Road underpass (Lixia): 0.35 m of water on the road, over 0.15 m for 2 minutes',
       value: 0.35,
@@ -219,6 +222,7 @@ describe('profile processor: manhole covers', () => {
         alertname: 'ManholeCoverOpen',
         severity: 'critical',
         holdMs: 0,
+        since: T0,
         labels: { kind: 'manhole', district: 'Lixia', node: 'MH-1' },
         summary: 'Manhole cover MH-1 on Jingshi Road (Lixia) is open or displaced',
       },

@@ -27,8 +27,8 @@ interface NodeState {
   at: Record<string, number>;
   /** Start (event time) of the current run of each `timeOver` aggregate, by aggregate index; undefined: not running. */
   runs: (number | undefined)[];
-  /** Whether each alert rule is active, by rule index. */
-  active: boolean[];
+  /** Since when (event time) each alert rule is active, by rule index; undefined: not active. */
+  active: (number | undefined)[];
 }
 
 /** A node's state in a snapshot: names, not indexes, so a snapshot survives an edit of the profile (unknown names are dropped). */
@@ -36,7 +36,8 @@ const exportedState = z.object({
   ts: z.number(),
   values: z.record(z.string(), z.tuple([z.union([z.number(), z.boolean(), z.string()]), z.number()])),
   runs: z.record(z.string(), z.number()),
-  rules: z.array(z.string()),
+  /** Active rules (`alert/severity`) and since when. */
+  rules: z.record(z.string(), z.number()),
 });
 type ExportedState = z.output<typeof exportedState>;
 
@@ -130,7 +131,9 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
       else if (s.runs[k] === undefined) s.runs[k] = s.ts;
     });
     this.#profile.alerts.forEach((rule, j) => {
-      s.active[j] = s.active[j] && rule.clear ? !holds(rule.clear, s.values, node) : holds(rule.when, s.values, node);
+      const was = s.active[j];
+      const now = was !== undefined && rule.clear ? !holds(rule.clear, s.values, node) : holds(rule.when, s.values, node);
+      s.active[j] = now ? (was ?? s.ts) : undefined;
     });
   }
 
@@ -178,8 +181,9 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
         }
       }
       for (let j = 0; j < alerts.length; j++) {
-        if (!s.active[j]) continue;
-        conditions.push(this.#condition(alerts[j]!, node, s));
+        const since = s.active[j];
+        if (since === undefined) continue;
+        conditions.push(this.#condition(alerts[j]!, node, s, since));
         listed = true;
       }
       if (listed) list.push(this.#row(node, s));
@@ -196,12 +200,13 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
     return { section: { districts, list }, conditions };
   }
 
-  #condition(rule: ProfileAlertRule, node: ProfileNode, s: NodeState): AlertCondition {
+  #condition(rule: ProfileAlertRule, node: ProfileNode, s: NodeState, since: number): AlertCondition {
     const value = s.values[quotedField(rule.when, s.values, node)];
     const condition: AlertCondition = {
       alertname: rule.alert,
       severity: rule.severity,
       holdMs: rule.holdS * 1000,
+      since,
       labels: { kind: this.kind, district: node.district, node: node.nodeId },
       summary: renderSummary(rule.summary, node, value),
     };
@@ -222,7 +227,7 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
   }
 
   #activeRules(s: NodeState): string[] {
-    return this.#ruleKeys.filter((_, j) => s.active[j]);
+    return this.#ruleKeys.filter((_, j) => s.active[j] !== undefined);
   }
 
   #row(node: ProfileNode, s: NodeState): ProfileNodeRow {
@@ -247,7 +252,7 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
       ts: s.ts,
       values: Object.fromEntries(Object.entries(s.values).map(([field, v]) => [field, [v, s.at[field]!]])),
       runs,
-      rules: this.#activeRules(s),
+      rules: Object.fromEntries(this.#ruleKeys.flatMap((key, j) => (s.active[j] === undefined ? [] : [[key, s.active[j]!]]))),
     } satisfies ExportedState;
   }
 
@@ -271,7 +276,7 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
     this.#profile.aggregates.forEach((a, k) => {
       if (a.op === 'timeOver' && e.runs[a.name] !== undefined) s.runs[k] = e.runs[a.name];
     });
-    s.active = this.#ruleKeys.map((key) => e.rules.includes(key));
+    s.active = this.#ruleKeys.map((key) => e.rules[key]);
   }
 
   describe(node: ProfileNode, ctx: EvalContext): { latest?: Record<string, unknown>; derived?: Record<string, unknown> } {
