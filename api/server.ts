@@ -40,6 +40,7 @@ export interface ApiOptions {
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // Access logs name the path only: query strings may carry what does not belong in a log.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: without it fastify infers pino's Logger and the app's type no longer matches FastifyInstance
     loggerInstance: options.logger.child({ stage: 'api' }, { serializers: { req: accessLogRequest } }) as FastifyBaseLogger,
     // fastify's own access logging writes two lines per request; one is written below instead.
     logController: new LogController({ disableRequestLogging: true }),

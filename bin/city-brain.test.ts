@@ -14,8 +14,8 @@ function run(args: string[], env: Record<string, string>): { child: ChildProcess
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does) before this test`);
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
 }
@@ -130,7 +130,7 @@ describe('city-brain command', () => {
     for (const script of ['dashboards/cli.js', 'simulators/bench/cli.js']) {
       const child = spawn(process.execPath, [join(CLI, '..', '..', script), '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
-      child.stdout!.on('data', (d) => (out += d));
+      child.stdout.on('data', (d) => (out += d));
       expect(await new Promise((resolve) => child.on('exit', resolve)), script).toBe(0);
       expect(out, script).toMatch(/usage: npm run/);
     }

@@ -41,7 +41,6 @@ describe('demo writing to InfluxDB', () => {
     );
     const api = `http://127.0.0.1:${demo.pipeline.httpPort}`;
     const q = (query: string) => select(influx.url, influx.database, query);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     type Kpis = any;
     const firing = await waitFor(
       async () => {

@@ -42,7 +42,7 @@ describe('processor failover on Kafka', () => {
       linesA.push(...parts);
     });
 
-    let killed: Promise<void> | null = null;
+    let killed = null as Promise<void> | null; // set in a callback: no narrowing to null
     let processedByBBeforeKill = 0;
     let linesABeforeKill = 0;
     const { acked } = await publishAll(`mqtt://127.0.0.1:${ingest.mqttPort}`, publishes, {

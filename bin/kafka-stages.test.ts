@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { influxdbFixture, INFLUXDB_FIXTURE_TIMEOUT_MS } from '../infra/fixtures/influxdb.js';
 import { kafkaFixture } from '../infra/fixtures/kafka.js';
 import { select } from '../test/influxql.js';
-import { metricValue, waitFor } from '../test/helpers.js';
+import { waitFor } from '../test/helpers.js';
 import { publishAll } from '../test/publish.js';
 import {
   acceptedIn,

@@ -20,7 +20,6 @@ describe('embedded pipeline end to end', () => {
   const lampTopic = `city/${lamp.district}/streetlight/${lamp.nodeId}/telemetry`;
 
   // Responses are checked field by field below; `any` keeps the assertions readable.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const get = async (path: string): Promise<{ status: number; body: any }> => {
     const res = await fetch(`${api}${path}`);
     return { status: res.status, body: res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text() };

@@ -76,7 +76,7 @@ describe('SIGKILL of a stage mid-stream on Kafka, then a restart', () => {
       try {
         const influx = await influxdbFixture();
         const database = `stagekill_${victim}_${process.pid}_${Date.now()}`;
-        const created = await fetch(`${influx.url}/query?${new URLSearchParams({ q: `CREATE DATABASE "${database}"` })}`, {
+        const created = await fetch(`${influx.url}/query?${new URLSearchParams({ q: `CREATE DATABASE "${database}"` }).toString()}`, {
           method: 'POST',
           headers: { Authorization: `Token ${influx.token}` },
         });

@@ -69,7 +69,7 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
   it('every InfluxQL query of every panel and variable returns rows; every PromQL metric is exposed on /metrics', async () => {
     // A fresh database per run, so nothing from another test file answers for this one.
     const database = `dash${Date.now().toString(36)}`;
-    await fetch(`${influx.url}/query?${new URLSearchParams({ q: `CREATE DATABASE "${database}"` })}`, { method: 'POST' });
+    await fetch(`${influx.url}/query?${new URLSearchParams({ q: `CREATE DATABASE "${database}"` }).toString()}`, { method: 'POST' });
     const registry = generateCity({ lamps: 480, parkingSpaces: 240, noiseStations: 12, wells: 8, seed: 20261126 });
     pipeline = await startPipeline({
       config: testConfig({
@@ -151,7 +151,7 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
 
   it("every InfluxQL query of the profile kinds' generated dashboards returns rows, from points toPoints makes of their records", async () => {
     const database = `dashp${Date.now().toString(36)}`;
-    await fetch(`${influx.url}/query?${new URLSearchParams({ q: `CREATE DATABASE "${database}"` })}`, { method: 'POST' });
+    await fetch(`${influx.url}/query?${new URLSearchParams({ q: `CREATE DATABASE "${database}"` }).toString()}`, { method: 'POST' });
     const kinds = KindCatalog.default();
     const t0 = Date.now() - 30 * 60_000;
     const MIN = 60_000;

@@ -83,7 +83,7 @@ export async function pushToGrafana(send: GrafanaSend, options: ProvisioningOpti
     result.folders.push(folder.uid);
   }
   for (const ds of datasources(options)) {
-    const uid = String(ds.uid);
+    const uid = ds.uid as string;
     const existing = await send('GET', `/api/datasources/uid/${uid}`);
     if (existing.status === 200) expectOk(`datasource ${uid}`, await send('PUT', `/api/datasources/uid/${uid}`, ds));
     else expectOk(`datasource ${uid}`, await send('POST', '/api/datasources', ds));
@@ -102,11 +102,11 @@ export async function pushToGrafana(send: GrafanaSend, options: ProvisioningOpti
     result.dashboards.push(String(d.uid));
   }
   const cp = contactPoint(options);
-  const found = await send('GET', `/api/v1/provisioning/contact-points?name=${encodeURIComponent(String(cp.name))}`);
+  const found = await send('GET', `/api/v1/provisioning/contact-points?name=${encodeURIComponent(cp.name as string)}`);
   const exists = Array.isArray(found.body) && found.body.some((c: { uid?: string }) => c.uid === cp.uid);
-  if (exists) expectOk('contact point', await send('PUT', `/api/v1/provisioning/contact-points/${String(cp.uid)}`, cp));
+  if (exists) expectOk('contact point', await send('PUT', `/api/v1/provisioning/contact-points/${cp.uid as string}`, cp));
   else expectOk('contact point', await send('POST', '/api/v1/provisioning/contact-points', cp));
-  result.alerting.push(`contact point ${String(cp.uid)}`);
+  result.alerting.push(`contact point ${cp.uid as string}`);
   expectOk('notification policy', await send('PUT', '/api/v1/provisioning/policies', notificationPolicy()));
   result.alerting.push('notification policy');
   const rule = { ...pipelineRule(options), folderUID: ALERT_FOLDER.uid, ruleGroup: RULE_GROUP, orgID: 1 };

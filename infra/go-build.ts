@@ -36,6 +36,7 @@ async function goVersion(needed: string): Promise<string> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new Error(
         `go not found on PATH — needed: ${needed}; install Go (https://go.dev/dl/, or apt-get install golang-go if Debian's is new enough)`,
+        { cause: error },
       );
     }
     throw error;

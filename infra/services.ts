@@ -14,7 +14,7 @@ export interface UpContext {
   dataDir: string;
   /** Where its stdout/stderr go. */
   logFile: string;
-  log(line: string): void;
+  log: (line: string) => void;
 }
 
 export interface StartedService {

@@ -193,7 +193,7 @@ export async function supervise(o: SuperviseOptions): Promise<Supervised> {
         const message = withLogTail((error as Error).message, o.logFile);
         if (r) await end(r);
         if (!stopping) startReaper();
-        throw new Error(message);
+        throw new Error(message, { cause: error });
       }
       current = r;
       lastPid = r.pid;
@@ -208,7 +208,7 @@ export async function supervise(o: SuperviseOptions): Promise<Supervised> {
   } catch (error) {
     const message = withLogTail((error as Error).message, o.logFile);
     await stop();
-    throw new Error(message);
+    throw new Error(message, { cause: error });
   }
   return {
     get pid() {

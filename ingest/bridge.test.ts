@@ -10,7 +10,7 @@ function heldProducer() {
       new Promise<void>((resolve, reject) =>
         sends.push({ topic, keys: messages.map((m) => m.key), done: (e) => (e ? reject(e) : resolve()) }),
       ),
-  } as Producer;
+  };
   return { producer, sends };
 }
 const msg = (key: string): OutgoingMessage => ({ key, value: Buffer.from(key) });

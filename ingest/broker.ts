@@ -223,7 +223,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       },
       maxConnectBytes,
     );
-    guardSubscribeFilters(socket, sessions.maxFiltersPerSubscribe, (filters) => {
+    guardSubscribeFilters(socket, sessions.maxFiltersPerSubscribe, (_filters) => {
       metrics.limitHits.inc({ limit: 'MQTT_MAX_FILTERS_PER_SUBSCRIBE' });
       logger.info(
         { ip: socket.remoteAddress, filters: `>${sessions.maxFiltersPerSubscribe}` },

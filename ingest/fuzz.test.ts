@@ -124,12 +124,16 @@ function sendRaw(port: number, bytes: Buffer, rand: Rand): Promise<void> {
       resolve();
     });
     socket.on('data', () => {});
-    socket.on('connect', async () => {
-      for (let c = 0; c + 1 < cuts.length; c++) {
-        if (socket.destroyed) return;
-        socket.write(bytes.subarray(cuts[c], cuts[c + 1]));
-        await new Promise((r) => setImmediate(r));
-      }
+    socket.on('connect', () => {
+      // Fire and forget: each chunk in its own turn of the event loop. Nothing here rejects: a write
+      // to a socket the broker has closed surfaces as its 'error' event, handled above.
+      void (async () => {
+        for (let c = 0; c + 1 < cuts.length; c++) {
+          if (socket.destroyed) return;
+          socket.write(bytes.subarray(cuts[c], cuts[c + 1]));
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
     });
   });
 }

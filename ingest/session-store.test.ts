@@ -3,17 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { SubscriptionLedger } from './session-limits.js';
 import { SessionStore } from './session-store.js';
 
-const message = (n: number, bytes = 10): AedesPublishPacket =>
-  ({
-    cmd: 'publish',
-    brokerId: 'b',
-    brokerCounter: n,
-    topic: 't',
-    payload: Buffer.alloc(bytes - 1, n),
-    qos: 1,
-    retain: false,
-    dup: false,
-  }) as AedesPublishPacket;
+const message = (n: number, bytes = 10): AedesPublishPacket => ({
+  cmd: 'publish',
+  brokerId: 'b',
+  brokerCounter: n,
+  topic: 't',
+  payload: Buffer.alloc(bytes - 1, n),
+  qos: 1,
+  retain: false,
+  dup: false,
+});
 
 async function drain(store: SessionStore, id: string): Promise<number[]> {
   const out: number[] = [];

@@ -90,7 +90,7 @@ export class SessionStore {
 
   #enqueue(clientId: string, packet: AedesPublishPacket): void {
     // A copy per session, as the memory store makes: aedes writes the message id into it.
-    const copy: Queued = { ...packet, messageId: undefined } as Queued;
+    const copy: Queued = { ...packet, messageId: undefined };
     const size = sizeOf(copy);
     let q = this.#queues.get(clientId);
     if (!q) this.#queues.set(clientId, (q = { items: [], bytes: 0 }));

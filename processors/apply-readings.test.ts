@@ -142,7 +142,7 @@ describe('applying readings', () => {
     const records = log(
       '{not json',
       reading('2026-06-21T10:00:00', 1, { nodeId: 'NS-UNKNOWN' }),
-      reading('2026-06-21T10:00:00', 1, { kind: 'parking' } as Partial<TelemetryRecord>),
+      reading('2026-06-21T10:00:00', 1, { kind: 'parking' }),
     );
     const out = applyReadings(state, registry, 0, records, false);
     expect(out.skipped).toEqual(records);

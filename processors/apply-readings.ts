@@ -108,7 +108,7 @@ export function applyReadings(
         continue;
       }
       clock.observe(record.reading.ts);
-      kinds.get(record.kind)!.apply(record as never, node as never);
+      kinds.get(record.kind)!.apply(record, node);
       if (!replay) {
         outcome.processed.set(record.kind, (outcome.processed.get(record.kind) ?? 0) + 1);
         emit?.({ type: 'reading', nodeId: record.nodeId, kind: record.kind, district: record.district, ts: record.reading.ts });

@@ -30,7 +30,7 @@ describe('every merger: partials of any split of the nodes merge into the KPIs o
   for (const node of city.all()) {
     const every = city.expectedIntervalS(node) * 1000;
     for (let t = START + (node.nodeId.length % 7) * 1000; t < END; t += every) {
-      processors.get(node.kind)!.apply(record(node, generateReading(node, t, { seed: 3, scenario }) as never) as never, node as never);
+      processors.get(node.kind)!.apply(record(node, generateReading(node, t, { seed: 3, scenario }) as never), node);
     }
   }
   const mergers = mergersFor(city.kinds);
@@ -60,7 +60,7 @@ describe('every merger: partials of any split of the nodes merge into the KPIs o
     const ctx = ctxAt(END);
     const names = new Set<string>();
     for (const kind of city.kinds.names()) {
-      const partial = processors.get(kind)!.partial(city.ofKind(kind) as never[], ctx);
+      const partial = processors.get(kind)!.partial(city.ofKind(kind), ctx);
       for (const c of [...partial.conditions, ...mergers.get(kind)!.merge([partial.section], ctx).conditions]) names.add(c.alertname);
     }
     for (const name of [

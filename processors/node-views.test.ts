@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NodeRegistry, type RegistryNode, type TelemetryRecord } from '../core/index.js';
+import { NodeRegistry, type RegistryNode } from '../core/index.js';
 import { at, config, lamp } from '../test/fixtures.js';
 import { FakeKind } from './fake-kind.js';
 import { NodeHealth } from './health/processor.js';
@@ -33,7 +33,7 @@ function setup(): ViewSources & { lighting: FakeKind } {
         district: node.district,
         receivedAt: at(local),
         reading: { ts: at(local) },
-      } as TelemetryRecord,
+      },
       NOW,
     );
   seen(nodes[0]!, '2026-06-21T09:55:00'); // SL-1 online

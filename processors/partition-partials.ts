@@ -36,7 +36,7 @@ export function buildPartials(owned: Iterable<string>, sources: PartialSources, 
     }
     const partial: PartitionPartial = { source, at: ctx.now, eventTime, since: ctx.since, kinds: {}, conditions: [] };
     for (const [kind, processor] of kinds) {
-      const { section, conditions } = processor.partial(index.ofKind(p, kind) as never[], ctx);
+      const { section, conditions } = processor.partial(index.ofKind(p, kind), ctx);
       partial.kinds![kind] = section;
       appendAll(partial.conditions, conditions);
     }

@@ -66,8 +66,8 @@ describe('simulate flags', () => {
     [['--bogus', '1'], /Unknown option '--bogus'/],
     [['--rate'], /--rate/],
   ])('rejects %j clearly', (argv, message) => {
-    expect(() => parseSimulateArgs(argv as string[])).toThrow(SimulateUsageError);
-    expect(() => parseSimulateArgs(argv as string[])).toThrow(message);
+    expect(() => parseSimulateArgs(argv)).toThrow(SimulateUsageError);
+    expect(() => parseSimulateArgs(argv)).toThrow(message);
   });
 
   it('prints the error and usage, exit code 2, for bad flags', async () => {

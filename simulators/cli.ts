@@ -67,7 +67,7 @@ const flagsSchema = z.object({
   qos: z
     .enum(['0', '1'], { error: 'must be 0 or 1' })
     .default('1')
-    .transform((q) => (q === '1' ? 1 : 0) as 0 | 1),
+    .transform((q) => (q === '1' ? 1 : 0)),
   connections: num((n) => Number.isInteger(n) && n >= 1 && n <= 1000, 'an integer from 1 to 1000').default(4),
   start: z
     .string()

@@ -40,7 +40,7 @@ const LOGINS_IN_FLIGHT = 32;
 
 /** `run` over every item with at most `limit` running at once; results in item order. */
 async function inWaves<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  const results = new Array<PromiseSettledResult<R>>(items.length);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < items.length; i = next++) {

@@ -289,6 +289,7 @@ describe('scenarios', () => {
     expect([...s.profileTargets.values()].map((t) => t.scenario).sort()).toEqual(['cover-displaced', 'rainstorm']);
     const [point] = city.ofKind('waterlogging').filter((p) => s.profileTargets.has(p.nodeId));
     const [cover] = city.ofKind('manhole').filter((m) => s.profileTargets.has(m.nodeId));
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: tsc types depthM through it
     expect((generateReading(point!, START + 1800_000, c) as ProfileReading).depthM as number).toBeGreaterThan(0.15);
     expect(generateReading(cover!, START, c)).toMatchObject({ open: true });
   });

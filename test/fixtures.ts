@@ -37,7 +37,7 @@ export function record(node: RegistryNode, reading: { ts: number }): AnyReadingR
     district: node.district,
     receivedAt: reading.ts,
     reading,
-  } as AnyReadingRecord;
+  };
 }
 
 export function config(overrides: Record<string, string> = {}): Config {

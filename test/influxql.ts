@@ -2,7 +2,7 @@ export type Row = Record<string, unknown>;
 
 /** InfluxQL through /query: rows as objects, time in the given epoch. */
 export async function select(url: string, database: string, q: string, epoch: 'ms' | 'ns' = 'ms'): Promise<Row[]> {
-  const response = await fetch(`${url}/query?${new URLSearchParams({ db: database, q, epoch })}`);
+  const response = await fetch(`${url}/query?${new URLSearchParams({ db: database, q, epoch }).toString()}`);
   const json = (await response.json()) as {
     error?: string;
     results?: Array<{ error?: string; series?: Array<{ columns: string[]; values: unknown[][] }> }>;

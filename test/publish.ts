@@ -55,7 +55,8 @@ export async function publishAll(
                   options.onAck?.(acked);
                   return;
                 } catch (error) {
-                  if (Date.now() > deadline) throw new Error(`publish not acknowledged before the deadline: ${(error as Error).message}`);
+                  if (Date.now() > deadline)
+                    throw new Error(`publish not acknowledged before the deadline: ${(error as Error).message}`, { cause: error });
                   await new Promise((r) => setTimeout(r, 250));
                 }
               }

@@ -38,7 +38,7 @@ export interface ReferencePipeline {
    * Resolves once `readings` readings are processed and an evaluation has merged the processors'
    * partials computed after the last of them: a condition, not a time.
    */
-  settled(readings: number): Promise<void>;
+  settled: (readings: number) => Promise<void>;
 }
 
 /**

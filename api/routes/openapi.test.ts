@@ -33,7 +33,7 @@ describe('OpenAPI document', () => {
     try {
       const res = await app.inject({ method: 'GET', url: '/docs/json' });
       expect(res.statusCode).toBe(200);
-      const doc = res.json() as OpenApi;
+      const doc = res.json<OpenApi>();
       const schemaOf = (path: string, method = 'get', status = '200') => {
         const schema = doc.paths[path]?.[method]?.responses?.[status]?.content?.['application/json']?.schema;
         expect(schema, `${method} ${path} ${status}`).toBeDefined();

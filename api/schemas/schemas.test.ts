@@ -15,7 +15,6 @@ import {
   type PipelineView,
   type ProfileKpis,
   type ProfileNode,
-  type ProfileReadingRecord,
   type RegistryNode,
 } from '../../core/index.js';
 import { pino } from 'pino';
@@ -125,7 +124,7 @@ function profileNodes(kind: string, count: number, attrs: (i: number) => Record<
       catalog,
     );
     if (!parsed.success) throw new Error(parsed.error.message);
-    return parsed.data as ProfileNode;
+    return parsed.data;
   });
 }
 function profileSection(kind: string, nodes: ProfileNode[], values: (i: number, t: number) => Record<string, unknown> | null): ProfileKpis {
@@ -144,7 +143,7 @@ function profileSection(kind: string, nodes: ProfileNode[], values: (i: number, 
             district: node.district,
             receivedAt: t,
             reading: { ts: t, ...v },
-          } as ProfileReadingRecord,
+          },
           node,
         );
     }
@@ -313,11 +312,11 @@ describe('served through the routes: the HTTP response is the document', () => {
     const lampView: NodeView = {
       node: lamp,
       health: health.view(lamp, ctx),
-      ...(processors.streetlight.describe(lamp as never, ctx) as object),
+      ...(processors.streetlight.describe(lamp, ctx) as object),
     };
     const view: PipelineView = {
       ready: () => true,
-      kpis: () => night.kpis as unknown as Kpis,
+      kpis: () => night.kpis,
       nodes: () => ({ total: 1, items: [{ node: lamp, health: lampView.health }] }),
       node: (id) => (id === lamp.nodeId ? lampView : undefined),
       alerts: () => evaluator.list(),

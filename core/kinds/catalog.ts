@@ -42,8 +42,8 @@ export class KindCatalog {
       this.#specs.set(kind, {
         name: kind,
         section: k.section,
-        reading: k.reading as unknown as KindSpec['reading'],
-        attrs: k.attrs as unknown as z.ZodObject,
+        reading: k.reading,
+        attrs: k.attrs,
         expectedIntervalS: k.expectedIntervalS,
       });
     }

@@ -84,7 +84,7 @@ describe('generated city: profile kinds', () => {
   it('works without lamps (roads of their own) and without the profiles in the catalog (built-in kinds only)', () => {
     const bare = generateCity({ lamps: 0, parkingSpaces: 0, noiseStations: 0, wells: 0, waterloggingPoints: 3, manholes: 5 });
     expect(bare.size).toBe(8);
-    expect((bare.ofKind('manhole') as ProfileNode[]).every((c) => typeof c.road === 'string' && (c.road as string).length > 0)).toBe(true);
+    expect((bare.ofKind('manhole') as ProfileNode[]).every((c) => typeof c.road === 'string' && c.road.length > 0)).toBe(true);
     const builtinOnly = generateCity({}, new KindCatalog());
     expect(builtinOnly.size).toBe(3672);
   });

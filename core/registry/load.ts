@@ -114,7 +114,7 @@ export function parseRegistryText(
   }
   let rows: Record<string, string>[];
   try {
-    rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+    rows = parseCsv<Record<string, string>>(text, { columns: true, skip_empty_lines: true, trim: true });
   } catch (e) {
     throw new RegistryError(`${source}: not valid CSV (${(e as Error).message})`);
   }
@@ -167,7 +167,12 @@ const LEADING_COLUMNS = ['nodeId', 'kind', 'district', 'lat', 'lon'];
 
 /** RFC 4180: a cell with a comma, quote or line break is quoted, its quotes doubled. */
 function csvCell(value: unknown): string {
-  const text = value === undefined || value === null ? '' : String(value);
+  const text =
+    value === undefined || value === null
+      ? ''
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : `${value as string | number | boolean}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

@@ -47,13 +47,8 @@ export function parseNode(entry: unknown, kinds: KindCatalog): ReturnType<z.ZodT
   const kind = (entry as { kind?: unknown } | null)?.kind;
   if (typeof kind === 'string' && !isKind(kind)) {
     const spec = kinds.get(kind);
-    if (spec)
-      return z.object({ ...base, kind: z.literal(kind), ...spec.attrs.shape }).safeParse(entry) as ReturnType<
-        z.ZodType<RegistryNode>['safeParse']
-      >;
-    return z.never({ error: `unknown kind ${JSON.stringify(kind)} (one of ${kinds.names().join(', ')})` }).safeParse(entry) as ReturnType<
-      z.ZodType<RegistryNode>['safeParse']
-    >;
+    if (spec) return z.object({ ...base, kind: z.literal(kind), ...spec.attrs.shape }).safeParse(entry);
+    return z.never({ error: `unknown kind ${JSON.stringify(kind)} (one of ${kinds.names().join(', ')})` }).safeParse(entry);
   }
   return builtinNodeSchema.safeParse(entry);
 }

@@ -83,7 +83,7 @@ export async function alertmanagerVersion(binary: string): Promise<string> {
 
 async function waitForReady(url: string, timeoutMs: number, failed: () => string | null): Promise<void> {
   const until = Date.now() + timeoutMs;
-  let last = '';
+  let last: string;
   for (;;) {
     const reason = failed();
     if (reason) throw new Error(reason);

@@ -41,7 +41,7 @@ interface Series {
 
 async function select(influx: InfluxdbFixture, q: string): Promise<Series[]> {
   const params = new URLSearchParams({ db: influx.database, q, epoch: 'ms' });
-  const response = await fetch(`${influx.url}/query?${params}`, { headers: { authorization: authHeader(influx.token) } });
+  const response = await fetch(`${influx.url}/query?${params.toString()}`, { headers: { authorization: authHeader(influx.token) } });
   const text = await response.text();
   expect(response.status, text).toBe(200);
   const json = JSON.parse(text) as { results: Array<{ series?: Series[]; error?: string }> };

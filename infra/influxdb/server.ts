@@ -182,7 +182,7 @@ export async function influxql(url: string, q: string, opts: { db?: string; toke
 
 async function waitForHealth(url: string, timeoutMs: number, failed: () => string | null): Promise<string> {
   const until = Date.now() + timeoutMs;
-  let last = '';
+  let last: string;
   for (;;) {
     const reason = failed();
     if (reason) throw new Error(reason);
@@ -251,7 +251,7 @@ export async function startInfluxdb(options: StartInfluxdbOptions = {}): Promise
     } catch (error) {
       const message = withLogTail((error as Error).message, logFile);
       await server.stop();
-      throw new Error(message);
+      throw new Error(message, { cause: error });
     }
     const startMs = Date.now() - started;
     log(`InfluxDB ${version} serves on ${url} after ${(startMs / 1000).toFixed(1)} s (database ${database}, auth ${auth ? 'on' : 'off'})`);

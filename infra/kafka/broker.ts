@@ -150,7 +150,7 @@ async function waitForMetadata(broker: string, timeoutMs: number, failed: () => 
     retry: { retries: 0 },
   });
   const until = Date.now() + timeoutMs;
-  let last = '';
+  let last: string;
   for (;;) {
     const reason = failed();
     if (reason) throw new Error(reason);

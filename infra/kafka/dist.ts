@@ -94,7 +94,7 @@ export async function kafkaLibs(options: { version?: string; log?: (line: string
     result = await run('mvn', args);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new Error(`mvn not found on PATH: Maven is needed once to fetch the Kafka jars (command: ${command})`);
+      throw new Error(`mvn not found on PATH: Maven is needed once to fetch the Kafka jars (command: ${command})`, { cause: error });
     throw error;
   }
   if (result.code !== 0) {
@@ -128,6 +128,7 @@ export async function kafkaLibs(options: { version?: string; log?: (line: string
 /** The meaningful [ERROR] lines of Maven's output (without its help boilerplate), else its tail. */
 function mavenErrors(output: string): string {
   const clean = output
+    // eslint-disable-next-line no-control-regex -- strips ANSI colour codes (ESC [ ... m) from Maven's output
     .replace(/\x1b\[[0-9;]*m/g, '')
     .split('\n')
     .map((l) => l.trimEnd());
@@ -146,6 +147,7 @@ export async function checkJava(java = process.env.JAVA ?? 'java'): Promise<void
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
       throw new Error(
         `${java} not found on PATH: Kafka ${kafkaVersion()} needs Java 17 or newer (e.g. apt-get install openjdk-17-jre-headless)`,
+        { cause: error },
       );
     throw error;
   }
@@ -187,7 +189,7 @@ export async function kafkaToolsLibs(
     result = await run('mvn', args);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new Error(`mvn not found on PATH: Maven is needed once to fetch ${jar} (command: mvn ${args.join(' ')})`);
+      throw new Error(`mvn not found on PATH: Maven is needed once to fetch ${jar} (command: mvn ${args.join(' ')})`, { cause: error });
     throw error;
   }
   if (result.code !== 0 || !existsSync(join(staging, jar))) {

@@ -13,7 +13,7 @@ describe('Mosquitto (real server)', () => {
       const sub = await connectAsync(m.url, { clientId: 'mosq-test-sub' });
       const pub = await connectAsync(m.url, { clientId: 'mosq-test-pub' });
       await sub.subscribeAsync('city/#', { qos: 1 });
-      const got = new Promise<string>((resolve) => sub.on('message', (topic, payload) => resolve(`${topic} ${payload}`)));
+      const got = new Promise<string>((resolve) => sub.on('message', (topic, payload) => resolve(`${topic} ${payload.toString()}`)));
       await pub.publishAsync('city/Lixia/noise/NS-1/telemetry', '{"ts":1,"laeq":50}', { qos: 1 });
       expect(await got).toBe('city/Lixia/noise/NS-1/telemetry {"ts":1,"laeq":50}');
       await Promise.all([sub.endAsync(), pub.endAsync()]);

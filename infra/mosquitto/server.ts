@@ -12,7 +12,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { freePort, LOOPBACK, run, serverDirs } from '../process.js';
 import { ensureDebianBinary, findBinary } from '../apt.js';
 import { supervise } from '../supervise.js';

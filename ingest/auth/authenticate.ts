@@ -23,7 +23,7 @@ const SERVER_UNAVAILABLE = 3;
 const NOT_AUTHORIZED = 5;
 
 function refusal(returnCode: number, message: string): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+  return Object.assign(new Error(message), { returnCode });
 }
 
 const keepalives = new WeakMap<Client, number>();
@@ -83,7 +83,7 @@ export function authenticate(options: AuthenticateOptions) {
       setPrincipal(client, known);
       return callback(null, true);
     }
-    const ip = client.conn && 'remoteAddress' in client.conn ? (client.conn.remoteAddress as string | undefined) : undefined;
+    const ip = client.conn && 'remoteAddress' in client.conn ? client.conn.remoteAddress : undefined;
     const verify = () => store.verify(username, secret);
     const checked = gate ? gate.check(username, ip, verify, (p) => p !== null) : verify().then((value) => ({ ok: true as const, value }));
     checked.then(

@@ -164,7 +164,7 @@ export async function provision(
 ): Promise<{ entries: CredentialEntry[]; secrets: (Principal & { password: string })[] }> {
   const secrets = principals.map((p) => ({ ...p, password: generateSecret() }));
   // scrypt runs on libuv's thread pool: a few at a time keeps every core busy without queueing thousands.
-  const entries: CredentialEntry[] = new Array(secrets.length);
+  const entries = new Array<CredentialEntry>(secrets.length);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < secrets.length; i = next++) {

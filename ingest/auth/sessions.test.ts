@@ -7,7 +7,7 @@ import type { RunningPipeline } from '../../bin/pipeline.js';
 import { generateCity, type NodeRegistry } from '../../core/index.js';
 import { authPipeline, type AuthPipeline } from '../../test/auth-pipeline.js';
 import { testNow } from '../../test/clock.js';
-import { metricValue, waitFor } from '../../test/helpers.js';
+import { metricValue } from '../../test/helpers.js';
 import { connectPacket, DISCONNECT, encodeLength, PacketReader, publishPacket, type Packet } from '../../test/mqtt-raw.js';
 
 const ADMIN = 'admin-token-0123456789a';

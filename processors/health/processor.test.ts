@@ -40,7 +40,7 @@ describe('node health', () => {
         district: lamps[9]!.district,
         status: 'offline',
         receivedAt: T0,
-      } as TelemetryRecord,
+      },
       T0,
     );
     const { section, conditions } = health.partial(lamps, ctxAt(T0 + 1000));
@@ -80,7 +80,7 @@ describe('node health', () => {
             district: node.district,
             status: rand() < 0.5 ? 'offline' : 'online',
             receivedAt: now,
-          } as TelemetryRecord,
+          },
           now,
         );
       }

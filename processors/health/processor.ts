@@ -66,7 +66,7 @@ class HealthTallies {
     this.layout = groupLayout(
       nodes,
       (n) => `${n.district}|${n.kind}`,
-      (key, n) => ({ key, district: n.district, kind: n.kind as string }),
+      (key, n) => ({ key, district: n.district, kind: n.kind }),
     );
     const groups = this.layout.groups.length;
     this.total = new Int32Array(groups);
@@ -166,9 +166,9 @@ export class NodeHealth {
   noteRejected(partition: number, reason: string, receivedAt: number): void {
     const minute = Math.floor(receivedAt / 60_000) * 60_000;
     let minutes = this.#rejected.get(partition);
-    if (!minutes) this.#rejected.set(partition, (minutes = new Map()));
+    if (!minutes) this.#rejected.set(partition, (minutes = new Map<number, Map<string, number>>()));
     let m = minutes.get(minute);
-    if (!m) minutes.set(minute, (m = new Map()));
+    if (!m) minutes.set(minute, (m = new Map<string, number>()));
     m.set(reason, (m.get(reason) ?? 0) + 1);
   }
 

@@ -145,8 +145,10 @@ class LampTallies {
     if (value & 1) this.intact[this.districtOf[i]!]! += by;
     const category = value >> 1;
     const group = this.groupOf[i]! * 4;
-    if (category === ON_IN_DAYTIME) by > 0 ? this.onInDaytime.add(i) : this.onInDaytime.delete(i);
-    else if (category === RESTING) this.byGroup[group + 3]! += by;
+    if (category === ON_IN_DAYTIME) {
+      if (by > 0) this.onInDaytime.add(i);
+      else this.onInDaytime.delete(i);
+    } else if (category === RESTING) this.byGroup[group + 3]! += by;
     else if (category === LIT) this.byGroup[group]! += by;
     else if (category === UNKNOWN) {
       this.byGroup[group + 2]! += by;

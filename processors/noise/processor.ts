@@ -146,7 +146,7 @@ export class NoiseProcessor implements KindProcessor<'noise', NoiseSection> {
         level: level === null ? null : Math.round(level * 10) / 10,
         rate: Math.round(rate * 1000) / 1000,
         complete,
-        exceeds: complete ? level! > limit : null,
+        exceeds: complete ? level > limit : null,
       };
     };
     const d = judge(sums?.day, DAY_PERIOD_MINUTES, limits.day);

@@ -58,7 +58,7 @@ export function quotedField(w: ProfileWhen, values: FieldValues, node: ProfileNo
 export function formatValue(v: unknown): string {
   if (v === undefined || v === null || v === '') return '-';
   if (typeof v === 'number') return String(Math.round(v * 1000) / 1000);
-  return String(v);
+  return typeof v === 'object' ? JSON.stringify(v) : `${v as string | boolean}`;
 }
 
 /**

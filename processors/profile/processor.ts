@@ -137,7 +137,7 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
     });
   }
 
-  partial(nodes: readonly ProfileNode[], ctx: EvalContext): KindPartial<ProfileSection> {
+  partial(nodes: readonly ProfileNode[], _ctx: EvalContext): KindPartial<ProfileSection> {
     const { aggregates, alerts } = this.#profile;
     const cached = this.#layouts.get(nodes, (list) => ({
       layout: groupLayout(
@@ -221,7 +221,7 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
   #timeOver(s: NodeState): Record<string, number> {
     const out: Record<string, number> = {};
     this.#profile.aggregates.forEach((a, k) => {
-      if (a.op === 'timeOver') out[a.name] = s.runs[k] === undefined ? 0 : runSeconds(s.runs[k]!, s.ts);
+      if (a.op === 'timeOver') out[a.name] = s.runs[k] === undefined ? 0 : runSeconds(s.runs[k], s.ts);
     });
     return out;
   }
@@ -252,7 +252,7 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
       ts: s.ts,
       values: Object.fromEntries(Object.entries(s.values).map(([field, v]) => [field, [v, s.at[field]!]])),
       runs,
-      rules: Object.fromEntries(this.#ruleKeys.flatMap((key, j) => (s.active[j] === undefined ? [] : [[key, s.active[j]!]]))),
+      rules: Object.fromEntries(this.#ruleKeys.flatMap((key, j) => (s.active[j] === undefined ? [] : [[key, s.active[j]]]))),
     } satisfies ExportedState;
   }
 
@@ -279,7 +279,7 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
     s.active = this.#ruleKeys.map((key) => e.rules[key]);
   }
 
-  describe(node: ProfileNode, ctx: EvalContext): { latest?: Record<string, unknown>; derived?: Record<string, unknown> } {
+  describe(node: ProfileNode, _ctx: EvalContext): { latest?: Record<string, unknown>; derived?: Record<string, unknown> } {
     const s = this.#states.get(node.nodeId);
     if (!s) return {};
     const runSince: Record<string, number> = {};

@@ -29,7 +29,7 @@ export const catalog = new KindCatalog([waterlogging, manhole]);
 export function profileNode(kind: string, nodeId: string, district: string, attrs: Record<string, unknown> = {}): ProfileNode {
   const parsed = parseNode({ nodeId, kind, district, lat: 36.65, lon: 117.12, ...attrs }, catalog);
   if (!parsed.success) throw new Error(`bad test node ${nodeId}: ${parsed.error.message}`);
-  return parsed.data as ProfileNode;
+  return parsed.data;
 }
 
 export function reading(node: ProfileNode, ts: number, fields: Record<string, unknown>): ProfileReadingRecord {

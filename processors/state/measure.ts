@@ -83,7 +83,7 @@ for (const [kind, nodes] of byKind) {
         reading: r,
       } as unknown as AnyReadingRecord;
       if (dedup.seen(node.nodeId, r.ts as number, r.seq as number)) continue;
-      kinds.get(node.kind)!.apply(record as never, node as never);
+      kinds.get(node.kind)!.apply(record, node);
       health.apply(record, r.ts as number);
       readings++;
     }

@@ -52,5 +52,5 @@ export interface SnapshotStore {
 /** Parses a stored snapshot; undefined (never a throw) for anything that is not one. */
 export function parseSnapshot(value: unknown): PartitionSnapshot | undefined {
   const parsed = partitionSnapshotSchema.safeParse(value);
-  return parsed.success ? (parsed.data as PartitionSnapshot) : undefined;
+  return parsed.success ? parsed.data : undefined;
 }

@@ -62,9 +62,9 @@ export class TopicSnapshotStore implements SnapshotStore {
       if (!v || !snapshot || typeof v.id !== 'string' || typeof v.part !== 'number' || typeof v.parts !== 'number') return;
       if (!wanted.has(snapshot.partition)) return;
       let byId = found.get(snapshot.partition);
-      if (!byId) found.set(snapshot.partition, (byId = new Map()));
+      if (!byId) found.set(snapshot.partition, (byId = new Map<string, Map<number, Part>>()));
       let parts = byId.get(v.id);
-      if (!parts) byId.set(v.id, (parts = new Map()));
+      if (!parts) byId.set(v.id, (parts = new Map<number, Part>()));
       parts.set(v.part, { id: v.id, part: v.part, parts: v.parts, snapshot });
     });
     const out = new Map<number, PartitionSnapshot>();

@@ -56,9 +56,9 @@ export class Prober {
     simNow: () => number,
     readonly timeoutMs = 30_000,
   ) {
-    this.#pending = new Array(count).fill(undefined);
-    this.#state = new Array(count).fill(false);
-    this.#lastTs = new Array(count).fill(0);
+    this.#pending = new Array<Pending | undefined>(count).fill(undefined);
+    this.#state = new Array<boolean>(count).fill(false);
+    this.#lastTs = new Array<number>(count).fill(0);
     this.#now = simNow;
   }
 
@@ -183,7 +183,7 @@ export async function watchKpiStream(
   onKpis: (states: Map<number, boolean>, at: number, bytes: number) => void,
 ): Promise<() => void> {
   const controller = new AbortController();
-  const open = async () => {
+  const open = async (): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
     const response = await fetch(`${apiUrl}/api/v1/stream`, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
     if (!response.ok || !response.body) throw new Error(`GET ${apiUrl}/api/v1/stream: HTTP ${response.status}`);
     return response.body.getReader();

@@ -82,8 +82,8 @@ async function spawnStage(command: string, options: TargetOptions, env: Record<s
   child.once('exit', () => live.delete(child));
   let out = '';
   const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   let exited: string | null = null;
   child.once('exit', (code, signal) => (exited = `${command} exited (${signal ?? code}): ${out.slice(-2000)}`));
   const stage: Stage = { name: command, child, httpPort, output: () => out };

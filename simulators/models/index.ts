@@ -1,12 +1,4 @@
-import {
-  isBuiltinNode,
-  KindCatalog,
-  type Kind,
-  type NodeOf,
-  type ProfileReading,
-  type ReadingOf,
-  type RegistryNode,
-} from '../../core/index.js';
+import { isBuiltinNode, KindCatalog, type Kind, type ProfileReading, type ReadingOf, type RegistryNode } from '../../core/index.js';
 import type { ModelContext } from './context.js';
 import { groundwaterModel } from './groundwater.js';
 import { noiseModel } from './noise.js';
@@ -29,13 +21,13 @@ export function generateReading(node: RegistryNode, t: number, ctx: ModelContext
   }
   switch (node.kind) {
     case 'streetlight':
-      return streetlightModel(node as NodeOf<'streetlight'>, t, ctx);
+      return streetlightModel(node, t, ctx);
     case 'groundwater':
-      return groundwaterModel(node as NodeOf<'groundwater'>, t, ctx);
+      return groundwaterModel(node, t, ctx);
     case 'noise':
-      return noiseModel(node as NodeOf<'noise'>, t, ctx);
+      return noiseModel(node, t, ctx);
     case 'parking':
-      return parkingModel(node as NodeOf<'parking'>, t, ctx, heartbeat);
+      return parkingModel(node, t, ctx, heartbeat);
   }
 }
 

@@ -225,6 +225,7 @@ describe("profile kinds: the generic model from the profile's simulate block", (
   const waterlogging = kinds.get('waterlogging')!.profile!;
   const manhole = kinds.get('manhole')!.profile!;
   /** A profile node's reading: common fields and the profile's, by name. */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: tsc types the profile fields read below through it
   const read = (...args: Parameters<typeof generateReading>) => generateReading(...args) as ProfileReading;
   const readingOk = (kind: string, r: unknown) => expect(kinds.get(kind)!.reading.safeParse(r).success, JSON.stringify(r)).toBe(true);
 

@@ -74,7 +74,7 @@ export class KafkaMember implements Consumer {
   #callbacks: Promise<void> = Promise.resolve();
   /** Scheduled rebalance callbacks not finished yet. */
   #pending = 0;
-  #joined!: { resolve(): void; reject(error: unknown): void; promise: Promise<void> };
+  #joined!: { resolve: () => void; reject: (error: unknown) => void; promise: Promise<void> };
   #hasJoined = false;
   #stopping = false;
   #stopped: Promise<void> | null = null;
@@ -243,6 +243,8 @@ export class KafkaMember implements Consumer {
     return false;
   }
 
+  // kafkajs passes these as closures over the batch; its types declare them as methods.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   async #eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
     // onRevoked/onAssigned for the current assignment first; keep heartbeating while they run.
     while (this.#pending > 0) {

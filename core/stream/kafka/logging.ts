@@ -29,8 +29,10 @@ export function kafkajsLogCreator(logger: LoggerLike): logCreator {
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, ...extra } = log;
       const fields = { kafkajs: namespace, ...extra };
-      if (level === logLevel.ERROR) (namespace === 'Connection' ? logger.debug : logger.error).call(logger, fields, message);
-      else if (level === logLevel.WARN) logger.warn(fields, message);
+      if (level === logLevel.ERROR) {
+        if (namespace === 'Connection') logger.debug(fields, message);
+        else logger.error(fields, message);
+      } else if (level === logLevel.WARN) logger.warn(fields, message);
       else if (level === logLevel.INFO) logger.info(fields, message);
       else logger.debug(fields, message);
     };

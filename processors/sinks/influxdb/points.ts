@@ -12,7 +12,7 @@ import {
   type StreamRecord,
 } from '../../../core/index.js';
 import { profileKpiPoints, profileMeasurements, profileReadingPoint } from './profile.js';
-import { nsTime, pointOf, type FieldValue, type MeasurementSchema, type SinkPoint } from './shape.js';
+import { nsTime, pointOf, type MeasurementSchema, type SinkPoint } from './shape.js';
 
 export type { FieldType, MeasurementSchema, SinkPoint } from './shape.js';
 
@@ -343,7 +343,7 @@ class Builder {
   readonly points: SinkPoint[] = [];
   skipped = 0;
   add<M extends Measurement>(measurement: M, tags: TagsInput<M>, fields: FieldsInput<M>, time: string): void {
-    this.push(pointOf(measurement, tags as Record<string, string | null | undefined>, fields as Record<string, FieldValue>, time));
+    this.push(pointOf(measurement, tags as Record<string, string | null | undefined>, fields, time));
   }
   /** A point built elsewhere (a profile kind's, checked against its profile); null adds nothing. */
   push(point: SinkPoint | null): void {
@@ -377,7 +377,7 @@ function halfNightFlag(value: unknown): boolean | undefined {
   if (typeof value === 'boolean') return value;
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>;
-    for (const k of ['active', 'on', 'now']) if (typeof o[k] === 'boolean') return o[k] as boolean;
+    for (const k of ['active', 'on', 'now']) if (typeof o[k] === 'boolean') return o[k];
   }
   return undefined;
 }
