@@ -21,6 +21,7 @@ describe('config', () => {
       } catch (e) {
         return e as Error;
       }
+      return undefined;
     })();
     expect(error).toBeInstanceOf(ConfigError);
     expect(error!.message).toMatch(/^invalid configuration: HTTP_PORT: .*"eighty"/);

@@ -115,6 +115,8 @@ export const streamRoutes: FastifyPluginAsync<{
       req.raw.on('close', close);
       res.on('close', close);
       if (res.destroyed) close();
+      // Hijacked: this handler answers through res itself, so fastify is handed nothing to send.
+      return undefined;
     },
   );
 };
