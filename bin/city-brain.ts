@@ -3,18 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  citySizeFor,
-  ConfigError,
-  generateCity,
-  loadConfig,
-  ProfileError,
-  registryToFile,
-  RegistryError,
-  type Config,
-} from '../core/index.js';
+import { citySizeFor, generateCity, isOneLineError, loadConfig, registryToFile, UsageError, type Config } from '../core/index.js';
 import { startPipeline } from './pipeline.js';
-import { runStage, StageError } from './stage-command.js';
+import { runStage } from './stage-command.js';
 
 const USAGE = `usage: city-brain <command> [options]
 
@@ -210,8 +201,6 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-class UsageError extends Error {}
-
 /** `listen EADDRINUSE` names no setting: say which one holds the port and what to do. */
 function portInUse(error: unknown): string | undefined {
   const e = error as NodeJS.ErrnoException & { port?: number; address?: string };
@@ -227,15 +216,8 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`city-brain: ${inUse}\n`);
     process.exit(2);
   }
-  if (
-    error instanceof ConfigError ||
-    error instanceof RegistryError ||
-    error instanceof ProfileError ||
-    error instanceof UsageError ||
-    error instanceof StageError ||
-    (error as Error | undefined)?.name === 'CredentialsError'
-  ) {
-    process.stderr.write(`city-brain: ${(error as Error).message}\n`);
+  if (isOneLineError(error)) {
+    process.stderr.write(`city-brain: ${error.message}\n`);
     if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`);
     process.exit(2);
   }

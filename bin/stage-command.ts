@@ -1,6 +1,7 @@
 import type { Config } from '../core/index.js';
 import { stageContext } from './pipeline.js';
 import { startApi, startIngest, startOps, startProcess, startSinks, type Stage } from './stages.js';
+import { StageError } from '../core/errors.js';
 
 export const STAGES = ['ingest', 'process', 'api', 'sink'] as const;
 export type StageName = (typeof STAGES)[number];
@@ -46,4 +47,4 @@ export async function runStage(name: StageName, config: Config): Promise<Stage> 
   };
 }
 
-export class StageError extends Error {}
+export { StageError };

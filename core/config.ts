@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseClockTime } from './time/lighting-schedule.js';
+import { ConfigError } from './errors.js';
 
 const port = z.coerce.number().int('must be an integer').min(0).max(65535);
 const onOff = z.enum(['on', 'off']);
@@ -185,9 +186,7 @@ export const configSchema = z.object({
 
 export type Config = z.output<typeof configSchema>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 /** Parses the environment once; any bad variable stops start-up with one line naming it. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -10,3 +10,4 @@ export * from './alerts.js';
 export * from './view.js';
 export * from './json.js';
 export * from './due-heap.js';
+export * from './errors.js';

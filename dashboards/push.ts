@@ -17,6 +17,7 @@ import {
 } from './provisioning.js';
 import { FOLDER } from './common.js';
 import { grafanaAuthorization } from '../processors/sinks/grafana/annotations.js';
+import { GrafanaPushError } from '../core/errors.js';
 
 export interface GrafanaResponse {
   status: number;
@@ -54,8 +55,6 @@ export function grafanaClient(url: string, token: string | undefined, timeoutMs 
     return { status: response.status, body: parsed };
   };
 }
-
-class GrafanaPushError extends Error {}
 
 function expectOk(step: string, r: GrafanaResponse, also: number[] = []): void {
   if ((r.status >= 200 && r.status < 300) || also.includes(r.status)) return;

@@ -5,6 +5,7 @@ import { loadDeviceSecrets } from '../ingest/auth/index.js';
 import type { SimLogger, SimulationStats } from './engine.js';
 import { nightStart, startSimulation, type SimulationOptions } from './publisher.js';
 import { SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, parseScenario } from './scenarios.js';
+import { SimulateUsageError } from '../core/errors.js';
 
 export const SIMULATE_USAGE = `usage: city-brain simulate [flags]
 
@@ -30,9 +31,7 @@ export const SIMULATE_USAGE = `usage: city-brain simulate [flags]
 
 prints progress to stderr and a JSON summary to stdout.`;
 
-export class SimulateUsageError extends Error {
-  override name = 'SimulateUsageError';
-}
+export { SimulateUsageError };
 
 const decimal = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 function num(check: (n: number) => boolean, what: string) {

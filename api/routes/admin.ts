@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ApiRole } from '../../core/index.js';
 import { requireRole } from '../auth.js';
+import { CredentialsError } from '../../core/errors.js';
 
 /** What the admin routes need of ingest's credential store (ingest/auth CredentialStore). */
 export interface CredentialAdmin {
@@ -52,8 +53,8 @@ export const adminRoutes: FastifyPluginAsync<{ tokens?: Map<string, ApiRole>; cr
       try {
         await store.reload();
       } catch (error) {
-        if ((error as Error).name === 'CredentialsError')
-          return reply.code(422).send({ error: 'invalid-credentials', message: (error as Error).message });
+        if (error instanceof CredentialsError)
+          return reply.code(error.httpStatus ?? 422).send({ error: 'invalid-credentials', message: error.message });
         throw error;
       }
       req.log.info({ by: req.principal?.name, ...store.summary() }, 'mqtt credentials reloaded');

@@ -6,10 +6,9 @@ import { KindCatalog } from '../kinds/index.js';
 import { parseNode, type RegistryNode } from './node.js';
 import { NodeRegistry } from './registry.js';
 import { roadSchema, type RoadDesign } from './roads.js';
+import { RegistryError } from '../errors.js';
 
-export class RegistryError extends Error {
-  override name = 'RegistryError';
-}
+export { RegistryError };
 
 function describe(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(node)'}: ${i.message}`).join('; ');

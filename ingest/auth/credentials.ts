@@ -2,6 +2,7 @@ import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual, type Scry
 import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { topicLevel, type NodeRegistry } from '../../core/index.js';
+import { CredentialsError } from '../../core/errors.js';
 
 /**
  * MQTT credentials: one entry per device (a node that connects itself) or gateway (carries the
@@ -60,9 +61,7 @@ const fileSchema = z.strictObject({
   entries: z.array(z.unknown()),
 });
 
-export class CredentialsError extends Error {
-  override name = 'CredentialsError';
-}
+export { CredentialsError };
 
 /** Parses and validates a credentials file's text; errors name the file and the entry. */
 export function parseCredentials(text: string, file: string): CredentialEntry[] {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { BenchUsageError } from '../../core/errors.js';
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
 
@@ -89,9 +90,7 @@ const schema = z.object({
 
 export type BenchOptions = z.output<typeof schema>;
 
-export class BenchUsageError extends Error {
-  override name = 'BenchUsageError';
-}
+export { BenchUsageError };
 
 export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean } {
   const strings = [

@@ -3,18 +3,10 @@ import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { conditionsOf, profileSchema, type KindProfile, type ProfileCondition, type ProfileField, type SimulatedValue } from './schema.js';
+import { ProfileError } from '../../errors.js';
 
 /** A profile that cannot be used: names the file, the path in it and the reason (one line). */
-export class ProfileError extends Error {
-  override name = 'ProfileError';
-  constructor(
-    readonly file: string,
-    readonly path: string,
-    readonly reason: string,
-  ) {
-    super(`${file}: ${path || '(profile)'}: ${reason}`);
-  }
-}
+export { ProfileError };
 
 /** Registry columns every node has and reading fields every kind has: a profile cannot redefine them. */
 const NODE_COLUMNS = new Set(['nodeId', 'kind', 'district', 'lat', 'lon', 'expectedIntervalS', 'gatewayId']);

@@ -24,6 +24,7 @@ import {
   type PipelineMetrics,
   type StreamTransport,
 } from '../../../core/index.js';
+import { HttpError, retriable } from '../../../core/errors.js';
 
 export const ALERTMANAGER_SINK_GROUP = 'citybrain-sink-alertmanager';
 
@@ -85,15 +86,6 @@ export function toPostableAlert(alert: Alert, now: number, resendIntervalMs: num
   };
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    body: string,
-  ) {
-    super(`Alertmanager answered HTTP ${status}: ${body.trim().slice(0, 300)}`);
-  }
-}
-
 export async function startAlertmanagerNotifier(options: AlertmanagerNotifierOptions): Promise<AlertmanagerNotifier> {
   const { transport, metrics, logger } = options;
   const url = `${options.url.replace(/\/+$/, '')}/api/v2/alerts`;
@@ -129,7 +121,7 @@ export async function startAlertmanagerNotifier(options: AlertmanagerNotifierOpt
       signal: AbortSignal.timeout(requestTimeoutMs),
     });
     const text = await response.text();
-    if (!response.ok) throw new HttpError(response.status, text);
+    if (!response.ok) throw new HttpError('Alertmanager', response.status, text);
   }
 
   function delivered(batch: Alert[], marks: Map<string, number>): void {
@@ -156,8 +148,7 @@ export async function startAlertmanagerNotifier(options: AlertmanagerNotifierOpt
         delivered(batch, marks);
       } catch (error) {
         // 400/422: Alertmanager refused the body. Find the invalid alerts one by one, drop only those.
-        if (!(error instanceof HttpError) || error.status < 400 || error.status >= 500 || error.status === 408 || error.status === 429)
-          throw error;
+        if (retriable(error)) throw error;
         if (batch.length === 1) {
           metrics.notifierErrors.inc({ cause: 'rejected' });
           log.error(
@@ -172,14 +163,7 @@ export async function startAlertmanagerNotifier(options: AlertmanagerNotifierOpt
             await post([alert]);
             delivered([alert], marks);
           } catch (single) {
-            if (
-              !(single instanceof HttpError) ||
-              single.status < 400 ||
-              single.status >= 500 ||
-              single.status === 408 ||
-              single.status === 429
-            )
-              throw single;
+            if (retriable(single)) throw single;
             metrics.notifierErrors.inc({ cause: 'rejected' });
             log.error(
               { err: single, alert: alert.alertname, id: alert.id, labels: alert.labels },

@@ -15,6 +15,7 @@
  */
 import type { Logger } from 'pino';
 import { parseJson, TOPICS, topicSpecs, type Alert, type Consumer, type StreamTransport } from '../../../core/index.js';
+import { HttpError, retriable } from '../../../core/errors.js';
 
 export const GRAFANA_SINK_GROUP = 'citybrain-sink-grafana';
 /** Every annotation carries this tag (the dashboards' annotation queries select it). */
@@ -77,16 +78,6 @@ export interface GrafanaAnnotator {
   stats(): { posted: number; dropped: number };
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    body: string,
-  ) {
-    super(`Grafana answered HTTP ${status}: ${body.trim().slice(0, 300)}`);
-  }
-}
-
-const retriable = (error: unknown) => !(error instanceof HttpError) || error.status >= 500 || error.status === 408 || error.status === 429;
 /** Remembered changes at most (then the oldest are forgotten): only guards against re-posting a redelivered batch. */
 const SEEN_MAX = 50_000;
 
@@ -107,7 +98,7 @@ export async function startGrafanaAnnotator(options: GrafanaAnnotatorOptions): P
     if (auth) headers.authorization = auth;
     const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(annotation), signal: AbortSignal.timeout(timeoutMs) });
     const text = await response.text();
-    if (!response.ok) throw new HttpError(response.status, text);
+    if (!response.ok) throw new HttpError('Grafana', response.status, text);
   }
 
   async function deliver(alert: Alert): Promise<void> {

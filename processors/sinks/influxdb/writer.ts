@@ -2,6 +2,7 @@ import { HttpError, InfluxDB, Point, setLogger } from '@influxdata/influxdb-clie
 import type { Logger } from 'pino';
 import type { PipelineMetrics } from '../../../core/index.js';
 import type { SinkPoint } from './points.js';
+import { InfluxWriteError } from '../../../core/errors.js';
 
 export interface InfluxWriterOptions {
   /** `http://host:8086` */
@@ -28,11 +29,7 @@ export interface InfluxWriterOptions {
 export type WriteErrorCause = 'unreachable' | 'server' | 'client' | 'rejected';
 
 /** A write that failed after its retries; the caller lets the log redeliver the batch. */
-export class InfluxWriteError extends Error {
-  constructor(message: string, cause: unknown) {
-    super(message, { cause });
-  }
-}
+export { InfluxWriteError };
 
 function causeOf(error: unknown): WriteErrorCause {
   if (error instanceof HttpError) {
