@@ -6,7 +6,8 @@ import { spawnStage, type StageProcess } from '../test/stage-process.js';
 // The runtime is pinned inside the project (the `node` package in package.json, which installs the
 // Node binary from the npm registry); npm scripts put node_modules/.bin first on PATH, so `npm test`
 // runs vitest, and the tests their spawned stages, on it even where the system `node` is older.
-const pinned = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies['node'];
+const pinned = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> })
+  .dependencies['node'];
 
 describe('runtime', () => {
   let stage: StageProcess | undefined;
