@@ -3,6 +3,7 @@
  * free loopback ports, a server's working directory, running a command to completion, waiting for
  * a pid to exit, reading the tail of a log.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -90,8 +91,6 @@ export function isAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Sends SIGTERM to one pid (or its process group with `group`), waits up to `graceMs` for it to

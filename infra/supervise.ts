@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -42,8 +43,6 @@ export interface Supervised {
 const REAPER = `parent=$1; data=$2
 while kill -0 "$parent" 2>/dev/null; do sleep 1; done
 rm -rf "$data"`;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits (bounded) until no process is left in process group `pgid` (the server too, not only the shell). */
 async function groupGone(pgid: number, timeoutMs = 5000): Promise<void> {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { partitionFor } from './partitioner.js';
 import type {
   Batch,
@@ -235,10 +236,6 @@ class Member implements Consumer {
     if (this.group.members.length > 0) await this.group.rebalance();
     this.transport.afterMembershipChange();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

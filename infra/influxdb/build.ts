@@ -23,6 +23,7 @@
  * warm Go and cargo caches ($GOCACHE, ~/.cargo) about 45 s. Afterwards the cached binary
  * is used as is. Several processes may ask at once: one builds (a lock dir), the others wait.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import {
   closeSync,
@@ -83,8 +84,6 @@ export interface EnsureInfluxdOptions {
   /** Give up waiting for another process's build after this long; default 90 min. */
   waitTimeoutMs?: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Returns the cached influxd, building it when missing. Throws with the failing command and the

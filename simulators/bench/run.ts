@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -63,8 +64,6 @@ export interface RunResult {
   simulatorCpuSeconds: number;
   gateways: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Readings per simulated second of the city at speed 1 (every node at its expected interval). */
 function baseRate(registry: NodeRegistry): number {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Batch, Consumer, ConsumerOptions, StreamRecord, TopicPartition } from '../types.js';
 
@@ -14,7 +15,6 @@ export interface MemberContext {
   forget(member: KafkaMember): void;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const same = (a: TopicPartition, b: TopicPartition) => a.topic === b.topic && a.partition === b.partition;
 const minus = (a: TopicPartition[], b: TopicPartition[]) => a.filter((x) => !b.some((y) => same(x, y)));
 const tpKey = ({ topic, partition }: TopicPartition) => `${topic}\u0000${partition}`;

@@ -5,6 +5,7 @@
  * of the same series and time, so a doubled write cannot be seen in the database; a proxy in
  * front of it (test/influx-write-counter.ts) counts the acknowledged writes of every point.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedicatedInfluxdb, INFLUXDB_FIXTURE_TIMEOUT_MS } from '../../../infra/fixtures/influxdb.js';
@@ -25,7 +26,6 @@ afterAll(() => influx?.stop());
 const city = generateCity({ lamps: 4, parkingSpaces: 4, noiseStations: 1, wells: 1, seed: 7 });
 const well = city.ofKind('groundwater')[0]!;
 const station = city.ofKind('noise')[0]!;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const msg = (key: string, value: unknown, timestamp: number): OutgoingMessage => ({
   key,
   value: Buffer.from(JSON.stringify(value)),
