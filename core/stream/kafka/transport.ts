@@ -172,6 +172,16 @@ export class KafkaTransport implements StreamTransport {
     }
   }
 
+  /**
+   * Drops the shared producer after an error that leaves its idempotence state out of step with
+   * the broker's: the next send starts a new one (a new producer id, sequences from zero).
+   */
+  #discardProducer(broken: Promise<KafkaJsProducer>): void {
+    if (this.#producer !== broken) return;
+    this.#producer = null;
+    broken.then((p) => p.disconnect()).catch(() => {});
+  }
+
   #sharedProducer(): Promise<KafkaJsProducer> {
     this.#check();
     this.#producer ??= (async () => {
@@ -197,22 +207,32 @@ export class KafkaTransport implements StreamTransport {
       send: async (topic: string, messages: OutgoingMessage[]) => {
         if (messages.length === 0) return;
         await this.#requireTopics([topic]);
-        const producer = await this.#sharedProducer();
+        const shared = this.#sharedProducer();
+        const producer = await shared;
         // One request per at most SEND_CHUNK_BYTES of values, in order: a send of many records
         // (a burst of alert changes, every partition's partial) into one partition is one record
         // batch, and the broker refuses a batch over its limit (1 MiB by default) every time.
         for (const chunk of chunksOf(messages, SEND_CHUNK_BYTES)) {
-          // acks=-1: resolves once every in-sync replica has the messages.
-          await producer.send({
-            topic,
-            acks: -1,
-            messages: chunk.map((m) => ({
-              key: m.key,
-              value: m.value,
-              ...(m.timestamp !== undefined ? { timestamp: String(m.timestamp) } : {}),
-              ...(m.headers ? { headers: m.headers } : {}),
-            })),
-          });
+          try {
+            // acks=-1: resolves once every in-sync replica has the messages.
+            await producer.send({
+              topic,
+              acks: -1,
+              messages: chunk.map((m) => ({
+                key: m.key,
+                value: m.value,
+                ...(m.timestamp !== undefined ? { timestamp: String(m.timestamp) } : {}),
+                ...(m.headers ? { headers: m.headers } : {}),
+              })),
+            });
+          } catch (error) {
+            // After a broker outage kafkajs can be left one sequence number off for good (every later
+            // send refused with OUT_OF_ORDER_SEQUENCE_NUMBER): the caller's send fails as any other
+            // (ingest leaves the publish unacknowledged, the device resends) and the next one gets a
+            // new producer. A batch the broker did take is then written again: consumers drop duplicates.
+            if (producerStateLost(error)) this.#discardProducer(shared);
+            throw error;
+          }
         }
       },
     };
@@ -249,4 +269,25 @@ export class KafkaTransport implements StreamTransport {
     this.#admin = null;
     await Promise.all([producer?.then((p) => p.disconnect()).catch(() => {}), admin?.then((a) => a.disconnect()).catch(() => {})]);
   }
+}
+
+/** Broker errors after which an idempotent producer's sequence state cannot be trusted again. */
+const PRODUCER_STATE_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'INVALID_PRODUCER_EPOCH',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_ID_MAPPING',
+]);
+
+/** Whether `error` (a kafkajs protocol error, or one wrapping it after retries) is one of those. */
+export function producerStateLost(error: unknown): boolean {
+  for (
+    let e = error as { type?: unknown; originalError?: unknown; cause?: unknown } | null | undefined, depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
+    if (typeof e.type === 'string' && PRODUCER_STATE_ERRORS.has(e.type)) return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
 }
