@@ -131,9 +131,9 @@ export class ProfileProcessor implements KindProcessor<string, ProfileSection> {
       else if (s.runs[k] === undefined) s.runs[k] = s.ts;
     });
     this.#profile.alerts.forEach((rule, j) => {
-      const was = s.active[j];
-      const now = was !== undefined && rule.clear ? !holds(rule.clear, s.values, node) : holds(rule.when, s.values, node);
-      s.active[j] = now ? (was ?? s.ts) : undefined;
+      const since = s.active[j];
+      const active = since !== undefined && rule.clear ? !holds(rule.clear, s.values, node) : holds(rule.when, s.values, node);
+      s.active[j] = active ? (since ?? s.ts) : undefined;
     });
   }
 

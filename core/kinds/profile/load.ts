@@ -67,9 +67,10 @@ function rangeOf(field: { min?: number; max?: number }): string {
 
 /** What a schema cannot say: names that must exist, comparisons that fit the field, thresholds in range. */
 function checkProfile(p: KindProfile, file: string): void {
-  const fail = (path: string, reason: string): never => {
+  // A declaration (not an arrow) so the compiler knows nothing runs after it and narrows what it guards.
+  function fail(path: string, reason: string): never {
     throw new ProfileError(file, path, reason);
-  };
+  }
   const fieldNames = Object.keys(p.fields);
   for (const [name, field] of Object.entries(p.fields)) {
     if (COMMON_FIELDS.has(name)) fail(`fields.${name}`, `${name} is a field every reading has; choose another name`);
@@ -94,7 +95,7 @@ function checkProfile(p: KindProfile, file: string): void {
   const checkCondition = (c: ProfileCondition, path: string): void => {
     const field = p.fields[c.field];
     if (!field) fail(`${path}.field`, `no field ${JSON.stringify(c.field)} in fields (${fieldNames.join(', ')})`);
-    checkThreshold(field!, c, path);
+    checkThreshold(field, c, path);
   };
   const checkThreshold = (field: ProfileField, c: ProfileCondition, path: string): void => {
     const v = c.value;
@@ -105,21 +106,21 @@ function checkProfile(p: KindProfile, file: string): void {
           `${path}.value.attribute`,
           `no attribute ${JSON.stringify(v.attribute)} in attributes (${Object.keys(p.attributes).join(', ') || 'none'})`,
         );
-      if (attr!.type !== field.type)
-        fail(`${path}.value.attribute`, `attribute ${v.attribute} is ${attr!.type}, field ${c.field} is ${field.type}`);
-      if (!attr!.required && attr!.default === undefined)
+      if (attr.type !== field.type)
+        fail(`${path}.value.attribute`, `attribute ${v.attribute} is ${attr.type}, field ${c.field} is ${field.type}`);
+      if (!attr.required && attr.default === undefined)
         fail(
           `${path}.value.attribute`,
           `attribute ${v.attribute} is neither required nor has a default, so some nodes would have no threshold`,
         );
-      if (field.type === 'number' && attr!.type === 'number' && attr!.default !== undefined && !inRange(attr!.default, field)) {
-        fail(`${path}.value.attribute`, `default ${attr!.default} of ${v.attribute} is outside the field's range ${rangeOf(field)}`);
+      if (field.type === 'number' && attr.type === 'number' && attr.default !== undefined && !inRange(attr.default, field)) {
+        fail(`${path}.value.attribute`, `default ${attr.default} of ${v.attribute} is outside the field's range ${rangeOf(field)}`);
       }
       return;
     }
     if (field.type === 'number') {
       if (typeof v !== 'number') fail(`${path}.value`, `field ${c.field} is a number; compare it with a number`);
-      if (!inRange(v as number, field)) fail(`${path}.value`, `threshold ${v} is outside the field's range ${rangeOf(field)}`);
+      if (!inRange(v, field)) fail(`${path}.value`, `threshold ${v} is outside the field's range ${rangeOf(field)}`);
       return;
     }
     if (c.op !== 'eq' && c.op !== 'ne') fail(`${path}.op`, `field ${c.field} is ${field.type}: only eq and ne compare it`);
@@ -144,7 +145,7 @@ function checkProfile(p: KindProfile, file: string): void {
     if (a.op === 'mean' || a.op === 'min' || a.op === 'max') {
       const field = p.fields[a.field];
       if (!field) fail(`${path}.field`, `no field ${JSON.stringify(a.field)} in fields (${fieldNames.join(', ')})`);
-      if (field!.type !== 'number') fail(`${path}.field`, `${a.op} needs a number field; ${a.field} is ${field!.type}`);
+      if (field.type !== 'number') fail(`${path}.field`, `${a.op} needs a number field; ${a.field} is ${field.type}`);
     } else if ('when' in a) checkWhen(a.when, `${path}.when`);
   });
   const placeholders = new Set(['nodeId', 'district', 'kind', 'value', ...Object.keys(p.attributes)]);
@@ -166,16 +167,16 @@ function checkProfile(p: KindProfile, file: string): void {
   const checkSimulated = (name: string, v: SimulatedValue, path: string): void => {
     const field = p.fields[name];
     if (!field) fail(path, `no field ${JSON.stringify(name)} in fields (${fieldNames.join(', ')})`);
-    if (field!.type === 'number') {
+    if (field.type === 'number') {
       const values = Array.isArray(v) ? v : [v];
       if (values.some((x) => typeof x !== 'number'))
         fail(path, `field ${name} is a number; simulate it with a number or a [low, high] range`);
       if (Array.isArray(v) && v[0] > v[1]) fail(path, `range [${v[0]}, ${v[1]}]: low is above high`);
-      for (const x of values as number[]) if (!inRange(x, field!)) fail(path, `${x} is outside the field's range ${rangeOf(field!)}`);
-    } else if (field!.type === 'boolean') {
+      for (const x of values as number[]) if (!inRange(x, field)) fail(path, `${x} is outside the field's range ${rangeOf(field)}`);
+    } else if (field.type === 'boolean') {
       if (typeof v !== 'boolean') fail(path, `field ${name} is boolean; simulate it with true or false`);
-    } else if (typeof v !== 'string' || !field!.values.includes(v))
-      fail(path, `${JSON.stringify(v)} is not one of ${name}'s values (${field!.values.join(', ')})`);
+    } else if (typeof v !== 'string' || !field.values.includes(v))
+      fail(path, `${JSON.stringify(v)} is not one of ${name}'s values (${field.values.join(', ')})`);
   };
   for (const [name, v] of Object.entries(p.simulate.normal)) checkSimulated(name, v, `simulate.normal.${name}`);
   for (const [scenario, sc] of Object.entries(p.simulate.scenarios)) {
