@@ -14,14 +14,14 @@
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { KindCatalog } from '../core/kinds/index.js';
 import { DATASOURCES, FOLDER } from './common.js';
-import { lightingDashboard } from './boards/lighting.js';
-import { noiseDashboard } from './boards/noise.js';
+import { lightingDashboard } from '../core/kinds/streetlight/dashboard.js';
+import { noiseDashboard } from '../core/kinds/noise/dashboard.js';
 import { nodesDashboard } from './boards/nodes.js';
 import { overviewDashboard } from './boards/overview.js';
-import { parkingDashboard } from './boards/parking.js';
+import { parkingDashboard } from '../core/kinds/parking/dashboard.js';
 import { pipelineDashboard } from './boards/pipeline.js';
 import { profileDashboard } from './boards/profile.js';
-import { springsDashboard } from './boards/springs.js';
+import { springsDashboard } from '../core/kinds/groundwater/dashboard.js';
 import { toYaml, type Yaml } from './yaml.js';
 
 export interface ProvisioningOptions {

@@ -23,12 +23,12 @@ import {
   type StreamTransport,
 } from '../core/index.js';
 import { AlertEvaluator, type EvaluatorState } from './alerts/evaluator.js';
-import { GroundwaterMerger } from './groundwater/merge.js';
+import { GroundwaterMerger } from '../core/kinds/groundwater/merge.js';
 import { HealthMerger, type HealthSection, type RejectionSection } from './health/processor.js';
-import { LightingMerger } from './lighting/merge.js';
-import { NoiseMerger } from './noise/merge.js';
+import { LightingMerger } from '../core/kinds/streetlight/merge.js';
+import { NoiseMerger } from '../core/kinds/noise/merge.js';
 import type { PartitionPartial } from './partial.js';
-import { ParkingMerger } from './parking/merge.js';
+import { ParkingMerger } from '../core/kinds/parking/merge.js';
 import { ProfileMerger } from './profile/merge.js';
 import { readJsonFile, readToEnd, writeFileAtomic } from './state/index.js';
 import { Listeners, Ticker } from './ticker.js';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { KindCatalog } from '../core/index.js';
 import { config } from '../test/fixtures.js';
-import { GroundwaterProcessor } from './groundwater/processor.js';
+import { GroundwaterProcessor } from '../core/kinds/groundwater/processor.js';
 import { createKindProcessors, processorsFor } from './kind-processors.js';
-import { LightingProcessor } from './lighting/processor.js';
-import { NoiseProcessor } from './noise/processor.js';
-import { ParkingProcessor } from './parking/processor.js';
+import { LightingProcessor } from '../core/kinds/streetlight/processor.js';
+import { NoiseProcessor } from '../core/kinds/noise/processor.js';
+import { ParkingProcessor } from '../core/kinds/parking/processor.js';
 import { ProfileProcessor } from './profile/processor.js';
 
 describe('kind processors', () => {

@@ -1,8 +1,8 @@
 import type { Config, Kind, KindCatalog } from '../core/index.js';
-import { GroundwaterProcessor } from './groundwater/processor.js';
-import { LightingProcessor } from './lighting/processor.js';
-import { NoiseProcessor } from './noise/processor.js';
-import { ParkingProcessor } from './parking/processor.js';
+import { GroundwaterProcessor } from '../core/kinds/groundwater/processor.js';
+import { LightingProcessor } from '../core/kinds/streetlight/processor.js';
+import { NoiseProcessor } from '../core/kinds/noise/processor.js';
+import { ParkingProcessor } from '../core/kinds/parking/processor.js';
 import { ProfileProcessor } from './profile/processor.js';
 import type { KindProcessor } from './types.js';
 

@@ -3,12 +3,12 @@ import { generateCity, NodeRegistry, partitionFor, type AlertCondition, type Reg
 import { buildScenario } from '../simulators/scenarios.js';
 import { generateReading } from '../simulators/models/index.js';
 import { at, config, record } from '../test/fixtures.js';
-import { GroundwaterMerger } from './groundwater/merge.js';
-import type { GroundwaterSection, WellRow } from './groundwater/processor.js';
+import { GroundwaterMerger } from '../core/kinds/groundwater/merge.js';
+import type { GroundwaterSection, WellRow } from '../core/kinds/groundwater/processor.js';
 import { createKindProcessors, processorsFor } from './host.js';
-import { NoiseMerger } from './noise/merge.js';
-import type { NoiseSection } from './noise/processor.js';
-import { ParkingMerger } from './parking/merge.js';
+import { NoiseMerger } from '../core/kinds/noise/merge.js';
+import type { NoiseSection } from '../core/kinds/noise/processor.js';
+import { ParkingMerger } from '../core/kinds/parking/merge.js';
 import { createKindMergers, mergersFor } from './aggregator.js';
 import type { EvalContext } from './types.js';
 

@@ -5,7 +5,7 @@ import { hashString, unit } from './hash.js';
 import { TokenBucket } from './token-bucket.js';
 import type { ModelContext, ScenarioState } from './models/context.js';
 import { generateReading } from './models/index.js';
-import { parkingNextBoundary, parkingOccupied } from './models/parking.js';
+import { parkingNextBoundary, parkingOccupied } from '../core/kinds/parking/model.js';
 import { BAD_PAYLOAD_KINDS, batchTopic, makeBadPayload, telemetryTopic, type BadPayloadKind } from './scenarios.js';
 
 /** Where messages go: an MQTT client pool in production, an array in tests. `route` picks the connection. */

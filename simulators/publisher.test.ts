@@ -3,7 +3,7 @@ import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCity, localHour } from '../core/index.js';
-import { lampsScheduledOn } from './models/streetlight.js';
+import { lampsScheduledOn } from '../core/kinds/streetlight/model.js';
 import { nightStart, startSimulation } from './publisher.js';
 import { testNow } from '../test/clock.js';
 

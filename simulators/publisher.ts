@@ -3,7 +3,7 @@ import { localDayStart } from '../core/time/index.js';
 import type { NodeRegistry } from '../core/index.js';
 import { connectDevices, DeviceSink } from './device-connections.js';
 import { SimulationEngine, selectNodes, type PublishSink, type SimLogger, type SimulationStats } from './engine.js';
-import { lampsScheduledOn, citySun } from './models/streetlight.js';
+import { lampsScheduledOn, citySun } from '../core/kinds/streetlight/model.js';
 import { buildScenario, type ScenarioTuning } from './scenarios.js';
 
 export type { SimLogger, SimulationStats } from './engine.js';

@@ -3,13 +3,13 @@ import { generateCity, noisePeriod, type ProfileReading, type RegistryNode } fro
 import { SimulationEngine, type PublishSink } from './engine.js';
 import type { ModelContext } from './models/context.js';
 import { generateReading } from './models/index.js';
-import { groundwaterModel } from './models/groundwater.js';
+import { groundwaterModel } from '../core/kinds/groundwater/model.js';
 import { ZONE_LIMITS as NOISE_LIMITS } from '../core/index.js';
-import { noiseModel } from './models/noise.js';
-import { parkingOccupied } from './models/parking.js';
-import { streetlightModel } from './models/streetlight.js';
+import { noiseModel } from '../core/kinds/noise/model.js';
+import { parkingOccupied } from '../core/kinds/parking/model.js';
+import { streetlightModel } from '../core/kinds/streetlight/model.js';
 import { BAD_PAYLOAD_KINDS, buildScenario, parseScenario, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES } from './scenarios.js';
-import { trendCmPerDay } from '../processors/groundwater/level.js';
+import { trendCmPerDay } from '../core/kinds/groundwater/level.js';
 
 const city = generateCity({ lamps: 600, parkingSpaces: 600, noiseStations: 24, wells: 8 });
 const nodes = [...city.all()];

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { Kind, SectionOf } from '../../core/index.js';
-import { groundwaterKpisSchema } from '../../processors/groundwater/kpis.js';
+import { groundwaterKpisSchema } from '../../core/kinds/groundwater/kpis.js';
 import { nodeHealthKpisSchema } from '../../processors/health/kpis.js';
-import { lightingKpisSchema } from '../../processors/lighting/kpis.js';
-import { noiseKpisSchema } from '../../processors/noise/kpis.js';
-import { parkingKpisSchema } from '../../processors/parking/kpis.js';
+import { lightingKpisSchema } from '../../core/kinds/streetlight/kpis.js';
+import { noiseKpisSchema } from '../../core/kinds/noise/kpis.js';
+import { parkingKpisSchema } from '../../core/kinds/parking/kpis.js';
 import { profileKpisSchema } from './profile-kpis.js';
 
 /** One schema per built-in kind's section (typed: a kind added to KINDS without its schema does not compile). */

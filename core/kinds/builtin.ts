@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import { streetlightAttrs, streetlightReading } from './streetlight.js';
-import { groundwaterAttrs, groundwaterReading } from './groundwater.js';
-import { noiseAttrs, noiseReading } from './noise.js';
-import { parkingAttrs, parkingReading } from './parking.js';
+import { streetlightAttrs, streetlightReading } from './streetlight/spec.js';
+import { groundwaterAttrs, groundwaterReading } from './groundwater/spec.js';
+import { noiseAttrs, noiseReading } from './noise/spec.js';
+import { parkingAttrs, parkingReading } from './parking/spec.js';
 
 /**
  * One entry per sensor kind: its reading schema, its static registry attributes, how often a
@@ -32,7 +32,7 @@ export type ReadingOf<K extends Kind> = z.output<(typeof KINDS)[K]['reading']>;
 export type AttrsOf<K extends Kind> = z.output<(typeof KINDS)[K]['attrs']>;
 
 export * from './common.js';
-export * from './streetlight.js';
-export * from './groundwater.js';
-export * from './noise.js';
-export * from './parking.js';
+export * from './streetlight/spec.js';
+export * from './groundwater/spec.js';
+export * from './noise/spec.js';
+export * from './parking/spec.js';

@@ -1,10 +1,10 @@
 import { isBuiltinNode, KindCatalog, type Kind, type ProfileReading, type ReadingOf, type RegistryNode } from '../../core/index.js';
 import type { ModelContext } from './context.js';
-import { groundwaterModel } from './groundwater.js';
-import { noiseModel } from './noise.js';
-import { parkingModel } from './parking.js';
+import { groundwaterModel } from '../../core/kinds/groundwater/model.js';
+import { noiseModel } from '../../core/kinds/noise/model.js';
+import { parkingModel } from '../../core/kinds/parking/model.js';
 import { profileModel } from './profile.js';
-import { streetlightModel } from './streetlight.js';
+import { streetlightModel } from '../../core/kinds/streetlight/model.js';
 
 export type SimReading = ReadingOf<Kind> | ProfileReading;
 
@@ -32,8 +32,8 @@ export function generateReading(node: RegistryNode, t: number, ctx: ModelContext
 }
 
 export * from './context.js';
-export * from './streetlight.js';
-export * from './groundwater.js';
-export * from './noise.js';
-export * from './parking.js';
+export * from '../../core/kinds/streetlight/model.js';
+export * from '../../core/kinds/groundwater/model.js';
+export * from '../../core/kinds/noise/model.js';
+export * from '../../core/kinds/parking/model.js';
 export * from './profile.js';

@@ -11,12 +11,12 @@ import {
 import { buildScenario } from '../scenarios.js';
 import { normalState, type ModelContext } from './context.js';
 import { generateReading } from './index.js';
-import { groundwaterModel } from './groundwater.js';
+import { groundwaterModel } from '../../core/kinds/groundwater/model.js';
 import { ZONE_LIMITS as NOISE_LIMITS } from '../../core/index.js';
-import { noiseModel } from './noise.js';
-import { parkingModel, parkingOccupied } from './parking.js';
+import { noiseModel } from '../../core/kinds/noise/model.js';
+import { parkingModel, parkingOccupied } from '../../core/kinds/parking/model.js';
 import { profileModel, rampProgress } from './profile.js';
-import { lampFault, lampResting, lampsScheduledOn, streetlightModel } from './streetlight.js';
+import { lampFault, lampResting, lampsScheduledOn, streetlightModel } from '../../core/kinds/streetlight/model.js';
 
 const city = generateCity({ lamps: 400, parkingSpaces: 300, noiseStations: 24, wells: 8 });
 const nodes = [...city.all()];
