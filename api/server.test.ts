@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PipelineMetrics, type ApiRole, type PipelineEvent, type PipelineView } from '../core/index.js';
 import { buildApi, type ApiOptions } from './server.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 const SECRET = 'db-password-hunter2';
 const CREW = 'crew-token-0123456789ab';
@@ -37,6 +38,7 @@ describe('API hardening', () => {
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
     app = await buildApi({
       view,
+      kinds: defaultKinds(),
       metrics: new PipelineMetrics({ defaultMetrics: false }),
       logger: pino({ level: 'info' }, sink),
       ...options,

@@ -5,7 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { KindCatalog, type ApiRole, type PipelineMetrics, type PipelineView } from '../core/index.js';
+import type { ApiRole, KindCatalog, PipelineMetrics, PipelineView } from '../core/index.js';
 import { adminRoutes, type CredentialAdmin } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
 import { consoleRoutes } from './routes/console.js';
@@ -30,8 +30,8 @@ export interface ApiOptions {
   corsOrigins?: string[];
   /** Live streams open at once per token (per client IP without tokens) and in total (defaults 10 and 100). */
   streams?: { perToken: number; total: number };
-  /** The pipeline's kinds (built-in and profile): the values the `kind` filters accept (default: the built-in kinds and the shipped profiles). */
-  kinds?: readonly string[];
+  /** The pipeline's kinds (built-in and profile): the KPI sections, node shapes and `kind` filters; required with a view. */
+  kinds?: KindCatalog;
   /** The MQTT credential store of an ingest in this process, for the admin routes. */
   credentials?: () => CredentialAdmin | undefined;
 }
@@ -110,7 +110,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const { view } = options;
   await app.register(healthRoutes, { ready: options.ready ?? (() => view?.ready() ?? true), metrics: options.metrics });
   if (view) {
-    const routeOptions = { view, tokens: options.tokens, kinds: options.kinds ?? KindCatalog.default().names() };
+    if (!options.kinds) throw new Error('buildApi: a view needs the kinds it serves (options.kinds)');
+    const routeOptions = { view, tokens: options.tokens, kinds: options.kinds };
     await app.register(kpiRoutes, routeOptions);
     await app.register(nodeRoutes, routeOptions);
     await app.register(alertRoutes, routeOptions);

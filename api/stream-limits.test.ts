@@ -7,6 +7,7 @@ import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
 import { generateCity } from '../core/index.js';
 import { testNow } from '../test/clock.js';
 import { metricValue, testConfig, waitFor } from '../test/helpers.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 const MiB = 1024 * 1024;
 /** 20 viewer tokens: 200 streams at 10 per token stay within the per-token cap, so the total cap is what bites. */
@@ -33,7 +34,7 @@ describe('live stream limits and access logs', () => {
         LOG_LEVEL: 'info',
       }),
       logger: pino({ level: 'info' }, sink),
-      registry: generateCity(),
+      registry: generateCity(defaultKinds()),
       defaultMetrics: false,
       clock: testNow,
     });

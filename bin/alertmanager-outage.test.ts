@@ -16,6 +16,7 @@ import { publishAll } from '../test/publish.js';
 import { readingStream } from '../test/readings.js';
 import { acceptedIn, processedIn, rejectedIn } from '../test/reference.js';
 import { startPipeline, type RunningPipeline } from './pipeline.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 /**
  * Alertmanager (a real one) goes down while alerts fire, and comes back 15 s later as a fresh
@@ -27,7 +28,7 @@ import { startPipeline, type RunningPipeline } from './pipeline.js';
  * The notifier runs on the pipeline's own log with a 5 s re-send (the shipped 60 s would make a
  * slow test; `ALERTMANAGER_URL` starts the same notifier with the defaults).
  */
-const registry = generateCity();
+const registry = generateCity(defaultKinds());
 const lamps = registry.ofKind('streetlight');
 const before = lamps.slice(0, 5);
 const during = lamps.slice(5, 10);

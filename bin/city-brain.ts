@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { citySizeFor, generateCity, isOneLineError, loadConfig, registryToFile, UsageError, type Config } from '../core/index.js';
 import { startPipeline } from './pipeline.js';
 import { runStage } from './stage-command.js';
+import { defaultKinds, loadKinds } from '../core/kinds/modules.js';
 
 const USAGE = `usage: city-brain <command> [options]
 
@@ -164,7 +165,7 @@ async function main(argv: string[]): Promise<void> {
       const nodes = values.nodes === undefined ? undefined : Number(values.nodes);
       if (nodes !== undefined && (!Number.isInteger(nodes) || nodes < 100))
         throw new UsageError('registry: --nodes must be an integer >= 100');
-      const registry = generateCity(nodes === undefined ? {} : citySizeFor(nodes));
+      const registry = generateCity(defaultKinds(), nodes === undefined ? {} : citySizeFor(nodes));
       await writeFile(values.out, registryToFile(registry, values.out));
       process.stdout.write(`wrote ${registry.size} nodes to ${values.out}; start with REGISTRY=${values.out}\n`);
       return;
@@ -175,11 +176,11 @@ async function main(argv: string[]): Promise<void> {
         options: { out: { type: 'string' }, secrets: { type: 'string' }, registry: { type: 'string' }, 'all-nodes': { type: 'boolean' } },
       });
       if (!values.out) throw new UsageError('credentials: --out FILE is required');
-      const { KindCatalog, loadRegistryFile } = await import('../core/index.js');
+      const { loadRegistryFile } = await import('../core/index.js');
       const { provisionFile } = await import('../ingest/auth/index.js');
       const registryFile = values.registry ?? process.env.REGISTRY;
-      const kinds = KindCatalog.load(process.env.KIND_PROFILES ? [process.env.KIND_PROFILES] : []);
-      const registry = registryFile ? await loadRegistryFile(registryFile, kinds) : generateCity();
+      const kinds = loadKinds(process.env.KIND_PROFILES ? [process.env.KIND_PROFILES] : []);
+      const registry = registryFile ? await loadRegistryFile(registryFile, kinds) : generateCity(kinds);
       const secrets = values.secrets ?? `${values.out.replace(/\.json$/, '')}.secrets.json`;
       const result = await provisionFile({ registry, out: values.out, secrets, allNodes: values['all-nodes'] ?? false });
       process.stdout.write(

@@ -4,6 +4,7 @@ import { generateCity } from '../core/index.js';
 import { testNow } from '../test/clock.js';
 import { metricValue, testConfig, waitFor } from '../test/helpers.js';
 import { startPipeline, type RunningPipeline } from './pipeline.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 /**
  * End to end over real MQTT: the embedded pipeline on ephemeral ports, a device client publishing
@@ -13,7 +14,7 @@ describe('embedded pipeline end to end', () => {
   let pipeline: RunningPipeline;
   let client: MqttClient;
   let api: string;
-  const registry = generateCity();
+  const registry = generateCity(defaultKinds());
   const lamp = registry.ofKind('streetlight')[0]!;
   const otherLamp = registry.ofKind('streetlight')[1]!;
   const baotu = registry.ofKind('groundwater').find((w) => w.well === 'Baotu Spring')!;

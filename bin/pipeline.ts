@@ -1,16 +1,9 @@
 import { pino, type Logger } from 'pino';
-import {
-  generateCity,
-  KindCatalog,
-  loadRegistryFile,
-  PipelineMetrics,
-  type NodeRegistry,
-  type Config,
-  type StreamTransport,
-} from '../core/index.js';
+import { generateCity, loadRegistryFile, PipelineMetrics, type NodeRegistry, type Config, type StreamTransport } from '../core/index.js';
 import type { Aggregator } from '../processors/aggregator.js';
 import type { ProcessorHost } from '../processors/host.js';
 import { createTransport, prepareLog, startApi, startIngest, startProcess, startSinks, type StageContext } from './stages.js';
+import { loadKinds } from '../core/kinds/modules.js';
 
 export interface PipelineOptions {
   config: Config;
@@ -52,10 +45,10 @@ export function createLogger(config: Config): Logger {
 
 /** The kinds (built-in, shipped profiles, KIND_PROFILES) and the registry of their nodes; a bad profile throws ProfileError. */
 export async function loadRegistry(config: Config, logger: Logger): Promise<NodeRegistry> {
-  const kinds = KindCatalog.load(config.KIND_PROFILES ? [config.KIND_PROFILES] : []);
+  const kinds = loadKinds(config.KIND_PROFILES ? [config.KIND_PROFILES] : []);
   const profiles = kinds.profiles().map((p) => p.kind);
   if (!config.REGISTRY) {
-    const registry = generateCity({}, kinds);
+    const registry = generateCity(kinds);
     logger.info({ nodes: registry.size, profileKinds: profiles }, 'no REGISTRY set: using the generated default city');
     return registry;
   }

@@ -6,7 +6,7 @@
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KindCatalog, NodeRegistry, parseNodes, type Alert } from '../core/index.js';
+import { NodeRegistry, parseNodes, type Alert } from '../core/index.js';
 import { renderAlertmanagerConfig } from '../dashboards/alertmanager.js';
 import {
   alertmanagerFixture,
@@ -22,6 +22,7 @@ import { testConfig } from '../test/helpers.js';
 import { select } from '../test/influxql.js';
 import { publishAll } from '../test/publish.js';
 import { startPipeline, type RunningPipeline } from './pipeline.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 interface GettableAlert {
   labels: Record<string, string>;
@@ -58,8 +59,10 @@ function city(run: string): NodeRegistry {
       { nodeId: `MH-${run}-2`, kind: 'manhole', district: 'Shizhong', lat: 36.64, lon: 117.0, road: 'Jingshi Road', network: 'sewer' },
     ],
     'profile-kinds test',
+    1,
+    defaultKinds(),
   );
-  return new NodeRegistry(nodes, [], KindCatalog.default());
+  return new NodeRegistry(nodes, [], defaultKinds());
 }
 
 describe('profile kinds (waterlogging, manhole) through the pipeline', () => {

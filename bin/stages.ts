@@ -57,7 +57,7 @@ export function createTransport(config: Config, logger: Logger): StreamTransport
 }
 
 export async function prepareLog(transport: StreamTransport, kinds: KindCatalog): Promise<void> {
-  await transport.ensureTopics(topicSpecs(undefined, kinds));
+  await transport.ensureTopics(topicSpecs(kinds));
 }
 
 /** MQTT in, log out. */
@@ -159,7 +159,7 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
   await aggregator.start();
   const api = await buildApi({
     view: pipelineView(nodes ?? replica!, aggregator),
-    kinds: ctx.registry.kinds.names(),
+    kinds: ctx.registry.kinds,
     metrics: ctx.metrics,
     logger: ctx.logger,
     tokens: ctx.config.API_TOKENS,

@@ -1,26 +1,16 @@
-/** Alert names and labels are a contract: crews' routes and Alertmanager inhibitions match on them. */
-export const ALERT_NAMES = [
-  'StreetlightOut',
-  'StreetlightOnInDaytime',
-  'CircuitDark',
-  'LightingRateBelowTarget',
-  'GroundwaterBelowLine',
-  'GroundwaterFallingFast',
-  'NoiseOverLimit',
-  'NoiseNightPeak',
-  'ParkingLotFull',
-  'NodeOffline',
-  'NodeBatteryLow',
-  'DataRejectedSurge',
-] as const;
-export type AlertName = (typeof ALERT_NAMES)[number];
+/**
+ * Alert names and labels are a contract: crews' routes and Alertmanager inhibitions match on them.
+ * These are the pipeline's own (node health, ingest); each kind module names its own (`alerts`),
+ * and `KindCatalog.alertNames()` has them all.
+ */
+export const PIPELINE_ALERTS = ['NodeOffline', 'NodeBatteryLow', 'DataRejectedSurge'] as const;
 export type Severity = 'critical' | 'major' | 'minor' | 'info';
 export type AlertState = 'firing' | 'acknowledged' | 'resolved';
 
 /** A condition a processor sees right now; the evaluator turns lasting ones into alerts. */
 export interface AlertCondition {
   /** A built-in alert name, or one a profile kind defines. */
-  alertname: AlertName | (string & {});
+  alertname: string;
   severity: Severity;
   /** How long the condition must hold before it fires, when not the pipeline's ALERT_HOLD_S (a profile rule's holdS). */
   holdMs?: number;
@@ -55,7 +45,7 @@ export const MAX_ALERT_NOTES = 100;
 export interface Alert {
   /** Stable fingerprint of alertname + labels: the same problem has the same id across restarts. */
   id: string;
-  alertname: AlertName | (string & {});
+  alertname: string;
   severity: Severity;
   labels: Record<string, string>;
   summary: string;

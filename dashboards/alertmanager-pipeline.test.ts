@@ -22,6 +22,7 @@ import { lamp } from '../test/fixtures.js';
 import { testConfig } from '../test/helpers.js';
 import { publishAll } from '../test/publish.js';
 import { renderAlertmanagerConfig } from './alertmanager.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 interface GettableAlert {
   labels: Record<string, string>;
@@ -74,7 +75,7 @@ describe('circuit-dark through the pipeline into a real Alertmanager with the sh
         ALERT_RESOLVE_HOLD_S: '60',
         EVAL_INTERVAL_MS: '200',
       }),
-      registry: new NodeRegistry([...C1, ...C2]),
+      registry: new NodeRegistry([...C1, ...C2], [], defaultKinds()),
       logger: pino({ level: 'silent' }),
     });
     const url = `mqtt://127.0.0.1:${pipeline.mqttPort}`;

@@ -1,10 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ALERT_NAMES } from '../core/alerts.js';
 import { DISTRICTS } from '../core/registry/districts.js';
-import { KindCatalog } from '../core/kinds/index.js';
 import { alertmanagerReceivers, crewReceiver, renderAlertmanagerConfig } from './alertmanager.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 const shipped = fileURLToPath(new URL('./alertmanager.yml', import.meta.url));
 
@@ -27,7 +26,7 @@ describe('dashboards/alertmanager.yml', () => {
   it('routes every kind (built-in and profile kinds) and district to a crew, groups by circuit and inhibits StreetlightOut by CircuitDark', () => {
     const yml = renderAlertmanagerConfig();
     expect(yml).toContain('group_by: ["alertname", "district", "kind", "circuit"]');
-    const kinds = KindCatalog.default().names();
+    const kinds = defaultKinds().names();
     // RoadWaterlogging and ManholeCoverOpen carry kind waterlogging / manhole: their crews are routed like the others'.
     expect(kinds).toEqual(expect.arrayContaining(['streetlight', 'groundwater', 'noise', 'parking', 'waterlogging', 'manhole']));
     for (const kind of kinds) {
@@ -37,8 +36,8 @@ describe('dashboards/alertmanager.yml', () => {
     expect(yml).toMatch(
       /source_matchers: \["alertname=\\"CircuitDark\\""\]\n\s+target_matchers: \["alertname=\\"StreetlightOut\\""\]\n\s+equal: \["circuit"\]/,
     );
-    expect(ALERT_NAMES).toContain('CircuitDark');
-    expect(ALERT_NAMES).toContain('StreetlightOut');
+    expect(defaultKinds().alertNames()).toContain('CircuitDark');
+    expect(defaultKinds().alertNames()).toContain('StreetlightOut');
     expect((yml.match(/send_resolved: true/g) ?? []).length).toBe(alertmanagerReceivers().length);
     expect(yml).not.toMatch(/\t/);
   });

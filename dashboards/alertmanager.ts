@@ -19,7 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DISTRICTS } from '../core/registry/districts.js';
-import { KindCatalog } from '../core/kinds/index.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 export const ALERTMANAGER_GROUP_BY = ['alertname', 'district', 'kind', 'circuit'] as const;
 export const OPS_RECEIVER = 'ops-center';
@@ -58,13 +58,13 @@ const list = (items: readonly string[]) => `[${items.map(q).join(', ')}]`;
 /** Receiver names in config order: ops-center, then per kind the kind's crew and its district crews. */
 export function alertmanagerReceivers(options: Pick<AlertmanagerConfigOptions, 'districts' | 'kinds'> = {}): string[] {
   const districts = options.districts ?? DISTRICTS.map((d) => d.name);
-  const kinds = options.kinds ?? KindCatalog.default().names();
+  const kinds = options.kinds ?? defaultKinds().names();
   return [OPS_RECEIVER, ...kinds.flatMap((kind) => [crewReceiver(kind), ...districts.map((d) => crewReceiver(kind, d))])];
 }
 
 export function renderAlertmanagerConfig(options: AlertmanagerConfigOptions = {}): string {
   const districts = options.districts ?? DISTRICTS.map((d) => d.name);
-  const kinds = options.kinds ?? KindCatalog.default().names();
+  const kinds = options.kinds ?? defaultKinds().names();
   const url = options.webhookUrl ?? placeholderWebhookUrl;
   const sendResolved = options.sendResolved ?? true;
   const out: string[] = [

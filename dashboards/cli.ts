@@ -11,9 +11,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { KindCatalog } from '../core/kinds/index.js';
 import { renderProvisioning, type ProvisioningOptions } from './provisioning.js';
 import { grafanaClient, pushToGrafana } from './push.js';
+import { loadKinds } from '../core/kinds/modules.js';
 
 export const DEFAULT_OUT = 'grafana/provisioning';
 
@@ -89,7 +89,7 @@ export async function runDashboards(argv: string[], env: NodeJS.ProcessEnv = pro
   }
   // The same kinds as the pipeline: the shipped profiles and the KIND_PROFILES directory (a bad profile throws ProfileError).
   const dir = args.kindProfiles ?? (env.KIND_PROFILES?.trim() || undefined);
-  args.options.kinds = KindCatalog.load(dir ? [dir] : []);
+  args.options.kinds = loadKinds(dir ? [dir] : []);
   const written = writeProvisioning(args.out, args.options);
   process.stdout.write(`wrote ${written.length} files under ${resolve(args.out)}\n`);
   if (!args.push) return;

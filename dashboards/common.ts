@@ -8,8 +8,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import { PipelineMetrics } from '../core/metrics.js';
-import type { Measurement, TagOf } from '../processors/sinks/influxdb/points.js';
-import { tagValues, type AnyInfluxQuery } from './influxql.js';
+import type { AnyInfluxQuery } from './influxql.js';
 
 export const DATASOURCES = {
   influxdb: { type: 'influxdb', uid: 'citybrain-influxdb', name: 'City Brain InfluxDB' },
@@ -104,17 +103,6 @@ export function percentOfTarget<B extends PercentPanel<B>>(panel: B, targetPerce
 export const byThresholds = () => new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds);
 export const lastValue = () => new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
 export const allValues = () => new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(true);
-
-/** A multi-value variable over a tag's values (All = every value). */
-export function tagVariable<M extends Measurement>(
-  name: string,
-  label: string,
-  measurement: M,
-  tag: TagOf<M>,
-  where?: { tag: TagOf<M>; value: string },
-): dashboard.QueryVariableBuilder {
-  return queryVariable(name, label, tagValues(measurement, tag, where));
-}
 
 /** A multi-value variable over the values a `SHOW TAG VALUES` query lists (All = every value). */
 export function queryVariable(name: string, label: string, query: string): dashboard.QueryVariableBuilder {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { KindCatalog } from '../core/index.js';
 import { profileMeasurements } from '../processors/sinks/influxdb/profile.js';
-import { select, selectFrom, tagValues, tagValuesFrom } from './influxql.js';
+import { defaultKinds } from '../core/kinds/modules.js';
+import { NOISE_MEASUREMENTS } from '../core/kinds/noise/points.js';
+import { LIGHTING_MEASUREMENTS } from '../core/kinds/streetlight/points.js';
+import { PIPELINE_MEASUREMENTS } from '../processors/sinks/influxdb/points.js';
+import { selectFrom, selector, tagValuesFrom } from './influxql.js';
+
+const { select, tagValues } = selector({ ...LIGHTING_MEASUREMENTS, ...NOISE_MEASUREMENTS, ...PIPELINE_MEASUREMENTS });
 
 describe('typed InfluxQL builder', () => {
   it('writes the query Grafana runs in raw mode, with its macros and variables left in place', () => {
@@ -54,7 +59,7 @@ describe('typed InfluxQL builder', () => {
   });
 
   it("checks a run-time measurement (a profile kind's) against its schema when the query is built", () => {
-    const manhole = profileMeasurements(KindCatalog.default().get('manhole')!.profile!);
+    const manhole = profileMeasurements(defaultKinds().get('manhole')!.profile!);
     const node = manhole.manhole_node!;
     expect(
       selectFrom('manhole_node', node)

@@ -1,7 +1,7 @@
 /**
  * A small typed InfluxQL builder for the dashboards (the Grafana SDK has no InfluxDB query builder).
- * Measurement, tag and field names are typed from the sink's schema (processors/sinks/influxdb/points.ts
- * `SCHEMA`): a misspelt name does not compile, and numeric aggregates (mean, max, ...) accept only
+ * Measurement, tag and field names are typed from the measurements a dashboard reads (a kind's
+ * `influx.measurements`, the sink's `PIPELINE_MEASUREMENTS`, bound with `selector`): a misspelt name does not compile, and numeric aggregates (mean, max, ...) accept only
  * numeric fields (InfluxQL refuses mean() of a boolean at query time, an empty panel in Grafana).
  *
  *   select('lighting').agg('last', 'rate', 'rate').where('scope', 'district').matches('name', 'district')
@@ -17,9 +17,10 @@
  * built (an unknown tag or field, or mean() of a non-number, throws), the same rule the types give
  * the built-in measurements at compile time.
  */
-import { SCHEMA, type Measurement, type MeasurementSchema } from '../processors/sinks/influxdb/points.js';
+import type { Measurements } from '../processors/sinks/influxdb/builder.js';
+import type { MeasurementSchema } from '../processors/sinks/influxdb/shape.js';
 
-/** Names of a measurement schema (literal for `SCHEMA` entries, any string for run-time schemas). */
+/** Names of a measurement schema (literal for schemas declared `as const`, any string for run-time schemas). */
 export type TagName<S extends MeasurementSchema> = keyof S['tags'] & string;
 export type TagVal<S extends MeasurementSchema, T extends TagName<S>> = S['tags'][T] extends readonly (infer V)[] ? V : string;
 export type FieldName<S extends MeasurementSchema> = keyof S['fields'] & string;
@@ -192,25 +193,29 @@ export interface AnyInfluxQuery {
   toString(): string;
 }
 
-/** Starts a query on one of the sink's built-in measurements (optionally in a retention policy, e.g. `rollup_1d`). */
-export function select<M extends Measurement>(measurement: M, policy?: string): InfluxQuery<(typeof SCHEMA)[M]> {
-  const schema = Object.hasOwn(SCHEMA, measurement) ? SCHEMA[measurement] : undefined;
-  if (!schema) throw new Error(`InfluxQL: the sink writes no measurement ${measurement}`);
-  return new InfluxQuery(measurement, schema, policy);
+/**
+ * `select` and `tagValues` over the measurements `schema` names, typed by it:
+ * `const { select } = selector({ ...LIGHTING_MEASUREMENTS, ...PIPELINE_MEASUREMENTS })`.
+ */
+export function selector<S extends Measurements>(schema: S) {
+  const of = (measurement: string) => {
+    const m = Object.hasOwn(schema, measurement) ? schema[measurement] : undefined;
+    if (!m) throw new Error(`InfluxQL: the sink writes no measurement ${measurement}`);
+    return m;
+  };
+  return {
+    /** Starts a query on one of the measurements (optionally in a retention policy, e.g. `rollup_1d`). */
+    select: <M extends keyof S & string>(measurement: M, policy?: string): InfluxQuery<S[M]> =>
+      new InfluxQuery(measurement, of(measurement) as S[M], policy),
+    /** `SHOW TAG VALUES` for a template variable (typed like the queries). */
+    tagValues: <M extends keyof S & string>(measurement: M, tag: TagName<S[M]>, where?: { tag: TagName<S[M]>; value: string }): string =>
+      tagValuesFrom(measurement, of(measurement) as S[M], tag, where),
+  };
 }
 
 /** Starts a query on a measurement known at run time by its schema (a profile kind's: processors/sinks/influxdb/profile.ts). */
 export function selectFrom<S extends MeasurementSchema>(measurement: string, schema: S, policy?: string): InfluxQuery<S> {
   return new InfluxQuery(measurement, schema, policy);
-}
-
-/** `SHOW TAG VALUES` for a template variable (typed like the queries). */
-export function tagValues<M extends Measurement>(
-  measurement: M,
-  tag: TagName<(typeof SCHEMA)[M]>,
-  where?: { tag: TagName<(typeof SCHEMA)[M]>; value: string },
-): string {
-  return tagValuesFrom(measurement, SCHEMA[measurement], tag, where);
 }
 
 /** `SHOW TAG VALUES` of a measurement known at run time by its schema; names checked like the queries'. */

@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { generateCity, KindCatalog, PipelineMetrics, TOPICS, type ProfileKpis } from '../core/index.js';
+import { generateCity, PipelineMetrics, TOPICS, type ProfileKpis } from '../core/index.js';
 import { INFLUXDB_FIXTURE_TIMEOUT_MS, influxdbFixture, type InfluxdbFixture } from '../infra/fixtures/influxdb.js';
 import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
 import { startSimulation, type Simulation } from '../simulators/index.js';
@@ -26,6 +26,7 @@ import { toPoints } from '../processors/sinks/influxdb/points.js';
 import { InfluxWriter } from '../processors/sinks/influxdb/writer.js';
 import { profileDashboardUid } from './boards/profile.js';
 import { allDashboards } from './provisioning.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 const HOUR = 3_600_000;
 const SPEED = 120;
@@ -70,7 +71,7 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
     // A fresh database per run, so nothing from another test file answers for this one.
     const database = `dash${Date.now().toString(36)}`;
     await fetch(`${influx.url}/query?${new URLSearchParams({ q: `CREATE DATABASE "${database}"` }).toString()}`, { method: 'POST' });
-    const registry = generateCity({ lamps: 480, parkingSpaces: 240, noiseStations: 12, wells: 8, seed: 20261126 });
+    const registry = generateCity(defaultKinds(), { lamps: 480, parkingSpaces: 240, noiseStations: 12, wells: 8, seed: 20261126 });
     pipeline = await startPipeline({
       config: testConfig({
         ALERT_HOLD_S: '10',
@@ -152,7 +153,7 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
   it("every InfluxQL query of the profile kinds' generated dashboards returns rows, from points toPoints makes of their records", async () => {
     const database = `dashp${Date.now().toString(36)}`;
     await fetch(`${influx.url}/query?${new URLSearchParams({ q: `CREATE DATABASE "${database}"` }).toString()}`, { method: 'POST' });
-    const kinds = KindCatalog.default();
+    const kinds = defaultKinds();
     const t0 = Date.now() - 30 * 60_000;
     const MIN = 60_000;
     const rec = (value: unknown) => ({ value: Buffer.from(JSON.stringify(value)) });
@@ -261,7 +262,7 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
     });
     try {
       for (const [topic, batch] of records) {
-        const { points, skipped } = toPoints(topic, batch);
+        const { points, skipped } = toPoints(topic, batch, defaultKinds());
         expect(skipped, topic).toBe(0);
         await writer.write(points);
       }

@@ -4,11 +4,11 @@ import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { KindCatalog } from '../core/kinds/index.js';
 import { DATASOURCES } from './common.js';
 import { parseDashboardsArgs, runDashboards, writeProvisioning } from './cli.js';
 import { allDashboards, datasources, renderProvisioning } from './provisioning.js';
 import { pushToGrafana, type GrafanaSend } from './push.js';
+import { defaultKinds, kindCatalog } from '../core/kinds/modules.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -165,7 +165,7 @@ describe('npm run dashboards: the provisioning tree', () => {
 });
 
 describe('profile kinds: one generated dashboard each', () => {
-  const kinds = KindCatalog.default();
+  const kinds = defaultKinds();
   const board = (kind: string) => {
     const file = renderProvisioning({ kinds }).get(`dashboards/city-brain/citybrain-${kind}.json`);
     expect(file, kind).toBeDefined();
@@ -247,10 +247,10 @@ describe('profile kinds: one generated dashboard each', () => {
   });
 
   it('follows the catalog: no profile kinds, no profile dashboards; a kind whose uid is taken is refused', () => {
-    const builtin = [...renderProvisioning({ kinds: new KindCatalog([]) }).keys()].filter((k) => k.endsWith('.json'));
+    const builtin = [...renderProvisioning({ kinds: kindCatalog() }).keys()].filter((k) => k.endsWith('.json'));
     expect(builtin).toHaveLength(7);
     const manhole = kinds.get('manhole')!.profile!;
-    expect(() => allDashboards(new KindCatalog([{ ...manhole, kind: 'overview' }]))).toThrow(/two dashboards with uid citybrain-overview/);
+    expect(() => allDashboards(kindCatalog([{ ...manhole, kind: 'overview' }]))).toThrow(/two dashboards with uid citybrain-overview/);
   });
 });
 

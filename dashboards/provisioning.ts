@@ -12,17 +12,13 @@
  * `dashboardsPath` when the JSON files live elsewhere.
  */
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { KindCatalog } from '../core/kinds/index.js';
+import type { KindCatalog } from '../core/kinds/index.js';
 import { DATASOURCES, FOLDER } from './common.js';
-import { lightingDashboard } from '../core/kinds/streetlight/dashboard.js';
-import { noiseDashboard } from '../core/kinds/noise/dashboard.js';
 import { nodesDashboard } from './boards/nodes.js';
 import { overviewDashboard } from './boards/overview.js';
-import { parkingDashboard } from '../core/kinds/parking/dashboard.js';
 import { pipelineDashboard } from './boards/pipeline.js';
-import { profileDashboard } from './boards/profile.js';
-import { springsDashboard } from '../core/kinds/groundwater/dashboard.js';
 import { toYaml, type Yaml } from './yaml.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 export interface ProvisioningOptions {
   /** InfluxDB as Grafana reaches it; default `http://influxdb:8086` (the compose service). */
@@ -39,7 +35,7 @@ export interface ProvisioningOptions {
   dashboardsPath?: string;
   /** Prometheus job that scrapes the pipeline (the pipeline-down rule); default `city-brain`. */
   prometheusJob?: string;
-  /** The kinds whose profile kinds get a dashboard; default the built-in kinds and the shipped profiles. */
+  /** The kinds that get a dashboard each; default the built-in kinds and the shipped profiles. */
   kinds?: KindCatalog;
 }
 
@@ -53,21 +49,12 @@ export const DEFAULTS: Required<Omit<ProvisioningOptions, 'influxUser' | 'kinds'
 };
 
 /**
- * Every dashboard, in menu order: the built-in kinds', one per profile kind of `kinds`, then node
- * health and the pipeline. Throws when a profile kind's dashboard would take another's uid (a kind
+ * Every dashboard, in menu order: the overview, one per kind of `kinds` (its module's), then node
+ * health and the pipeline. Throws when a kind's dashboard would take another's uid (a profile kind
  * called `overview`, `nodes`, ...), since one file would overwrite the other.
  */
-export function allDashboards(kinds: KindCatalog = KindCatalog.default()): dashboard.Dashboard[] {
-  const boards = [
-    overviewDashboard(),
-    lightingDashboard(),
-    springsDashboard(),
-    noiseDashboard(),
-    parkingDashboard(),
-    ...kinds.profiles().map((p) => profileDashboard(p)),
-    nodesDashboard(),
-    pipelineDashboard(),
-  ];
+export function allDashboards(kinds: KindCatalog = defaultKinds()): dashboard.Dashboard[] {
+  const boards = [overviewDashboard(), ...kinds.modules().map((m) => m.dashboard()), nodesDashboard(), pipelineDashboard()];
   const seen = new Set<string>();
   for (const b of boards) {
     if (seen.has(b.uid!)) throw new Error(`two dashboards with uid ${b.uid}: rename the profile kind`);

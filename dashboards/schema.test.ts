@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KindCatalog } from '../core/kinds/index.js';
 import { profileDashboard } from './boards/profile.js';
 import { renderProvisioning } from './provisioning.js';
 import { runSchemaCheck, schemaCheckBinary } from './schema.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 let binary = '';
 const dir = mkdtempSync(join(tmpdir(), 'citybrain-schema-'));
@@ -53,7 +53,7 @@ describe("dashboards against Grafana's schema (grafana-foundation-sdk Go models,
   });
 
   it('a profile kind with an enum field gets a board that passes too', () => {
-    const manhole = KindCatalog.default().get('manhole')!.profile!;
+    const manhole = defaultKinds().get('manhole')!.profile!;
     const board = profileDashboard({
       ...manhole,
       kind: 'valve',

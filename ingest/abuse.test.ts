@@ -8,6 +8,7 @@ import { testNow } from '../test/clock.js';
 import { authPipeline, type AuthPipeline } from '../test/auth-pipeline.js';
 import { metricValue, waitFor } from '../test/helpers.js';
 import { connectPacket, encodeLength } from '../test/mqtt-raw.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 const MiB = 1024 * 1024;
 
@@ -18,7 +19,7 @@ const MiB = 1024 * 1024;
  * levels deep costs only its own entry.
  */
 describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesting', () => {
-  const registry = generateCity();
+  const registry = generateCity(defaultKinds());
   const wells = registry.ofKind('groundwater').filter((w) => !w.gatewayId);
   const well = wells[0]!; // the device whose PUBACKs are timed
   const lateWell = wells[1]!; // logs in for the first time during the flood

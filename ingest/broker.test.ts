@@ -12,6 +12,7 @@ import { TEST_START } from '../test/clock.js';
 import { metricValue, waitFor } from '../test/helpers.js';
 import { TelemetryBridge } from './bridge.js';
 import { startBroker, type RunningBroker } from './broker.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 /**
  * Backpressure through a real in-process log whose only consumer is stalled: acknowledgements
@@ -23,9 +24,9 @@ describe('ingest backpressure', () => {
   afterEach(async () => broker?.close());
 
   async function setup(maxLag: number, maxInflight: number) {
-    const registry = generateCity();
+    const registry = generateCity(defaultKinds());
     const transport = new MemoryTransport({ maxLag });
-    await transport.ensureTopics(topicSpecs(1));
+    await transport.ensureTopics(topicSpecs(defaultKinds(), 1));
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const consumed: string[] = [];
@@ -148,11 +149,11 @@ describe('connection rate limit', () => {
 
   it('closes connections over the per-IP burst before any MQTT is read', async () => {
     const transport = new MemoryTransport();
-    await transport.ensureTopics(topicSpecs(1));
+    await transport.ensureTopics(topicSpecs(defaultKinds(), 1));
     const metrics = new PipelineMetrics({ defaultMetrics: false });
     const logger = pino({ level: 'silent' });
     const bridge = new TelemetryBridge({
-      registry: generateCity(),
+      registry: generateCity(defaultKinds()),
       producer: await transport.producer(),
       metrics,
       logger,
@@ -212,11 +213,11 @@ describe('connection rate limit', () => {
       );
       const ca = readFileSync(join(dir, 'cert.pem'));
       const transport = new MemoryTransport();
-      await transport.ensureTopics(topicSpecs(1));
+      await transport.ensureTopics(topicSpecs(defaultKinds(), 1));
       const metrics = new PipelineMetrics({ defaultMetrics: false });
       const logger = pino({ level: 'silent' });
       const bridge = new TelemetryBridge({
-        registry: generateCity(),
+        registry: generateCity(defaultKinds()),
         producer: await transport.producer(),
         metrics,
         logger,

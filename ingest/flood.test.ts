@@ -5,6 +5,7 @@ import { generateCity, type RegistryNode } from '../core/index.js';
 import { metricValue, testConfig, waitFor } from '../test/helpers.js';
 import { acceptedIn, processedIn } from '../test/reference.js';
 import { testNow } from '../test/clock.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 /**
  * A flood of malformed messages at ten times the rate of the valid traffic, from other clients,
@@ -18,7 +19,7 @@ import { testNow } from '../test/clock.js';
  * acknowledgement to arrive, whichever message it is, not the acknowledgement of the last one sent).
  * Readings are stamped in simulated time (test/clock.ts), the pipeline's clock is the test clock.
  */
-const registry = generateCity();
+const registry = generateCity(defaultKinds());
 const VALID = 1000;
 const PER_TICK = 5;
 const RATIO = 10;

@@ -4,7 +4,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
 import {
   generateCity,
-  isBuiltinNode,
   MemoryTransport,
   seededRandom,
   TOPICS,
@@ -12,11 +11,11 @@ import {
   type RegistryNode,
   type RejectedRecord,
 } from '../core/index.js';
-import { generateReading, normalState } from '../simulators/models/index.js';
 import { testNow } from '../test/clock.js';
 import { metricValue, testConfig, waitFor } from '../test/helpers.js';
 import { connectPacket, DISCONNECT, PINGREQ, publishPacket, subscribePacket } from '../test/mqtt-raw.js';
 import { acceptedIn, processedIn, rejectedIn } from '../test/reference.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 /**
  * Fuzzing the embedded broker, deterministically (fixed seeds; a failure reproduces):
@@ -34,7 +33,7 @@ import { acceptedIn, processedIn, rejectedIn } from '../test/reference.js';
  * receives from clients other than the test's own (read by wrapping the log's producer).
  * Readings are stamped in simulated time (test/clock.ts), the pipeline's clock is the test clock.
  */
-const registry = generateCity();
+const registry = generateCity(defaultKinds());
 const all = [...registry.all()];
 /** The well-behaved device's nodes, apart from the fuzz targets (no repeats of node and time). */
 const steady = all.slice(-200);
@@ -232,18 +231,9 @@ function randomValue(rand: Rand, depth: number): unknown {
   }
 }
 
+/** A valid reading of node `n`: its kind module's sample. */
 function validReading(n: RegistryNode, ts: number): Record<string, unknown> {
-  if (!isBuiltinNode(n)) return { ...generateReading(n, ts, { seed: 1, scenario: normalState(ts), kinds: registry.kinds }) };
-  switch (n.kind) {
-    case 'streetlight':
-      return { ts, powerState: 'on', dim: 100, powerW: 96 };
-    case 'parking':
-      return { ts, status: 'occupied', batteryV: 3.3 };
-    case 'noise':
-      return { ts, laeq: 55.2, lamax: 70.1, periodS: 60 };
-    case 'groundwater':
-      return { ts, waterTableM: 28.31, tempC: 16.5 };
-  }
+  return { ts, ...registry.kinds.get(n.kind)!.sample(n, ts, 0.5) };
 }
 
 /** A JSON-ish payload for node `n`: random structure, a mutated valid reading, or stranger bytes. */

@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
-import { generateCity, isBuiltinNode, type BuiltinNode, type RegistryNode } from '../core/index.js';
+import { generateCity, type RegistryNode } from '../core/index.js';
 import { metricValue, testConfig, waitFor } from '../test/helpers.js';
 import { RawDevice } from '../test/mqtt-raw.js';
 import { acceptedIn, processedIn, rejectedIn } from '../test/reference.js';
 import { testNow } from '../test/clock.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 /**
  * 5,000 devices lose their connections at once (a network blip in front of the broker) and all
@@ -23,21 +24,13 @@ import { testNow } from '../test/clock.js';
  */
 const DEVICES = 5000;
 const ADDRESSES = 25;
-const registry = generateCity({ lamps: 3800 }); // 5,072 nodes of the built-in kinds, then the profile kinds'
-const nodes = [...registry.all()].filter(isBuiltinNode).slice(0, DEVICES);
+const registry = generateCity(defaultKinds(), { lamps: 3800 }); // 5,072 nodes of the built-in kinds, then the profile kinds'
+const nodes = [...registry.all()].filter((n) => !registry.kinds.get(n.kind)!.profile).slice(0, DEVICES);
 
 const topic = (n: RegistryNode) => `city/${n.district}/${n.kind}/${n.nodeId}/telemetry`;
-function reading(n: BuiltinNode, ts: number): string {
-  switch (n.kind) {
-    case 'streetlight':
-      return JSON.stringify({ ts, powerState: 'on', dim: 100 });
-    case 'parking':
-      return JSON.stringify({ ts, status: 'free', batteryV: 3.3 });
-    case 'noise':
-      return JSON.stringify({ ts, laeq: 52.5, periodS: 60 });
-    case 'groundwater':
-      return JSON.stringify({ ts, waterTableM: 28.4 });
-  }
+/** A reading of node `n` at `ts`: its kind module's sample. */
+function reading(n: RegistryNode, ts: number): string {
+  return JSON.stringify({ ts, ...registry.kinds.get(n.kind)!.sample(n, ts, 0.5) });
 }
 
 describe('reconnect storm on the embedded broker', () => {

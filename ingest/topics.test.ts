@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseTopic } from './topics.js';
-import { KindCatalog } from '../core/index.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
-const kinds = KindCatalog.default();
+const kinds = defaultKinds();
 
 describe('topic contract', () => {
   it('parses telemetry, status and gateway batch topics', () => {

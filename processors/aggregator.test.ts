@@ -1,7 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  KindCatalog,
   MemoryTransport,
   NodeRegistry,
   parseJson,
@@ -16,6 +15,7 @@ import { at, config } from '../test/fixtures.js';
 import { Aggregator } from './aggregator.js';
 import type { PartitionPartial } from './partial.js';
 import { readToEnd } from './state/index.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 const NOW = at('2026-06-21T22:00:00');
 const spaces: RegistryNode[] = Array.from({ length: 10 }, (_, i) => ({
@@ -28,7 +28,7 @@ const spaces: RegistryNode[] = Array.from({ length: 10 }, (_, i) => ({
   lotName: 'Lot 1',
   spaces: 10,
 }));
-const registry = new NodeRegistry(spaces);
+const registry = new NodeRegistry(spaces, [], defaultKinds());
 const battery: AlertCondition = {
   alertname: 'NodeBatteryLow',
   severity: 'minor',
@@ -51,7 +51,7 @@ describe('aggregator', () => {
 
   async function start() {
     const transport = new MemoryTransport();
-    await transport.ensureTopics(topicSpecs());
+    await transport.ensureTopics(topicSpecs(defaultKinds()));
     const producer = await transport.producer();
     aggregator = new Aggregator({
       registry,
@@ -106,7 +106,7 @@ describe('aggregator', () => {
     await aggregator!.tick();
     const sections = aggregator!.kpis() as unknown as Record<string, unknown>;
     const published = new Map<string, unknown>();
-    for (const kind of KindCatalog.default().names()) {
+    for (const kind of defaultKinds().names()) {
       const records = (await read(TOPICS.metrics(kind))) as { ts: number; kpis: unknown }[];
       expect(records.length, TOPICS.metrics(kind)).toBeGreaterThan(0);
       published.set(kind, records.at(-1)!.kpis);

@@ -13,7 +13,6 @@ import {
   type AlertState,
   type Config,
   type Consumer,
-  type Kind,
   type KindCatalog,
   type Kpis,
   type NodeRegistry,
@@ -23,13 +22,8 @@ import {
   type StreamTransport,
 } from '../core/index.js';
 import { AlertEvaluator, type EvaluatorState } from './alerts/evaluator.js';
-import { GroundwaterMerger } from '../core/kinds/groundwater/merge.js';
 import { HealthMerger, type HealthSection, type RejectionSection } from './health/processor.js';
-import { LightingMerger } from '../core/kinds/streetlight/merge.js';
-import { NoiseMerger } from '../core/kinds/noise/merge.js';
 import type { PartitionPartial } from './partial.js';
-import { ParkingMerger } from '../core/kinds/parking/merge.js';
-import { ProfileMerger } from './profile/merge.js';
 import { readJsonFile, readToEnd, writeFileAtomic } from './state/index.js';
 import { Listeners, Ticker } from './ticker.js';
 import { appendAll, type EvalContext, type KindMerger } from './types.js';
@@ -50,23 +44,9 @@ export interface AggregatorOptions {
   alertsFile?: string | null;
 }
 
-type Mergers = { [K in Kind]: KindMerger };
-
-/** One merger per built-in kind (typed: a kind added to KINDS and not here does not compile). */
-export function createKindMergers(): Mergers {
-  return {
-    streetlight: new LightingMerger(),
-    groundwater: new GroundwaterMerger(),
-    noise: new NoiseMerger(),
-    parking: new ParkingMerger(),
-  };
-}
-
-/** One merger per kind of the catalog: the built-in ones and one per profile kind. */
-export function mergersFor(kinds: KindCatalog): Map<string, KindMerger> {
-  const map = new Map<string, KindMerger>(Object.entries(createKindMergers()));
-  for (const profile of kinds.profiles()) map.set(profile.kind, new ProfileMerger(profile));
-  return map;
+/** One merger per kind of the catalog (each kind module's), by kind name. */
+export function mergersFor(kinds: KindCatalog, config: Config): Map<string, KindMerger> {
+  return new Map(kinds.modules().map((m) => [m.name, m.merger(config) as KindMerger]));
 }
 
 /**
@@ -93,7 +73,7 @@ export class Aggregator {
 
   constructor(options: AggregatorOptions) {
     this.#o = options;
-    this.#mergers = mergersFor(options.registry.kinds);
+    this.#mergers = mergersFor(options.registry.kinds, options.config);
     this.#alertsFile =
       options.alertsFile !== undefined
         ? options.alertsFile

@@ -6,6 +6,7 @@ import { EventClock } from './clock.js';
 import { Deduplicator } from './dedup.js';
 import { FakeKind } from './fake-kind.js';
 import { NodeHealth } from './health/processor.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 const station: RegistryNode = {
   nodeId: 'NS-1',
@@ -16,7 +17,7 @@ const station: RegistryNode = {
   station: 'Daming Lake',
   zoneClass: '1',
 };
-const registry = new NodeRegistry([station]);
+const registry = new NodeRegistry([station], [], defaultKinds());
 const WALL = at('2026-06-21T12:00:00');
 
 function setup() {

@@ -17,6 +17,7 @@ import {
 import { at, config } from '../test/fixtures.js';
 import { ProcessorHost } from './host.js';
 import { FileSnapshotStore, type SnapshotStore } from './state/index.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 const station: RegistryNode = {
   nodeId: 'NS-LATE',
@@ -27,7 +28,7 @@ const station: RegistryNode = {
   station: 'Daming Lake',
   zoneClass: '1',
 };
-const registry = new NodeRegistry([station]);
+const registry = new NodeRegistry([station], [], defaultKinds());
 const cfg = config({ ALLOWED_LATENESS_S: '600', EVAL_INTERVAL_MS: '60000', STATE_SNAPSHOT_INTERVAL_MS: '3600000' });
 
 /** The reference stream, in log order (ALLOWED_LATENESS_S = 600: the watermark is the newest ts minus 10 minutes). */
@@ -62,7 +63,7 @@ function records(): { key: string; value: Buffer }[] {
 
 async function setup() {
   const transport = new MemoryTransport({ retryDelayMs: 10 });
-  await transport.ensureTopics(topicSpecs());
+  await transport.ensureTopics(topicSpecs(defaultKinds()));
   const producer = await transport.producer();
   // A group that reads nothing keeps every record retained, so a later host can replay them all.
   let release!: () => void;

@@ -29,7 +29,7 @@ import { Listeners, Ticker } from './ticker.js';
 import type { EvalContext } from './types.js';
 
 // Moved to parts of their own; still exported here for the code that imports them from the host.
-export { createKindProcessors, processorsFor, type Processors } from './kind-processors.js';
+export { processorsFor } from './kind-processors.js';
 export { defaultStateStore, snapshotNode } from './snapshots.js';
 
 export interface HostOptions {

@@ -5,14 +5,15 @@ import { generateReading } from '../simulators/models/index.js';
 import { at, config, record } from '../test/fixtures.js';
 import { GroundwaterMerger } from '../core/kinds/groundwater/merge.js';
 import type { GroundwaterSection, WellRow } from '../core/kinds/groundwater/processor.js';
-import { createKindProcessors, processorsFor } from './host.js';
+import { processorsFor } from './host.js';
 import { NoiseMerger } from '../core/kinds/noise/merge.js';
 import type { NoiseSection } from '../core/kinds/noise/processor.js';
 import { ParkingMerger } from '../core/kinds/parking/merge.js';
-import { createKindMergers, mergersFor } from './aggregator.js';
+import { mergersFor } from './aggregator.js';
 import type { EvalContext } from './types.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
-const city = generateCity({ lamps: 600, parkingSpaces: 400, noiseStations: 24, wells: 10, seed: 7 });
+const city = generateCity(defaultKinds(), { lamps: 600, parkingSpaces: 400, noiseStations: 24, wells: 10, seed: 7 });
 const START = at('2026-06-21T21:30:00'); // lamps on, a GB 3096 night hour closes at 22:00 and 23:00
 const END = START + 100 * 60_000;
 const cfg = config();
@@ -26,14 +27,14 @@ describe('every merger: partials of any split of the nodes merge into the KPIs o
   // One set of processors fed 100 simulated minutes of the demo scenario (a dark circuit, wells under
   // and falling towards their lines, a full lot, a noisy station), every node at its own interval.
   const processors = processorsFor(cfg, city.kinds);
-  const scenario = buildScenario('demo', [...city.all()], { seed: 3, start: START });
+  const scenario = buildScenario('demo', [...city.all()], { seed: 3, start: START, kinds: defaultKinds() });
   for (const node of city.all()) {
     const every = city.expectedIntervalS(node) * 1000;
     for (let t = START + (node.nodeId.length % 7) * 1000; t < END; t += every) {
-      processors.get(node.kind)!.apply(record(node, generateReading(node, t, { seed: 3, scenario }) as never), node);
+      processors.get(node.kind)!.apply(record(node, generateReading(node, t, { seed: 3, scenario, kinds: defaultKinds() }) as never), node);
     }
   }
-  const mergers = mergersFor(city.kinds);
+  const mergers = mergersFor(city.kinds, cfg);
 
   for (const kind of city.kinds.names()) {
     it(`${kind}: 1, 3 and 12 partitions give the same KPIs and alert conditions`, () => {
@@ -81,11 +82,11 @@ describe('lighting merger across the switch-off', () => {
     const night = at('2026-06-21T22:00:00');
     const day = at('2026-06-22T12:00:00');
     const dayCtx: EvalContext = { now: day, since: night - 3_600_000, config: cfg, registry: city };
-    const processor = createKindProcessors(cfg).streetlight;
+    const processor = processorsFor(cfg, city.kinds).get('streetlight')!;
     for (const lamp of lamps) processor.apply(record(lamp, { ts: day - 60_000, powerState: 'off' }), lamp);
     const daySection = processor.partial(lamps, dayCtx).section;
 
-    const fresh = createKindMergers().streetlight;
+    const fresh = mergersFor(city.kinds, cfg).get('streetlight')!;
     fresh.merge([], { ...dayCtx, now: night }); // the aggregator's first evaluation, at night, before any partial
     const carried = fresh.merge([daySection], dayCtx).kpis as { rate: number | null; roads: { total: number } };
     expect(carried.rate).toBeNull();
@@ -152,7 +153,7 @@ describe('mergers, hand-computed', () => {
         lotName: `Lot ${id}`,
         spaces,
       }));
-    const c: EvalContext = { ...ctx, registry: new NodeRegistry([...lot('A', 20), ...lot('B', 10)]) };
+    const c: EvalContext = { ...ctx, registry: new NodeRegistry([...lot('A', 20), ...lot('B', 10)], [], defaultKinds()) };
     // Lot A: 12 + 7 occupied, 1 free = 19 of 20 known = 95 % -> full (PARKING_FULL 0.95); 3 sessions of 30 min.
     // Lot B: 2 occupied, 6 free, 2 spaces never reported -> unknown. City: 21 of 28 known occupied.
     const { kpis, conditions } = new ParkingMerger().merge(

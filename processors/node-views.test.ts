@@ -4,6 +4,7 @@ import { at, config, lamp } from '../test/fixtures.js';
 import { FakeKind } from './fake-kind.js';
 import { NodeHealth } from './health/processor.js';
 import { nodeView, nodeViews, type ViewSources } from './node-views.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 const station: RegistryNode = {
   nodeId: 'NS-1',
@@ -16,7 +17,7 @@ const station: RegistryNode = {
 };
 // Registry order: SL-1 Lixia, NS-1 Lixia, SL-2 Shizhong, SL-3 Lixia, SL-4 Lixia.
 const nodes = [lamp(1), station, lamp(2, { district: 'Shizhong' }), lamp(3), lamp(4)];
-const registry = new NodeRegistry(nodes);
+const registry = new NodeRegistry(nodes, [], defaultKinds());
 const NOW = at('2026-06-21T10:00:00');
 // Lamps report every 300 s; with ONLINE_GRACE_FACTOR 3 a lamp is online for 15 minutes after its last reading.
 const ctx = { now: NOW, since: NOW - 86_400_000, config: config(), registry };

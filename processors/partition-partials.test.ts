@@ -6,6 +6,7 @@ import { FakeKind } from './fake-kind.js';
 import { NodeHealth } from './health/processor.js';
 import { PartitionIndex } from './partition-index.js';
 import { buildPartials, parseSource, type PartialSources } from './partition-partials.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 const station: RegistryNode = {
   nodeId: 'NS-1',
@@ -17,7 +18,7 @@ const station: RegistryNode = {
   zoneClass: '1',
 };
 const nodes = [lamp(1), station, lamp(2, { district: 'Shizhong' })];
-const registry = new NodeRegistry(nodes);
+const registry = new NodeRegistry(nodes, [], defaultKinds());
 const NOW = at('2026-06-21T10:00:00');
 
 function setup() {

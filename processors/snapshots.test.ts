@@ -18,6 +18,7 @@ import { NodeHealth } from './health/processor.js';
 import { PartitionIndex } from './partition-index.js';
 import { PartitionSnapshots, restoreSnapshot, snapshotNode, SnapshotOffsets, stateStoreFor, takeSnapshot } from './snapshots.js';
 import { FileSnapshotStore, TopicSnapshotStore, type PartitionSnapshot, type SnapshotStore } from './state/index.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 const station: RegistryNode = {
   nodeId: 'NS-1',
@@ -29,7 +30,7 @@ const station: RegistryNode = {
   zoneClass: '1',
 };
 const quiet: RegistryNode = { ...station, nodeId: 'NS-2' };
-const registry = new NodeRegistry([station, quiet]);
+const registry = new NodeRegistry([station, quiet], [], defaultKinds());
 const WALL = at('2026-06-21T12:00:00');
 
 function newState(): ReadingState & { noise: FakeKind } {

@@ -10,6 +10,7 @@ import { generateCity } from '../core/index.js';
 import { provisionFile } from '../ingest/auth/index.js';
 import { metricValue, testConfig } from '../test/helpers.js';
 import { parseSimulateArgs, resolveStart, runSimulate, SimulateUsageError } from './cli.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 function capture() {
   const stream = new PassThrough();
@@ -147,7 +148,7 @@ describe('simulate with device credentials (broker with MQTT_AUTH=on)', () => {
 
   it('logs every gateway and device in with --credentials, and names a missing secrets file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'city-brain-sim-auth-'));
-    const registry = generateCity();
+    const registry = generateCity(defaultKinds());
     await provisionFile({ registry, out: join(dir, 'credentials.json'), secrets: join(dir, 'secrets.json'), allNodes: false });
     const pipeline = await startPipeline({
       config: testConfig({ MQTT_AUTH: 'on', MQTT_CREDENTIALS: join(dir, 'credentials.json') }),

@@ -1,11 +1,15 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { citySizeFor, generateCity, KindCatalog, loadRegistryFile, type NodeRegistry } from '../core/index.js';
+import { citySizeFor, generateCity, loadRegistryFile, type NodeRegistry } from '../core/index.js';
 import { loadDeviceSecrets } from '../ingest/auth/index.js';
 import type { SimLogger, SimulationStats } from './engine.js';
 import { nightStart, startSimulation, type SimulationOptions } from './publisher.js';
-import { SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, parseScenario } from './scenarios.js';
+import { parseScenario, scenarioDescriptions } from './scenarios.js';
 import { SimulateUsageError } from '../core/errors.js';
+import { defaultKinds, loadKinds } from '../core/kinds/modules.js';
+
+/** The scenarios with the built-in kinds and the shipped profiles (a registry's KIND_PROFILES may add more). */
+const SCENARIOS = scenarioDescriptions(defaultKinds());
 
 export const SIMULATE_USAGE = `usage: city-brain simulate [flags]
 
@@ -14,7 +18,7 @@ export const SIMULATE_USAGE = `usage: city-brain simulate [flags]
   --registry FILE      node registry (.json or .csv) instead of a generated city
   --rate R             readings per second at most (default: unlimited)
   --speed X            simulated time runs X times faster than the wall clock (default 1)
-  --scenario NAME      ${SCENARIO_NAMES.join(' | ')}; mix with +, e.g. circuit-dark+bad-payloads (default normal)
+  --scenario NAME      ${[...SCENARIOS.keys()].join(' | ')}; mix with +, e.g. circuit-dark+bad-payloads (default normal)
   --seed S             seed of the readings (default 1; the generated city itself always uses the default city seed)
   --duration SECONDS   stop after this many wall seconds (default: until SIGINT/SIGTERM)
   --qos 0|1            MQTT QoS (default 1)
@@ -56,7 +60,7 @@ const flagsSchema = z.object({
     .default('normal')
     .superRefine((s, ctx) => {
       try {
-        parseScenario(s);
+        parseScenario(s, defaultKinds());
       } catch (e) {
         ctx.addIssue({ code: 'custom', message: (e as Error).message });
       }
@@ -180,7 +184,7 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
     return;
   }
   if (flags.listScenarios) {
-    for (const name of SCENARIO_NAMES) out.write(`${name.padEnd(20)} ${SCENARIO_DESCRIPTIONS[name]}\n`);
+    for (const [name, what] of SCENARIOS) out.write(`${name.padEnd(20)} ${what}\n`);
     return;
   }
 
@@ -190,10 +194,10 @@ export async function runSimulate(argv: string[], io: SimulateIo = {}): Promise<
   try {
     if (flags.credentials) credentials = await loadDeviceSecrets(flags.credentials);
     if (flags.registry) {
-      registry = await loadRegistryFile(flags.registry, KindCatalog.load(process.env.KIND_PROFILES ? [process.env.KIND_PROFILES] : []));
+      registry = await loadRegistryFile(flags.registry, loadKinds(process.env.KIND_PROFILES ? [process.env.KIND_PROFILES] : []));
       nodeLimit = flags.nodes;
     } else {
-      registry = flags.nodes === undefined ? generateCity() : generateCity(citySizeFor(flags.nodes));
+      registry = flags.nodes === undefined ? generateCity(defaultKinds()) : generateCity(defaultKinds(), citySizeFor(flags.nodes));
     }
   } catch (e) {
     err.write(`simulate: ${(e as Error).message}\n`);

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { generateCity } from '../core/index.js';
 import { SimulationEngine, selectNodes, type PublishSink } from './engine.js';
 import { buildScenario } from './scenarios.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
-const city = generateCity({ lamps: 200, parkingSpaces: 120, noiseStations: 12, wells: 5 });
+const city = generateCity(defaultKinds(), { lamps: 200, parkingSpaces: 120, noiseStations: 12, wells: 5 });
 const nodes = [...city.all()];
 const START = Date.parse('2026-03-09T14:00:00Z'); // 22:00 local
 const WALL0 = 5_000_000;
@@ -24,7 +25,7 @@ function engineFor(opts: { speed: number; rate?: number; warmupS?: number; scena
     {
       registry: city,
       nodes,
-      scenario: buildScenario(opts.scenario ?? 'normal', nodes, { seed: 9, start: START }),
+      scenario: buildScenario(opts.scenario ?? 'normal', nodes, { seed: 9, start: START, kinds: defaultKinds() }),
       seed: 9,
       rate: opts.rate ?? Infinity,
       speed: opts.speed,

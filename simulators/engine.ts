@@ -3,7 +3,7 @@ import { DueHeap, type NodeOf, type NodeRegistry, type RegistryNode } from '../c
 import { seededRandom } from '../core/random.js';
 import { hashString, unit } from './hash.js';
 import { TokenBucket } from './token-bucket.js';
-import type { ModelContext, ScenarioState } from './models/context.js';
+import type { ScenarioState, SimulationContext } from './models/context.js';
 import { generateReading } from './models/index.js';
 import { parkingNextBoundary, parkingOccupied } from '../core/kinds/parking/model.js';
 import { BAD_PAYLOAD_KINDS, batchTopic, makeBadPayload, telemetryTopic, type BadPayloadKind } from './scenarios.js';
@@ -96,7 +96,7 @@ const STEP_BUDGET_MS = 25;
 export class SimulationEngine {
   readonly #o: EngineOptions;
   readonly #sink: PublishSink;
-  readonly #ctx: ModelContext;
+  readonly #ctx: SimulationContext;
   readonly #nodes: readonly RegistryNode[];
   readonly #interval: Float64Array;
   readonly #phase: Float64Array;

@@ -6,6 +6,7 @@ import { generateCity, localHour } from '../core/index.js';
 import { lampsScheduledOn } from '../core/kinds/streetlight/model.js';
 import { nightStart, startSimulation } from './publisher.js';
 import { testNow } from '../test/clock.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 let broker: Aedes;
 let server: Server;
@@ -25,7 +26,7 @@ afterAll(async () => {
 
 describe('publishing over MQTT', () => {
   it('publishes gateway batches and direct telemetry on the contract topics', async () => {
-    const registry = generateCity({ lamps: 80, parkingSpaces: 40, noiseStations: 6, wells: 3, seed: 11 });
+    const registry = generateCity(defaultKinds(), { lamps: 80, parkingSpaces: 40, noiseStations: 6, wells: 3, seed: 11 });
     const sub: MqttClient = await connectAsync(url, { clientId: 'sim-test-sub', clean: true });
     const received: { topic: string; payload: Buffer }[] = [];
     sub.on('message', (topic, payload) => received.push({ topic, payload }));
@@ -98,7 +99,7 @@ describe('publishing over MQTT', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const registry = generateCity({ lamps: 10, parkingSpaces: 5, noiseStations: 1, wells: 1 });
+    const registry = generateCity(defaultKinds(), { lamps: 10, parkingSpaces: 5, noiseStations: 1, wells: 1 });
     await expect(startSimulation({ url: `mqtt://127.0.0.1:${port}`, registry, connectTimeoutMs: 2_000 })).rejects.toThrow(
       /cannot connect to mqtt:\/\/127\.0\.0\.1/,
     );

@@ -10,6 +10,7 @@ import { generateCity, localDayStart, type NodeRegistry } from '../core/index.js
 import { testConfig, waitFor, metricValue } from '../test/helpers.js';
 import { startSimulation, type Simulation } from './publisher.js';
 import { buildScenario } from './scenarios.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 const HOUR = 3_600_000;
 /** 21:50 local yesterday: lamps on, night noise limits from 22:00, half-night not before 22:30. */
@@ -40,7 +41,7 @@ async function run(registry: NodeRegistry, scenario: string, tuning = {}) {
   return { pipeline, sim, api, alerts, kpis, metrics };
 }
 
-const city = generateCity({ lamps: 480, parkingSpaces: 400, noiseStations: 12, wells: 6 });
+const city = generateCity(defaultKinds(), { lamps: 480, parkingSpaces: 400, noiseStations: 12, wells: 6 });
 
 describe('scenario normal, end to end', () => {
   let r: Awaited<ReturnType<typeof run>> | undefined;
@@ -84,7 +85,7 @@ describe('fault scenarios, end to end', () => {
   let sim: Simulation | undefined;
   const scenarioName = 'circuit-dark+spring-drought+night-construction+parking-rush+gateway-outage+bad-payloads+rainstorm+cover-displaced';
   const tuning = { darkCircuits: 2, outageAfterS: 60, outageDurationS: 600, badShare: 0.03 };
-  const plan = buildScenario(scenarioName, [...city.all()], { seed: 4, start: START, tuning });
+  const plan = buildScenario(scenarioName, [...city.all()], { seed: 4, start: START, tuning, kinds: defaultKinds() });
   const outage = plan.outage!;
   const gatewayLamps = new Set(
     city

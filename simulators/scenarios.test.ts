@@ -1,23 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { generateCity, noisePeriod, type ProfileReading, type RegistryNode } from '../core/index.js';
 import { SimulationEngine, type PublishSink } from './engine.js';
-import type { ModelContext } from './models/context.js';
+import type { SimulationContext } from './models/context.js';
 import { generateReading } from './models/index.js';
 import { groundwaterModel } from '../core/kinds/groundwater/model.js';
 import { ZONE_LIMITS as NOISE_LIMITS } from '../core/index.js';
 import { noiseModel } from '../core/kinds/noise/model.js';
 import { parkingOccupied } from '../core/kinds/parking/model.js';
 import { streetlightModel } from '../core/kinds/streetlight/model.js';
-import { BAD_PAYLOAD_KINDS, buildScenario, parseScenario, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES } from './scenarios.js';
+import { BAD_PAYLOAD_KINDS, buildScenario, parseScenario, scenarioDescriptions } from './scenarios.js';
 import { trendCmPerDay } from '../core/kinds/groundwater/level.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
-const city = generateCity({ lamps: 600, parkingSpaces: 600, noiseStations: 24, wells: 8 });
+const city = generateCity(defaultKinds(), { lamps: 600, parkingSpaces: 600, noiseStations: 24, wells: 8 });
 const nodes = [...city.all()];
 const DAY0 = Date.parse('2026-03-09T16:00:00Z'); // local midnight
 const at = (h: number) => DAY0 + h * 3_600_000;
 const START = at(21);
-const scenario = (name: string) => buildScenario(name, nodes, { seed: 3, start: START });
-const ctxOf = (name: string): ModelContext => ({ seed: 3, scenario: scenario(name) });
+const scenario = (name: string) => buildScenario(name, nodes, { seed: 3, start: START, kinds: defaultKinds() });
+const ctxOf = (name: string): SimulationContext => ({ seed: 3, scenario: scenario(name), kinds: defaultKinds() });
 
 /** Collects what the engine publishes; acknowledges at once. */
 class ArraySink implements PublishSink {
@@ -33,7 +34,7 @@ function run(
   opts: { wallS: number; speed: number; nodes?: RegistryNode[]; tuning?: Parameters<typeof buildScenario>[2]['tuning'] },
 ) {
   const list = opts.nodes ?? nodes;
-  const sc = buildScenario(name, list, { seed: 3, start: START, tuning: opts.tuning });
+  const sc = buildScenario(name, list, { seed: 3, start: START, tuning: opts.tuning, kinds: defaultKinds() });
   const sink = new ArraySink();
   const wall0 = 1_000_000;
   const engine = new SimulationEngine(
@@ -60,14 +61,19 @@ function run(
 
 describe('scenarios', () => {
   it('parses names and mixes, and rejects unknown names', () => {
-    expect(parseScenario('normal')).toEqual(['normal']);
-    expect(parseScenario('circuit-dark+bad-payloads')).toEqual(['circuit-dark', 'bad-payloads']);
-    expect(() => parseScenario('meteor-strike')).toThrow(/unknown scenario "meteor-strike"/);
-    for (const name of SCENARIO_NAMES) expect(() => scenario(name)).not.toThrow();
+    const described = scenarioDescriptions(defaultKinds());
+    expect(parseScenario('normal', defaultKinds())).toEqual(['normal']);
+    expect(parseScenario('circuit-dark+bad-payloads', defaultKinds())).toEqual(['circuit-dark', 'bad-payloads']);
+    expect(() => parseScenario('meteor-strike', defaultKinds())).toThrow(/unknown scenario "meteor-strike"/);
+    for (const name of described.keys()) expect(() => scenario(name)).not.toThrow();
     // The shipped profiles' scenarios are scenarios of the simulator too.
-    expect(SCENARIO_NAMES).toEqual(expect.arrayContaining(['rainstorm', 'cover-displaced']));
-    expect(parseScenario('rainstorm+cover-displaced+bad-payloads')).toEqual(['rainstorm', 'cover-displaced', 'bad-payloads']);
-    expect(SCENARIO_DESCRIPTIONS.rainstorm).toMatch(/^waterlogging: .*34 % of the nodes, reached over 1800 s/);
+    expect([...described.keys()]).toEqual(expect.arrayContaining(['rainstorm', 'cover-displaced']));
+    expect(parseScenario('rainstorm+cover-displaced+bad-payloads', defaultKinds())).toEqual([
+      'rainstorm',
+      'cover-displaced',
+      'bad-payloads',
+    ]);
+    expect(described.get('rainstorm')).toMatch(/^waterlogging: .*34 % of the nodes, reached over 1800 s/);
   });
 
   it("profile scenarios: a share of the kind's nodes, drawn with the seed, nothing else moves", () => {
@@ -77,7 +83,9 @@ describe('scenarios', () => {
     expect([...storm.profileTargets.keys()].every((id) => city.get(id)!.kind === 'waterlogging')).toBe(true);
     expect(storm.darkCircuits.size + storm.wellTargets.size + storm.fullLots.size + storm.badShare).toBe(0);
     expect(scenario('rainstorm').profileTargets).toEqual(storm.profileTargets);
-    expect(buildScenario('rainstorm', nodes, { seed: 4, start: START }).profileTargets).not.toEqual(storm.profileTargets);
+    expect(buildScenario('rainstorm', nodes, { seed: 4, start: START, kinds: defaultKinds() }).profileTargets).not.toEqual(
+      storm.profileTargets,
+    );
     const both = scenario('rainstorm+cover-displaced');
     expect(new Set([...both.profileTargets.values()].map((t) => t.scenario))).toEqual(new Set(['rainstorm', 'cover-displaced']));
     expect(scenario('normal').profileTargets.size).toBe(0);
@@ -277,7 +285,7 @@ describe('scenarios', () => {
     expect([...s.noisyStations.values()]).toEqual(['always']);
     expect(s.badShare).toBeGreaterThan(0);
     expect(s.badShare).toBeLessThanOrEqual(0.02);
-    const c: ModelContext = { seed: 3, scenario: s };
+    const c: SimulationContext = { seed: 3, scenario: s, kinds: defaultKinds() };
     const [wellId, level] = [...s.wellTargets][0]!;
     const well = city.ofKind('groundwater').find((w) => w.nodeId === wellId)!;
     expect(well.well).toBe('Baotu Spring');
@@ -289,7 +297,6 @@ describe('scenarios', () => {
     expect([...s.profileTargets.values()].map((t) => t.scenario).sort()).toEqual(['cover-displaced', 'rainstorm']);
     const [point] = city.ofKind('waterlogging').filter((p) => s.profileTargets.has(p.nodeId));
     const [cover] = city.ofKind('manhole').filter((m) => s.profileTargets.has(m.nodeId));
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: tsc types depthM through it
     expect((generateReading(point!, START + 1800_000, c) as ProfileReading).depthM as number).toBeGreaterThan(0.15);
     expect(generateReading(cover!, START, c)).toMatchObject({ open: true });
   });
@@ -299,7 +306,7 @@ describe('scenarios', () => {
     for (let hour = 0; hour < 24; hour++) {
       // A run of 80 simulated minutes from each hour of the day, one reading a minute as the wells send.
       const start = at(hour) + 17 * 60_000;
-      const s = buildScenario('demo', nodes, { seed: 3, start });
+      const s = buildScenario('demo', nodes, { seed: 3, start, kinds: defaultKinds() });
       expect(s.fallingWells.size).toBe(1);
       const [id, rate] = [...s.fallingWells][0]!;
       expect(s.wellTargets.has(id)).toBe(false);

@@ -1,12 +1,4 @@
-import {
-  isBuiltinNode,
-  KindCatalog,
-  type Kind,
-  type KindProfile,
-  type NodeOf,
-  type RegistryNode,
-  type RejectReason,
-} from '../core/index.js';
+import { type KindCatalog, type Kind, type KindProfile, type NodeOf, type RegistryNode, type RejectReason } from '../core/index.js';
 import { seededRandom } from '../core/random.js';
 import { hashString } from './hash.js';
 import { normalState, type ProfileTarget, type ScenarioState } from './models/context.js';
@@ -42,7 +34,7 @@ const BUILTIN_DESCRIPTIONS: Record<BuiltinScenario, string> = {
  * define (`simulate.scenarios`; a name several profiles share moves nodes of each, a built-in
  * name a profile reuses does both).
  */
-export function scenarioDescriptions(kinds: KindCatalog = KindCatalog.default()): Map<string, string> {
+export function scenarioDescriptions(kinds: KindCatalog): Map<string, string> {
   const out = new Map<string, string>(Object.entries(BUILTIN_DESCRIPTIONS));
   for (const profile of kinds.profiles()) {
     for (const [name, sc] of Object.entries(profile.simulate.scenarios)) {
@@ -53,10 +45,6 @@ export function scenarioDescriptions(kinds: KindCatalog = KindCatalog.default())
   }
   return out;
 }
-
-/** Names `--scenario` accepts with the shipped profiles (combine with `+`, e.g. `circuit-dark+bad-payloads`). */
-export const SCENARIO_NAMES: readonly string[] = [...scenarioDescriptions().keys()];
-export const SCENARIO_DESCRIPTIONS: Readonly<Record<string, string>> = Object.fromEntries(scenarioDescriptions());
 
 /** Knobs of the scenarios; defaults in DEFAULT_TUNING. */
 export interface ScenarioTuning {
@@ -97,7 +85,7 @@ export const DEFAULT_TUNING: ScenarioTuning = {
 };
 
 /** Parses `name` or `a+b` into scenario names known with `kinds`; throws with the list of known names. */
-export function parseScenario(name: string, kinds: KindCatalog = KindCatalog.default()): string[] {
+export function parseScenario(name: string, kinds: KindCatalog): string[] {
   const known = [...scenarioDescriptions(kinds).keys()];
   const parts = name
     .split(/[+,]/)
@@ -146,14 +134,14 @@ function shuffled<T>(items: readonly T[], rand: () => number): T[] {
  * The effects of a scenario on the given (simulated) nodes: which circuits are dark, where the
  * wells sit, which station is noisy, which lots are full, which gateway fails, how much bad data,
  * which profile-kind nodes are in their profile's scenarios. Deterministic for the same nodes,
- * seed and start. `kinds`: the catalog the nodes' kinds come from (default: built-in and shipped).
+ * seed and start. `kinds`: the catalog the nodes' kinds come from.
  */
 export function buildScenario(
   name: string,
   nodes: readonly RegistryNode[],
-  options: { seed: number; start: number; tuning?: Partial<ScenarioTuning>; kinds?: KindCatalog },
+  options: { seed: number; start: number; tuning?: Partial<ScenarioTuning>; kinds: KindCatalog },
 ): ScenarioState {
-  const kinds = options.kinds ?? KindCatalog.default();
+  const kinds = options.kinds;
   const parts = parseScenario(name, kinds);
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
   const state = normalState(options.start);
@@ -297,40 +285,14 @@ export function batchTopic(gatewayId: string): string {
   return `city/gateways/${gatewayId}/batch`;
 }
 
-/** A reading's fields with one kind-specific schema violation (a profile kind's from its profile). */
+/** A reading's fields with one schema violation: no timestamp, or one of its kind's own (its module's `violate`). */
 function violate(node: RegistryNode, reading: Record<string, unknown>, variant: number, kinds: KindCatalog): Record<string, unknown> {
   if (variant % 3 === 2) {
     const { ts: _ts, ...rest } = reading;
     return rest; // no timestamp
   }
-  if (!isBuiltinNode(node)) {
-    const profile = kinds.get(node.kind)?.profile;
-    return profile ? violateProfile(profile, reading, variant) : { ...reading, ts: 'yesterday' };
-  }
-  switch (node.kind) {
-    case 'streetlight':
-      return variant % 3 === 0 ? { ...reading, powerState: 'blinking' } : { ...reading, dim: 140 };
-    case 'groundwater':
-      return variant % 3 === 0 ? { ...reading, waterTableM: 'high' } : { ...reading, waterTableM: -3.2 };
-    case 'noise':
-      return variant % 3 === 0 ? { ...reading, lamax: Number(reading.laeq) - 5 } : { ...reading, laeq: 250 };
-    case 'parking':
-      return variant % 3 === 0 ? { ...reading, status: 'maybe' } : { ...reading, batteryV: 9.9 };
-  }
-}
-
-/** A value of the wrong type for a profile field, or (variant 1) a number outside its field's range where one has a bound. */
-function violateProfile(profile: KindProfile, reading: Record<string, unknown>, variant: number): Record<string, unknown> {
-  const fields = Object.entries(profile.fields);
-  if (variant % 3 === 1) {
-    for (const [name, f] of fields) {
-      if (f.type === 'number' && f.max !== undefined) return { ...reading, [name]: f.max + 1 };
-      if (f.type === 'number' && f.min !== undefined) return { ...reading, [name]: f.min - 1 };
-    }
-  }
-  const [name, f] = fields[0]!;
-  // Enum values are identifiers, so a value with a dash is none of them.
-  return { ...reading, [name]: f.type === 'number' ? 'high' : f.type === 'boolean' ? 'maybe' : `${f.values[0]}-not` };
+  const module = kinds.get(node.kind);
+  return module ? module.violate(reading, variant % 3 === 0 ? 0 : 1) : { ...reading, ts: 'yesterday' };
 }
 
 /**
@@ -343,7 +305,7 @@ export function makeBadPayload(
   reading: Record<string, unknown>,
   other: RegistryNode,
   n: number,
-  kinds: KindCatalog = KindCatalog.default(),
+  kinds: KindCatalog,
 ): { topic: string; payload: string } {
   const topic = telemetryTopic(node.district, node.kind, node.nodeId);
   switch (kind) {

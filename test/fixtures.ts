@@ -9,6 +9,7 @@ import type {
   RegistryNode,
 } from '../core/index.js';
 import { loadConfig, NodeRegistry, type Config } from '../core/index.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 export const at = (local: string) => Date.parse(`${local}+08:00`);
 
@@ -45,5 +46,5 @@ export function config(overrides: Record<string, string> = {}): Config {
 }
 
 export function ctx(nodes: RegistryNode[], now: number, overrides: Record<string, string> = {}, since = now - 86_400_000) {
-  return { now, since, config: config(overrides), registry: new NodeRegistry(nodes) };
+  return { now, since, config: config(overrides), registry: new NodeRegistry(nodes, [], defaultKinds()) };
 }

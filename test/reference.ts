@@ -4,6 +4,7 @@ import { TEST_START } from './clock.js';
 import { metricValue, testConfig, waitFor } from './helpers.js';
 import { publishAll } from './publish.js';
 import { comparableKpis, readingStream, type Publish } from './readings.js';
+import { defaultKinds } from '../core/kinds/modules.js';
 
 export const READINGS = 10_000;
 /** The tests' simulated start (22:30 local unless CITY_BRAIN_TEST_TIME says otherwise); readings a minute apart per node. */
@@ -11,7 +12,7 @@ export const BASE = TEST_START;
 /** Freshness judged loosely so runs minutes apart see the same nodes online. */
 export const SETTINGS = { ONLINE_GRACE_FACTOR: '30', EVAL_INTERVAL_MS: '250', MAX_FUTURE_SKEW_S: '300', MQTT_AUTH: 'off' };
 
-export const registry = generateCity();
+export const registry = generateCity(defaultKinds());
 export const publishes = readingStream(registry, READINGS, BASE);
 
 /** Summed over every kind the city has (built-in and profile). */

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { topicLevel, type ApiRole, type PipelineView } from '../../core/index.js';
+import { topicLevel, type ApiRole, type KindCatalog, type PipelineView } from '../../core/index.js';
 import { requireRole } from '../auth.js';
 import { errorSchema, nodePageSchema, nodeViewSchema } from '../schemas/index.js';
 
@@ -18,11 +18,12 @@ const nodeQuery = (kinds: readonly string[]) =>
     offset: z.coerce.number().int().min(0).default(0),
   });
 
-export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole>; kinds: readonly string[] }> = async (
+export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole>; kinds: KindCatalog }> = async (
   app,
   { view, tokens, kinds },
 ) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  const nodeView = nodeViewSchema(kinds);
   r.get(
     '/api/v1/nodes',
     {
@@ -30,8 +31,8 @@ export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<s
       schema: {
         summary: 'Registered nodes with their health, filtered and paged',
         tags: ['nodes'],
-        querystring: nodeQuery(kinds),
-        response: { 200: nodePageSchema },
+        querystring: nodeQuery(kinds.names()),
+        response: { 200: nodePageSchema(kinds) },
       },
     },
     async (req) => {
@@ -48,7 +49,7 @@ export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<s
         summary: 'One node: attributes, health, latest reading and derived state',
         tags: ['nodes'],
         params: z.object({ id: topicLevel }),
-        response: { 200: nodeViewSchema, 404: errorSchema },
+        response: { 200: nodeView, 404: errorSchema },
       },
     },
     async (req, reply) => {

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { PipelineMetrics, type PipelineView } from '../../core/index.js';
 import { buildApi } from '../server.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
 
 type JsonSchema = {
   type?: string | string[];
@@ -29,7 +30,12 @@ describe('OpenAPI document', () => {
   };
 
   it('has response schemas for /api/v1/kpis, /api/v1/nodes, /api/v1/nodes/{id} and /api/v1/alerts', async () => {
-    const app = await buildApi({ view, metrics: new PipelineMetrics({ defaultMetrics: false }), logger: pino({ level: 'silent' }) });
+    const app = await buildApi({
+      view,
+      kinds: defaultKinds(),
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      logger: pino({ level: 'silent' }),
+    });
     try {
       const res = await app.inject({ method: 'GET', url: '/docs/json' });
       expect(res.statusCode).toBe(200);
@@ -54,7 +60,8 @@ describe('OpenAPI document', () => {
       // Districts, road classes, zone classes: open maps.
       expect(kpis.properties!.lighting!.properties!.byDistrict!.additionalProperties).toMatchObject({ type: 'object' });
       // Profile kinds' sections (waterlogging, manhole, ...) under their kind's name.
-      const profile = kpis.additionalProperties as JsonSchema;
+      expect(kpis.required).toEqual(expect.arrayContaining(['waterlogging', 'manhole']));
+      const profile = kpis.properties!.waterlogging!;
       expect(Object.keys(profile.properties!)).toEqual(
         expect.arrayContaining(['title', 'nodes', 'reporting', 'aggregates', 'byDistrict', 'list']),
       );

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type ApiRole, type PipelineEvent, type PipelineMetrics, type PipelineView } from '../../core/index.js';
+import { type ApiRole, type KindCatalog, type PipelineEvent, type PipelineMetrics, type PipelineView } from '../../core/index.js';
 import { requireRole } from '../auth.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -47,7 +47,7 @@ export const streamRoutes: FastifyPluginAsync<{
   tokens?: Map<string, ApiRole>;
   metrics?: PipelineMetrics;
   limits?: StreamLimits;
-  kinds: readonly string[];
+  kinds: KindCatalog;
 }> = async (app, { view, tokens, metrics, limits = { perToken: 10, total: 100 }, kinds }) => {
   const open = new Map<string, number>();
   let total = 0;
@@ -60,7 +60,7 @@ export const streamRoutes: FastifyPluginAsync<{
         tags: ['stream'],
         querystring: z.object({
           readings: z.enum(['true', 'false']).default('false'),
-          kind: z.enum(kinds as [string, ...string[]]).optional(),
+          kind: z.enum(kinds.names() as [string, ...string[]]).optional(),
           district: z.string().max(64).optional(),
         }),
       },

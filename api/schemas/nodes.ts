@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { ROAD_CLASSES, ZONE_CLASSES } from '../../core/index.js';
+import type { KindCatalog } from '../../core/index.js';
 
 /**
  * `/api/v1/nodes` and `/api/v1/nodes/:id`: NodeView of core/view.ts. A node's attributes depend on
- * its kind (profile kinds name their own), so node objects are open: the per-kind shapes below
- * document the built-in kinds' attributes and let anything else through.
+ * its kind: one shape per kind of the catalog, open so that a registry entry's extra columns pass.
  */
 const common = {
   nodeId: z.string(),
@@ -15,28 +14,30 @@ const common = {
   gatewayId: z.string().optional().describe("the gateway that carries this node's readings"),
 };
 
-export const registryNodeSchema = z
-  .union([
+/**
+ * An attribute as the registry holds it after parsing: the output side of a schema that converts
+ * on the way in (a profile's number given as CSV text), since responses are encoded through it and
+ * a one-way conversion cannot encode.
+ */
+function parsed(t: z.ZodType): z.ZodType {
+  if (t instanceof z.ZodPipe) return parsed(t.out as z.ZodType);
+  if (t instanceof z.ZodDefault) return parsed(t.unwrap() as z.ZodType);
+  if (t instanceof z.ZodOptional) return parsed(t.unwrap() as z.ZodType).optional();
+  return t;
+}
+
+/** A registered node: the common columns and its kind's attributes (from its module or profile), one shape per kind. */
+export function registryNodeSchema(kinds: KindCatalog) {
+  const [first, ...rest] = kinds.modules().map((m) =>
     z.looseObject({
       ...common,
-      kind: z.literal('streetlight'),
-      road: z.string(),
-      roadClass: z.enum(ROAD_CLASSES),
-      circuit: z.string(),
-      ratedW: z.number(),
+      kind: z.literal(m.name),
+      ...Object.fromEntries(Object.entries(m.attrs.shape).map(([name, t]) => [name, parsed(t as z.ZodType)])),
     }),
-    z.looseObject({
-      ...common,
-      kind: z.literal('groundwater'),
-      well: z.string(),
-      springGroup: z.string(),
-      lines: z.object({ yellow: z.number(), orange: z.number(), red: z.number() }),
-    }),
-    z.looseObject({ ...common, kind: z.literal('noise'), station: z.string(), zoneClass: z.enum(ZONE_CLASSES) }),
-    z.looseObject({ ...common, kind: z.literal('parking'), lotId: z.string(), lotName: z.string(), spaces: z.number() }),
-    z.looseObject({ ...common, kind: z.string().describe('a profile kind, e.g. waterlogging, manhole: the attributes its profile names') }),
-  ])
-  .describe("a registered node: common columns and its kind's attributes");
+  );
+  if (!first) throw new Error('the API needs at least one sensor kind');
+  return z.union([first, ...rest]).describe("a registered node: common columns and its kind's attributes");
+}
 
 export const nodeHealthSchema = z.object({
   online: z.boolean(),
@@ -47,16 +48,18 @@ export const nodeHealthSchema = z.object({
   rssi: z.number().optional().describe('dBm'),
 });
 
-export const nodeViewSchema = z.object({
-  node: registryNodeSchema,
-  health: nodeHealthSchema,
-  latest: z.record(z.string(), z.unknown()).optional().describe('the latest accepted reading (one node only)'),
-  derived: z.record(z.string(), z.unknown()).optional().describe("what the kind's processor derived from it (one node only)"),
-});
+export const nodeViewSchema = (kinds: KindCatalog) =>
+  z.object({
+    node: registryNodeSchema(kinds),
+    health: nodeHealthSchema,
+    latest: z.record(z.string(), z.unknown()).optional().describe('the latest accepted reading (one node only)'),
+    derived: z.record(z.string(), z.unknown()).optional().describe("what the kind's processor derived from it (one node only)"),
+  });
 
-export const nodePageSchema = z.object({
-  total: z.number().describe('nodes matching the filter'),
-  limit: z.number(),
-  offset: z.number(),
-  items: z.array(nodeViewSchema),
-});
+export const nodePageSchema = (kinds: KindCatalog) =>
+  z.object({
+    total: z.number().describe('nodes matching the filter'),
+    limit: z.number(),
+    offset: z.number(),
+    items: z.array(nodeViewSchema(kinds)),
+  });

@@ -2,8 +2,6 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
 import {
   generateCity,
-  isKind,
-  KindCatalog,
   parseNode,
   PipelineMetrics,
   type Alert,
@@ -50,8 +48,8 @@ import {
   nodeViewSchema,
   profileKpisSchema,
   profileNodeRowSchema,
-  type KpisDocument,
 } from './index.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
 
 /**
  * The response schemas against real documents: the built-in mergers' KPIs over a generated city fed
@@ -60,7 +58,7 @@ import {
  * responses through these schemas, so a field a schema lacks would silently vanish from the API:
  * parsing must give back exactly what the mergers wrote.
  */
-const city = generateCity({ lamps: 300, parkingSpaces: 200, noiseStations: 12, wells: 8, seed: 7 });
+const city = generateCity(defaultKinds(), { lamps: 300, parkingSpaces: 200, noiseStations: 12, wells: 8, seed: 7 });
 const START = at('2026-06-21T21:30:00'); // lamps on, a night hour closes at 22:00 and 23:00
 const END = START + 100 * 60_000;
 const cfg = config();
@@ -90,14 +88,14 @@ const sectionOf: Record<Kind, 'lighting' | 'groundwater' | 'noise' | 'parking'> 
 };
 const health = new NodeHealth();
 
-const nodes = [...city.all()].filter((n) => isKind(n.kind));
-const scenario = buildScenario('demo', nodes, { seed: 3, start: START });
+const nodes = [...city.all()].filter((n) => !city.kinds.get(n.kind)!.profile);
+const scenario = buildScenario('demo', nodes, { seed: 3, start: START, kinds: defaultKinds() });
 nodes.forEach((node, i) => {
   if (i % 40 === 0) return; // never seen
   const until = i % 40 === 1 ? START + 10 * 60_000 : END; // silent after ten minutes
   const every = city.expectedIntervalS(node) * 1000;
   for (let t = START + (i % 7) * 1000; t < until; t += every) {
-    const r = record(node as never, generateReading(node, t, { seed: 3, scenario }) as never);
+    const r = record(node as never, generateReading(node, t, { seed: 3, scenario, kinds: defaultKinds() }) as never);
     processors[node.kind as Kind].apply(r, node);
     health.apply(r, t);
   }
@@ -108,7 +106,7 @@ for (let i = 0; i < 60; i++) health.noteRejected(0, i % 2 ? 'schema' : 'unknown-
  * The shipped profile kinds' sections from their real processor and merger: waterlogging points
  * over 15 cm and over the closure depth (rows with runs and rules), a cover open and one tilted.
  */
-const catalog = KindCatalog.default();
+const catalog = defaultKinds();
 const profileKinds = new Map<string, { processor: ProfileProcessor; nodes: ProfileNode[] }>();
 function profileNodes(kind: string, count: number, attrs: (i: number) => Record<string, unknown>): ProfileNode[] {
   return Array.from({ length: count }, (_, i) => {
@@ -162,6 +160,20 @@ const manhole = profileSection(
   profileNodes('manhole', 4, () => ({ road: 'Jingshi Road' })),
   (i) => ({ open: i === 0, tiltDeg: i === 1 ? 20 : 1, ...(i === 2 ? { waterBelowM: 1.5 } : {}) }),
 );
+
+/** The KPI document of the default kinds, typed section by section. */
+type KpisDocument = {
+  evaluatedAt: number;
+  lighting: z.output<typeof lightingKpisSchema>;
+  groundwater: z.output<typeof groundwaterKpisSchema>;
+  noise: z.output<typeof noiseKpisSchema>;
+  parking: z.output<typeof parkingKpisSchema>;
+  nodes: z.output<typeof nodeHealthKpisSchema>;
+  waterlogging: ProfileKpis;
+  manhole: ProfileKpis;
+};
+/** `/api/v1/kpis` of the default kinds (a zod object at run time). */
+const documentSchema = kpisSchema(defaultKinds()) as unknown as z.ZodObject;
 
 /** The KPI document as the aggregator assembles it: sections by kind, evaluatedAt, node health, profile sections. */
 function kpiDocument(evalCtx: EvalContext, fed: boolean): { kpis: KpisDocument; conditions: AlertCondition[] } {
@@ -219,8 +231,8 @@ describe('KPI schemas: nothing the mergers write is dropped', () => {
     ['empty day', empty],
   ] as const) {
     it(`${name}: parsing the whole document gives back every field`, () => {
-      expect(kpisSchema.parse(doc.kpis)).toStrictEqual(doc.kpis);
-      expect(json(kpisSchema.encode(doc.kpis))).toEqual(json(doc.kpis));
+      expect(documentSchema.parse(doc.kpis)).toStrictEqual(doc.kpis);
+      expect(json(documentSchema.encode(doc.kpis))).toEqual(json(doc.kpis));
     });
   }
 
@@ -232,8 +244,8 @@ describe('KPI schemas: nothing the mergers write is dropped', () => {
     expect(parkingKpisSchema.parse(k.parking)).toStrictEqual(k.parking);
     expect(nodeHealthKpisSchema.parse(k.nodes)).toStrictEqual(k.nodes);
     expect(profileKpisSchema.parse(waterlogging)).toStrictEqual(waterlogging);
-    expect(kpisSchema.parse(k).waterlogging).toStrictEqual(waterlogging);
-    expect(kpisSchema.parse(k).manhole).toStrictEqual(manhole);
+    expect(documentSchema.parse(k).waterlogging).toStrictEqual(waterlogging);
+    expect(documentSchema.parse(k).manhole).toStrictEqual(manhole);
   });
 
   it('every field of every section is in the document, so the check above would see one missing from a schema', () => {
@@ -246,12 +258,13 @@ describe('KPI schemas: nothing the mergers write is dropped', () => {
     };
     for (const [section, schema] of Object.entries(shapes)) {
       for (const key of Object.keys(schema.shape)) {
-        const without = kpisSchema.extend({ [section]: schema.omit({ [key]: true } as never) });
+        const without = documentSchema.extend({ [section]: schema.omit({ [key]: true } as never) });
         expect(without.parse(night.kpis), `${section}.${key}`).not.toStrictEqual(night.kpis);
       }
     }
     for (const key of Object.keys(profileKpisSchema.shape)) {
-      expect(kpisSchema.catchall(profileKpisSchema.omit({ [key]: true } as never)).parse(night.kpis), `profile.${key}`).not.toStrictEqual(
+      const without = profileKpisSchema.omit({ [key]: true } as never);
+      expect(documentSchema.extend({ waterlogging: without, manhole: without }).parse(night.kpis), `profile.${key}`).not.toStrictEqual(
         night.kpis,
       );
     }
@@ -283,9 +296,9 @@ describe('node and alert schemas against real views', () => {
   it("node views, with their kind's attributes and what the processor derived", () => {
     expect(views.some((v) => v.derived !== undefined && v.latest !== undefined)).toBe(true);
     expect(views.some((v) => v.node.kind === 'waterlogging' && v.derived !== undefined && 'point' in v.node)).toBe(true);
-    for (const v of views) expect(json(nodeViewSchema.parse(v))).toEqual(json(v));
+    for (const v of views) expect(json(nodeViewSchema(catalog).parse(v))).toEqual(json(v));
     const page = { total: views.length, limit: 100, offset: 0, items: views.map(({ node, health: h }) => ({ node, health: h })) };
-    expect(nodePageSchema.parse(page)).toStrictEqual(page);
+    expect(nodePageSchema(catalog).parse(page)).toStrictEqual(page);
   });
 
   it('alerts through their lifecycle: fired, located, acknowledged with notes, resolved', () => {
@@ -309,6 +322,7 @@ describe('served through the routes: the HTTP response is the document', () => {
     evaluator.evaluate(night.conditions, END);
     evaluator.evaluate(night.conditions, END + 60_000);
     const lamp = city.ofKind('streetlight')[0]!;
+    const point = profileKinds.get('waterlogging')!.nodes[0]!;
     const lampView: NodeView = {
       node: lamp,
       health: health.view(lamp, ctx),
@@ -317,20 +331,43 @@ describe('served through the routes: the HTTP response is the document', () => {
     const view: PipelineView = {
       ready: () => true,
       kpis: () => night.kpis,
-      nodes: () => ({ total: 1, items: [{ node: lamp, health: lampView.health }] }),
+      // A profile node too: its attributes are parsed from text on the way in, and must still encode on the way out.
+      nodes: () => ({
+        total: 2,
+        items: [
+          { node: lamp, health: lampView.health },
+          { node: point, health: lampView.health },
+        ],
+      }),
       node: (id) => (id === lamp.nodeId ? lampView : undefined),
       alerts: () => evaluator.list(),
       acknowledge: async () => ({ ok: false, error: 'not-found' }),
       note: async () => ({ ok: false, error: 'not-found' }),
       subscribe: () => () => undefined,
     };
-    const app = await buildApi({ view, metrics: new PipelineMetrics({ defaultMetrics: false }), logger: pino({ level: 'silent' }) });
+    const app = await buildApi({
+      view,
+      kinds: catalog,
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      logger: pino({ level: 'silent' }),
+    });
     try {
       const kpis = await app.inject({ method: 'GET', url: '/api/v1/kpis' });
       expect(kpis.statusCode).toBe(200);
       expect(kpis.json()).toEqual(json(night.kpis));
       const page = await app.inject({ method: 'GET', url: '/api/v1/nodes' });
-      expect(page.json()).toEqual(json({ total: 1, limit: 100, offset: 0, items: [{ node: lamp, health: lampView.health }] }));
+      expect(page.statusCode).toBe(200);
+      expect(page.json()).toEqual(
+        json({
+          total: 2,
+          limit: 100,
+          offset: 0,
+          items: [
+            { node: lamp, health: lampView.health },
+            { node: point, health: lampView.health },
+          ],
+        }),
+      );
       const one = await app.inject({ method: 'GET', url: `/api/v1/nodes/${lamp.nodeId}` });
       expect(one.json()).toEqual(json(lampView));
       expect((await app.inject({ method: 'GET', url: '/api/v1/nodes/NOPE-1' })).json()).toMatchObject({ error: 'not-found' });
@@ -355,7 +392,7 @@ describe('schema types match the types of core and the processors', () => {
     expectTypeOf<WellRow>().toExtend<z.input<typeof groundwaterKpisSchema>['list'][number]>();
     // Nodes and alerts: what the view returns is what the schemas take.
     expectTypeOf<NodeHealthView>().toEqualTypeOf<z.output<typeof nodeHealthSchema>>();
-    expectTypeOf<NodeView>().toExtend<z.input<typeof nodeViewSchema>>();
+    expectTypeOf<NodeView>().toExtend<z.input<ReturnType<typeof nodeViewSchema>>>();
     expectTypeOf<Alert>().toExtend<z.input<typeof alertSchema>>();
     expectTypeOf<z.output<typeof alertSchema>>().toExtend<Omit<Alert, 'alertname'>>();
   });

@@ -1,24 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { z } from 'zod';
-import { ALERT_NAMES } from '../alerts.js';
-import { KINDS, type Kind } from './builtin.js';
-import { profileAttrs, profileReading } from './profile/derive.js';
-import { loadProfiles } from './profile/load.js';
+import { PIPELINE_ALERTS } from '../alerts.js';
+import type { AnyKindModule } from './module.js';
 import type { KindProfile } from './profile/schema.js';
-
-/** What every stage needs to know about a kind, built-in or profile, at run time. */
-export interface KindSpec {
-  name: string;
-  /** Its section in `/api/v1/kpis` (the kind's name, but `lighting` for `streetlight`). */
-  section: string;
-  reading: z.ZodType<Record<string, unknown> & { ts: number }>;
-  attrs: z.ZodObject;
-  expectedIntervalS: number;
-  /** Set for a profile kind: the file's definition. */
-  profile?: KindProfile;
-}
 
 /** `core/kinds/profiles/` of the package (the shipped profile kinds), from the sources or from dist/. */
 export function shippedProfilesDir(): string {
@@ -30,59 +15,47 @@ export function shippedProfilesDir(): string {
 }
 
 /**
- * The kinds one pipeline knows: the built-in ones and the profile kinds (shipped, plus those in
- * KIND_PROFILES). Carried by the node registry, so every stage that has a registry has its kinds.
+ * The kinds one pipeline knows, as modules: the built-in ones and one per profile kind (shipped,
+ * plus those in KIND_PROFILES). Built at start by `loadKinds` (./modules.ts) and carried by the
+ * node registry, so every stage that has a registry has its kinds. Throws when two modules share
+ * a name or a KPI section.
  */
 export class KindCatalog {
-  readonly #specs = new Map<string, KindSpec>();
+  readonly #modules = new Map<string, AnyKindModule>();
 
-  constructor(profiles: readonly KindProfile[] = []) {
-    for (const kind of Object.keys(KINDS) as Kind[]) {
-      const k = KINDS[kind];
-      this.#specs.set(kind, {
-        name: kind,
-        section: k.section,
-        reading: k.reading,
-        attrs: k.attrs,
-        expectedIntervalS: k.expectedIntervalS,
-      });
+  constructor(modules: readonly AnyKindModule[]) {
+    const sections = new Set<string>();
+    for (const m of modules) {
+      if (this.#modules.has(m.name)) throw new Error(`two sensor kinds named ${m.name}`);
+      if (sections.has(m.section) || m.section === 'nodes' || m.section === 'evaluatedAt')
+        throw new Error(`kind ${m.name}: KPI section ${m.section} is taken`);
+      this.#modules.set(m.name, m);
+      sections.add(m.section);
     }
-    for (const profile of profiles) {
-      this.#specs.set(profile.kind, {
-        name: profile.kind,
-        section: profile.kind,
-        reading: profileReading(profile) as unknown as KindSpec['reading'],
-        attrs: profileAttrs(profile),
-        expectedIntervalS: profile.expectedIntervalS,
-        profile,
-      });
-    }
-  }
-
-  /** The built-in kinds and the shipped profiles, plus the profiles in `extraDirs` (KIND_PROFILES); throws ProfileError. */
-  static load(extraDirs: readonly string[] = []): KindCatalog {
-    return new KindCatalog(loadProfiles([shippedProfilesDir(), ...extraDirs], { kinds: Object.keys(KINDS), alerts: ALERT_NAMES }));
-  }
-
-  static #default: KindCatalog | undefined;
-  /** The built-in kinds and the shipped profiles (loaded once). */
-  static default(): KindCatalog {
-    return (KindCatalog.#default ??= KindCatalog.load());
   }
 
   names(): string[] {
-    return [...this.#specs.keys()];
+    return [...this.#modules.keys()];
   }
 
   has(name: string): boolean {
-    return this.#specs.has(name);
+    return this.#modules.has(name);
   }
 
-  get(name: string): KindSpec | undefined {
-    return this.#specs.get(name);
+  get(name: string): AnyKindModule | undefined {
+    return this.#modules.get(name);
+  }
+
+  modules(): AnyKindModule[] {
+    return [...this.#modules.values()];
   }
 
   profiles(): KindProfile[] {
-    return [...this.#specs.values()].flatMap((s) => (s.profile ? [s.profile] : []));
+    return this.modules().flatMap((m) => (m.profile ? [m.profile] : []));
+  }
+
+  /** Every alert name the pipeline may raise with these kinds: its own and each kind's. */
+  alertNames(): string[] {
+    return [...PIPELINE_ALERTS, ...this.modules().flatMap((m) => m.alerts)];
   }
 }

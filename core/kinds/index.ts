@@ -4,3 +4,4 @@ export * from './profile/schema.js';
 export * from './profile/load.js';
 export * from './profile/derive.js';
 export * from './profile/kpis.js';
+export type * from './module.js';

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { KindCatalog } from '../kinds/index.js';
 import { DISTRICTS } from './districts.js';
 import { citySizeFor, DEFAULT_CITY, generateCity } from './generate.js';
 import { parseRegistryText, registryToCsv, registryToJson } from './load.js';
-import { isBuiltinNode, parseNode, type ProfileNode } from './node.js';
+import { parseNode, type ProfileNode, type RegistryNode } from './node.js';
+import { defaultKinds, kindCatalog } from '../kinds/modules.js';
 
-const city = generateCity();
+const city = generateCity(defaultKinds());
 const points = city.ofKind('waterlogging') as ProfileNode[];
 const covers = city.ofKind('manhole') as ProfileNode[];
+/** A node of a built-in kind (not a profile kind's). */
+const isBuiltinNode = (n: RegistryNode) => !city.kinds.get(n.kind)!.profile;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('generated city: profile kinds', () => {
@@ -19,7 +21,7 @@ describe('generated city: profile kinds', () => {
     );
     expect([...city.all()].slice(0, 3672).every(isBuiltinNode)).toBe(true);
     // Without the new kinds the city is exactly the built-in part.
-    expect(registryToJson(generateCity({ waterloggingPoints: 0, manholes: 0 }))).toBe(
+    expect(registryToJson(generateCity(defaultKinds(), { waterloggingPoints: 0, manholes: 0 }))).toBe(
       JSON.stringify({ nodes: [...city.all()].filter(isBuiltinNode), roads: city.declaredRoads() }),
     );
   });
@@ -70,7 +72,14 @@ describe('generated city: profile kinds', () => {
     expect(small.waterloggingPoints).toBe(DISTRICTS.length);
     expect(small.manholes).toBe(DISTRICTS.length);
     // 500 covers per platform gateway: a district of 1,200 covers has three.
-    const big = generateCity({ lamps: 1200, parkingSpaces: 0, noiseStations: 0, wells: 0, waterloggingPoints: 0, manholes: 14_400 });
+    const big = generateCity(defaultKinds(), {
+      lamps: 1200,
+      parkingSpaces: 0,
+      noiseStations: 0,
+      wells: 0,
+      waterloggingPoints: 0,
+      manholes: 14_400,
+    });
     expect(
       new Set(
         big
@@ -82,26 +91,33 @@ describe('generated city: profile kinds', () => {
   });
 
   it('works without lamps (roads of their own) and without the profiles in the catalog (built-in kinds only)', () => {
-    const bare = generateCity({ lamps: 0, parkingSpaces: 0, noiseStations: 0, wells: 0, waterloggingPoints: 3, manholes: 5 });
+    const bare = generateCity(defaultKinds(), {
+      lamps: 0,
+      parkingSpaces: 0,
+      noiseStations: 0,
+      wells: 0,
+      waterloggingPoints: 3,
+      manholes: 5,
+    });
     expect(bare.size).toBe(8);
     expect((bare.ofKind('manhole') as ProfileNode[]).every((c) => typeof c.road === 'string' && c.road.length > 0)).toBe(true);
-    const builtinOnly = generateCity({}, new KindCatalog());
+    const builtinOnly = generateCity(kindCatalog());
     expect(builtinOnly.size).toBe(3672);
   });
 
   it('round-trips through CSV and JSON with the profile nodes and their attributes', () => {
-    const csv = parseRegistryText(registryToCsv(city), 'csv', 'city.csv');
+    const csv = parseRegistryText(registryToCsv(city), 'csv', 'city.csv', defaultKinds());
     expect([...csv.all()]).toEqual([...city.all()]);
     expect((csv.ofKind('waterlogging') as ProfileNode[]).filter((p) => p.underpass === true).length).toBe(
       points.filter((p) => p.underpass === true).length,
     );
-    const json = parseRegistryText(registryToJson(city), 'json', 'city.json');
+    const json = parseRegistryText(registryToJson(city), 'json', 'city.json', defaultKinds());
     expect([...json.all()]).toEqual([...city.all()]);
   });
 
   it('is deterministic for a seed, and another seed draws other points and covers', () => {
-    expect(registryToJson(generateCity())).toBe(registryToJson(city));
-    const other = generateCity({ seed: 7 });
+    expect(registryToJson(generateCity(defaultKinds()))).toBe(registryToJson(city));
+    const other = generateCity(defaultKinds(), { seed: 7 });
     expect((other.ofKind('manhole') as ProfileNode[]).map((c) => c.road)).not.toEqual(covers.map((c) => c.road));
   });
 });

@@ -1,4 +1,4 @@
-import { KindCatalog, type RoadClass, type WarningLines, type ZoneClass } from '../kinds/index.js';
+import type { KindCatalog, RoadClass, WarningLines, ZoneClass } from '../kinds/index.js';
 import { pick, seededRandom } from '../random.js';
 import { DISTRICTS } from './districts.js';
 import type { NodeOf, RegistryNode } from './node.js';
@@ -128,9 +128,10 @@ function pad(n: number, width = 6): string {
 /**
  * A deterministic city: lamps on named roads in 40-lamp circuits (with the lighting design: some
  * roads partly fitted, a few roads without lamps), spring wells, noise stations of every zone
- * class, parking lots; then the shipped profile kinds' nodes (waterlogging points, manhole covers).
+ * class, parking lots; then the shipped profile kinds' nodes (waterlogging points, manhole covers)
+ * when `kinds` has them.
  */
-export function generateCity(size: Partial<CitySize> = {}, kinds: KindCatalog = KindCatalog.default()): NodeRegistry {
+export function generateCity(kinds: KindCatalog, size: Partial<CitySize> = {}): NodeRegistry {
   const s = { ...DEFAULT_CITY, ...size };
   const rand = seededRandom(s.seed);
   const nodes: RegistryNode[] = [];

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
-import { KindCatalog } from '../kinds/index.js';
+import type { KindCatalog } from '../kinds/index.js';
 import { parseNode, type RegistryNode } from './node.js';
 import { NodeRegistry } from './registry.js';
 import { roadSchema, type RoadDesign } from './roads.js';
@@ -15,12 +15,7 @@ function describe(error: z.ZodError): string {
 }
 
 /** Validates raw node objects; every bad entry is reported with where it came from. */
-export function parseNodes(
-  raw: unknown[],
-  source: string,
-  firstLine: number | number[] = 1,
-  kinds: KindCatalog = KindCatalog.default(),
-): RegistryNode[] {
+export function parseNodes(raw: unknown[], source: string, firstLine: number | number[], kinds: KindCatalog): RegistryNode[] {
   const nodes: RegistryNode[] = [];
   const errors: string[] = [];
   raw.forEach((entry, i) => {
@@ -83,12 +78,7 @@ export function csvRowToNode(row: Record<string, string>): Record<string, unknow
  * rows of kind `road` (columns road, roadClass, district, designedPositions) for the lighting
  * design. Files without roads still load: each road's designed positions are then its lamps.
  */
-export function parseRegistryText(
-  text: string,
-  format: 'json' | 'csv',
-  source: string,
-  kinds: KindCatalog = KindCatalog.default(),
-): NodeRegistry {
+export function parseRegistryText(text: string, format: 'json' | 'csv', source: string, kinds: KindCatalog): NodeRegistry {
   if (format === 'json') {
     let doc: unknown;
     try {
@@ -145,7 +135,7 @@ function build(nodes: RegistryNode[], roads: RoadDesign[], source: string, kinds
   }
 }
 
-export async function loadRegistryFile(path: string, kinds: KindCatalog = KindCatalog.default()): Promise<NodeRegistry> {
+export async function loadRegistryFile(path: string, kinds: KindCatalog): Promise<NodeRegistry> {
   const ext = extname(path).toLowerCase();
   if (ext !== '.json' && ext !== '.csv') throw new RegistryError(`${path}: registry must be a .json or .csv file`);
   let text: string;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { districtName, isKind, KINDS, topicLevel, type AttrsOf, type Kind, type KindCatalog } from '../kinds/index.js';
+import { districtName, topicLevel, type AttrsOf, type Kind } from '../kinds/builtin.js';
+import type { KindCatalog } from '../kinds/catalog.js';
+import type { AnyKindModule } from '../kinds/module.js';
 
 const base = {
   nodeId: topicLevel,
@@ -12,15 +14,18 @@ const base = {
   gatewayId: topicLevel.optional(),
 };
 
-export const builtinNodeSchema = z.discriminatedUnion('kind', [
-  z.object({ ...base, kind: z.literal('streetlight'), ...KINDS.streetlight.attrs.shape }),
-  z.object({ ...base, kind: z.literal('groundwater'), ...KINDS.groundwater.attrs.shape }),
-  z.object({ ...base, kind: z.literal('noise'), ...KINDS.noise.attrs.shape }),
-  z.object({ ...base, kind: z.literal('parking'), ...KINDS.parking.attrs.shape }),
-]);
+/** The columns every node has, whatever its kind (a type, not an interface: a node is also an open record). */
+type NodeBase = {
+  nodeId: string;
+  district: string;
+  lat: number;
+  lon: number;
+  expectedIntervalS?: number;
+  gatewayId?: string;
+};
 
 /** A node of a built-in kind, its attributes typed by its kind. */
-export type BuiltinNode = z.output<typeof builtinNodeSchema>;
+export type BuiltinNode = { [K in Kind]: NodeBase & { kind: K } & AttrsOf<K> }[Kind];
 
 /** A node of a profile kind: the common columns and the attributes its profile names. */
 export interface ProfileNode {
@@ -38,17 +43,18 @@ export interface ProfileNode {
 export type RegistryNode = BuiltinNode | ProfileNode;
 export type NodeOf<K extends Kind> = Extract<BuiltinNode, { kind: K }> & AttrsOf<K>;
 
-export function isBuiltinNode(node: RegistryNode): node is BuiltinNode {
-  return isKind(node.kind);
-}
-
-/** Parses one registry entry against its kind (built-in or profile) in `kinds`. */
+/** Parses one registry entry against its kind's attributes (a kind of `kinds`, built-in or profile). */
 export function parseNode(entry: unknown, kinds: KindCatalog): ReturnType<z.ZodType<RegistryNode>['safeParse']> {
   const kind = (entry as { kind?: unknown } | null)?.kind;
-  if (typeof kind === 'string' && !isKind(kind)) {
-    const spec = kinds.get(kind);
-    if (spec) return z.object({ ...base, kind: z.literal(kind), ...spec.attrs.shape }).safeParse(entry);
-    return z.never({ error: `unknown kind ${JSON.stringify(kind)} (one of ${kinds.names().join(', ')})` }).safeParse(entry);
-  }
-  return builtinNodeSchema.safeParse(entry);
+  const module = typeof kind === 'string' ? kinds.get(kind) : undefined;
+  if (!module) return z.never({ error: `unknown kind ${JSON.stringify(kind)} (one of ${kinds.names().join(', ')})` }).safeParse(entry);
+  return nodeSchema(module).safeParse(entry) as ReturnType<z.ZodType<RegistryNode>['safeParse']>;
+}
+
+const schemas = new WeakMap<AnyKindModule, z.ZodType>();
+/** A kind's registry entry schema: the common columns and its attributes (built once per module). */
+function nodeSchema(module: AnyKindModule): z.ZodType {
+  let schema = schemas.get(module);
+  if (!schema) schemas.set(module, (schema = z.object({ ...base, kind: z.literal(module.name), ...module.attrs.shape })));
+  return schema;
 }

@@ -1,4 +1,4 @@
-import { KindCatalog, type Kind } from '../kinds/index.js';
+import type { Kind, KindCatalog } from '../kinds/index.js';
 import type { NodeOf, RegistryNode } from './node.js';
 import { roadInstallations, type RoadDesign, type RoadInstallation } from './roads.js';
 
@@ -12,9 +12,9 @@ export class NodeRegistry {
   /** `roads`: the lighting design (designed lamp positions per road), optional. */
   /** `kinds`: the kinds its nodes may be (the built-in ones and the profile kinds). */
   constructor(
-    nodes: Iterable<RegistryNode> = [],
-    roads: Iterable<RoadDesign> = [],
-    readonly kinds: KindCatalog = KindCatalog.default(),
+    nodes: Iterable<RegistryNode>,
+    roads: Iterable<RoadDesign>,
+    readonly kinds: KindCatalog,
   ) {
     for (const node of nodes) this.add(node);
     for (const road of roads) this.addRoad(road);

@@ -1,4 +1,4 @@
-import { KindCatalog } from '../kinds/index.js';
+import type { KindCatalog } from '../kinds/index.js';
 import type { TopicSpec } from './types.js';
 
 /** Fixed log topic names (see the design): other stages and the operations center depend on them. */
@@ -25,9 +25,16 @@ const DAY = 86_400_000;
  */
 const LARGE_RECORDS = { 'max.message.bytes': String(16 * 1024 * 1024) };
 
-/** Partition counts, retention and compaction of every topic the pipeline uses. */
-/** `kinds`: one `metrics.<kind>` topic per kind (built-in and profile). */
-export function topicSpecs(partitions = 12, kinds: KindCatalog = KindCatalog.default()): TopicSpec[] {
+/** Partition counts, retention and compaction of every topic the pipeline uses: its own and one `metrics.<kind>` per kind. */
+export function topicSpecs(kinds: KindCatalog, partitions = 12): TopicSpec[] {
+  return [
+    ...pipelineTopicSpecs(partitions),
+    ...kinds.names().map((kind) => ({ name: TOPICS.metrics(kind), partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS })),
+  ];
+}
+
+/** The topics of the pipeline itself, whatever the kinds. */
+export function pipelineTopicSpecs(partitions = 12): TopicSpec[] {
   return [
     { name: TOPICS.raw, partitions, retentionMs: 7 * DAY },
     { name: TOPICS.dlq, partitions: Math.max(1, Math.floor(partitions / 4)), retentionMs: 14 * DAY },
@@ -41,6 +48,5 @@ export function topicSpecs(partitions = 12, kinds: KindCatalog = KindCatalog.def
       configs: { 'segment.ms': String(10 * 60_000), 'min.cleanable.dirty.ratio': '0.1' },
     },
     { name: TOPICS.nodeMetrics, partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS },
-    ...kinds.names().map((kind) => ({ name: TOPICS.metrics(kind), partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS })),
   ];
 }

@@ -3,8 +3,12 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { select } from '../influxql.js';
+import { PIPELINE_MEASUREMENTS } from '../../processors/sinks/influxdb/points.js';
+import { selector } from '../influxql.js';
+
 import { alertAnnotations, ANNOTATION_TAG, byThresholds, cityDashboard, finish, influx, lastValue, thresholds } from '../common.js';
+
+const { select } = selector(PIPELINE_MEASUREMENTS);
 
 const ratioThresholds = () => thresholds('red', [90, 'orange'], [98, 'green']);
 

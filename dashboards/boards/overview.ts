@@ -3,7 +3,13 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
-import { select } from '../influxql.js';
+import { GROUNDWATER_MEASUREMENTS } from '../../core/kinds/groundwater/points.js';
+import { NOISE_MEASUREMENTS } from '../../core/kinds/noise/points.js';
+import { PARKING_MEASUREMENTS } from '../../core/kinds/parking/points.js';
+import { LIGHTING_MEASUREMENTS } from '../../core/kinds/streetlight/points.js';
+import { PIPELINE_MEASUREMENTS } from '../../processors/sinks/influxdb/points.js';
+import { selector } from '../influxql.js';
+
 import {
   alertAnnotations,
   allValues,
@@ -17,6 +23,15 @@ import {
   targetThresholds,
   thresholds,
 } from '../common.js';
+
+// The city at a glance picks one headline per built-in kind by hand: an editorial board, not a per-kind one.
+const { select } = selector({
+  ...LIGHTING_MEASUREMENTS,
+  ...GROUNDWATER_MEASUREMENTS,
+  ...NOISE_MEASUREMENTS,
+  ...PARKING_MEASUREMENTS,
+  ...PIPELINE_MEASUREMENTS,
+});
 
 /** A percentage KPI stat against its plan target. */
 function kpi(title: string, description: string, target: number, query: Parameters<typeof influx>[0]) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KindCatalog } from '../../core/kinds/index.js';
 import { describeWhen, grafanaUnit, profileDashboard, profileDashboardUid, rowSpans } from './profile.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
 
 describe("a profile kind's dashboard", () => {
   it("has a uid from the kind name within Grafana's 40 characters, stable and distinct for long names", () => {
@@ -37,7 +37,7 @@ describe("a profile kind's dashboard", () => {
   });
 
   it('counts enum values per value, one target each', () => {
-    const manhole = KindCatalog.default().get('manhole')!.profile!;
+    const manhole = defaultKinds().get('manhole')!.profile!;
     const board = profileDashboard({
       ...manhole,
       kind: 'valve',

@@ -12,7 +12,8 @@ import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { conditionsOf, type KindProfile, type ProfileAggregate, type ProfileWhen } from '../../core/kinds/index.js';
 import { profileMeasurementNames, profileMeasurements } from '../../processors/sinks/influxdb/profile.js';
-import { select, selectFrom, tagValuesFrom } from '../influxql.js';
+import { PIPELINE_MEASUREMENTS } from '../../processors/sinks/influxdb/points.js';
+import { selectFrom, selector, tagValuesFrom } from '../influxql.js';
 import {
   alertAnnotations,
   ANNOTATION_TAG,
@@ -24,6 +25,8 @@ import {
   queryVariable,
   thresholds,
 } from '../common.js';
+
+const { select } = selector(PIPELINE_MEASUREMENTS);
 
 /** Grafana's uid limit. */
 const MAX_UID = 40;

@@ -11,6 +11,7 @@ import { freePort } from '../../infra/process.js';
 import { authPipeline, type AuthPipeline } from '../../test/auth-pipeline.js';
 import { testNow } from '../../test/clock.js';
 import { metricValue, waitFor } from '../../test/helpers.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
 
 const VIEWER = 'viewer-token-0123456789';
 const CREW = 'crew-token-0123456789ab';
@@ -22,7 +23,7 @@ const ADMIN = 'admin-token-0123456789a';
  * API_TOKENS set.
  */
 describe('MQTT authentication and authorization, API roles', () => {
-  const registry = generateCity();
+  const registry = generateCity(defaultKinds());
   const baotu = registry.ofKind('groundwater').find((w) => w.well === 'Baotu Spring')!;
   const otherWell = registry.ofKind('groundwater').find((w) => w.nodeId !== baotu.nodeId && !w.gatewayId)!;
   const space = registry.ofKind('parking')[0]!;

@@ -12,6 +12,7 @@ import { loadMqttAuth } from './index.js';
 import { loadDeviceSecrets, provisionFile } from './provision-file.js';
 import { publishPolicy } from './publish-policy.js';
 import { subscribeAllowed } from './subscribe-policy.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
 
 describe('credentials', () => {
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-cred-'));
@@ -49,7 +50,7 @@ describe('credentials', () => {
   });
 
   it('provisions every gateway and every node without one; the store verifies them, refuses the rest', async () => {
-    const registry = generateCity();
+    const registry = generateCity(defaultKinds());
     const principals = principalsOf(registry);
     const gateways = new Set([...registry.all()].filter((n) => n.gatewayId).map((n) => n.gatewayId));
     const direct = [...registry.all()].filter((n) => !n.gatewayId).length;
@@ -95,7 +96,11 @@ describe('credentials', () => {
   });
 
   it('`city-brain credentials` adds only what is missing and writes each secret once, mode 0600', async () => {
-    const small = new NodeRegistry([...generateCity().all()].filter((n) => n.kind === 'groundwater').slice(0, 3));
+    const small = new NodeRegistry(
+      [...generateCity(defaultKinds()).all()].filter((n) => n.kind === 'groundwater').slice(0, 3),
+      [],
+      defaultKinds(),
+    );
     const out = join(dir, 'credentials.json');
     const first = await provisionFile({ registry: small, out, secrets: join(dir, 's1.json') });
     expect(first).toEqual({ total: 3, added: 3, gateways: 0, devices: 3 });
@@ -104,7 +109,11 @@ describe('credentials', () => {
     const store = await CredentialStore.fromFile(out);
     for (const [id, password] of secrets) expect(await store.verify(id, password)).toMatchObject({ id, type: 'device' });
 
-    const grown = new NodeRegistry([...generateCity().all()].filter((n) => n.kind === 'groundwater').slice(0, 5));
+    const grown = new NodeRegistry(
+      [...generateCity(defaultKinds()).all()].filter((n) => n.kind === 'groundwater').slice(0, 5),
+      [],
+      defaultKinds(),
+    );
     await expect(provisionFile({ registry: grown, out, secrets: join(dir, 's1.json') })).rejects.toThrow(
       /s1\.json already exists; it is never overwritten/,
     );
@@ -122,7 +131,7 @@ describe('credentials', () => {
 });
 
 describe('authorization policies', () => {
-  const registry = generateCity();
+  const registry = generateCity(defaultKinds());
   const space = registry.ofKind('parking')[0]!;
   const gw = space.gatewayId!;
   const foreign = registry.ofKind('parking').find((p) => p.gatewayId !== gw)!;
@@ -169,7 +178,7 @@ describe('authorization policies', () => {
 });
 
 describe('MQTT_AUTH at start-up', () => {
-  const registry = generateCity();
+  const registry = generateCity(defaultKinds());
   const logged = () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }));

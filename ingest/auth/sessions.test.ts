@@ -9,6 +9,7 @@ import { authPipeline, type AuthPipeline } from '../../test/auth-pipeline.js';
 import { testNow } from '../../test/clock.js';
 import { metricValue } from '../../test/helpers.js';
 import { connectPacket, DISCONNECT, encodeLength, PacketReader, publishPacket, type Packet } from '../../test/mqtt-raw.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
 
 const ADMIN = 'admin-token-0123456789a';
 const CONNACK = 2;
@@ -187,7 +188,7 @@ async function timed(task: () => Promise<unknown>): Promise<number> {
  * SUBSCRIBE with thousands of filters neither freezes the pipeline nor costs the square of its size.
  */
 describe('persistent sessions and subscriptions (auth on)', () => {
-  const registry = generateCity();
+  const registry = generateCity(defaultKinds());
   let dir: string;
   let ids: Principals;
   let secrets: Map<string, string>;
@@ -348,7 +349,7 @@ describe('persistent sessions and subscriptions (auth on)', () => {
 });
 
 describe('a 10,000-filter SUBSCRIBE with the limits raised costs linear time (auth on)', () => {
-  const registry = generateCity();
+  const registry = generateCity(defaultKinds());
   let ids: Principals;
   let secrets: Map<string, string>;
   let pipeline: RunningPipeline | undefined;

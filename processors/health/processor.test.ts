@@ -3,9 +3,10 @@ import { generateCity, seededRandom, type RegistryNode, type TelemetryRecord } f
 import { testConfig } from '../../test/helpers.js';
 import type { EvalContext } from '../types.js';
 import { HealthMerger, NodeHealth } from './processor.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
 
 const T0 = Date.parse('2026-11-26T20:00:00+08:00');
-const registry = generateCity({ lamps: 400, parkingSpaces: 200, noiseStations: 12, wells: 6 });
+const registry = generateCity(defaultKinds(), { lamps: 400, parkingSpaces: 200, noiseStations: 12, wells: 6 });
 const config = testConfig({ ONLINE_GRACE_FACTOR: '3' });
 const ctxAt = (now: number): EvalContext => ({ now, since: T0, config, registry });
 

@@ -1,15 +1,8 @@
 import { readFileSync } from 'node:fs';
-import {
-  KindCatalog,
-  NodeRegistry,
-  parseNode,
-  parseProfile,
-  type KindProfile,
-  type ProfileNode,
-  type ProfileReadingRecord,
-} from '../../core/index.js';
+import { NodeRegistry, parseNode, parseProfile, type KindProfile, type ProfileNode, type ProfileReadingRecord } from '../../core/index.js';
 import { config } from '../../test/fixtures.js';
 import type { EvalContext } from '../types.js';
+import { kindCatalog } from '../../core/kinds/modules.js';
 
 /** Helpers for the profile processor's tests: the shipped profiles, nodes parsed as the registry parses them. */
 
@@ -23,7 +16,7 @@ export function shippedProfile(name: 'waterlogging' | 'manhole'): KindProfile {
 
 export const waterlogging = shippedProfile('waterlogging');
 export const manhole = shippedProfile('manhole');
-export const catalog = new KindCatalog([waterlogging, manhole]);
+export const catalog = kindCatalog([waterlogging, manhole]);
 
 /** A registry node of a profile kind, attributes' defaults filled as the registry fills them. */
 export function profileNode(kind: string, nodeId: string, district: string, attrs: Record<string, unknown> = {}): ProfileNode {

@@ -5,19 +5,12 @@
  *
  *   npm run build && node --expose-gc dist/processors/state/measure.js [nodes]
  */
-import {
-  citySizeFor,
-  generateCity,
-  isBuiltinNode,
-  loadConfig,
-  seededRandom,
-  type AnyReadingRecord,
-  type RegistryNode,
-} from '../../core/index.js';
+import { citySizeFor, generateCity, loadConfig, type AnyReadingRecord, type RegistryNode } from '../../core/index.js';
 import { generateReading, normalState } from '../../simulators/models/index.js';
 import { Deduplicator } from '../dedup.js';
 import { NodeHealth } from '../health/processor.js';
 import { processorsFor, snapshotNode } from '../host.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
@@ -30,27 +23,12 @@ const heap = () => {
 const DAY = 86_400_000;
 const nodesWanted = Number(process.argv[2] ?? 100_000);
 const config = loadConfig({ LOG_LEVEL: 'silent' });
-const registry = generateCity(citySizeFor(nodesWanted));
+const registry = generateCity(defaultKinds(), citySizeFor(nodesWanted));
 const start = Date.parse('2026-06-21T06:00:00+08:00');
-const rand = seededRandom(11);
 
+/** The simulator's reading of the node (its kind module's model), numbered. */
 function reading(node: RegistryNode, ts: number, i: number): Record<string, unknown> {
-  // A profile kind's node reports its profile's normal values, as the simulator models them.
-  if (!isBuiltinNode(node))
-    return { ...generateReading(node, ts, { seed: 11, scenario: normalState(start), kinds: registry.kinds }), seq: i };
-  const r = rand();
-  const common = { ts, seq: i, battery: 0.8, rssi: -80 };
-  switch (node.kind) {
-    case 'streetlight':
-      return { ...common, powerState: 'on', dim: 100, powerW: node.ratedW * 0.96, voltageV: 220, currentA: 1, pf: 0.95, energyWh: i * 20 };
-    case 'groundwater':
-      return { ...common, waterTableM: node.lines.yellow + 0.3 + r * 0.05, tempC: 17 };
-    case 'noise':
-      return { ...common, laeq: 45 + r * 25, lamax: 60 + r * 25, lamin: 40, l10: 55, l50: 50, l90: 45, periodS: 60 };
-    case 'parking':
-      // A heartbeat every 10 minutes; the state changes about every two hours (a parking session).
-      return { ...common, status: Math.floor(i / 12) % 2 === 0 ? 'occupied' : 'free', heartbeat: true, batteryV: 3.3 };
-  }
+  return { ...generateReading(node, ts, { seed: 11, scenario: normalState(start), kinds: registry.kinds }), seq: i };
 }
 
 const kinds = processorsFor(config, registry.kinds);

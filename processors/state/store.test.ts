@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryTransport, TOPICS, topicSpecs } from '../../core/index.js';
 import { FileSnapshotStore, TopicSnapshotStore, type PartitionSnapshot } from './index.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
 
 const snapshot = (partition: number, offset: number, nodes: PartitionSnapshot['nodes']): PartitionSnapshot => ({
   version: 1,
@@ -33,7 +34,7 @@ describe('file snapshot store (embedded)', () => {
 describe('topic snapshot store (Kafka layout, on the in-process log)', () => {
   it('cuts a large snapshot into parts and takes the newest snapshot whose parts are all there', async () => {
     const transport = new MemoryTransport();
-    await transport.ensureTopics(topicSpecs());
+    await transport.ensureTopics(topicSpecs(defaultKinds()));
     const producer = await transport.producer();
     const store = new TopicSnapshotStore(transport, producer);
     const big = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`node-${i}`, { k: { pad: 'x'.repeat(300), i } }]));

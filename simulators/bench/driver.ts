@@ -5,6 +5,7 @@
  */
 import { citySizeFor, generateCity } from '../../core/index.js';
 import { startSimulation, type Simulation } from '../publisher.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
 
 export type DriverRequest =
   | {
@@ -30,7 +31,7 @@ process.on('message', (m: DriverRequest) => {
     try {
       switch (m.type) {
         case 'start': {
-          const registry = generateCity(citySizeFor(m.nodes));
+          const registry = generateCity(defaultKinds(), citySizeFor(m.nodes));
           sim = await startSimulation({
             url: m.url,
             registry,

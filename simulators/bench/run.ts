@@ -14,6 +14,7 @@ import { probeNodes, Prober, subscribeAll, watchKpiStream } from './probe.js';
 import { ProcSampler } from './proc.js';
 import { quantile, round1 } from './stats.js';
 import { embeddedTarget, kafkaTarget, type Target } from './target.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
 
 export const LATENCY_DEFINITION =
   'Wall time from just before a probe reading is published (MQTT QoS 1, direct telemetry) to the arrival, at the benchmark, of the first `kpis` event on GET /api/v1/stream whose parking lot list shows it ' +
@@ -214,11 +215,11 @@ async function driveSteps(
 /** Sample telemetry.raw values (as the bridge writes them) for Kafka's producer benchmark. */
 function sampleRecords(registry: NodeRegistry, start: number, seed: number, count = 500): string[] {
   const nodes = [...registry.all()];
-  const scenario = buildScenario('normal', nodes.slice(0, 1), { seed, start });
+  const scenario = buildScenario('normal', nodes.slice(0, 1), { seed, start, kinds: registry.kinds });
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
     const node = nodes[Math.floor((i * nodes.length) / count)]!;
-    const reading = generateReading(node, start + i * 1000, { seed, scenario });
+    const reading = generateReading(node, start + i * 1000, { seed, scenario, kinds: registry.kinds });
     out.push(
       JSON.stringify({
         type: 'reading',
@@ -248,8 +249,8 @@ export async function runBench(
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(work, { recursive: true, force: true })];
   try {
     // The city the simulator generates, plus the probes: written as the registry file the pipeline loads.
-    const city = generateCity(citySizeFor(o.nodes));
-    const registry = new NodeRegistry([...city.all(), ...probeNodes(o.probes)]);
+    const city = generateCity(defaultKinds(), citySizeFor(o.nodes));
+    const registry = new NodeRegistry([...city.all(), ...probeNodes(o.probes)], [], defaultKinds());
     const registryFile = join(work, 'registry.json');
     writeFileSync(registryFile, registryToJson(registry));
     log(`registry: ${city.size} nodes + ${o.probes} probes -> ${registryFile}`);
@@ -371,7 +372,7 @@ export async function runBench(
           brokers: kafka.brokers,
           samples: sampleRecords(city, Date.now() - 3_600_000, o.seed),
           records: o['kafka-records'],
-          partitions: topicSpecs().find((t) => t.name === TOPICS.raw)!.partitions,
+          partitions: topicSpecs(defaultKinds()).find((t) => t.name === TOPICS.raw)!.partitions,
           workDir: work,
           log,
         });

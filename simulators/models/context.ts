@@ -44,8 +44,11 @@ export interface ProfileTarget {
 export interface ModelContext {
   seed: number;
   scenario: ScenarioState;
-  /** Where profile kinds are looked up (the registry's catalog); default: the built-in kinds and the shipped profiles. */
-  kinds?: KindCatalog;
+}
+
+/** What `generateReading` needs: a model context, and where each node's kind module (its model) is looked up. */
+export interface SimulationContext extends ModelContext {
+  kinds: KindCatalog;
 }
 
 /** A scenario with no effects: the healthy city. */

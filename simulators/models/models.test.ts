@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  generateCity,
-  KindCatalog,
-  noisePeriod,
-  parseProfile,
-  type NodeOf,
-  type ProfileNode,
-  type ProfileReading,
-} from '../../core/index.js';
+import { generateCity, noisePeriod, parseProfile, type NodeOf, type ProfileNode, type ProfileReading } from '../../core/index.js';
 import { buildScenario } from '../scenarios.js';
-import { normalState, type ModelContext } from './context.js';
+import { normalState, type SimulationContext } from './context.js';
 import { generateReading } from './index.js';
 import { groundwaterModel } from '../../core/kinds/groundwater/model.js';
 import { ZONE_LIMITS as NOISE_LIMITS } from '../../core/index.js';
@@ -17,14 +9,15 @@ import { noiseModel } from '../../core/kinds/noise/model.js';
 import { parkingModel, parkingOccupied } from '../../core/kinds/parking/model.js';
 import { profileModel, rampProgress } from './profile.js';
 import { lampFault, lampResting, lampsScheduledOn, streetlightModel } from '../../core/kinds/streetlight/model.js';
+import { defaultKinds, kindCatalog } from '../../core/kinds/modules.js';
 
-const city = generateCity({ lamps: 400, parkingSpaces: 300, noiseStations: 24, wells: 8 });
+const city = generateCity(defaultKinds(), { lamps: 400, parkingSpaces: 300, noiseStations: 24, wells: 8 });
 const nodes = [...city.all()];
 // 2026-03-10 00:00 local (Asia/Shanghai) = 2026-03-09T16:00Z
 const DAY0 = Date.parse('2026-03-09T16:00:00Z');
 const H = 3_600_000;
 const at = (localHour: number, day = 0) => DAY0 + day * 86_400_000 + localHour * H;
-const ctx = (start = DAY0, seed = 7): ModelContext => ({ seed, scenario: normalState(start) });
+const ctx = (start = DAY0, seed = 7): SimulationContext => ({ seed, scenario: normalState(start), kinds: defaultKinds() });
 
 describe('reading models', () => {
   it('every reading of every kind validates against its zod schema, at many times', () => {
@@ -100,7 +93,7 @@ describe('reading models', () => {
   });
 
   it('about 0.5 % of lamps are faulty, each dark at night or under 80 % of rated power', () => {
-    const big = generateCity({ lamps: 20_000, parkingSpaces: 0, noiseStations: 0, wells: 0 });
+    const big = generateCity(defaultKinds(), { lamps: 20_000, parkingSpaces: 0, noiseStations: 0, wells: 0 });
     const c = ctx();
     const faulty = big.ofKind('streetlight').filter((l) => lampFault(l, c) !== undefined);
     expect(faulty.length).toBeGreaterThan(60);
@@ -184,7 +177,7 @@ describe('reading models', () => {
     expect(mean).toBeLessThan(3.4);
     expect(hb.every((r) => r.heartbeat === true && r.battery! >= 0 && r.battery! <= 1)).toBe(true);
     // A small share of weak batteries: low band (2.9-3.0 V) and critical (< 2.9 V).
-    const big = generateCity({ lamps: 0, parkingSpaces: 6000, noiseStations: 0, wells: 0 }).ofKind('parking');
+    const big = generateCity(defaultKinds(), { lamps: 0, parkingSpaces: 6000, noiseStations: 0, wells: 0 }).ofKind('parking');
     const weak = big.map((s) => parkingModel(s, at(10), c, true)).filter((r) => r.batteryV! < 3.0);
     expect(weak.length).toBeGreaterThan(6);
     expect(weak.length).toBeLessThan(40);
@@ -210,8 +203,8 @@ describe('reading models', () => {
   });
 
   it('scenario state feeds the models (demo mix)', () => {
-    const sc = buildScenario('demo', nodes, { seed: 7, start: at(23) });
-    const c: ModelContext = { seed: 7, scenario: sc };
+    const sc = buildScenario('demo', nodes, { seed: 7, start: at(23), kinds: defaultKinds() });
+    const c: SimulationContext = { seed: 7, scenario: sc, kinds: defaultKinds() };
     const dark = city.ofKind('streetlight').filter((l) => sc.darkCircuits.has(l.circuit));
     expect(dark.length).toBeGreaterThan(0);
     for (const l of dark) expect(streetlightModel(l, at(23), c).powerState).toBe('off');
@@ -225,7 +218,6 @@ describe("profile kinds: the generic model from the profile's simulate block", (
   const waterlogging = kinds.get('waterlogging')!.profile!;
   const manhole = kinds.get('manhole')!.profile!;
   /** A profile node's reading: common fields and the profile's, by name. */
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: tsc types the profile fields read below through it
   const read = (...args: Parameters<typeof generateReading>) => generateReading(...args) as ProfileReading;
   const readingOk = (kind: string, r: unknown) => expect(kinds.get(kind)!.reading.safeParse(r).success, JSON.stringify(r)).toBe(true);
 
@@ -261,8 +253,8 @@ describe("profile kinds: the generic model from the profile's simulate block", (
 
   it("rainstorm: a share of the points ramps linearly from normal to the scenario's depth over rampS", () => {
     const start = at(14);
-    const sc = buildScenario('rainstorm', nodes, { seed: 7, start });
-    const c: ModelContext = { seed: 7, scenario: sc };
+    const sc = buildScenario('rainstorm', nodes, { seed: 7, start, kinds: defaultKinds() });
+    const c: SimulationContext = { seed: 7, scenario: sc, kinds: defaultKinds() };
     const flooded = points.filter((p) => sc.profileTargets.has(p.nodeId));
     expect(flooded.length).toBe(Math.round(points.length * 0.34));
     const rampMs = waterlogging.simulate.scenarios.rainstorm!.rampS * 1000;
@@ -287,8 +279,8 @@ describe("profile kinds: the generic model from the profile's simulate block", (
   });
 
   it('cover-displaced: covers open at once (rampS 0) with a tilt of 20-45 degrees; their readings validate', () => {
-    const sc = buildScenario('cover-displaced', nodes, { seed: 7, start: at(9) });
-    const c: ModelContext = { seed: 7, scenario: sc };
+    const sc = buildScenario('cover-displaced', nodes, { seed: 7, start: at(9), kinds: defaultKinds() });
+    const c: SimulationContext = { seed: 7, scenario: sc, kinds: defaultKinds() };
     const displaced = covers.filter((x) => sc.profileTargets.has(x.nodeId));
     expect(displaced.length).toBe(Math.max(1, Math.round(covers.length * 0.02)));
     for (const cover of displaced) {
@@ -317,7 +309,7 @@ simulate:
 `,
       'tank.yaml',
     );
-    const catalog = new KindCatalog([profile]);
+    const catalog = kindCatalog([profile]);
     const tank: ProfileNode = { nodeId: 'TK-1', kind: 'tank', district: 'Lixia', lat: 36.6, lon: 117 };
     const normal = read(tank, at(1), { seed: 7, scenario: normalState(at(0)), kinds: catalog });
     expect(normal).toMatchObject({ levelM: 2, pump: 'idle' });
@@ -325,7 +317,7 @@ simulate:
     expect(normal).not.toHaveProperty('tempC');
     expect(catalog.get('tank')!.reading.safeParse(normal).success).toBe(true);
     const sc = buildScenario('pump-fault', [tank], { seed: 7, start: at(0), kinds: catalog });
-    const c: ModelContext = { seed: 7, scenario: sc, kinds: catalog };
+    const c: SimulationContext = { seed: 7, scenario: sc, kinds: catalog };
     const mid = read(tank, at(0) + 300_000, c);
     expect(mid.pump).toBe('idle');
     expect(mid.alarm).toBe(false);

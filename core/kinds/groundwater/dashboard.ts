@@ -3,7 +3,9 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { select } from '../../../dashboards/influxql.js';
+import { selector } from '../../../dashboards/influxql.js';
+import { PIPELINE_MEASUREMENTS } from '../../../processors/sinks/influxdb/points.js';
+import { GROUNDWATER_MEASUREMENTS } from './points.js';
 import {
   alertAnnotations,
   ANNOTATION_TAG,
@@ -12,9 +14,11 @@ import {
   finish,
   influx,
   lastValue,
-  tagVariable,
+  queryVariable,
   thresholds,
 } from '../../../dashboards/common.js';
+
+const { select, tagValues } = selector({ ...GROUNDWATER_MEASUREMENTS, ...PIPELINE_MEASUREMENTS });
 
 const dashed = (color: string) => [
   { id: 'color', value: { mode: 'fixed', fixedColor: color } },
@@ -32,7 +36,7 @@ export function springsDashboard(): dashboard.Dashboard {
       ['groundwater'],
     )
       .time({ from: 'now-7d', to: 'now' })
-      .withVariable(tagVariable('well', 'Well', 'groundwater_well', 'well'))
+      .withVariable(queryVariable('well', 'Well', tagValues('groundwater_well', 'well')))
       .annotation(alertAnnotations('Groundwater alerts', [ANNOTATION_TAG, 'groundwater'], 'orange'))
       .withPanel(
         new timeseries.PanelBuilder()

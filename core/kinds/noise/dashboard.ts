@@ -3,8 +3,12 @@ import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { NIGHT_PEAK_ALLOWANCE_DB } from './spec.js';
-import { select } from '../../../dashboards/influxql.js';
-import { alertAnnotations, ANNOTATION_TAG, cityDashboard, finish, influx, tagVariable } from '../../../dashboards/common.js';
+import { selector } from '../../../dashboards/influxql.js';
+import { PIPELINE_MEASUREMENTS } from '../../../processors/sinks/influxdb/points.js';
+import { NOISE_MEASUREMENTS } from './points.js';
+import { alertAnnotations, ANNOTATION_TAG, cityDashboard, finish, influx, queryVariable } from '../../../dashboards/common.js';
+
+const { select, tagValues } = selector({ ...NOISE_MEASUREMENTS, ...PIPELINE_MEASUREMENTS });
 
 const yesNo: dashboard.ValueMapping = {
   type: dashboard.MappingType.ValueToText,
@@ -25,7 +29,7 @@ export function noiseDashboard(): dashboard.Dashboard {
       ['noise'],
     )
       .time({ from: 'now-2d', to: 'now' })
-      .withVariable(tagVariable('station', 'Station', 'noise_station', 'station'))
+      .withVariable(queryVariable('station', 'Station', tagValues('noise_station', 'station')))
       .annotation(alertAnnotations('Noise alerts', [ANNOTATION_TAG, 'noise'], 'purple'))
       .withPanel(
         new timeseries.PanelBuilder()

@@ -5,7 +5,9 @@ import * as geomap from '@grafana/grafana-foundation-sdk/geomap';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { select } from '../../../dashboards/influxql.js';
+import { selector } from '../../../dashboards/influxql.js';
+import { PIPELINE_MEASUREMENTS } from '../../../processors/sinks/influxdb/points.js';
+import { PARKING_MEASUREMENTS } from './points.js';
 import {
   alertAnnotations,
   ANNOTATION_TAG,
@@ -14,10 +16,12 @@ import {
   finish,
   influx,
   lastValue,
-  tagVariable,
+  queryVariable,
   thresholds,
 } from '../../../dashboards/common.js';
 import { cityMap, markers } from '../../../dashboards/boards/maps.js';
+
+const { select, tagValues } = selector({ ...PARKING_MEASUREMENTS, ...PIPELINE_MEASUREMENTS });
 
 /** Occupancy colours: the lot states' default thresholds (nearly full 90 %, full 95 %). */
 const occupancyThresholds = () => thresholds('green', [90, 'orange'], [95, 'red']);
@@ -33,7 +37,7 @@ export function parkingDashboard(): dashboard.Dashboard {
       'Occupancy and free spaces by lot and district, a map of the lots, turnover and dwell time.',
       ['parking'],
     )
-      .withVariable(tagVariable('district', 'District', 'parking', 'name', { tag: 'scope', value: 'district' }))
+      .withVariable(queryVariable('district', 'District', tagValues('parking', 'name', { tag: 'scope', value: 'district' })))
       .annotation(alertAnnotations('Parking alerts', [ANNOTATION_TAG, 'parking'], 'blue'))
       .withPanel(
         new stat.PanelBuilder()

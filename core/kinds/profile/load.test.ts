@@ -2,15 +2,17 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALERT_NAMES } from '../../alerts.js';
-import { KINDS } from '../builtin.js';
+import { defaultKinds } from '../modules.js';
 import { shippedProfilesDir } from '../catalog.js';
 import { TANK_PROFILE } from '../../../test/profiles.js';
 import { loadProfiles, parseProfile, ProfileError } from './load.js';
 
 /** A small valid profile; each test breaks one thing in it. */
 const TANK = TANK_PROFILE;
-const RESERVED = { kinds: Object.keys(KINDS), alerts: ALERT_NAMES };
+const builtins = defaultKinds()
+  .modules()
+  .filter((m) => !m.profile);
+const RESERVED = { kinds: builtins.map((m) => m.name), alerts: ['NodeOffline', ...builtins.flatMap((m) => m.alerts)] };
 
 /** The ProfileError that parsing `text` (as `file`) throws. */
 function errorOf(text: string, file = 'tank.yaml'): ProfileError {

@@ -5,7 +5,9 @@ import * as geomap from '@grafana/grafana-foundation-sdk/geomap';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { select } from '../../../dashboards/influxql.js';
+import { selector } from '../../../dashboards/influxql.js';
+import { PIPELINE_MEASUREMENTS } from '../../../processors/sinks/influxdb/points.js';
+import { LIGHTING_MEASUREMENTS } from './points.js';
 import {
   alertAnnotations,
   ANNOTATION_TAG,
@@ -15,11 +17,13 @@ import {
   influx,
   lastValue,
   percentOfTarget,
-  tagVariable,
+  queryVariable,
   targetThresholds,
   thresholds,
 } from '../../../dashboards/common.js';
 import { cityMap, markers } from '../../../dashboards/boards/maps.js';
+
+const { select, tagValues } = selector({ ...LIGHTING_MEASUREMENTS, ...PIPELINE_MEASUREMENTS });
 
 const DARK_ALERTS = ['StreetlightOut', 'CircuitDark'];
 
@@ -49,7 +53,7 @@ export function lightingDashboard(): dashboard.Dashboard {
       'Lighting rate by district and road class, dark lamps and circuits, installation and intact rates.',
       ['streetlight'],
     )
-      .withVariable(tagVariable('district', 'District', 'lighting', 'name', { tag: 'scope', value: 'district' }))
+      .withVariable(queryVariable('district', 'District', tagValues('lighting', 'name', { tag: 'scope', value: 'district' })))
       .annotation(alertAnnotations('Lighting alerts', [ANNOTATION_TAG, 'streetlight'], 'orange'))
       .withPanel(cityStat('Lighting rate, city (target 99 %)', city().agg('last', 'rate', 'rate', { times: 100 }), 99))
       .withPanel(cityStat('Installation rate (target 100 %)', city().agg('last', 'installationRate', 'installation', { times: 100 }), 100))

@@ -5,6 +5,7 @@ import { generateCity, NodeRegistry, seededRandom, type NodeOf, type RegistryNod
 import { at, config, ctx, lamp, record } from '../../../test/fixtures.js';
 import { lampCondition } from './lamp.js';
 import { LightingProcessor } from './processor.js';
+import { defaultKinds } from '../modules.js';
 
 const NIGHT = at('2026-06-21T22:00:00'); // scheduled on (sunset 19:33), before half-night (23:30)
 const DAY = at('2026-06-22T12:00:00');
@@ -224,7 +225,7 @@ describe('installation rate', () => {
         lamp(30 + i, { road: 'Daming Alley', roadClass: 'alley', district: 'Shizhong', circuit: 'C3' }),
       ),
     ];
-    const c = { now: at('2026-06-22T12:00:00'), since: 0, config: config(), registry: new NodeRegistry(nodes, roads) };
+    const c = { now: at('2026-06-22T12:00:00'), since: 0, config: config(), registry: new NodeRegistry(nodes, roads, defaultKinds()) };
     const { kpis } = evaluateWhole(new LightingProcessor(), new LightingMerger(), c) as { kpis: Kpis };
     // City: designed 10 + 5 + 4 + 3 = 22, installed 8 + 0 + 4 + 3 = 15.
     expect(kpis.installation).toEqual({ designed: 22, installed: 15, rate: 15 / 22 });
@@ -338,7 +339,7 @@ describe('lighting state', () => {
 
 describe('incremental lighting tallies', () => {
   it('equal judging every lamp afresh through dusk, half-night, dawn, faults, silence and restores', () => {
-    const registry = generateCity({ lamps: 600, parkingSpaces: 0, noiseStations: 0, wells: 0 });
+    const registry = generateCity(defaultKinds(), { lamps: 600, parkingSpaces: 0, noiseStations: 0, wells: 0 });
     const lamps = registry.ofKind('streetlight');
     const p = new LightingProcessor();
     const rand = seededRandom(5);

@@ -7,6 +7,7 @@ import { partitionFor } from '../partitioner.js';
 import { TOPICS, topicSpecs } from '../topics.js';
 import type { StreamRecord } from '../types.js';
 import { KafkaTransport } from './transport.js';
+import { defaultKinds } from '../../kinds/modules.js';
 
 // A real broker: KAFKA_BROKERS if set, else a local process started here (once for this file).
 // No broker = every test below FAILS with the fixture's error (started in beforeAll, so the start-up
@@ -124,7 +125,7 @@ describe('kafka transport', () => {
     const { transport, prefix } = await fresh();
     const [many, large] = [`${prefix}.many`, `${prefix}.large`];
     // As the pipeline's city-wide topics are made (topicSpecs): one partition, large records allowed.
-    const largeSpec = topicSpecs().find((t) => t.name === TOPICS.partials)!;
+    const largeSpec = topicSpecs(defaultKinds()).find((t) => t.name === TOPICS.partials)!;
     await transport.ensureTopics([
       { name: many, partitions: 1 },
       { ...largeSpec, name: large },

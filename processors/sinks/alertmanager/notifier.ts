@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import {
   parseJson,
   TOPICS,
-  topicSpecs,
+  pipelineTopicSpecs,
   type Alert,
   type Consumer,
   type PipelineMetrics,
@@ -218,7 +218,7 @@ export async function startAlertmanagerNotifier(options: AlertmanagerNotifierOpt
     }
   }
 
-  await transport.ensureTopics(topicSpecs().filter((s) => s.name === TOPICS.alerts));
+  await transport.ensureTopics(pipelineTopicSpecs().filter((s) => s.name === TOPICS.alerts));
   const consumer: Consumer = await transport.consume({
     groupId: options.groupId ?? ALERTMANAGER_SINK_GROUP,
     topics: [TOPICS.alerts],

@@ -2,11 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Alert, AlertName, Severity } from '../../../core/index.js';
+import type { Alert, Severity } from '../../../core/index.js';
 import { fingerprint } from '../../alerts/fingerprint.js';
 
 export function makeAlert(
-  alertname: AlertName,
+  alertname: string,
   severity: Severity,
   labels: Record<string, string>,
   at: number,

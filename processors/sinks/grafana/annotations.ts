@@ -14,7 +14,7 @@
  * Grafana refusing an annotation as invalid (4xx other than 408/429) drops it with an error log.
  */
 import type { Logger } from 'pino';
-import { parseJson, TOPICS, topicSpecs, type Alert, type Consumer, type StreamTransport } from '../../../core/index.js';
+import { parseJson, TOPICS, pipelineTopicSpecs, type Alert, type Consumer, type StreamTransport } from '../../../core/index.js';
 import { HttpError, retriable } from '../../../core/errors.js';
 
 export const GRAFANA_SINK_GROUP = 'citybrain-sink-grafana';
@@ -123,7 +123,7 @@ export async function startGrafanaAnnotator(options: GrafanaAnnotatorOptions): P
     }
   }
 
-  await options.transport.ensureTopics(topicSpecs().filter((s) => s.name === TOPICS.alerts));
+  await options.transport.ensureTopics(pipelineTopicSpecs().filter((s) => s.name === TOPICS.alerts));
   const consumer: Consumer = await options.transport.consume({
     groupId: options.groupId ?? GRAFANA_SINK_GROUP,
     topics: [TOPICS.alerts],

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import {
-  KindCatalog,
   type Batch,
   type Config,
   type Consumer,
@@ -9,20 +8,19 @@ import {
   type StreamTransport,
 } from '../../../core/index.js';
 import { sinkSchema, sinkTopics, toPoints } from './points.js';
-import { profileMeasurementNames, profileRollupFields } from './profile.js';
-import { ensureRollups, influxVersion, isInflux1 } from './rollups.js';
+import { ensureRollups, influxVersion, isInflux1, kindRollups } from './rollups.js';
 import { InfluxWriter, type InfluxWriterOptions } from './writer.js';
 
 export {
-  MEASUREMENTS,
+  PIPELINE_MEASUREMENTS,
   sinkSchema,
   sinkTopics,
   toPoints,
   type Converted,
-  type Measurement,
   type MeasurementSchema,
   type SinkPoint,
 } from './points.js';
+export { PointBuilder, type Measurements } from './builder.js';
 export { profileMeasurementNames, profileMeasurements, profileRollupFields } from './profile.js';
 export { InfluxWriteError, InfluxWriter, type InfluxWriterOptions } from './writer.js';
 export {
@@ -30,7 +28,8 @@ export {
   influxVersion,
   isInflux1,
   rollupBackfillQuery,
-  ROLLUP_FIELDS,
+  kindRollups,
+  PIPELINE_ROLLUPS,
   ROLLUPS,
   type EnsureRollupsOptions,
   type RollupsResult,
@@ -42,11 +41,8 @@ export const INFLUX_SINK_GROUP = 'citybrain-sink-influxdb';
 /** What the sink needs from a stage context (bin/stages.ts `StageContext` fits as it is). */
 export interface InfluxSinkContext {
   config: Pick<Config, 'INFLUX_URL' | 'INFLUX_TOKEN' | 'INFLUX_ORG' | 'INFLUX_BUCKET'>;
-  /**
-   * Names the well / station of a raw reading's node (without it those tags are left out); its kind
-   * catalog says which profile kinds are written (without it: the built-in kinds and shipped profiles).
-   */
-  registry?: NodeRegistry;
+  /** Its kind catalog says what is written; its nodes name the well / station of a reading and place alerts. */
+  registry: NodeRegistry;
   transport: StreamTransport;
   metrics: PipelineMetrics;
   logger: Logger;
@@ -71,7 +67,7 @@ export interface InfluxSinkOptions extends Omit<InfluxWriterOptions, 'metrics' |
 }
 
 /**
- * Consumes `metrics.*`, `alerts` and `telemetry.raw` (groundwater, noise and profile kinds' readings) and writes
+ * Consumes `metrics.*`, `alerts` and `telemetry.raw` (the readings of kinds that keep them) and writes
  * them to InfluxDB. A batch's position is committed only after InfluxDB accepted all its points:
  * `onBatch` converts, writes, awaits the write and throws when it failed after bounded retries, so
  * the log delivers the batch again. Points carry event time, so redelivery overwrites, never adds.
@@ -84,13 +80,13 @@ export class InfluxSink {
   #consumer: Consumer | null = null;
   #stopping = false;
   #rollupTimer: NodeJS.Timeout | null = null;
-  readonly #kinds: KindCatalog;
+  readonly #kinds: NodeRegistry['kinds'];
 
-  /** Throws when a profile kind's measurement clashes with a built-in one (see `sinkSchema`). */
+  /** Throws when two kinds' measurements clash (see `sinkSchema`). */
   constructor(ctx: InfluxSinkContext, options: InfluxSinkOptions) {
     this.#ctx = ctx;
     this.#o = options;
-    this.#kinds = ctx.registry?.kinds ?? KindCatalog.default();
+    this.#kinds = ctx.registry.kinds;
     sinkSchema(this.#kinds);
     this.#logger = ctx.logger.child({ stage: 'sink-influxdb' });
     this.#writer = new InfluxWriter({ ...options, metrics: ctx.metrics, logger: this.#logger });
@@ -132,7 +128,7 @@ export class InfluxSink {
         database,
         rawPolicy,
         rawDuration: this.#o.rawRetention ?? '30d',
-        measurements: this.#profileRollups(),
+        measurements: kindRollups(this.#kinds),
       });
       this.#logger.info(
         { version, database, created: result.created, altered: result.altered, unchanged: result.unchanged.length },
@@ -146,11 +142,6 @@ export class InfluxSink {
       this.#rollupTimer = setTimeout(() => void this.#setupRollups(), retryMs);
       this.#rollupTimer.unref();
     }
-  }
-
-  /** Each profile kind's KPI measurement and its numeric fields, downsampled like the built-in KPIs. */
-  #profileRollups(): Record<string, readonly string[]> {
-    return Object.fromEntries(this.#kinds.profiles().map((p) => [profileMeasurementNames(p.kind).kpis, profileRollupFields(p)]));
   }
 
   async #onBatch(batch: Batch): Promise<void> {

@@ -16,6 +16,7 @@ import { select } from '../../../test/influxql.js';
 import { influxWriteCounter } from '../../../test/influx-write-counter.js';
 import { testNow } from '../../../test/clock.js';
 import { waitFor } from '../../../test/helpers.js';
+import { defaultKinds } from '../../../core/kinds/modules.js';
 
 let influx: InfluxdbServer | undefined;
 beforeAll(async () => {
@@ -23,7 +24,7 @@ beforeAll(async () => {
 }, INFLUXDB_FIXTURE_TIMEOUT_MS);
 afterAll(() => influx?.stop());
 
-const city = generateCity({ lamps: 4, parkingSpaces: 4, noiseStations: 1, wells: 1, seed: 7 });
+const city = generateCity(defaultKinds(), { lamps: 4, parkingSpaces: 4, noiseStations: 1, wells: 1, seed: 7 });
 const well = city.ofKind('groundwater')[0]!;
 const station = city.ofKind('noise')[0]!;
 const msg = (key: string, value: unknown, timestamp: number): OutgoingMessage => ({
@@ -84,7 +85,7 @@ describe('InfluxDB sink across a real InfluxDB outage', () => {
   it('InfluxDB stopped for 30 s during writes and started again: no point lost (counted), none doubled', async () => {
     const server = influx!;
     const transport = new MemoryTransport({ retryDelayMs: 200, onError: () => {} });
-    await transport.ensureTopics(topicSpecs(2));
+    await transport.ensureTopics(topicSpecs(defaultKinds(), 2));
     const producer = await transport.producer();
     const metrics = new PipelineMetrics({ defaultMetrics: false });
     const counter = await influxWriteCounter(server.url);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { generateCity, NodeRegistry, TOPICS, type RegistryNode } from '../../../core/index.js';
 import { lamp } from '../../../test/fixtures.js';
 import { toPoints } from './points.js';
+import { defaultKinds } from '../../../core/kinds/modules.js';
 
 const rec = (value: unknown) => ({ value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)) });
 const TS = 1_767_225_600_000; // 2026-01-01T00:00:00Z
@@ -23,7 +24,7 @@ describe('toPoints', () => {
         onInDaytime: 0,
       },
     };
-    const { points, skipped } = toPoints(TOPICS.metrics('streetlight'), [rec(snapshot)]);
+    const { points, skipped } = toPoints(TOPICS.metrics('streetlight'), [rec(snapshot)], defaultKinds());
     expect(skipped).toBe(0);
     expect(points).toEqual([
       {
@@ -48,7 +49,7 @@ describe('toPoints', () => {
   });
 
   it('skips and counts unreadable records and rows, and ignores high-rate kinds and status records on telemetry.raw', () => {
-    const city = generateCity({ lamps: 5, parkingSpaces: 5, noiseStations: 1, wells: 1, seed: 3 });
+    const city = generateCity(defaultKinds(), { lamps: 5, parkingSpaces: 5, noiseStations: 1, wells: 1, seed: 3 });
     const well = city.ofKind('groundwater')[0]!;
     const lamp = city.ofKind('streetlight')[0]!;
     const raw = [
@@ -90,12 +91,16 @@ describe('toPoints', () => {
       },
     ]);
 
-    const gw = toPoints(TOPICS.metrics('groundwater'), [
-      rec({
-        ts: TS,
-        kpis: { list: [{ nodeId: 'x' }, { nodeId: 'gw-1', well: 'W1', springGroup: 'G', district: 'D', level: null, band: null }] },
-      }),
-    ]);
+    const gw = toPoints(
+      TOPICS.metrics('groundwater'),
+      [
+        rec({
+          ts: TS,
+          kpis: { list: [{ nodeId: 'x' }, { nodeId: 'gw-1', well: 'W1', springGroup: 'G', district: 'D', level: null, band: null }] },
+        }),
+      ],
+      defaultKinds(),
+    );
     expect(gw).toEqual({ points: [], skipped: 1 });
   });
 
@@ -111,8 +116,8 @@ describe('toPoints', () => {
       firedAt: TS,
       updatedAt: TS,
     });
-    const a = toPoints(TOPICS.alerts, [rec(alert('a1')), rec(alert('a2'))]).points;
-    const again = toPoints(TOPICS.alerts, [rec(alert('a1'))]).points;
+    const a = toPoints(TOPICS.alerts, [rec(alert('a1')), rec(alert('a2'))], defaultKinds()).points;
+    const again = toPoints(TOPICS.alerts, [rec(alert('a1'))], defaultKinds()).points;
     expect(a[0]!.time).not.toBe(a[1]!.time);
     expect(again[0]!.time).toBe(a[0]!.time);
     for (const p of a) expect(BigInt(p.time) / 1_000_000n).toBe(BigInt(TS));
@@ -143,7 +148,7 @@ describe('toPoints', () => {
         byRoadClass: { main: { rate: 0.75, lit: 3, expected: 4, target: 0.99, compliant: false } },
       },
     };
-    const { points, skipped } = toPoints(TOPICS.metrics('streetlight'), [rec(snapshot)]);
+    const { points, skipped } = toPoints(TOPICS.metrics('streetlight'), [rec(snapshot)], defaultKinds());
     expect(skipped).toBe(0);
     const t = `${TS}000000`;
     expect(points).toEqual([
@@ -203,9 +208,11 @@ describe('toPoints', () => {
       },
     ]);
     // Tolerant: an odd installation shape is skipped (and counted), the rest is written; half-night as an object.
-    const odd = toPoints(TOPICS.metrics('streetlight'), [
-      rec({ ts: TS, kpis: { ...snapshot.kpis, installation: { designed: 'ten' }, halfNight: { active: false, from: '22:30' } } }),
-    ]);
+    const odd = toPoints(
+      TOPICS.metrics('streetlight'),
+      [rec({ ts: TS, kpis: { ...snapshot.kpis, installation: { designed: 'ten' }, halfNight: { active: false, from: '22:30' } } })],
+      defaultKinds(),
+    );
     expect(odd.skipped).toBe(1);
     expect(odd.points[0]!.fields).toMatchObject({ halfNight: false, intactRate: 0.875 });
     expect(odd.points[0]!.fields).not.toHaveProperty('installationRate');
@@ -222,7 +229,7 @@ describe('toPoints', () => {
       lotName: 'Quancheng Square',
       spaces: 2,
     });
-    const registry = new NodeRegistry([space(1, 36.6, 117.0), space(2, 36.8, 117.2)]);
+    const registry = new NodeRegistry([space(1, 36.6, 117.0), space(2, 36.8, 117.2)], [], defaultKinds());
     const flow = { sessions: 6, turnover: 3, meanDwellMin: 42.5 };
     const counts = { spaces: 2, occupied: 1, free: 1, unknown: 0, occupancy: 0.5 };
     const snapshot = {
@@ -268,7 +275,7 @@ describe('toPoints', () => {
       yesterday: day('2025-12-31', 56.2),
       today: day('2026-01-01', null),
     };
-    const { points, skipped } = toPoints(TOPICS.metrics('noise'), [rec({ ts: TS, kpis: { list: [row] } })]);
+    const { points, skipped } = toPoints(TOPICS.metrics('noise'), [rec({ ts: TS, kpis: { list: [row] } })], defaultKinds());
     expect(skipped).toBe(0);
     const tags = { station: 'Quancheng Residential', district: 'Lixia', zoneClass: '1' };
     expect(points.slice(1)).toEqual([
@@ -306,7 +313,7 @@ describe('toPoints', () => {
         },
       },
     ]);
-    const station = generateCity({ lamps: 1, parkingSpaces: 1, noiseStations: 1, wells: 1, seed: 3 }).ofKind('noise')[0]!;
+    const station = generateCity(defaultKinds(), { lamps: 1, parkingSpaces: 1, noiseStations: 1, wells: 1, seed: 3 }).ofKind('noise')[0]!;
     const reading = (ts: number) =>
       rec({
         type: 'reading',
@@ -317,12 +324,12 @@ describe('toPoints', () => {
         reading: { ts, laeq: 50 },
       });
     // TS is 08:00 local (day); TS - 9 h is 23:00 local (night).
-    const raw = toPoints(TOPICS.raw, [reading(TS), reading(TS - 9 * 3_600_000)]).points;
+    const raw = toPoints(TOPICS.raw, [reading(TS), reading(TS - 9 * 3_600_000)], defaultKinds()).points;
     expect(raw.map((p) => p.tags.period)).toEqual(['day', 'night']);
   });
 
   it('puts alerts on the map: a node alert at the node, a circuit alert at the centre of its lamps', () => {
-    const registry = new NodeRegistry([lamp(1, { lat: 36.6, lon: 117.0 }), lamp(2, { lat: 36.7, lon: 117.2 })]);
+    const registry = new NodeRegistry([lamp(1, { lat: 36.6, lon: 117.0 }), lamp(2, { lat: 36.7, lon: 117.2 })], [], defaultKinds());
     const alert = (alertname: string, labels: Record<string, string>) => ({
       id: alertname,
       alertname,

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { KindCatalog, NodeRegistry, TOPICS, type KindProfile, type ProfileKpis } from '../../../core/index.js';
+import { NodeRegistry, TOPICS, type KindProfile, type ProfileKpis } from '../../../core/index.js';
 import { sinkSchema, sinkTopics, toPoints } from './points.js';
 import { profileMeasurements } from './profile.js';
+import { defaultKinds, kindCatalog } from '../../../core/kinds/modules.js';
 
 const rec = (value: unknown) => ({ value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)) });
 const TS = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const t = (ms: number) => `${ms}000000`;
-const kinds = KindCatalog.default();
+const kinds = defaultKinds();
 const profile = (kind: string) => kinds.get(kind)!.profile!;
 
 const waterlogging: ProfileKpis = {
@@ -93,7 +94,7 @@ describe('profile kinds: InfluxDB points', () => {
   });
 
   it('writes a waterlogging KPI record: city and district points (null aggregates left out) and one point per listed node, at the snapshot time', () => {
-    const { points, skipped } = toPoints(TOPICS.metrics('waterlogging'), [rec({ ts: TS, kpis: waterlogging })]);
+    const { points, skipped } = toPoints(TOPICS.metrics('waterlogging'), [rec({ ts: TS, kpis: waterlogging })], defaultKinds());
     expect(skipped).toBe(0);
     expect(points).toEqual([
       {
@@ -128,11 +129,11 @@ describe('profile kinds: InfluxDB points', () => {
       },
     ]);
     // A replay gives the very same points (same measurement, tags and time: InfluxDB overwrites).
-    expect(toPoints(TOPICS.metrics('waterlogging'), [rec({ ts: TS, kpis: waterlogging })]).points).toEqual(points);
+    expect(toPoints(TOPICS.metrics('waterlogging'), [rec({ ts: TS, kpis: waterlogging })], defaultKinds()).points).toEqual(points);
   });
 
   it('writes a manhole KPI record: boolean values of listed nodes stay boolean', () => {
-    const { points } = toPoints(TOPICS.metrics('manhole'), [rec({ ts: TS, kpis: manhole })]);
+    const { points } = toPoints(TOPICS.metrics('manhole'), [rec({ ts: TS, kpis: manhole })], defaultKinds());
     expect(points.map((p) => p.measurement)).toEqual(['manhole', 'manhole', 'manhole_node']);
     expect(points[2]).toEqual({
       measurement: 'manhole_node',
@@ -158,7 +159,7 @@ describe('profile kinds: InfluxDB points', () => {
       }),
       rec({ type: 'status', nodeId: 'MH-7', kind: 'manhole', district: 'Huaiyin', status: 'online', receivedAt: TS }),
     ];
-    const { points, skipped } = toPoints(TOPICS.raw, raw);
+    const { points, skipped } = toPoints(TOPICS.raw, raw, defaultKinds());
     expect(skipped).toBe(1);
     expect(points).toEqual([
       {
@@ -175,16 +176,20 @@ describe('profile kinds: InfluxDB points', () => {
       },
       { measurement: 'manhole_reading', tags: { node: 'MH-8', district: 'Huaiyin' }, time: t(TS), fields: { tiltDeg: 3 } },
     ]);
-    const odd = toPoints(TOPICS.metrics('manhole'), [
-      rec({ ts: TS, kpis: { ...manhole, byDistrict: { Huaiyin: { nodes: 'two' } }, list: [{ district: 'Huaiyin' }] } }),
-      rec({ kpis: manhole }),
-    ]);
+    const odd = toPoints(
+      TOPICS.metrics('manhole'),
+      [
+        rec({ ts: TS, kpis: { ...manhole, byDistrict: { Huaiyin: { nodes: 'two' } }, list: [{ district: 'Huaiyin' }] } }),
+        rec({ kpis: manhole }),
+      ],
+      defaultKinds(),
+    );
     expect(odd.skipped).toBe(3);
     expect(odd.points.map((p) => p.tags)).toEqual([{ scope: 'city', name: 'city' }]);
   });
 
   it("follows the registry's kind catalog: its profile kinds' topics are read, other kinds' are not", () => {
-    const builtinOnly = new NodeRegistry([], [], new KindCatalog([]));
+    const builtinOnly = new NodeRegistry([], [], kindCatalog());
     expect(toPoints(TOPICS.metrics('manhole'), [rec({ ts: TS, kpis: manhole })], builtinOnly).points).toEqual([]);
     expect(toPoints(TOPICS.raw, [reading('manhole', 'MH-7', 'Huaiyin', { open: true })], builtinOnly)).toEqual({ points: [], skipped: 0 });
     expect(sinkTopics(kinds)).toEqual(
@@ -197,7 +202,7 @@ describe('profile kinds: InfluxDB points', () => {
         'telemetry.raw',
       ]),
     );
-    expect(sinkTopics(new KindCatalog([]))).not.toContain('metrics.manhole');
+    expect(sinkTopics(kindCatalog())).not.toContain('metrics.manhole');
     expect([...sinkSchema(kinds).keys()]).toEqual(
       expect.arrayContaining([
         'lighting',
@@ -211,6 +216,6 @@ describe('profile kinds: InfluxDB points', () => {
       ]),
     );
     // A profile kind whose measurement is a built-in one's cannot be written beside it.
-    expect(() => sinkSchema(new KindCatalog([{ ...profile('manhole'), kind: 'nodes' }]))).toThrow(/measurement nodes is already written/);
+    expect(() => sinkSchema(kindCatalog([{ ...profile('manhole'), kind: 'alerts' }]))).toThrow(/measurement alerts is already written/);
   });
 });

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { influxdbFixture, INFLUXDB_FIXTURE_TIMEOUT_MS } from '../../../infra/fixtures/influxdb.js';
 import { influxql } from '../../../infra/influxdb/server.js';
-import { MemoryTransport, PipelineMetrics, topicSpecs } from '../../../core/index.js';
+import { MemoryTransport, NodeRegistry, PipelineMetrics, topicSpecs } from '../../../core/index.js';
 import { select } from '../../../test/influxql.js';
 import { startInfluxSink } from './index.js';
 import {
@@ -12,11 +12,15 @@ import {
   influxVersion,
   isInflux1,
   rollupBackfillQuery,
-  ROLLUP_FIELDS,
+  kindRollups,
+  PIPELINE_ROLLUPS,
   ROLLUPS,
   type RollupInterval,
-  type RollupMeasurement,
 } from './rollups.js';
+import { defaultKinds, kindCatalog } from '../../../core/kinds/modules.js';
+
+/** The built-in kinds' downsampled measurements. */
+const BUILTIN_ROLLUPS = kindRollups(kindCatalog());
 
 beforeAll(
   () =>
@@ -52,7 +56,7 @@ describe('InfluxDB 1.x rollups (retention policies, continuous queries)', () => 
   it('ensureRollups is idempotent; SHOW lists the RPs and CQs; the CQ query run by hand writes hourly/daily mean/min/max', async () => {
     const influx = await freshDatabase();
     expect(isInflux1(await influxVersion(influx.url))).toBe(true);
-    const o = { url: influx.url, token: influx.token, database: influx.database };
+    const o = { url: influx.url, token: influx.token, database: influx.database, measurements: BUILTIN_ROLLUPS };
 
     const first = await ensureRollups(o);
     expect(first.created).toEqual(
@@ -80,7 +84,7 @@ describe('InfluxDB 1.x rollups (retention policies, continuous queries)', () => 
       results: Array<{ series?: Array<{ name: string; values?: string[][] }> }>;
     };
     const cqs = cqJson.results[0]!.series!.find((s) => s.name === influx.database)!.values!.map((v) => v[0]);
-    const expected = (Object.keys(ROLLUP_FIELDS) as RollupMeasurement[]).flatMap((m) =>
+    const expected = Object.keys({ ...PIPELINE_ROLLUPS, ...BUILTIN_ROLLUPS }).flatMap((m) =>
       (Object.keys(ROLLUPS) as RollupInterval[]).map((i) => continuousQueryName(m, i)),
     );
     expect(cqs.sort()).toEqual(expected.sort());
@@ -138,11 +142,12 @@ describe('InfluxDB 1.x rollups (retention policies, continuous queries)', () => 
   it('the sink sets them up at start on 1.x (in the background, logged)', async () => {
     const influx = await freshDatabase();
     const transport = new MemoryTransport({ retryDelayMs: 100 });
-    await transport.ensureTopics(topicSpecs(1));
+    await transport.ensureTopics(topicSpecs(defaultKinds(), 1));
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const stage = await startInfluxSink({
       config: { INFLUX_URL: influx.url, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org, INFLUX_BUCKET: influx.bucket },
+      registry: new NodeRegistry([], [], defaultKinds()),
       transport,
       metrics: new PipelineMetrics({ defaultMetrics: false }),
       logger,

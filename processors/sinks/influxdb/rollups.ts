@@ -12,35 +12,26 @@
  *   (RESAMPLE FOR 3h: hours rewritten for 3 h, so a sink catching up after an outage < 2 h is included);
  *   `cq_M_1d`: the same per day into `rollup_1d.M_1d` (RESAMPLE FOR 2d).
  *   Fields are named `<field>_mean`, `<field>_min`, `<field>_max`.
- *   Profile kinds' KPI measurements (`<kind>`: nodes, reporting, the aggregates) are passed in as
- *   `measurements` (the sink derives them from its kind catalog) and get the same two CQs.
+ *   The kinds' measurements come from their modules (`influx.rollups`), passed in as `measurements`
+ *   (`kindRollups` of the sink's kind catalog); node health's are the pipeline's own.
  */
 
-import type { FieldOfType, Measurement } from './points.js';
+import type { KindCatalog } from '../../../core/index.js';
+import type { PIPELINE_MEASUREMENTS } from './points.js';
+import type { FieldNamesOfType } from './builder.js';
 
-/** Numeric fields per downsampled measurement (booleans/strings are not aggregated). */
-export const ROLLUP_FIELDS = {
-  // Names checked against the sink's schema below (`satisfies`): a field the sink does not write fails to compile.
-  lighting: [
-    'rate',
-    'lit',
-    'expected',
-    'unknown',
-    'lamps',
-    'darkCircuits',
-    'onInDaytime',
-    'target',
-    'installationRate',
-    'intactRate',
-    'roadsNonCompliant',
-  ],
-  parking: ['occupancy', 'occupied', 'free', 'unknown', 'spaces', 'lots', 'full', 'nearlyFull', 'sessions', 'turnover', 'meanDwellMin'],
+type Pipeline = typeof PIPELINE_MEASUREMENTS;
+/** Numeric fields of the pipeline's own measurements downsampled (booleans/strings are not aggregated). */
+export const PIPELINE_ROLLUPS = {
   nodes: ['total', 'online', 'offline', 'ratio', 'neverSeen', 'batteryLow'],
-  groundwater_well: ['level', 'trend24h', 'trend7d', 'hoursToNextLine', 'nextLineM'],
-  noise_station: ['leq', 'limit', 'coverage'],
-} as const satisfies { [M in Measurement]?: readonly FieldOfType<M, 'number'>[] };
+} as const satisfies { [M in keyof Pipeline]?: readonly FieldNamesOfType<Pipeline[M], 'number'>[] };
 
-export type RollupMeasurement = keyof typeof ROLLUP_FIELDS;
+/** Every downsampled measurement with its numeric fields: each kind's (`influx.rollups` of its module), for `measurements`. */
+export function kindRollups(kinds: KindCatalog): Record<string, readonly string[]> {
+  const out: Record<string, readonly string[]> = {};
+  for (const m of kinds.modules()) for (const [name, fields] of Object.entries(m.influx.rollups)) if (fields) out[name] = fields;
+  return out;
+}
 
 export const ROLLUPS = {
   '1h': { policy: 'rollup_1h', duration: '730d', shardDuration: '7d', resampleFor: '3h' },
@@ -59,7 +50,7 @@ export interface EnsureRollupsOptions {
   /** Retention of the raw RP; default `30d`. `INF` keeps raw data forever. */
   rawDuration?: string;
   timeoutMs?: number;
-  /** More measurements to downsample, with their numeric fields (the profile kinds' `<kind>`). */
+  /** The kinds' measurements to downsample, with their numeric fields (`kindRollups`). */
   measurements?: Readonly<Record<string, readonly string[]>>;
 }
 
@@ -73,11 +64,11 @@ export interface RollupsResult {
 
 const ident = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
-/** Every downsampled measurement with its numeric fields: the built-in ones and `extra` (profile kinds). */
+/** Every downsampled measurement with its numeric fields: the pipeline's and `extra` (the kinds'). */
 function rollupMeasurements(extra: Readonly<Record<string, readonly string[]>> = {}): Map<string, readonly string[]> {
-  const all = new Map<string, readonly string[]>(Object.entries(ROLLUP_FIELDS));
+  const all = new Map<string, readonly string[]>(Object.entries(PIPELINE_ROLLUPS));
   for (const [m, fields] of Object.entries(extra)) {
-    if (all.has(m)) throw new Error(`rollups: ${m} is a built-in measurement`);
+    if (all.has(m)) throw new Error(`rollups: ${m} is a pipeline measurement`);
     if (fields.length > 0) all.set(m, fields);
   }
   return all;
@@ -99,7 +90,7 @@ function selectInto(
 /** The CQ's query run by hand over [fromMs, toMs): what the CQ writes for those intervals (backfill, tests). */
 export function rollupBackfillQuery(
   o: { database: string; rawPolicy?: string; measurements?: EnsureRollupsOptions['measurements'] },
-  measurement: RollupMeasurement | (string & {}),
+  measurement: string,
   interval: RollupInterval,
   fromMs: number,
   toMs: number,

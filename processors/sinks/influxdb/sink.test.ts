@@ -16,6 +16,7 @@ import { startInfluxSink, type InfluxSink } from './index.js';
 import { select } from '../../../test/influxql.js';
 import { influxWriteCounter, type InfluxWriteCounter } from '../../../test/influx-write-counter.js';
 import { waitFor } from '../../../test/helpers.js';
+import { defaultKinds } from '../../../core/kinds/modules.js';
 
 beforeAll(
   () =>
@@ -29,7 +30,7 @@ afterAll(async () => (await influxdbFixture().catch(() => null))?.release());
 
 const TS = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const HOUR = 3_600_000;
-const city = generateCity({ lamps: 20, parkingSpaces: 10, noiseStations: 2, wells: 2, seed: 5 });
+const city = generateCity(defaultKinds(), { lamps: 20, parkingSpaces: 10, noiseStations: 2, wells: 2, seed: 5 });
 const [well1, well2] = city.ofKind('groundwater') as [
   ReturnType<typeof city.ofKind<'groundwater'>>[number],
   ReturnType<typeof city.ofKind<'groundwater'>>[number],
@@ -54,7 +55,7 @@ async function pipeline(
 ) {
   const errors: unknown[] = [];
   const transport = new MemoryTransport({ retryDelayMs: 100, onError: (error) => errors.push(error) });
-  await transport.ensureTopics(topicSpecs(4));
+  await transport.ensureTopics(topicSpecs(defaultKinds(), 4));
   const producer = await transport.producer();
   const metrics = new PipelineMetrics({ defaultMetrics: false });
   const config = { INFLUX_URL: influx.url, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org, INFLUX_BUCKET: influx.bucket };

@@ -1,0 +1,88 @@
+/**
+ * The contract of a sensor kind: everything the pipeline needs from one kind, from ingest to the
+ * dashboards. A built-in kind is one folder (`core/kinds/<kind>/`) whose `index.ts` exports one
+ * `KindModule`, plus one line in `BUILTIN_KINDS` (./modules.ts); a profile kind becomes the same
+ * contract from its file (./profile/module.ts). Every stage iterates the kind catalog's modules,
+ * so a kind is handled everywhere or the module does not compile.
+ *
+ * Only types here: the parts are implemented with the stages' machinery (processors, sinks,
+ * dashboards, simulator), which import core, so core must not import them at run time.
+ */
+import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import type { z } from 'zod';
+import type { KindMerger, KindProcessor, NodeFor } from '../../processors/types.js';
+import type { FieldNamesOfType, Measurements, PointBuilder } from '../../processors/sinks/influxdb/builder.js';
+import type { ModelContext } from '../../simulators/models/context.js';
+import type { Config } from '../config.js';
+import type { NodeRegistry } from '../registry/registry.js';
+import type { KindProfile } from './profile/schema.js';
+
+/** A kind's reading schema: JSON in, a reading with its event time (epoch ms) out. */
+export type ReadingSchema = z.ZodType<Record<string, unknown> & { ts: number }>;
+
+/** A reading as the simulator publishes it (the kind's reading schema accepts it). */
+export interface SimulatedReading {
+  ts: number;
+  [field: string]: unknown;
+}
+
+/** How a kind's data reaches InfluxDB: its measurements and the points of its records. */
+export interface InfluxPart<M extends Measurements = Measurements> {
+  /** Every measurement it writes, with tags and field types (README of the sink). */
+  measurements: M;
+  /** Numeric fields per measurement downsampled hourly and daily on InfluxDB 1.x. */
+  rollups: { readonly [K in keyof M]?: readonly FieldNamesOfType<M[K], 'number'>[] };
+  /** Points of one `metrics.<kind>` record; false when the record is unreadable (skipped and counted). */
+  kpiPoints(b: PointBuilder<M>, value: unknown, registry: NodeRegistry | undefined): boolean;
+  /** Points of one of its readings on `telemetry.raw`; absent: its readings are not written (high-rate kinds). */
+  readingPoints?(b: PointBuilder<M>, value: unknown, registry: NodeRegistry | undefined): boolean;
+}
+
+/**
+ * One sensor kind. `N` its name (folder, topics, registry, `metrics.<kind>`), `Sec` its section in
+ * `/api/v1/kpis` (the domain's word where the API already uses one: `lighting` for `streetlight`),
+ * `R`/`A` its reading and attribute schemas, `S` the section its processor hands its merger, `M`
+ * its InfluxDB measurements.
+ */
+export interface KindModule<
+  N extends string = string,
+  Sec extends string = string,
+  R extends ReadingSchema = ReadingSchema,
+  A extends z.ZodObject = z.ZodObject,
+  S = unknown,
+  M extends Measurements = Measurements,
+> {
+  readonly name: N;
+  readonly section: Sec;
+  readonly reading: R;
+  /** The registry attributes of its nodes (besides nodeId, kind, district, lat, lon). */
+  readonly attrs: A;
+  /** Seconds within which a healthy node reports (a registry entry may override it). */
+  readonly expectedIntervalS: number;
+  /** The alert names its processor and merger raise: Alertmanager routes and profile-name clashes come from here. */
+  readonly alerts: readonly string[];
+  /** Its KPI section: the response schema of `/api/v1/kpis` (and so of the OpenAPI document). */
+  readonly kpis: z.ZodType;
+  /** A fresh stateful processor (one per processing instance). */
+  processor(config: Config): KindProcessor<N, S>;
+  merger(config: Config): KindMerger<S>;
+  readonly influx: InfluxPart<M>;
+  /** Its Grafana dashboard. */
+  dashboard(): dashboard.Dashboard;
+  /** The simulator's reading of `node` at simulated time `t` (pure). `heartbeat` false: an event report. */
+  model(node: NodeFor<N>, t: number, ctx: ModelContext, heartbeat: boolean): SimulatedReading;
+  /** A valid reading's fields (without ts) for `node` at `ts`, varied by a uniform random number `r`: test data. */
+  sample(node: NodeFor<N>, ts: number, r: number): Record<string, unknown>;
+  /** The reading with one kind-specific schema violation (`variant` 0 or 1): what bad data looks like. */
+  violate(reading: Record<string, unknown>, variant: 0 | 1): Record<string, unknown>;
+  /** Set for a profile kind: the file's definition. */
+  readonly profile?: KindProfile;
+}
+
+/**
+ * Any kind module, whatever its names and types (what the catalog holds). `any` for the name in the
+ * parts: a processor's node and record types are conditional on its kind, which makes them
+ * invariant in it, so `KindProcessor<'streetlight'>` is not a `KindProcessor<string>`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyKindModule = Omit<KindModule<any, string, ReadingSchema, z.ZodObject, any, any>, 'name'> & { readonly name: string };
