@@ -53,6 +53,11 @@ export class PipelineMetrics {
     labelNames: ['cause'],
     registers: [this.registry],
   });
+  readonly retainedCleared = new Counter({
+    name: 'citybrain_mqtt_retained_cleared_total',
+    help: "Empty retained publishes that cleared a topic's retained message (no reading)",
+    registers: [this.registry],
+  });
   readonly mqttClients = new Gauge({ name: 'citybrain_mqtt_clients', help: 'Connected MQTT clients', registers: [this.registry] });
   /** One counter for every abuse limit, labelled with the setting that bit (e.g. MAX_BATCH_ENTRIES, MQTT_AUTH_QUEUE_MAX). */
   readonly limitHits = new Counter({

@@ -59,7 +59,7 @@ export interface RunningBroker {
  * to the bridge and calls back only after the log append, so aedes sends PUBACK after the log has
  * the reading; a failed append errors the publish (the client is disconnected without PUBACK and
  * resends). Rejected payloads are acknowledged (resending cannot fix them) but never forwarded to
- * subscribers or retained.
+ * subscribers or retained. An empty retained publish clears the retained message and is no reading.
  */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const { bridge, logger, metrics, maxInflight, auth } = options;
@@ -134,8 +134,15 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         if (decision.allowed) scope = decision;
         else refusal = decision;
       }
-      metrics.ingestInflight.set(++inflight);
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      // An empty retained publish clears the topic's retained message (MQTT-3.3.1-10/11): not a
+      // reading, so nothing goes to the log; only the sender's own topics (a refusal dead-letters it
+      // below and retains nothing).
+      if (packet.retain && payload.length === 0 && !refusal) {
+        metrics.retainedCleared.inc();
+        return callback(null);
+      }
+      metrics.ingestInflight.set(++inflight);
       const handled = refusal
         ? bridge.refuse(packet.topic, payload, client?.id, refusal.detail, refusal.nodeId).then(() => ({ accepted: 0, rejected: 1 }))
         : bridge.handle(packet.topic, payload, client?.id, scope);

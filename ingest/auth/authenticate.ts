@@ -26,16 +26,19 @@ function refusal(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode });
 }
 
-const keepalives = new WeakMap<Client, number>();
+/** What authenticate needs of the CONNECT packet, which it does not see. */
+const connects = new WeakMap<Client, { keepalive: number; persistentWithoutId: boolean }>();
 
-/** aedes `preConnect`: remembers the announced keep-alive (authenticate does not see the packet). */
+/** aedes `preConnect`: remembers the announced keep-alive and whether a persistent session came without a client id. */
 export function preConnect(client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void): void {
-  keepalives.set(client, packet.keepalive ?? 0);
+  connects.set(client, { keepalive: packet.keepalive ?? 0, persistentWithoutId: !packet.clientId && packet.clean === false });
   callback(null, true);
 }
 
 /**
- * aedes `authenticate`. A client must announce a keep-alive between 1 s and the maximum (MQTT 3.1.1
+ * aedes `authenticate`. A persistent session (CleanSession 0) needs a client id to find it again:
+ * without one it is refused "identifier rejected" (MQTT-3.1.3-8; aedes would invent an id and keep
+ * a session nobody can resume). A client must announce a keep-alive between 1 s and the maximum (MQTT 3.1.1
  * cannot tell it a better one, so like mosquitto it is refused as "identifier rejected"), so a
  * half-open connection is noticed. With credentials, the username is a device or gateway id, the
  * password its secret, and the client id must be the username: one session per device, and no
@@ -54,7 +57,12 @@ export function authenticate(options: AuthenticateOptions) {
     password: Buffer | undefined,
     callback: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void => {
-    const keepalive = keepalives.get(client) ?? 0;
+    const { keepalive, persistentWithoutId } = connects.get(client) ?? { keepalive: 0, persistentWithoutId: false };
+    if (persistentWithoutId) {
+      refused('client-id');
+      logger.debug('mqtt connection refused: a persistent session without a client id');
+      return callback(refusal(IDENTIFIER_REJECTED, 'a persistent session (clean session 0) needs a client id'), false);
+    }
     if (keepalive === 0 || keepalive > keepaliveMaxS) {
       refused('keepalive');
       logger.debug({ clientId: client.id, keepalive }, 'mqtt connection refused: keep-alive out of range');
