@@ -63,7 +63,7 @@ describe('npm run dashboards: the provisioning tree', () => {
         'alerting/city-brain.yaml',
         'dashboards/city-brain.yaml',
         // The profile kinds' generated dashboards beside the built-in ones.
-        ...['lighting', 'nodes', 'noise', 'overview', 'parking', 'pipeline', 'springs', 'waterlogging', 'manhole'].map(
+        ...['lighting', 'nodes', 'noise', 'overview', 'parking', 'pipeline', 'groundwater', 'waterlogging', 'manhole'].map(
           (n) => `dashboards/city-brain/citybrain-${n}.json`,
         ),
         'datasources/city-brain.yaml',

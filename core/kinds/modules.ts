@@ -9,6 +9,7 @@
  */
 import { loadProfiles } from './profile/load.js';
 import { KindCatalog, shippedProfilesDir } from './catalog.js';
+import type { Measurements } from '../../processors/sinks/influxdb/builder.js';
 import type { AnyKindModule } from './module.js';
 import { profileModule } from './profile/module.js';
 import type { KindProfile } from './profile/schema.js';
@@ -31,7 +32,11 @@ export function kindCatalog(profiles: readonly KindProfile[] = [], builtins: rea
  */
 export function loadKinds(profileDirs: readonly string[] = [], builtins: readonly AnyKindModule[] = BUILTIN_KINDS): KindCatalog {
   const reserved = kindCatalog([], builtins);
-  const profiles = loadProfiles([shippedProfilesDir(), ...profileDirs], { kinds: reserved.names(), alerts: reserved.alertNames() });
+  const profiles = loadProfiles([shippedProfilesDir(), ...profileDirs], {
+    kinds: reserved.names(),
+    alerts: reserved.alertNames(),
+    names: builtins.flatMap((m) => [m.section, ...Object.keys(m.influx.measurements as Measurements)]),
+  });
   return kindCatalog(profiles, builtins);
 }
 

@@ -26,12 +26,12 @@ const dashed = (color: string) => [
   { id: 'custom.lineWidth', value: 1 },
 ];
 
-export function springsDashboard(): dashboard.Dashboard {
+export function groundwaterDashboard(): dashboard.Dashboard {
   const wells = () => select('groundwater_well').matches('well', 'well');
   return finish(
     cityDashboard(
-      'citybrain-springs',
-      'City Brain: Springs',
+      'citybrain-groundwater',
+      'City Brain: Groundwater and springs',
       'Groundwater level per well against its yellow / orange / red lines, trends and projected time to the next line.',
       ['groundwater'],
     )

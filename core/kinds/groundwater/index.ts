@@ -1,5 +1,5 @@
 import type { KindModule } from '../module.js';
-import { springsDashboard } from './dashboard.js';
+import { groundwaterDashboard } from './dashboard.js';
 import { groundwaterKpisSchema } from './kpis.js';
 import { GroundwaterMerger } from './merge.js';
 import { groundwaterModel } from './model.js';
@@ -26,7 +26,7 @@ export const groundwater: KindModule<
   processor: (config) => new GroundwaterProcessor(config.GROUNDWATER_HYSTERESIS_M),
   merger: () => new GroundwaterMerger(),
   influx: groundwaterPoints,
-  dashboard: springsDashboard,
+  dashboard: groundwaterDashboard,
   model: (node, t, ctx) => groundwaterModel(node, t, ctx),
   sample: (node, _ts, r) => ({ waterTableM: Math.round((node.lines.yellow - 0.3 + r * 0.8) * 1000) / 1000 }),
   violate: (reading, variant) => (variant === 0 ? { ...reading, waterTableM: 'high' } : { ...reading, waterTableM: -3.2 }),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultKinds } from '../modules.js';
 import { shippedProfilesDir } from '../catalog.js';
+import { airquality } from '../../../test/kinds/airquality.js';
 import { TANK_PROFILE } from '../../../test/profiles.js';
 import { loadProfiles, parseProfile, ProfileError } from './load.js';
 
@@ -99,8 +100,8 @@ describe('profile checks', () => {
     }
   });
 
-  it('refuses a kind named like a topic, measurement or dashboard of the pipeline (metrics.nodes, the lighting measurement, the springs board)', async () => {
-    for (const name of ['nodes', 'partials', 'lighting', 'springs']) {
+  it('refuses a kind named like a topic, measurement or dashboard of the pipeline (metrics.nodes, metrics.partials, the overview board)', async () => {
+    for (const name of ['nodes', 'partials', 'overview']) {
       const dir = await dirWith({ [`${name}.yaml`]: TANK.replace('kind: tank', `kind: ${name}`) });
       let error: unknown;
       try {
@@ -109,6 +110,22 @@ describe('profile checks', () => {
         error = e;
       }
       expectError(error as ProfileError, join(dir, `${name}.yaml`), 'kind', new RegExp(`${name} is a name the pipeline uses already`));
+    }
+  });
+
+  it("refuses a kind named like a built-in kind's KPI section or measurement (streetlight's lighting, a test kind's), whatever the built-in kinds are", async () => {
+    for (const name of ['lighting', 'airquality']) {
+      const dir = await dirWith({ [`${name}.yaml`]: TANK.replace('kind: tank', `kind: ${name}`) });
+      let error: unknown;
+      try {
+        loadProfiles([dir], {
+          ...RESERVED,
+          names: [...builtins, airquality].flatMap((m) => [m.section, ...Object.keys(m.influx.measurements)]),
+        });
+      } catch (e) {
+        error = e;
+      }
+      expectError(error as ProfileError, join(dir, `${name}.yaml`), 'kind', new RegExp(`${name} is a name a built-in kind uses`));
     }
   });
 

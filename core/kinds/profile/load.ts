@@ -19,22 +19,10 @@ const PROFILE_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 /**
  * Names a kind's own topic (`metrics.<kind>`), KPI section, InfluxDB measurements and dashboard
  * uid would share with the pipeline's: log topics (metrics.partials, metrics.nodes), KPI sections
- * and measurements (nodes, lighting, alerts, pipeline), dashboards (overview, springs, maps).
+ * and measurements (nodes, alerts, pipeline), dashboards (overview, maps). The built-in kinds' own
+ * names (their KPI sections and measurements, e.g. `lighting`) come with `reserved.names`.
  */
-const TAKEN_NAMES = [
-  'partials',
-  'nodes',
-  'lighting',
-  'alerts',
-  'pipeline',
-  'overview',
-  'springs',
-  'maps',
-  'state',
-  'telemetry',
-  'registry',
-  'audit',
-];
+const TAKEN_NAMES = ['partials', 'nodes', 'alerts', 'pipeline', 'overview', 'maps', 'state', 'telemetry', 'registry', 'audit'];
 
 function zodPath(issue: z.core.$ZodIssue): string {
   return issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
@@ -192,7 +180,10 @@ function inRange(v: number, field: { min?: number; max?: number }): boolean {
  * Every profile in `dirs` (files ending .yaml, .yml or .json, in name order), checked one by one
  * and against each other and the built-in kinds and alerts. Synchronous: it runs once at start-up.
  */
-export function loadProfiles(dirs: readonly string[], reserved: { kinds: readonly string[]; alerts: readonly string[] }): KindProfile[] {
+export function loadProfiles(
+  dirs: readonly string[],
+  reserved: { kinds: readonly string[]; alerts: readonly string[]; names?: readonly string[] },
+): KindProfile[] {
   const profiles: KindProfile[] = [];
   const seen = new Map<string, string>();
   const alertKinds = new Map<string, string>();
@@ -220,6 +211,12 @@ export function loadProfiles(dirs: readonly string[], reserved: { kinds: readonl
       const profile = parseProfile(text, file);
       if (reserved.kinds.includes(profile.kind))
         throw new ProfileError(file, 'kind', `${profile.kind} is a built-in kind; choose another name`);
+      if (reserved.names?.includes(profile.kind))
+        throw new ProfileError(
+          file,
+          'kind',
+          `${profile.kind} is a name a built-in kind uses (its KPI section or an InfluxDB measurement); choose another name`,
+        );
       if (TAKEN_NAMES.includes(profile.kind))
         throw new ProfileError(
           file,
