@@ -1,11 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { DueHeap, type NodeOf, type NodeRegistry, type RegistryNode } from '../core/index.js';
+import { DueHeap, type EventReporting, type NodeRegistry, type RegistryNode } from '../core/index.js';
 import { seededRandom } from '../core/random.js';
 import { hashString, unit } from './hash.js';
 import { TokenBucket } from './token-bucket.js';
 import type { ScenarioState, SimulationContext } from './models/context.js';
 import { generateReading } from './models/index.js';
-import { parkingNextBoundary, parkingOccupied } from '../core/kinds/parking/model.js';
 import { BAD_PAYLOAD_KINDS, batchTopic, makeBadPayload, telemetryTopic, type BadPayloadKind } from './scenarios.js';
 
 /** Where messages go: an MQTT client pool in production, an array in tests. `route` picks the connection. */
@@ -101,8 +100,10 @@ export class SimulationEngine {
   readonly #interval: Float64Array;
   readonly #phase: Float64Array;
   readonly #next: Float64Array;
+  /** Per node: its kind's event reporting (absent: heartbeat only), when its state may next change, its last reported state. */
+  readonly #events: (EventReporting | undefined)[];
   readonly #boundary: Float64Array;
-  readonly #lastOcc: Int8Array;
+  readonly #lastState: Float64Array;
   readonly #seq: Uint32Array;
   readonly #route: Uint32Array;
   readonly #gw: Int32Array;
@@ -144,8 +145,9 @@ export class SimulationEngine {
     this.#interval = new Float64Array(n);
     this.#phase = new Float64Array(n);
     this.#next = new Float64Array(n);
+    this.#events = this.#nodes.map((node) => options.registry.kinds.get(node.kind)?.events);
     this.#boundary = new Float64Array(n).fill(Infinity);
-    this.#lastOcc = new Int8Array(n);
+    this.#lastState = new Float64Array(n);
     this.#seq = new Uint32Array(n);
     this.#route = new Uint32Array(n);
     this.#gw = new Int32Array(n).fill(-1);
@@ -194,10 +196,10 @@ export class SimulationEngine {
       // Direct nodes (the few wells and stations) boot in the first fifth of the window, gateways over all of it.
       const bootMs = Math.floor(unit(h, 3) * warmupMs * (node.gatewayId ? 1 : 0.2));
       this.#next[i] = warmupMs > 0 && phase > warmupMs ? start + bootMs : start + phase;
-      if (node.kind === 'parking') {
-        const p = node as NodeOf<'parking'>;
-        this.#lastOcc[i] = parkingOccupied(p, start, this.#ctx) ? 1 : 0;
-        this.#boundary[i] = parkingNextBoundary(p, start, seed);
+      const events = this.#events[i];
+      if (events) {
+        this.#lastState[i] = events.state(node, start, this.#ctx);
+        this.#boundary[i] = events.nextChange(node, start, seed);
       }
       this.#heap.push(i, Math.min(this.#next[i]!, this.#boundary[i]!));
     }
@@ -304,21 +306,20 @@ export class SimulationEngine {
 
   #handle(i: number, due: number): void {
     const node = this.#nodes[i]!;
-    if (node.kind !== 'parking') {
+    const events = this.#events[i];
+    if (!events) {
       this.#emit(i, node, due, true);
       this.#advance(i, due);
       this.#heap.push(i, this.#next[i]!);
       return;
     }
-    const p = node as NodeOf<'parking'>;
     if (due === this.#next[i]) {
       this.#emit(i, node, due, true);
       this.#advance(i, due);
-    } else {
-      const occ = parkingOccupied(p, due, this.#ctx) ? 1 : 0;
-      if (occ !== this.#lastOcc[i]) this.#emit(i, node, due, false);
+    } else if (events.state(node, due, this.#ctx) !== this.#lastState[i]) {
+      this.#emit(i, node, due, false);
     }
-    if (due >= this.#boundary[i]!) this.#boundary[i] = parkingNextBoundary(p, due, this.#o.seed);
+    if (due >= this.#boundary[i]!) this.#boundary[i] = events.nextChange(node, due, this.#o.seed);
     this.#heap.push(i, Math.min(this.#next[i]!, this.#boundary[i]!));
   }
 
@@ -332,7 +333,8 @@ export class SimulationEngine {
     this.#seq[i] = this.#seq[i]! + 1;
     this.#bucket.take(1);
     this.#counts.generated++;
-    if (node.kind === 'parking') this.#lastOcc[i] = reading.status === 'occupied' ? 1 : 0;
+    const events = this.#events[i];
+    if (events) this.#lastState[i] = events.state(node, t, this.#ctx);
     const g = this.#gw[i]!;
     if (g >= 0) {
       const item: BatchItem = { nodeId: node.nodeId, kind: node.kind, ...reading };

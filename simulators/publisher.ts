@@ -165,11 +165,7 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
       speed,
       rate: options.rate || null,
       start: new Date(start).toISOString(),
-      darkCircuits: [...scenario.darkCircuits],
-      wells: Object.fromEntries(scenario.wellTargets),
-      fallingWells: Object.fromEntries(scenario.fallingWells),
-      noisyStations: [...scenario.noisyStations.keys()],
-      fullLots: [...scenario.fullLots],
+      effects: asJson(scenario.effects),
       outage: scenario.outage?.gatewayId,
       badShare: scenario.badShare,
     },
@@ -230,4 +226,13 @@ export function nightStart(now: number = Date.now()): number {
   }
   const tonight = localDayStart(now) + 22.5 * HOUR;
   return tonight <= now ? tonight : tonight - DAY;
+}
+
+/** A scenario's effects for a log line: sets as lists, maps as objects (large ones summarised by their size). */
+function asJson(value: unknown): unknown {
+  if (value instanceof Map)
+    return value.size > 20 ? { entries: value.size } : Object.fromEntries([...value].map(([k, v]) => [k, asJson(v)]));
+  if (value instanceof Set) return value.size > 20 ? { items: value.size } : [...value];
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asJson(v)]));
+  return value;
 }

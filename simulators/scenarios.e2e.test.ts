@@ -11,6 +11,7 @@ import { testConfig, waitFor, metricValue } from '../test/helpers.js';
 import { startSimulation, type Simulation } from './publisher.js';
 import { buildScenario } from './scenarios.js';
 import { defaultKinds } from '../core/kinds/modules.js';
+import { effects } from '../test/scenario-effects.js';
 
 const HOUR = 3_600_000;
 /** 21:50 local yesterday: lamps on, night noise limits from 22:00, half-night not before 22:30. */
@@ -143,9 +144,9 @@ describe('fault scenarios, end to end', () => {
 
   it('circuit-dark raises one CircuitDark per dark circuit', async () => {
     // Each circuit fires once its own lamps' silence has been held: wait for all of them.
-    const alerts = await firing('CircuitDark', (a) => plan.darkCircuits.has(a.labels.circuit!), plan.darkCircuits.size);
-    expect(alerts).toHaveLength(plan.darkCircuits.size);
-    expect(new Set(alerts.map((a) => a.labels.circuit))).toEqual(plan.darkCircuits);
+    const alerts = await firing('CircuitDark', (a) => effects(plan).darkCircuits.has(a.labels.circuit!), effects(plan).darkCircuits.size);
+    expect(alerts).toHaveLength(effects(plan).darkCircuits.size);
+    expect(new Set(alerts.map((a) => a.labels.circuit))).toEqual(effects(plan).darkCircuits);
   }, 70_000);
 
   it('spring-drought puts Baotu Spring below its yellow line (GroundwaterBelowLine)', async () => {
@@ -154,18 +155,19 @@ describe('fault scenarios, end to end', () => {
   }, 70_000);
 
   it('night-construction raises NoiseNightPeak at the residential station', async () => {
-    const [stationId] = [...plan.noisyStations.keys()];
+    const [stationId] = [...effects(plan).noisyStations.keys()];
     const alerts = await firing('NoiseNightPeak', (a) => a.labels.node === stationId);
     expect(alerts[0]!.labels.zoneClass).toBe('1');
   }, 70_000);
 
   it('parking-rush fills lots (ParkingLotFull)', async () => {
     const alerts = await firing('ParkingLotFull');
-    for (const a of alerts) expect(plan.fullLots.has(a.labels.lot!)).toBe(true);
+    for (const a of alerts) expect(effects(plan).fullLots.has(a.labels.lot!)).toBe(true);
   }, 70_000);
 
   it('rainstorm floods points (RoadWaterlogging) and cover-displaced opens covers (ManholeCoverOpen), as their profiles say', async () => {
-    const movedBy = (scenario: string) => new Set([...plan.profileTargets].filter(([, t]) => t.scenario === scenario).map(([id]) => id));
+    const movedBy = (scenario: string) =>
+      new Set([...effects(plan).profileTargets].filter(([, t]) => t.scenario === scenario).map(([id]) => id));
     const displaced = movedBy('cover-displaced');
     const flooded = movedBy('rainstorm');
     expect(displaced.size).toBeGreaterThan(0);

@@ -11,6 +11,7 @@ import { streetlightModel } from '../core/kinds/streetlight/model.js';
 import { BAD_PAYLOAD_KINDS, buildScenario, parseScenario, scenarioDescriptions } from './scenarios.js';
 import { trendCmPerDay } from '../core/kinds/groundwater/level.js';
 import { defaultKinds } from '../core/kinds/modules.js';
+import { effects } from '../test/scenario-effects.js';
 
 const city = generateCity(defaultKinds(), { lamps: 600, parkingSpaces: 600, noiseStations: 24, wells: 8 });
 const nodes = [...city.all()];
@@ -79,30 +80,30 @@ describe('scenarios', () => {
   it("profile scenarios: a share of the kind's nodes, drawn with the seed, nothing else moves", () => {
     const storm = scenario('rainstorm');
     const points = city.ofKind('waterlogging');
-    expect(storm.profileTargets.size).toBe(Math.round(points.length * 0.34));
-    expect([...storm.profileTargets.keys()].every((id) => city.get(id)!.kind === 'waterlogging')).toBe(true);
-    expect(storm.darkCircuits.size + storm.wellTargets.size + storm.fullLots.size + storm.badShare).toBe(0);
-    expect(scenario('rainstorm').profileTargets).toEqual(storm.profileTargets);
-    expect(buildScenario('rainstorm', nodes, { seed: 4, start: START, kinds: defaultKinds() }).profileTargets).not.toEqual(
-      storm.profileTargets,
+    expect(effects(storm).profileTargets.size).toBe(Math.round(points.length * 0.34));
+    expect([...effects(storm).profileTargets.keys()].every((id) => city.get(id)!.kind === 'waterlogging')).toBe(true);
+    expect(effects(storm).darkCircuits.size + effects(storm).wellTargets.size + effects(storm).fullLots.size + storm.badShare).toBe(0);
+    expect(effects(scenario('rainstorm')).profileTargets).toEqual(effects(storm).profileTargets);
+    expect(effects(buildScenario('rainstorm', nodes, { seed: 4, start: START, kinds: defaultKinds() })).profileTargets).not.toEqual(
+      effects(storm).profileTargets,
     );
     const both = scenario('rainstorm+cover-displaced');
-    expect(new Set([...both.profileTargets.values()].map((t) => t.scenario))).toEqual(new Set(['rainstorm', 'cover-displaced']));
-    expect(scenario('normal').profileTargets.size).toBe(0);
+    expect(new Set([...effects(both).profileTargets.values()].map((t) => t.scenario))).toEqual(new Set(['rainstorm', 'cover-displaced']));
+    expect(effects(scenario('normal')).profileTargets.size).toBe(0);
   });
 
   it('normal: no dark circuits, no targets, no bad data', () => {
     const s = scenario('normal');
-    expect(s.darkCircuits.size + s.wellTargets.size + s.noisyStations.size + s.fullLots.size).toBe(0);
+    expect(effects(s).darkCircuits.size + effects(s).wellTargets.size + effects(s).noisyStations.size + effects(s).fullLots.size).toBe(0);
     expect(s.badShare).toBe(0);
     expect(s.outage).toBeUndefined();
   });
 
   it('circuit-dark: every lamp of the chosen circuits is off at night', () => {
     const c = ctxOf('circuit-dark');
-    expect(c.scenario.darkCircuits.size).toBe(3);
+    expect(effects(c.scenario).darkCircuits.size).toBe(3);
     const lamps = city.ofKind('streetlight');
-    const dark = lamps.filter((l) => c.scenario.darkCircuits.has(l.circuit));
+    const dark = lamps.filter((l) => effects(c.scenario).darkCircuits.has(l.circuit));
     expect(dark.length).toBeGreaterThan(3);
     for (const l of dark) {
       const r = streetlightModel(l, at(23), c);
@@ -110,7 +111,7 @@ describe('scenarios', () => {
       expect(r.powerW).toBe(0);
       expect(r.faults).toContain('supply-lost');
     }
-    const lit = lamps.filter((l) => !c.scenario.darkCircuits.has(l.circuit) && streetlightModel(l, at(22), c).powerState === 'on'); // before half-night (22:30 in winter)
+    const lit = lamps.filter((l) => !effects(c.scenario).darkCircuits.has(l.circuit) && streetlightModel(l, at(22), c).powerState === 'on'); // before half-night (22:30 in winter)
     expect(lit.length / (lamps.length - dark.length)).toBeGreaterThan(0.98);
   });
 
@@ -133,7 +134,7 @@ describe('scenarios', () => {
 
   it('night-construction: a residential station far over its night limit with LAmax > limit + 15 at night', () => {
     const c = ctxOf('night-construction');
-    const [id] = [...c.scenario.noisyStations.keys()];
+    const [id] = [...effects(c.scenario).noisyStations.keys()];
     const station = city.ofKind('noise').find((s) => s.nodeId === id)!;
     expect(station.zoneClass).toBe('1');
     const limit = NOISE_LIMITS['1'].night;
@@ -150,7 +151,7 @@ describe('scenarios', () => {
 
   it('parking-rush: some lots over 95 % occupied, the rest at rush-hour demand', () => {
     const c = ctxOf('parking-rush');
-    expect(c.scenario.fullLots.size).toBeGreaterThan(0);
+    expect(effects(c.scenario).fullLots.size).toBeGreaterThan(0);
     const byLot = new Map<string, { occ: number; total: number }>();
     for (const s of city.ofKind('parking')) {
       const e = byLot.get(s.lotId) ?? { occ: 0, total: 0 };
@@ -158,7 +159,7 @@ describe('scenarios', () => {
       if (parkingOccupied(s, at(13), c)) e.occ++;
       byLot.set(s.lotId, e);
     }
-    for (const lot of c.scenario.fullLots) {
+    for (const lot of effects(c.scenario).fullLots) {
       const e = byLot.get(lot)!;
       expect(e.occ / e.total).toBeGreaterThan(0.95);
     }
@@ -279,24 +280,24 @@ describe('scenarios', () => {
 
   it('demo: one dark circuit, a well below a line, one full lot, a noisy station, a little bad data', () => {
     const s = scenario('demo');
-    expect(s.darkCircuits.size).toBe(1);
-    expect(s.wellTargets.size).toBe(1);
-    expect(s.fullLots.size).toBe(1);
-    expect([...s.noisyStations.values()]).toEqual(['always']);
+    expect(effects(s).darkCircuits.size).toBe(1);
+    expect(effects(s).wellTargets.size).toBe(1);
+    expect(effects(s).fullLots.size).toBe(1);
+    expect([...effects(s).noisyStations.values()]).toEqual(['always']);
     expect(s.badShare).toBeGreaterThan(0);
     expect(s.badShare).toBeLessThanOrEqual(0.02);
     const c: SimulationContext = { seed: 3, scenario: s, kinds: defaultKinds() };
-    const [wellId, level] = [...s.wellTargets][0]!;
+    const [wellId, level] = [...effects(s).wellTargets][0]!;
     const well = city.ofKind('groundwater').find((w) => w.nodeId === wellId)!;
     expect(well.well).toBe('Baotu Spring');
     expect(level).toBeLessThan(well.lines.orange);
-    const station = city.ofKind('noise').find((n) => s.noisyStations.has(n.nodeId))!;
+    const station = city.ofKind('noise').find((n) => effects(s).noisyStations.has(n.nodeId))!;
     expect(noiseModel(station, at(10), c).laeq).toBeGreaterThan(NOISE_LIMITS[station.zoneClass].day);
     expect(noiseModel(station, at(23), c).lamax!).toBeGreaterThan(NOISE_LIMITS[station.zoneClass].night + 15);
     // One flooded waterlogging point and one displaced cover, once their ramps are done.
-    expect([...s.profileTargets.values()].map((t) => t.scenario).sort()).toEqual(['cover-displaced', 'rainstorm']);
-    const [point] = city.ofKind('waterlogging').filter((p) => s.profileTargets.has(p.nodeId));
-    const [cover] = city.ofKind('manhole').filter((m) => s.profileTargets.has(m.nodeId));
+    expect([...effects(s).profileTargets.values()].map((t) => t.scenario).sort()).toEqual(['cover-displaced', 'rainstorm']);
+    const [point] = city.ofKind('waterlogging').filter((p) => effects(s).profileTargets.has(p.nodeId));
+    const [cover] = city.ofKind('manhole').filter((m) => effects(s).profileTargets.has(m.nodeId));
     expect((generateReading(point!, START + 1800_000, c) as ProfileReading).depthM as number).toBeGreaterThan(0.15);
     expect(generateReading(cover!, START, c)).toMatchObject({ open: true });
   });
@@ -307,9 +308,9 @@ describe('scenarios', () => {
       // A run of 80 simulated minutes from each hour of the day, one reading a minute as the wells send.
       const start = at(hour) + 17 * 60_000;
       const s = buildScenario('demo', nodes, { seed: 3, start, kinds: defaultKinds() });
-      expect(s.fallingWells.size).toBe(1);
-      const [id, rate] = [...s.fallingWells][0]!;
-      expect(s.wellTargets.has(id)).toBe(false);
+      expect(effects(s).fallingWells.size).toBe(1);
+      const [id, rate] = [...effects(s).fallingWells][0]!;
+      expect(effects(s).wellTargets.has(id)).toBe(false);
       const well = wells.find((w) => w.nodeId === id)!;
       const points = Array.from({ length: 80 }, (_, m) => start + m * 60_000).map((t) => ({
         ts: t,

@@ -39,6 +39,30 @@ export interface InfluxPart<M extends Measurements = Measurements> {
 }
 
 /**
+ * Devices that report on change as well as on their heartbeat (parking detectors): the simulator
+ * asks when a node's state may next change and what it is then; a change is an event report.
+ */
+export interface EventReporting<N extends string = string> {
+  /** The node's state at simulated time `t`, as a number to compare. */
+  state(node: NodeFor<N>, t: number, ctx: ModelContext): number;
+  /** The next simulated time after `t` at which its state may change. */
+  nextChange(node: NodeFor<N>, t: number, seed: number): number;
+}
+
+/**
+ * The simulator's scenarios of a kind: what each does to its nodes, as effects its model reads
+ * back (`effectsOf` of simulators/models/context.ts). `E` the effects, `T` its tuning knobs.
+ */
+export interface KindScenarios<N extends string = string, E = unknown, T extends Record<string, number> = Record<string, number>> {
+  /** The scenarios it takes part in (`normal` and `demo` included where it does), with what each does to its nodes. */
+  readonly descriptions: Readonly<Record<string, string>>;
+  /** Its knobs and their defaults (a run may override them by name). */
+  readonly tuning: T;
+  /** Its effects for the scenario `parts`, in order, on its nodes; `rand` is its own stream, so the result is deterministic. */
+  build(parts: readonly string[], nodes: readonly NodeFor<N>[], rand: () => number, tuning: T): E;
+}
+
+/**
  * One sensor kind. `N` its name (folder, topics, registry, `metrics.<kind>`), `Sec` its section in
  * `/api/v1/kpis` (the domain's word where the API already uses one: `lighting` for `streetlight`),
  * `R`/`A` its reading and attribute schemas, `S` the section its processor hands its merger, `M`
@@ -71,6 +95,10 @@ export interface KindModule<
   dashboard(): dashboard.Dashboard;
   /** The simulator's reading of `node` at simulated time `t` (pure). `heartbeat` false: an event report. */
   model(node: NodeFor<N>, t: number, ctx: ModelContext, heartbeat: boolean): SimulatedReading;
+  /** Set for devices that also report on change (absent: heartbeat only). */
+  readonly events?: EventReporting<N>;
+  /** Its simulator scenarios (absent: it takes part in none). */
+  readonly scenarios?: KindScenarios<N>;
   /** A valid reading's fields (without ts) for `node` at `ts`, varied by a uniform random number `r`: test data. */
   sample(node: NodeFor<N>, ts: number, r: number): Record<string, unknown>;
   /** The reading with one kind-specific schema violation (`variant` 0 or 1): what bad data looks like. */

@@ -10,28 +10,12 @@ export interface ScenarioState {
   name: string;
   /** Simulated start time (epoch ms): anchors slow trends and cumulative counters. */
   start: number;
-  /** Share of lamps with a permanent fault (deterministic per node). */
-  faultyLampShare: number;
-  /** Share of parking detectors with a weak battery (2/3 low band 2.9-3.0 V, 1/3 critical under 2.9 V). */
-  lowBatteryShare: number;
-  /** Circuits whose every lamp reports off (supply lost). */
-  darkCircuits: ReadonlySet<string>;
-  /** Groundwater node id -> level (m a.s.l.) the well sits at instead of its normal base. */
-  wellTargets: ReadonlyMap<string, number>;
-  /** Groundwater node id -> metres a day the well falls from the start (pumping nearby), faster than its daily swing ever rises. */
-  fallingWells: ReadonlyMap<string, number>;
-  /** Noise node id -> when construction noise is on it ('night': 22:00-06:00 only; 'always'). */
-  noisyStations: ReadonlyMap<string, 'night' | 'always'>;
-  /** Parking lots whose every space is occupied. */
-  fullLots: ReadonlySet<string>;
-  /** Every lot sees rush-hour demand whatever the hour. */
-  rushDemand: boolean;
+  /** Each kind's effects, by kind name (its module's `scenarios.build`); a kind without an entry is healthy. */
+  effects: ReadonlyMap<string, unknown>;
   /** One gateway that goes silent, buffers, and replays. */
   outage?: { gatewayId: string; from: number; to: number };
   /** Extra malformed/invalid messages sent per valid reading (0..1). */
   badShare: number;
-  /** Profile-kind node id -> the profile scenario it is in (its values, reached over rampS from `start`). */
-  profileTargets: ReadonlyMap<string, ProfileTarget>;
 }
 
 /** One node's part in a scenario of its kind's profile (`simulate.scenarios.<name>`). */
@@ -53,20 +37,12 @@ export interface SimulationContext extends ModelContext {
 
 /** A scenario with no effects: the healthy city. */
 export function normalState(start: number): ScenarioState {
-  return {
-    name: 'normal',
-    start,
-    faultyLampShare: 0.005,
-    lowBatteryShare: 0.003,
-    darkCircuits: new Set(),
-    wellTargets: new Map(),
-    fallingWells: new Map(),
-    noisyStations: new Map(),
-    fullLots: new Set(),
-    rushDemand: false,
-    badShare: 0,
-    profileTargets: new Map(),
-  };
+  return { name: 'normal', start, effects: new Map(), badShare: 0 };
+}
+
+/** A kind's effects in the running scenario, or `healthy` when no scenario touches it. */
+export function effectsOf<E>(ctx: ModelContext, kind: string, healthy: E): E {
+  return (ctx.scenario.effects.get(kind) as E | undefined) ?? healthy;
 }
 
 /** Salts: one per purpose, so values drawn for different things are independent. */

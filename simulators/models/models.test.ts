@@ -10,6 +10,7 @@ import { parkingModel, parkingOccupied } from '../../core/kinds/parking/model.js
 import { profileModel, rampProgress } from './profile.js';
 import { lampFault, lampResting, lampsScheduledOn, streetlightModel } from '../../core/kinds/streetlight/model.js';
 import { defaultKinds, kindCatalog } from '../../core/kinds/modules.js';
+import { effects } from '../../test/scenario-effects.js';
 
 const city = generateCity(defaultKinds(), { lamps: 400, parkingSpaces: 300, noiseStations: 24, wells: 8 });
 const nodes = [...city.all()];
@@ -205,7 +206,7 @@ describe('reading models', () => {
   it('scenario state feeds the models (demo mix)', () => {
     const sc = buildScenario('demo', nodes, { seed: 7, start: at(23), kinds: defaultKinds() });
     const c: SimulationContext = { seed: 7, scenario: sc, kinds: defaultKinds() };
-    const dark = city.ofKind('streetlight').filter((l) => sc.darkCircuits.has(l.circuit));
+    const dark = city.ofKind('streetlight').filter((l) => effects(sc).darkCircuits.has(l.circuit));
     expect(dark.length).toBeGreaterThan(0);
     for (const l of dark) expect(streetlightModel(l, at(23), c).powerState).toBe('off');
   });
@@ -255,7 +256,7 @@ describe("profile kinds: the generic model from the profile's simulate block", (
     const start = at(14);
     const sc = buildScenario('rainstorm', nodes, { seed: 7, start, kinds: defaultKinds() });
     const c: SimulationContext = { seed: 7, scenario: sc, kinds: defaultKinds() };
-    const flooded = points.filter((p) => sc.profileTargets.has(p.nodeId));
+    const flooded = points.filter((p) => effects(sc).profileTargets.has(p.nodeId));
     expect(flooded.length).toBe(Math.round(points.length * 0.34));
     const rampMs = waterlogging.simulate.scenarios.rainstorm!.rampS * 1000;
     for (const p of flooded) {
@@ -272,16 +273,16 @@ describe("profile kinds: the generic model from the profile's simulate block", (
       // After the ramp it stays flooded (over the alert's 0.15 m) reading after reading.
       for (let m = 0; m < 60; m += 1) expect(read(p, start + rampMs + m * 60_000, c).depthM as number).toBeGreaterThan(0.15);
     }
-    for (const p of points.filter((x) => !sc.profileTargets.has(x.nodeId)))
+    for (const p of points.filter((x) => !effects(sc).profileTargets.has(x.nodeId)))
       expect(read(p, start + rampMs, c).depthM as number).toBeLessThanOrEqual(0.02);
-    expect(rampProgress(sc.profileTargets.get(flooded[0]!.nodeId), start - 1, start)).toBe(0);
-    expect(rampProgress(sc.profileTargets.get(flooded[0]!.nodeId), start + rampMs / 4, start)).toBeCloseTo(0.25, 6);
+    expect(rampProgress(effects(sc).profileTargets.get(flooded[0]!.nodeId), start - 1, start)).toBe(0);
+    expect(rampProgress(effects(sc).profileTargets.get(flooded[0]!.nodeId), start + rampMs / 4, start)).toBeCloseTo(0.25, 6);
   });
 
   it('cover-displaced: covers open at once (rampS 0) with a tilt of 20-45 degrees; their readings validate', () => {
     const sc = buildScenario('cover-displaced', nodes, { seed: 7, start: at(9), kinds: defaultKinds() });
     const c: SimulationContext = { seed: 7, scenario: sc, kinds: defaultKinds() };
-    const displaced = covers.filter((x) => sc.profileTargets.has(x.nodeId));
+    const displaced = covers.filter((x) => effects(sc).profileTargets.has(x.nodeId));
     expect(displaced.length).toBe(Math.max(1, Math.round(covers.length * 0.02)));
     for (const cover of displaced) {
       const r = read(cover, at(9), c);

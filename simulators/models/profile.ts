@@ -1,6 +1,10 @@
 import type { KindProfile, ProfileField, ProfileNode, ProfileReading, SimulatedValue } from '../../core/index.js';
 import { clamp, hashString, nodeHash, round, unit } from '../hash.js';
-import { rssiOf, S, type ModelContext, type ProfileTarget } from './context.js';
+import { effectsOf, rssiOf, S, type ModelContext, type ProfileTarget } from './context.js';
+
+/** A profile kind's effects in a scenario: the nodes in one of its profile's scenarios. */
+export type ProfileTargets = ReadonlyMap<string, ProfileTarget>;
+const NO_TARGETS: ProfileTargets = new Map();
 
 /**
  * The reading model of every profile kind, generic from its profile's `simulate` block: a node
@@ -50,7 +54,7 @@ export function rampProgress(target: ProfileTarget | undefined, t: number, start
 export function profileModel(node: ProfileNode, profile: KindProfile, t: number, ctx: ModelContext): ProfileReading {
   const h = nodeHash(node.nodeId, ctx.seed);
   const sec = Math.floor(t / 1000);
-  const target = ctx.scenario.profileTargets.get(node.nodeId);
+  const target = effectsOf(ctx, profile.kind, NO_TARGETS).get(node.nodeId);
   const progress = rampProgress(target, t, ctx.scenario.start);
   const reading: ProfileReading = { ts: t };
   for (const [name, field] of Object.entries(profile.fields)) {

@@ -1,4 +1,5 @@
 import type { KindModule } from '../module.js';
+import { groundwaterScenarios } from './scenarios.js';
 import { groundwaterDashboard } from './dashboard.js';
 import { groundwaterKpisSchema } from './kpis.js';
 import { GroundwaterMerger } from './merge.js';
@@ -28,6 +29,7 @@ export const groundwater: KindModule<
   influx: groundwaterPoints,
   dashboard: groundwaterDashboard,
   model: (node, t, ctx) => groundwaterModel(node, t, ctx),
+  scenarios: groundwaterScenarios,
   sample: (node, _ts, r) => ({ waterTableM: Math.round((node.lines.yellow - 0.3 + r * 0.8) * 1000) / 1000 }),
   violate: (reading, variant) => (variant === 0 ? { ...reading, waterTableM: 'high' } : { ...reading, waterTableM: -3.2 }),
 };

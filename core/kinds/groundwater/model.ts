@@ -1,7 +1,8 @@
 import type { GroundwaterReading, NodeOf } from '../../index.js';
 import { CITY_UTC_OFFSET_MS } from '../../time/index.js';
 import { clamp, gauss, nodeHash, round, unit } from '../../../simulators/hash.js';
-import { rssiOf, S, type ModelContext } from '../../../simulators/models/context.js';
+import { effectsOf, rssiOf, S, type ModelContext } from '../../../simulators/models/context.js';
+import { HEALTHY_WELLS } from './scenarios.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -28,10 +29,11 @@ export function groundwaterLevel(node: NodeOf<'groundwater'>, t: number, ctx: Mo
   const amplitude = 0.015 + 0.005 * unit(h, S.SWING);
   const daily = amplitude * Math.cos((2 * Math.PI * (hourOfDay - 7)) / 24);
   const days = (t - ctx.scenario.start) / DAY;
-  const falling = ctx.scenario.fallingWells.get(node.nodeId);
+  const effects = effectsOf(ctx, 'groundwater', HEALTHY_WELLS);
+  const falling = effects.fallingWells.get(node.nodeId);
   // A pumped well falls steadily until it sits a little under its red line.
   const fall = falling === undefined ? 0 : Math.max(0, falling * days);
-  const target = ctx.scenario.wellTargets.get(node.nodeId);
+  const target = effects.wellTargets.get(node.nodeId);
   const level = target !== undefined ? target : wellBaseLevel(node, ctx.seed) + clamp(seasonalRateMPerDay(t) * days, -0.25, 0.25);
   return Math.max(level - fall, falling === undefined ? -Infinity : node.lines.red - 0.3) + daily;
 }

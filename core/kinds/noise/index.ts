@@ -1,4 +1,5 @@
 import type { KindModule } from '../module.js';
+import { noiseScenarios } from './scenarios.js';
 import { noiseDashboard } from './dashboard.js';
 import { noiseKpisSchema } from './kpis.js';
 import { NoiseMerger } from './merge.js';
@@ -21,6 +22,7 @@ export const noise: KindModule<'noise', 'noise', typeof noiseReading, typeof noi
   influx: noisePoints,
   dashboard: noiseDashboard,
   model: (node, t, ctx) => noiseModel(node, t, ctx),
+  scenarios: noiseScenarios,
   sample: (_node, _ts, r) => ({ laeq: Math.round((42 + r * 30) * 10) / 10, lamax: Math.round((55 + r * 30) * 10) / 10, periodS: 60 }),
   violate: (reading, variant) => (variant === 0 ? { ...reading, lamax: Number(reading.laeq) - 5 } : { ...reading, laeq: 250 }),
 };

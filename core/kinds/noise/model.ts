@@ -1,7 +1,8 @@
 import { ZONE_LIMITS, type NodeOf, type NoiseReading, type ZoneClass } from '../../index.js';
 import { localHour, noisePeriod } from '../../time/index.js';
 import { clamp, gauss, nodeHash, round, unit } from '../../../simulators/hash.js';
-import { rssiOf, S, type ModelContext } from '../../../simulators/models/context.js';
+import { effectsOf, rssiOf, S, type ModelContext } from '../../../simulators/models/context.js';
+import { HEALTHY_STATIONS } from './scenarios.js';
 
 /** dB added to the base level by local hour: morning and evening rush, quiet small hours. */
 const HOUR_PROFILE = [-2, -3, -3.5, -3.5, -3, -1.5, -2, 0.5, 1.5, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1.5, 0.5, -0.5, -1, 0, -1];
@@ -19,7 +20,7 @@ export function noiseMeanLevel(node: NodeOf<'noise'>, t: number, ctx: ModelConte
   const h = nodeHash(node.nodeId, ctx.seed);
   const period = noisePeriod(t);
   const limit = ZONE_LIMITS[node.zoneClass][period];
-  const works = ctx.scenario.noisyStations.get(node.nodeId);
+  const works = effectsOf(ctx, 'noise', HEALTHY_STATIONS).noisyStations.get(node.nodeId);
   if (works === 'always' || (works === 'night' && period === 'night')) {
     return { mean: limit + (period === 'night' ? 14 : 8), construction: true };
   }

@@ -1,8 +1,9 @@
 import type { KindModule } from '../module.js';
+import { parkingScenarios } from './scenarios.js';
 import { parkingDashboard } from './dashboard.js';
 import { parkingKpisSchema } from './kpis.js';
 import { ParkingMerger } from './merge.js';
-import { parkingModel } from './model.js';
+import { parkingModel, parkingNextBoundary, parkingOccupied } from './model.js';
 import { PARKING_MEASUREMENTS, parkingPoints } from './points.js';
 import { ParkingProcessor, type ParkingSection } from './processor.js';
 import { parkingAttrs, parkingReading } from './spec.js';
@@ -29,6 +30,12 @@ export const parking: KindModule<
   influx: parkingPoints,
   dashboard: parkingDashboard,
   model: (node, t, ctx, heartbeat) => parkingModel(node, t, ctx, heartbeat),
+  // A detector reports each arrival and departure at once, besides its 10-minute heartbeat.
+  events: {
+    state: (node, t, ctx) => (parkingOccupied(node, t, ctx) ? 1 : 0),
+    nextChange: (node, t, seed) => parkingNextBoundary(node, t, seed),
+  },
+  scenarios: parkingScenarios,
   sample: (_node, _ts, r) => ({ status: r < 0.6 ? 'occupied' : 'free', batteryV: 3.3 }),
   violate: (reading, variant) => (variant === 0 ? { ...reading, status: 'maybe' } : { ...reading, batteryV: 9.9 }),
 };

@@ -1,7 +1,8 @@
 import type { NodeOf, ParkingReading } from '../../index.js';
 import { localHour } from '../../time/index.js';
 import { clamp, gauss, hashString, nodeHash, round, unit } from '../../../simulators/hash.js';
-import { rssiOf, S, type ModelContext } from '../../../simulators/models/context.js';
+import { effectsOf, rssiOf, S, type ModelContext } from '../../../simulators/models/context.js';
+import { HEALTHY_PARKING } from './scenarios.js';
 
 /** Share of spaces occupied by local hour: morning rush 8-9, evening rush 17-19 fullest. */
 export const PARKING_DEMAND = [
@@ -11,10 +12,11 @@ export const PARKING_DEMAND = [
 
 /** Probability a space of this lot is occupied at time t. */
 export function occupancyProbability(node: NodeOf<'parking'>, t: number, ctx: ModelContext): number {
-  if (ctx.scenario.fullLots.has(node.lotId)) return 1;
+  const effects = effectsOf(ctx, 'parking', HEALTHY_PARKING);
+  if (effects.fullLots.has(node.lotId)) return 1;
   const lotOffset = -0.15 + 0.2 * unit(hashString(node.lotId, ctx.seed), S.LOT);
   const demand = PARKING_DEMAND[localHour(t)]!;
-  if (ctx.scenario.rushDemand) return clamp(Math.max(demand, 0.87) + lotOffset, 0.02, 0.94);
+  if (effects.rushDemand) return clamp(Math.max(demand, 0.87) + lotOffset, 0.02, 0.94);
   return clamp(demand + lotOffset, 0.02, 0.9);
 }
 
@@ -41,7 +43,7 @@ export function parkingNextBoundary(node: NodeOf<'parking'>, t: number, seed: nu
 }
 
 export function isLowBattery(node: NodeOf<'parking'>, ctx: ModelContext): boolean {
-  return unit(nodeHash(node.nodeId, ctx.seed), S.LOW_BATTERY) < ctx.scenario.lowBatteryShare;
+  return unit(nodeHash(node.nodeId, ctx.seed), S.LOW_BATTERY) < effectsOf(ctx, 'parking', HEALTHY_PARKING).lowBatteryShare;
 }
 
 /**

@@ -9,8 +9,10 @@ import {
 } from '../../../processors/sinks/influxdb/profile.js';
 import { profileDashboard } from '../../../dashboards/boards/profile.js';
 import { normalState } from '../../../simulators/models/context.js';
-import { profileModel } from '../../../simulators/models/profile.js';
-import type { AnyKindModule } from '../module.js';
+import type { ProfileTarget } from '../../../simulators/models/context.js';
+import { profileModel, type ProfileTargets } from '../../../simulators/models/profile.js';
+import { shuffled } from '../../../simulators/picks.js';
+import type { AnyKindModule, KindScenarios } from '../module.js';
 import { profileAttrs, profileReading } from './derive.js';
 import { profileKpisSchema } from './kpis-schema.js';
 import type { KindProfile } from './schema.js';
@@ -45,16 +47,49 @@ export function profileModule(profile: KindProfile): AnyKindModule {
     },
     dashboard: () => profileDashboard(profile),
     model: (node, t, ctx) => profileModel(node, profile, t, ctx),
+    scenarios: profileScenarios(profile),
     sample(node, ts, r) {
       // Its normal values, or (1 reading in 20) its first scenario's values.
       const scenario = normalState(ts);
       const [name, sc] = Object.entries(profile.simulate.scenarios)[0] ?? [];
-      if (name && sc && r < 0.05) scenario.profileTargets = new Map([[node.nodeId, { scenario: name, values: sc.values, rampS: 0 }]]);
+      if (name && sc && r < 0.05)
+        scenario.effects = new Map([[profile.kind, new Map([[node.nodeId, { scenario: name, values: sc.values, rampS: 0 }]])]]);
       const { ts: _ts, ...fields } = profileModel(node, profile, ts, { seed: 7, scenario });
       return fields;
     },
     violate: (reading, variant) => violateProfile(profile, reading, variant),
     profile,
+  };
+}
+
+/**
+ * The profile's `simulate.scenarios`: each moves its `share` of the kind's nodes (at least one)
+ * to its values over `rampS`; `demo` puts one node in each. A node stays in the first scenario
+ * that moves it.
+ */
+function profileScenarios(profile: KindProfile): KindScenarios<string, ProfileTargets, Record<string, never>> {
+  const scenarios = Object.entries(profile.simulate.scenarios);
+  const descriptions: Record<string, string> = {};
+  for (const [name, sc] of scenarios)
+    descriptions[name] =
+      `${sc.description ?? 'profile scenario'} (${Math.round(sc.share * 1000) / 10} % of the nodes${sc.rampS > 0 ? `, reached over ${sc.rampS} s` : ''})`;
+  if (scenarios.length > 0) descriptions.demo = 'one node in each of its scenarios';
+  return {
+    descriptions,
+    tuning: {},
+    build(parts, nodes, rand) {
+      const targets = new Map<string, ProfileTarget>();
+      const target = (nodeId: string, scenario: string) => {
+        const sc = profile.simulate.scenarios[scenario]!;
+        if (!targets.has(nodeId)) targets.set(nodeId, { scenario, values: sc.values, rampS: sc.rampS });
+      };
+      for (const part of parts) {
+        const sc = profile.simulate.scenarios[part];
+        if (sc) for (const n of shuffled(nodes, rand).slice(0, Math.max(1, Math.round(nodes.length * sc.share)))) target(n.nodeId, part);
+        if (part === 'demo') scenarios.forEach(([scenario], i) => nodes[i] && target(nodes[i].nodeId, scenario));
+      }
+      return targets;
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import type { KindModule } from '../module.js';
+import { lightingScenarios } from './scenarios.js';
 import { lightingDashboard } from './dashboard.js';
 import { lightingKpisSchema } from './kpis.js';
 import { LightingMerger } from './merge.js';
@@ -28,6 +29,7 @@ export const streetlight: KindModule<
   influx: lightingPoints,
   dashboard: lightingDashboard,
   model: (node, t, ctx) => streetlightModel(node, t, ctx),
+  scenarios: lightingScenarios,
   sample: (node, _ts, r) =>
     r < 0.04 ? { powerState: 'off' } : { powerState: 'on', dim: 100, powerW: node.ratedW * (r < 0.06 ? 0.5 : 0.96), voltageV: 220 },
   violate: (reading, variant) => (variant === 0 ? { ...reading, powerState: 'blinking' } : { ...reading, dim: 140 }),

@@ -1,7 +1,8 @@
 import type { NodeOf, StreetlightReading, SunDay } from '../../index.js';
 import { lampTimetable, lightingSchedule, localDayStart, restsAtHalfNight, sunDay, type HalfNightOptions } from '../../time/index.js';
 import { clamp, gauss, nodeHash, round, unit } from '../../../simulators/hash.js';
-import { rssiOf, S, type ModelContext } from '../../../simulators/models/context.js';
+import { effectsOf, rssiOf, S, type ModelContext } from '../../../simulators/models/context.js';
+import { HEALTHY_LAMPS } from './scenarios.js';
 
 /** The city centre: the switching timetable is computed here (same default as CITY_LAT / CITY_LON). */
 export const CITY_LAT = 36.65;
@@ -96,7 +97,7 @@ export type LampFault = 'lamp-failure' | 'low-power' | 'relay-stuck';
  */
 export function lampFault(node: NodeOf<'streetlight'>, ctx: ModelContext): LampFault | undefined {
   const h = nodeHash(node.nodeId, ctx.seed);
-  if (unit(h, S.FAULT) >= ctx.scenario.faultyLampShare) return undefined;
+  if (unit(h, S.FAULT) >= effectsOf(ctx, 'streetlight', HEALTHY_LAMPS).faultyLampShare) return undefined;
   const f = unit(h, S.FAULT_TYPE);
   return f < 0.45 ? 'lamp-failure' : f < 0.9 ? 'low-power' : 'relay-stuck';
 }
@@ -110,7 +111,7 @@ export function streetlightModel(node: NodeOf<'streetlight'>, t: number, ctx: Mo
   const baseWh = node.ratedW * (2000 + 8000 * unit(h, S.ENERGY));
   const scheduled = lampsScheduledOn(t);
 
-  if (ctx.scenario.darkCircuits.has(node.circuit)) {
+  if (effectsOf(ctx, 'streetlight', HEALTHY_LAMPS).darkCircuits.has(node.circuit)) {
     // Breaker trip or cable theft: no supply, the controller reports on its backup cell.
     return {
       ts: t,
