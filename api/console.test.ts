@@ -101,12 +101,16 @@ describe('web console in a real browser against the demo', () => {
     // Alerts where their nodes are, over the city's nodes (grey), from the registry's coordinates.
     await page.waitForSelector('#city-map .city circle', { timeout: 30_000 });
     const placed = async () => (await apiAlerts()).filter((a) => a.state !== 'resolved' && a.lat !== undefined).length;
-    await waitFor(
-      async () => (await page.locator('#city-map .alerts circle').count()) === (await placed()) || undefined,
-      30_000,
-      'every placed active alert on the map',
+    // The demo city raises more over its first minutes (a slow machine gets there later): wait for several, all on the map.
+    const shown = await waitFor(
+      async () => {
+        const [count, want] = [await page.locator('#city-map .alerts circle').count(), await placed()];
+        return (count === want && count > 3 && count) || undefined;
+      },
+      60_000,
+      'more than three placed active alerts, every one on the map',
     );
-    expect(await page.locator('#city-map .alerts circle').count()).toBeGreaterThan(3);
+    expect(shown).toBeGreaterThan(3);
     await page.screenshot({ path: join(SHOTS, 'console-map.png'), fullPage: true });
     await page.close();
   }, 240_000);
