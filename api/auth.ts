@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiRole } from '../core/index.js';
+import { sendError } from './errors.js';
 
 const RANK: Record<ApiRole, number> = { viewer: 0, crew: 1, operator: 2, admin: 3 };
 
@@ -30,10 +31,11 @@ export function requireRole(tokens: Map<string, ApiRole> | undefined, minimum: A
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (!tokens) {
       if (minimum !== 'viewer' && !LOOPBACK.has(request.socket.remoteAddress ?? '')) {
-        return reply.code(401).header('www-authenticate', 'Bearer').send({
-          error: 'unauthorized',
-          message: 'API_TOKENS is not set: only requests from this host may do this; configure API_TOKENS to allow others',
-        });
+        return sendError(
+          reply.header('www-authenticate', 'Bearer'),
+          'unauthorized',
+          'API_TOKENS is not set: only requests from this host may do this; configure API_TOKENS to allow others',
+        );
       }
       request.principal = { role: minimum === 'viewer' ? 'viewer' : 'admin', name: 'local' };
       return;
@@ -42,13 +44,10 @@ export function requireRole(tokens: Map<string, ApiRole> | undefined, minimum: A
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const role = match ? tokens.get(match[1]!) : undefined;
     if (!role) {
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'unauthorized', message: 'a valid bearer token is required' });
+      return sendError(reply.header('www-authenticate', 'Bearer'), 'unauthorized', 'a valid bearer token is required');
     }
     if (RANK[role] < RANK[minimum]) {
-      return reply.code(403).send({ error: 'forbidden', message: `role ${role} may not do this; needs ${minimum} or above` });
+      return sendError(reply, 'forbidden', `role ${role} may not do this; needs ${minimum} or above`);
     }
     request.principal = { role, name: `${role}-token` };
   };

@@ -13,6 +13,7 @@ import { healthRoutes } from './routes/health.js';
 import { kpiRoutes } from './routes/kpis.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { streamRoutes } from './routes/stream.js';
+import { sendError } from './errors.js';
 
 const PROBES = new Set(['/health', '/ready', '/metrics']);
 
@@ -64,21 +65,20 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       const message = error.validation
         .map((v) => `${where}${v.instancePath ? v.instancePath.replaceAll('/', '.') : ''}: ${v.message}`)
         .join('; ');
-      return reply.code(400).send({ error: 'bad-request', message });
+      return sendError(reply, 'bad-request', message);
     }
     const status = (error as { statusCode?: number }).statusCode ?? 500;
-    if (status === 429) return reply.code(429).send({ error: 'rate-limited', message: (error as Error).message });
+    if (status === 429) return sendError(reply, 'rate-limited', (error as Error).message);
+    // Any other refusal of fastify's own (a body over bodyLimit, a bad content type) keeps its status.
     if (status < 500) return reply.code(status).send({ error: 'bad-request', message: (error as Error).message });
     // The log gets the error's kind and message, not its stack (debug level has it) nor the request's headers.
     // Credentials inside URLs (scheme://user:password@host) are masked: messages of driver errors carry them.
     const message = String((error as Error).message).replace(/\/\/[^/\s:@]+:[^@\s]+@/g, '//***@');
     request.log.error({ error: (error as Error).name, message, method: request.method, url: request.url.split('?')[0] }, 'request failed');
     request.log.debug({ err: error }, 'request failure detail');
-    return reply.code(500).send({ error: 'internal', message: 'internal error; see the server log' });
+    return sendError(reply, 'internal', 'internal error; see the server log');
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'not-found', `no route ${request.method} ${request.url.split('?')[0]}`));
 
   // Scrapes and probes are not limited: a monitoring system must always get through.
   await app.register(fastifyRateLimit, {

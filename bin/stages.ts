@@ -211,13 +211,13 @@ export async function startSinks(ctx: StageContext): Promise<Stage & { names: st
     names.push('alertmanager');
   }
   if (ctx.config.GRAFANA_URL) {
-    // In process the group starts with the log, so from the beginning; on Kafka only new changes (history is in InfluxDB).
+    // A log that starts with the process is read from the beginning; a durable one (Kafka) only for new changes (history is in InfluxDB).
     const annotator = await startGrafanaAnnotator({
       transport: ctx.transport,
       logger: ctx.logger.child({ stage: 'annotations' }),
       url: ctx.config.GRAFANA_URL,
       token: ctx.config.GRAFANA_TOKEN,
-      fromBeginning: ctx.transport.name !== 'kafka',
+      fromBeginning: !ctx.transport.durable,
     });
     parts.push({ close: () => annotator.stop() });
     names.push('grafana');

@@ -36,6 +36,34 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * The API's error replies: the `error` code of the body (`{ error, message }`) and its HTTP status.
+ * Every 4xx/5xx the API sends is one of these (api/errors.ts `sendError`).
+ */
+export const API_ERRORS = {
+  /** The request does not fit its schema (the message names the field). */
+  'bad-request': 400,
+  /** No valid bearer token (or, without API_TOKENS, not from this host). */
+  unauthorized: 401,
+  /** The token's role may not do this. */
+  forbidden: 403,
+  'not-found': 404,
+  /** The alert is already resolved. */
+  'not-active': 409,
+  /** No MQTT credential store in this process. */
+  'not-here': 409,
+  'invalid-credentials': 422,
+  'rate-limited': 429,
+  /** Too many live streams for this token (429) or for the server (`streams-full`, 503). */
+  'too-many-streams': 429,
+  'streams-full': 503,
+  /** KPIs have not been evaluated yet. */
+  'not-ready': 503,
+  internal: 500,
+} as const satisfies Record<string, number>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
 /** Base of every error in the catalogue. */
 export abstract class CityBrainError extends Error {
   abstract get code(): ErrorCode;

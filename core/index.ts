@@ -11,3 +11,4 @@ export * from './view.js';
 export * from './json.js';
 export * from './due-heap.js';
 export * from './errors.js';
+export * from './defaults.js';

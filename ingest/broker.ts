@@ -2,7 +2,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
-import type { NodeRegistry, PipelineMetrics } from '../core/index.js';
+import { withDefaults, type NodeRegistry, type PipelineMetrics } from '../core/index.js';
 import { authenticate, preConnect } from './auth/authenticate.js';
 import { ConnectLimiter } from './auth/connect-limit.js';
 import type { CredentialStore } from './auth/credentials.js';
@@ -61,8 +61,19 @@ export interface RunningBroker {
  * resends). Rejected payloads are acknowledged (resending cannot fix them) but never forwarded to
  * subscribers or retained. An empty retained publish clears the retained message and is no reading.
  */
+/** The broker's defaults (the stages set most of them from config). */
+export const BROKER_DEFAULTS = {
+  maxPacketBytes: 2_097_152,
+  connectRate: { perSecond: 50, burst: 500 },
+  keepaliveMaxS: 3600,
+  maxConnectBytes: 4_096,
+  login: { queueMax: 128, usernameFailures: 5, prefixFailures: 50, backoffMaxMs: 60_000 },
+  sessions: DEFAULT_SESSION_LIMITS,
+};
+
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const { bridge, logger, metrics, maxInflight, auth } = options;
+  const { maxPacketBytes, connectRate, keepaliveMaxS, maxConnectBytes, login, sessions } = withDefaults(BROKER_DEFAULTS, options);
   const rejectedPayloads = new WeakSet<Buffer>();
   const refusals = refusalCounter(metrics);
   const mayPublish = auth ? publishPolicy(auth.registry) : undefined;
@@ -76,7 +87,6 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   // filters are stored, each once (linear); a persistent session's queue is bounded; and every
   // delivery is authorized for its receiver (authorizeForward), so nothing reaches a client that
   // may not subscribe to the topic now, whatever the session store kept.
-  const sessions = options.sessions ?? DEFAULT_SESSION_LIMITS;
   const ledger = new SubscriptionLedger({ maxFilters: sessions.maxFiltersPerClient });
   const persistence = new SessionStore({
     ledger,
@@ -89,10 +99,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     preConnect,
     authenticate: authenticate({
       store: auth?.store,
-      keepaliveMaxS: options.keepaliveMaxS ?? 3600,
+      keepaliveMaxS,
       refused: (cause) => refusals.inc({ cause }),
       logger,
-      gate: new LoginGate(options.login ?? { queueMax: 128, usernameFailures: 5, prefixFailures: 50, backoffMaxMs: 60_000 }),
+      gate: new LoginGate(login),
       limitHit: (limit) => metrics.limitHits.inc({ limit }),
     }),
     persistence,
@@ -200,9 +210,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   );
   await aedes.listen();
 
-  const limiter = new ConnectLimiter(options.connectRate ?? { perSecond: 50, burst: 500 });
-  const maxPacketBytes = options.maxPacketBytes ?? 2_097_152;
-  const maxConnectBytes = options.maxConnectBytes ?? 4_096;
+  const limiter = new ConnectLimiter(connectRate);
   /** Per raw socket, before TLS and MQTT: over its IP's connection rate the socket is closed at once. */
   const admit = (socket: Socket): boolean => {
     if (limiter.take(socket.remoteAddress ?? 'unknown')) return true;

@@ -77,9 +77,9 @@ export class Aggregator {
     this.#alertsFile =
       options.alertsFile !== undefined
         ? options.alertsFile
-        : options.transport.name === 'memory'
-          ? join(options.config.STATE_DIR, 'alerts.json')
-          : null;
+        : options.transport.durable
+          ? null
+          : join(options.config.STATE_DIR, 'alerts.json');
     this.#wall = options.wall ?? Date.now;
     this.#ticker = new Ticker(
       () => this.#evaluate(),

@@ -7,9 +7,9 @@ import type { PartitionIndex } from './partition-index.js';
 import { FileSnapshotStore, TopicSnapshotStore, type NodeSnapshot, type PartitionSnapshot, type SnapshotStore } from './state/index.js';
 import type { KindProcessor } from './types.js';
 
-/** The default snapshot store of a transport: the log itself on Kafka, files when the log lives in memory. */
+/** The default snapshot store of a transport: the log itself when it is durable (Kafka), else files in STATE_DIR. */
 export function defaultStateStore(transport: StreamTransport, producer: Producer, config: Config): SnapshotStore {
-  return transport.name === 'memory' ? new FileSnapshotStore(config.STATE_DIR) : new TopicSnapshotStore(transport, producer);
+  return transport.durable ? new TopicSnapshotStore(transport, producer) : new FileSnapshotStore(config.STATE_DIR);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ApiRole } from '../../core/index.js';
 import { requireRole } from '../auth.js';
 import { CredentialsError } from '../../core/errors.js';
+import { sendError } from '../errors.js';
 
 /** What the admin routes need of ingest's credential store (ingest/auth CredentialStore). */
 export interface CredentialAdmin {
@@ -20,11 +21,8 @@ export const adminRoutes: FastifyPluginAsync<{ tokens?: Map<string, ApiRole>; cr
   app,
   { tokens, credentials },
 ) => {
-  const absent = {
-    error: 'not-here',
-    message:
-      'no MQTT broker with authentication runs in this process (MQTT_AUTH=off, or the ingest stage runs elsewhere: it re-reads MQTT_CREDENTIALS within 5 s of a change)',
-  };
+  const absent =
+    'no MQTT broker with authentication runs in this process (MQTT_AUTH=off, or the ingest stage runs elsewhere: it re-reads MQTT_CREDENTIALS within 5 s of a change)';
 
   app.get(
     '/api/v1/admin/credentials',
@@ -34,7 +32,7 @@ export const adminRoutes: FastifyPluginAsync<{ tokens?: Map<string, ApiRole>; cr
     },
     async (_req, reply) => {
       const store = credentials();
-      return store ? store.summary() : reply.code(409).send(absent);
+      return store ? store.summary() : sendError(reply, 'not-here', absent);
     },
   );
 
@@ -49,12 +47,11 @@ export const adminRoutes: FastifyPluginAsync<{ tokens?: Map<string, ApiRole>; cr
     },
     async (req, reply) => {
       const store = credentials();
-      if (!store?.file) return reply.code(409).send(absent);
+      if (!store?.file) return sendError(reply, 'not-here', absent);
       try {
         await store.reload();
       } catch (error) {
-        if (error instanceof CredentialsError)
-          return reply.code(error.httpStatus ?? 422).send({ error: 'invalid-credentials', message: error.message });
+        if (error instanceof CredentialsError) return sendError(reply, 'invalid-credentials', error.message);
         throw error;
       }
       req.log.info({ by: req.principal?.name, ...store.summary() }, 'mqtt credentials reloaded');

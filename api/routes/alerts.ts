@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AckResult, ApiRole, PipelineView } from '../../core/index.js';
 import { requireRole } from '../auth.js';
 import { alertListSchema, alertSchema, errorSchema } from '../schemas/index.js';
+import { sendError } from '../errors.js';
 
 export const alertRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole> }> = async (app, { view, tokens }) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -34,8 +35,8 @@ export const alertRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<
   });
   const answer = (reply: FastifyReply, id: string, result: AckResult) => {
     if (result.ok) return result.alert;
-    if (result.error === 'not-found') return reply.code(404).send({ error: 'not-found', message: `no alert ${id}` });
-    return reply.code(409).send({ error: 'not-active', message: `alert ${id} is already resolved` });
+    if (result.error === 'not-found') return sendError(reply, 'not-found', `no alert ${id}`);
+    return sendError(reply, 'not-active', `alert ${id} is already resolved`);
   };
   r.post(
     '/api/v1/alerts/:id/ack',

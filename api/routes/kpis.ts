@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiRole, KindCatalog, PipelineView } from '../../core/index.js';
 import { requireRole } from '../auth.js';
 import { errorSchema, kpisSchema } from '../schemas/index.js';
+import { sendError } from '../errors.js';
 
 export const kpiRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<string, ApiRole>; kinds: KindCatalog }> = async (
   app,
@@ -24,7 +25,7 @@ export const kpiRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<st
       },
     },
     async (_req, reply) => {
-      if (!view.ready()) return reply.code(503).send({ error: 'not-ready', message: 'KPIs have not been evaluated yet' });
+      if (!view.ready()) return sendError(reply, 'not-ready', 'KPIs have not been evaluated yet');
       return view.kpis();
     },
   );

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { topicLevel, type ApiRole, type KindCatalog, type PipelineView } from '../../core/index.js';
 import { requireRole } from '../auth.js';
 import { errorSchema, nodePageSchema, nodeViewSchema } from '../schemas/index.js';
+import { sendError } from '../errors.js';
 
 /** The query of the node list; `kinds`: the pipeline's kinds (built-in and profile), the only values `kind` may take. */
 const nodeQuery = (kinds: readonly string[]) =>
@@ -54,7 +55,7 @@ export const nodeRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<s
     },
     async (req, reply) => {
       const node = view.node(req.params.id);
-      if (!node) return reply.code(404).send({ error: 'not-found', message: `node ${req.params.id} is not registered` });
+      if (!node) return sendError(reply, 'not-found', `node ${req.params.id} is not registered`);
       return node;
     },
   );

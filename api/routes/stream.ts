@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type ApiRole, type KindCatalog, type PipelineEvent, type PipelineMetrics, type PipelineView } from '../../core/index.js';
 import { requireRole } from '../auth.js';
+import { sendError } from '../errors.js';
 
 const HEARTBEAT_MS = 15_000;
 /**
@@ -69,17 +70,19 @@ export const streamRoutes: FastifyPluginAsync<{
       const owner = streamOwner(req, tokens);
       if ((open.get(owner) ?? 0) >= limits.perToken) {
         metrics?.limitHits.inc({ limit: 'STREAM_MAX_PER_TOKEN' });
-        return reply
-          .code(429)
-          .header('retry-after', '30')
-          .send({ error: 'too-many-streams', message: `at most ${limits.perToken} live streams per token at once; close one first` });
+        return sendError(
+          reply.header('retry-after', '30'),
+          'too-many-streams',
+          `at most ${limits.perToken} live streams per token at once; close one first`,
+        );
       }
       if (total >= limits.total) {
         metrics?.limitHits.inc({ limit: 'STREAM_MAX_TOTAL' });
-        return reply
-          .code(503)
-          .header('retry-after', '30')
-          .send({ error: 'too-many-streams', message: `the server holds its maximum of ${limits.total} live streams; try again later` });
+        return sendError(
+          reply.header('retry-after', '30'),
+          'streams-full',
+          `the server holds its maximum of ${limits.total} live streams; try again later`,
+        );
       }
       open.set(owner, (open.get(owner) ?? 0) + 1);
       metrics?.streamClients.set(++total);

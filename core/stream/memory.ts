@@ -244,6 +244,7 @@ class Member implements Consumer {
  */
 export class MemoryTransport implements StreamTransport {
   readonly name = 'memory';
+  readonly durable = false;
   readonly #topics = new Map<string, PartitionLog[]>();
   readonly #groups = new Map<string, Group>();
 

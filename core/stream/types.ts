@@ -108,6 +108,11 @@ export interface Consumer {
 
 export interface StreamTransport {
   readonly name: string;
+  /**
+   * Whether the log outlives this process (Kafka: yes; the in-process log: no). What the log keeps
+   * for a durable transport (state snapshots, the alert lifecycle) must go to files otherwise.
+   */
+  readonly durable: boolean;
   /** Creates missing topics; existing topics are left as they are. */
   ensureTopics(specs: TopicSpec[]): Promise<void>;
   /** Partitions of an existing topic (an existing cluster's topics may differ from what we would create). */

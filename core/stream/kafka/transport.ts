@@ -81,6 +81,7 @@ export function chunksOf(messages: OutgoingMessage[], maxBytes: number): Outgoin
 
 export class KafkaTransport implements StreamTransport {
   readonly name = 'kafka';
+  readonly durable = true;
   readonly brokers: string[];
   readonly #kafka: Kafka;
   readonly #options: KafkaTransportOptions;

@@ -19,6 +19,7 @@ import {
   parseJson,
   TOPICS,
   pipelineTopicSpecs,
+  withDefaults,
   type Alert,
   type Consumer,
   type PipelineMetrics,
@@ -86,16 +87,25 @@ export function toPostableAlert(alert: Alert, now: number, resendIntervalMs: num
   };
 }
 
+/** The notifier's defaults. */
+export const NOTIFIER_DEFAULTS = {
+  resendIntervalMs: 60_000,
+  retryMinMs: 500,
+  retryMaxMs: 30_000,
+  requestTimeoutMs: 10_000,
+  maxBatch: 500,
+  replayResolvedMaxAgeMs: 3_600_000,
+  groupId: ALERTMANAGER_SINK_GROUP,
+  now: Date.now,
+};
+
 export async function startAlertmanagerNotifier(options: AlertmanagerNotifierOptions): Promise<AlertmanagerNotifier> {
   const { transport, metrics, logger } = options;
   const url = `${options.url.replace(/\/+$/, '')}/api/v2/alerts`;
-  const resendIntervalMs = options.resendIntervalMs ?? 60_000;
-  const retryMinMs = options.retryMinMs ?? 500;
-  const retryMaxMs = options.retryMaxMs ?? 30_000;
-  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-  const maxBatch = options.maxBatch ?? 500;
-  const replayResolvedMaxAgeMs = options.replayResolvedMaxAgeMs ?? 3_600_000;
-  const now = options.now ?? Date.now;
+  const { resendIntervalMs, retryMinMs, retryMaxMs, requestTimeoutMs, maxBatch, replayResolvedMaxAgeMs, groupId, now } = withDefaults(
+    NOTIFIER_DEFAULTS,
+    options,
+  );
   const log = logger.child({ sink: 'alertmanager' });
 
   /** Latest state per alert id: active ones, and resolved ones until delivered. */
@@ -220,7 +230,7 @@ export async function startAlertmanagerNotifier(options: AlertmanagerNotifierOpt
 
   await transport.ensureTopics(pipelineTopicSpecs().filter((s) => s.name === TOPICS.alerts));
   const consumer: Consumer = await transport.consume({
-    groupId: options.groupId ?? ALERTMANAGER_SINK_GROUP,
+    groupId,
     topics: [TOPICS.alerts],
     fromBeginning: true,
     rebuildOnAssign: true,

@@ -14,7 +14,7 @@
  * Grafana refusing an annotation as invalid (4xx other than 408/429) drops it with an error log.
  */
 import type { Logger } from 'pino';
-import { parseJson, TOPICS, pipelineTopicSpecs, type Alert, type Consumer, type StreamTransport } from '../../../core/index.js';
+import { parseJson, pipelineTopicSpecs, TOPICS, withDefaults, type Alert, type Consumer, type StreamTransport } from '../../../core/index.js';
 import { HttpError, retriable } from '../../../core/errors.js';
 
 export const GRAFANA_SINK_GROUP = 'citybrain-sink-grafana';
@@ -81,13 +81,27 @@ export interface GrafanaAnnotator {
 /** Remembered changes at most (then the oldest are forgotten): only guards against re-posting a redelivered batch. */
 const SEEN_MAX = 50_000;
 
+/** The annotator's defaults. */
+export const ANNOTATOR_DEFAULTS = {
+  groupId: GRAFANA_SINK_GROUP,
+  fromBeginning: false,
+  requestTimeoutMs: 10_000,
+  retryWithinMs: 15_000,
+  retryMinMs: 250,
+  retryMaxMs: 5_000,
+};
+
 export async function startGrafanaAnnotator(options: GrafanaAnnotatorOptions): Promise<GrafanaAnnotator> {
   const url = `${options.url.replace(/\/+$/, '')}/api/annotations`;
   const log = options.logger.child({ sink: 'grafana' });
-  const timeoutMs = options.requestTimeoutMs ?? 10_000;
-  const retryWithinMs = options.retryWithinMs ?? 15_000;
-  const retryMinMs = options.retryMinMs ?? 250;
-  const retryMaxMs = options.retryMaxMs ?? 5_000;
+  const {
+    groupId,
+    fromBeginning,
+    requestTimeoutMs: timeoutMs,
+    retryWithinMs,
+    retryMinMs,
+    retryMaxMs,
+  } = withDefaults(ANNOTATOR_DEFAULTS, options);
   const seen = new Set<string>();
   const stats = { posted: 0, dropped: 0 };
   let stopping = false;
@@ -125,9 +139,9 @@ export async function startGrafanaAnnotator(options: GrafanaAnnotatorOptions): P
 
   await options.transport.ensureTopics(pipelineTopicSpecs().filter((s) => s.name === TOPICS.alerts));
   const consumer: Consumer = await options.transport.consume({
-    groupId: options.groupId ?? GRAFANA_SINK_GROUP,
+    groupId,
     topics: [TOPICS.alerts],
-    fromBeginning: options.fromBeginning ?? false,
+    fromBeginning,
     onBatch: async (batch) => {
       for (const record of batch.records) {
         const alert = parseJson(record.value) as Alert | undefined;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import {
+  withDefaults,
   type Batch,
   type Config,
   type Consumer,
@@ -38,6 +39,16 @@ export {
 /** The sink's own consumer group: its position on every topic is independent of the processors'. */
 export const INFLUX_SINK_GROUP = 'citybrain-sink-influxdb';
 
+/** The sink's defaults (the writer has its own). */
+export const INFLUX_SINK_DEFAULTS = {
+  groupId: INFLUX_SINK_GROUP,
+  maxBatchSize: 2000,
+  fromBeginning: true,
+  rollups: true,
+  rawRetention: '30d',
+  rollupRetryMs: 30_000,
+};
+
 /** What the sink needs from a stage context (bin/stages.ts `StageContext` fits as it is). */
 export interface InfluxSinkContext {
   config: Pick<Config, 'INFLUX_URL' | 'INFLUX_TOKEN' | 'INFLUX_ORG' | 'INFLUX_BUCKET'>;
@@ -74,7 +85,7 @@ export interface InfluxSinkOptions extends Omit<InfluxWriterOptions, 'metrics' |
  */
 export class InfluxSink {
   readonly #ctx: InfluxSinkContext;
-  readonly #o: InfluxSinkOptions;
+  readonly #o: InfluxSinkOptions & typeof INFLUX_SINK_DEFAULTS;
   readonly #writer: InfluxWriter;
   readonly #logger: Logger;
   #consumer: Consumer | null = null;
@@ -85,7 +96,7 @@ export class InfluxSink {
   /** Throws when two kinds' measurements clash (see `sinkSchema`). */
   constructor(ctx: InfluxSinkContext, options: InfluxSinkOptions) {
     this.#ctx = ctx;
-    this.#o = options;
+    this.#o = { ...options, ...withDefaults(INFLUX_SINK_DEFAULTS, options) };
     this.#kinds = ctx.registry.kinds;
     sinkSchema(this.#kinds);
     this.#logger = ctx.logger.child({ stage: 'sink-influxdb' });
@@ -94,14 +105,14 @@ export class InfluxSink {
 
   async start(): Promise<void> {
     this.#consumer = await this.#ctx.transport.consume({
-      groupId: this.#o.groupId ?? INFLUX_SINK_GROUP,
+      groupId: this.#o.groupId,
       topics: sinkTopics(this.#kinds),
-      fromBeginning: this.#o.fromBeginning ?? true,
-      maxBatchSize: this.#o.maxBatchSize ?? 2000,
+      fromBeginning: this.#o.fromBeginning,
+      maxBatchSize: this.#o.maxBatchSize,
       onBatch: (batch) => this.#onBatch(batch),
     });
     this.#logger.info({ url: this.#o.url, bucket: this.#o.bucket, topics: sinkTopics(this.#kinds) }, 'InfluxDB sink running');
-    if (this.#o.rollups ?? true) void this.#setupRollups();
+    if (this.#o.rollups) void this.#setupRollups();
   }
 
   /** Resolves once the rollup setup is done (or skipped: not 1.x, disabled); for tests and tooling. */
@@ -127,7 +138,7 @@ export class InfluxSink {
         token: this.#o.token,
         database,
         rawPolicy,
-        rawDuration: this.#o.rawRetention ?? '30d',
+        rawDuration: this.#o.rawRetention,
         measurements: kindRollups(this.#kinds),
       });
       this.#logger.info(
@@ -137,7 +148,7 @@ export class InfluxSink {
       this.#rollupsDone();
     } catch (error) {
       if (this.#stopping) return;
-      const retryMs = this.#o.rollupRetryMs ?? 30_000;
+      const retryMs = this.#o.rollupRetryMs;
       this.#logger.warn({ err: error, retryInMs: retryMs }, 'InfluxDB rollup setup failed; retrying');
       this.#rollupTimer = setTimeout(() => void this.#setupRollups(), retryMs);
       this.#rollupTimer.unref();
