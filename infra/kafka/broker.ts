@@ -36,6 +36,8 @@ export interface StartKafkaOptions {
   heap?: string[];
   /** Default partition count of topics created without one. */
   numPartitions?: number;
+  /** Further `server.properties` entries, over the defaults (e.g. a retention check every second for a retention test). */
+  config?: Record<string, string | number>;
   /** How long to wait for the broker to serve metadata; default 120 s. */
   readyTimeoutMs?: number;
   /** Progress lines (download, start); default silent. */
@@ -90,7 +92,13 @@ export function clusterId(): string {
   }
 }
 
-export function serverProperties(o: { brokerPort: number; controllerPort: number; logDir: string; numPartitions: number }): string {
+export function serverProperties(o: {
+  brokerPort: number;
+  controllerPort: number;
+  logDir: string;
+  numPartitions: number;
+  config?: Record<string, string | number>;
+}): string {
   const props: Record<string, string | number> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
@@ -120,6 +128,7 @@ export function serverProperties(o: { brokerPort: number; controllerPort: number
     'log.segment.bytes': 64 * 1024 * 1024,
     'log.retention.check.interval.ms': 60_000,
     'controlled.shutdown.enable': 'true',
+    ...o.config,
   };
   return `${Object.entries(props)
     .map(([k, v]) => `${k}=${v}`)
@@ -187,7 +196,10 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     const [brokerPort, controllerPort] = (await freePorts(2)) as [number, number];
     const broker = `${LOOPBACK}:${brokerPort}`;
     const properties = join(configDir, 'server.properties');
-    writeFileSync(properties, serverProperties({ brokerPort, controllerPort, logDir, numPartitions: options.numPartitions ?? 1 }));
+    writeFileSync(
+      properties,
+      serverProperties({ brokerPort, controllerPort, logDir, numPartitions: options.numPartitions ?? 1, config: options.config }),
+    );
     writeFileSync(join(configDir, 'log4j2.properties'), LOG4J2('INFO'));
     writeFileSync(join(configDir, 'log4j2-tools.properties'), LOG4J2('WARN'));
     const classpath = `${libs.dir}/*`;
