@@ -118,11 +118,9 @@ export class TelemetryBridge {
     /** `raw` is a function for batch entries: their bytes are only needed (re-serialised) when rejected. */
     const take = (verdict: Verdict, raw: Buffer | (() => Buffer)) => {
       if (verdict.ok) {
-        accepted.push({
-          key: verdict.record.nodeId,
-          value: Buffer.from(JSON.stringify(verdict.record)),
-          timestamp: verdict.record.reading.ts,
-        });
+        // The reading's own time (`reading.ts`) and its arrival (`receivedAt`) are in the record; the
+        // log stamps its append time, not the device's clock (see OutgoingMessage).
+        accepted.push({ key: verdict.record.nodeId, value: Buffer.from(JSON.stringify(verdict.record)) });
         acceptedKinds.set(verdict.record.kind, (acceptedKinds.get(verdict.record.kind) ?? 0) + 1);
         acceptedReadings++;
       } else {
@@ -156,7 +154,7 @@ export class TelemetryBridge {
     } else if (target.type === 'status') {
       const status = this.#status(target, payload, receivedAt);
       if ('reason' in status) rejected.push({ ...status, payload });
-      else accepted.push({ key: status.nodeId, value: Buffer.from(JSON.stringify(status)), timestamp: receivedAt });
+      else accepted.push({ key: status.nodeId, value: Buffer.from(JSON.stringify(status)) });
     } else {
       const body = parseJson(payload);
       if (!body.ok) rejected.push({ reason: 'bad-json', detail: body.detail, nodeId: target.nodeId, payload });
@@ -306,7 +304,7 @@ export class TelemetryBridge {
       r.payload ?? Buffer.alloc(0),
       this.#o.dlqPayloadBytes,
     );
-    return { key: r.nodeId ?? null, value: Buffer.from(JSON.stringify(record)), timestamp: receivedAt };
+    return { key: r.nodeId ?? null, value: Buffer.from(JSON.stringify(record)) };
   }
 }
 

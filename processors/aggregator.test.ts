@@ -66,7 +66,7 @@ describe('aggregator', () => {
     const send = (...partials: PartitionPartial[]) =>
       producer.send(
         TOPICS.partials,
-        partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)), timestamp: p.at })),
+        partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)) })),
       );
     const read = async (topic: string) => {
       const values: unknown[] = [];

@@ -206,9 +206,8 @@ export class Aggregator {
     this.#kpis = kpis;
     const changed = this.#alerts.evaluate(conditions, kpis.evaluatedAt);
     const { producer, metrics } = this.#o;
-    const record = (section: unknown) => [
-      { key: 'city', value: Buffer.from(JSON.stringify({ ts: kpis.evaluatedAt, kpis: section })), timestamp: kpis.evaluatedAt },
-    ];
+    // evaluatedAt runs on event time (a reading ahead of the clock moves it ahead): in the value only.
+    const record = (section: unknown) => [{ key: 'city', value: Buffer.from(JSON.stringify({ ts: kpis.evaluatedAt, kpis: section })) }];
     await Promise.all([
       ...[...this.#mergers.keys()].map((kind) =>
         producer.send(TOPICS.metrics(kind), record(kpis[this.#o.registry.kinds.get(kind)!.section])),
@@ -228,7 +227,7 @@ export class Aggregator {
       this.#o.logger.info({ alert: alert.alertname, id: alert.id, state: alert.state, labels: alert.labels }, 'alert state changed');
     await this.#o.producer.send(
       TOPICS.alerts,
-      alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)), timestamp: a.updatedAt })),
+      alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)) })),
     );
     for (const alert of alerts) this.#listeners.emit({ type: 'alert', alert });
   }

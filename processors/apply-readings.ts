@@ -74,7 +74,7 @@ export function lateDeadLetter(record: AnyReadingRecord, watermark: number, allo
     },
     Buffer.from(JSON.stringify(record.reading)),
   );
-  return { key: record.nodeId, value: Buffer.from(JSON.stringify(rejected)), timestamp: record.receivedAt };
+  return { key: record.nodeId, value: Buffer.from(JSON.stringify(rejected)) };
 }
 
 /**

@@ -214,7 +214,7 @@ export class ProcessorHost {
     if (partials.length === 0) return;
     await this.#o.producer.send(
       TOPICS.partials,
-      partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)), timestamp: p.at })),
+      partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)) })),
     );
     if (this.#consumer)
       for (const [topic, lag] of Object.entries(await this.#consumer.lag())) this.#o.metrics.consumerLag.set({ topic }, lag);

@@ -56,6 +56,36 @@ export function streamContract(
       await transport.close();
     });
 
+    it("stamps each record with its append time, whatever time its value carries (Kafka's retention counts from it)", async () => {
+      const { transport, prefix } = await fresh();
+      const topic = `${prefix}.stamped`;
+      await transport.ensureTopics([{ name: topic, partitions: 2 }]);
+      const producer = await transport.producer();
+      // Readings from a gateway's 3-day-old buffer and from a device 2 h ahead.
+      const events = [Date.now() - 3 * 86_400_000, Date.now() + 7_200_000];
+      const before = Date.now();
+      await producer.send(
+        topic,
+        events.map((ts, i) => ({ key: `k${i}`, value: Buffer.from(JSON.stringify({ ts })) })),
+      );
+      const after = Date.now();
+      const seen: StreamRecord[] = [];
+      const consumer = await transport.consume({
+        groupId: `${prefix}-stamped`,
+        topics: [topic],
+        fromBeginning: true,
+        onBatch: async (b) => void seen.push(...b.records),
+      });
+      await waitFor(() => seen.length >= events.length);
+      await consumer.stop();
+      for (const r of seen) {
+        expect(r.timestamp).toBeGreaterThanOrEqual(before);
+        expect(r.timestamp).toBeLessThanOrEqual(after);
+      }
+      expect(seen.map((r) => (JSON.parse(r.value.toString()) as { ts: number }).ts).sort()).toEqual(events);
+      await transport.close();
+    });
+
     it('redelivers a batch whose handler failed, and resumes a group from its committed position', async () => {
       const { transport, prefix } = await fresh();
       const topic = `${prefix}.resume`;

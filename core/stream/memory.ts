@@ -276,7 +276,6 @@ export class MemoryTransport implements StreamTransport {
     return {
       send: async (topic: string, messages: OutgoingMessage[]) => {
         const partitions = this.topic(topic);
-        const now = Date.now();
         for (const message of messages) {
           const partition = partitionFor(message.key, partitions.length);
           const log = partitions[partition]!;
@@ -287,7 +286,8 @@ export class MemoryTransport implements StreamTransport {
             partition,
             key: message.key,
             value: message.value,
-            timestamp: message.timestamp ?? now,
+            // Append time, as on Kafka (see OutgoingMessage).
+            timestamp: Date.now(),
             headers: message.headers ?? {},
           });
           if (log.records.length > (this.options.retainUnread ?? 10_000)) this.trim(topic, partition);

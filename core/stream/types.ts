@@ -23,12 +23,15 @@
  * - Rebuild start (`ConsumerOptions.rebuildFrom`): a member that restored a state snapshot in
  *   `onAssigned` names the offset the snapshot covers; the rebuild then replays only from there
  *   (or from the earliest retained record, if later) up to the committed offset.
+ * - A record's timestamp is its append time; a message cannot set it. Kafka counts retention and
+ *   its limit on timestamps ahead of the broker's clock (`message.timestamp.after.max.ms`) from
+ *   record timestamps, so event time there (a device's clock, or the processors' event clock) would
+ *   let a replayed buffer be deleted at once and refuse a reading MAX_FUTURE_SKEW_S lets through.
+ *   Event time travels in the value.
  */
 export interface OutgoingMessage {
   key: string | null;
   value: Buffer;
-  /** Event time in epoch ms; defaults to the append time. */
-  timestamp?: number;
   headers?: Record<string, string>;
 }
 
@@ -38,6 +41,7 @@ export interface StreamRecord {
   offset: number;
   key: string | null;
   value: Buffer;
+  /** Append time in epoch ms (the appending process's wall clock), never event time. */
   timestamp: number;
   headers: Record<string, string>;
 }

@@ -46,7 +46,7 @@ export class TopicSnapshotStore implements SnapshotStore {
       const source = `${TOPICS.raw}:${snapshot.partition}`;
       return groups.map((nodes, part) => {
         const value: Part = { id, part, parts: groups.length, snapshot: { ...snapshot, nodes } };
-        return { key: `${source}#${part}`, value: Buffer.from(JSON.stringify(value)), timestamp: snapshot.takenAt };
+        return { key: `${source}#${part}`, value: Buffer.from(JSON.stringify(value)) };
       });
     });
     if (messages.length > 0) await this.producer.send(this.topic, messages);

@@ -219,12 +219,9 @@ export class KafkaTransport implements StreamTransport {
             await producer.send({
               topic,
               acks: -1,
-              messages: chunk.map((m) => ({
-                key: m.key,
-                value: m.value,
-                ...(m.timestamp !== undefined ? { timestamp: String(m.timestamp) } : {}),
-                ...(m.headers ? { headers: m.headers } : {}),
-              })),
+              // No timestamp: kafkajs stamps the send time (CreateTime), so retention counts from arrival
+              // and the broker's timestamp limits never meet a device's clock (see OutgoingMessage).
+              messages: chunk.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) })),
             });
           } catch (error) {
             // After a broker outage kafkajs can be left one sequence number off for good (every later

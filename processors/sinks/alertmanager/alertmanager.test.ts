@@ -68,7 +68,7 @@ async function pipeline(url: string, resendIntervalMs = 5_000) {
   const publish = (...alerts: Alert[]) =>
     producer.send(
       TOPICS.alerts,
-      alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)), timestamp: a.updatedAt })),
+      alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)) })),
     );
   const stop = async () => {
     await notifier.stop();

@@ -30,7 +30,7 @@ async function setup(url: string, resendIntervalMs = 60_000) {
   const publish = (...alerts: Alert[]) =>
     producer.send(
       TOPICS.alerts,
-      alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)), timestamp: a.updatedAt })),
+      alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)) })),
     );
   const count = async (c: 'notifierSent' | 'notifierErrors') => (await metrics[c].get()).values.reduce((n, v) => n + v.value, 0);
   return { notifier, publish, count };

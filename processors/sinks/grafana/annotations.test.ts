@@ -19,7 +19,7 @@ async function annotator(options: { retryWithinMs?: number } = {}) {
   const transport = new MemoryTransport();
   const a = await startGrafanaAnnotator({ transport, logger, url: `${grafana.url}/`, token: 'glsa_test_token', fromBeginning: true, retryMinMs: 50, retryMaxMs: 100, ...options });
   const producer = await transport.producer();
-  const publish = (...alerts: Alert[]) => producer.send(TOPICS.alerts, alerts.map((x) => ({ key: x.id, value: Buffer.from(JSON.stringify(x)), timestamp: x.updatedAt })));
+  const publish = (...alerts: Alert[]) => producer.send(TOPICS.alerts, alerts.map((x) => ({ key: x.id, value: Buffer.from(JSON.stringify(x)) })));
   return {
     a,
     publish,

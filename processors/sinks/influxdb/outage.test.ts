@@ -27,11 +27,7 @@ afterAll(() => influx?.stop());
 const city = generateCity(defaultKinds(), { lamps: 4, parkingSpaces: 4, noiseStations: 1, wells: 1, seed: 7 });
 const well = city.ofKind('groundwater')[0]!;
 const station = city.ofKind('noise')[0]!;
-const msg = (key: string, value: unknown, timestamp: number): OutgoingMessage => ({
-  key,
-  value: Buffer.from(JSON.stringify(value)),
-  timestamp,
-});
+const msg = (key: string, value: unknown): OutgoingMessage => ({ key, value: Buffer.from(JSON.stringify(value)) });
 
 // Minimal aggregator snapshots: one point (scope=city) per record.
 const lighting = (i: number) => ({
@@ -103,34 +99,26 @@ describe('InfluxDB sink across a real InfluxDB outage', () => {
       const producerLoop = (async () => {
         for (let i = 0; producing; i++) {
           const ts = (last = Math.max(testNow(), last + 1)); // distinct per record: one point each
-          await producer.send(TOPICS.metrics('streetlight'), [msg('city', { ts, kpis: lighting(i) }, ts)]);
-          await producer.send(TOPICS.metrics('parking'), [msg('city', { ts, kpis: parking(i) }, ts)]);
-          await producer.send(TOPICS.nodeMetrics, [msg('city', { ts, kpis: nodes(i) }, ts)]);
+          await producer.send(TOPICS.metrics('streetlight'), [msg('city', { ts, kpis: lighting(i) })]);
+          await producer.send(TOPICS.metrics('parking'), [msg('city', { ts, kpis: parking(i) })]);
+          await producer.send(TOPICS.nodeMetrics, [msg('city', { ts, kpis: nodes(i) })]);
           await producer.send(TOPICS.raw, [
-            msg(
-              well.nodeId,
-              {
-                type: 'reading',
-                nodeId: well.nodeId,
-                kind: 'groundwater',
-                district: well.district,
-                receivedAt: ts,
-                reading: { ts, waterTableM: 28 + (i % 10) / 100 },
-              },
-              ts,
-            ),
-            msg(
-              station.nodeId,
-              {
-                type: 'reading',
-                nodeId: station.nodeId,
-                kind: 'noise',
-                district: station.district,
-                receivedAt: ts,
-                reading: { ts, laeq: 50 + (i % 7), periodS: 60 },
-              },
-              ts,
-            ),
+            msg(well.nodeId, {
+              type: 'reading',
+              nodeId: well.nodeId,
+              kind: 'groundwater',
+              district: well.district,
+              receivedAt: ts,
+              reading: { ts, waterTableM: 28 + (i % 10) / 100 },
+            }),
+            msg(station.nodeId, {
+              type: 'reading',
+              nodeId: station.nodeId,
+              kind: 'noise',
+              district: station.district,
+              receivedAt: ts,
+              reading: { ts, laeq: 50 + (i % 7), periodS: 60 },
+            }),
           ]);
           published.lighting++;
           published.parking++;

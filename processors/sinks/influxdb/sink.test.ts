@@ -74,12 +74,8 @@ async function drained(sink: InfluxSink, timeoutMs = 20_000): Promise<void> {
   }
 }
 
-const msg = (key: string, value: unknown, timestamp?: number): OutgoingMessage => ({
-  key,
-  value: Buffer.from(JSON.stringify(value)),
-  ...(timestamp ? { timestamp } : {}),
-});
-const snapshot = (ts: number, kpis: unknown) => msg('city', { ts, kpis }, ts);
+const msg = (key: string, value: unknown): OutgoingMessage => ({ key, value: Buffer.from(JSON.stringify(value)) });
+const snapshot = (ts: number, kpis: unknown) => msg('city', { ts, kpis });
 
 function lightingKpis(lit: number) {
   return {
@@ -190,44 +186,32 @@ function alert(id: string, node: string, state: Alert['state'], updatedAt: numbe
   };
 }
 const gwReading = (ts: number, m: number) =>
-  msg(
-    well1.nodeId,
-    {
-      type: 'reading',
-      nodeId: well1.nodeId,
-      kind: 'groundwater',
-      district: well1.district,
-      receivedAt: ts,
-      reading: { ts, waterTableM: m },
-    },
-    ts,
-  );
+  msg(well1.nodeId, {
+    type: 'reading',
+    nodeId: well1.nodeId,
+    kind: 'groundwater',
+    district: well1.district,
+    receivedAt: ts,
+    reading: { ts, waterTableM: m },
+  });
 const noiseReading = (ts: number, laeq: number) =>
-  msg(
-    station.nodeId,
-    {
-      type: 'reading',
-      nodeId: station.nodeId,
-      kind: 'noise',
-      district: station.district,
-      receivedAt: ts,
-      reading: { ts, laeq, lamax: laeq + 10, periodS: 60 },
-    },
-    ts,
-  );
+  msg(station.nodeId, {
+    type: 'reading',
+    nodeId: station.nodeId,
+    kind: 'noise',
+    district: station.district,
+    receivedAt: ts,
+    reading: { ts, laeq, lamax: laeq + 10, periodS: 60 },
+  });
 const lampReading = (ts: number) =>
-  msg(
-    lamp.nodeId,
-    {
-      type: 'reading',
-      nodeId: lamp.nodeId,
-      kind: 'streetlight',
-      district: lamp.district,
-      receivedAt: ts,
-      reading: { ts, powerState: 'on', faults: [] },
-    },
-    ts,
-  );
+  msg(lamp.nodeId, {
+    type: 'reading',
+    nodeId: lamp.nodeId,
+    kind: 'streetlight',
+    district: lamp.district,
+    receivedAt: ts,
+    reading: { ts, powerState: 'on', faults: [] },
+  });
 
 /** Everything the test publishes, per topic. */
 function records() {
@@ -507,31 +491,23 @@ describe('InfluxDB sink (real InfluxDB, in-process log)', () => {
     const influx = await freshDatabase();
     const { producer, stage, transport } = await pipeline(influx);
     const depth = (ts: number, depthM: number) =>
-      msg(
-        'WL-1',
-        {
-          type: 'reading',
-          nodeId: 'WL-1',
-          kind: 'waterlogging',
-          district: 'Lixia',
-          receivedAt: ts,
-          reading: { ts, depthM, rainMmPerH: 40 },
-        },
-        ts,
-      );
+      msg('WL-1', {
+        type: 'reading',
+        nodeId: 'WL-1',
+        kind: 'waterlogging',
+        district: 'Lixia',
+        receivedAt: ts,
+        reading: { ts, depthM, rainMmPerH: 40 },
+      });
     const cover = (ts: number, open: boolean) =>
-      msg(
-        'MH-1',
-        {
-          type: 'reading',
-          nodeId: 'MH-1',
-          kind: 'manhole',
-          district: 'Lixia',
-          receivedAt: ts,
-          reading: { ts, open, tiltDeg: open ? 25 : 1 },
-        },
-        ts,
-      );
+      msg('MH-1', {
+        type: 'reading',
+        nodeId: 'MH-1',
+        kind: 'manhole',
+        district: 'Lixia',
+        receivedAt: ts,
+        reading: { ts, open, tiltDeg: open ? 25 : 1 },
+      });
     const group = {
       nodes: 1,
       reporting: 1,
