@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin, type ICustomPartitioner, type ITopicConfig, type Producer as KafkaJsProducer } from 'kafkajs';
 import { partitionFor } from '../partitioner.js';
 import type { Batch, Consumer, ConsumerOptions, OutgoingMessage, Producer, StreamTransport, TopicSpec } from '../types.js';
@@ -158,7 +159,8 @@ export class KafkaTransport implements StreamTransport {
       for (const [name, value] of Object.entries(spec.configs ?? {})) configEntries.push({ name, value });
       return { topic: spec.name, numPartitions: spec.partitions, replicationFactor, configEntries };
     });
-    await admin.createTopics({ topics, waitForLeaders: true });
+    await admin.createTopics({ topics, waitForLeaders: false });
+    await leadersElected(admin, [...wanted.keys()]);
     for (const spec of wanted.values()) this.#knownTopics.add(spec.name);
   }
 
@@ -266,6 +268,32 @@ export class KafkaTransport implements StreamTransport {
     this.#producer = null;
     this.#admin = null;
     await Promise.all([producer?.then((p) => p.disconnect()).catch(() => {}), admin?.then((a) => a.disconnect()).catch(() => {})]);
+  }
+}
+
+/**
+ * Resolves once every partition of `topics` has a leader. Not kafkajs's `waitForLeaders`: it retries
+ * only LEADER_NOT_AVAILABLE, while a KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION until its
+ * metadata has caught up with the controller that created the topics (seen on a broker just
+ * started, under load): the start failed instead of waiting a moment.
+ */
+async function leadersElected(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    let last: unknown;
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics });
+      if (
+        metadata.topics.length === topics.length &&
+        metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+      )
+        return;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > until)
+      throw new Error(`topics ${topics.join(', ')}: not every partition has a leader after ${timeoutMs / 1000} s`, { cause: last });
+    await sleep(100);
   }
 }
 
