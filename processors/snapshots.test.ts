@@ -256,11 +256,11 @@ describe('partition snapshots', () => {
 });
 
 describe('the snapshot store', () => {
-  it('is for the processor role only: the given one, or the default of the transport (files on the in-process log, a topic on Kafka)', () => {
+  it('is for the processor role only: the given one, or the default of the transport (files on the in-process log, a topic on a durable log such as Kafka)', () => {
     const cfg = config();
     const producer = {} as Producer;
     const memory = new MemoryTransport();
-    const kafka = { name: 'kafka' } as StreamTransport;
+    const kafka = { name: 'kafka', durable: true } as StreamTransport;
     const given = new MemoryStore();
     expect(stateStoreFor({ role: 'replica', stateStore: given, transport: memory, producer, config: cfg })).toBeNull();
     expect(stateStoreFor({ role: 'processor', stateStore: given, transport: memory, producer, config: cfg })).toBe(given);
