@@ -1,15 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { withDefaults } from '../defaults.js';
 import { partitionFor } from './partitioner.js';
-import type {
-  Batch,
-  Consumer,
-  ConsumerOptions,
-  OutgoingMessage,
-  Producer,
-  StreamRecord,
-  StreamTransport,
-  TopicPartition,
-  TopicSpec,
+import {
+  CONSUMER_DEFAULTS,
+  type Batch,
+  type Consumer,
+  type ConsumerOptions,
+  type OutgoingMessage,
+  type Producer,
+  type StreamRecord,
+  type StreamTransport,
+  type TopicPartition,
+  type TopicSpec,
 } from './types.js';
 
 export interface MemoryTransportOptions {
@@ -23,6 +25,14 @@ export interface MemoryTransportOptions {
   onError?(error: unknown, batch: Batch, groupId: string): void;
   retryDelayMs?: number;
 }
+
+/** The in-process log's defaults. */
+export const MEMORY_TRANSPORT_DEFAULTS = {
+  maxLag: 100_000,
+  maxRetained: 1_000_000,
+  retainUnread: 10_000,
+  retryDelayMs: 1000,
+};
 
 class PartitionLog {
   /** Offset of records[0]. */
@@ -111,13 +121,20 @@ class Member implements Consumer {
   #loop: Promise<void>;
   /** rebuildOnAssign: per gained partition, the next offset to replay and the committed offset at assignment. */
   readonly #replay = new Map<string, { next: number; until: number }>();
+  readonly #fromBeginning: boolean;
+  readonly #maxBatchSize: number;
 
   constructor(
     readonly group: Group,
     readonly options: ConsumerOptions,
     readonly transport: MemoryTransport,
+    /** The transport's pause before a batch whose handler threw is delivered again. */
+    readonly retryDelayMs: number,
   ) {
     this.#loop = Promise.resolve();
+    const { fromBeginning, maxBatchSize } = withDefaults(CONSUMER_DEFAULTS, options);
+    this.#fromBeginning = fromBeginning;
+    this.#maxBatchSize = maxBatchSize;
   }
 
   start(): void {
@@ -125,7 +142,7 @@ class Member implements Consumer {
   }
 
   async #run(): Promise<void> {
-    const maxBatch = this.options.maxBatchSize ?? 1000;
+    const maxBatch = this.#maxBatchSize;
     let rotate = 0;
     while (!this.#stopped) {
       if (this.#paused) {
@@ -140,7 +157,7 @@ class Member implements Consumer {
         const { topic, partition } = owned[(i + rotate) % owned.length]!;
         const log = this.transport.topic(topic)[partition]!;
         const replay = this.#replayOf(topic, partition, log);
-        const from = replay ? Math.max(replay.next, log.base) : this.group.position(topic, partition, this.options.fromBeginning ?? true);
+        const from = replay ? Math.max(replay.next, log.base) : this.group.position(topic, partition, this.#fromBeginning);
         if (from >= log.end) continue;
         const records = log.read(from, replay ? Math.min(maxBatch, replay.until - from) : maxBatch);
         const batch: Batch = replay ? { topic, partition, records, replay: true } : { topic, partition, records };
@@ -149,7 +166,7 @@ class Member implements Consumer {
         } catch (error) {
           this.transport.options.onError?.(error, batch, this.group.id);
           finishCycle();
-          await sleep(this.transport.options.retryDelayMs ?? 1000);
+          await sleep(this.retryDelayMs);
           delivered = true; // retry without waiting for new data
           continue;
         }
@@ -219,7 +236,7 @@ class Member implements Consumer {
     const out: Record<string, number> = {};
     for (const { topic, partition } of this.assigned) {
       const log = this.transport.topic(topic)[partition]!;
-      out[topic] = (out[topic] ?? 0) + (log.end - this.group.position(topic, partition, this.options.fromBeginning ?? true));
+      out[topic] = (out[topic] ?? 0) + (log.end - this.group.position(topic, partition, this.#fromBeginning));
     }
     return out;
   }
@@ -247,8 +264,11 @@ export class MemoryTransport implements StreamTransport {
   readonly durable = false;
   readonly #topics = new Map<string, PartitionLog[]>();
   readonly #groups = new Map<string, Group>();
+  readonly #o: typeof MEMORY_TRANSPORT_DEFAULTS;
 
-  constructor(readonly options: MemoryTransportOptions = {}) {}
+  constructor(readonly options: MemoryTransportOptions = {}) {
+    this.#o = withDefaults(MEMORY_TRANSPORT_DEFAULTS, options);
+  }
 
   topic(name: string): PartitionLog[] {
     const partitions = this.#topics.get(name);
@@ -290,7 +310,7 @@ export class MemoryTransport implements StreamTransport {
             timestamp: Date.now(),
             headers: message.headers ?? {},
           });
-          if (log.records.length > (this.options.retainUnread ?? 10_000)) this.trim(topic, partition);
+          if (log.records.length > this.#o.retainUnread) this.trim(topic, partition);
         }
       },
     };
@@ -298,7 +318,7 @@ export class MemoryTransport implements StreamTransport {
 
   /** Backpressure: false while the slowest active group is maxLag records behind on this partition. */
   #hasRoom(topic: string, partition: number): boolean {
-    const maxLag = this.options.maxLag ?? 100_000;
+    const { maxLag } = this.#o;
     const log = this.topic(topic)[partition]!;
     let slowest = log.end;
     for (const group of this.#groups.values()) {
@@ -321,7 +341,7 @@ export class MemoryTransport implements StreamTransport {
       const reads = group.committed.has(key) || group.members.some((m) => m.options.topics.includes(topic));
       if (reads) lowest = Math.min(lowest, group.committed.get(key) ?? log.base);
     }
-    const cap = lowest === Infinity ? (this.options.retainUnread ?? 10_000) : (this.options.maxRetained ?? 1_000_000);
+    const cap = lowest === Infinity ? this.#o.retainUnread : this.#o.maxRetained;
     log.trimTo(Math.max(lowest === Infinity ? 0 : lowest, log.end - cap));
     log.notify();
   }
@@ -334,7 +354,7 @@ export class MemoryTransport implements StreamTransport {
     for (const topic of options.topics) this.topic(topic);
     let group = this.#groups.get(options.groupId);
     if (!group) this.#groups.set(options.groupId, (group = new Group(options.groupId, this)));
-    const member = new Member(group, options, this);
+    const member = new Member(group, options, this, this.#o.retryDelayMs);
     group.members.push(member);
     member.start();
     await group.rebalance();

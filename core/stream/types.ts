@@ -103,6 +103,12 @@ export interface ConsumerOptions {
   onRevoked?(partitions: TopicPartition[]): Promise<void> | void;
 }
 
+/** A consumer's defaults, the same on both transports. */
+export const CONSUMER_DEFAULTS = {
+  fromBeginning: true,
+  maxBatchSize: 1000,
+};
+
 export interface Consumer {
   /** Records between the committed position and the end, per topic, summed over owned partitions. */
   lag(): Promise<Record<string, number>>;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
-import type { Batch, Consumer, ConsumerOptions, StreamRecord, TopicPartition } from '../types.js';
+import { withDefaults } from '../../defaults.js';
+import { CONSUMER_DEFAULTS, type Batch, type Consumer, type ConsumerOptions, type StreamRecord, type TopicPartition } from '../types.js';
 
 /** What a group member needs from its transport. */
 export interface MemberContext {
@@ -80,11 +81,16 @@ export class KafkaMember implements Consumer {
   #stopped: Promise<void> | null = null;
   #inflight: Promise<void> | null = null;
   readonly #rebuilds = new Map<string, Rebuild>();
+  readonly #fromBeginning: boolean;
+  readonly #maxBatchSize: number;
 
   constructor(
     readonly options: ConsumerOptions,
     readonly ctx: MemberContext,
   ) {
+    const { fromBeginning, maxBatchSize } = withDefaults(CONSUMER_DEFAULTS, options);
+    this.#fromBeginning = fromBeginning;
+    this.#maxBatchSize = maxBatchSize;
     this.#consumer = ctx.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
@@ -111,11 +117,11 @@ export class KafkaMember implements Consumer {
 
   /** Joins the group; resolves once this member has its first assignment and onAssigned ran for it. */
   async start(): Promise<void> {
-    const { groupId, topics, fromBeginning = true } = this.options;
+    const { groupId, topics } = this.options;
     let timer: NodeJS.Timeout | undefined;
     try {
       await this.#consumer.connect();
-      await this.#consumer.subscribe({ topics, fromBeginning });
+      await this.#consumer.subscribe({ topics, fromBeginning: this.#fromBeginning });
       await this.#consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -267,7 +273,7 @@ export class KafkaMember implements Consumer {
       }
     }
     const records = batch.messages.map((message) => toRecord(topic, partition, message));
-    const max = Math.max(1, this.options.maxBatchSize ?? 1000);
+    const max = Math.max(1, this.#maxBatchSize);
     // Records below the committed offset at assignment are replay: delivered, resolved, never committed.
     let split = 0;
     while (rebuild && split < records.length && records[split]!.offset < rebuild.until) split++;
@@ -321,7 +327,7 @@ export class KafkaMember implements Consumer {
         if (!end) continue;
         const high = Number(end.high);
         const at = Number(positions.find((p) => p.partition === partition)?.offset ?? -1);
-        const position = at >= 0 ? at : (this.options.fromBeginning ?? true) ? Number(end.low) : high;
+        const position = at >= 0 ? at : this.#fromBeginning ? Number(end.low) : high;
         out[topic] = (out[topic] ?? 0) + Math.max(0, high - Math.max(position, Number(end.low)));
       }
     }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin, type ICustomPartitioner, type ITopicConfig, type Producer as KafkaJsProducer } from 'kafkajs';
+import { withDefaults } from '../../defaults.js';
 import { partitionFor } from '../partitioner.js';
 import type { Batch, Consumer, ConsumerOptions, OutgoingMessage, Producer, StreamTransport, TopicSpec } from '../types.js';
 import { KafkaMember, type MemberContext } from './consumer.js';
@@ -35,6 +36,19 @@ export interface KafkaTransportOptions {
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
 }
+
+/** The transport's defaults (replicationFactor's depends on the cluster: see ensureTopics). */
+export const KAFKA_TRANSPORT_DEFAULTS = {
+  clientId: 'city-brain',
+  logLevel: 'warn' as KafkaLogLevel,
+  retryDelayMs: 1000,
+  maxWaitMs: 500,
+  sessionTimeoutMs: 30_000,
+  heartbeatIntervalMs: 3000,
+  joinTimeoutMs: 60_000,
+  connectionTimeoutMs: 3000,
+  requestTimeoutMs: 30_000,
+};
 
 export function parseBrokers(brokers: string[] | string): string[] {
   const list = (Array.isArray(brokers) ? brokers : brokers.split(',')).map((b) => b.trim()).filter(Boolean);
@@ -85,7 +99,7 @@ export class KafkaTransport implements StreamTransport {
   readonly durable = true;
   readonly brokers: string[];
   readonly #kafka: Kafka;
-  readonly #options: KafkaTransportOptions;
+  readonly #options: KafkaTransportOptions & typeof KAFKA_TRANSPORT_DEFAULTS;
   #admin: Promise<Admin> | null = null;
   #producer: Promise<KafkaJsProducer> | null = null;
   readonly #members = new Set<KafkaMember>();
@@ -93,15 +107,16 @@ export class KafkaTransport implements StreamTransport {
   #closed = false;
 
   constructor(options: KafkaTransportOptions) {
-    this.#options = options;
+    this.#options = { ...options, ...withDefaults(KAFKA_TRANSPORT_DEFAULTS, options) };
     this.brokers = parseBrokers(options.brokers);
-    const logger = options.logger;
+    const o = this.#options;
+    const logger = o.logger;
     this.#kafka = new Kafka({
-      clientId: options.clientId ?? 'city-brain',
+      clientId: o.clientId,
       brokers: this.brokers,
-      connectionTimeout: options.connectionTimeoutMs ?? 3000,
-      requestTimeout: options.requestTimeoutMs ?? 30_000,
-      logLevel: logger ? KAFKAJS_LEVEL[options.logLevel ?? 'warn'] : logLevel.NOTHING,
+      connectionTimeout: o.connectionTimeoutMs,
+      requestTimeout: o.requestTimeoutMs,
+      logLevel: logger ? KAFKAJS_LEVEL[o.logLevel] : logLevel.NOTHING,
       ...(logger ? { logCreator: kafkajsLogCreator(logger) } : {}),
     });
   }
@@ -246,11 +261,11 @@ export class KafkaTransport implements StreamTransport {
       kafka: this.#kafka,
       admin: () => this.admin(),
       onError: (error, ctx) => this.#onError(error, ctx),
-      retryDelayMs: this.#options.retryDelayMs ?? 1000,
-      maxWaitMs: this.#options.maxWaitMs ?? 500,
-      sessionTimeoutMs: this.#options.sessionTimeoutMs ?? 30_000,
-      heartbeatIntervalMs: this.#options.heartbeatIntervalMs ?? 3000,
-      joinTimeoutMs: this.#options.joinTimeoutMs ?? 60_000,
+      retryDelayMs: this.#options.retryDelayMs,
+      maxWaitMs: this.#options.maxWaitMs,
+      sessionTimeoutMs: this.#options.sessionTimeoutMs,
+      heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
+      joinTimeoutMs: this.#options.joinTimeoutMs,
       forget: (member) => this.#members.delete(member),
     };
     const member = new KafkaMember(options, context);
