@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import {
+  DLQ_PAYLOAD_BYTES,
   TOPICS,
+  withDefaults,
   type NodeRegistry,
   type OutgoingMessage,
   type PipelineMetrics,
@@ -29,6 +31,14 @@ export interface BridgeOptions {
   maxBatchEntries?: number;
   now?: () => number;
 }
+
+/** The bridge's defaults (the ingest stage sets the limits from config). */
+export const BRIDGE_DEFAULTS = {
+  dlqPayloadBytes: DLQ_PAYLOAD_BYTES,
+  dlqPayloadMaxDepth: 32,
+  maxBatchEntries: 1_000,
+  now: Date.now,
+};
 
 export interface BridgeResult {
   accepted: number;
@@ -95,17 +105,17 @@ export class LogAppender {
  * log holds every record, so the broker acknowledges a QoS 1 publish after the append.
  */
 export class TelemetryBridge {
-  readonly #o: BridgeOptions;
+  readonly #o: BridgeOptions & typeof BRIDGE_DEFAULTS;
   readonly #now: () => number;
 
   readonly #raw: LogAppender;
   readonly #dlq: LogAppender;
 
   constructor(options: BridgeOptions) {
-    this.#o = options;
+    this.#o = { ...options, ...withDefaults(BRIDGE_DEFAULTS, options) };
     this.#raw = new LogAppender(options.producer, TOPICS.raw);
     this.#dlq = new LogAppender(options.producer, TOPICS.dlq);
-    this.#now = options.now ?? Date.now;
+    this.#now = this.#o.now;
   }
 
   async handle(topic: string, payload: Buffer, clientId?: string, scope?: PublishScope): Promise<BridgeResult> {
@@ -216,8 +226,7 @@ export class TelemetryBridge {
       rejected.push({ reason: 'bad-schema', detail: `gateway ${gatewayId} batch must be { "readings": [ ... ] }`, payload: raw });
       return;
     }
-    const { registry, maxFutureSkewMs } = this.#o;
-    const maxEntries = this.#o.maxBatchEntries ?? 1_000;
+    const { registry, maxFutureSkewMs, maxBatchEntries: maxEntries } = this.#o;
     if (readings.length > maxEntries) {
       this.#o.metrics.limitHits.inc({ limit: 'MAX_BATCH_ENTRIES' });
       rejected.push({
@@ -260,7 +269,7 @@ export class TelemetryBridge {
 
   /** A batch entry's bytes for its dead letter: a bounded copy (never a throw, whatever its depth or size). */
   #entryCopy(entry: unknown): Buffer {
-    const copy = boundedJson(entry, this.#o.dlqPayloadMaxDepth ?? 32, this.#o.dlqPayloadBytes ?? 4096);
+    const copy = boundedJson(entry, this.#o.dlqPayloadMaxDepth, this.#o.dlqPayloadBytes);
     if (copy.depthCut) this.#o.metrics.limitHits.inc({ limit: 'DLQ_PAYLOAD_MAX_DEPTH' });
     if (copy.sizeCut) this.#o.metrics.limitHits.inc({ limit: 'DLQ_PAYLOAD_BYTES' });
     return Buffer.from(copy.text);

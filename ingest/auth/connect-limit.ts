@@ -1,3 +1,10 @@
+import { withDefaults } from '../../core/defaults.js';
+
+/** The limiter's defaults (the broker passes the rate and burst, from config). */
+export const CONNECT_LIMITER_DEFAULTS = {
+  now: Date.now,
+};
+
 /**
  * New connections per client IP as a token bucket: `burst` at once, refilled at `perSecond`. It
  * runs on the raw socket, before TLS and MQTT parsing, so a flood costs as little as possible.
@@ -12,7 +19,7 @@ export class ConnectLimiter {
   constructor(options: { perSecond: number; burst: number; now?: () => number }) {
     this.#perMs = options.perSecond / 1000;
     this.#burst = options.burst;
-    this.#now = options.now ?? Date.now;
+    this.#now = withDefaults(CONNECT_LIMITER_DEFAULTS, options).now;
     this.#sweptAt = this.#now();
   }
 

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
-import { topicLevel, type NodeRegistry } from '../../core/index.js';
+import { topicLevel, withDefaults, type NodeRegistry } from '../../core/index.js';
 import { CredentialsError } from '../../core/errors.js';
 
 /**
@@ -181,6 +181,12 @@ export interface CredentialStoreOptions {
   now?: () => number;
 }
 
+/** The credential store's defaults. */
+export const CREDENTIAL_STORE_DEFAULTS = {
+  cacheTtlMs: 10 * 60_000,
+  now: Date.now,
+};
+
 /**
  * The credentials the broker checks against. Successful verifications are remembered briefly as an
  * HMAC of the secret under a per-process key (never the secret), so a device that reconnects does
@@ -205,8 +211,9 @@ export class CredentialStore {
   #mtimeMs = 0;
 
   constructor(entries: Iterable<CredentialEntry> = [], options: CredentialStoreOptions = {}) {
-    this.#ttl = options.cacheTtlMs ?? 10 * 60_000;
-    this.#now = options.now ?? Date.now;
+    const { cacheTtlMs, now } = withDefaults(CREDENTIAL_STORE_DEFAULTS, options);
+    this.#ttl = cacheTtlMs;
+    this.#now = now;
     this.replace(entries);
   }
 

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { withDefaults } from '../../core/defaults.js';
 
 export interface LoginGateOptions {
   /** Password checks waiting or running at most (MQTT_AUTH_QUEUE_MAX); beyond, `admit` says busy. */
@@ -13,6 +14,12 @@ export interface LoginGateOptions {
   /** Usernames and prefixes remembered at most, each (oldest forgotten first). */
   maxTracked?: number;
 }
+
+/** The gate's defaults (the broker passes the limits, from config). */
+export const LOGIN_GATE_DEFAULTS = {
+  maxTracked: 100_000,
+  now: Date.now,
+};
 
 /** Failures are forgotten after this long without one. */
 const FORGET_MS = 10 * 60_000;
@@ -42,7 +49,7 @@ const SLOTS = 2;
  * comes here.
  */
 export class LoginGate {
-  readonly #o: Required<Omit<LoginGateOptions, 'now'>>;
+  readonly #o: LoginGateOptions & typeof LOGIN_GATE_DEFAULTS;
   readonly #now: () => number;
   readonly #users = new Map<string, Failures>();
   readonly #prefixes = new Map<string, Failures>();
@@ -54,8 +61,8 @@ export class LoginGate {
   #running = 0;
 
   constructor(options: LoginGateOptions) {
-    this.#o = { maxTracked: 100_000, ...options };
-    this.#now = options.now ?? Date.now;
+    this.#o = { ...options, ...withDefaults(LOGIN_GATE_DEFAULTS, options) };
+    this.#now = this.#o.now;
   }
 
   /** Checks waiting or running. */
