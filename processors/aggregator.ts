@@ -6,6 +6,7 @@ import {
   alertPlace,
   parseJson,
   TOPICS,
+  withDefaults,
   type AckResult,
   type Alert,
   type AlertActor,
@@ -44,6 +45,11 @@ export interface AggregatorOptions {
   alertsFile?: string | null;
 }
 
+/** The aggregator's defaults (alertsFile's depends on the transport and STATE_DIR: see the constructor). */
+export const AGGREGATOR_DEFAULTS = {
+  wall: Date.now,
+};
+
 /** One merger per kind of the catalog (each kind module's), by kind name. */
 export function mergersFor(kinds: KindCatalog, config: Config): Map<string, KindMerger> {
   return new Map(kinds.modules().map((m) => [m.name, m.merger(config) as KindMerger]));
@@ -80,7 +86,7 @@ export class Aggregator {
         : options.transport.durable
           ? null
           : join(options.config.STATE_DIR, 'alerts.json');
-    this.#wall = options.wall ?? Date.now;
+    this.#wall = withDefaults(AGGREGATOR_DEFAULTS, options).wall;
     this.#ticker = new Ticker(
       () => this.#evaluate(),
       (error) => this.#o.logger.error({ err: error }, 'aggregation failed'),

@@ -13,6 +13,7 @@ import {
   type StreamRecord,
   type StreamTransport,
   type TopicPartition,
+  withDefaults,
 } from '../core/index.js';
 import { applyReadings, noteRejections, Watermarks, type ReadingState } from './apply-readings.js';
 import { EventClock } from './clock.js';
@@ -56,6 +57,12 @@ export interface HostOptions {
   stateStore?: SnapshotStore | null;
 }
 
+/** The host's defaults (stateStore's depends on the transport: see `stateStoreFor`). */
+export const HOST_DEFAULTS = {
+  groupId: GROUPS.processors as string,
+  wall: Date.now,
+};
+
 /**
  * Runs the kind processors and node health over the partitions of `telemetry.raw` this member
  * owns (and counts rejections from `telemetry.dlq`); on a timer publishes each owned
@@ -64,7 +71,7 @@ export interface HostOptions {
  * and the timers.
  */
 export class ProcessorHost {
-  readonly #o: HostOptions;
+  readonly #o: HostOptions & typeof HOST_DEFAULTS;
   readonly #wall: () => number;
   /** Kind processors, health, dedup memory, clock and watermarks: what readings change. */
   readonly #state: ReadingState;
@@ -81,8 +88,8 @@ export class ProcessorHost {
   #consumer: Consumer | null = null;
 
   constructor(options: HostOptions) {
-    this.#o = options;
-    this.#wall = options.wall ?? Date.now;
+    this.#o = { ...options, ...withDefaults(HOST_DEFAULTS, options) };
+    this.#wall = this.#o.wall;
     this.#ticker = new Ticker(
       () => this.#publishPartials(),
       (error) => this.#o.logger.error({ err: error }, 'evaluation failed'),
@@ -113,7 +120,7 @@ export class ProcessorHost {
   async start(): Promise<void> {
     const key = (tp: TopicPartition) => `${tp.topic}:${tp.partition}`;
     this.#consumer = await this.#o.transport.consume({
-      groupId: this.#o.groupId ?? GROUPS.processors,
+      groupId: this.#o.groupId,
       topics: this.#o.role === 'processor' ? [TOPICS.raw, TOPICS.dlq] : [TOPICS.raw],
       fromBeginning: true,
       // A partition taken over (or after a restart) gets its latest state snapshot back, then is

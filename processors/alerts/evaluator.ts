@@ -1,4 +1,12 @@
-import { MAX_ALERT_NOTES, type Alert, type AlertActor, type AlertCondition, type AlertNote, type AlertState } from '../../core/index.js';
+import {
+  MAX_ALERT_NOTES,
+  withDefaults,
+  type Alert,
+  type AlertActor,
+  type AlertCondition,
+  type AlertNote,
+  type AlertState,
+} from '../../core/index.js';
 import { fingerprint } from './fingerprint.js';
 
 export interface EvaluatorOptions {
@@ -11,6 +19,11 @@ export interface EvaluatorOptions {
   /** Where an alert with these labels is, set when it fires (crews' map). */
   locate?: (labels: Record<string, string>) => { lat: number; lon: number } | undefined;
 }
+
+/** The evaluator's defaults (the hold times come from config). */
+export const EVALUATOR_DEFAULTS = {
+  historySize: 1000,
+};
 
 interface Pending {
   since: number;
@@ -34,8 +47,11 @@ export class AlertEvaluator {
   readonly #active = new Map<string, Alert>();
   readonly #missingSince = new Map<string, number>();
   readonly #history: Alert[] = [];
+  readonly #historySize: number;
 
-  constructor(readonly options: EvaluatorOptions) {}
+  constructor(readonly options: EvaluatorOptions) {
+    this.#historySize = withDefaults(EVALUATOR_DEFAULTS, options).historySize;
+  }
 
   /** Feeds the complete set of current conditions; returns the alerts whose state changed. */
   evaluate(conditions: AlertCondition[], now: number): Alert[] {
@@ -160,7 +176,7 @@ export class AlertEvaluator {
 
   #remember(alert: Alert): void {
     this.#history.unshift(alert);
-    if (this.#history.length > (this.options.historySize ?? 1000)) this.#history.pop();
+    if (this.#history.length > this.#historySize) this.#history.pop();
   }
 }
 

@@ -23,7 +23,7 @@ export {
 } from './points.js';
 export { PointBuilder, type Measurements } from './builder.js';
 export { profileMeasurementNames, profileMeasurements, profileRollupFields } from './profile.js';
-export { InfluxWriteError, InfluxWriter, type InfluxWriterOptions } from './writer.js';
+export { InfluxWriteError, InfluxWriter, INFLUX_WRITER_DEFAULTS, type InfluxWriterOptions } from './writer.js';
 export {
   ensureRollups,
   influxVersion,
@@ -32,6 +32,7 @@ export {
   kindRollups,
   PIPELINE_ROLLUPS,
   ROLLUPS,
+  ROLLUP_DEFAULTS,
   type EnsureRollupsOptions,
   type RollupsResult,
 } from './rollups.js';

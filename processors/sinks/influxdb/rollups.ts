@@ -16,7 +16,7 @@
  *   (`kindRollups` of the sink's kind catalog); node health's are the pipeline's own.
  */
 
-import type { KindCatalog } from '../../../core/index.js';
+import { withDefaults, type KindCatalog } from '../../../core/index.js';
 import type { PIPELINE_MEASUREMENTS } from './points.js';
 import type { FieldNamesOfType } from './builder.js';
 
@@ -53,6 +53,13 @@ export interface EnsureRollupsOptions {
   /** The kinds' measurements to downsample, with their numeric fields (`kindRollups`). */
   measurements?: Readonly<Record<string, readonly string[]>>;
 }
+
+/** The rollup setup's defaults (the sink passes rawPolicy and rawDuration from its bucket and rawRetention). */
+export const ROLLUP_DEFAULTS = {
+  rawPolicy: 'autogen',
+  rawDuration: '30d',
+  timeoutMs: 10_000,
+};
 
 export interface RollupsResult {
   /** e.g. `retention policy rollup_1h (730d)`, `continuous query cq_lighting_1h` */
@@ -97,7 +104,8 @@ export function rollupBackfillQuery(
 ): string {
   const numeric = rollupMeasurements(o.measurements).get(measurement);
   if (!numeric) throw new Error(`rollups: no downsampled measurement ${measurement}`);
-  return `${selectInto(o.database, o.rawPolicy ?? 'autogen', measurement, numeric, interval)} WHERE time >= ${fromMs}ms AND time < ${toMs}ms GROUP BY time(${interval}), *`;
+  const { rawPolicy } = withDefaults(ROLLUP_DEFAULTS, o);
+  return `${selectInto(o.database, rawPolicy, measurement, numeric, interval)} WHERE time >= ${fromMs}ms AND time < ${toMs}ms GROUP BY time(${interval}), *`;
 }
 
 export function continuousQueryName(measurement: string, interval: RollupInterval): string {
@@ -143,12 +151,12 @@ interface Series {
   values?: unknown[][];
 }
 
-async function query(o: EnsureRollupsOptions, q: string, db?: string): Promise<Series[]> {
+async function query(o: EnsureRollupsOptions & typeof ROLLUP_DEFAULTS, q: string, db?: string): Promise<Series[]> {
   const response = await fetch(`${o.url.replace(/\/+$/, '')}/query`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...(o.token ? { authorization: `Token ${o.token}` } : {}) },
     body: new URLSearchParams({ q, ...(db ? { db } : {}) }),
-    signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
+    signal: AbortSignal.timeout(o.timeoutMs),
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`InfluxQL ${JSON.stringify(q.slice(0, 120))}: HTTP ${response.status} ${text.trim().slice(0, 300)}`);
@@ -171,15 +179,17 @@ export async function influxVersion(url: string, timeoutMs = 5000): Promise<stri
 export const isInflux1 = (version: string | null) => version !== null && /^v?1\./.test(version);
 
 /** Creates/aligns the retention policies and continuous queries above (InfluxDB 1.x). Idempotent. */
-export async function ensureRollups(o: EnsureRollupsOptions): Promise<RollupsResult> {
+export async function ensureRollups(options: EnsureRollupsOptions): Promise<RollupsResult> {
+  const o = { ...options, ...withDefaults(ROLLUP_DEFAULTS, options) };
   const result: RollupsResult = { created: [], altered: [], unchanged: [] };
   const { database } = o;
-  const rawPolicy = o.rawPolicy || 'autogen';
+  // An empty policy (a bucket written `db/`) means the default one here too.
+  const rawPolicy = options.rawPolicy || ROLLUP_DEFAULTS.rawPolicy;
   const db = ident(database);
 
   const policies = new Map(rows((await query(o, `SHOW RETENTION POLICIES ON ${db}`))[0]).map((r) => [String(r.name), r]));
   const wanted = [
-    { policy: rawPolicy, duration: o.rawDuration ?? '30d', shardDuration: '1d', raw: true },
+    { policy: rawPolicy, duration: o.rawDuration, shardDuration: '1d', raw: true },
     ...Object.values(ROLLUPS).map((r) => ({ ...r, raw: false })),
   ];
   for (const w of wanted) {

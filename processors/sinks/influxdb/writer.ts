@@ -1,6 +1,6 @@
 import { HttpError, InfluxDB, Point, setLogger } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
-import type { PipelineMetrics } from '../../../core/index.js';
+import { withDefaults, type PipelineMetrics } from '../../../core/index.js';
 import type { SinkPoint } from './points.js';
 import { InfluxWriteError } from '../../../core/errors.js';
 
@@ -25,6 +25,15 @@ export interface InfluxWriterOptions {
   metrics: PipelineMetrics;
   logger: Logger;
 }
+
+/** The writer's defaults. */
+export const INFLUX_WRITER_DEFAULTS = {
+  linesPerWrite: 5000,
+  timeoutMs: 10_000,
+  retryWithinMs: 15_000,
+  minRetryDelayMs: 250,
+  maxRetryDelayMs: 5000,
+};
 
 export type WriteErrorCause = 'unreachable' | 'server' | 'client' | 'rejected';
 
@@ -62,13 +71,13 @@ function routeClientLog(logger: Logger): void {
  * at error level, and the write resolves.
  */
 export class InfluxWriter {
-  readonly #o: Required<Omit<InfluxWriterOptions, 'metrics' | 'logger'>> & Pick<InfluxWriterOptions, 'metrics' | 'logger'>;
+  readonly #o: InfluxWriterOptions & typeof INFLUX_WRITER_DEFAULTS;
   readonly #influx: InfluxDB;
   #closed = false;
   #wake: (() => void) | null = null;
 
   constructor(options: InfluxWriterOptions) {
-    this.#o = { linesPerWrite: 5000, timeoutMs: 10_000, retryWithinMs: 15_000, minRetryDelayMs: 250, maxRetryDelayMs: 5000, ...options };
+    this.#o = { ...options, ...withDefaults(INFLUX_WRITER_DEFAULTS, options) };
     this.#influx = new InfluxDB({ url: options.url, token: options.token, timeout: this.#o.timeoutMs });
     routeClientLog(options.logger);
   }
