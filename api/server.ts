@@ -5,7 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import type { ApiRole, KindCatalog, PipelineMetrics, PipelineView } from '../core/index.js';
+import { withDefaults, type ApiRole, type KindCatalog, type PipelineMetrics, type PipelineView } from '../core/index.js';
 import { adminRoutes, type CredentialAdmin } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
 import { consoleRoutes } from './routes/console.js';
@@ -37,8 +37,16 @@ export interface ApiOptions {
   credentials?: () => CredentialAdmin | undefined;
 }
 
+/** The API's defaults (`ready`'s depends on the view: see buildApi). */
+export const API_DEFAULTS = {
+  version: '0.1.0',
+  rateLimitPerMin: 6_000,
+  streams: { perToken: 10, total: 100 },
+};
+
 /** The HTTP API: every feature an encapsulated plugin, OpenAPI at /docs, JSON errors without internals. */
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
+  const { version, rateLimitPerMin, streams } = withDefaults(API_DEFAULTS, options);
   const app = Fastify({
     // Access logs name the path only: query strings may carry what does not belong in a log.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- needed: without it fastify infers pino's Logger and the app's type no longer matches FastifyInstance
@@ -82,7 +90,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   // Scrapes and probes are not limited: a monitoring system must always get through.
   await app.register(fastifyRateLimit, {
-    max: options.rateLimitPerMin ?? 6_000,
+    max: rateLimitPerMin,
     timeWindow: 60_000,
     allowList: (req) => PROBES.has(req.url.split('?')[0]!),
   });
@@ -99,7 +107,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       info: {
         title: 'City Brain API',
         description: 'KPIs, nodes, alerts and the live stream of the City Brain pipeline',
-        version: options.version ?? '0.1.0',
+        version,
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
@@ -118,7 +126,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     await app.register(streamRoutes, {
       ...routeOptions,
       metrics: options.metrics,
-      limits: options.streams ?? { perToken: 10, total: 100 },
+      limits: streams,
     });
     await app.register(consoleRoutes);
     if (options.credentials) await app.register(adminRoutes, { tokens: options.tokens, credentials: options.credentials });
