@@ -1,6 +1,6 @@
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { localDayStart } from '../core/time/index.js';
-import type { NodeRegistry } from '../core/index.js';
+import { withDefaults, type NodeRegistry } from '../core/index.js';
 import { connectDevices, DeviceSink } from './device-connections.js';
 import { SimulationEngine, selectNodes, type PublishSink, type SimLogger, type SimulationStats } from './engine.js';
 import { lampsScheduledOn, citySun } from '../core/kinds/streetlight/model.js';
@@ -45,14 +45,29 @@ export interface SimulationOptions {
   maxInflight?: number;
   /** Scenario knobs (dark circuit count, bad share, outage timing, ...). */
   tuning?: Partial<ScenarioTuning>;
-  /** MQTT client id prefix (default `citysim`), credentials, connect timeout (default 10 s). */
+  /** MQTT client id prefix (default `citysim`), credentials. */
   clientIdPrefix?: string;
   username?: string;
   password?: string;
   /** Per-device secrets (id -> secret; MQTT_AUTH=on): one connection per gateway and per node without one, each logged in as itself; `connections`, `username` and `password` are then unused. */
   credentials?: ReadonlyMap<string, string>;
+  /** MQTT connect timeout (default 10 s; 30 s for the per-device connections of `credentials`). */
   connectTimeoutMs?: number;
 }
+
+/** The simulation's defaults; those of `start` (now) and `connectTimeoutMs` (it depends on `credentials`) are set in startSimulation. */
+export const SIMULATION_DEFAULTS = {
+  scenario: 'normal',
+  seed: 1,
+  speed: 1,
+  qos: 1 as 0 | 1,
+  connections: 4,
+  maxBatch: 200,
+  gatewayFlushMs: 1000,
+  warmupS: 5,
+  maxInflight: 2000,
+  clientIdPrefix: 'citysim',
+};
 
 export interface Simulation {
   stop(): Promise<void>;
@@ -79,13 +94,18 @@ class MqttSink implements PublishSink {
   }
 }
 
-async function connectAll(url: string, count: number, options: SimulationOptions, seed: number): Promise<MqttClient[]> {
-  const prefix = options.clientIdPrefix ?? 'citysim';
+async function connectAll(
+  url: string,
+  count: number,
+  options: Pick<SimulationOptions, 'username' | 'password'> & { clientIdPrefix: string; connectTimeoutMs: number },
+  seed: number,
+): Promise<MqttClient[]> {
+  const prefix = options.clientIdPrefix;
   const tag = `${(seed >>> 0).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const base: IClientOptions = {
     clean: true,
     reconnectPeriod: 1000,
-    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    connectTimeout: options.connectTimeoutMs,
     keepalive: 30,
     ...(options.username !== undefined ? { username: options.username } : {}),
     ...(options.password !== undefined ? { password: options.password } : {}),
@@ -108,12 +128,13 @@ async function connectAll(url: string, count: number, options: SimulationOptions
  * rejects if the broker cannot be reached.
  */
 export async function startSimulation(options: SimulationOptions): Promise<Simulation> {
-  const seed = options.seed ?? 1;
-  const speed = options.speed ?? 1;
+  const o = { ...options, ...withDefaults(SIMULATION_DEFAULTS, options) };
+  const { seed, speed } = o;
   if (!(speed > 0)) throw new Error('simulator: speed must be > 0');
   const start = options.start ?? Date.now();
+  const connectTimeoutMs = options.connectTimeoutMs ?? (options.credentials ? 30_000 : 10_000);
   const nodes = selectNodes(options.registry, options.nodeLimit);
-  const scenario = buildScenario(options.scenario ?? 'normal', nodes, {
+  const scenario = buildScenario(o.scenario, nodes, {
     seed,
     start,
     tuning: options.tuning,
@@ -123,12 +144,12 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
     ? await connectDevices(options.url, nodes, options.credentials, {
         clean: true,
         reconnectPeriod: 1000,
-        connectTimeout: options.connectTimeoutMs ?? 30_000,
+        connectTimeout: connectTimeoutMs,
         keepalive: 30,
       })
     : undefined;
-  const connections = devices ? devices.size : Math.max(1, Math.min(options.connections ?? 4, Math.max(1, nodes.length)));
-  const clients = devices ? [...devices.values()] : await connectAll(options.url, connections, options, seed);
+  const connections = devices ? devices.size : Math.max(1, Math.min(o.connections, Math.max(1, nodes.length)));
+  const clients = devices ? [...devices.values()] : await connectAll(options.url, connections, { ...o, connectTimeoutMs }, seed);
   const log = options.logger;
   for (const c of clients) {
     c.on('error', (error) => log?.warn({ err: error.message, clientId: c.options.clientId }, 'mqtt client error'));
@@ -146,14 +167,14 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
       speed,
       start,
       wallStart,
-      warmupS: options.warmupS ?? 5,
-      maxBatch: Math.max(1, options.maxBatch ?? 200),
-      gatewayFlushMs: options.gatewayFlushMs ?? 1000,
-      maxInflight: Math.max(1, options.maxInflight ?? 2000),
+      warmupS: o.warmupS,
+      maxBatch: Math.max(1, o.maxBatch),
+      gatewayFlushMs: o.gatewayFlushMs,
+      maxInflight: Math.max(1, o.maxInflight),
       ...(options.maxAheadS !== undefined ? { maxAheadMs: options.maxAheadS * 1000 } : {}),
       ...(log ? { logger: log } : {}),
     },
-    devices ? new DeviceSink(devices, options.registry, options.qos ?? 1) : new MqttSink(clients, options.qos ?? 1),
+    devices ? new DeviceSink(devices, options.registry, o.qos) : new MqttSink(clients, o.qos),
   );
   log?.info(
     {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { withDefaults } from '../../core/defaults.js';
 import { freePort, LOOPBACK } from '../../infra/process.js';
 import { counterSum } from './proc.js';
 
@@ -36,6 +37,11 @@ export interface TargetOptions {
   readyTimeoutMs?: number;
   log?: (line: string) => void;
 }
+
+/** The targets' defaults. */
+export const TARGET_DEFAULTS = {
+  readyTimeoutMs: 300_000,
+};
 
 async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>, dead: () => string | null): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -90,7 +96,7 @@ async function spawnStage(command: string, options: TargetOptions, env: Record<s
   options.log?.(`starting ${command} (pid ${child.pid}, http ${httpPort})`);
   await waitUntil(
     `${command}`,
-    options.readyTimeoutMs ?? 300_000,
+    withDefaults(TARGET_DEFAULTS, options).readyTimeoutMs,
     async () => (await fetch(`http://${LOOPBACK}:${httpPort}${ready}`)).status === 200,
     () => exited,
   );
