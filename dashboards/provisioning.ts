@@ -19,6 +19,7 @@ import { overviewDashboard } from './boards/overview.js';
 import { pipelineDashboard } from './boards/pipeline.js';
 import { stringify } from 'yaml';
 import { defaultKinds } from '../core/kinds/modules.js';
+import { withDefaults } from '../core/defaults.js';
 
 export interface ProvisioningOptions {
   /** InfluxDB as Grafana reaches it; default `http://influxdb:8086` (the compose service). */
@@ -70,17 +71,18 @@ export const RULE_GROUP = 'city-brain-pipeline';
 /** The datasources (Grafana's datasource model, as provisioning files and the HTTP API share it). */
 export function datasources(o: ProvisioningOptions = {}): Array<Record<string, unknown>> {
   const influxUser = o.influxUser;
+  const { influxUrl, influxDatabase, prometheusUrl, alertmanagerUrl } = withDefaults(DEFAULTS, o);
   return [
     {
       name: DATASOURCES.influxdb.name,
       uid: DATASOURCES.influxdb.uid,
       type: DATASOURCES.influxdb.type,
       access: 'proxy',
-      url: o.influxUrl ?? DEFAULTS.influxUrl,
+      url: influxUrl,
       isDefault: true,
-      database: o.influxDatabase ?? DEFAULTS.influxDatabase,
+      database: influxDatabase,
       ...(influxUser ? { user: influxUser, secureJsonData: { password: '$CITYBRAIN_INFLUX_PASSWORD' } } : {}),
-      jsonData: { version: 'InfluxQL', dbName: o.influxDatabase ?? DEFAULTS.influxDatabase, httpMode: 'GET', timeInterval: '1s' },
+      jsonData: { version: 'InfluxQL', dbName: influxDatabase, httpMode: 'GET', timeInterval: '1s' },
       editable: false,
     },
     {
@@ -88,7 +90,7 @@ export function datasources(o: ProvisioningOptions = {}): Array<Record<string, u
       uid: DATASOURCES.prometheus.uid,
       type: DATASOURCES.prometheus.type,
       access: 'proxy',
-      url: o.prometheusUrl ?? DEFAULTS.prometheusUrl,
+      url: prometheusUrl,
       jsonData: { httpMethod: 'POST', timeInterval: '15s' },
       editable: false,
     },
@@ -97,7 +99,7 @@ export function datasources(o: ProvisioningOptions = {}): Array<Record<string, u
       uid: DATASOURCES.alertmanager.uid,
       type: DATASOURCES.alertmanager.type,
       access: 'proxy',
-      url: o.alertmanagerUrl ?? DEFAULTS.alertmanagerUrl,
+      url: alertmanagerUrl,
       // The crews' Alertmanager shown in Grafana's alerting view; Grafana's own alerts reach it
       // through the contact point below, not through this datasource.
       jsonData: { implementation: 'prometheus', handleGrafanaManagedAlerts: false },
@@ -112,7 +114,7 @@ export function contactPoint(o: ProvisioningOptions = {}): Record<string, unknow
     uid: CONTACT_POINT.uid,
     name: CONTACT_POINT.name,
     type: 'prometheus-alertmanager',
-    settings: { url: o.alertmanagerUrl ?? DEFAULTS.alertmanagerUrl },
+    settings: { url: withDefaults(DEFAULTS, o).alertmanagerUrl },
     disableResolveMessage: false,
   };
 }
@@ -134,7 +136,7 @@ export function notificationPolicy(): Record<string, unknown> {
  * case where the pipeline is not there to raise anything.
  */
 export function pipelineRule(o: ProvisioningOptions = {}): Record<string, unknown> {
-  const job = o.prometheusJob ?? DEFAULTS.prometheusJob;
+  const job = withDefaults(DEFAULTS, o).prometheusJob;
   return {
     uid: 'citybrain-pipeline-down',
     title: 'CityBrainPipelineDown',
@@ -183,7 +185,7 @@ export function renderProvisioning(o: ProvisioningOptions = {}): Map<string, str
             disableDeletion: false,
             allowUiUpdates: false,
             updateIntervalSeconds: 30,
-            options: { path: o.dashboardsPath ?? DEFAULTS.dashboardsPath, foldersFromFilesStructure: false },
+            options: { path: withDefaults(DEFAULTS, o).dashboardsPath, foldersFromFilesStructure: false },
           },
         ],
       },
