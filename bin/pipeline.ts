@@ -1,5 +1,13 @@
 import { pino, type Logger } from 'pino';
-import { generateCity, loadRegistryFile, PipelineMetrics, type NodeRegistry, type Config, type StreamTransport } from '../core/index.js';
+import {
+  generateCity,
+  loadRegistryFile,
+  PipelineMetrics,
+  withDefaults,
+  type NodeRegistry,
+  type Config,
+  type StreamTransport,
+} from '../core/index.js';
 import type { Aggregator } from '../processors/aggregator.js';
 import type { ProcessorHost } from '../processors/host.js';
 import { createTransport, prepareLog, startApi, startIngest, startProcess, startSinks, type StageContext } from './stages.js';
@@ -17,6 +25,15 @@ export interface PipelineOptions {
   /** What the start banner suggests next (default: the demo); the demo says what it does itself. */
   nextStep?: string;
 }
+
+/**
+ * The pipeline's defaults. logger, registry and transport are made from the config when absent
+ * (see stageContext); defaultMetrics is PipelineMetrics' (on).
+ */
+export const PIPELINE_DEFAULTS = {
+  clock: Date.now,
+  nextStep: 'to see a simulated city instead: npm run demo',
+};
 
 export interface RunningPipeline {
   readonly mqttPort: number;
@@ -74,8 +91,8 @@ export async function stageContext(options: PipelineOptions): Promise<StageConte
   const transport = options.transport ?? createTransport(config, logger);
   await prepareLog(transport, registry.kinds);
   const producer = await transport.producer();
-  const metrics = new PipelineMetrics({ defaultMetrics: options.defaultMetrics ?? true });
-  return { config, registry, transport, producer, metrics, logger, clock: options.clock ?? Date.now };
+  const metrics = new PipelineMetrics({ defaultMetrics: options.defaultMetrics });
+  return { config, registry, transport, producer, metrics, logger, clock: withDefaults(PIPELINE_DEFAULTS, options).clock };
 }
 
 /**
@@ -104,7 +121,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     },
     `pipeline running: KPIs at ${http}/api/v1/kpis, API docs at ${http}/docs; devices log in over MQTT on port ${ingest.port}` +
       (ctx.config.MQTT_AUTH === 'on' && !ctx.config.MQTT_CREDENTIALS ? ' once provisioned (city-brain credentials --help)' : '') +
-      `; ${options.nextStep ?? 'to see a simulated city instead: npm run demo'}`,
+      `; ${withDefaults(PIPELINE_DEFAULTS, options).nextStep}`,
   );
 
   let closing: Promise<void> | null = null;

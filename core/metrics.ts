@@ -1,4 +1,10 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { withDefaults } from './defaults.js';
+
+/** The metrics' defaults. */
+export const PIPELINE_METRICS_DEFAULTS = {
+  defaultMetrics: true,
+};
 
 /**
  * The pipeline's Prometheus metrics. The names are a contract (dashboards and alert rules query
@@ -117,6 +123,6 @@ export class PipelineMetrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (withDefaults(PIPELINE_METRICS_DEFAULTS, options).defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 }

@@ -1,3 +1,4 @@
+import { withDefaults } from '../../defaults.js';
 import { localDayStart, type NodeOf, type NodeRegistry, type ParkingReading, type ReadingRecord } from '../../index.js';
 import { isFresh } from '../../../processors/freshness.js';
 import { ChangeLog, IncrementalList, type Judgement } from '../../../processors/incremental.js';
@@ -19,6 +20,11 @@ export interface ParkingOptions {
    */
   reorderWindowMs?: number;
 }
+
+/** The parking processor's defaults (the kind module passes the pipeline's lateness). */
+export const PARKING_DEFAULTS = {
+  reorderWindowMs: 3_600_000,
+};
 
 /** One space's exported state (JSON). */
 interface SpaceState {
@@ -96,7 +102,7 @@ export class ParkingProcessor implements KindProcessor<'parking', ParkingSection
   readonly #tallies = new LayoutCache<LotTallies>();
 
   constructor(options: ParkingOptions = {}) {
-    this.#window = options.reorderWindowMs ?? 3_600_000;
+    this.#window = withDefaults(PARKING_DEFAULTS, options).reorderWindowMs;
   }
 
   apply(record: ReadingRecord<'parking'>): void {
