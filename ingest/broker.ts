@@ -44,6 +44,16 @@ export interface BrokerOptions {
   sessions?: SessionLimits;
 }
 
+/** The broker's defaults (the stages set most of them from config). */
+export const BROKER_DEFAULTS = {
+  maxPacketBytes: 2_097_152,
+  connectRate: { perSecond: 50, burst: 500 },
+  keepaliveMaxS: 3600,
+  maxConnectBytes: 4_096,
+  login: { queueMax: 128, usernameFailures: 5, prefixFailures: 50, backoffMaxMs: 60_000 },
+  sessions: DEFAULT_SESSION_LIMITS,
+};
+
 export interface RunningBroker {
   readonly port: number;
   readonly tlsPort: number | undefined;
@@ -61,16 +71,6 @@ export interface RunningBroker {
  * resends). Rejected payloads are acknowledged (resending cannot fix them) but never forwarded to
  * subscribers or retained. An empty retained publish clears the retained message and is no reading.
  */
-/** The broker's defaults (the stages set most of them from config). */
-export const BROKER_DEFAULTS = {
-  maxPacketBytes: 2_097_152,
-  connectRate: { perSecond: 50, burst: 500 },
-  keepaliveMaxS: 3600,
-  maxConnectBytes: 4_096,
-  login: { queueMax: 128, usernameFailures: 5, prefixFailures: 50, backoffMaxMs: 60_000 },
-  sessions: DEFAULT_SESSION_LIMITS,
-};
-
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const { bridge, logger, metrics, maxInflight, auth } = options;
   const { maxPacketBytes, connectRate, keepaliveMaxS, maxConnectBytes, login, sessions } = withDefaults(BROKER_DEFAULTS, options);
