@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -171,7 +172,7 @@ describe('API hardening', () => {
       const kpis = (n: number) => ({ type: 'kpis', kpis: { evaluatedAt: n, pad: 'x'.repeat(24_000_000) } }) as unknown as PipelineEvent;
       for (let n = 1; n <= 5; n++) {
         emit(kpis(n));
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
       socket.resume();
       // The first event whole (its end `"}}` and the blank line), so the server has written it out.

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
@@ -69,7 +70,7 @@ describe('live stream limits and access logs', () => {
     const rssBefore = process.memoryUsage().rss;
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => idleStream(TOKENS[i % TOKENS.length])));
     // A few evaluations (KPIs events to every open stream) while they sit idle.
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
     const rssAfter = process.memoryUsage().rss;
     lag.disable();
     const statuses = new Map<number, number>();

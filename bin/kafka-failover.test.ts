@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFixture } from '../infra/fixtures/kafka.js';
 import { publishAll } from '../test/publish.js';
@@ -53,7 +54,7 @@ describe('processor failover on Kafka', () => {
             linesABeforeKill = linesA.length;
             procB.child.kill('SIGKILL');
             await procB.exited;
-            await new Promise((r) => setTimeout(r, 2000));
+            await sleep(2000);
             procB = await spawnStage('process', env);
             running.push(procB);
           })();

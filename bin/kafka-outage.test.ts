@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedicatedKafka, type KafkaBroker } from '../infra/fixtures/kafka.js';
@@ -87,7 +88,7 @@ describe('Kafka outage during publishing', () => {
               device.end(true);
               // Down for 30 s at least (longer if the refusal took longer).
               const rest = 30_000 - (Date.now() - downSince);
-              if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+              if (rest > 0) await sleep(rest);
               seen.atResume = acks;
               await broker.resume();
               mark('resumed');

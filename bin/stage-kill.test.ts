@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { influxdbFixture, INFLUXDB_FIXTURE_TIMEOUT_MS } from '../infra/fixtures/influxdb.js';
 import { dedicatedKafka, type KafkaBroker } from '../infra/fixtures/kafka.js';
@@ -112,7 +113,7 @@ describe('SIGKILL of a stage mid-stream on Kafka, then a restart', () => {
         const restart = async (p: StageProcess, stageEnv: Record<string, string>): Promise<StageProcess> => {
           p.child.kill('SIGKILL');
           await p.exited;
-          await new Promise((r) => setTimeout(r, 1000));
+          await sleep(1000);
           return spawn(p.name, stageEnv, { httpPort: p.httpPort, mqttPort: p.mqttPort });
         };
         const processed = async () =>

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -116,7 +117,7 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
     let rss = 0;
     for (let i = 0; i < 30; i++) {
       rss = Math.max(rss, process.memoryUsage().rss);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     const closed = closedByBroker;
     await Promise.all(
@@ -157,7 +158,7 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
         worst.health = Math.max(worst.health, t1 - t0);
         worst.puback = Math.max(worst.puback, t2 - t1);
         worst.samples++;
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     })();
     return {
@@ -195,7 +196,7 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
     const lag = monitorEventLoopDelay({ resolution: 10 });
     lag.enable();
     const probes = probe(device);
-    await new Promise((r) => setTimeout(r, 300)); // a baseline sample or two
+    await sleep(300); // a baseline sample or two
 
     // The login flood: four addresses, 45 attempts/s each (under the per-IP connection limit), wrong
     // passwords for the device's own id and for ids nobody has.
@@ -205,7 +206,7 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
       ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'].map(async (address, a) => {
         for (let i = 0; i < (45 * floodMs) / 1000; i++) {
           flood.push(loginAttempt(address, i % 3 === 0 ? well.nodeId : `SL-INTRUDER-${a}-${i}`, 'not-the-password-000000000000000'));
-          await new Promise((r) => setTimeout(r, 1000 / 45));
+          await sleep(1000 / 45);
         }
       }),
     );
@@ -220,7 +221,7 @@ describe('abuse: oversized batches, oversized CONNECTs, login floods, deep nesti
     // the header either way, and the rest would be this process's work, not the pipeline's.
     const connects = oversizedConnects(200, 4096);
     // A device that never logged in before logs in during the flood, from its own address.
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
     const t0 = performance.now();
     const late = await from(lateWell.nodeId, '127.0.1.1');
     const lateLoginMs = performance.now() - t0;

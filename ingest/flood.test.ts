@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
@@ -146,7 +147,7 @@ describe('malformed flood at 10x the valid rate', () => {
           }),
         );
       }
-      await new Promise((r) => setTimeout(r, TICK_MS));
+      await sleep(TICK_MS);
     }
     await Promise.all(pending);
     expect(validAcked).toBe(VALID);

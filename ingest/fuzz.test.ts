@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -333,7 +334,7 @@ describe('fuzzed MQTT packets and payloads', () => {
         const n = steady[steadySent % steady.length]!;
         await device.publishAsync(topicOf(n), JSON.stringify(validReading(n, steadyBase + steadySent)), { qos: 1 });
         steadySent++;
-        await new Promise((r) => setTimeout(r, 10));
+        await sleep(10);
       }
     })();
 

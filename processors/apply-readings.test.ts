@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { NodeRegistry, type RegistryNode, type RejectedRecord, type StreamRecord, type TelemetryRecord } from '../core/index.js';
-import { at } from '../test/fixtures.js';
+import { NodeRegistry, type RejectedRecord, type StreamRecord, type TelemetryRecord } from '../core/index.js';
+import { at, STATION } from '../test/fixtures.js';
 import { applyReadings, lateDeadLetter, noteRejections, Watermarks, type ReadingState } from './apply-readings.js';
 import { EventClock } from './clock.js';
 import { Deduplicator } from './dedup.js';
@@ -8,15 +8,7 @@ import { FakeKind } from './fake-kind.js';
 import { NodeHealth } from './health/processor.js';
 import { defaultKinds } from '../core/kinds/modules.js';
 
-const station: RegistryNode = {
-  nodeId: 'NS-1',
-  kind: 'noise',
-  district: 'Lixia',
-  lat: 36.6,
-  lon: 117,
-  station: 'Daming Lake',
-  zoneClass: '1',
-};
+const station = STATION;
 const registry = new NodeRegistry([station], [], defaultKinds());
 const WALL = at('2026-06-21T12:00:00');
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,7 +107,7 @@ const waitFor = async (check: () => boolean | Promise<boolean>) => {
   const until = Date.now() + 10_000;
   while (!(await check())) {
     if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 };
 

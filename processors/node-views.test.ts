@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { NodeRegistry, type RegistryNode } from '../core/index.js';
-import { at, config, lamp } from '../test/fixtures.js';
+import { at, config, lamp, STATION } from '../test/fixtures.js';
 import { FakeKind } from './fake-kind.js';
 import { NodeHealth } from './health/processor.js';
 import { nodeView, nodeViews, type ViewSources } from './node-views.js';
 import { defaultKinds } from '../core/kinds/modules.js';
 
-const station: RegistryNode = {
-  nodeId: 'NS-1',
-  kind: 'noise',
-  district: 'Lixia',
-  lat: 36.6,
-  lon: 117,
-  station: 'Daming Lake',
-  zoneClass: '1',
-};
+const station = STATION;
 // Registry order: SL-1 Lixia, NS-1 Lixia, SL-2 Shizhong, SL-3 Lixia, SL-4 Lixia.
 const nodes = [lamp(1), station, lamp(2, { district: 'Shizhong' }), lamp(3), lamp(4)];
 const registry = new NodeRegistry(nodes, [], defaultKinds());

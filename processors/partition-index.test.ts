@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { partitionFor, type RegistryNode } from '../core/index.js';
-import { lamp } from '../test/fixtures.js';
+import { partitionFor } from '../core/index.js';
+import { lamp, STATION } from '../test/fixtures.js';
 import { PartitionIndex } from './partition-index.js';
 
-const station: RegistryNode = {
-  nodeId: 'NS-1',
-  kind: 'noise',
-  district: 'Lixia',
-  lat: 36.6,
-  lon: 117,
-  station: 'Daming Lake',
-  zoneClass: '1',
-};
+const station = STATION;
 const nodes = [lamp(1), station, lamp(2), lamp(3)];
 
 describe('partition index', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NodeRegistry, type RegistryNode } from '../core/index.js';
-import { at, lamp, config } from '../test/fixtures.js';
+import { NodeRegistry } from '../core/index.js';
+import { at, lamp, config, STATION } from '../test/fixtures.js';
 import { EventClock } from './clock.js';
 import { FakeKind } from './fake-kind.js';
 import { NodeHealth } from './health/processor.js';
@@ -8,15 +8,7 @@ import { PartitionIndex } from './partition-index.js';
 import { buildPartials, parseSource, type PartialSources } from './partition-partials.js';
 import { defaultKinds } from '../core/kinds/modules.js';
 
-const station: RegistryNode = {
-  nodeId: 'NS-1',
-  kind: 'noise',
-  district: 'Lixia',
-  lat: 36.6,
-  lon: 117,
-  station: 'Daming Lake',
-  zoneClass: '1',
-};
+const station = STATION;
 const nodes = [lamp(1), station, lamp(2, { district: 'Shizhong' })];
 const registry = new NodeRegistry(nodes, [], defaultKinds());
 const NOW = at('2026-06-21T10:00:00');

@@ -9,7 +9,7 @@ import {
   type StreamTransport,
   type TelemetryRecord,
 } from '../core/index.js';
-import { at, config } from '../test/fixtures.js';
+import { at, config, STATION } from '../test/fixtures.js';
 import { applyReadings, Watermarks, type ReadingState } from './apply-readings.js';
 import { EventClock } from './clock.js';
 import { Deduplicator } from './dedup.js';
@@ -20,15 +20,7 @@ import { PartitionSnapshots, restoreSnapshot, snapshotNode, SnapshotOffsets, sta
 import { FileSnapshotStore, TopicSnapshotStore, type PartitionSnapshot, type SnapshotStore } from './state/index.js';
 import { defaultKinds } from '../core/kinds/modules.js';
 
-const station: RegistryNode = {
-  nodeId: 'NS-1',
-  kind: 'noise',
-  district: 'Lixia',
-  lat: 36.6,
-  lon: 117,
-  station: 'Daming Lake',
-  zoneClass: '1',
-};
+const station = STATION;
 const quiet: RegistryNode = { ...station, nodeId: 'NS-2' };
 const registry = new NodeRegistry([station, quiet], [], defaultKinds());
 const WALL = at('2026-06-21T12:00:00');

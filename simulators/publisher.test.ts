@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -44,9 +45,9 @@ describe('publishing over MQTT', () => {
       warmupS: 10,
       gatewayFlushMs: 200,
     });
-    await new Promise((r) => setTimeout(r, 2_000));
+    await sleep(2_000);
     await sim.stop();
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     await sub.endAsync();
 
     const stats = sim.stats();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { localDayStart } from '../core/time/index.js';
 import { withDefaults, type NodeRegistry } from '../core/index.js';
@@ -222,7 +223,7 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
         engine.flushAll();
         // Wait (bounded) for outstanding acknowledgements, then close the connections.
         const deadline = Date.now() + 5_000;
-        while (engine.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        while (engine.inflight > 0 && Date.now() < deadline) await sleep(10);
         await Promise.all(clients.map((c) => c.endAsync(engine.inflight > 0).catch(() => undefined)));
         log?.info({ ...engine.stats(), badByKind: undefined }, 'simulation stopped');
       })();

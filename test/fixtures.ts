@@ -13,6 +13,17 @@ import { defaultKinds } from '../core/kinds/modules.js';
 
 export const at = (local: string) => Date.parse(`${local}+08:00`);
 
+/** A noise station in Lixia (zone class 1), the host tests' node of a low-rate kind. */
+export const STATION: RegistryNode = {
+  nodeId: 'NS-1',
+  kind: 'noise',
+  district: 'Lixia',
+  lat: 36.6,
+  lon: 117,
+  station: 'Daming Lake',
+  zoneClass: '1',
+};
+
 export function lamp(i: number, attrs: Partial<Extract<RegistryNode, { kind: 'streetlight' }>> = {}): RegistryNode {
   return {
     nodeId: `SL-${i}`,

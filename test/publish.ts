@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Publish } from './readings.js';
 
@@ -57,7 +58,7 @@ export async function publishAll(
                 } catch (error) {
                   if (Date.now() > deadline)
                     throw new Error(`publish not acknowledged before the deadline: ${(error as Error).message}`, { cause: error });
-                  await new Promise((r) => setTimeout(r, 250));
+                  await sleep(250);
                 }
               }
             }),

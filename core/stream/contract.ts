@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Batch, Consumer, StreamRecord, StreamTransport } from './types.js';
 
@@ -23,7 +24,7 @@ export function streamContract(
     const until = Date.now() + timeoutMs;
     while (!check()) {
       if (Date.now() > until) throw new Error('timed out waiting for condition');
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   };
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { streamContract } from './contract.js';
 import { MemoryTransport } from './memory.js';
@@ -32,11 +33,11 @@ describe('in-process log', () => {
         Array.from({ length: 30 }, (_, i) => ({ key: 'k', value: Buffer.from(String(i)) })),
       )
       .then(() => (sent = true));
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     expect(sent).toBe(false);
     release();
     await sending;
-    while (got < 30) await new Promise((r) => setTimeout(r, 5));
+    while (got < 30) await sleep(5);
     expect(got).toBe(30);
     await consumer.stop();
   });
@@ -57,7 +58,7 @@ describe('in-process rebuild on assign', () => {
         Array.from({ length: count }, (_, i) => ({ key: 'k', value: Buffer.from(String(from + i)) })),
       );
     const wait = async (check: () => boolean) => {
-      while (!check()) await new Promise((r) => setTimeout(r, 2));
+      while (!check()) await sleep(2);
     };
     await send(0, 10);
     let got = 0;

@@ -12,6 +12,7 @@
  * `apt-get install -y prometheus-alertmanager` (then `apt-get update` and again if that fails) when
  * running as root with apt-get; CI installs it ahead: `apt-get install -y prometheus-alertmanager`.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderAlertmanagerConfig } from '../../dashboards/alertmanager.js';
@@ -97,7 +98,7 @@ async function waitForReady(url: string, timeoutMs: number, failed: () => string
     }
     if (Date.now() > until)
       throw new Error(`Alertmanager at ${url} was not ready (/-/ready) within ${Math.round(timeoutMs / 1000)} s (last error: ${last})`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

@@ -27,6 +27,7 @@
  * shell does the data part. Detached (`infra:up`): influxd
  * is its own process group and outlives this process; `down` ends it by pid.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePorts, LOOPBACK, withLogTail, serverDirs } from '../process.js';
@@ -201,7 +202,7 @@ async function waitForHealth(url: string, timeoutMs: number, failed: () => strin
     }
     if (Date.now() > until)
       throw new Error(`InfluxDB at ${url} did not answer /health within ${Math.round(timeoutMs / 1000)} s (last error: ${last})`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }
 

@@ -3,6 +3,7 @@
  * brings it back on the same ports, clients find every acked record and committed offset, and
  * stop() still ends it and removes the data. A real broker (dedicatedKafka: no broker = FAIL).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,9 +75,9 @@ async function consume(
     const until = Date.now() + timeoutMs;
     while (seen.length < count) {
       if (Date.now() > until) throw new Error(`group ${groupId} read ${seen.length} of ${count} messages within ${timeoutMs / 1000} s`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     return seen;
   } finally {
     await consumer.disconnect();
@@ -105,7 +106,7 @@ describe('local Kafka broker: halt() / resume() / stop()', () => {
     await committer.subscribe({ topic: TOPIC, fromBeginning: true });
     let received = 0;
     await committer.run({ autoCommit: false, eachMessage: async () => void received++ });
-    for (const until = Date.now() + 30_000; received < 10; await new Promise((r) => setTimeout(r, 50))) {
+    for (const until = Date.now() + 30_000; received < 10; await sleep(50)) {
       if (Date.now() > until) throw new Error(`committer read ${received} of 10`);
     }
     await committer.commitOffsets([{ topic: TOPIC, partition: 0, offset: String(COMMITTED) }]);

@@ -17,6 +17,7 @@
  * shell does the data part. Detached (`infra:up`): the JVM is its own process group and outlives
  * this process; `down` ends it by pid.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -176,7 +177,7 @@ async function waitForMetadata(broker: string, timeoutMs: number, failed: () => 
     }
     if (Date.now() > until)
       throw new Error(`Kafka at ${broker} did not serve metadata within ${Math.round(timeoutMs / 1000)} s (last error: ${last})`);
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 

@@ -10,6 +10,7 @@
  * root with apt-get, it is installed (`apt-get install -y mosquitto`, then `apt-get update` and
  * again if that fails); CI installs it ahead (.ci/run).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -121,7 +122,7 @@ export async function startMosquitto(options: StartMosquittoOptions = {}): Promi
           if (reason) throw new Error(reason);
           if (await tcpOpen(port)) return;
           if (Date.now() > until) throw new Error(`Mosquitto did not listen on ${LOOPBACK}:${port} within ${readyTimeoutMs / 1000} s`);
-          await new Promise((r) => setTimeout(r, 50));
+          await sleep(50);
         }
       },
       cleanup,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import type { StreamRecord, StreamTransport } from '../../core/index.js';
 
@@ -21,7 +22,7 @@ export async function readToEnd(
     const until = Date.now() + timeoutMs;
     while (Object.values(await reader.lag()).some((n) => n > 0)) {
       if (Date.now() > until) throw new Error(`could not read topic ${topic} to its end within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   } finally {
     await reader.stop();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { NodeOf } from '../../core/index.js';
 
@@ -206,7 +207,7 @@ export async function watchKpiStream(
         /* aborted, or the server went away */
       }
       if (controller.signal.aborted) return;
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       reader = await open().catch(() => reader);
     }
   })();

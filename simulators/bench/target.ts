@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +51,7 @@ async function waitUntil(what: string, timeoutMs: number, check: () => Promise<b
     if (reason) throw new Error(`${what}: ${reason}`);
     if (await check().catch(() => false)) return;
     if (Date.now() > until) throw new Error(`${what}: not ready within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }
 

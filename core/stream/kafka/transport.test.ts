@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaFixture, type KafkaFixture } from '../../../infra/fixtures/kafka.js';
@@ -46,7 +47,7 @@ const waitFor = async (check: () => boolean | Promise<boolean>, timeoutMs = 25_0
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error('timed out waiting for condition');
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
 };
 
@@ -276,7 +277,7 @@ describe('kafka transport', () => {
     expect(deliveries.every((d) => d.replay)).toBe(true);
     expect(await committedOf(transport, groupId, topic)).toEqual(before);
     const stopping = member.stop();
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     release();
     await stopping;
     expect(deliveries).toHaveLength(4);
@@ -311,7 +312,7 @@ describe('kafka transport', () => {
           tps.forEach((tp) => owned[i]!.delete(tp.partition));
         },
         onBatch: async (b) => {
-          await new Promise((r) => setTimeout(r, 60)); // a slow rebuild: ~1.2 s per partition
+          await sleep(60); // a slow rebuild: ~1.2 s per partition
           seen.push(...b.records.map((r) => ({ member: i, partition: r.partition, offset: r.offset, replay: b.replay === true })));
         },
       });
@@ -321,7 +322,7 @@ describe('kafka transport', () => {
     const b = await member(1);
     await waitFor(() => owned[0]!.size === 1 && owned[1]!.size === 1);
     await waitFor(() => records().filter((s) => !s.replay).length >= 10);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const final = owned.map((set) => [...set]);
     await Promise.all([a.stop(), b.stop()]);
 
@@ -375,11 +376,11 @@ describe('kafka transport', () => {
         seen.push(...b.records.map((r) => ({ offset: r.offset, replay: b.replay === true })));
       },
     });
-    await new Promise((r) => setTimeout(r, 500)); // the first replay batch is waiting at the gate
+    await sleep(500); // the first replay batch is waiting at the gate
     await (await transport.admin()).deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '20' }] });
     release();
     await waitFor(() => seen.filter((s) => !s.replay).length >= 3);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     await member.stop();
     const replayed = seen.filter((s) => s.replay).map((s) => s.offset);
     expect(replayed.length).toBeLessThan(30); // some were deleted before the replay reached them

@@ -1,4 +1,5 @@
 /** Test helpers: Alert records as the aggregator writes them, and a webhook receiver on loopback. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -89,6 +90,6 @@ export async function until<T>(
       throw new Error(
         `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
       );
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }

@@ -2,6 +2,7 @@
  * The annotation notifier's requests, received by a plain HTTP recorder on loopback (not a Grafana:
  * Grafana cannot run here; this checks what is sent, how it retries and what it drops).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryTransport, TOPICS, type Alert } from '../../../core/index.js';
@@ -42,7 +43,7 @@ describe('Grafana annotations from alert events', () => {
       // The same firing alert rewritten (a new value) is not a new event.
       await p.publish(dark, { ...dark, value: 39, updatedAt: t + 1000 }, acked, resolved(acked, t + 600_000));
       await until('three annotations', () => grafana.received.length >= 3);
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       expect(grafana.received.map((r) => r.path)).toEqual(['/api/annotations', '/api/annotations', '/api/annotations']);
       expect(grafana.received[0]!.headers.authorization).toBe('Bearer glsa_test_token');
       const tags = ['city-brain', 'CircuitDark', 'Lixia', 'streetlight', 'major'];

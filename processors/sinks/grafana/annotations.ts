@@ -13,6 +13,7 @@
  * A change already posted by this process is not posted again (a redelivered batch adds nothing).
  * Grafana refusing an annotation as invalid (4xx other than 408/429) drops it with an error log.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { parseJson, pipelineTopicSpecs, TOPICS, withDefaults, type Alert, type Consumer, type StreamTransport } from '../../../core/index.js';
 import { HttpError, retriable } from '../../../core/errors.js';
@@ -131,7 +132,7 @@ export async function startGrafanaAnnotator(options: GrafanaAnnotatorOptions): P
         }
         if (stopping || Date.now() - started + delay > retryWithinMs) throw error; // the log delivers the batch again
         log.warn({ err: error, retryInMs: delay }, 'could not post an annotation to Grafana; retrying');
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay);
         delay = Math.min(delay * 2, retryMaxMs);
       }
     }

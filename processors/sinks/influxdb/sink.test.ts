@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { influxdbFixture, INFLUXDB_FIXTURE_TIMEOUT_MS } from '../../../infra/fixtures/influxdb.js';
@@ -70,7 +71,7 @@ async function drained(sink: InfluxSink, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Object.values(await sink.lag()).some((n) => n > 0)) {
     if (Date.now() > until) throw new Error(`sink still lagging after ${timeoutMs} ms: ${JSON.stringify(await sink.lag())}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 
