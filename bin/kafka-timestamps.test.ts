@@ -166,7 +166,8 @@ describe('Kafka record timestamps', () => {
     // The broker judges record timestamps by its own wall clock, so here ingest and the processors
     // run on the wall clock too (the test clock lies hours back, where 2 h ahead is still the past).
     // A groundwater well: nothing in this test depends on the hour of day.
-    const { mqttUrl, get, metric } = await start(Date.now, { MAX_FUTURE_SKEW_S: '7200' });
+    // A skew that large needs a longer allowed lateness (config refuses it otherwise).
+    const { mqttUrl, get, metric } = await start(Date.now, { MAX_FUTURE_SKEW_S: '7200', ALLOWED_LATENESS_S: '10800' });
     const well = registry.ofKind('groundwater')[0]!;
     const device = await mqtt.connectAsync(mqttUrl, { clientId: 'well-ahead', reconnectPeriod: 0 });
     let closed = false;

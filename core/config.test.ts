@@ -63,6 +63,12 @@ describe('config', () => {
     expect(() => loadConfig({ CORS_ORIGINS: 'ops.example.org' })).toThrow(/CORS_ORIGINS: each origin/);
   });
 
+  it('refuses a future skew a device could use to make every other reading on its partition late', () => {
+    expect(() => loadConfig({ MAX_FUTURE_SKEW_S: '7200' })).toThrow(/MAX_FUTURE_SKEW_S: must be less than ALLOWED_LATENESS_S \(3600\)/);
+    expect(() => loadConfig({ MAX_FUTURE_SKEW_S: '600', ALLOWED_LATENESS_S: '600' })).toThrow(/MAX_FUTURE_SKEW_S/);
+    expect(loadConfig({ MAX_FUTURE_SKEW_S: '7200', ALLOWED_LATENESS_S: '10800' })).toMatchObject({ MAX_FUTURE_SKEW_S: 7200 });
+  });
+
   it('bounds the allowed lateness by what the noise minutes keep, and defaults the state directory', () => {
     expect(loadConfig({})).toMatchObject({ ALLOWED_LATENESS_S: 3600, STATE_SNAPSHOT_INTERVAL_MS: 120_000, STATE_DIR: '.city-brain/state' });
     expect(() => loadConfig({ ALLOWED_LATENESS_S: '86400' })).toThrow(/ALLOWED_LATENESS_S/);

@@ -211,6 +211,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `invalid configuration: MQTT_MAX_PACKET_BYTES: must be larger than MAX_BATCH_BYTES (${config.MAX_BATCH_BYTES}) so an oversized batch is still dead-lettered`,
     );
   }
+  // A reading that far ahead moves its log partition's watermark as far: at or beyond the allowed
+  // lateness, one device with a clock ahead would get every honest live reading there dead-lettered `late`.
+  if (config.MAX_FUTURE_SKEW_S >= config.ALLOWED_LATENESS_S) {
+    throw new ConfigError(
+      `invalid configuration: MAX_FUTURE_SKEW_S: must be less than ALLOWED_LATENESS_S (${config.ALLOWED_LATENESS_S}), or one device stamping readings that far ahead makes every other reading on its partition late; raise ALLOWED_LATENESS_S (at most 21600) or lower MAX_FUTURE_SKEW_S`,
+    );
+  }
   if (config.INFLUX_URL && !(config.INFLUX_TOKEN && config.INFLUX_ORG && config.INFLUX_BUCKET)) {
     throw new ConfigError('invalid configuration: INFLUX_URL: also needs INFLUX_TOKEN, INFLUX_ORG and INFLUX_BUCKET');
   }
