@@ -16,10 +16,7 @@ export const kpiRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<st
       onRequest: requireRole(tokens, 'viewer'),
       // The response is serialized through kpisSchema: a field it does not describe is dropped.
       schema: {
-        summary: `Current KPIs: ${kinds
-          .modules()
-          .map((m) => m.section)
-          .join(', ')} and node health`,
+        summary: 'Current KPIs: one section per kind of the pipeline (the response schema names them) and node health',
         tags: ['kpis'],
         response: { 200: kpisSchema(kinds), 503: errorSchema },
       },

@@ -47,9 +47,9 @@ export const streamRoutes: FastifyPluginAsync<{
   view: PipelineView;
   tokens?: Map<string, ApiRole>;
   metrics?: PipelineMetrics;
-  limits?: StreamLimits;
+  limits: StreamLimits;
   kinds: KindCatalog;
-}> = async (app, { view, tokens, metrics, limits = { perToken: 10, total: 100 }, kinds }) => {
+}> = async (app, { view, tokens, metrics, limits, kinds }) => {
   const open = new Map<string, number>();
   let total = 0;
   app.withTypeProvider<ZodTypeProvider>().get(

@@ -191,7 +191,8 @@ function converterOf(topic: string, kinds: KindCatalog): Convert | undefined {
   if (topic === TOPICS.nodeMetrics) return nodes;
   if (topic === TOPICS.alerts) return alerts;
   if (topic === TOPICS.raw) return raw(kinds);
-  const module = kinds.modules().find((m) => TOPICS.metrics(m.name) === topic);
+  const prefix = TOPICS.metrics('');
+  const module = topic.startsWith(prefix) ? kinds.get(topic.slice(prefix.length)) : undefined;
   return module && ((b, value, registry) => module.influx.kpiPoints(b, value, registry));
 }
 
