@@ -73,6 +73,12 @@ describe('web console in a real browser against the demo', () => {
         `the ${section} headline (${pattern})`,
       );
     }
+    // The board stays current through the stream's patches: later evaluations arrive, and none failed to apply (the stream is never read again).
+    const evaluatedAt = async () => Number(await page.getAttribute('#evaluated', 'data-at'));
+    const first = await evaluatedAt();
+    await waitFor(async () => (await evaluatedAt()) > first, 30_000, 'a later evaluation on the board');
+    expect(await page.getAttribute('#live', 'class')).toBe('live on');
+    expect(await page.getAttribute('#live', 'title')).toBe('live updates');
     // Noise judges whole hours: in the demo's first hour its card says how many stations are incomplete.
     expect(await page.textContent('#kpi-noise .body')).toMatch(/\d+ stations; last judged hour/);
     expect(await page.locator('#kpi-lighting tbody tr').count()).toBe(5); // every road class against its target

@@ -154,9 +154,12 @@ describe('API hardening', () => {
     expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
   });
 
-  it('live stream: a client slower than the evaluations skips superseded kpis events instead of being cut off', async () => {
-    let emit: (event: PipelineEvent) => void = () => undefined;
-    const { url } = await start({ view: { ...view, subscribe: (listener) => ((emit = listener), () => undefined) } });
+  it('live stream: a client slower than the evaluations skips superseded KPI updates instead of being cut off, then gets the whole document', async () => {
+    const listeners = new Set<(event: PipelineEvent) => void>();
+    const emit = (event: PipelineEvent) => listeners.forEach((l) => l(event));
+    const { url } = await start({
+      view: { ...view, subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)) },
+    });
     const socket = connect(Number(new URL(url).port), '127.0.0.1');
     let received = '';
     let closed = false;
@@ -184,7 +187,8 @@ describe('API hardening', () => {
         { timeout: 30_000 },
       );
       emit(kpis(6)); // caught up: the next one arrives
-      await vi.waitFor(() => expect(received).toContain('"evaluatedAt":6,'), { timeout: 10_000 });
+      // Whole, not a patch: it missed the changes of 2 to 5.
+      await vi.waitFor(() => expect(received).toContain('event: kpis\ndata: {"type":"kpis","kpis":{"evaluatedAt":6,'), { timeout: 10_000 });
       expect(received).not.toMatch(/"evaluatedAt":[2-5],/);
       expect(closed).toBe(false);
     } finally {

@@ -5,6 +5,8 @@
 const CITY_OFFSET_MS = 8 * 3_600_000; // Asia/Shanghai
 const state = {
   kpis: null,
+  /** The live stream has sent the KPIs and keeps them current (with patches). */
+  kpisLive: false,
   alerts: new Map(),
   places: [],
   token: localStorage.getItem('cb.token') ?? '',
@@ -224,6 +226,7 @@ function renderBoard() {
   const k = state.kpis;
   if (!k) return;
   $('#evaluated').textContent = cityTime(k.evaluatedAt);
+  $('#evaluated').dataset.at = String(k.evaluatedAt);
   const renderers = { ...SECTIONS };
   for (const [name, section] of profileSections(k)) {
     renderers[name] = profileKind;
@@ -455,6 +458,7 @@ async function live() {
       if (!res.ok) throw new Error(`${res.status} ${(await res.text()).slice(0, 200)}`);
       $('#live').textContent = 'live';
       $('#live').className = 'live on';
+      $('#live').title = 'live updates';
       // Whatever changed before this stream opened (first load, or while it was away) is read once.
       void refresh();
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -478,16 +482,36 @@ async function live() {
     } catch (error) {
       $('#live').title = error.message;
     }
+    state.kpisLive = false;
     $('#live').textContent = 'offline';
     $('#live').className = 'live off';
     await new Promise((r) => setTimeout(r, 3000));
   }
 }
 
+/** The operations of a `kpis-patch` event (JSON Patch as the server's api/kpi-patch.ts makes them: add, remove, replace). */
+function applyPatch(doc, ops) {
+  for (const { op, path, value } of ops) {
+    const keys = path
+      .split('/')
+      .slice(1)
+      .map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const last = keys.pop();
+    let parent = doc;
+    for (const k of keys) parent = parent?.[k];
+    // A patch that does not fit: the stream is read again, which starts with the whole document.
+    if (typeof parent !== 'object' || parent === null || last === undefined) throw new Error(`KPI patch ${path} does not apply`);
+    if (op === 'remove') delete parent[last];
+    else parent[last] = value;
+  }
+}
+
 let boardQueued = false;
 function onEvent(event) {
-  if (event.type === 'kpis') {
-    state.kpis = event.kpis;
+  if (event.type === 'kpis' || event.type === 'kpis-patch') {
+    if (event.type === 'kpis') state.kpis = event.kpis;
+    else applyPatch(state.kpis, event.patch);
+    state.kpisLive = true;
     // One repaint per frame at most, however fast KPIs arrive.
     if (!boardQueued) {
       boardQueued = true;
@@ -523,7 +547,8 @@ async function refresh() {
       api('/api/v1/kpis').catch((e) => (String(e.message).startsWith('503') ? null : Promise.reject(e))),
       api('/api/v1/alerts'),
     ]);
-    if (kpis) state.kpis = kpis;
+    // While the stream is live it holds the KPIs: patches apply to the document it sent, not to this one.
+    if (kpis && !state.kpisLive) state.kpis = kpis;
     for (const a of alerts.items) rememberAlert(a);
     renderBoard();
     renderAlerts();

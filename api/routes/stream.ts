@@ -5,17 +5,17 @@ import { z } from 'zod';
 import { type ApiRole, type KindCatalog, type PipelineEvent, type PipelineMetrics, type PipelineView } from '../../core/index.js';
 import { requireRole } from '../auth.js';
 import { sendError } from '../errors.js';
+import { KpiFeed, type KpiUpdate, type SectionChoice } from '../kpi-feed.js';
 
 const HEARTBEAT_MS = 15_000;
 /**
- * A client that cannot keep up is cut off rather than buffering without bound; a `kpis` event
- * (a snapshot: the next supersedes it) is skipped while the previous one is still being written,
- * so a client slower than the evaluations gets the latest KPIs instead of being cut off (at
- * 500,000 nodes one event is about 1.5 MB).
+ * A client that cannot keep up is cut off rather than buffering without bound; a KPI update is
+ * skipped while the previous one is still being written, so a client slower than the evaluations
+ * gets the latest KPIs instead of being cut off: whole again (`kpis`), since it missed changes.
  */
 const MAX_BUFFERED_BYTES = 1 << 20;
 
-/** Each event is serialised once for every client (a kpis event of a large city is megabytes), and written as the same bytes. */
+/** Each event is serialised once for every client, and written as the same bytes. */
 const encoded = new WeakMap<PipelineEvent, Buffer>();
 function encode(event: PipelineEvent): Buffer {
   let bytes = encoded.get(event);
@@ -52,15 +52,33 @@ export const streamRoutes: FastifyPluginAsync<{
 }> = async (app, { view, tokens, metrics, limits, kinds }) => {
   const open = new Map<string, number>();
   let total = 0;
+  // One comparison per evaluation for all clients; each client takes the changes of its sections.
+  const feed = new KpiFeed();
+  const clients = new Set<(update: KpiUpdate) => void>();
+  const stopFeed = view.subscribe((event) => {
+    if (event.type !== 'kpis') return;
+    const update = feed.next(event.kpis, clients.size > 0);
+    for (const client of clients) client(update);
+  });
+  app.addHook('onClose', async () => stopFeed());
+  const sectionNames = ['nodes', ...kinds.modules().map((m) => m.section)] as [string, ...string[]];
   app.withTypeProvider<ZodTypeProvider>().get(
     '/api/v1/stream',
     {
       onRequest: requireRole(tokens, 'viewer'),
       schema: {
-        summary: 'Live server-sent events: kpis, alert and (with readings=true) reading events',
+        summary:
+          'Live server-sent events: kpis (the whole KPI document, first and after a skipped update), kpis-patch (JSON Patch of what changed since the last KPI event), alert and (with readings=true) reading events',
         tags: ['stream'],
         querystring: z.object({
           readings: z.enum(['true', 'false']).default('false'),
+          sections: z
+            .string()
+            .max(512)
+            .transform((v) => v.split(','))
+            .pipe(z.array(z.enum(sectionNames)))
+            .optional()
+            .describe('KPI sections to follow, comma-separated (default: all)'),
           kind: z.enum(kinds.names() as [string, ...string[]]).optional(),
           district: z.string().max(64).optional(),
         }),
@@ -87,10 +105,11 @@ export const streamRoutes: FastifyPluginAsync<{
       open.set(owner, (open.get(owner) ?? 0) + 1);
       metrics?.streamClients.set(++total);
       const { readings, kind, district } = req.query;
+      const sections: SectionChoice = req.query.sections ? new Set(req.query.sections) : null;
       const wanted = (e: PipelineEvent) => {
         if (e.type === 'reading') return readings === 'true' && (!kind || e.kind === kind) && (!district || e.district === district);
         if (e.type === 'alert') return (!kind || e.alert.labels.kind === kind) && (!district || e.alert.labels.district === district);
-        return true;
+        return false; // KPIs come from the feed
       };
       reply.hijack();
       const res = reply.raw;
@@ -105,15 +124,28 @@ export const streamRoutes: FastifyPluginAsync<{
         else open.delete(owner);
         metrics?.streamClients.set(--total);
         unsubscribe();
+        clients.delete(onKpis);
         clearInterval(heartbeat);
         res.end();
       };
       const unsubscribe = view.subscribe((event) => {
         if (!wanted(event)) return;
-        if (event.type === 'kpis' && res.writableLength > 0) return;
         if (res.writableLength > MAX_BUFFERED_BYTES) return close();
         res.write(encode(event));
       });
+      // Whether this client holds the document the next patch applies to.
+      let synced = false;
+      const onKpis = (update: KpiUpdate) => {
+        if (res.writableLength > 0) return void (synced = false);
+        res.write(synced ? update.patch(sections) : update.full(sections));
+        synced = true;
+      };
+      clients.add(onKpis);
+      // The latest evaluation at once, not at the next one.
+      if (feed.latest) {
+        res.write(feed.latest.full(sections));
+        synced = true;
+      }
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
       req.raw.on('close', close);
       res.on('close', close);

@@ -56,9 +56,18 @@ describe('bench pieces', () => {
     }
   });
 
-  it('reads probe lots out of a kpis event and the producer tool summary', () => {
-    const data = `event: kpis\ndata: {"type":"kpis","kpis":{"parking":{"list":[{"lotId":"LOT-BENCH-P00","lotName":"x","district":"Lixia","spaces":1,"occupied":1,"free":0,"unknown":0},{"lotId":"LOT-BENCH-P07","lotName":"y","district":"Lixia","spaces":1,"occupied":0,"free":1,"unknown":0},{"lotId":"LOT-BENCH-P08","spaces":1,"occupied":0,"free":0,"unknown":1}]}}}`;
-    expect([...probeStatesInKpis(data)]).toEqual([
+  it('reads probe lots out of a KPI document and the producer tool summary', () => {
+    const kpis = {
+      parking: {
+        list: [
+          { lotId: 'LOT-0001', occupied: 1, free: 0 },
+          { lotId: 'LOT-BENCH-P00', occupied: 1, free: 0, unknown: 0 },
+          { lotId: 'LOT-BENCH-P07', occupied: 0, free: 1, unknown: 0 },
+          { lotId: 'LOT-BENCH-P08', occupied: 0, free: 0, unknown: 1 },
+        ],
+      },
+    };
+    expect([...probeStatesInKpis(kpis)]).toEqual([
       [0, true],
       [7, false],
     ]);
@@ -116,6 +125,9 @@ describe('npm run bench (small)', () => {
       expect(step).toMatchObject({ targetRate: expect.any(Number), publishedPerSecond: expect.any(Number), keptUp: expect.any(Boolean) });
     // Probes came back through the KPI stream: latencies are numbers (their size is not judged here).
     expect(report.steps.some((s: { probes: number }) => s.probes > 0)).toBe(true);
+    // The stream's cost: one whole document, then patches (bytes per second, some every evaluation).
+    expect(report.stream.kpiDocumentBytes).toBeGreaterThan(1000);
+    expect(report.stream.patchBytesPerSecond).toBeGreaterThan(0);
     expect(report.baselines.mosquitto).toMatchObject({ readingsPerSecond: expect.any(Number), steps: expect.any(Array) });
     expect(report.baselines.mosquitto.error).toBeUndefined();
     expect(Object.keys(report.targets)).toEqual(['readingsPerSecond', 'p99LatencyMs', 'rssMaxBytes', 'lost']);

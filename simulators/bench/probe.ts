@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { NodeOf } from '../../core/index.js';
+import { applyPatch, type PatchOp } from '../../api/kpi-patch.js';
 
 /**
  * Latency probes. Each probe is a parking detector of its own one-space lot (`LOT-BENCH-Pnn`), in
  * the registry the pipeline loads but not in the simulated city. A probe publishes a state change
  * (occupied <-> free) as a direct QoS 1 reading, stamped with the simulator's current simulated
  * time, and waits until the change is visible: for the pipeline, in the lot's `occupied` count of
- * a `kpis` event on the API's live stream (`GET /api/v1/stream`), i.e. after ingest, the log, the
+ * the KPI document the API's live stream (`GET /api/v1/stream`) keeps current, i.e. after ingest, the log, the
  * processor, its partial and the aggregator's evaluation; for the Mosquitto baseline, when the
  * plain subscriber receives it. Latency = time seen - time just before the publish. Probes go in
  * the same queues as the load, so they sample the latency a reading published at that moment sees.
@@ -129,15 +130,18 @@ export class Prober {
   }
 }
 
-const PROBE_LOT = /\{"lotId":"LOT-BENCH-P(\d+)"[^{}]*\}/g;
+const PROBE_LOT_PREFIX = 'LOT-BENCH-P';
 
-/** Probe states in a `kpis` event's data (the probe lots of `parking.list`), without parsing the whole document. */
-export function probeStatesInKpis(data: string): Map<number, boolean> {
+/** Probe states in a KPI document (the probe lots of `parking.list`): occupied, free, or absent when unknown. */
+export function probeStatesInKpis(kpis: {
+  parking?: { list?: { lotId: string; occupied?: number; free?: number }[] };
+}): Map<number, boolean> {
   const out = new Map<number, boolean>();
-  for (const m of data.matchAll(PROBE_LOT)) {
-    const lot = JSON.parse(m[0]) as { occupied?: number; free?: number };
-    if (lot.occupied === 1) out.set(Number(m[1]), true);
-    else if (lot.free === 1) out.set(Number(m[1]), false);
+  for (const lot of kpis.parking?.list ?? []) {
+    if (!lot.lotId.startsWith(PROBE_LOT_PREFIX)) continue;
+    const k = Number(lot.lotId.slice(PROBE_LOT_PREFIX.length));
+    if (lot.occupied === 1) out.set(k, true);
+    else if (lot.free === 1) out.set(k, false);
   }
   return out;
 }
@@ -175,14 +179,23 @@ export class SseSplitter {
   }
 }
 
+/** One KPI event of the live stream as the benchmark saw it. */
+export interface StreamedKpis {
+  /** Probe lots' states in the document after this event. */
+  states: Map<number, boolean>;
+  at: number;
+  /** Bytes of the event on the wire. */
+  bytes: number;
+  /** A whole document (`kpis`) rather than a patch (`kpis-patch`). */
+  whole: boolean;
+}
+
 /**
- * Reads the API's live stream and reports the probe lots of every `kpis` event. Returns a stop
- * function. The stream is read raw (server-sent events: `event:` and `data:` lines, blank line).
+ * Follows the API's live stream as a client of every section does (the console): the whole KPI
+ * document, then JSON Patch events applied to it, reporting the probe lots after each. The stream
+ * is read raw (server-sent events: `event:` and `data:` lines, blank line). Returns a stop function.
  */
-export async function watchKpiStream(
-  apiUrl: string,
-  onKpis: (states: Map<number, boolean>, at: number, bytes: number) => void,
-): Promise<() => void> {
+export async function watchKpiStream(apiUrl: string, onKpis: (event: StreamedKpis) => void): Promise<() => void> {
   const controller = new AbortController();
   const open = async (): Promise<ReadableStreamDefaultReader<Uint8Array>> => {
     const response = await fetch(`${apiUrl}/api/v1/stream`, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
@@ -194,8 +207,15 @@ export async function watchKpiStream(
     const decoder = new TextDecoder();
     // The server cuts off a client that falls too far behind: read again from a new stream.
     while (!controller.signal.aborted) {
+      let doc: Record<string, unknown> | undefined;
       const events = new SseSplitter((event) => {
-        if (event.startsWith('event: kpis\n')) onKpis(probeStatesInKpis(event), Date.now(), event.length);
+        const whole = event.startsWith('event: kpis\n');
+        if (!whole && !event.startsWith('event: kpis-patch\n')) return;
+        const data = JSON.parse(event.slice(event.indexOf('\ndata: ') + 7)) as { kpis?: Record<string, unknown>; patch?: PatchOp[] };
+        if (whole) doc = data.kpis;
+        else if (doc) applyPatch(doc, data.patch!);
+        else return;
+        onKpis({ states: probeStatesInKpis(doc!), at: Date.now(), bytes: event.length + 2, whole });
       });
       try {
         for (;;) {

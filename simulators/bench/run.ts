@@ -17,7 +17,7 @@ import { embeddedTarget, kafkaTarget, type Target } from './target.js';
 import { defaultKinds } from '../../core/kinds/modules.js';
 
 export const LATENCY_DEFINITION =
-  'Wall time from just before a probe reading is published (MQTT QoS 1, direct telemetry) to the arrival, at the benchmark, of the first `kpis` event on GET /api/v1/stream whose parking lot list shows it ' +
+  'Wall time from just before a probe reading is published (MQTT QoS 1, direct telemetry) to the arrival, at the benchmark, of the first KPI event on GET /api/v1/stream (`kpis`, or a `kpis-patch` applied to it) after which its lot in the parking list shows it ' +
   '(ingest, log, processor, partial, aggregator evaluation, SSE). Probes are parking detectors in one-space lots of their own, published with the same simulated timestamps and into the same queues as the load; ' +
   'a probe still unseen when its step ends counts with its age then (a lower bound). Mosquitto baseline: publish to arrival at the plain subscriber.';
 
@@ -294,7 +294,8 @@ export async function runBench(
     startup.stop();
     log(`pipeline (${o.kafka ? 'kafka' : 'embedded'}) ready after ${startupSeconds} s; mqtt ${target.mqttUrl}, api ${target.apiUrl}`);
 
-    let kpiEventBytes = 0;
+    // The live stream as a client of every section sees it: one whole document, then patches.
+    const stream = { wholeMaxBytes: 0, bytes: 0, first: 0, last: 0 };
     const planStart = (rates: number[]) => ({ speed, rates, start: Math.floor(Date.now() - (plannedS + 60) * 1000 * speed) });
     const ours = await driveSteps(
       'pipeline',
@@ -307,8 +308,13 @@ export async function runBench(
           return { in: c.accepted, out: c.processed };
         },
         observe: async (prober) =>
-          watchKpiStream(target.apiUrl, (states, at, bytes) => {
-            kpiEventBytes = Math.max(kpiEventBytes, bytes);
+          watchKpiStream(target.apiUrl, ({ states, at, bytes, whole }) => {
+            if (whole) stream.wholeMaxBytes = Math.max(stream.wholeMaxBytes, bytes);
+            else {
+              stream.bytes += bytes;
+              stream.last = at;
+            }
+            stream.first ||= at;
             states.forEach((occupied, k) => prober.observed(k, occupied, at));
           }),
       },
@@ -426,8 +432,11 @@ export async function runBench(
       processed: result.processed,
       lost: result.lost,
       drainedMs: result.drainedMs,
-      /** Size of the largest kpis event on the live stream (every evaluation sends one). */
-      kpiEventBytes,
+      /** The live stream (every section): the whole KPI document a client gets first, and what the patches after it cost. */
+      stream: {
+        kpiDocumentBytes: stream.wholeMaxBytes,
+        patchBytesPerSecond: stream.last > stream.first ? Math.round((stream.bytes / (stream.last - stream.first)) * 1000) : null,
+      },
       latencyDefinition: LATENCY_DEFINITION,
       keepUpRule:
         "a step keeps up when accepted - processed at its end is under two seconds of its rate; steps go up while they keep up and >= 90 % of the rate is published and acknowledged (else limit `publish`: the simulator short of CPU or PUBACKs slow); readingsPerSecond is the highest published rate of a step that kept up, the latencies are that step's",
