@@ -1,4 +1,4 @@
-import { Counter } from 'prom-client';
+import { Counter } from '@prometheus-io/client';
 import type { PipelineMetrics } from '../../core/index.js';
 
 export type RefusalCause =
