@@ -26,7 +26,7 @@ import { defaultKinds } from '../core/kinds/modules.js';
  * those it had before by the periodic re-send. The crews' webhooks get the new ones.
  *
  * The notifier runs on the pipeline's own log with a 5 s re-send (the shipped 60 s would make a
- * slow test; `ALERTMANAGER_URL` starts the same notifier with the defaults).
+ * slow test; `ALERTMANAGER_URL` starts the same notifier with the `ALERTMANAGER_*` timings, see `bin/alertmanager-resend.test.ts`).
  */
 const registry = generateCity(defaultKinds());
 const lamps = registry.ofKind('streetlight');

@@ -23,6 +23,7 @@ import { ProcessorHost } from '../processors/host.js';
 import { startAlertmanagerNotifier } from '../processors/sinks/alertmanager/index.js';
 import { startGrafanaAnnotator } from '../processors/sinks/grafana/index.js';
 import { startInfluxSink } from '../processors/sinks/influxdb/index.js';
+import { alertmanagerTimings, grafanaTimings, influxTimings } from './sink-timings.js';
 import { pipelineView } from '../processors/view.js';
 
 /** What every stage is built from: one registry, config, log transport, producer, metrics and logger. */
@@ -197,7 +198,7 @@ export async function startSinks(ctx: StageContext): Promise<Stage & { names: st
   const parts: Stage[] = [];
   const names: string[] = [];
   if (ctx.config.INFLUX_URL) {
-    parts.push(await startInfluxSink(ctx));
+    parts.push(await startInfluxSink(ctx, influxTimings(ctx.config)));
     names.push('influxdb');
   }
   if (ctx.config.ALERTMANAGER_URL) {
@@ -206,6 +207,7 @@ export async function startSinks(ctx: StageContext): Promise<Stage & { names: st
       metrics: ctx.metrics,
       logger: ctx.logger.child({ stage: 'notifier' }),
       url: ctx.config.ALERTMANAGER_URL,
+      ...alertmanagerTimings(ctx.config),
     });
     parts.push({ close: () => notifier.stop() });
     names.push('alertmanager');
@@ -218,6 +220,7 @@ export async function startSinks(ctx: StageContext): Promise<Stage & { names: st
       url: ctx.config.GRAFANA_URL,
       token: ctx.config.GRAFANA_TOKEN,
       fromBeginning: !ctx.transport.durable,
+      ...grafanaTimings(ctx.config),
     });
     parts.push({ close: () => annotator.stop() });
     names.push('grafana');

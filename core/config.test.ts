@@ -73,4 +73,28 @@ describe('config', () => {
     expect(loadConfig({})).toMatchObject({ ALLOWED_LATENESS_S: 3600, STATE_SNAPSHOT_INTERVAL_MS: 120_000, STATE_DIR: '.city-brain/state' });
     expect(() => loadConfig({ ALLOWED_LATENESS_S: '86400' })).toThrow(/ALLOWED_LATENESS_S/);
   });
+
+  it("bounds the sinks' timings, each error one line naming the setting", () => {
+    expect(loadConfig({})).toMatchObject({ ALERTMANAGER_RESEND_S: 60, INFLUX_RETRY_WITHIN_S: 15, GRAFANA_RETRY_MAX_MS: 5000 });
+    for (const [name, value] of [
+      ['ALERTMANAGER_RESEND_S', '0'],
+      ['ALERTMANAGER_RESEND_S', '3601'],
+      ['ALERTMANAGER_RESEND_S', '1.5'],
+      ['INFLUX_TIMEOUT_MS', '50'],
+      ['INFLUX_RETRY_WITHIN_S', 'soon'],
+      ['GRAFANA_RETRY_MAX_MS', '600001'],
+      ['ALERTMANAGER_REPLAY_RESOLVED_MAX_AGE_S', '-1'],
+    ]) {
+      expect(() => loadConfig({ [name!]: value })).toThrow(new RegExp(`^invalid configuration: ${name}: [^\\n]*\\(got "${value}"\\)$`));
+    }
+    for (const sink of ['INFLUX', 'ALERTMANAGER', 'GRAFANA']) {
+      expect(() => loadConfig({ [`${sink}_RETRY_MIN_MS`]: '2000', [`${sink}_RETRY_MAX_MS`]: '1000' })).toThrow(
+        `invalid configuration: ${sink}_RETRY_MIN_MS: must be at most ${sink}_RETRY_MAX_MS (1000) (got 2000)`,
+      );
+    }
+    expect(loadConfig({ ALERTMANAGER_RESEND_S: '1', ALERTMANAGER_RETRY_MIN_MS: '800', ALERTMANAGER_RETRY_MAX_MS: '800' })).toMatchObject({
+      ALERTMANAGER_RESEND_S: 1,
+      ALERTMANAGER_RETRY_MIN_MS: 800,
+    });
+  });
 });

@@ -79,6 +79,24 @@ export const configSchema = z.object({
   ALERTMANAGER_URL: url.optional(),
   GRAFANA_URL: url.optional(),
   GRAFANA_TOKEN: z.string().optional(),
+  // The sinks' timings (bin/sink-timings.ts hands them to the sinks). Retries back off from MIN to MAX, doubling.
+  /** InfluxDB: timeout of one write; how long a failing write is retried before its batch goes back to the log (redelivered); the 1.x rollup setup's retry. */
+  INFLUX_TIMEOUT_MS: whole(100, 300_000).default(10_000),
+  INFLUX_RETRY_WITHIN_S: whole(1, 3_600).default(15),
+  INFLUX_RETRY_MIN_MS: whole(10, 60_000).default(250),
+  INFLUX_RETRY_MAX_MS: whole(10, 600_000).default(5_000),
+  INFLUX_ROLLUP_RETRY_S: whole(1, 86_400).default(30),
+  /** Alertmanager: firing alerts are re-sent this often (their endsAt is 4 re-sends ahead); timeout of one post; resolved alerts older than REPLAY_RESOLVED_MAX_AGE_S are not sent again after a restart. */
+  ALERTMANAGER_RESEND_S: whole(1, 3_600).default(60),
+  ALERTMANAGER_TIMEOUT_MS: whole(100, 300_000).default(10_000),
+  ALERTMANAGER_RETRY_MIN_MS: whole(10, 60_000).default(500),
+  ALERTMANAGER_RETRY_MAX_MS: whole(10, 600_000).default(30_000),
+  ALERTMANAGER_REPLAY_RESOLVED_MAX_AGE_S: whole(0, 604_800).default(3_600),
+  /** Grafana annotations: timeout of one post; how long one is retried before its batch goes back to the log. */
+  GRAFANA_TIMEOUT_MS: whole(100, 300_000).default(10_000),
+  GRAFANA_RETRY_WITHIN_S: whole(1, 3_600).default(15),
+  GRAFANA_RETRY_MIN_MS: whole(10, 60_000).default(250),
+  GRAFANA_RETRY_MAX_MS: whole(10, 600_000).default(5_000),
   /** Device authentication (on by default): credentials from MQTT_CREDENTIALS (`city-brain credentials` writes it); `off` must be explicit. */
   MQTT_AUTH: onOff.default('on'),
   MQTT_CREDENTIALS: z.string().min(1).optional(),
@@ -217,6 +235,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       `invalid configuration: MAX_FUTURE_SKEW_S: must be less than ALLOWED_LATENESS_S (${config.ALLOWED_LATENESS_S}), or one device stamping readings that far ahead makes every other reading on its partition late; raise ALLOWED_LATENESS_S (at most 21600) or lower MAX_FUTURE_SKEW_S`,
     );
+  }
+  for (const sink of ['INFLUX', 'ALERTMANAGER', 'GRAFANA'] as const) {
+    const [min, max] = [config[`${sink}_RETRY_MIN_MS`], config[`${sink}_RETRY_MAX_MS`]];
+    if (min > max)
+      throw new ConfigError(`invalid configuration: ${sink}_RETRY_MIN_MS: must be at most ${sink}_RETRY_MAX_MS (${max}) (got ${min})`);
   }
   if (config.INFLUX_URL && !(config.INFLUX_TOKEN && config.INFLUX_ORG && config.INFLUX_BUCKET)) {
     throw new ConfigError('invalid configuration: INFLUX_URL: also needs INFLUX_TOKEN, INFLUX_ORG and INFLUX_BUCKET');

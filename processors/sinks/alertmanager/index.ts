@@ -2,6 +2,7 @@ export {
   startAlertmanagerNotifier,
   toPostableAlert,
   ALERTMANAGER_SINK_GROUP,
+  NOTIFIER_DEFAULTS,
   type AlertmanagerNotifier,
   type AlertmanagerNotifierOptions,
   type PostableAlert,

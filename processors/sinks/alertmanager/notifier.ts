@@ -35,7 +35,7 @@ export interface AlertmanagerNotifierOptions {
   logger: Logger;
   /** Alertmanager's base URL (ALERTMANAGER_URL), e.g. `http://127.0.0.1:9093`. */
   url: string;
-  /** How often active alerts are re-sent; default 60 s. Their endsAt is now + 4 x this. */
+  /** How often active alerts are re-sent (ALERTMANAGER_RESEND_S); default 60 s. Their endsAt is now + 4 x this. */
   resendIntervalMs?: number;
   /** Retry backoff after a failed post: starts at min, doubles up to max. Defaults 500 ms, 30 s. */
   retryMinMs?: number;

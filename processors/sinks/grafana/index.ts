@@ -1,1 +1,1 @@
-export { ANNOTATION_TAG, GRAFANA_SINK_GROUP, grafanaAuthorization, startGrafanaAnnotator, toAnnotation, type GrafanaAnnotation, type GrafanaAnnotator, type GrafanaAnnotatorOptions } from './annotations.js';
+export { ANNOTATION_TAG, ANNOTATOR_DEFAULTS, GRAFANA_SINK_GROUP, grafanaAuthorization, startGrafanaAnnotator, toAnnotation, type GrafanaAnnotation, type GrafanaAnnotator, type GrafanaAnnotatorOptions } from './annotations.js';
