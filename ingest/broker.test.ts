@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateCity, MemoryTransport, PipelineMetrics, TOPICS, topicSpecs } from '../core/index.js';
 import { TEST_START } from '../test/clock.js';
 import { metricValue, waitFor } from '../test/helpers.js';
+import { selfSignedCert } from '../test/tls.js';
 import { TelemetryBridge } from './bridge.js';
 import { startBroker, type RunningBroker } from './broker.js';
 import { defaultKinds } from '../core/kinds/modules.js';
@@ -188,29 +188,7 @@ describe('connection rate limit', () => {
   it('on the TLS listener too, before the handshake', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'citybrain-tls-'));
     try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=127.0.0.1',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-          '-keyout',
-          join(dir, 'key.pem'),
-          '-out',
-          join(dir, 'cert.pem'),
-        ],
-        { stdio: 'pipe' },
-      );
+      selfSignedCert(dir);
       const ca = readFileSync(join(dir, 'cert.pem'));
       const transport = new MemoryTransport();
       await transport.ensureTopics(topicSpecs(defaultKinds(), 1));

@@ -96,7 +96,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   });
   const mayReceive = auth ? forwardPolicy(auth.store) : undefined;
   const aedes = new Aedes({
-    preConnect,
+    preConnect: preConnect({ keepaliveMaxS, refused: (cause) => refusals.inc({ cause }) }),
     authenticate: authenticate({
       store: auth?.store,
       keepaliveMaxS,
@@ -126,7 +126,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       if (packet.topic.startsWith('$SYS/')) return callback(new Error('$SYS/ topics are reserved'));
       if (inflight >= maxInflight) {
         metrics.ingestRefused.inc({ cause: 'buffer-full' });
-        return callback(new Error(`ingest buffer full (${inflight} publishes waiting for the log)`));
+        return unacknowledged(client, SERVER_BUSY, new Error(`ingest buffer full (${inflight} publishes waiting for the log)`), callback);
       }
       // With auth, a publish outside the sender's own topics is acknowledged (resending cannot fix
       // it) but dead-lettered as `unauthorized` and never forwarded; a client is null only for the
@@ -137,8 +137,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         const principal = principalOf(client);
         // Revoked or rotated while connected (before the reload closed the session): not acknowledged, and closed now.
         if (principal && !auth!.store.active(principal)) {
-          endRevoked(client);
-          return callback(new Error(`${principal.type} ${principal.id}: credentials revoked`));
+          endRevoked(client, () => callback(new Error(`${principal.type} ${principal.id}: credentials revoked`)));
+          return;
         }
         const decision = principal ? mayPublish(principal, packet.topic) : { allowed: false as const, detail: 'unauthenticated client' };
         if (decision.allowed) scope = decision;
@@ -169,7 +169,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
           settle();
           metrics.ingestRefused.inc({ cause: 'append-failed' });
           logger.warn({ err: error, topic: packet.topic, clientId: client?.id }, 'log append failed; publish not acknowledged');
-          callback(error instanceof Error ? error : new Error(String(error)));
+          unacknowledged(client, SERVER_BUSY, error instanceof Error ? error : new Error(String(error)), callback);
         },
       );
     },
@@ -193,10 +193,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     logger.debug({ clientId: client?.id, err: error.message }, 'mqtt connection error'),
   );
   /** A session whose credentials are no longer in force (revoked, removed, rotated) is closed; its reconnects are refused at login. */
-  const endRevoked = (client: Client) => {
+  const endRevoked = (client: Client, closed?: () => void) => {
     refusals.inc({ cause: 'revoked' });
     logger.info({ clientId: client.id }, 'mqtt session closed: its credentials were revoked or rotated');
-    client.close();
+    client.disconnect({ reasonCode: NOT_AUTHORIZED }, closed);
   };
   const stopWatching = auth?.store.onChange(() => {
     // aedes keeps its connected clients by id (not in its typings).
@@ -276,6 +276,22 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       if (tlsServer) await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
     },
   };
+}
+
+/** DISCONNECT reason codes (MQTT 5) of the connections the broker closes. */
+const NOT_AUTHORIZED = 0x87;
+const SERVER_BUSY = 0x89;
+
+/**
+ * A publish the device must send again (the log is slow, away or failed the append) is never
+ * acknowledged: its connection is closed first (MQTT 5: DISCONNECT with `reasonCode`; 3.1/3.1.1
+ * have none), so the PUBACK or failure aedes then writes finds no connection, and the device resends
+ * on reconnect. (aedes 2 would answer a v5 publish whose authorization failed with PUBACK 0x87,
+ * which ends the exchange: the reading would be lost.) A client is null for the broker's own publishes.
+ */
+function unacknowledged(client: Client | null, reasonCode: number, error: Error, callback: (error: Error) => void): void {
+  if (client) client.disconnect({ reasonCode }, () => callback(error));
+  else callback(error);
 }
 
 async function listen(server: Server | TlsServer, port: number, host: string): Promise<number> {

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { generateCity } from '../../core/index.js';
 import { freePort } from '../../infra/process.js';
 import { authPipeline, type AuthPipeline } from '../../test/auth-pipeline.js';
 import { testNow } from '../../test/clock.js';
+import { selfSignedCert } from '../../test/tls.js';
 import { metricValue, waitFor } from '../../test/helpers.js';
 import { defaultKinds } from '../../core/kinds/modules.js';
 
@@ -61,30 +61,7 @@ describe('MQTT authentication and authorization, API roles', () => {
   const wellTopic = (w: typeof baotu) => `city/${w.district}/groundwater/${w.nodeId}/telemetry`;
 
   beforeAll(async () => {
-    // A self-signed certificate for 127.0.0.1, made with the openssl CLI as an operator would.
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'pipe' },
-    );
+    selfSignedCert(dir);
     tlsPort = await freePort();
     auth = await authPipeline(
       registry,

@@ -27,20 +27,43 @@ function refusal(returnCode: number, message: string): AuthenticateError {
 }
 
 /** What authenticate needs of the CONNECT packet, which it does not see. */
-const connects = new WeakMap<Client, { keepalive: number; persistentWithoutId: boolean }>();
+const connects = new WeakMap<Client, { keepalive: number; version: number; persistentWithoutId: boolean }>();
 
-/** aedes `preConnect`: remembers the announced keep-alive and whether a persistent session came without a client id. */
-export function preConnect(client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void): void {
-  connects.set(client, { keepalive: packet.keepalive ?? 0, persistentWithoutId: !packet.clientId && packet.clean === false });
-  callback(null, true);
+/**
+ * aedes `preConnect`: remembers what `authenticate` judges of the CONNECT (keep-alive, protocol
+ * version, a persistent session without a client id).
+ *
+ * MQTT 3.1/3.1.1: a persistent session is CleanSession 0; aedes 2 itself refuses one without a
+ * client id (CONNACK 2) right after this hook, so it is only counted here. MQTT 5: a session is
+ * persistent when its Session Expiry Interval is above 0 (Clean Start only says whether to resume
+ * one); `authenticate` refuses it without a client id (CONNACK 0x85). A v5 keep-alive of 0 or over
+ * the maximum is not refused: the CONNACK's Server Keep Alive imposes the maximum instead
+ * (MQTT-3.2.2-21), which aedes announces and enforces for a client whose `_serverKeepAlive` is set
+ * (aedes 2.0.0-beta.1 sets it itself only with its `keepaliveLimit` option, which would refuse
+ * 3.1.1 clients with the non-standard return code 6).
+ */
+export function preConnect(options: Pick<AuthenticateOptions, 'keepaliveMaxS' | 'refused'>) {
+  const { keepaliveMaxS, refused } = options;
+  return (client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void): void => {
+    const version = packet.protocolVersion ?? 4;
+    const keepalive = packet.keepalive ?? 0;
+    const persistent = version === 5 ? (packet.properties?.sessionExpiryInterval ?? 0) > 0 : packet.clean === false;
+    const persistentWithoutId = !packet.clientId && persistent;
+    connects.set(client, { keepalive, version, persistentWithoutId });
+    if (persistentWithoutId && version < 5) refused('client-id');
+    if (version === 5 && (keepalive === 0 || keepalive > keepaliveMaxS)) {
+      (client as Client & { _serverKeepAlive?: number })._serverKeepAlive = keepaliveMaxS;
+    }
+    callback(null, true);
+  };
 }
 
 /**
- * aedes `authenticate`. A persistent session (CleanSession 0) needs a client id to find it again:
- * without one it is refused "identifier rejected" (MQTT-3.1.3-8; aedes would invent an id and keep
- * a session nobody can resume). A client must announce a keep-alive between 1 s and the maximum (MQTT 3.1.1
- * cannot tell it a better one, so like mosquitto it is refused as "identifier rejected"), so a
- * half-open connection is noticed. With credentials, the username is a device or gateway id, the
+ * aedes `authenticate`. A persistent session needs a client id to find it again: without one it is
+ * refused "identifier rejected" (3.1.1: CONNACK 2, MQTT-3.1.3-8; 5: CONNACK 0x85, which aedes maps
+ * from the same return code). A 3.1/3.1.1 client must announce a keep-alive between 1 s and the
+ * maximum (it cannot be told a better one, so like mosquitto it is refused as "identifier
+ * rejected"), so a half-open connection is noticed; a v5 client is told the maximum (preConnect). With credentials, the username is a device or gateway id, the
  * password its secret, and the client id must be the username: one session per device, and no
  * device can take over another's session. Every failure answers the same "not authorized".
  *
@@ -57,13 +80,13 @@ export function authenticate(options: AuthenticateOptions) {
     password: Buffer | undefined,
     callback: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void => {
-    const { keepalive, persistentWithoutId } = connects.get(client) ?? { keepalive: 0, persistentWithoutId: false };
+    const { keepalive, version, persistentWithoutId } = connects.get(client) ?? { keepalive: 0, version: 4, persistentWithoutId: false };
     if (persistentWithoutId) {
       refused('client-id');
       logger.debug('mqtt connection refused: a persistent session without a client id');
-      return callback(refusal(IDENTIFIER_REJECTED, 'a persistent session (clean session 0) needs a client id'), false);
+      return callback(refusal(IDENTIFIER_REJECTED, 'a persistent session needs a client id'), false);
     }
-    if (keepalive === 0 || keepalive > keepaliveMaxS) {
+    if (version < 5 && (keepalive === 0 || keepalive > keepaliveMaxS)) {
       refused('keepalive');
       logger.debug({ clientId: client.id, keepalive }, 'mqtt connection refused: keep-alive out of range');
       return callback(refusal(IDENTIFIER_REJECTED, `keep-alive must be 1..${keepaliveMaxS} s (got ${keepalive})`), false);
