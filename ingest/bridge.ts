@@ -43,6 +43,8 @@ export const BRIDGE_DEFAULTS = {
 export interface BridgeResult {
   accepted: number;
   rejected: number;
+  /** The first rejection's reason (a wholly rejected publish is refused with its MQTT 5 reason code). */
+  reason?: RejectReason;
 }
 
 type Rejection = { reason: RejectReason; detail: string; nodeId?: string; payload?: Buffer };
@@ -194,7 +196,7 @@ export class TelemetryBridge {
       this.#o.logger.debug({ reason: r.reason, detail: r.detail, topic, clientId, nodeId: r.nodeId }, 'telemetry rejected');
     }
     metrics.appendSeconds.observe((this.#now() - receivedAt) / 1000);
-    return { accepted: acceptedReadings, rejected: rejected.length };
+    return { accepted: acceptedReadings, rejected: rejected.length, ...(rejected[0] ? { reason: rejected[0].reason } : {}) };
   }
 
   /** A publish the sender may not make (MQTT auth): dead-lettered and counted as `unauthorized`, never appended to telemetry.raw. */

@@ -86,60 +86,71 @@ describe('ingest backpressure', () => {
     await client.endAsync();
   });
 
-  it('refuses publishes past the bound without acknowledging them, and counts them', async () => {
-    const { registry, metrics, consumed, release, appended } = await setup(1, 4);
-    const lamps = registry.ofKind('streetlight').slice(0, 8);
-    // One client per lamp: each waits on its own append, so the waiting publishes add up across clients.
-    const clients = await Promise.all(lamps.map(() => mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, { reconnectPeriod: 0 })));
-    // Per publish: acknowledged (PUBACK), or its connection closed by the broker without one.
-    const acknowledged = lamps.map(() => false);
-    const closed = lamps.map(() => false);
-    clients.forEach((c, i) => c.once('close', () => (closed[i] = true)));
-    const results = lamps.map((lamp, i) =>
-      clients[i]!.publishAsync(
-        `city/${lamp.district}/streetlight/${lamp.nodeId}/telemetry`,
-        JSON.stringify({ ts: TEST_START + i, powerState: 'on' }),
-        { qos: 1 },
-      ).then(
-        () => void (acknowledged[i] = true),
-        () => undefined,
-      ),
-    );
-    await waitFor(
-      async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_refused_total', { cause: 'buffer-full' }) >= 1,
-      5000,
-      'a refusal',
-    );
-    // Stalled: the log holds maxLag (1) record and 4 publishes wait; every other one is refused.
-    await waitFor(
-      async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_refused_total', { cause: 'buffer-full' }) === 3,
-      5000,
-      '3 refusals',
-    );
-    expect(metricValue(await metrics.registry.metrics(), 'citybrain_ingest_inflight')).toBe(4);
-    expect(appended()).toBe(1);
-    release();
-    // Each publish settles: acknowledged, or refused (its connection closed, no PUBACK; the
-    // device would resend it on a new connection).
-    await waitFor(() => lamps.every((_, i) => acknowledged[i] || closed[i]), 5000, 'every publish acknowledged or its connection closed');
-    const acked = lamps.filter((_, i) => acknowledged[i]).map((l) => l.nodeId);
-    const refused = lamps.filter((_, i) => !acknowledged[i]).map((l) => l.nodeId);
-    expect(acked).toHaveLength(5);
-    expect(refused).toHaveLength(3);
-    lamps.forEach((l, i) =>
-      expect(closed[i], `${l.nodeId} ${acknowledged[i] ? 'acknowledged' : 'refused'}: connection closed`).toBe(!acknowledged[i]),
-    );
-    const text = await metrics.registry.metrics();
-    expect(metricValue(text, 'citybrain_ingest_refused_total', { cause: 'buffer-full' })).toBe(refused.length);
-    expect(metricValue(text, 'citybrain_readings_accepted_total', { kind: 'streetlight' })).toBe(acked.length);
-    // The log holds exactly the acknowledged readings: none acknowledged is lost, none refused got in.
-    await waitFor(() => consumed.length === acked.length, 5000, 'the acknowledged readings consumed');
-    expect(consumed.map((v) => (JSON.parse(v) as { nodeId: string }).nodeId).sort()).toEqual([...acked].sort());
-    expect(appended()).toBe(acked.length);
-    for (const c of clients) c.end(true);
-    await Promise.all(results);
-    expect(lamps.filter((_, i) => acknowledged[i]).map((l) => l.nodeId)).toEqual(acked); // no PUBACK came late
-  });
+  for (const protocolVersion of [4, 5] as const)
+    it(`refuses publishes past the bound without acknowledging them, and counts them (MQTT ${protocolVersion === 4 ? '3.1.1' : '5: DISCONNECT 0x89, no reason code on a PUBACK'})`, async () => {
+      const { registry, metrics, consumed, release, appended } = await setup(1, 4);
+      const lamps = registry.ofKind('streetlight').slice(0, 8);
+      // One client per lamp: each waits on its own append, so the waiting publishes add up across clients.
+      const clients = await Promise.all(
+        lamps.map(() => mqtt.connectAsync(`mqtt://127.0.0.1:${broker!.port}`, { reconnectPeriod: 0, protocolVersion })),
+      );
+      // Per publish: acknowledged (PUBACK), or its connection closed by the broker without one.
+      const acknowledged = lamps.map(() => false);
+      const closed = lamps.map(() => false);
+      const disconnectCodes = lamps.map((): number | undefined => undefined);
+      clients.forEach((c, i) => c.once('close', () => (closed[i] = true)));
+      clients.forEach((c, i) => c.once('disconnect', (packet) => (disconnectCodes[i] = packet.reasonCode)));
+      const pubacks = lamps.map(() => 0);
+      clients.forEach((c, i) => c.on('packetreceive', (packet) => packet.cmd === 'puback' && (pubacks[i] = pubacks[i]! + 1)));
+      const results = lamps.map((lamp, i) =>
+        clients[i]!.publishAsync(
+          `city/${lamp.district}/streetlight/${lamp.nodeId}/telemetry`,
+          JSON.stringify({ ts: TEST_START + i, powerState: 'on' }),
+          { qos: 1 },
+        ).then(
+          () => void (acknowledged[i] = true),
+          () => undefined,
+        ),
+      );
+      await waitFor(
+        async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_refused_total', { cause: 'buffer-full' }) >= 1,
+        5000,
+        'a refusal',
+      );
+      // Stalled: the log holds maxLag (1) record and 4 publishes wait; every other one is refused.
+      await waitFor(
+        async () => metricValue(await metrics.registry.metrics(), 'citybrain_ingest_refused_total', { cause: 'buffer-full' }) === 3,
+        5000,
+        '3 refusals',
+      );
+      expect(metricValue(await metrics.registry.metrics(), 'citybrain_ingest_inflight')).toBe(4);
+      expect(appended()).toBe(1);
+      release();
+      // Each publish settles: acknowledged, or refused (its connection closed, no PUBACK; the
+      // device would resend it on a new connection).
+      await waitFor(() => lamps.every((_, i) => acknowledged[i] || closed[i]), 5000, 'every publish acknowledged or its connection closed');
+      const acked = lamps.filter((_, i) => acknowledged[i]).map((l) => l.nodeId);
+      const refused = lamps.filter((_, i) => !acknowledged[i]).map((l) => l.nodeId);
+      expect(acked).toHaveLength(5);
+      expect(refused).toHaveLength(3);
+      lamps.forEach((l, i) =>
+        expect(closed[i], `${l.nodeId} ${acknowledged[i] ? 'acknowledged' : 'refused'}: connection closed`).toBe(!acknowledged[i]),
+      );
+      // No PUBACK at all for a refused publish (MQTT 5: not even one with a failure code, which would
+      // end the exchange); MQTT 5 is told why (server busy) on the DISCONNECT.
+      expect(pubacks).toEqual(acknowledged.map((a) => (a ? 1 : 0)));
+      expect(disconnectCodes).toEqual(lamps.map((_, i) => (protocolVersion === 5 && !acknowledged[i] ? 0x89 : undefined)));
+      const text = await metrics.registry.metrics();
+      expect(metricValue(text, 'citybrain_ingest_refused_total', { cause: 'buffer-full' })).toBe(refused.length);
+      expect(metricValue(text, 'citybrain_readings_accepted_total', { kind: 'streetlight' })).toBe(acked.length);
+      // The log holds exactly the acknowledged readings: none acknowledged is lost, none refused got in.
+      await waitFor(() => consumed.length === acked.length, 5000, 'the acknowledged readings consumed');
+      expect(consumed.map((v) => (JSON.parse(v) as { nodeId: string }).nodeId).sort()).toEqual([...acked].sort());
+      expect(appended()).toBe(acked.length);
+      for (const c of clients) c.end(true);
+      await Promise.all(results);
+      expect(lamps.filter((_, i) => acknowledged[i]).map((l) => l.nodeId)).toEqual(acked); // no PUBACK came late
+    });
 });
 
 /** Connection policy on the raw socket: more new connections per IP than the bucket holds are closed at once, and counted. */

@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { Aedes, type AedesPublishPacket, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { withDefaults, type NodeRegistry, type PipelineMetrics } from '../core/index.js';
 import { authenticate, preConnect } from './auth/authenticate.js';
@@ -16,7 +16,8 @@ import { guardSubscribeFilters } from './auth/subscribe-guard.js';
 import { subscribeAllowed } from './auth/subscribe-policy.js';
 import { DEFAULT_SESSION_LIMITS, SubscriptionLedger, type SessionLimits } from './session-limits.js';
 import { SessionStore } from './session-store.js';
-import type { PublishScope, TelemetryBridge } from './bridge.js';
+import type { BridgeResult, PublishScope, TelemetryBridge } from './bridge.js';
+import { noteConnect, refusePublish, type IngestRejectReason } from './reason-codes.js';
 
 export interface BrokerOptions {
   host: string;
@@ -68,8 +69,10 @@ export interface RunningBroker {
  * size are checked on the raw socket. `authorizePublish` hands every publish
  * to the bridge and calls back only after the log append, so aedes sends PUBACK after the log has
  * the reading; a failed append errors the publish (the client is disconnected without PUBACK and
- * resends). Rejected payloads are acknowledged (resending cannot fix them) but never forwarded to
- * subscribers or retained. An empty retained publish clears the retained message and is no reading.
+ * resends). Rejected payloads are refused for good (resending cannot fix them), never forwarded to
+ * subscribers or retained: MQTT 5 with the reason code of their dead-letter reason
+ * (./reason-codes.ts), 3.1/3.1.1 (no reason codes) acknowledged with success. An empty retained
+ * publish clears the retained message and is no reading.
  */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const { bridge, logger, metrics, maxInflight, auth } = options;
@@ -95,8 +98,12 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       metrics.limitHits.inc({ limit: cause === 'count' ? 'MQTT_SESSION_QUEUE_MAX' : 'MQTT_SESSION_QUEUE_MAX_BYTES' }, n),
   });
   const mayReceive = auth ? forwardPolicy(auth.store) : undefined;
+  const checkConnect = preConnect({ keepaliveMaxS, refused: (cause) => refusals.inc({ cause }) });
   const aedes = new Aedes({
-    preConnect: preConnect({ keepaliveMaxS, refused: (cause) => refusals.inc({ cause }) }),
+    preConnect(client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) {
+      noteConnect(client, packet);
+      checkConnect(client, packet, callback);
+    },
     authenticate: authenticate({
       store: auth?.store,
       keepaliveMaxS,
@@ -153,15 +160,23 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         return callback(null);
       }
       metrics.ingestInflight.set(++inflight);
-      const handled = refusal
-        ? bridge.refuse(packet.topic, payload, client?.id, refusal.detail, refusal.nodeId).then(() => ({ accepted: 0, rejected: 1 }))
+      const handled: Promise<BridgeResult> = refusal
+        ? bridge
+            .refuse(packet.topic, payload, client?.id, refusal.detail, refusal.nodeId)
+            .then(() => ({ accepted: 0, rejected: 1, reason: 'unauthorized' }))
         : bridge.handle(packet.topic, payload, client?.id, scope);
       handled.then(
         (result) => {
           settle();
           if (result.rejected > 0 && result.accepted === 0) {
-            packet.retain = false;
-            rejectedPayloads.add(packet.payload as Buffer);
+            // MQTT 5 says why (the device learns its readings are refused); 3.1/3.1.1 cannot, so
+            // there it is acknowledged with success. Either way it is neither forwarded nor retained.
+            // A will (published as its client closes) has no acknowledgement either.
+            if (client?.version === 5 && !client.closed) refusePublish(client, packet, result.reason as IngestRejectReason);
+            else {
+              packet.retain = false;
+              rejectedPayloads.add(packet.payload as Buffer);
+            }
           }
           callback(null);
         },

@@ -9,7 +9,7 @@ import { mosquittoClients, runClient, type MosquittoClients } from '../infra/fix
 import { freePort } from '../infra/process.js';
 import { authPipeline, type AuthPipeline } from '../test/auth-pipeline.js';
 import { testNow } from '../test/clock.js';
-import { waitFor } from '../test/helpers.js';
+import { metricValue, waitFor } from '../test/helpers.js';
 import { selfSignedCert } from '../test/tls.js';
 
 const VERSIONS = ['mqttv5', 'mqttv311', 'mqttv31'] as const;
@@ -23,6 +23,7 @@ const LISTENERS = ['tcp', 'tls'] as const;
 describe('Debian mosquitto clients, MQTT 3.1 / 3.1.1 / 5, TCP and TLS, authentication on', () => {
   const registry = generateCity(defaultKinds());
   const well = registry.ofKind('groundwater').find((w) => !w.gatewayId)!;
+  const otherWell = registry.ofKind('groundwater').find((w) => !w.gatewayId && w.nodeId !== well.nodeId)!;
   const space = registry.ofKind('parking')[0]!;
   const gateway = space.gatewayId!;
   const dir = mkdtempSync(join(tmpdir(), 'citybrain-mosquitto-'));
@@ -49,6 +50,13 @@ describe('Debian mosquitto clients, MQTT 3.1 / 3.1.1 / 5, TCP and TLS, authentic
     '-P',
     auth.secrets.get(id)!,
   ];
+  const rejectedCounts = async () => {
+    const text = await (await fetch(`${auth.api}/metrics`)).text();
+    return {
+      'bad-json': metricValue(text, 'citybrain_readings_rejected_total', { reason: 'bad-json' }),
+      unauthorized: metricValue(text, 'citybrain_readings_rejected_total', { reason: 'unauthorized' }),
+    };
+  };
   const latest = async (nodeId: string) =>
     ((await (await fetch(`${auth.api}/api/v1/nodes/${nodeId}`)).json()) as { latest?: { ts?: number } }).latest;
 
@@ -90,6 +98,47 @@ describe('Debian mosquitto clients, MQTT 3.1 / 3.1.1 / 5, TCP and TLS, authentic
           await waitFor(async () => (await latest(well.nodeId))?.ts === ts, 10_000, `${version}/${listener} QoS ${qos} reading in the API`);
         }
       });
+
+  for (const listener of LISTENERS)
+    it(`mqttv5 over ${listener}: bad JSON is refused with reason code 0x99, another node's topic with 0x87, at QoS 1 and 2 (mosquitto_pub -d)`, async () => {
+      const before = await rejectedCounts();
+      const publish = (qos: number, topic: string, payload: string) =>
+        runClient(clients.pub, [...login(well.nodeId, listener, 'mqttv5'), '-q', String(qos), '-t', topic, '-m', payload, '-d']);
+      for (const qos of [1, 2]) {
+        // mosquitto_pub -d shows a PUBACK's reason code (RC:153 = 0x99, RC:135 = 0x87), and for both
+        // PUBACK and PUBREC says why the publish failed, in mosquitto's words for the code.
+        const bad = await publish(qos, topicOf(well), '{"ts": 1, "waterTableM":');
+        if (qos === 1) expect(bad.output).toMatch(/received PUBACK \(Mid: \d+, RC:153\)/);
+        expect(bad.output).toMatch(/Publish \d+ failed: Payload format invalid/);
+        const foreign = await publish(qos, topicOf(otherWell), JSON.stringify({ ts: nextTs(), waterTableM: 20 }));
+        if (qos === 1) expect(foreign.output).toMatch(/received PUBACK \(Mid: \d+, RC:135\)/);
+        expect(foreign.output).toMatch(/Publish \d+ failed: Not authorized/);
+        // A failure code ends a QoS 2 exchange: no PUBREL, no PUBCOMP.
+        if (qos === 2) for (const run of [bad, foreign]) expect(run.output).not.toMatch(/PUBREL|PUBCOMP/);
+      }
+      // Still dead-lettered and counted like any rejection.
+      const after = await rejectedCounts();
+      expect(after['bad-json']).toBe(before['bad-json'] + 2);
+      expect(after.unauthorized).toBe(before.unauthorized + 2);
+      expect(await latest(otherWell.nodeId)).toBeUndefined();
+    });
+
+  it('mqttv311 and mqttv31: the same refused publishes are acknowledged with success (those versions have no reason codes)', async () => {
+    for (const version of ['mqttv311', 'mqttv31'] as const) {
+      const run = await runClient(clients.pub, [
+        ...login(well.nodeId, 'tcp', version),
+        '-q',
+        '1',
+        '-t',
+        topicOf(otherWell),
+        '-m',
+        '{}',
+        '-d',
+      ]);
+      expect(run.code, run.output).toBe(0);
+      expect(run.output).toMatch(/received PUBACK \(Mid: \d+, RC:0\)/);
+    }
+  });
 
   for (const version of VERSIONS)
     it(`${version}: mosquitto_sub receives what the gateway publishes for its node, over TLS`, async () => {
