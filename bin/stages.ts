@@ -107,6 +107,7 @@ export async function startIngest(ctx: StageContext): Promise<Stage & { port: nu
       queueMax: config.MQTT_SESSION_QUEUE_MAX,
       queueMaxBytes: config.MQTT_SESSION_QUEUE_MAX_BYTES,
     },
+    userProperties: { maxCount: config.MQTT_MAX_USER_PROPERTIES, maxBytes: config.MQTT_MAX_USER_PROPERTY_BYTES },
   });
   return {
     port: broker.port,

@@ -126,6 +126,9 @@ export const configSchema = z.object({
   /** Messages (and bytes of topic + payload) queued for one persistent session at most, while it is away or has not acknowledged them; beyond, the oldest are dropped. */
   MQTT_SESSION_QUEUE_MAX: whole(1, 1_000_000).default(1_000),
   MQTT_SESSION_QUEUE_MAX_BYTES: whole(1024, 1_073_741_824).default(1_048_576),
+  /** MQTT 5 user properties of one publish kept as headers of its log records at most, and their bytes (names + values); the rest are left out and counted. */
+  MQTT_MAX_USER_PROPERTIES: whole(0, 1_000).default(16),
+  MQTT_MAX_USER_PROPERTY_BYTES: whole(0, 65_536).default(1_024),
   API_TOKENS: apiTokens.optional(),
   /** HTTP requests per client IP and minute (probes and /metrics not counted); beyond, 429. */
   API_RATE_LIMIT_PER_MIN: whole(1, 1_000_000).default(6_000),

@@ -49,6 +49,12 @@ export interface BridgeResult {
 
 type Rejection = { reason: RejectReason; detail: string; nodeId?: string; payload?: Buffer };
 
+/** Who sent a publish: its MQTT client id, and the record headers from its MQTT 5 user properties (./user-properties.ts). */
+export interface Sender {
+  clientId?: string;
+  headers?: Record<string, string>;
+}
+
 /** What the publisher may speak for (MQTT auth): a gateway's batch entries for nodes not behind it are rejected as `unauthorized`. */
 export interface PublishScope {
   refuseEntry?: (nodeId: string) => string | undefined;
@@ -120,7 +126,8 @@ export class TelemetryBridge {
     this.#now = this.#o.now;
   }
 
-  async handle(topic: string, payload: Buffer, clientId?: string, scope?: PublishScope): Promise<BridgeResult> {
+  async handle(topic: string, payload: Buffer, from: Sender = {}, scope?: PublishScope): Promise<BridgeResult> {
+    const { clientId, headers } = from;
     const receivedAt = this.#now();
     const accepted: OutgoingMessage[] = [];
     const rejected: Rejection[] = [];
@@ -132,7 +139,7 @@ export class TelemetryBridge {
       if (verdict.ok) {
         // The reading's own time (`reading.ts`) and its arrival (`receivedAt`) are in the record; the
         // log stamps its append time, not the device's clock (see OutgoingMessage).
-        accepted.push({ key: verdict.record.nodeId, value: Buffer.from(JSON.stringify(verdict.record)) });
+        accepted.push({ key: verdict.record.nodeId, value: Buffer.from(JSON.stringify(verdict.record)), ...(headers ? { headers } : {}) });
         acceptedKinds.set(verdict.record.kind, (acceptedKinds.get(verdict.record.kind) ?? 0) + 1);
         acceptedReadings++;
       } else {
@@ -166,7 +173,7 @@ export class TelemetryBridge {
     } else if (target.type === 'status') {
       const status = this.#status(target, payload, receivedAt);
       if ('reason' in status) rejected.push({ ...status, payload });
-      else accepted.push({ key: status.nodeId, value: Buffer.from(JSON.stringify(status)) });
+      else accepted.push({ key: status.nodeId, value: Buffer.from(JSON.stringify(status)), ...(headers ? { headers } : {}) });
     } else {
       const body = parseJson(payload);
       if (!body.ok) rejected.push({ reason: 'bad-json', detail: body.detail, nodeId: target.nodeId, payload });
@@ -188,7 +195,7 @@ export class TelemetryBridge {
     const { metrics } = this.#o;
     const writes: Promise<void>[] = [];
     if (accepted.length > 0) writes.push(this.#raw.append(accepted));
-    if (rejected.length > 0) writes.push(this.#dlq.append(rejected.map((r) => this.#deadLetter(r, topic, clientId, receivedAt))));
+    if (rejected.length > 0) writes.push(this.#dlq.append(rejected.map((r) => this.#deadLetter(r, topic, from, receivedAt))));
     await Promise.all(writes);
     for (const [kind, n] of acceptedKinds) metrics.accepted.inc({ kind }, n);
     for (const r of rejected) {
@@ -200,11 +207,11 @@ export class TelemetryBridge {
   }
 
   /** A publish the sender may not make (MQTT auth): dead-lettered and counted as `unauthorized`, never appended to telemetry.raw. */
-  async refuse(topic: string, payload: Buffer, clientId: string | undefined, detail: string, nodeId?: string): Promise<void> {
+  async refuse(topic: string, payload: Buffer, from: Sender, detail: string, nodeId?: string): Promise<void> {
     const receivedAt = this.#now();
-    await this.#dlq.append([this.#deadLetter({ reason: 'unauthorized', detail, nodeId, payload }, topic, clientId, receivedAt)]);
+    await this.#dlq.append([this.#deadLetter({ reason: 'unauthorized', detail, nodeId, payload }, topic, from, receivedAt)]);
     this.#o.metrics.rejected.inc({ reason: 'unauthorized' });
-    this.#o.logger.debug({ reason: 'unauthorized', detail, topic, clientId }, 'telemetry rejected');
+    this.#o.logger.debug({ reason: 'unauthorized', detail, topic, clientId: from.clientId }, 'telemetry rejected');
   }
 
   /**
@@ -302,7 +309,7 @@ export class TelemetryBridge {
     return { type: 'status', nodeId: node.nodeId, kind: node.kind, district: node.district, status: text, receivedAt };
   }
 
-  #deadLetter(r: Rejection, topic: string, clientId: string | undefined, receivedAt: number): OutgoingMessage {
+  #deadLetter(r: Rejection, topic: string, { clientId, headers }: Sender, receivedAt: number): OutgoingMessage {
     const record = rejectedRecord(
       {
         reason: r.reason,
@@ -315,7 +322,7 @@ export class TelemetryBridge {
       r.payload ?? Buffer.alloc(0),
       this.#o.dlqPayloadBytes,
     );
-    return { key: r.nodeId ?? null, value: Buffer.from(JSON.stringify(record)) };
+    return { key: r.nodeId ?? null, value: Buffer.from(JSON.stringify(record)), ...(headers ? { headers } : {}) };
   }
 }
 

@@ -16,7 +16,8 @@ import { guardSubscribeFilters } from './auth/subscribe-guard.js';
 import { subscribeAllowed } from './auth/subscribe-policy.js';
 import { DEFAULT_SESSION_LIMITS, SubscriptionLedger, type SessionLimits } from './session-limits.js';
 import { SessionStore } from './session-store.js';
-import type { BridgeResult, PublishScope, TelemetryBridge } from './bridge.js';
+import type { BridgeResult, PublishScope, Sender, TelemetryBridge } from './bridge.js';
+import { userPropertyHeaders, type UserPropertyLimits } from './user-properties.js';
 import { noteConnect, refusePublish, type IngestRejectReason } from './reason-codes.js';
 
 export interface BrokerOptions {
@@ -43,6 +44,8 @@ export interface BrokerOptions {
   login?: { queueMax: number; usernameFailures: number; prefixFailures: number; backoffMaxMs: number };
   /** Filters per SUBSCRIBE and per client, and the queue of a persistent session (count, bytes). */
   sessions?: SessionLimits;
+  /** MQTT 5 user properties of one publish kept as record headers at most (count, bytes of names and values; defaults 16, 1024). */
+  userProperties?: UserPropertyLimits;
 }
 
 /** The broker's defaults (the stages set most of them from config). */
@@ -53,6 +56,7 @@ export const BROKER_DEFAULTS = {
   maxConnectBytes: 4_096,
   login: { queueMax: 128, usernameFailures: 5, prefixFailures: 50, backoffMaxMs: 60_000 },
   sessions: DEFAULT_SESSION_LIMITS,
+  userProperties: { maxCount: 16, maxBytes: 1024 },
 };
 
 export interface RunningBroker {
@@ -76,7 +80,10 @@ export interface RunningBroker {
  */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const { bridge, logger, metrics, maxInflight, auth } = options;
-  const { maxPacketBytes, connectRate, keepaliveMaxS, maxConnectBytes, login, sessions } = withDefaults(BROKER_DEFAULTS, options);
+  const { maxPacketBytes, connectRate, keepaliveMaxS, maxConnectBytes, login, sessions, userProperties } = withDefaults(
+    BROKER_DEFAULTS,
+    options,
+  );
   const rejectedPayloads = new WeakSet<Buffer>();
   const refusals = refusalCounter(metrics);
   const mayPublish = auth ? publishPolicy(auth.registry) : undefined;
@@ -98,6 +105,13 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       metrics.limitHits.inc({ limit: cause === 'count' ? 'MQTT_SESSION_QUEUE_MAX' : 'MQTT_SESSION_QUEUE_MAX_BYTES' }, n),
   });
   const mayReceive = auth ? forwardPolicy(auth.store) : undefined;
+  /** An MQTT 5 publish's user properties as record headers, bounded (cuts counted under the setting's name). */
+  const headersOf = (packet: PublishPacket): { headers?: Record<string, string> } => {
+    const { headers, cut } = userPropertyHeaders(packet.properties?.userProperties, userProperties);
+    if (cut.count > 0) metrics.limitHits.inc({ limit: 'MQTT_MAX_USER_PROPERTIES' }, cut.count);
+    if (cut.bytes > 0) metrics.limitHits.inc({ limit: 'MQTT_MAX_USER_PROPERTY_BYTES' }, cut.bytes);
+    return headers ? { headers } : {};
+  };
   const checkConnect = preConnect({ keepaliveMaxS, refused: (cause) => refusals.inc({ cause }) });
   const aedes = new Aedes({
     preConnect(client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) {
@@ -160,11 +174,12 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         return callback(null);
       }
       metrics.ingestInflight.set(++inflight);
+      const from: Sender = { ...(client ? { clientId: client.id } : {}), ...headersOf(packet) };
       const handled: Promise<BridgeResult> = refusal
         ? bridge
-            .refuse(packet.topic, payload, client?.id, refusal.detail, refusal.nodeId)
+            .refuse(packet.topic, payload, from, refusal.detail, refusal.nodeId)
             .then(() => ({ accepted: 0, rejected: 1, reason: 'unauthorized' }))
-        : bridge.handle(packet.topic, payload, client?.id, scope);
+        : bridge.handle(packet.topic, payload, from, scope);
       handled.then(
         (result) => {
           settle();
