@@ -1,5 +1,5 @@
 /**
- * MQTT 3.1.1 rules the embedded broker must keep, with packets written by hand (a client library
+ * MQTT 3.1.1 (and 5) rules the embedded broker must keep, with packets written by hand (a client library
  * would not send the wrong ones): a persistent session without a client id is refused, and an empty
  * retained publish clears the retained message instead of being taken for a (bad) reading.
  */
@@ -40,7 +40,7 @@ class Raw {
   next(type: number, what: string): Promise<Packet> {
     return waitFor(() => this.packets.find((p) => p.type === type), 10_000, what);
   }
-  /** CONNECT and the CONNACK's return code. */
+  /** CONNECT and the CONNACK's return code (MQTT 5: its reason code). */
   async connect(o: Parameters<typeof connectPacket>[0]): Promise<number> {
     this.send(connectPacket(o));
     return (await this.next(CONNACK, 'CONNACK')).body[1]!;
@@ -50,7 +50,7 @@ class Raw {
   }
 }
 
-describe('MQTT 3.1.1 protocol rules on the embedded broker', () => {
+describe('MQTT 3.1.1 and 5 protocol rules on the embedded broker', () => {
   const registry = generateCity(defaultKinds());
   const well = registry.ofKind('groundwater')[0]!;
   const topic = `city/${well.district}/groundwater/${well.nodeId}/telemetry`;
@@ -76,6 +76,26 @@ describe('MQTT 3.1.1 protocol rules on the embedded broker', () => {
     const clean = await Raw.open(pipeline.mqttPort);
     expect(await clean.connect({ clientId: '', clean: true })).toBe(0);
     clean.close();
+  });
+
+  it('MQTT 5: refuses a persistent session (Session Expiry Interval > 0) without a client id (CONNACK 0x85); without one the broker assigns an id', async () => {
+    const before = metricValue(await metrics(), 'citybrain_mqtt_refused_total', { cause: 'client-id' });
+    // Clean Start or not: a session that outlives the connection needs an id to be found again.
+    for (const clean of [false, true]) {
+      const persistent = await Raw.open(pipeline.mqttPort);
+      expect(await persistent.connect({ clientId: '', clean, version: 5, sessionExpiry: 300 })).toBe(0x85);
+      await waitFor(() => persistent.closed, 10_000, 'the refused connection closed');
+    }
+    expect(metricValue(await metrics(), 'citybrain_mqtt_refused_total', { cause: 'client-id' })).toBe(before + 2);
+
+    const ephemeral = await Raw.open(pipeline.mqttPort);
+    expect(await ephemeral.connect({ clientId: '', clean: true, version: 5 })).toBe(0);
+    // The CONNACK's Assigned Client Identifier (property 0x12) names the id the broker gave it.
+    const { body } = ephemeral.packets.find((p) => p.type === CONNACK)!;
+    const at = body.indexOf(0x12, 3);
+    expect(at).toBeGreaterThan(2);
+    expect(body.subarray(at + 3, at + 3 + body.readUInt16BE(at + 1)).toString()).toMatch(/^\S+$/);
+    ephemeral.close();
   });
 
   it('an empty retained publish clears the retained reading; it is no reading and no dead letter', async () => {

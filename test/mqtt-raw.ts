@@ -1,8 +1,9 @@
 import { connect, type Socket } from 'node:net';
 
 /**
- * MQTT 3.1.1 by hand, for tests that need what a client library will not do: thousands of light
- * devices at once, and packets that are broken on purpose (fuzzing). Only what those tests use.
+ * MQTT 3.1.1 (and the little of MQTT 5 the tests need) by hand, for tests that need what a client
+ * library will not do: thousands of light devices at once, packets that are broken on purpose
+ * (fuzzing), and exact bursts (several publishes in one write). Only what those tests use.
  */
 
 export function encodeLength(n: number): Buffer {
@@ -29,20 +30,39 @@ const u16 = (n: number) => {
 };
 const frame = (first: number, body: Buffer) => Buffer.concat([Buffer.from([first]), encodeLength(body.length), body]);
 
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
+/** MQTT 5 properties: their length, then the properties. */
+const properties = (...props: Buffer[]) => {
+  const body = Buffer.concat(props);
+  return Buffer.concat([encodeLength(body.length), body]);
+};
+
 export function connectPacket(o: {
   clientId: string;
   keepalive?: number;
+  /** CleanSession (3.1.1) / Clean Start (5). */
   clean?: boolean;
   username?: string;
   password?: string;
   will?: { topic: string; payload: string };
+  /** Protocol level: 4 (3.1.1, the default) or 5. */
+  version?: 4 | 5;
+  /** MQTT 5 Session Expiry Interval (s). */
+  sessionExpiry?: number;
 }): Buffer {
+  const v5 = o.version === 5;
   let flags = o.clean === false ? 0 : 0x02;
   if (o.will) flags |= 0x04;
   if (o.username !== undefined) flags |= 0x80;
   if (o.password !== undefined) flags |= 0x40;
-  const parts = [str('MQTT'), Buffer.from([4, flags]), u16(o.keepalive ?? 60), str(o.clientId)];
-  if (o.will) parts.push(str(o.will.topic), str(o.will.payload));
+  const parts = [str('MQTT'), Buffer.from([v5 ? 5 : 4, flags]), u16(o.keepalive ?? 60)];
+  if (v5) parts.push(properties(...(o.sessionExpiry !== undefined ? [Buffer.from([0x11]), u32(o.sessionExpiry)] : [])));
+  parts.push(str(o.clientId));
+  if (o.will) parts.push(...(v5 ? [properties()] : []), str(o.will.topic), str(o.will.payload));
   if (o.username !== undefined) parts.push(str(o.username));
   if (o.password !== undefined) parts.push(str(o.password));
   return frame(0x10, Buffer.concat(parts));
@@ -55,11 +75,19 @@ export function publishPacket(o: {
   id?: number;
   dup?: boolean;
   retain?: boolean;
+  /** MQTT 5: a (here empty) properties section after the packet id. */
+  version?: 4 | 5;
 }): Buffer {
   const qos = o.qos ?? 0;
   const first = 0x30 | (o.dup ? 0x08 : 0) | (qos << 1) | (o.retain ? 1 : 0);
   const payload = Buffer.isBuffer(o.payload) ? o.payload : Buffer.from(o.payload, 'utf8');
-  return frame(first, Buffer.concat([str(o.topic), qos > 0 ? u16(o.id ?? 1) : Buffer.alloc(0), payload]));
+  const id = qos > 0 ? u16(o.id ?? 1) : Buffer.alloc(0);
+  return frame(first, Buffer.concat([str(o.topic), id, o.version === 5 ? properties() : Buffer.alloc(0), payload]));
+}
+
+/** PUBREL for a QoS 2 publish (3.1.1, and MQTT 5 with reason code 0 left out). */
+export function pubrelPacket(id: number): Buffer {
+  return frame(0x62, u16(id));
 }
 
 export function subscribePacket(id: number, filter: string, qos: 0 | 1 = 0): Buffer {
