@@ -108,6 +108,7 @@ export async function startIngest(ctx: StageContext): Promise<Stage & { port: nu
       queueMaxBytes: config.MQTT_SESSION_QUEUE_MAX_BYTES,
     },
     userProperties: { maxCount: config.MQTT_MAX_USER_PROPERTIES, maxBytes: config.MQTT_MAX_USER_PROPERTY_BYTES },
+    receiveMaximum: config.MQTT_RECEIVE_MAXIMUM,
   });
   return {
     port: broker.port,

@@ -129,6 +129,8 @@ export const configSchema = z.object({
   /** MQTT 5 user properties of one publish kept as headers of its log records at most, and their bytes (names + values); the rest are left out and counted. */
   MQTT_MAX_USER_PROPERTIES: whole(0, 1_000).default(16),
   MQTT_MAX_USER_PROPERTY_BYTES: whole(0, 65_536).default(1_024),
+  /** MQTT 5 Receive Maximum: QoS 1/2 publishes one client may have unanswered (announced in the CONNACK); one more disconnects it (0x93). */
+  MQTT_RECEIVE_MAXIMUM: whole(1, 65_535).default(32),
   API_TOKENS: apiTokens.optional(),
   /** HTTP requests per client IP and minute (probes and /metrics not counted); beyond, 429. */
   API_RATE_LIMIT_PER_MIN: whole(1, 1_000_000).default(6_000),

@@ -7,7 +7,7 @@ import { authenticate, preConnect } from './auth/authenticate.js';
 import { ConnectLimiter } from './auth/connect-limit.js';
 import type { CredentialStore } from './auth/credentials.js';
 import { LoginGate } from './auth/login-gate.js';
-import { guardPacketSize } from './auth/packet-guard.js';
+import { guardPacketSize, wireSize } from './auth/packet-guard.js';
 import { principalOf } from './auth/principals.js';
 import { publishPolicy } from './auth/publish-policy.js';
 import { refusalCounter } from './auth/refusals.js';
@@ -19,6 +19,7 @@ import { SessionStore } from './session-store.js';
 import type { BridgeResult, PublishScope, Sender, TelemetryBridge } from './bridge.js';
 import { userPropertyHeaders, type UserPropertyLimits } from './user-properties.js';
 import { noteConnect, refusePublish, type IngestRejectReason } from './reason-codes.js';
+import { ReceiveWindow } from './receive-window.js';
 
 export interface BrokerOptions {
   host: string;
@@ -46,6 +47,8 @@ export interface BrokerOptions {
   sessions?: SessionLimits;
   /** MQTT 5 user properties of one publish kept as record headers at most (count, bytes of names and values; defaults 16, 1024). */
   userProperties?: UserPropertyLimits;
+  /** MQTT 5 Receive Maximum: QoS 1/2 publishes one client may have unanswered, announced in the CONNACK and enforced (default 32). */
+  receiveMaximum?: number;
 }
 
 /** The broker's defaults (the stages set most of them from config). */
@@ -57,6 +60,7 @@ export const BROKER_DEFAULTS = {
   login: { queueMax: 128, usernameFailures: 5, prefixFailures: 50, backoffMaxMs: 60_000 },
   sessions: DEFAULT_SESSION_LIMITS,
   userProperties: { maxCount: 16, maxBytes: 1024 },
+  receiveMaximum: 32,
 };
 
 export interface RunningBroker {
@@ -80,7 +84,7 @@ export interface RunningBroker {
  */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const { bridge, logger, metrics, maxInflight, auth } = options;
-  const { maxPacketBytes, connectRate, keepaliveMaxS, maxConnectBytes, login, sessions, userProperties } = withDefaults(
+  const { maxPacketBytes, connectRate, keepaliveMaxS, maxConnectBytes, login, sessions, userProperties, receiveMaximum } = withDefaults(
     BROKER_DEFAULTS,
     options,
   );
@@ -103,8 +107,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     limits: { maxMessages: sessions.queueMax, maxBytes: sessions.queueMaxBytes },
     dropped: (cause, n) =>
       metrics.limitHits.inc({ limit: cause === 'count' ? 'MQTT_SESSION_QUEUE_MAX' : 'MQTT_SESSION_QUEUE_MAX_BYTES' }, n),
+    released: (client, messageId) => receiveWindow.released(client, messageId),
   });
   const mayReceive = auth ? forwardPolicy(auth.store) : undefined;
+  const receiveWindow = new ReceiveWindow(receiveMaximum);
   /** An MQTT 5 publish's user properties as record headers, bounded (cuts counted under the setting's name). */
   const headersOf = (packet: PublishPacket): { headers?: Record<string, string> } => {
     const { headers, cut } = userPropertyHeaders(packet.properties?.userProperties, userProperties);
@@ -114,6 +120,10 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   };
   const checkConnect = preConnect({ keepaliveMaxS, refused: (cause) => refusals.inc({ cause }) });
   const aedes = new Aedes({
+    // MQTT 5: announced in the CONNACK. The Receive Maximum is enforced by ReceiveWindow (aedes does
+    // not); the packet size by guardPacketSize first (and aedes, for the same bound).
+    receiveMaximum,
+    maximumPacketSize: wireSize(maxPacketBytes),
     preConnect(client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) {
       noteConnect(client, packet);
       checkConnect(client, packet, callback);
@@ -143,7 +153,19 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       }
       callback(null, subscription);
     },
-    authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void) {
+    authorizePublish(client: Client | null, packet: PublishPacket, answer: (error?: Error | null) => void) {
+      // MQTT 5 Receive Maximum (a will, published as its client closes, is no publish in flight).
+      const windowed = client?.version === 5 && !client.closed && packet.qos > 0 ? client : undefined;
+      if (windowed && !receiveWindow.open(windowed, packet)) {
+        metrics.limitHits.inc({ limit: 'MQTT_RECEIVE_MAXIMUM' });
+        const error = new Error(`more than Receive Maximum (${receiveWindow.max}) publishes unanswered`);
+        return unacknowledged(windowed, RECEIVE_MAXIMUM_EXCEEDED, error, answer);
+      }
+      /** Answers the publish; its slot in the window closes, unless it is QoS 2 and now waits for its PUBREL. */
+      const callback = (error?: Error | null, refused = false) => {
+        if (windowed && (packet.qos === 1 || error || refused)) receiveWindow.answered(windowed, packet);
+        answer(error);
+      };
       if (packet.topic.startsWith('$SYS/')) return callback(new Error('$SYS/ topics are reserved'));
       if (inflight >= maxInflight) {
         metrics.ingestRefused.inc({ cause: 'buffer-full' });
@@ -183,17 +205,17 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       handled.then(
         (result) => {
           settle();
-          if (result.rejected > 0 && result.accepted === 0) {
-            // MQTT 5 says why (the device learns its readings are refused); 3.1/3.1.1 cannot, so
-            // there it is acknowledged with success. Either way it is neither forwarded nor retained.
-            // A will (published as its client closes) has no acknowledgement either.
-            if (client?.version === 5 && !client.closed) refusePublish(client, packet, result.reason as IngestRejectReason);
-            else {
-              packet.retain = false;
-              rejectedPayloads.add(packet.payload as Buffer);
-            }
+          // MQTT 5 says why (the device learns its readings are refused); 3.1/3.1.1 cannot, so
+          // there it is acknowledged with success. Either way it is neither forwarded nor retained.
+          // A will (published as its client closes) has no acknowledgement either.
+          const refused = result.rejected > 0 && result.accepted === 0;
+          const withCode = refused && client?.version === 5 && !client.closed;
+          if (withCode) refusePublish(client, packet, result.reason as IngestRejectReason);
+          else if (refused) {
+            packet.retain = false;
+            rejectedPayloads.add(packet.payload as Buffer);
           }
-          callback(null);
+          callback(null, withCode);
         },
         (error: unknown) => {
           settle();
@@ -311,6 +333,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 /** DISCONNECT reason codes (MQTT 5) of the connections the broker closes. */
 const NOT_AUTHORIZED = 0x87;
 const SERVER_BUSY = 0x89;
+const RECEIVE_MAXIMUM_EXCEEDED = 0x93;
 
 /**
  * A publish the device must send again (the log is slow, away or failed the append) is never

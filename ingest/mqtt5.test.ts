@@ -10,7 +10,8 @@ import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
 import { generateCity } from '../core/index.js';
 import { defaultKinds } from '../core/kinds/modules.js';
 import { testNow } from '../test/clock.js';
-import { testConfig, waitFor } from '../test/helpers.js';
+import { metricValue, testConfig, waitFor } from '../test/helpers.js';
+import { publishPacket, pubrelPacket, RawConnection } from '../test/mqtt-raw.js';
 import { REJECTION_CODES, type IngestRejectReason } from './reason-codes.js';
 
 describe('MQTT 5 on the embedded broker (mqtt.js)', () => {
@@ -20,6 +21,7 @@ describe('MQTT 5 on the embedded broker (mqtt.js)', () => {
   const wellTopic = `city/${well.district}/groundwater/${well.nodeId}/telemetry`;
   const reading = (extra: object = {}) => JSON.stringify({ ts: testNow(), waterTableM: 28.5, ...extra });
   let pipeline: RunningPipeline;
+  const metrics = async () => (await fetch(`http://127.0.0.1:${pipeline.httpPort}/metrics`)).text();
   const clients: MqttClient[] = [];
   /** An MQTT 5 client, connected, with the CONNACK it got. */
   const connected = (options: IClientOptions = {}) =>
@@ -45,7 +47,14 @@ describe('MQTT 5 on the embedded broker (mqtt.js)', () => {
 
   beforeAll(async () => {
     pipeline = await startPipeline({
-      config: testConfig({ EVAL_INTERVAL_MS: '200', MAX_PAYLOAD_BYTES: '1024', MQTT_KEEPALIVE_MAX_S: '30' }),
+      config: testConfig({
+        EVAL_INTERVAL_MS: '200',
+        MAX_PAYLOAD_BYTES: '1024',
+        MQTT_KEEPALIVE_MAX_S: '30',
+        MQTT_RECEIVE_MAXIMUM: '4',
+        MQTT_MAX_PACKET_BYTES: '4096',
+        MAX_BATCH_BYTES: '2048',
+      }),
       registry,
       logger: pino({ level: 'silent' }),
       clock: testNow,
@@ -134,5 +143,76 @@ describe('MQTT 5 on the embedded broker (mqtt.js)', () => {
     const inRange = await connected({ clientId: 'v5-keepalive-20', keepalive: 20 });
     expect(inRange.connack.properties?.serverKeepAlive).toBeUndefined();
     expect(inRange.c.keepalive).toBe(20);
+  });
+
+  describe('Receive Maximum', () => {
+    const PUBACK = 4;
+    const PUBREC = 5;
+    const PUBCOMP = 7;
+    const DISCONNECT = 14;
+    /** Several v5 publishes in one write: the broker reads them together, before it answers any. */
+    const burst = (qos: 1 | 2, ids: number[]) =>
+      Buffer.concat(ids.map((id) => publishPacket({ topic: wellTopic, payload: reading({ tempC: id }), qos, id, version: 5 })));
+    const device = async (clientId: string) => {
+      const raw = await RawConnection.open(pipeline.mqttPort);
+      expect(await raw.connect({ clientId, version: 5 })).toBe(0);
+      return raw;
+    };
+    const hits = async () => metricValue(await metrics(), 'citybrain_limit_hits_total', { limit: 'MQTT_RECEIVE_MAXIMUM' });
+
+    it('announces Receive Maximum and Maximum Packet Size in the CONNACK', async () => {
+      const { connack } = await connected({ clientId: 'v5-limits' });
+      expect(connack.properties?.receiveMaximum).toBe(4);
+      // MQTT_MAX_PACKET_BYTES counts the remaining length; the whole packet adds its 3-byte fixed header.
+      expect(connack.properties?.maximumPacketSize).toBe(4096 + 3);
+    });
+
+    it('answers as many QoS 1 publishes at once as announced; one more disconnects the client with 0x93', async () => {
+      const before = await hits();
+      const ok = await device('v5-window-ok');
+      ok.send(burst(1, [1, 2, 3, 4]));
+      await waitFor(() => ok.all(PUBACK).length === 4, 10_000, '4 PUBACKs');
+      ok.send(burst(1, [5, 6, 7, 8])); // answered: the window is free again
+      await waitFor(() => ok.all(PUBACK).length === 8, 10_000, '8 PUBACKs');
+      expect(ok.closed).toBe(false);
+      ok.close();
+
+      const over = await device('v5-window-over');
+      over.send(burst(1, [1, 2, 3, 4, 5]));
+      const disconnect = await over.next(DISCONNECT, 'DISCONNECT');
+      expect(disconnect.body[0]).toBe(0x93);
+      await waitFor(() => over.closed, 10_000, 'the connection closed');
+      expect(await hits()).toBe(before + 1);
+    });
+
+    it('a QoS 2 publish holds its slot until its PUBREL', async () => {
+      const held = await device('v5-window-qos2');
+      held.send(burst(2, [1, 2, 3, 4]));
+      await waitFor(() => held.all(PUBREC).length === 4, 10_000, '4 PUBRECs');
+      // No PUBREL yet: all four slots are taken.
+      held.send(burst(1, [5]));
+      expect((await held.next(DISCONNECT, 'DISCONNECT')).body[0]).toBe(0x93);
+
+      const released = await device('v5-window-qos2-released');
+      released.send(burst(2, [1, 2, 3, 4]));
+      await waitFor(() => released.all(PUBREC).length === 4, 10_000, '4 PUBRECs');
+      released.send(Buffer.concat([1, 2, 3, 4].map(pubrelPacket)));
+      await waitFor(() => released.all(PUBCOMP).length === 4, 10_000, '4 PUBCOMPs');
+      released.send(burst(1, [5, 6, 7, 8]));
+      await waitFor(() => released.all(PUBACK).length === 4, 10_000, '4 PUBACKs after the PUBRELs');
+      expect(released.closed).toBe(false);
+      released.close();
+    });
+
+    it('a refused publish frees its slot at once: QoS 1 with its PUBACK, QoS 2 with its failure PUBREC', async () => {
+      const c = await device('v5-window-refused');
+      const bad = (qos: 1 | 2, id: number) => publishPacket({ topic: wellTopic, payload: '{', qos, id, version: 5 });
+      c.send(Buffer.concat([bad(2, 1), bad(2, 2), bad(1, 3), bad(1, 4)]));
+      await waitFor(() => c.all(PUBREC).length === 2 && c.all(PUBACK).length === 2, 10_000, 'the refusals');
+      c.send(burst(1, [5, 6, 7, 8]));
+      await waitFor(() => c.all(PUBACK).length === 6, 10_000, '4 more PUBACKs');
+      expect(c.closed).toBe(false);
+      c.close();
+    });
   });
 });

@@ -3,7 +3,6 @@
  * would not send the wrong ones): a persistent session without a client id is refused, and an empty
  * retained publish clears the retained message instead of being taken for a (bad) reading.
  */
-import { connect, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPipeline, type RunningPipeline } from '../bin/pipeline.js';
@@ -11,44 +10,12 @@ import { generateCity } from '../core/index.js';
 import { defaultKinds } from '../core/kinds/modules.js';
 import { testNow } from '../test/clock.js';
 import { metricValue, testConfig, waitFor } from '../test/helpers.js';
-import { connectPacket, PacketReader, publishPacket, subscribePacket, type Packet } from '../test/mqtt-raw.js';
+import { publishPacket, RawConnection as Raw, subscribePacket } from '../test/mqtt-raw.js';
 
 const CONNACK = 2;
 const PUBLISH = 3;
 const PUBACK = 4;
 const SUBACK = 9;
-
-/** One raw connection: everything the broker sends, in order. */
-class Raw {
-  readonly packets: Packet[] = [];
-  closed = false;
-  private constructor(readonly socket: Socket) {
-    const reader = new PacketReader();
-    socket.on('data', (chunk: Buffer) => this.packets.push(...reader.push(chunk)));
-    socket.on('close', () => (this.closed = true));
-    socket.on('error', () => undefined);
-  }
-  static open(port: number): Promise<Raw> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ port, host: '127.0.0.1' }, () => resolve(new Raw(socket)));
-      socket.once('error', reject);
-    });
-  }
-  send(packet: Buffer): void {
-    this.socket.write(packet);
-  }
-  next(type: number, what: string): Promise<Packet> {
-    return waitFor(() => this.packets.find((p) => p.type === type), 10_000, what);
-  }
-  /** CONNECT and the CONNACK's return code (MQTT 5: its reason code). */
-  async connect(o: Parameters<typeof connectPacket>[0]): Promise<number> {
-    this.send(connectPacket(o));
-    return (await this.next(CONNACK, 'CONNACK')).body[1]!;
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 describe('MQTT 3.1.1 and 5 protocol rules on the embedded broker', () => {
   const registry = generateCity(defaultKinds());

@@ -57,12 +57,15 @@ export class SessionStore {
   readonly #ledger: SubscriptionLedger;
   readonly #limits: SessionQueueLimits;
   readonly #dropped: (cause: 'count' | 'bytes', n: number) => void;
+  readonly #released: ((client: Client, messageId: number) => void) | undefined;
   readonly #queues = new Map<string, Queue>();
 
   constructor(options: {
     ledger: SubscriptionLedger;
     limits: SessionQueueLimits;
     dropped: (cause: 'count' | 'bytes', n: number) => void;
+    /** A QoS 2 publish from the client was released (its PUBREL arrived; aedes deletes it from the store). */
+    released?: (client: Client, messageId: number) => void;
     inner?: Persistence;
   }) {
     // A CommonJS module: its default import is module.exports, the factory (its typings say otherwise).
@@ -70,6 +73,7 @@ export class SessionStore {
     this.#ledger = options.ledger;
     this.#limits = options.limits;
     this.#dropped = options.dropped;
+    this.#released = options.released;
   }
 
   // aedes checks that setup is an async function.
@@ -189,7 +193,8 @@ export class SessionStore {
   incomingGetPacket(client: Client, packet: unknown) {
     return this.#inner.incomingGetPacket(client, packet);
   }
-  incomingDelPacket(client: Client, packet: unknown) {
+  incomingDelPacket(client: Client, packet: { messageId?: number }) {
+    if (packet.messageId !== undefined) this.#released?.(client, packet.messageId);
     return this.#inner.incomingDelPacket(client, packet);
   }
   async cleanIncoming(client: Client) {

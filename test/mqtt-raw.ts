@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { waitFor } from './helpers.js';
 
 /**
  * MQTT 3.1.1 (and the little of MQTT 5 the tests need) by hand, for tests that need what a client
@@ -128,6 +129,42 @@ export class PacketReader {
       out.push({ type: first >> 4, flags: first & 0x0f, body: this.#buffer.subarray(i, i + length) });
       this.#buffer = this.#buffer.subarray(i + length);
     }
+  }
+}
+
+/** One raw connection: everything the broker sends, in order. */
+export class RawConnection {
+  readonly packets: Packet[] = [];
+  closed = false;
+  private constructor(readonly socket: Socket) {
+    const reader = new PacketReader();
+    socket.on('data', (chunk: Buffer) => this.packets.push(...reader.push(chunk)));
+    socket.on('close', () => (this.closed = true));
+    socket.on('error', () => undefined);
+  }
+  static open(port: number): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port, host: '127.0.0.1' }, () => resolve(new RawConnection(socket)));
+      socket.once('error', reject);
+    });
+  }
+  send(packet: Buffer): void {
+    this.socket.write(packet);
+  }
+  next(type: number, what: string): Promise<Packet> {
+    return waitFor(() => this.packets.find((p) => p.type === type), 10_000, what);
+  }
+  /** The packets of a type received so far. */
+  all(type: number): Packet[] {
+    return this.packets.filter((p) => p.type === type);
+  }
+  /** CONNECT and the CONNACK's return code (MQTT 5: its reason code). */
+  async connect(o: Parameters<typeof connectPacket>[0]): Promise<number> {
+    this.send(connectPacket(o));
+    return (await this.next(2, 'CONNACK')).body[1]!;
+  }
+  close(): void {
+    this.socket.destroy();
   }
 }
 

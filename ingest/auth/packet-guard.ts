@@ -58,3 +58,13 @@ export function guardPacketSize(
     return chunk;
   }) as Socket['read'];
 }
+
+/**
+ * A whole packet's bytes (fixed header included) for a remaining length: what MQTT 5's Maximum
+ * Packet Size counts. The guard limits the remaining length, so the broker announces this of it.
+ */
+export function wireSize(remaining: number): number {
+  let lengthBytes = 1;
+  while (lengthBytes < 4 && remaining >= 128 ** lengthBytes) lengthBytes++;
+  return 1 + lengthBytes + remaining;
+}
