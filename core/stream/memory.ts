@@ -1,18 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { withDefaults } from '../defaults.js';
+import { Groups, tpKey, type GroupLog, type GroupPartition } from './groups.js';
 import { partitionFor } from './partitioner.js';
-import {
-  CONSUMER_DEFAULTS,
-  type Batch,
-  type Consumer,
-  type ConsumerOptions,
-  type OutgoingMessage,
-  type Producer,
-  type StreamRecord,
-  type StreamTransport,
-  type TopicPartition,
-  type TopicSpec,
-} from './types.js';
+import type { Batch, Consumer, ConsumerOptions, OutgoingMessage, Producer, StreamRecord, StreamTransport, TopicSpec } from './types.js';
 
 export interface MemoryTransportOptions {
   /** Unconsumed records per partition (for the slowest active group) before `send` waits: backpressure, never loss. */
@@ -34,7 +23,7 @@ export const MEMORY_TRANSPORT_DEFAULTS = {
   retryDelayMs: 1000,
 };
 
-class PartitionLog {
+class PartitionLog implements GroupPartition {
   /** Offset of records[0]. */
   base = 0;
   records: StreamRecord[] = [];
@@ -49,9 +38,10 @@ class PartitionLog {
     this.notify();
   }
 
-  read(from: number, max: number): StreamRecord[] {
+  read(from: number, max: number, until: number): { records: StreamRecord[]; next: number } {
     const start = Math.max(from, this.base) - this.base;
-    return this.records.slice(start, start + max);
+    const records = this.records.slice(start, start + Math.min(max, until - this.base - start));
+    return { records, next: this.base + start + records.length };
   }
 
   /** Drops records below `offset`; batched so the array is not shifted on every commit. */
@@ -73,188 +63,6 @@ class PartitionLog {
   }
 }
 
-const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-
-class Group {
-  readonly committed = new Map<string, number>();
-  readonly members: Member[] = [];
-  #rebalancing: Promise<void> = Promise.resolve();
-
-  constructor(
-    readonly id: string,
-    readonly transport: MemoryTransport,
-  ) {}
-
-  /** Shares the subscribed partitions round-robin among members; waits for in-flight batches first. */
-  rebalance(): Promise<void> {
-    this.#rebalancing = this.#rebalancing.then(async () => {
-      await Promise.all(this.members.map((m) => m.pause()));
-      const topics = [...new Set(this.members.flatMap((m) => m.options.topics))].sort();
-      const all: TopicPartition[] = topics.flatMap((topic) =>
-        Array.from({ length: this.transport.topic(topic).length }, (_, partition) => ({ topic, partition })),
-      );
-      const next = new Map<Member, TopicPartition[]>(this.members.map((m) => [m, []]));
-      all.forEach((tp, i) => {
-        const candidates = this.members.filter((m) => m.options.topics.includes(tp.topic));
-        if (candidates.length > 0) next.get(candidates[i % candidates.length]!)!.push(tp);
-      });
-      for (const member of this.members) await member.reassign(next.get(member)!);
-      for (const member of this.members) member.resume();
-    });
-    return this.#rebalancing;
-  }
-
-  position(topic: string, partition: number, fromBeginning: boolean): number {
-    const log = this.transport.topic(topic)[partition]!;
-    const pos = this.committed.get(tpKey(topic, partition)) ?? (fromBeginning ? log.base : log.end);
-    return Math.max(pos, log.base);
-  }
-}
-
-class Member implements Consumer {
-  assigned: TopicPartition[] = [];
-  #stopped = false;
-  #paused = false;
-  #idle: Promise<void> = Promise.resolve();
-  #resume: (() => void) | null = null;
-  #kick: (() => void) | null = null;
-  #loop: Promise<void>;
-  /** rebuildOnAssign: per gained partition, the next offset to replay and the committed offset at assignment. */
-  readonly #replay = new Map<string, { next: number; until: number }>();
-  readonly #fromBeginning: boolean;
-  readonly #maxBatchSize: number;
-
-  constructor(
-    readonly group: Group,
-    readonly options: ConsumerOptions,
-    readonly transport: MemoryTransport,
-    /** The transport's pause before a batch whose handler threw is delivered again. */
-    readonly retryDelayMs: number,
-  ) {
-    this.#loop = Promise.resolve();
-    const { fromBeginning, maxBatchSize } = withDefaults(CONSUMER_DEFAULTS, options);
-    this.#fromBeginning = fromBeginning;
-    this.#maxBatchSize = maxBatchSize;
-  }
-
-  start(): void {
-    this.#loop = this.#run();
-  }
-
-  async #run(): Promise<void> {
-    const maxBatch = this.#maxBatchSize;
-    let rotate = 0;
-    while (!this.#stopped) {
-      if (this.#paused) {
-        await new Promise<void>((resolve) => (this.#resume = resolve));
-        continue;
-      }
-      let delivered = false;
-      let finishCycle!: () => void;
-      this.#idle = new Promise((resolve) => (finishCycle = resolve));
-      const owned = this.assigned;
-      for (let i = 0; i < owned.length && !this.#paused && !this.#stopped; i++) {
-        const { topic, partition } = owned[(i + rotate) % owned.length]!;
-        const log = this.transport.topic(topic)[partition]!;
-        const replay = this.#replayOf(topic, partition, log);
-        const from = replay ? Math.max(replay.next, log.base) : this.group.position(topic, partition, this.#fromBeginning);
-        if (from >= log.end) continue;
-        const records = log.read(from, replay ? Math.min(maxBatch, replay.until - from) : maxBatch);
-        const batch: Batch = replay ? { topic, partition, records, replay: true } : { topic, partition, records };
-        try {
-          await this.options.onBatch(batch);
-        } catch (error) {
-          this.transport.options.onError?.(error, batch, this.group.id);
-          finishCycle();
-          await sleep(this.retryDelayMs);
-          delivered = true; // retry without waiting for new data
-          continue;
-        }
-        delivered = true;
-        const next = from + records.length;
-        if (replay) {
-          replay.next = next; // replayed records are not committed
-          continue;
-        }
-        this.group.committed.set(tpKey(topic, partition), next);
-        this.transport.trim(topic, partition);
-      }
-      rotate++;
-      finishCycle();
-      if (!delivered && !this.#paused && !this.#stopped) await this.#waitForData();
-    }
-  }
-
-  /** The partition's rebuild still to do (rebuildOnAssign), or undefined once it is done or nothing is retained. */
-  #replayOf(topic: string, partition: number, log: PartitionLog): { next: number; until: number } | undefined {
-    const key = tpKey(topic, partition);
-    const replay = this.#replay.get(key);
-    if (replay && Math.max(replay.next, log.base) >= replay.until) this.#replay.delete(key);
-    return this.#replay.get(key);
-  }
-
-  #waitForData(): Promise<void> {
-    const waits = this.assigned.map(({ topic, partition }) => this.transport.topic(topic)[partition]!.changed());
-    const kicked = new Promise<void>((resolve) => (this.#kick = resolve));
-    return Promise.race([...waits, kicked]);
-  }
-
-  /** Stops taking new batches and waits for the one in flight. */
-  async pause(): Promise<void> {
-    this.#paused = true;
-    this.#kick?.();
-    await this.#idle;
-  }
-
-  resume(): void {
-    this.#paused = false;
-    this.#resume?.();
-    this.#resume = null;
-  }
-
-  async reassign(next: TopicPartition[]): Promise<void> {
-    const has = (list: TopicPartition[], tp: TopicPartition) => list.some((x) => x.topic === tp.topic && x.partition === tp.partition);
-    const revoked = this.assigned.filter((tp) => !has(next, tp));
-    const gained = next.filter((tp) => !has(this.assigned, tp));
-    if (revoked.length > 0) await this.options.onRevoked?.(revoked);
-    for (const { topic, partition } of revoked) this.#replay.delete(tpKey(topic, partition));
-    this.assigned = next;
-    if (gained.length > 0) await this.options.onAssigned?.(gained);
-    if (this.options.rebuildOnAssign) {
-      // Rebuild what is still retained below the group's committed position (usually trimmed already),
-      // from where the member's restored state ends (rebuildFrom), if it says.
-      for (const tp of gained) {
-        const until = this.group.committed.get(tpKey(tp.topic, tp.partition));
-        if (until === undefined) continue;
-        const from = Math.max(this.transport.topic(tp.topic)[tp.partition]!.base, (await this.options.rebuildFrom?.(tp)) ?? 0);
-        if (from < until) this.#replay.set(tpKey(tp.topic, tp.partition), { next: from, until });
-      }
-    }
-  }
-
-  async lag(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const { topic, partition } of this.assigned) {
-      const log = this.transport.topic(topic)[partition]!;
-      out[topic] = (out[topic] ?? 0) + (log.end - this.group.position(topic, partition, this.#fromBeginning));
-    }
-    return out;
-  }
-
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    await this.pause();
-    this.#stopped = true;
-    this.resume();
-    await this.#loop;
-    const index = this.group.members.indexOf(this);
-    if (index >= 0) this.group.members.splice(index, 1);
-    await this.reassign([]);
-    if (this.group.members.length > 0) await this.group.rebalance();
-    this.transport.afterMembershipChange();
-  }
-}
-
 /**
  * The in-process log: the embedded default. Partitions, keyed placement, consumer groups with
  * committed positions and at-least-once delivery behave as on Kafka; nothing survives the process.
@@ -262,12 +70,21 @@ class Member implements Consumer {
 export class MemoryTransport implements StreamTransport {
   readonly name = 'memory';
   readonly durable = false;
+  readonly stateIn = 'files' as const;
   readonly #topics = new Map<string, PartitionLog[]>();
-  readonly #groups = new Map<string, Group>();
+  readonly #groups: Groups;
   readonly #o: typeof MEMORY_TRANSPORT_DEFAULTS;
 
   constructor(readonly options: MemoryTransportOptions = {}) {
     this.#o = withDefaults(MEMORY_TRANSPORT_DEFAULTS, options);
+    const log: GroupLog = {
+      partitions: (topic) => this.topic(topic),
+      committed: (_group, topic, partition) => this.trim(topic, partition),
+      afterMembershipChange: () => this.afterMembershipChange(),
+      retryDelayMs: this.#o.retryDelayMs,
+      onError: (error, batch, groupId) => options.onError?.(error, batch, groupId),
+    };
+    this.#groups = new Groups(log);
   }
 
   topic(name: string): PartitionLog[] {
@@ -321,7 +138,7 @@ export class MemoryTransport implements StreamTransport {
     const { maxLag } = this.#o;
     const log = this.topic(topic)[partition]!;
     let slowest = log.end;
-    for (const group of this.#groups.values()) {
+    for (const group of this.#groups.all()) {
       if (!group.members.some((m) => m.options.topics.includes(topic))) continue;
       slowest = Math.min(slowest, group.position(topic, partition, true));
     }
@@ -337,7 +154,7 @@ export class MemoryTransport implements StreamTransport {
     const log = this.topic(topic)[partition]!;
     const key = tpKey(topic, partition);
     let lowest = Infinity;
-    for (const group of this.#groups.values()) {
+    for (const group of this.#groups.all()) {
       const reads = group.committed.has(key) || group.members.some((m) => m.options.topics.includes(topic));
       if (reads) lowest = Math.min(lowest, group.committed.get(key) ?? log.base);
     }
@@ -350,18 +167,11 @@ export class MemoryTransport implements StreamTransport {
     for (const partitions of this.#topics.values()) for (const log of partitions) log.notify();
   }
 
-  async consume(options: ConsumerOptions): Promise<Consumer> {
-    for (const topic of options.topics) this.topic(topic);
-    let group = this.#groups.get(options.groupId);
-    if (!group) this.#groups.set(options.groupId, (group = new Group(options.groupId, this)));
-    const member = new Member(group, options, this, this.#o.retryDelayMs);
-    group.members.push(member);
-    member.start();
-    await group.rebalance();
-    return member;
+  consume(options: ConsumerOptions): Promise<Consumer> {
+    return this.#groups.join(options);
   }
 
-  async close(): Promise<void> {
-    for (const group of this.#groups.values()) for (const member of [...group.members]) await member.stop();
+  close(): Promise<void> {
+    return this.#groups.stopAll();
   }
 }

@@ -1,13 +1,13 @@
 /**
- * The stream contract every stage talks to. Two transports implement it: the in-process log (the
- * embedded default) and Apache Kafka. It says nothing about the client library behind it, so a
+ * The stream contract every stage talks to. Three transports implement it: the file log (the
+ * embedded default, `file/`), the in-process log (`memory.ts`) and Apache Kafka (`kafka/`). It says nothing about the client library behind it, so a
  * transport can be replaced inside its own folder.
  *
- * Semantics (the same on both transports):
+ * Semantics (the same on every transport):
  * - A topic has a fixed number of partitions; a message goes to the partition chosen by its key
- *   (Kafka's murmur2 partitioner, so both transports place a key identically), so one node's
+ *   (Kafka's murmur2 partitioner, so every transport places a key identically), so one node's
  *   readings stay in order.
- * - `Producer.send` resolves only once the log holds the messages (acks=all on Kafka).
+ * - `Producer.send` resolves only once the log holds the messages (acks=all on Kafka; written to the segment file on the file log).
  * - Consumers belong to a group; the group's partitions are shared among its members, and each
  *   member receives batches for the partitions it owns, one batch at a time per member.
  * - A batch's position is committed only after `onBatch` resolves: at-least-once. If `onBatch`
@@ -119,10 +119,16 @@ export interface Consumer {
 export interface StreamTransport {
   readonly name: string;
   /**
-   * Whether the log outlives this process (Kafka: yes; the in-process log: no). What the log keeps
-   * for a durable transport (state snapshots, the alert lifecycle) must go to files otherwise.
+   * Whether the log outlives this process (Kafka and the file log: yes; the in-process log: no):
+   * what it held is there again after a restart, and consumer groups resume from their positions.
    */
   readonly durable: boolean;
+  /**
+   * Where the stages keep the rest of their state (processor snapshots, the alert lifecycle):
+   * `log` in the log's own compacted topics (Kafka: shared by every instance on every machine);
+   * `files` in STATE_DIR (the logs of one process: in-process and file).
+   */
+  readonly stateIn: 'log' | 'files';
   /** Creates missing topics; existing topics are left as they are. */
   ensureTopics(specs: TopicSpec[]): Promise<void>;
   /** Partitions of an existing topic (an existing cluster's topics may differ from what we would create). */

@@ -97,6 +97,7 @@ export function chunksOf(messages: OutgoingMessage[], maxBytes: number): Outgoin
 export class KafkaTransport implements StreamTransport {
   readonly name = 'kafka';
   readonly durable = true;
+  readonly stateIn = 'log' as const;
   readonly brokers: string[];
   readonly #kafka: Kafka;
   readonly #options: KafkaTransportOptions & typeof KAFKA_TRANSPORT_DEFAULTS;

@@ -1,0 +1,3 @@
+export * from './transport.js';
+export type { PartitionDamage } from './partition.js';
+export type { SegmentIo } from './segment.js';

@@ -1,0 +1,203 @@
+import { fdatasync, fsyncSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { GroupPartition } from '../groups.js';
+import type { OutgoingMessage, StreamRecord } from '../types.js';
+import { encodeRecords, type LogRecord } from './record.js';
+import { COMPACTING, Segment, SEGMENT_FILE, type SegmentDamage, type SegmentIo } from './segment.js';
+
+const datasync = promisify(fdatasync);
+
+export interface PartitionSettings {
+  /** A segment is closed and a new one begun once it holds this many bytes. */
+  segmentBytes: number;
+  /** Closed segments whose newest record is older than this are deleted; undefined = kept (compacted topics). */
+  retentionMs: number | undefined;
+  /** Closed segments are deleted, oldest first, while the partition holds more than this. */
+  retentionBytes: number;
+  /** Keep only the latest record per key: closed segments are rewritten without the records a later one replaced. */
+  compacted: boolean;
+  /** Newest records kept in memory as well, so consumers that keep up read no file. */
+  cacheBytes: number;
+  io: SegmentIo;
+}
+
+/** Damage found in one segment at start. */
+export interface PartitionDamage extends SegmentDamage {
+  topic: string;
+  partition: number;
+  segment: string;
+}
+
+/**
+ * One partition of the file log: a directory of segment files named by their first offset, the
+ * last one written to. Appends are written (write(2)) before `append` returns; `sync` makes them
+ * survive a power cut. Only the newest records (`cacheBytes`) and a sparse index stay in memory.
+ */
+export class FilePartition implements GroupPartition {
+  readonly #segments: Segment[] = [];
+  #cache: StreamRecord[] = [];
+  #cacheBytes = 0;
+  /** Compacted topics: the offset of each key's latest record. */
+  readonly #latest = new Map<string | null, number>();
+  #wakers = new Set<() => void>();
+  #dirty = false;
+  readonly damages: PartitionDamage[] = [];
+
+  constructor(
+    readonly dir: string,
+    readonly topic: string,
+    readonly partition: number,
+    readonly settings: PartitionSettings,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    const bases: number[] = [];
+    for (const file of readdirSync(dir)) {
+      if (file.endsWith(COMPACTING)) unlinkSync(`${dir}/${file}`); // a compaction cut short: the original is still there
+      const match = SEGMENT_FILE.exec(file);
+      if (match) bases.push(Number(match[1]));
+    }
+    bases.sort((a, b) => a - b);
+    for (const base of bases) {
+      const segment = new Segment(dir, base, settings.io);
+      const damage = segment.recover(settings.compacted ? (r) => this.#latest.set(r.key, r.offset) : undefined);
+      if (damage) this.damages.push({ ...damage, topic, partition, segment: segment.path });
+      if (segment.records === 0 && base !== bases[bases.length - 1]) segment.delete();
+      else this.#segments.push(segment);
+    }
+    if (this.#segments.length === 0) this.#segments.push(new Segment(dir, 0, settings.io));
+  }
+
+  get #active(): Segment {
+    return this.#segments[this.#segments.length - 1]!;
+  }
+
+  get base(): number {
+    const first = this.#segments[0]!;
+    return first.first ?? first.next;
+  }
+
+  get end(): number {
+    return this.#active.next;
+  }
+
+  /** Bytes held on disk. */
+  get bytes(): number {
+    return this.#segments.reduce((sum, s) => sum + s.size, 0);
+  }
+
+  /** Writes the messages as the next records; throws (nothing appended) if the write fails, e.g. ENOSPC. */
+  append(messages: readonly OutgoingMessage[], timestamp: number): void {
+    let offset = this.end;
+    const records: LogRecord[] = messages.map((m) => ({
+      offset: offset++,
+      timestamp,
+      key: m.key,
+      value: m.value,
+      headers: m.headers ?? {},
+    }));
+    const { frames, sizes } = encodeRecords(records);
+    if (this.#active.size > 0 && this.#active.size + frames.length > this.settings.segmentBytes) this.#roll();
+    this.#active.append(frames, records, sizes);
+    this.#dirty = true;
+    for (const r of records) {
+      this.#cache.push({ ...r, topic: this.topic, partition: this.partition });
+      this.#cacheBytes += r.value.length;
+      if (this.settings.compacted) this.#latest.set(r.key, r.offset);
+    }
+    while (this.#cacheBytes > this.settings.cacheBytes && this.#cache.length > 1) this.#cacheBytes -= this.#cache.shift()!.value.length;
+    this.notify();
+  }
+
+  /** Closes the active segment (synced, so a closed segment is whole on disk) and begins a new one. */
+  #roll(): void {
+    try {
+      fsyncSync(this.#active.fd);
+      this.#segments.push(new Segment(this.dir, this.end, this.settings.io));
+    } catch {
+      return; // no room for a new file: the active segment grows on (an append that also fails is refused)
+    }
+    if (this.settings.compacted) this.compact();
+  }
+
+  read(from: number, max: number, until: number): { records: StreamRecord[]; next: number } {
+    from = Math.max(from, this.base);
+    until = Math.min(until, this.end);
+    if (from >= until) return { records: [], next: from };
+    const cached = this.#cache[0];
+    if (cached && from >= cached.offset) {
+      const start = from - cached.offset; // the cache holds consecutive offsets
+      const records = this.#cache.slice(start, start + Math.min(max, until - from));
+      return { records, next: from + records.length };
+    }
+    const i = this.#segmentOf(from);
+    const segment = this.#segments[i]!;
+    const found = segment.read(from, max, until);
+    if (found.length === 0) return { records: [], next: Math.min(until, this.#segments[i + 1]?.base ?? this.end) };
+    const records = found.map((r) => ({ ...r, topic: this.topic, partition: this.partition }));
+    return { records, next: found[found.length - 1]!.offset + 1 };
+  }
+
+  /** Index of the segment that holds `offset` (the last one whose base is not above it). */
+  #segmentOf(offset: number): number {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.#segments[mid]!.base <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** Makes what was written survive a power cut (fdatasync of the active segment). */
+  async sync(): Promise<void> {
+    if (!this.#dirty) return;
+    this.#dirty = false;
+    try {
+      await datasync(this.#active.fd);
+    } catch (error) {
+      this.#dirty = true;
+      throw error;
+    }
+  }
+
+  /** Deletes closed segments past the retention (age, then size); compacted topics are compacted instead. */
+  enforceRetention(now: number): void {
+    if (this.settings.compacted) return this.compact();
+    const { retentionMs, retentionBytes } = this.settings;
+    let bytes = this.bytes;
+    while (this.#segments.length > 1) {
+      const oldest = this.#segments[0]!;
+      const expired = retentionMs !== undefined && oldest.maxTimestamp < now - retentionMs;
+      if (!expired && bytes <= retentionBytes) break;
+      bytes -= oldest.size;
+      oldest.delete();
+      this.#segments.shift();
+    }
+  }
+
+  /** Rewrites each closed segment without the records a later record of the same key replaced. */
+  compact(): void {
+    const closed = this.#segments.slice(0, -1);
+    const kept: Segment[] = [];
+    for (const segment of closed) {
+      const rewritten = segment.compact((r) => this.#latest.get(r.key) === r.offset);
+      if (rewritten) kept.push(rewritten);
+    }
+    this.#segments.splice(0, closed.length, ...kept);
+  }
+
+  notify(): void {
+    for (const wake of this.#wakers) wake();
+    this.#wakers.clear();
+  }
+
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.#wakers.add(resolve));
+  }
+
+  close(): void {
+    fsyncSync(this.#active.fd);
+    for (const segment of this.#segments) segment.close();
+  }
+}
