@@ -96,7 +96,7 @@ export class FilePartition implements GroupPartition {
       headers: m.headers ?? {},
     }));
     const { frames, sizes } = encodeRecords(records);
-    if (this.#active.size > 0 && this.#active.size + frames.length > this.settings.segmentBytes) this.#roll();
+    if (this.#active.size > 0 && this.#active.size + frames.length > this.settings.segmentBytes) this.#roll(timestamp);
     this.#active.append(frames, records, sizes);
     this.#dirty = true;
     for (const r of records) {
@@ -109,14 +109,14 @@ export class FilePartition implements GroupPartition {
   }
 
   /** Closes the active segment (synced, so a closed segment is whole on disk) and begins a new one. */
-  #roll(): void {
+  #roll(now: number): void {
     try {
       fsyncSync(this.#active.fd);
       this.#segments.push(new Segment(this.dir, this.end, this.settings.io));
     } catch {
       return; // no room for a new file: the active segment grows on (an append that also fails is refused)
     }
-    if (this.settings.compacted) this.compact();
+    this.enforceRetention(now);
   }
 
   read(from: number, max: number, until: number): { records: StreamRecord[]; next: number } {

@@ -104,7 +104,13 @@ export class FileTransport implements StreamTransport {
     }
     this.#timers.push(
       setInterval(() => void this.flush().catch((e: unknown) => this.#o.onFlushError?.(e)), this.#o.fsyncIntervalMs).unref(),
-      setInterval(() => this.#enforceRetention(), this.#o.retentionCheckMs).unref(),
+      setInterval(() => {
+        try {
+          this.enforceRetention();
+        } catch (error) {
+          this.#o.onFlushError?.(error);
+        }
+      }, this.#o.retentionCheckMs).unref(),
     );
   }
 
@@ -136,7 +142,7 @@ export class FileTransport implements StreamTransport {
       }
       const { segmentBytes, retentionBytes, cacheBytes, io } = this.#o;
       const settings = {
-        segmentBytes: meta.compacted ? Math.max(64 * 1024, Math.floor(segmentBytes / COMPACTED_SEGMENT_DIVISOR)) : segmentBytes,
+        segmentBytes: meta.compacted ? Math.ceil(segmentBytes / COMPACTED_SEGMENT_DIVISOR) : segmentBytes,
         retentionMs: meta.compacted ? undefined : (this.#o.retentionMs ?? meta.retentionMs),
         retentionBytes: meta.compacted ? Infinity : retentionBytes,
         compacted: meta.compacted,
@@ -146,6 +152,13 @@ export class FileTransport implements StreamTransport {
       const partitions = Array.from({ length: meta.partitions }, (_, p) => new FilePartition(join(dir, String(p)), spec.name, p, settings));
       for (const p of partitions) damages.push(...p.damages);
       this.#topics.set(spec.name, partitions);
+      // A position past the end (the tail it pointed into was damaged, or lost in a power cut):
+      // from the end, so the records appended next (at those offsets again) are delivered.
+      for (const group of this.#groups.all())
+        partitions.forEach((p, i) => {
+          const key = tpKey(spec.name, i);
+          if ((group.committed.get(key) ?? 0) > p.end) group.committed.set(key, p.end);
+        });
     }
     if (damages.length > 0) this.#o.onRecovered?.(damages);
   }
@@ -223,7 +236,8 @@ export class FileTransport implements StreamTransport {
     return out;
   }
 
-  #enforceRetention(): void {
+  /** Deletes (or compacts) what is past retention in every partition; runs on a timer. */
+  enforceRetention(): void {
     const now = this.#o.now();
     for (const partitions of this.#topics.values()) for (const p of partitions) p.enforceRetention(now);
   }
