@@ -88,10 +88,10 @@ export async function stageContext(options: PipelineOptions): Promise<StageConte
   const logger = options.logger ?? createLogger(config);
   warnOpenSettings(config, logger);
   const registry = options.registry ?? (await loadRegistry(config, logger));
-  const transport = options.transport ?? createTransport(config, logger);
+  const metrics = new PipelineMetrics({ defaultMetrics: options.defaultMetrics });
+  const transport = options.transport ?? createTransport(config, logger, metrics);
   await prepareLog(transport, registry.kinds);
   const producer = await transport.producer();
-  const metrics = new PipelineMetrics({ defaultMetrics: options.defaultMetrics });
   return { config, registry, transport, producer, metrics, logger, clock: withDefaults(PIPELINE_DEFAULTS, options).clock };
 }
 

@@ -57,7 +57,7 @@ const lifecycle = (alerts: AlertDetail[]) =>
     .sort((a, b) => a.id.localeCompare(b.id));
 
 /**
- * Embedded mode (`city-brain start`, in-process log): the process is SIGKILLed after half the
+ * Embedded mode (`city-brain start`, in-process log: LOG_STORE=memory): the process is SIGKILLed after half the
  * readings and started again on the same STATE_DIR. The log died with it, so the state files are
  * all that is left: the snapshots bring back every node's state, the watermarks and the alert
  * lifecycle; the second half then gives the same KPIs and alerts as one uninterrupted run.
@@ -81,7 +81,8 @@ describe('embedded restart from the state directory', () => {
   it('SIGKILL mid-day, restart on the same STATE_DIR: same KPIs and alerts as the uninterrupted run', async () => {
     expect(reference.alerts.length).toBeGreaterThan(0);
     const stateDir = freshStateDir();
-    const env = { ...RESTART_SETTINGS, STATE_DIR: stateDir };
+    // The in-process log: the state files alone bring the pipeline back (the file log, durable, is bin/durable-log.test.ts).
+    const env = { ...RESTART_SETTINGS, STATE_DIR: stateDir, LOG_STORE: 'memory' };
     const [firstHalf, older, secondHalf] = RESTART_PHASES;
     const half = firstHalf.length;
 

@@ -6,8 +6,17 @@ import { select } from '../test/influxql.js';
 import { influxWriteCounter } from '../test/influx-write-counter.js';
 import { waitFor } from '../test/helpers.js';
 import { publishAll } from '../test/publish.js';
-import { acceptedIn, expectKpisToReach, processedIn, publishes, referenceKpis, rejectedIn, SETTINGS } from '../test/reference.js';
-import type { Publish } from '../test/readings.js';
+import {
+  acceptedIn,
+  expectKpisToReach,
+  processedIn,
+  publishes,
+  referenceKpis,
+  rejectedIn,
+  SETTINGS,
+  withMalformed,
+  withoutRejections,
+} from '../test/reference.js';
 import { spawnStage, type StageProcess } from '../test/stage-process.js';
 
 /**
@@ -29,21 +38,9 @@ import { spawnStage, type StageProcess } from '../test/stage-process.js';
  */
 const READINGS = 5000;
 const valid = publishes.slice(0, READINGS);
-const MALFORMED = Math.floor(READINGS / 20);
-const stream: Publish[] = [];
-valid.forEach((p, i) => {
-  stream.push(p);
-  if (i % 20 === 19) stream.push({ topic: p.topic, payload: `{"ts":${i},"broken":` });
-});
+const { stream, malformed: MALFORMED } = withMalformed(valid);
 const SENT = stream.length;
 const validOf = (kind: string) => valid.filter((p) => p.topic.split('/')[2] === kind).length;
-
-/** The rejection counts the KPIs carry are checked on their own (an ingest restart may repeat some). */
-const withoutRejections = (kpis: unknown) => {
-  const copy = structuredClone(kpis) as { nodes?: { rejectedLast5m?: unknown } };
-  delete copy.nodes?.rejectedLast5m;
-  return copy;
-};
 
 describe('SIGKILL of a stage mid-stream on Kafka, then a restart', () => {
   let reference: unknown;

@@ -1,7 +1,10 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { buildApi } from '../api/server.js';
+import { FileTransport } from '../core/stream/file/index.js';
 import { KafkaTransport } from '../core/stream/kafka/index.js';
 import {
   ConfigError,
@@ -42,8 +45,11 @@ export interface Stage {
   close(): Promise<void>;
 }
 
-/** Apache Kafka when KAFKA_BROKERS is set, else the in-process log. */
-export function createTransport(config: Config, logger: Logger): StreamTransport {
+/**
+ * Apache Kafka when KAFKA_BROKERS is set; else the file log in STATE_DIR/log (LOG_STORE=file, the
+ * default when STATE_DIR can be written) or the in-process log (LOG_STORE=memory).
+ */
+export function createTransport(config: Config, logger: Logger, metrics: PipelineMetrics): StreamTransport {
   const onError = (error: unknown, where: object) => logger.error({ err: error, ...where }, 'log transport error; the batch is retried');
   if (config.KAFKA_BROKERS) {
     return new KafkaTransport({
@@ -52,9 +58,73 @@ export function createTransport(config: Config, logger: Logger): StreamTransport
       onError: (error, c) => onError(error, { phase: c.phase, groupId: c.groupId, topic: c.batch?.topic, partition: c.batch?.partition }),
     });
   }
+  const store = config.LOG_STORE ?? (writableDir(config.STATE_DIR) ? 'file' : 'memory');
+  if (store === 'file') return fileLog(config, logger, metrics, onError);
+  if (!config.LOG_STORE)
+    logger.warn(
+      { stateDir: config.STATE_DIR },
+      'STATE_DIR cannot be written: the log is kept in memory, and readings acknowledged since the last state snapshot are lost if the process dies; point STATE_DIR at a writable directory',
+    );
   return new MemoryTransport({
     onError: (error, batch, groupId) => onError(error, { groupId, topic: batch.topic, partition: batch.partition }),
   });
+}
+
+/** Whether `dir` exists (or can be made) and can be written. */
+function writableDir(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The durable embedded log in STATE_DIR/log: recovery reported in one line and a metric, failed appends counted. */
+function fileLog(
+  config: Config,
+  logger: Logger,
+  metrics: PipelineMetrics,
+  onError: (error: unknown, where: object) => void,
+): FileTransport {
+  const dir = join(config.STATE_DIR, 'log');
+  const log = logger.child({ stage: 'log' });
+  try {
+    return new FileTransport({
+      dir,
+      fsync: config.LOG_FSYNC,
+      fsyncIntervalMs: config.LOG_FSYNC_INTERVAL_MS,
+      retentionBytes: config.LOG_RETENTION_BYTES,
+      segmentBytes: config.LOG_SEGMENT_BYTES,
+      ...(config.LOG_RETENTION_HOURS !== undefined ? { retentionMs: config.LOG_RETENTION_HOURS * 3_600_000 } : {}),
+      onError: (error, batch, groupId) => onError(error, { groupId, topic: batch.topic, partition: batch.partition }),
+      onRecovered: (damages) => {
+        for (const d of damages) metrics.logRecoveryDropped.inc({ reason: d.reason }, d.droppedBytes);
+        log.warn(
+          {
+            dropped: damages.map((d) => ({
+              topic: d.topic,
+              partition: d.partition,
+              segment: d.segment,
+              position: d.position,
+              bytes: d.droppedBytes,
+              reason: d.reason,
+              detail: d.detail,
+            })),
+          },
+          `log recovered: ${damages.reduce((n, d) => n + d.droppedBytes, 0)} damaged bytes cut off ${damages.length} segment(s) (records before the damage kept)`,
+        );
+      },
+      onAppendFailed: (error, topic) => {
+        metrics.logAppendFailed.inc({ code: error.code ?? 'unknown' });
+        log.error({ err: error, topic, dir }, error.code === 'ENOSPC' ? 'log append refused: the disk is full' : 'log append failed');
+      },
+      onFlushError: (error) => log.error({ err: error, dir }, 'log flush failed (fsync or group positions); retried at the next interval'),
+    });
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: STATE_DIR: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 export async function prepareLog(transport: StreamTransport, kinds: KindCatalog): Promise<void> {

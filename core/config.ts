@@ -205,6 +205,19 @@ export const configSchema = z.object({
   /** Processor state snapshots: how often (ms), and the directory of the embedded mode's snapshot files (Kafka uses a compacted topic). */
   STATE_SNAPSHOT_INTERVAL_MS: whole(100, 3_600_000).default(120_000),
   STATE_DIR: z.string().min(1).default('.city-brain/state'),
+  /**
+   * The embedded log: `file` (segment files in STATE_DIR/log: what a device was acknowledged
+   * survives a kill) or `memory` (in-process, lost with the process). Unset: `file` when STATE_DIR
+   * can be written, else `memory` with a warning. Ignored on Kafka (KAFKA_BROKERS).
+   */
+  LOG_STORE: z.enum(['file', 'memory']).optional(),
+  /** File log: fsync before acknowledging (`always`) or every LOG_FSYNC_INTERVAL_MS (`interval`: a power cut loses at most that; a process kill nothing). */
+  LOG_FSYNC: z.enum(['always', 'interval']).default('interval'),
+  LOG_FSYNC_INTERVAL_MS: whole(10, 60_000).default(1000),
+  /** File log retention: hours kept (unset = each topic's own: 7 days for readings, 14 for dead letters) and bytes kept per partition. */
+  LOG_RETENTION_HOURS: whole(1, 100_000).optional(),
+  LOG_RETENTION_BYTES: whole(1024 * 1024, Number.MAX_SAFE_INTEGER).default(1024 * 1024 * 1024),
+  LOG_SEGMENT_BYTES: whole(64 * 1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -121,6 +121,19 @@ export class PipelineMetrics {
     labelNames: ['cause'],
     registers: [this.registry],
   });
+  // The file log (core/stream/file).
+  readonly logAppendFailed = new Counter({
+    name: 'citybrain_log_append_failed_total',
+    help: 'Appends the file log could not write (nothing of them kept; the publishes are refused unacknowledged and resent), by error code (ENOSPC: disk full)',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+  readonly logRecoveryDropped = new Counter({
+    name: 'citybrain_log_recovery_dropped_bytes_total',
+    help: 'Bytes cut off damaged segment files at start, by reason (torn: the file ended inside a record; checksum: a record did not match its checksum, dropped with the rest of its segment)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (withDefaults(PIPELINE_METRICS_DEFAULTS, options).defaultMetrics) collectDefaultMetrics({ register: this.registry });

@@ -38,8 +38,8 @@ export interface AggregatorOptions {
   logger: Logger;
   wall?: () => number;
   /**
-   * Where the alert lifecycle is kept across restarts when the log does not survive them (the
-   * in-process log): default `STATE_DIR/alerts.json` on the in-process log, none on Kafka (the
+   * Where the alert lifecycle is kept across restarts, pending holds included: default
+   * `STATE_DIR/alerts.json` on the embedded logs (file and in-process), none on Kafka (the
    * compacted `alerts` topic is read back instead); null = none.
    */
   alertsFile?: string | null;
@@ -83,7 +83,7 @@ export class Aggregator {
     this.#alertsFile =
       options.alertsFile !== undefined
         ? options.alertsFile
-        : options.transport.durable
+        : options.transport.stateIn === 'log'
           ? null
           : join(options.config.STATE_DIR, 'alerts.json');
     this.#wall = withDefaults(AGGREGATOR_DEFAULTS, options).wall;
@@ -137,7 +137,8 @@ export class Aggregator {
           'alerts restored from the state file',
         );
         // The in-process log starts empty: tell the sinks (Alertmanager re-sends, Grafana, InfluxDB) what is still active.
-        await this.#publishAlerts(saved.active);
+        // A durable log (the file log) still holds them.
+        if (!this.#o.transport.durable) await this.#publishAlerts(saved.active);
         return;
       }
     }

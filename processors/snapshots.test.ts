@@ -248,16 +248,18 @@ describe('partition snapshots', () => {
 });
 
 describe('the snapshot store', () => {
-  it('is for the processor role only: the given one, or the default of the transport (files on the in-process log, a topic on a durable log such as Kafka)', () => {
+  it('is for the processor role only: the given one, or the default of the transport (files on the embedded logs, in-process and file; a topic on Kafka)', () => {
     const cfg = config();
     const producer = {} as Producer;
     const memory = new MemoryTransport();
-    const kafka = { name: 'kafka', durable: true } as StreamTransport;
+    const kafka = { name: 'kafka', durable: true, stateIn: 'log' } as StreamTransport;
+    const file = { name: 'file', durable: true, stateIn: 'files' } as StreamTransport;
     const given = new MemoryStore();
     expect(stateStoreFor({ role: 'replica', stateStore: given, transport: memory, producer, config: cfg })).toBeNull();
     expect(stateStoreFor({ role: 'processor', stateStore: given, transport: memory, producer, config: cfg })).toBe(given);
     expect(stateStoreFor({ role: 'processor', stateStore: null, transport: memory, producer, config: cfg })).toBeNull();
     expect(stateStoreFor({ role: 'processor', transport: memory, producer, config: cfg })).toBeInstanceOf(FileSnapshotStore);
+    expect(stateStoreFor({ role: 'processor', transport: file, producer, config: cfg })).toBeInstanceOf(FileSnapshotStore);
     expect(stateStoreFor({ role: 'processor', transport: kafka, producer, config: cfg })).toBeInstanceOf(TopicSnapshotStore);
   });
 });

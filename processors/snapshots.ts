@@ -7,9 +7,9 @@ import type { PartitionIndex } from './partition-index.js';
 import { FileSnapshotStore, TopicSnapshotStore, type NodeSnapshot, type PartitionSnapshot, type SnapshotStore } from './state/index.js';
 import type { KindProcessor } from './types.js';
 
-/** The default snapshot store of a transport: the log itself when it is durable (Kafka), else files in STATE_DIR. */
+/** The default snapshot store of a transport: the log itself on Kafka (stateIn `log`), else files in STATE_DIR (the embedded logs). */
 export function defaultStateStore(transport: StreamTransport, producer: Producer, config: Config): SnapshotStore {
-  return transport.durable ? new TopicSnapshotStore(transport, producer) : new FileSnapshotStore(config.STATE_DIR);
+  return transport.stateIn === 'log' ? new TopicSnapshotStore(transport, producer) : new FileSnapshotStore(config.STATE_DIR);
 }
 
 /**

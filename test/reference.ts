@@ -124,3 +124,20 @@ export async function expectKpisToReach(
     'KPIs equal to the embedded run',
   ).catch(() => expect(last).toEqual(reference));
 }
+
+/** `valid` with one malformed publish after every 20th (each unique, on a real node's topic): rejected as bad-json. */
+export function withMalformed(valid: Publish[]): { stream: Publish[]; malformed: number } {
+  const stream: Publish[] = [];
+  valid.forEach((p, i) => {
+    stream.push(p);
+    if (i % 20 === 19) stream.push({ topic: p.topic, payload: `{"ts":${i},"broken":` });
+  });
+  return { stream, malformed: stream.length - valid.length };
+}
+
+/** KPIs without the rejection counts, checked on their own where ingest restarts (a resent rejected publish is rejected again). */
+export function withoutRejections(kpis: unknown): unknown {
+  const copy = structuredClone(kpis) as { nodes?: { rejectedLast5m?: unknown } };
+  delete copy.nodes?.rejectedLast5m;
+  return copy;
+}

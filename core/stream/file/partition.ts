@@ -80,6 +80,11 @@ export class FilePartition implements GroupPartition {
     return this.#active.next;
   }
 
+  /** Records kept in memory (the newest, up to `cacheBytes` of values). */
+  get cachedRecords(): number {
+    return this.#cache.length;
+  }
+
   /** Bytes held on disk. */
   get bytes(): number {
     return this.#segments.reduce((sum, s) => sum + s.size, 0);

@@ -75,6 +75,39 @@ describe('file log across a restart', () => {
     await second.close();
   });
 
+  it('keeps only the newest records in memory: older ones are read from the files', async () => {
+    const transport = new FileTransport({ dir: freshLogDir(), cacheBytes: 1000 });
+    await transport.ensureTopics([{ name: 't', partitions: 1 }]);
+    const producer = await transport.producer();
+    for (let i = 0; i < 100; i++) await producer.send('t', [{ key: 'k', value: Buffer.alloc(100, i) }]);
+    const p = transport.topic('t')[0]!;
+    expect(p.cachedRecords).toBe(10);
+    const { records } = p.read(0, 100, p.end);
+    expect(records.map((r) => r.value[0])).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    await transport.close();
+  });
+
+  it('forgets a group that has not committed for 7 days', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const dir = freshLogDir();
+    const first = new FileTransport({ dir, now: () => now });
+    await first.ensureTopics([{ name: 't', partitions: 1 }]);
+    await (await first.producer()).send('t', values(0, 3));
+    await read(first, 'old', 3);
+    await first.close();
+    now += 6 * 86_400_000;
+    const second = new FileTransport({ dir, now: () => now });
+    await second.ensureTopics([{ name: 't', partitions: 1 }]);
+    await (await second.producer()).send('t', values(3, 1));
+    expect((await read(second, 'old', 1)).map((s) => s.value)).toEqual(['3']); // 6 days: still there, resumes
+    await second.close();
+    now += 7 * 86_400_000 + 1;
+    const third = new FileTransport({ dir, now: () => now });
+    await third.ensureTopics([{ name: 't', partitions: 1 }]);
+    expect((await read(third, 'old', 4)).length).toBe(4); // forgotten: from the beginning again
+    await third.close();
+  });
+
   it('refuses a second process on the same directory, naming it', async () => {
     const dir = freshLogDir();
     const { writeFileSync } = await import('node:fs');
