@@ -28,6 +28,9 @@ describe('bench pieces', () => {
     expect(parseBenchArgs([])).toMatchObject({ nodes: 500_000, kafka: false, baselines: ['mosquitto', 'kafka'], out: 'bench-report.json' });
     expect(() => parseBenchArgs(['--nodes', 'lots'])).toThrow(/^--nodes: must be an integer/);
     expect(() => parseBenchArgs(['--baselines', 'rabbitmq'])).toThrow(/^--baselines:/);
+    expect(parseBenchArgs([]).logs).toEqual(['file']);
+    expect(parseBenchArgs(['--logs', 'memory,file']).logs).toEqual(['memory', 'file']);
+    expect(() => parseBenchArgs(['--logs', 'disk'])).toThrow(/^--logs: logs are file, memory or file,memory/);
   });
 
   it('nearest-rank quantiles', () => {
@@ -79,7 +82,7 @@ describe('bench pieces', () => {
 });
 
 describe('npm run bench (small)', () => {
-  it('drives the pipeline and Mosquitto, writes a report with the figures, loses nothing', async () => {
+  it('drives the pipeline on the file log and on the in-process log, and Mosquitto, writes a report with the figures, loses nothing', async () => {
     expect(existsSync(CLI), `${CLI}: run npm run build first`).toBe(true);
     const out = join(dir, 'report.json');
     const args = [
@@ -96,6 +99,8 @@ describe('npm run bench (small)', () => {
       '4',
       '--baselines',
       'mosquitto',
+      '--logs',
+      'file,memory',
       '--out',
       out,
     ];
@@ -110,6 +115,7 @@ describe('npm run bench (small)', () => {
     const report = JSON.parse(readFileSync(out, 'utf8'));
     expect(report).toMatchObject({
       mode: 'embedded',
+      log: 'file',
       nodes: expect.any(Number),
       readingsPerSecond: expect.any(Number),
       rssMaxBytes: expect.any(Number),
@@ -130,6 +136,15 @@ describe('npm run bench (small)', () => {
     expect(report.stream.patchBytesPerSecond).toBeGreaterThan(0);
     expect(report.baselines.mosquitto).toMatchObject({ readingsPerSecond: expect.any(Number), steps: expect.any(Array) });
     expect(report.baselines.mosquitto.error).toBeUndefined();
+    // Both logs in the same run, and the cost of durability as ratios file / memory.
+    for (const log of ['file', 'memory'])
+      expect(report.logs[log], log).toMatchObject({
+        readingsPerSecond: expect.any(Number),
+        cpuSecondsPerMillionReadings: expect.any(Number),
+        lost: 0,
+      });
+    expect(report.logs.file.readingsPerSecond).toBe(report.readingsPerSecond);
+    expect(report.durabilityCost).toMatchObject({ readingsPerSecondRatio: expect.any(Number), cpuPerReadingRatio: expect.any(Number) });
     expect(Object.keys(report.targets)).toEqual(['readingsPerSecond', 'p99LatencyMs', 'rssMaxBytes', 'lost']);
     expect(report.targets.lost.met).toBe(true);
   }, 180_000);

@@ -7,6 +7,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --nodes N            registered nodes of the generated city (default 500000)
   --kafka              the stages as separate processes on a real Kafka broker (KAFKA_BROKERS, else a local one)
   --processors N       with --kafka: processor instances (default 1)
+  --logs LIST          embedded: the log(s) to run the pipeline on, one after the other in this run: file | memory |
+                       file,memory (default file, the embedded default); with both the report gives the cost of durability
   --rates R1,R2,...    readings per second of each step; steps go up until the pipeline no longer keeps up
                        (default 5000,10000,20000,30000,40000,50000,60000,80000,100000)
   --baseline-rates R1,...  the steps of the Mosquitto baseline (default: the default --rates)
@@ -41,6 +43,12 @@ const schema = z.object({
   nodes: int(100, 5_000_000).default(500_000),
   kafka: z.boolean().default(false),
   processors: int(1, 16).default(1),
+  logs: z
+    .string()
+    .default('file')
+    .transform(list)
+    .pipe(z.array(z.enum(['file', 'memory'], { error: 'logs are file, memory or file,memory' })).min(1, 'name at least one log'))
+    .transform((l) => [...new Set(l)]),
   rates: z
     .string()
     .default('5000,10000,20000,30000,40000,50000,60000,80000,100000')
@@ -96,6 +104,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean }
   const strings = [
     'nodes',
     'processors',
+    'logs',
     'rates',
     'baseline-rates',
     'step-seconds',

@@ -235,6 +235,118 @@ function sampleRecords(registry: NodeRegistry, start: number, seed: number, coun
   return out;
 }
 
+interface PipelineRun {
+  /** The embedded log (LOG_STORE) it ran on; undefined on Kafka. */
+  logStore: 'file' | 'memory' | undefined;
+  ours: Awaited<ReturnType<typeof driveSteps>>;
+  startupSeconds: number;
+  startupRssMaxBytes: number;
+  /** The live stream as a client of every section sees it: the whole document it gets first, then the patches' bytes per second. */
+  stream: { kpiDocumentBytes: number; patchBytesPerSecond: number | null };
+}
+
+/** Starts the pipeline (embedded on `logStore`, or the stages on Kafka), drives it through the steps, stops it. */
+async function runPipeline(
+  o: BenchOptions,
+  c: {
+    registryFile: string;
+    work: string;
+    kafka: KafkaFixture | undefined;
+    logStore: 'file' | 'memory' | undefined;
+    planStart: (rates: number[]) => { speed: number; rates: number[]; start: number };
+    log: (l: string) => void;
+  },
+): Promise<PipelineRun> {
+  const { log, logStore } = c;
+  const t0 = Date.now();
+  // A state directory of this run's own: state snapshots (and the log) of an earlier run must not be restored into this one.
+  const common = {
+    registryFile: c.registryFile,
+    log,
+    env: { STATE_DIR: join(c.work, `state-${logStore ?? 'kafka'}`), ...(logStore ? { LOG_STORE: logStore } : {}) },
+    ...(o['cpu-prof'] ? { cpuProfDir: resolve(o['cpu-prof']) } : {}),
+  };
+  const target: Target = o.kafka
+    ? await kafkaTarget({ ...common, brokers: c.kafka!.brokers, processors: o.processors })
+    : await embeddedTarget(common);
+  try {
+    const startupSeconds = round1((Date.now() - t0) / 1000);
+    const startup = new ProcSampler({ target: target.pids });
+    const startupRssMaxBytes = startup.rssMaxBytes('target');
+    startup.stop();
+    const name = o.kafka ? 'kafka' : `embedded, ${logStore} log`;
+    log(`pipeline (${name}) ready after ${startupSeconds} s; mqtt ${target.mqttUrl}, api ${target.apiUrl}`);
+    const stream = { wholeMaxBytes: 0, bytes: 0, first: 0, last: 0 };
+    const ours = await driveSteps(
+      o.kafka ? 'pipeline' : `pipeline (${logStore} log)`,
+      {
+        mqttUrl: target.mqttUrl,
+        pids: target.pids,
+        probes: true,
+        counters: async () => {
+          const counts = await target.counters();
+          return { in: counts.accepted, out: counts.processed };
+        },
+        observe: async (prober) =>
+          watchKpiStream(target.apiUrl, ({ states, at, bytes, whole }) => {
+            if (whole) stream.wholeMaxBytes = Math.max(stream.wholeMaxBytes, bytes);
+            else {
+              stream.bytes += bytes;
+              stream.last = at;
+            }
+            stream.first ||= at;
+            states.forEach((occupied, k) => prober.observed(k, occupied, at));
+          }),
+      },
+      o,
+      c.planStart(o.rates),
+      log,
+    );
+    const patchBytesPerSecond = stream.last > stream.first ? Math.round((stream.bytes / (stream.last - stream.first)) * 1000) : null;
+    return { logStore, ours, startupSeconds, startupRssMaxBytes, stream: { kpiDocumentBytes: stream.wholeMaxBytes, patchBytesPerSecond } };
+  } finally {
+    await target.stop();
+    log('pipeline stopped');
+  }
+}
+
+/** One log's figures, for the comparison of logs in one run. */
+function logSummary(r: PipelineRun) {
+  const best = r.ours.best;
+  return {
+    readingsPerSecond: best?.publishedPerSecond ?? 0,
+    p50LatencyMs: best?.p50LatencyMs ?? null,
+    p99LatencyMs: best?.p99LatencyMs ?? null,
+    cpuSeconds: r.ours.cpuSeconds,
+    /** Pipeline CPU seconds per million readings processed over the whole load (all steps). */
+    cpuSecondsPerMillionReadings: r.ours.processed > 0 ? round1((r.ours.cpuSeconds / r.ours.processed) * 1e6) : null,
+    rssMaxBytes: r.ours.rssMaxBytes,
+    accepted: r.ours.accepted,
+    processed: r.ours.processed,
+    lost: r.ours.lost,
+    steps: r.ours.steps,
+  };
+}
+
+/**
+ * What keeping the log in files costs against keeping it in memory, as ratios file / memory: the
+ * highest rate kept up (coarse: the steps' size), and pipeline CPU per reading (fine: over every step).
+ */
+function durabilityCost(runs: PipelineRun[]) {
+  const file = runs.find((r) => r.logStore === 'file');
+  const memory = runs.find((r) => r.logStore === 'memory');
+  if (!file || !memory) return null;
+  const [f, m] = [logSummary(file), logSummary(memory)];
+  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
+  return {
+    readingsPerSecondRatio: ratio(f.readingsPerSecond, m.readingsPerSecond),
+    cpuPerReadingRatio: ratio(f.cpuSecondsPerMillionReadings, m.cpuSecondsPerMillionReadings),
+    p99LatencyMsRatio: ratio(f.p99LatencyMs, m.p99LatencyMs),
+    definition:
+      'file log / in-process log, same city, rates and machine, one after the other in this run: readingsPerSecondRatio = highest rate each kept up with (1 = as fast; below 1 = slower), cpuPerReadingRatio = pipeline CPU seconds per reading over all steps (above 1 = dearer)',
+  };
+}
+
 export interface BenchReport {
   [key: string]: unknown;
 }
@@ -276,54 +388,13 @@ export async function runBench(
       log(`kafka: ${kafka.brokers.join(',')} (${kafka.source})`);
     }
     if (o['cpu-prof']) mkdirSync(resolve(o['cpu-prof']), { recursive: true });
-    const t0 = Date.now();
-    const startupSampler = { max: 0 };
-    // A state directory of this run's own: state snapshots of an earlier run must not be restored into this one.
-    const common = {
-      registryFile,
-      log,
-      env: { STATE_DIR: join(work, 'state') },
-      ...(o['cpu-prof'] ? { cpuProfDir: resolve(o['cpu-prof']) } : {}),
-    };
-    const targetPromise = o.kafka ? kafkaTarget({ ...common, brokers: kafka!.brokers, processors: o.processors }) : embeddedTarget(common);
-    const target: Target = await targetPromise;
-    cleanups.push(() => target.stop());
-    const startupSeconds = round1((Date.now() - t0) / 1000);
-    const startup = new ProcSampler({ target: target.pids });
-    startupSampler.max = startup.rssMaxBytes('target');
-    startup.stop();
-    log(`pipeline (${o.kafka ? 'kafka' : 'embedded'}) ready after ${startupSeconds} s; mqtt ${target.mqttUrl}, api ${target.apiUrl}`);
-
-    // The live stream as a client of every section sees it: one whole document, then patches.
-    const stream = { wholeMaxBytes: 0, bytes: 0, first: 0, last: 0 };
     const planStart = (rates: number[]) => ({ speed, rates, start: Math.floor(Date.now() - (plannedS + 60) * 1000 * speed) });
-    const ours = await driveSteps(
-      'pipeline',
-      {
-        mqttUrl: target.mqttUrl,
-        pids: target.pids,
-        probes: true,
-        counters: async () => {
-          const c = await target.counters();
-          return { in: c.accepted, out: c.processed };
-        },
-        observe: async (prober) =>
-          watchKpiStream(target.apiUrl, ({ states, at, bytes, whole }) => {
-            if (whole) stream.wholeMaxBytes = Math.max(stream.wholeMaxBytes, bytes);
-            else {
-              stream.bytes += bytes;
-              stream.last = at;
-            }
-            stream.first ||= at;
-            states.forEach((occupied, k) => prober.observed(k, occupied, at));
-          }),
-      },
-      o,
-      planStart(o.rates),
-      log,
-    );
-    await target.stop();
-    log('pipeline stopped');
+    // The pipeline on each log named (embedded; Kafka is its own log), one after the other.
+    const runs: PipelineRun[] = [];
+    for (const logStore of o.kafka ? [undefined] : o.logs) {
+      runs.push(await runPipeline(o, { registryFile, work, kafka, logStore, planStart, log }));
+    }
+    const { ours, startupSeconds, startupRssMaxBytes, stream } = runs[0]!;
 
     const baselines: Record<string, unknown> = {};
     const oursRate = ours.best?.publishedPerSecond ?? 0;
@@ -401,7 +472,7 @@ export async function runBench(
       drainedMs: ours.drainedMs,
       cpuSeconds: ours.cpuSeconds,
       rssMaxBytes: ours.rssMaxBytes,
-      startupRssMaxBytes: startupSampler.max,
+      startupRssMaxBytes,
       startupSeconds,
       simulatorCpuSeconds: ours.simulatorCpuSeconds,
       gateways: ours.gateways,
@@ -412,6 +483,7 @@ export async function runBench(
       finishedAt: new Date().toISOString(),
       command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
       mode: o.kafka ? 'kafka' : 'embedded',
+      ...(o.kafka ? {} : { log: runs[0]!.logStore }),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version },
       nodes: city.size,
       probes: o.probes,
@@ -432,15 +504,15 @@ export async function runBench(
       processed: result.processed,
       lost: result.lost,
       drainedMs: result.drainedMs,
-      /** The live stream (every section): the whole KPI document a client gets first, and what the patches after it cost. */
-      stream: {
-        kpiDocumentBytes: stream.wholeMaxBytes,
-        patchBytesPerSecond: stream.last > stream.first ? Math.round((stream.bytes / (stream.last - stream.first)) * 1000) : null,
-      },
+      /** The live stream (every section) of the first run: the whole KPI document a client gets first, and what the patches after it cost. */
+      stream,
       latencyDefinition: LATENCY_DEFINITION,
       keepUpRule:
         "a step keeps up when accepted - processed at its end is under two seconds of its rate; steps go up while they keep up and >= 90 % of the rate is published and acknowledged (else limit `publish`: the simulator short of CPU or PUBACKs slow); readingsPerSecond is the highest published rate of a step that kept up, the latencies are that step's",
       steps: result.steps,
+      ...(runs.length > 1
+        ? { logs: Object.fromEntries(runs.map((r) => [r.logStore, logSummary(r)])), durabilityCost: durabilityCost(runs) }
+        : {}),
       baselines,
       targets: {
         readingsPerSecond: { target: targets.readingsPerSecond, met: result.readingsPerSecond >= targets.readingsPerSecond },
