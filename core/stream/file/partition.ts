@@ -41,6 +41,9 @@ export class FilePartition implements GroupPartition {
   readonly #latest = new Map<string | null, number>();
   #wakers = new Set<() => void>();
   #dirty = false;
+  /** Segments closed since the last sync, with writes the sync has yet to make durable. */
+  readonly #unsynced: Segment[] = [];
+  #compacting: Promise<void> | null = null;
   readonly damages: PartitionDamage[] = [];
 
   constructor(
@@ -113,14 +116,16 @@ export class FilePartition implements GroupPartition {
     this.notify();
   }
 
-  /** Closes the active segment (synced, so a closed segment is whole on disk) and begins a new one. */
+  /** Closes the active segment (synced at the next `sync`, off the event loop) and begins a new one. */
   #roll(now: number): void {
+    const closing = this.#active;
     try {
-      fsyncSync(this.#active.fd);
       this.#segments.push(new Segment(this.dir, this.end, this.settings.io));
     } catch {
       return; // no room for a new file: the active segment grows on (an append that also fails is refused)
     }
+    if (this.#dirty) this.#unsynced.push(closing);
+    this.#dirty = false;
     this.enforceRetention(now);
   }
 
@@ -156,6 +161,8 @@ export class FilePartition implements GroupPartition {
 
   /** Makes what was written survive a power cut (fdatasync of the active segment). */
   async sync(): Promise<void> {
+    // Segments closed since the last sync first (one deleted by retention meanwhile needs none).
+    for (const closed of this.#unsynced.splice(0)) if (this.#segments.includes(closed)) await datasync(closed.fd);
     if (!this.#dirty) return;
     this.#dirty = false;
     try {
@@ -166,9 +173,9 @@ export class FilePartition implements GroupPartition {
     }
   }
 
-  /** Deletes closed segments past the retention (age, then size); compacted topics are compacted instead. */
+  /** Deletes closed segments past the retention (age, then size); compacted topics are compacted instead (`compact`). */
   enforceRetention(now: number): void {
-    if (this.settings.compacted) return this.compact();
+    if (this.settings.compacted) return;
     const { retentionMs, retentionBytes } = this.settings;
     let bytes = this.bytes;
     while (this.#segments.length > 1) {
@@ -181,15 +188,39 @@ export class FilePartition implements GroupPartition {
     }
   }
 
-  /** Rewrites each closed segment without the records a later record of the same key replaced. */
-  compact(): void {
-    const closed = this.#segments.slice(0, -1);
-    const kept: Segment[] = [];
-    for (const segment of closed) {
-      const rewritten = segment.compact((r) => this.#latest.get(r.key) === r.offset);
-      if (rewritten) kept.push(rewritten);
-    }
-    this.#segments.splice(0, closed.length, ...kept);
+  /** Compacted topics: rewrites each closed segment without the records a later record of the same key replaced. One at a time. */
+  compact(): Promise<void> {
+    if (!this.settings.compacted) return Promise.resolve();
+    this.#compacting ??= (async () => {
+      try {
+        for (const segment of this.#segments.slice(0, -1)) {
+          if (!this.#holdsLatest(segment)) {
+            // Every record in it was replaced: deleted without reading it.
+            segment.delete();
+            this.#segments.splice(this.#segments.indexOf(segment), 1);
+            continue;
+          }
+          await segment.compact(
+            (r) => this.#latest.get(r.key) === r.offset,
+            (rewritten) => {
+              const i = this.#segments.indexOf(segment);
+              if (rewritten) this.#segments[i] = rewritten;
+              else this.#segments.splice(i, 1);
+            },
+          );
+        }
+      } finally {
+        this.#compacting = null;
+      }
+    })();
+    return this.#compacting;
+  }
+
+  /** Whether some key's latest record lies in `segment`. */
+  #holdsLatest(segment: Segment): boolean {
+    if (segment.first === undefined) return false;
+    for (const offset of this.#latest.values()) if (offset >= segment.first && offset <= segment.last!) return true;
+    return false;
   }
 
   notify(): void {
@@ -202,6 +233,7 @@ export class FilePartition implements GroupPartition {
   }
 
   close(): void {
+    for (const closed of this.#unsynced.splice(0)) if (this.#segments.includes(closed)) fsyncSync(closed.fd);
     fsyncSync(this.#active.fd);
     for (const segment of this.#segments) segment.close();
   }

@@ -31,7 +31,7 @@ describe('file log retention', () => {
     expect(readAll(transport, 'r')).toEqual(Array.from({ length: 200 - p.base }, (_, i) => `k=${`v${p.base + i}`.padEnd(40, '.')}`));
     // Age: an hour later, only the segment being written is left.
     now += HOUR + 1;
-    transport.enforceRetention();
+    await transport.enforceRetention();
     expect(p.base).toBeGreaterThan(150);
     expect(p.end).toBe(200);
     await producer.send('r', [{ key: 'k', value: Buffer.from('new') }]);
@@ -50,7 +50,7 @@ describe('file log retention', () => {
     const producer = await transport.producer();
     const keys = ['a', 'b', 'c'];
     for (let i = 0; i < 300; i++) await producer.send('c', [{ key: keys[i % 3]!, value: Buffer.from(`${i}`.padEnd(30, '.')) }]);
-    transport.enforceRetention();
+    await transport.enforceRetention();
     const records = readAll(transport, 'c');
     // What a reader from the beginning gets is small, and its last record per key is each key's latest.
     expect(records.length).toBeLessThan(100);

@@ -1,15 +1,5 @@
-import {
-  closeSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  readSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeAt, encodeRecords, type LogRecord } from './record.js';
 
@@ -218,30 +208,31 @@ export class Segment {
 
   /**
    * Compaction: rewrites the file with only the records `keep` accepts (offsets unchanged), through
-   * a temporary file that is fsync'd and renamed over it, so a crash leaves one or the other whole.
-   * Returns the rewritten segment, this one if nothing is dropped, null if nothing is left (deleted).
+   * a temporary file written and fsync'd without blocking, then renamed over it, so a crash leaves
+   * one or the other whole. `swap` gets the rewritten segment (null: nothing left, file deleted)
+   * in the same turn as the rename, so no read meets the closed file; not called when nothing is dropped.
    */
-  compact(keep: (record: LogRecord) => boolean): Segment | null {
+  async compact(keep: (record: LogRecord) => boolean, swap: (rewritten: Segment | null) => void): Promise<void> {
     const survivors: LogRecord[] = [];
     this.forEach((r) => void (keep(r) && survivors.push(r)));
-    if (survivors.length === this.records) return this;
+    if (survivors.length === this.records) return;
     if (survivors.length === 0) {
       this.delete();
-      return null;
+      return swap(null);
     }
     const temp = `${this.path}${COMPACTING}`;
-    const fd = openSync(temp, 'w');
+    const handle = await open(temp, 'w');
     try {
-      writeFileSync(fd, encodeRecords(survivors).frames);
-      fsyncSync(fd);
+      await handle.writeFile(encodeRecords(survivors).frames);
+      await handle.sync();
     } finally {
-      closeSync(fd);
+      await handle.close();
     }
     this.close();
     renameSync(temp, this.path);
     const rewritten = new Segment(this.dir, this.base, this.io);
     rewritten.recover();
-    return rewritten;
+    swap(rewritten);
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withDefaults } from '../../defaults.js';
 import { Groups, tpKey, type Group, type GroupLog } from '../groups.js';
@@ -50,6 +50,17 @@ export const FILE_TRANSPORT_DEFAULTS = {
   io: NODE_IO,
   now: Date.now,
 };
+
+/** A topic's settings as created; undefined when missing or unreadable (then created again from the spec). */
+function readTopicMeta(file: string): TopicMeta | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const meta = JSON.parse(readFileSync(file, 'utf8')) as TopicMeta;
+    return Number.isInteger(meta.partitions) && meta.partitions > 0 ? meta : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Compacted topics roll segments this many times smaller, so their replaced records are dropped soon. */
 const COMPACTED_SEGMENT_DIVISOR = 16;
@@ -104,13 +115,7 @@ export class FileTransport implements StreamTransport {
     }
     this.#timers.push(
       setInterval(() => void this.flush().catch((e: unknown) => this.#o.onFlushError?.(e)), this.#o.fsyncIntervalMs).unref(),
-      setInterval(() => {
-        try {
-          this.enforceRetention();
-        } catch (error) {
-          this.#o.onFlushError?.(error);
-        }
-      }, this.#o.retentionCheckMs).unref(),
+      setInterval(() => void this.enforceRetention().catch((e: unknown) => this.#o.onFlushError?.(e)), this.#o.retentionCheckMs).unref(),
     );
   }
 
@@ -129,16 +134,16 @@ export class FileTransport implements StreamTransport {
       if (this.#topics.has(spec.name)) continue;
       const dir = join(this.#o.dir, encodeURIComponent(spec.name));
       const metaFile = join(dir, 'topic.json');
-      let meta: TopicMeta;
-      if (existsSync(metaFile)) meta = JSON.parse(readFileSync(metaFile, 'utf8')) as TopicMeta;
-      else {
+      let meta = readTopicMeta(metaFile);
+      if (!meta) {
         meta = {
           partitions: spec.partitions,
           compacted: spec.compacted === true,
           ...(spec.retentionMs ? { retentionMs: spec.retentionMs } : {}),
         };
         mkdirSync(dir, { recursive: true });
-        writeFileSync(metaFile, JSON.stringify(meta));
+        writeFileSync(`${metaFile}.tmp`, JSON.stringify(meta));
+        renameSync(`${metaFile}.tmp`, metaFile);
       }
       const { segmentBytes, retentionBytes, cacheBytes, io } = this.#o;
       const settings = {
@@ -236,24 +241,36 @@ export class FileTransport implements StreamTransport {
     return out;
   }
 
-  /** Deletes (or compacts) what is past retention in every partition; runs on a timer. */
-  enforceRetention(): void {
+  /** Deletes what is past retention in every partition and compacts the compacted topics; runs on a timer. */
+  async enforceRetention(): Promise<void> {
     const now = this.#o.now();
-    for (const partitions of this.#topics.values()) for (const p of partitions) p.enforceRetention(now);
+    for (const partitions of this.#topics.values())
+      for (const p of partitions) {
+        p.enforceRetention(now);
+        await p.compact();
+      }
   }
 
   consume(options: ConsumerOptions): Promise<Consumer> {
     return this.#groups.join(options);
   }
 
+  /** Stops the consumers, syncs the files and saves the positions (a failure there is reported, not thrown: the next start recovers), releases the directory. */
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.#groups.stopAll();
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     this.#positionsDirty = true;
-    await this.flush();
-    for (const partitions of this.#topics.values()) for (const p of partitions) p.close();
+    await this.flush().catch((error: unknown) => this.#o.onFlushError?.(error));
+    for (const partitions of this.#topics.values())
+      for (const p of partitions) {
+        try {
+          p.close();
+        } catch (error) {
+          this.#o.onFlushError?.(error);
+        }
+      }
     this.#release();
   }
 }
