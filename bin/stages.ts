@@ -179,6 +179,7 @@ export async function startIngest(ctx: StageContext): Promise<Stage & { port: nu
     },
     userProperties: { maxCount: config.MQTT_MAX_USER_PROPERTIES, maxBytes: config.MQTT_MAX_USER_PROPERTY_BYTES },
     receiveMaximum: config.MQTT_RECEIVE_MAXIMUM,
+    sessionExpiryMaxS: config.MQTT_SESSION_EXPIRY_MAX_S,
   });
   return {
     port: broker.port,

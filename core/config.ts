@@ -131,6 +131,8 @@ export const configSchema = z.object({
   MQTT_MAX_USER_PROPERTY_BYTES: whole(0, 65_536).default(1_024),
   /** MQTT 5 Receive Maximum: QoS 1/2 publishes one client may have unanswered (announced in the CONNACK); one more disconnects it (0x93). */
   MQTT_RECEIVE_MAXIMUM: whole(1, 65_535).default(32),
+  /** MQTT 5: longest Session Expiry Interval granted (seconds); a client asking more (or "never") gets this, told in the CONNACK. */
+  MQTT_SESSION_EXPIRY_MAX_S: whole(1, 4_294_967_294).default(86_400),
   API_TOKENS: apiTokens.optional(),
   /** HTTP requests per client IP and minute (probes and /metrics not counted); beyond, 429. */
   API_RATE_LIMIT_PER_MIN: whole(1, 1_000_000).default(6_000),

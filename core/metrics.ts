@@ -64,6 +64,11 @@ export class PipelineMetrics {
     help: "Empty retained publishes that cleared a topic's retained message (no reading)",
     registers: [this.registry],
   });
+  readonly mqttSessionsExpired = new Counter({
+    name: 'citybrain_mqtt_sessions_expired_total',
+    help: 'MQTT 5 sessions ended by their Session Expiry Interval while their client was away (subscriptions and queue dropped)',
+    registers: [this.registry],
+  });
   readonly mqttClients = new Gauge({ name: 'citybrain_mqtt_clients', help: 'Connected MQTT clients', registers: [this.registry] });
   /** One counter for every abuse limit, labelled with the setting that bit (e.g. MAX_BATCH_ENTRIES, MQTT_AUTH_QUEUE_MAX). */
   readonly limitHits = new Counter({

@@ -49,6 +49,8 @@ export interface BrokerOptions {
   userProperties?: UserPropertyLimits;
   /** MQTT 5 Receive Maximum: QoS 1/2 publishes one client may have unanswered, announced in the CONNACK and enforced (default 32). */
   receiveMaximum?: number;
+  /** MQTT 5: longest Session Expiry Interval granted (s; default one day); a client asking more gets this, told in the CONNACK. */
+  sessionExpiryMaxS?: number;
 }
 
 /** The broker's defaults (the stages set most of them from config). */
@@ -61,6 +63,7 @@ export const BROKER_DEFAULTS = {
   sessions: DEFAULT_SESSION_LIMITS,
   userProperties: { maxCount: 16, maxBytes: 1024 },
   receiveMaximum: 32,
+  sessionExpiryMaxS: 86_400,
 };
 
 export interface RunningBroker {
@@ -84,10 +87,8 @@ export interface RunningBroker {
  */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const { bridge, logger, metrics, maxInflight, auth } = options;
-  const { maxPacketBytes, connectRate, keepaliveMaxS, maxConnectBytes, login, sessions, userProperties, receiveMaximum } = withDefaults(
-    BROKER_DEFAULTS,
-    options,
-  );
+  const o = withDefaults(BROKER_DEFAULTS, options);
+  const { maxPacketBytes, connectRate, keepaliveMaxS, maxConnectBytes, login, sessions, userProperties, receiveMaximum } = o;
   const rejectedPayloads = new WeakSet<Buffer>();
   const refusals = refusalCounter(metrics);
   const mayPublish = auth ? publishPolicy(auth.registry) : undefined;
@@ -124,6 +125,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     // not); the packet size by guardPacketSize first (and aedes, for the same bound).
     receiveMaximum,
     maximumPacketSize: wireSize(maxPacketBytes),
+    // A session outlives its connection at most this long; its queue stays bounded by the session limits.
+    sessionExpiryIntervalLimit: o.sessionExpiryMaxS,
     preConnect(client: Client, packet: ConnectPacket, callback: (error: Error | null, success: boolean) => void) {
       noteConnect(client, packet);
       checkConnect(client, packet, callback);
@@ -239,6 +242,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   // the new one registers, so the gauge never counts a session twice.
   aedes.on('client', () => metrics.mqttClients.set(aedes.connectedClients));
   aedes.on('clientDisconnect', () => metrics.mqttClients.set(aedes.connectedClients));
+  aedes.on('sessionExpired', () => metrics.mqttSessionsExpired.inc());
   aedes.on('unsubscribe', (filters: string[], client: Client) => ledger.released(client, filters));
   aedes.on('clientError', (client: Client, error: Error) => logger.debug({ clientId: client.id, err: error.message }, 'mqtt client error'));
   aedes.on('connectionError', (client: Client, error: Error) =>

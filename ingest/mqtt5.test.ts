@@ -52,6 +52,8 @@ describe('MQTT 5 on the embedded broker (mqtt.js)', () => {
         MAX_PAYLOAD_BYTES: '1024',
         MQTT_KEEPALIVE_MAX_S: '30',
         MQTT_RECEIVE_MAXIMUM: '4',
+        MQTT_SESSION_EXPIRY_MAX_S: '1',
+        MQTT_SESSION_QUEUE_MAX: '3',
         MQTT_MAX_PACKET_BYTES: '4096',
         MAX_BATCH_BYTES: '2048',
       }),
@@ -143,6 +145,53 @@ describe('MQTT 5 on the embedded broker (mqtt.js)', () => {
     const inRange = await connected({ clientId: 'v5-keepalive-20', keepalive: 20 });
     expect(inRange.connack.properties?.serverKeepAlive).toBeUndefined();
     expect(inRange.c.keepalive).toBe(20);
+  });
+
+  it('keeps a session for its Session Expiry Interval, at most MQTT_SESSION_EXPIRY_MAX_S (told in the CONNACK), then ends it', async () => {
+    const expired = async () => metricValue(await metrics(), 'citybrain_mqtt_sessions_expired_total');
+    const session = { clientId: 'v5-session', clean: false, properties: { sessionExpiryInterval: 0xffffffff } };
+    const first = await connected(session);
+    expect(first.connack.properties?.sessionExpiryInterval).toBe(1); // "never" asked, 1 s granted
+    await first.c.subscribeAsync(wellTopic, { qos: 1 });
+    await first.c.endAsync();
+    const publisher = await connect({ clientId: 'v5-session-publisher' });
+    /** A reading the session receives (or not), and what it got on its latest connection. */
+    const send = async (tempC: number) => {
+      const payload = reading({ tempC });
+      await publisher.publishAsync(wellTopic, payload, { qos: 1 });
+      return payload;
+    };
+    const reconnect = async () => {
+      const got: string[] = [];
+      const { c, connack } = await connected({ ...session, properties: { sessionExpiryInterval: 1 } });
+      c.on('message', (_t, p) => got.push(p.toString()));
+      return { c, connack, got };
+    };
+
+    // Back within the interval: the session is there, with what was published meanwhile, its queue
+    // bounded as any persistent session's (MQTT_SESSION_QUEUE_MAX 3: the oldest 2 of 5 dropped).
+    const dropped = async () => metricValue(await metrics(), 'citybrain_limit_hits_total', { limit: 'MQTT_SESSION_QUEUE_MAX' });
+    const droppedBefore = await dropped();
+    const whileAway: string[] = [];
+    for (let i = 1; i <= 5; i++) whileAway.push(await send(i));
+    const back = await reconnect();
+    expect(back.connack.sessionPresent).toBe(true);
+    await waitFor(() => back.got.length === 3, 5000, 'the queued readings');
+    expect(back.got).toEqual(whileAway.slice(2));
+    expect(await dropped()).toBe(droppedBefore + 2);
+    const before = await expired();
+    await back.c.endAsync();
+
+    // Away longer: the broker ends it (counted), and what was published after is not kept for it.
+    await waitFor(async () => (await expired()) === before + 1, 10_000, 'the session expired');
+    const afterExpiry = await send(6);
+    const fresh = await reconnect();
+    expect(fresh.connack.sessionPresent).toBe(false);
+    await fresh.c.subscribeAsync(wellTopic, { qos: 1 });
+    const live = await send(7);
+    await waitFor(() => fresh.got.includes(live), 5000, 'a live reading');
+    expect(fresh.got).toEqual([live]); // a queued one would have come first
+    expect(fresh.got).not.toContain(afterExpiry);
   });
 
   describe('Receive Maximum', () => {
