@@ -10,8 +10,9 @@ import { generateCity, MemoryTransport, PipelineMetrics, TOPICS, topicSpecs } fr
 import { TEST_START } from '../test/clock.js';
 import { metricValue, waitFor } from '../test/helpers.js';
 import { selfSignedCert } from '../test/tls.js';
+import { RawConnection } from '../test/mqtt-raw.js';
 import { TelemetryBridge } from './bridge.js';
-import { startBroker, type RunningBroker } from './broker.js';
+import { startBroker, type BrokerOptions, type RunningBroker } from './broker.js';
 import { defaultKinds } from '../core/kinds/modules.js';
 
 /**
@@ -24,7 +25,6 @@ describe('ingest backpressure', () => {
   afterEach(async () => broker?.close());
 
   async function setup(maxLag: number, maxInflight: number) {
-    const registry = generateCity(defaultKinds());
     const transport = new MemoryTransport({ maxLag });
     await transport.ensureTopics(topicSpecs(defaultKinds(), 1));
     let release!: () => void;
@@ -38,21 +38,11 @@ describe('ingest backpressure', () => {
         consumed.push(...b.records.map((r) => r.value.toString()));
       },
     });
-    const metrics = new PipelineMetrics({ defaultMetrics: false });
-    const logger = pino({ level: 'silent' });
-    const bridge = new TelemetryBridge({
-      registry,
-      producer: await transport.producer(),
-      metrics,
-      logger,
-      maxPayloadBytes: 16_384,
-      maxBatchBytes: 1 << 20,
-      maxFutureSkewMs: 300_000,
-    });
-    broker = await startBroker({ host: '127.0.0.1', port: 0, maxInflight, bridge, metrics, logger });
+    let metrics: PipelineMetrics;
+    ({ broker, metrics } = await brokerOnMemoryLog({ maxInflight }, transport));
     // Records the log has taken so far (offsets only grow, trimming does not lower them).
     const appended = () => transport.topic(TOPICS.raw).reduce((n, log) => n + log.end, 0);
-    return { registry, metrics, consumed, release, appended };
+    return { registry: generateCity(defaultKinds()), metrics, consumed, release, appended };
   }
 
   it('acknowledges QoS 1 only after the log holds the reading', async () => {
@@ -153,34 +143,32 @@ describe('ingest backpressure', () => {
     });
 });
 
+/** A broker with the given options on an in-process log (by default one nobody reads). */
+async function brokerOnMemoryLog(options: Partial<BrokerOptions>, transport = new MemoryTransport()) {
+  await transport.ensureTopics(topicSpecs(defaultKinds(), 1));
+  const metrics = new PipelineMetrics({ defaultMetrics: false });
+  const logger = pino({ level: 'silent' });
+  const bridge = new TelemetryBridge({
+    registry: generateCity(defaultKinds()),
+    producer: await transport.producer(),
+    metrics,
+    logger,
+    maxPayloadBytes: 16_384,
+    maxBatchBytes: 1 << 20,
+    maxFutureSkewMs: 300_000,
+  });
+  const broker = await startBroker({ host: '127.0.0.1', port: 0, maxInflight: 100, bridge, metrics, logger, ...options });
+  return { broker, metrics };
+}
+
 /** Connection policy on the raw socket: more new connections per IP than the bucket holds are closed at once, and counted. */
 describe('connection rate limit', () => {
   let broker: RunningBroker | undefined;
   afterEach(async () => broker?.close());
 
   it('closes connections over the per-IP burst before any MQTT is read', async () => {
-    const transport = new MemoryTransport();
-    await transport.ensureTopics(topicSpecs(defaultKinds(), 1));
-    const metrics = new PipelineMetrics({ defaultMetrics: false });
-    const logger = pino({ level: 'silent' });
-    const bridge = new TelemetryBridge({
-      registry: generateCity(defaultKinds()),
-      producer: await transport.producer(),
-      metrics,
-      logger,
-      maxPayloadBytes: 16_384,
-      maxBatchBytes: 1 << 20,
-      maxFutureSkewMs: 300_000,
-    });
-    broker = await startBroker({
-      host: '127.0.0.1',
-      port: 0,
-      maxInflight: 100,
-      bridge,
-      metrics,
-      logger,
-      connectRate: { perSecond: 0.001, burst: 2 },
-    });
+    let metrics: PipelineMetrics;
+    ({ broker, metrics } = await brokerOnMemoryLog({ connectRate: { perSecond: 0.001, burst: 2 } }));
     const clients = [];
     for (let i = 0; i < 2; i++)
       clients.push(await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { clientId: `rl-${i}`, reconnectPeriod: 0 }));
@@ -201,30 +189,9 @@ describe('connection rate limit', () => {
     try {
       selfSignedCert(dir);
       const ca = readFileSync(join(dir, 'cert.pem'));
-      const transport = new MemoryTransport();
-      await transport.ensureTopics(topicSpecs(defaultKinds(), 1));
-      const metrics = new PipelineMetrics({ defaultMetrics: false });
-      const logger = pino({ level: 'silent' });
-      const bridge = new TelemetryBridge({
-        registry: generateCity(defaultKinds()),
-        producer: await transport.producer(),
-        metrics,
-        logger,
-        maxPayloadBytes: 16_384,
-        maxBatchBytes: 1 << 20,
-        maxFutureSkewMs: 300_000,
-      });
       const tls = { port: 0, cert: ca, key: readFileSync(join(dir, 'key.pem')) };
-      broker = await startBroker({
-        host: '127.0.0.1',
-        port: 0,
-        maxInflight: 100,
-        bridge,
-        metrics,
-        logger,
-        connectRate: { perSecond: 0.001, burst: 1 },
-        tls,
-      });
+      let metrics: PipelineMetrics;
+      ({ broker, metrics } = await brokerOnMemoryLog({ connectRate: { perSecond: 0.001, burst: 1 }, tls }));
       const first = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker.tlsPort}`, { ca, reconnectPeriod: 0 });
       const second = connectTls({ port: broker.tlsPort!, host: '127.0.0.1', ca });
       let handshake = false;
@@ -238,5 +205,24 @@ describe('connection rate limit', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** Keep-alive per protocol version: 3.1.1 out of range is refused (elsewhere); MQTT 5 is told the maximum and held to it. */
+describe('MQTT 5 Server Keep Alive', () => {
+  let broker: RunningBroker | undefined;
+  afterEach(async () => broker?.close());
+
+  it('a v5 client asking for no keep-alive is told the maximum (Server Keep Alive) and dropped after 1.5x it of silence', async () => {
+    ({ broker } = await brokerOnMemoryLog({ keepaliveMaxS: 1 }));
+    const raw = await RawConnection.open(broker.port);
+    const started = Date.now();
+    expect(await raw.connect({ clientId: 'silent-v5', version: 5, keepalive: 0 })).toBe(0);
+    // CONNACK properties: Server Keep Alive (0x13) = 1 s.
+    const { body } = raw.packets.find((p) => p.type === 2)!;
+    const at = body.indexOf(0x13, 3);
+    expect(body.readUInt16BE(at + 1)).toBe(1);
+    await waitFor(() => raw.closed, 10_000, 'the silent client dropped');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
   });
 });

@@ -194,6 +194,17 @@ describe('MQTT 5 on the embedded broker (mqtt.js)', () => {
     expect(fresh.got).not.toContain(afterExpiry);
   });
 
+  it('announces no topic aliases (Topic Alias Maximum absent = 0); a client sending one anyway is disconnected with 0x94', async () => {
+    const { connack } = await connected({ clientId: 'v5-alias-connack' });
+    expect(connack.properties?.topicAliasMaximum).toBeUndefined();
+    const raw = await RawConnection.open(pipeline.mqttPort);
+    expect(await raw.connect({ clientId: 'v5-alias', version: 5 })).toBe(0);
+    raw.send(publishPacket({ topic: wellTopic, payload: reading(), qos: 1, id: 1, version: 5, topicAlias: 1 }));
+    expect((await raw.next(14, 'DISCONNECT')).body[0]).toBe(0x94);
+    await waitFor(() => raw.closed, 5000, 'the connection closed');
+    expect(raw.all(4)).toEqual([]); // no PUBACK: the publish was not taken
+  });
+
   describe('Receive Maximum', () => {
     const PUBACK = 4;
     const PUBREC = 5;

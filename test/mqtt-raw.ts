@@ -76,14 +76,16 @@ export function publishPacket(o: {
   id?: number;
   dup?: boolean;
   retain?: boolean;
-  /** MQTT 5: a (here empty) properties section after the packet id. */
+  /** MQTT 5: a properties section after the packet id (empty, or the Topic Alias). */
   version?: 4 | 5;
+  topicAlias?: number;
 }): Buffer {
   const qos = o.qos ?? 0;
   const first = 0x30 | (o.dup ? 0x08 : 0) | (qos << 1) | (o.retain ? 1 : 0);
   const payload = Buffer.isBuffer(o.payload) ? o.payload : Buffer.from(o.payload, 'utf8');
   const id = qos > 0 ? u16(o.id ?? 1) : Buffer.alloc(0);
-  return frame(first, Buffer.concat([str(o.topic), id, o.version === 5 ? properties() : Buffer.alloc(0), payload]));
+  const props = o.topicAlias !== undefined ? properties(Buffer.from([0x23]), u16(o.topicAlias)) : properties();
+  return frame(first, Buffer.concat([str(o.topic), id, o.version === 5 ? props : Buffer.alloc(0), payload]));
 }
 
 /** PUBREL for a QoS 2 publish (3.1.1, and MQTT 5 with reason code 0 left out). */

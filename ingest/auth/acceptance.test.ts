@@ -95,14 +95,21 @@ describe('MQTT authentication and authorization, API roles', () => {
     expect(await connackCode({ clientId: 'anon-1' })).toBe(5);
     expect(await connackCode({ clientId: baotu.nodeId, username: baotu.nodeId, password: 'wrong-password' })).toBe(5);
     expect(await connackCode({ clientId: 'SL-NOBODY', username: 'SL-NOBODY', password: secrets.get(baotu.nodeId)! })).toBe(5);
-    expect(metricValue(await metrics(), 'citybrain_mqtt_refused_total', { cause: 'bad-credentials' })).toBe(before + 3);
-    // Valid credentials but another client id: no device may take over another's session.
+    // MQTT 5 says the same with its reason code: 0x87 not authorized.
+    expect(await connackCode({ clientId: baotu.nodeId, username: baotu.nodeId, password: 'wrong-password', protocolVersion: 5 })).toBe(
+      0x87,
+    );
+    expect(metricValue(await metrics(), 'citybrain_mqtt_refused_total', { cause: 'bad-credentials' })).toBe(before + 4);
+    // Valid credentials but another client id: no device may take over another's session (MQTT 5: 0x85).
     expect(await connackCode({ clientId: otherWell.nodeId, username: baotu.nodeId, password: secrets.get(baotu.nodeId)! })).toBe(2);
+    expect(
+      await connackCode({ clientId: otherWell.nodeId, username: baotu.nodeId, password: secrets.get(baotu.nodeId)!, protocolVersion: 5 }),
+    ).toBe(0x85);
     // Keep-alive 0 (a half-open connection would never be noticed) is refused too.
     expect(await connackCode({ clientId: baotu.nodeId, username: baotu.nodeId, password: secrets.get(baotu.nodeId)!, keepalive: 0 })).toBe(
       2,
     );
-    expect(metricValue(await metrics(), 'citybrain_mqtt_refused_total', { cause: 'client-id' })).toBe(1);
+    expect(metricValue(await metrics(), 'citybrain_mqtt_refused_total', { cause: 'client-id' })).toBe(2);
     expect(metricValue(await metrics(), 'citybrain_mqtt_refused_total', { cause: 'keepalive' })).toBe(1);
   });
 
