@@ -18,7 +18,7 @@ import { DEFAULT_SESSION_LIMITS, SubscriptionLedger, type SessionLimits } from '
 import { SessionStore } from './session-store.js';
 import type { BridgeResult, PublishScope, Sender, TelemetryBridge } from './bridge.js';
 import { userPropertyHeaders, type UserPropertyLimits } from './user-properties.js';
-import { noteConnect, refusePublish, type IngestRejectReason } from './reason-codes.js';
+import { disconnectPacket, noteConnect, refusePublish, type IngestRejectReason } from './reason-codes.js';
 import { ReceiveWindow } from './receive-window.js';
 
 export interface BrokerOptions {
@@ -291,6 +291,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         }
         refusals.inc({ cause: 'packet-too-large' });
         logger.info({ ip: socket.remoteAddress, announced, max: maxPacketBytes }, 'mqtt packet over the size limit; connection closed');
+        // MQTT 5 is told why (MQTT-3.2.2-15 asks a DISCONNECT 0x95); aedes keeps its client on the socket.
+        const client = (socket as Socket & { client?: Client }).client;
+        return client?.version === 5 && client.connected ? disconnectPacket(PACKET_TOO_LARGE) : undefined;
       },
       maxConnectBytes,
     );
@@ -338,6 +341,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
 const NOT_AUTHORIZED = 0x87;
 const SERVER_BUSY = 0x89;
 const RECEIVE_MAXIMUM_EXCEEDED = 0x93;
+const PACKET_TOO_LARGE = 0x95;
 
 /**
  * A publish the device must send again (the log is slow, away or failed the append) is never

@@ -11,7 +11,7 @@ import { generateCity } from '../core/index.js';
 import { defaultKinds } from '../core/kinds/modules.js';
 import { testNow } from '../test/clock.js';
 import { metricValue, testConfig, waitFor } from '../test/helpers.js';
-import { publishPacket, pubrelPacket, RawConnection } from '../test/mqtt-raw.js';
+import { encodeLength, publishPacket, pubrelPacket, RawConnection } from '../test/mqtt-raw.js';
 import { REJECTION_CODES, type IngestRejectReason } from './reason-codes.js';
 
 describe('MQTT 5 on the embedded broker (mqtt.js)', () => {
@@ -203,6 +203,21 @@ describe('MQTT 5 on the embedded broker (mqtt.js)', () => {
     expect((await raw.next(14, 'DISCONNECT')).body[0]).toBe(0x94);
     await waitFor(() => raw.closed, 5000, 'the connection closed');
     expect(raw.all(4)).toEqual([]); // no PUBACK: the publish was not taken
+  });
+
+  it('a packet announced over the Maximum Packet Size: MQTT 5 gets DISCONNECT 0x95 before the close, 3.1.1 just the close', async () => {
+    const refused = async () => metricValue(await metrics(), 'citybrain_mqtt_refused_total', { cause: 'packet-too-large' });
+    const before = await refused();
+    // A PUBLISH header announcing 10,000 bytes (MQTT_MAX_PACKET_BYTES is 4096) and the start of its body.
+    const oversized = Buffer.concat([Buffer.from([0x32]), encodeLength(10_000), Buffer.alloc(100, 0x20)]);
+    for (const version of [5, 4] as const) {
+      const raw = await RawConnection.open(pipeline.mqttPort);
+      expect(await raw.connect({ clientId: `too-large-v${version}`, version, keepalive: 20 })).toBe(0);
+      raw.send(oversized);
+      await waitFor(() => raw.closed, 5000, 'the connection closed');
+      expect(raw.all(14).map((p) => p.body[0])).toEqual(version === 5 ? [0x95] : []);
+    }
+    expect(await refused()).toBe(before + 2);
   });
 
   describe('Receive Maximum', () => {

@@ -1,5 +1,5 @@
 import type { Client, ConnectPacket } from 'aedes';
-import { writeToStream } from 'mqtt-packet';
+import { generate, writeToStream } from 'mqtt-packet';
 import type { RejectReason } from '../core/index.js';
 
 /** MQTT 5 reason codes of a PUBACK/PUBREC that refuses a publish (MQTT 5.0 §3.4.2.1). */
@@ -62,4 +62,9 @@ export function refusePublish(client: Client, packet: { qos: number; messageId?:
     client.conn,
     { protocolVersion: 5 },
   );
+}
+
+/** An MQTT 5 DISCONNECT with a reason code, as bytes (for a connection closed below aedes, on the raw socket). */
+export function disconnectPacket(reasonCode: number): Buffer {
+  return generate({ cmd: 'disconnect', reasonCode }, { protocolVersion: 5 });
 }

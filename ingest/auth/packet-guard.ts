@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 
 /**
  * Closes a connection as soon as an MQTT fixed header announces a packet larger than `maxBytes`,
- * before the parser buffers it. aedes pulls bytes with `socket.read()`; the guard wraps that one
+ * before the parser buffers it (after a last packet, if `onTooLarge` gives one). aedes pulls bytes with `socket.read()`; the guard wraps that one
  * method and only walks the fixed headers (skipping bodies by count), so it costs next to nothing.
  *
  * The first packet of a connection (the CONNECT; anything else is refused by aedes, but only once
@@ -14,10 +14,12 @@ import type { Socket } from 'node:net';
 export function guardPacketSize(
   socket: Socket,
   maxBytes: number,
-  onTooLarge: (announced: number, first: boolean) => void,
+  /** Told of the oversized packet; may return a last packet for the client (MQTT 5: DISCONNECT 0x95), sent before the close. */
+  onTooLarge: (announced: number, first: boolean) => Buffer | void,
   maxFirstBytes = maxBytes,
 ): void {
   let first = true;
+  let closing = false;
   let state: 'header' | 'length' | 'body' = 'header';
   let length = 0;
   let shift = 0;
@@ -41,8 +43,11 @@ export function guardPacketSize(
         shift += 7;
         if (byte & 0x80 && shift < 28) continue;
         if (length > (first ? Math.min(maxFirstBytes, maxBytes) : maxBytes)) {
-          onTooLarge(length, first);
-          socket.destroy();
+          const last = onTooLarge(length, first);
+          if (!last) return void socket.destroy();
+          // Nothing more is read (aedes gets no further bytes), the last words are flushed, then closed.
+          closing = true;
+          socket.end(last, () => socket.destroy());
           return;
         }
         first = false;
@@ -53,6 +58,7 @@ export function guardPacketSize(
   };
   const read = socket.read.bind(socket);
   socket.read = ((size?: number) => {
+    if (closing) return null;
     const chunk = read(size) as Buffer | string | null;
     if (chunk !== null && typeof chunk !== 'string') inspect(chunk);
     return chunk;
