@@ -26,7 +26,7 @@ configuration comes from the environment; see README.md.
 \`city-brain <command> --help\` describes one command.`;
 
 const SETTINGS = `configuration comes from the environment (README.md, "Configuration"): MQTT_PORT (1883), HTTP_PORT (8080),
-REGISTRY, KIND_PROFILES, MQTT_AUTH, MQTT_CREDENTIALS, API_TOKENS, KAFKA_BROKERS, INFLUX_*, ALERTMANAGER_URL, STATE_DIR, LOG_LEVEL, ...`;
+REGISTRY, KIND_PROFILES, MQTT_AUTH, MQTT_CREDENTIALS, API_TOKENS, KAFKA_BROKERS, INFLUX_*, ALERTMANAGER_URL, STATE_DIR, LOG_STORE, LOG_FSYNC, LOG_LEVEL, ...`;
 const STAGE_HELP = (stage: string, what: string) => `usage: city-brain ${stage}
 
 ${what}
@@ -37,8 +37,8 @@ ${SETTINGS}`;
 const HELP: Record<string, string> = {
   start: `usage: city-brain start
 
-Runs the whole pipeline in one process: the MQTT broker (MQTT_PORT), the in-process log (or Kafka when
-KAFKA_BROKERS is set), the processors, the HTTP API (HTTP_PORT; /docs for the OpenAPI document) and the
+Runs the whole pipeline in one process: the MQTT broker (MQTT_PORT), the log in files under STATE_DIR
+(LOG_STORE=memory: in process; Kafka when KAFKA_BROKERS is set), the processors, the HTTP API (HTTP_PORT; /docs for the OpenAPI document) and the
 sinks that are configured. MQTT authentication is on: provision devices first (city-brain credentials).
 Stops on SIGINT/SIGTERM after draining.
 ${SETTINGS}`,
@@ -46,7 +46,7 @@ ${SETTINGS}`,
 
 The pipeline plus a simulated city publishing to it (scenario demo: a dark circuit, wells under and
 falling towards their lines, a full lot, a noisy station, some bad data), with throwaway device
-credentials. State snapshots go to a temporary directory, logged at start and removed at the end,
+credentials. Its log and state snapshots go to a temporary directory, logged at start and removed at the end,
 unless STATE_DIR is set. Stops on SIGINT/SIGTERM.
 ${SETTINGS}`,
   ingest: STAGE_HELP(

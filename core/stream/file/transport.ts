@@ -44,7 +44,7 @@ export const FILE_TRANSPORT_DEFAULTS = {
   fsyncIntervalMs: 1000,
   retentionBytes: 1024 * 1024 * 1024,
   segmentBytes: 64 * 1024 * 1024,
-  cacheBytes: 4 * 1024 * 1024,
+  cacheBytes: 2 * 1024 * 1024,
   retentionCheckMs: 60_000,
   retryDelayMs: 1000,
   io: NODE_IO,
