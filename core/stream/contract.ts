@@ -162,6 +162,95 @@ export function streamContract(
       await transport.close();
     });
 
+    it('starts a group without a committed position at the end when not fromBeginning: later records only', async () => {
+      const { transport, prefix } = await fresh();
+      const topic = `${prefix}.latest`;
+      await transport.ensureTopics([{ name: topic, partitions: 1 }]);
+      const producer = await transport.producer();
+      await producer.send(topic, [{ key: 'k', value: Buffer.from('before') }]);
+      const seen: string[] = [];
+      const consumer = await transport.consume({
+        groupId: `${prefix}-latest`,
+        topics: [topic],
+        fromBeginning: false,
+        onBatch: async (b) => void seen.push(...b.records.map((r) => r.value.toString())),
+      });
+      // Kafka places a new group at the end at its first fetch, a moment after joining: send until one arrives.
+      for (let i = 0; seen.length === 0; i++) {
+        if (i > 100) throw new Error('nothing sent after joining arrived');
+        await producer.send(topic, [{ key: 'k', value: Buffer.from('after') }]);
+        await sleep(300);
+      }
+      await consumer.stop();
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.filter((v) => v !== 'after')).toEqual([]);
+      await transport.close();
+    });
+
+    it('holds() the partitions a member owns, not those another member took, nothing once stopping', async () => {
+      const { transport, prefix } = await fresh();
+      const topic = `${prefix}.held`;
+      await transport.ensureTopics([{ name: topic, partitions: 2 }]);
+      const groupId = `${prefix}-held`;
+      const tp = (partition: number) => ({ topic, partition });
+      const owned = new Map<string, Set<number>>([
+        ['a', new Set()],
+        ['b', new Set()],
+      ]);
+      const member = (name: string) =>
+        transport.consume({
+          groupId,
+          topics: [topic],
+          onBatch: async () => {},
+          onAssigned: (ps) => ps.forEach((p) => owned.get(name)!.add(p.partition)),
+          onRevoked: (ps) => ps.forEach((p) => owned.get(name)!.delete(p.partition)),
+        });
+      const a = await member('a');
+      expect([a.holds(tp(0)), a.holds(tp(1))]).toEqual([true, true]);
+      const b = await member('b');
+      await waitFor(() => owned.get('a')!.size === 1 && owned.get('b')!.size === 1);
+      const [ofA] = [...owned.get('a')!];
+      expect(a.holds(tp(ofA!))).toBe(true);
+      expect(a.holds(tp(1 - ofA!))).toBe(false);
+      expect(b.holds(tp(1 - ofA!))).toBe(true);
+      expect(a.holds({ topic: `${prefix}.other`, partition: 0 })).toBe(false);
+      let heldWhileRevoked: boolean | undefined;
+      const stopping = transport.consume({
+        groupId: `${prefix}-held-stop`,
+        topics: [topic],
+        onBatch: async () => {},
+        onRevoked: () => void (heldWhileRevoked = c.holds(tp(0))),
+      });
+      const c = await stopping;
+      expect(c.holds(tp(0))).toBe(true);
+      await c.stop();
+      expect(heldWhileRevoked).toBe(false);
+      expect(c.holds(tp(0))).toBe(false);
+      await Promise.all([a.stop(), b.stop()]);
+      await transport.close();
+    });
+
+    it('sticky: a member that joins takes nothing from one that holds; partitions of a member that left are shared out', async () => {
+      const { transport, prefix } = await fresh();
+      const topic = `${prefix}.sticky`;
+      await transport.ensureTopics([{ name: topic, partitions: 2 }]);
+      const groupId = `${prefix}-sticky`;
+      const tp = (partition: number) => ({ topic, partition });
+      const member = () => transport.consume({ groupId, topics: [topic], sticky: true, onBatch: async () => {} });
+      const a = await member();
+      const b = await member();
+      const c = await member();
+      // b and c joined: a keeps both partitions (a rebalance has completed once b and c hold their empty share).
+      expect([a.holds(tp(0)), a.holds(tp(1))]).toEqual([true, true]);
+      expect([b.holds(tp(0)), b.holds(tp(1)), c.holds(tp(0)), c.holds(tp(1))]).toEqual([false, false, false, false]);
+      await a.stop();
+      await waitFor(() => b.holds(tp(0)) !== c.holds(tp(0)) && b.holds(tp(1)) !== c.holds(tp(1)));
+      // One each: the unowned partitions went to the members with the fewest.
+      expect([b, c].map((m) => [0, 1].filter((p) => m.holds(tp(p))).length)).toEqual([1, 1]);
+      await Promise.all([b.stop(), c.stop()]);
+      await transport.close();
+    });
+
     it('rebuilds gained partitions from records below the committed position (replay, uncommitted), then goes on from it', async () => {
       const { transport, prefix } = await fresh();
       const topic = `${prefix}.rebuild`;

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withDefaults } from '../defaults.js';
+import { keepAndShare } from './sticky.js';
 import { CONSUMER_DEFAULTS, type Batch, type Consumer, type ConsumerOptions, type StreamRecord, type TopicPartition } from './types.js';
 
 /**
@@ -53,11 +54,15 @@ export class Group {
       const all: TopicPartition[] = topics.flatMap((topic) =>
         Array.from({ length: this.log.partitions(topic).length }, (_, partition) => ({ topic, partition })),
       );
-      const next = new Map<Member, TopicPartition[]>(this.members.map((m) => [m, []]));
-      all.forEach((tp, i) => {
-        const candidates = this.members.filter((m) => m.options.topics.includes(tp.topic));
-        if (candidates.length > 0) next.get(candidates[i % candidates.length]!)!.push(tp);
-      });
+      let next = new Map<Member, TopicPartition[]>(this.members.map((m) => [m, []]));
+      if (this.members.length > 0 && this.members.every((m) => m.options.sticky)) {
+        const claims = new Map(this.members.map((m) => [m, m.assigned.filter((tp) => m.holds(tp))]));
+        next = keepAndShare(all, claims);
+      } else
+        all.forEach((tp, i) => {
+          const candidates = this.members.filter((m) => m.options.topics.includes(tp.topic));
+          if (candidates.length > 0) next.get(candidates[i % candidates.length]!)!.push(tp);
+        });
       for (const member of this.members) await member.reassign(next.get(member)!);
       for (const member of this.members) member.resume();
     });
@@ -182,6 +187,13 @@ export class Member implements Consumer {
     if (revoked.length > 0) await this.options.onRevoked?.(revoked);
     for (const { topic, partition } of revoked) this.#replay.delete(tpKey(topic, partition));
     this.assigned = next;
+    // A group without a position that starts at the end starts at the end as it is now (Kafka's
+    // auto.offset.reset=latest), not at wherever the end has moved to by each read.
+    for (const { topic, partition } of gained) {
+      const key = tpKey(topic, partition);
+      if (!this.#fromBeginning && !this.group.committed.has(key))
+        this.group.committed.set(key, this.#log.partitions(topic)[partition]!.end);
+    }
     if (gained.length > 0) await this.options.onAssigned?.(gained);
     if (this.options.rebuildOnAssign) {
       // Rebuild what is still retained below the group's committed position, from where the
@@ -193,6 +205,10 @@ export class Member implements Consumer {
         if (from < until) this.#replay.set(tpKey(tp.topic, tp.partition), { next: from, until });
       }
     }
+  }
+
+  holds({ topic, partition }: TopicPartition): boolean {
+    return !this.#stopped && this.assigned.some((tp) => tp.topic === topic && tp.partition === partition);
   }
 
   async lag(): Promise<Record<string, number>> {

@@ -101,6 +101,19 @@ export interface ConsumerOptions {
   onAssigned?(partitions: TopicPartition[]): Promise<void> | void;
   /** Called with the partitions this member lost, after their last batch was committed. */
   onRevoked?(partitions: TopicPartition[]): Promise<void> | void;
+  /**
+   * Kafka: how long the group waits for a member that went silent (killed, hung, cut off) before
+   * it hands the member's partitions to the others; default the transport's. The in-process log's
+   * members leave only by `stop()` and ignore it.
+   */
+  sessionTimeoutMs?: number;
+  /**
+   * Every partition stays with the member that holds it (`Consumer.holds`) when the group
+   * rebalances; only partitions nobody holds (their member left, died or was cut off) are shared
+   * out, to the members with the fewest. A member that joins takes nothing away. Default false
+   * (round robin). All members of a group must agree.
+   */
+  sticky?: boolean;
 }
 
 /** A consumer's defaults, the same on both transports. */
@@ -114,6 +127,14 @@ export interface Consumer {
   lag(): Promise<Record<string, number>>;
   /** Finishes the batch in flight, commits it (unless it is a replay batch) and leaves the group. */
   stop(): Promise<void>;
+  /**
+   * Whether this member still owns `partition` for certain: assigned to it, not stopping and, on
+   * Kafka, heard back from the group recently enough (within the session timeout less a heartbeat
+   * interval) that the group cannot have handed it to another member meanwhile. The fence for
+   * work only one owner may do: a member that hung or was cut off answers false before anyone
+   * else can own the partition.
+   */
+  holds(partition: TopicPartition): boolean;
 }
 
 export interface StreamTransport {

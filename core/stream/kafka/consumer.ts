@@ -1,6 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import {
+  PartitionAssigners,
+  type Admin,
+  type Consumer as KafkaJsConsumer,
+  type EachBatchPayload,
+  type IHeaders,
+  type Kafka,
+  type KafkaMessage,
+} from 'kafkajs';
 import { withDefaults } from '../../defaults.js';
+import { stickyAssigner } from './sticky-assigner.js';
 import { CONSUMER_DEFAULTS, type Batch, type Consumer, type ConsumerOptions, type StreamRecord, type TopicPartition } from '../types.js';
 
 /** What a group member needs from its transport. */
@@ -83,6 +92,10 @@ export class KafkaMember implements Consumer {
   readonly #rebuilds = new Map<string, Rebuild>();
   readonly #fromBeginning: boolean;
   readonly #maxBatchSize: number;
+  readonly #sessionTimeoutMs: number;
+  readonly #heartbeatIntervalMs: number;
+  /** When the group last answered this member (a join or a heartbeat): the start of what `holds` trusts. */
+  #heardAt = -Infinity;
 
   constructor(
     readonly options: ConsumerOptions,
@@ -91,11 +104,18 @@ export class KafkaMember implements Consumer {
     const { fromBeginning, maxBatchSize } = withDefaults(CONSUMER_DEFAULTS, options);
     this.#fromBeginning = fromBeginning;
     this.#maxBatchSize = maxBatchSize;
+    this.#sessionTimeoutMs = options.sessionTimeoutMs ?? ctx.sessionTimeoutMs;
+    // A shorter session needs heartbeats often enough that a live member is never taken for dead.
+    this.#heartbeatIntervalMs = Math.min(ctx.heartbeatIntervalMs, Math.floor(this.#sessionTimeoutMs / 5));
     this.#consumer = ctx.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: ctx.sessionTimeoutMs,
-      heartbeatInterval: ctx.heartbeatIntervalMs,
+      sessionTimeout: this.#sessionTimeoutMs,
+      heartbeatInterval: this.#heartbeatIntervalMs,
+      // Round robin stays as the fallback both sides know (a member of an older version in the group).
+      ...(options.sticky
+        ? { partitionAssigners: [stickyAssigner(() => this.#assigned.filter((tp) => this.holds(tp))), PartitionAssigners.roundRobin] }
+        : {}),
       maxWaitTimeInMs: ctx.maxWaitMs,
     });
     let resolve!: () => void;
@@ -103,8 +123,12 @@ export class KafkaMember implements Consumer {
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
     promise.catch(() => {});
     this.#joined = { resolve, reject, promise };
-    const { GROUP_JOIN, CRASH } = this.#consumer.events;
-    this.#consumer.on(GROUP_JOIN, ({ payload }) => this.#onJoin(payload.memberAssignment));
+    const { GROUP_JOIN, HEARTBEAT, CRASH } = this.#consumer.events;
+    this.#consumer.on(GROUP_JOIN, ({ payload }) => {
+      this.#heardAt = Date.now();
+      this.#onJoin(payload.memberAssignment);
+    });
+    this.#consumer.on(HEARTBEAT, () => (this.#heardAt = Date.now()));
     this.#consumer.on(CRASH, ({ payload }) => {
       this.ctx.onError(payload.error, { groupId: options.groupId, phase: 'crash' });
       if (!this.#hasJoined && !payload.restart) this.#joined.reject(payload.error);
@@ -310,6 +334,15 @@ export class KafkaMember implements Consumer {
       }
       await heartbeat();
     }
+  }
+
+  /**
+   * The group restarts a member's session timer when it receives the member's heartbeat, which is
+   * before the answer arrives here: a heartbeat interval of margin covers that round trip.
+   */
+  holds(partition: TopicPartition): boolean {
+    if (this.#stopping || !this.#assigned.some((tp) => same(tp, partition))) return false;
+    return Date.now() - this.#heardAt < this.#sessionTimeoutMs - this.#heartbeatIntervalMs;
   }
 
   async lag(): Promise<Record<string, number>> {
