@@ -123,6 +123,13 @@ describe('API hardening', () => {
     expect((await app!.inject({ method: 'GET', url: '/api/v1/alerts', remoteAddress: '10.1.2.3' })).statusCode).toBe(200);
   });
 
+  it('an alert change no instance could make (no aggregating api instance right now) is a 503 not-ready', async () => {
+    const { url } = await start({ view: { ...view, acknowledge: async () => ({ ok: false, error: 'unavailable' }) } });
+    const res = await fetch(`${url}/api/v1/alerts/0123456789abcdef/ack`, { method: 'POST' });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: 'not-ready', message: expect.stringContaining('try again') });
+  });
+
   it('limits requests per IP and minute with a 429, never the probes', async () => {
     const { url } = await start({ rateLimitPerMin: 3 });
     const statuses: number[] = [];

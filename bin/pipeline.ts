@@ -8,7 +8,7 @@ import {
   type Config,
   type StreamTransport,
 } from '../core/index.js';
-import type { Aggregator } from '../processors/aggregator.js';
+import type { Aggregation } from '../processors/view.js';
 import type { ProcessorHost } from '../processors/host.js';
 import { createTransport, prepareLog, startApi, startIngest, startProcess, startSinks, type StageContext } from './stages.js';
 import { loadKinds } from '../core/kinds/modules.js';
@@ -40,7 +40,7 @@ export interface RunningPipeline {
   readonly httpPort: number;
   readonly registry: NodeRegistry;
   readonly host: ProcessorHost;
-  readonly aggregator: Aggregator;
+  readonly aggregator: Aggregation;
   readonly metrics: PipelineMetrics;
   readonly logger: Logger;
   close(): Promise<void>;

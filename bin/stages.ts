@@ -27,7 +27,8 @@ import { startAlertmanagerNotifier } from '../processors/sinks/alertmanager/inde
 import { startGrafanaAnnotator } from '../processors/sinks/grafana/index.js';
 import { startInfluxSink } from '../processors/sinks/influxdb/index.js';
 import { alertmanagerTimings, grafanaTimings, influxTimings } from './sink-timings.js';
-import { pipelineView } from '../processors/view.js';
+import { ElectedAggregation } from '../processors/aggregation/elected.js';
+import { pipelineView, type Aggregation } from '../processors/view.js';
 
 /** What every stage is built from: one registry, config, log transport, producer, metrics and logger. */
 export interface StageContext {
@@ -213,10 +214,12 @@ export async function startProcess(ctx: StageContext): Promise<Stage & { host: P
 }
 
 /**
- * The HTTP API with the aggregator (KPIs and the alert lifecycle). Node views come from `nodes`
- * when the processors run in this process, else from a replica that reads every partition.
+ * The HTTP API with the aggregation (KPIs and the alert lifecycle): on the in-process log this
+ * process's aggregator; on Kafka one of several instances aggregates, elected through the log, and
+ * the others serve what it publishes. Node views come from `nodes` when the processors run in this
+ * process, else from a replica that reads every partition.
  */
-export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promise<Stage & { port: number; aggregator: Aggregator }> {
+export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promise<Stage & { port: number; aggregator: Aggregation }> {
   let replica: ProcessorHost | undefined;
   if (!nodes) {
     replica = new ProcessorHost({
@@ -229,7 +232,10 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
     });
     await replica.start();
   }
-  const aggregator = new Aggregator({ ...ctx, wall: ctx.clock, logger: ctx.logger.child({ stage: 'aggregator' }) });
+  const options = { ...ctx, wall: ctx.clock, logger: ctx.logger.child({ stage: 'aggregator' }) };
+  const aggregator: Aggregation = ctx.transport.durable
+    ? new ElectedAggregation({ ...options, sessionTimeoutMs: ctx.config.AGGREGATOR_SESSION_TIMEOUT_S * 1000 })
+    : new Aggregator(options);
   await aggregator.start();
   const api = await buildApi({
     view: pipelineView(nodes ?? replica!, aggregator),

@@ -72,6 +72,12 @@ export const configSchema = z.object({
   /** A directory of kind profiles (.yaml, .yml or .json), besides the shipped ones (waterlogging, manhole). */
   KIND_PROFILES: z.string().min(1).optional(),
   KAFKA_BROKERS: brokers.optional(),
+  /**
+   * Kafka, several `api` instances: how long the aggregating instance may stay silent (killed, hung,
+   * cut off) before another takes over. Kafka's brokers accept 6 s at least by default
+   * (group.min.session.timeout.ms); a takeover needs about this plus a few seconds.
+   */
+  AGGREGATOR_SESSION_TIMEOUT_S: whole(6, 25).default(10),
   INFLUX_URL: url.optional(),
   INFLUX_TOKEN: z.string().optional(),
   INFLUX_ORG: z.string().optional(),

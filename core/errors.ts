@@ -57,7 +57,7 @@ export const API_ERRORS = {
   /** Too many live streams for this token (429) or for the server (`streams-full`, 503). */
   'too-many-streams': 429,
   'streams-full': 503,
-  /** KPIs have not been evaluated yet. */
+  /** KPIs have not been evaluated yet, or (an alert change) no instance is aggregating right now. */
   'not-ready': 503,
   internal: 500,
 } as const satisfies Record<string, number>;

@@ -36,6 +36,11 @@ export class PipelineMetrics {
     labelNames: ['alertname'],
     registers: [this.registry],
   });
+  readonly aggregating = new Gauge({
+    name: 'citybrain_aggregator_leader',
+    help: 'On Kafka, 1 on the api instance that aggregates KPIs and the alert lifecycle, 0 on the others',
+    registers: [this.registry],
+  });
   readonly consumerLag = new Gauge({
     name: 'citybrain_consumer_lag',
     help: 'Records not yet processed, by topic',

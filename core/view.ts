@@ -38,7 +38,8 @@ export type PipelineEvent =
   | { type: 'alert'; alert: Alert }
   | { type: 'reading'; nodeId: string; kind: string; district: string; ts: number };
 
-export type AckResult = { ok: true; alert: Alert } | { ok: false; error: 'not-found' | 'not-active' };
+/** `unavailable`: no instance aggregates right now (one is taking over); the change was not made, try again. */
+export type AckResult = { ok: true; alert: Alert } | { ok: false; error: 'not-found' | 'not-active' | 'unavailable' };
 
 /** What the API reads: the processors' current state, whichever process holds it. */
 export interface PipelineView {

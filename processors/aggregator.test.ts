@@ -1,46 +1,12 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  MemoryTransport,
-  NodeRegistry,
-  parseJson,
-  PipelineMetrics,
-  TOPICS,
-  topicSpecs,
-  type Alert,
-  type AlertCondition,
-  type RegistryNode,
-} from '../core/index.js';
-import { at, config } from '../test/fixtures.js';
+import { MemoryTransport, parseJson, PipelineMetrics, TOPICS, topicSpecs, type Alert } from '../core/index.js';
+import { config } from '../test/fixtures.js';
 import { Aggregator } from './aggregator.js';
 import type { PartitionPartial } from './partial.js';
 import { readToEnd } from './state/index.js';
+import { battery, NOW, partial, registry } from '../test/aggregator-inputs.js';
 import { defaultKinds } from '../core/kinds/modules.js';
-
-const NOW = at('2026-06-21T22:00:00');
-const spaces: RegistryNode[] = Array.from({ length: 10 }, (_, i) => ({
-  nodeId: `P-${i}`,
-  kind: 'parking',
-  district: 'Lixia',
-  lat: 36.6,
-  lon: 117,
-  lotId: 'L1',
-  lotName: 'Lot 1',
-  spaces: 10,
-}));
-const registry = new NodeRegistry(spaces, [], defaultKinds());
-const battery: AlertCondition = {
-  alertname: 'NodeBatteryLow',
-  severity: 'minor',
-  labels: { kind: 'parking', district: 'Lixia', node: 'P-3' },
-  summary: 'P-3 battery low',
-  value: 2.8,
-};
-
-/** A partial of one raw partition: `occupied` / `free` spaces of lot L1 it has seen. */
-function partial(source: string, at: number, occupied: number, free: number, conditions: AlertCondition[] = []): PartitionPartial {
-  return { source, at, since: NOW - 3_600_000, kinds: { parking: { lots: { L1: [occupied, free, 0, 0] } } }, conditions };
-}
 
 describe('aggregator', () => {
   let aggregator: Aggregator | undefined;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import {
   alertPlace,
@@ -43,11 +44,22 @@ export interface AggregatorOptions {
    * compacted `alerts` topic is read back instead); null = none.
    */
   alertsFile?: string | null;
+  /**
+   * Whether this aggregator may still publish (one of several `api` instances: it still owns the
+   * aggregation, see ElectedAggregation). Asked before each evaluation and each crew change; when it
+   * says no, nothing is evaluated, published or changed. Default: always.
+   */
+  fence?: () => boolean;
+  /** Headers on every record it publishes (which instance, which term wrote it). */
+  headers?: Record<string, string>;
 }
 
 /** The aggregator's defaults (alertsFile's depends on the transport and STATE_DIR: see the constructor). */
 export const AGGREGATOR_DEFAULTS = {
   wall: Date.now,
+  fence: (): boolean => true,
+  /** How long start() waits for the partials on the log before the first evaluation. */
+  catchUpMs: 30_000,
 };
 
 /** One merger per kind of the catalog (each kind module's), by kind name. */
@@ -65,6 +77,7 @@ export function mergersFor(kinds: KindCatalog, config: Config): Map<string, Kind
 export class Aggregator {
   readonly #o: AggregatorOptions;
   readonly #wall: () => number;
+  readonly #fence: () => boolean;
   readonly #partials = new Map<string, PartitionPartial>();
   readonly #mergers: Map<string, KindMerger>;
   readonly #health = new HealthMerger();
@@ -86,7 +99,7 @@ export class Aggregator {
         : options.transport.stateIn === 'log'
           ? null
           : join(options.config.STATE_DIR, 'alerts.json');
-    this.#wall = withDefaults(AGGREGATOR_DEFAULTS, options).wall;
+    ({ wall: this.#wall, fence: this.#fence } = withDefaults(AGGREGATOR_DEFAULTS, options));
     this.#ticker = new Ticker(
       () => this.#evaluate(),
       (error) => this.#o.logger.error({ err: error }, 'aggregation failed'),
@@ -116,8 +129,25 @@ export class Aggregator {
         if (this.#kpis) this.#ticker.soon();
       },
     });
+    await this.#catchUp(this.#consumer);
     await this.tick();
     this.#ticker.start(this.#o.config.EVAL_INTERVAL_MS);
+  }
+
+  /**
+   * Waits until every partial on the log has been read: a first evaluation of a few of them would
+   * publish KPIs of part of the city and, taking over from another instance, resolve the alerts
+   * of the rest.
+   */
+  async #catchUp(consumer: Consumer): Promise<void> {
+    const until = Date.now() + AGGREGATOR_DEFAULTS.catchUpMs;
+    while (Object.values(await consumer.lag()).some((n) => n > 0)) {
+      if (Date.now() > until) {
+        this.#o.logger.warn({ waitedMs: AGGREGATOR_DEFAULTS.catchUpMs }, 'partials not read to the end: evaluating what has arrived');
+        return;
+      }
+      await sleep(50);
+    }
   }
 
   async #restoreAlerts(): Promise<void> {
@@ -209,12 +239,16 @@ export class Aggregator {
   }
 
   async #evaluate(): Promise<void> {
+    // Deposed (or unsure): another instance may be aggregating; evaluating would change alerts nobody publishes.
+    if (!this.#fence()) return;
     const { kpis, conditions } = this.merge();
     this.#kpis = kpis;
     const changed = this.#alerts.evaluate(conditions, kpis.evaluatedAt);
     const { producer, metrics } = this.#o;
     // evaluatedAt runs on event time (a reading ahead of the clock moves it ahead): in the value only.
-    const record = (section: unknown) => [{ key: 'city', value: Buffer.from(JSON.stringify({ ts: kpis.evaluatedAt, kpis: section })) }];
+    const record = (section: unknown) => [
+      { key: 'city', value: Buffer.from(JSON.stringify({ ts: kpis.evaluatedAt, kpis: section })), ...this.#headers() },
+    ];
     await Promise.all([
       ...[...this.#mergers.keys()].map((kind) =>
         producer.send(TOPICS.metrics(kind), record(kpis[this.#o.registry.kinds.get(kind)!.section])),
@@ -234,9 +268,13 @@ export class Aggregator {
       this.#o.logger.info({ alert: alert.alertname, id: alert.id, state: alert.state, labels: alert.labels }, 'alert state changed');
     await this.#o.producer.send(
       TOPICS.alerts,
-      alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)) })),
+      alerts.map((a) => ({ key: a.id, value: Buffer.from(JSON.stringify(a)), ...this.#headers() })),
     );
     for (const alert of alerts) this.#listeners.emit({ type: 'alert', alert });
+  }
+
+  #headers(): { headers?: Record<string, string> } {
+    return this.#o.headers ? { headers: this.#o.headers } : {};
   }
 
   ready(): boolean {
@@ -253,6 +291,7 @@ export class Aggregator {
   }
 
   async acknowledge(alertId: string, actor: AlertActor, text?: string): Promise<AckResult> {
+    if (!this.#fence()) return { ok: false, error: 'unavailable' };
     return this.#record(
       this.#alerts.acknowledge(alertId, actor, this.#kpis?.evaluatedAt ?? this.#wall(), text),
       'alert acknowledged',
@@ -261,6 +300,7 @@ export class Aggregator {
   }
 
   async note(alertId: string, actor: AlertActor, text: string): Promise<AckResult> {
+    if (!this.#fence()) return { ok: false, error: 'unavailable' };
     return this.#record(this.#alerts.note(alertId, actor, text, this.#kpis?.evaluatedAt ?? this.#wall()), 'alert note added', actor);
   }
 

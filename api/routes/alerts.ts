@@ -24,7 +24,7 @@ export const alertRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<
       return { total: alerts.length, items: alerts };
     },
   );
-  const answers = { 200: alertSchema, 404: errorSchema, 409: errorSchema };
+  const answers = { 200: alertSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema };
   const params = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'alert ids are 16 hex characters') });
   // The person is free text the crew types (the token only says the role); both go on the alert's trail.
   const by = z.string().trim().min(1).max(80).describe('who acts: the person or crew, e.g. "Wang Lei, crew 7"');
@@ -36,6 +36,8 @@ export const alertRoutes: FastifyPluginAsync<{ view: PipelineView; tokens?: Map<
   const answer = (reply: FastifyReply, id: string, result: AckResult) => {
     if (result.ok) return result.alert;
     if (result.error === 'not-found') return sendError(reply, 'not-found', `no alert ${id}`);
+    if (result.error === 'unavailable')
+      return sendError(reply, 'not-ready', `no instance is aggregating right now (one is taking over): alert ${id} unchanged, try again`);
     return sendError(reply, 'not-active', `alert ${id} is already resolved`);
   };
   r.post(

@@ -12,10 +12,18 @@ export const TOPICS = {
   /** Processor state snapshots, one per raw partition (cut into parts), keyed `telemetry.raw:<p>#<part>`; restored on start and on rebalance. */
   state: 'state.processors',
   metrics: (kind: string) => `metrics.${kind}`,
+  /**
+   * One partition: the member of the `citybrain-aggregator` group that owns it is the one `api`
+   * instance that aggregates. It also carries the other instances' alert acknowledgements and
+   * notes to that one, and its answers.
+   */
+  aggregatorControl: 'aggregator.control',
 } as const;
 
 export const GROUPS = {
   processors: 'citybrain-processors',
+  /** The `api` instances: whoever owns the one partition of `aggregator.control` aggregates. */
+  aggregator: 'citybrain-aggregator',
 } as const;
 
 const DAY = 86_400_000;
@@ -48,5 +56,7 @@ export function pipelineTopicSpecs(partitions = 12): TopicSpec[] {
       configs: { 'segment.ms': String(10 * 60_000), 'min.cleanable.dirty.ratio': '0.1' },
     },
     { name: TOPICS.nodeMetrics, partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS },
+    // Requests wait seconds for an answer: an hour of them is plenty to look into.
+    { name: TOPICS.aggregatorControl, partitions: 1, retentionMs: DAY / 24 },
   ];
 }

@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  parseJson,
+  TOPICS,
+  type AckResult,
+  type Alert,
+  type AlertState,
+  type Consumer,
+  type KindCatalog,
+  type Kpis,
+  type PipelineEvent,
+  type StreamRecord,
+  type StreamTransport,
+} from '../../core/index.js';
+import { EVALUATOR_DEFAULTS } from '../alerts/evaluator.js';
+import { Listeners } from '../ticker.js';
+import { parseControl } from './commands.js';
+
+export interface PublishedViewOptions {
+  transport: StreamTransport;
+  kinds: KindCatalog;
+  logger: Logger;
+}
+
+/** Header of every record the aggregating instance publishes: its term (see ElectedAggregation). */
+export const EPOCH_HEADER = 'aggregator-epoch';
+/** Header naming the instance that wrote the record. */
+export const INSTANCE_HEADER = 'aggregator-instance';
+
+/**
+ * The KPIs and alerts as the aggregating `api` instance published them: the latest record of each
+ * `metrics.*` topic (read from the end: a new instance serves KPIs from the next evaluation on),
+ * every alert of the compacted `alerts` topic (read from the beginning), and the answers to alert
+ * requests on `aggregator.control`. What an instance that does not aggregate serves.
+ *
+ * Fence: a record of an older term (epoch header) than one before it on the same topic is a
+ * deposed instance's, published after its successor began; it is dropped.
+ */
+export class PublishedView {
+  readonly #o: PublishedViewOptions;
+  readonly #alerts = new Map<string, Alert>();
+  /** The latest section of each metrics topic, by section name, with the evaluation time it belongs to. */
+  readonly #sections = new Map<string, { ts: number; value: unknown }>();
+  readonly #sectionOf: Map<string, string>;
+  readonly #listeners = new Listeners<PipelineEvent>();
+  readonly #waiting = new Map<string, (result: AckResult) => void>();
+  readonly #consumers: Consumer[] = [];
+  #kpis: Kpis | null = null;
+  readonly #epochs = new Map<string, number>();
+  #dropped = 0;
+
+  constructor(options: PublishedViewOptions) {
+    this.#o = options;
+    this.#sectionOf = new Map([
+      ...options.kinds.modules().map((m): [string, string] => [TOPICS.metrics(m.name), options.kinds.get(m.name)!.section]),
+      [TOPICS.nodeMetrics, 'nodes'],
+    ]);
+  }
+
+  async start(): Promise<void> {
+    const group = (what: string) => `citybrain-api-${what}-${randomUUID()}`;
+    this.#consumers.push(
+      await this.#o.transport.consume({
+        groupId: group('alerts'),
+        topics: [TOPICS.alerts],
+        fromBeginning: true,
+        onBatch: async (batch) => {
+          for (const r of batch.records) {
+            const alert = this.#current(r) ? (parseJson(r.value) as Alert | undefined) : undefined;
+            if (alert?.id) this.#put(alert);
+          }
+        },
+      }),
+      await this.#o.transport.consume({
+        groupId: group('latest'),
+        topics: [...this.#sectionOf.keys(), TOPICS.aggregatorControl],
+        fromBeginning: false,
+        onBatch: async (batch) => {
+          if (batch.topic === TOPICS.aggregatorControl) return batch.records.forEach((r) => this.#control(r));
+          const section = this.#sectionOf.get(batch.topic)!;
+          for (const r of batch.records) {
+            const doc = this.#current(r) ? (parseJson(r.value) as { ts?: number; kpis?: unknown } | undefined) : undefined;
+            if (typeof doc?.ts === 'number' && doc.kpis !== undefined) this.#sections.set(section, { ts: doc.ts, value: doc.kpis });
+          }
+          this.#compose();
+        },
+      }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#consumers.splice(0).map((c) => c.stop()));
+    for (const answer of this.#waiting.values()) answer({ ok: false, error: 'unavailable' });
+    this.#waiting.clear();
+  }
+
+  /**
+   * Whether the record is of the newest term seen on its topic (each is one partition, so that is
+   * log order): an older term's record after a newer one's is a deposed instance's. Records without
+   * the header (written before terms) count as term 0.
+   */
+  #current(record: StreamRecord): boolean {
+    const epoch = Number(record.headers[EPOCH_HEADER] ?? 0);
+    const newest = this.#epochs.get(record.topic) ?? 0;
+    if (epoch < newest) {
+      this.#dropped++;
+      // The first of a deposed writer's burst, then every 100th, is enough to see it happen.
+      if (this.#dropped % 100 === 1)
+        this.#o.logger.warn(
+          { topic: record.topic, epoch, newest, instance: record.headers[INSTANCE_HEADER], dropped: this.#dropped },
+          "dropped a record of a deposed aggregating instance (written after its successor's first)",
+        );
+      return false;
+    }
+    this.#epochs.set(record.topic, epoch);
+    return true;
+  }
+
+  /** The newest term seen on any topic: a new aggregating instance starts a later one. */
+  epoch(): number {
+    return Math.max(0, ...this.#epochs.values());
+  }
+
+  /** Records of deposed instances dropped so far. */
+  dropped(): number {
+    return this.#dropped;
+  }
+
+  /** A KPI document once every section has arrived; the newest evaluation time of its sections. */
+  #compose(): void {
+    if (this.#sections.size < this.#sectionOf.size) return;
+    const kpis: Record<string, unknown> = {};
+    let evaluatedAt = -Infinity;
+    for (const [section, { ts, value }] of this.#sections) {
+      kpis[section] = value;
+      evaluatedAt = Math.max(evaluatedAt, ts);
+    }
+    this.#kpis = { ...kpis, evaluatedAt } as Kpis;
+    this.#listeners.emit({ type: 'kpis', kpis: this.#kpis });
+  }
+
+  #control(record: StreamRecord): void {
+    const message = parseControl(record.value);
+    if (message?.kind !== 'reply') return;
+    const answer = this.#waiting.get(message.request);
+    if (!answer) return;
+    this.#waiting.delete(message.request);
+    if (message.result.ok) this.#put(message.result.alert);
+    answer(message.result);
+  }
+
+  /** Keeps the newer of two versions of an alert (an answer and the alerts topic bring the same change in either order). */
+  #put(alert: Alert): void {
+    const known = this.#alerts.get(alert.id);
+    if (known && known.updatedAt > alert.updatedAt) return;
+    this.#alerts.set(alert.id, alert);
+    if (alert.state === 'resolved') this.#forgetOldResolved();
+    this.#listeners.emit({ type: 'alert', alert });
+  }
+
+  /** Resolved alerts beyond the evaluator's history size go, oldest first (as in the aggregating instance). */
+  #forgetOldResolved(): void {
+    const resolved = [...this.#alerts.values()].filter((a) => a.state === 'resolved');
+    if (resolved.length <= EVALUATOR_DEFAULTS.historySize) return;
+    resolved.sort((a, b) => (a.resolvedAt ?? 0) - (b.resolvedAt ?? 0));
+    for (const a of resolved.slice(0, resolved.length - EVALUATOR_DEFAULTS.historySize)) this.#alerts.delete(a.id);
+  }
+
+  /** Resolves with the aggregating instance's answer to `request`, or `unavailable` after `timeoutMs`. */
+  answer(request: string, timeoutMs: number): Promise<AckResult> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(request);
+        resolve({ ok: false, error: 'unavailable' });
+      }, timeoutMs);
+      this.#waiting.set(request, (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+    });
+  }
+
+  ready(): boolean {
+    return this.#kpis !== null;
+  }
+
+  kpis(): Kpis {
+    if (!this.#kpis) throw new Error('no KPIs published yet');
+    return this.#kpis;
+  }
+
+  alerts(state?: AlertState): Alert[] {
+    const all = [...this.#alerts.values()];
+    return (state ? all.filter((a) => a.state === state) : all).map((a) => ({ ...a }));
+  }
+
+  /** An alert as last published, if known. */
+  alert(id: string): Alert | undefined {
+    return this.#alerts.get(id);
+  }
+
+  subscribe(listener: (event: PipelineEvent) => void): () => void {
+    return this.#listeners.add(listener);
+  }
+}
