@@ -130,19 +130,33 @@ describe('elected aggregation (several api instances)', () => {
     expect(Number(after[0]!.split('@')[1])).toBeGreaterThan(Number([...before][0]!.split('@')[1]));
   });
 
-  it('an acknowledgement nobody answers (the seat held by an instance that does not aggregate yet) is `unavailable` after the reply timeout', async () => {
-    const { instance, transport } = await setup();
-    // A member of the group that holds the seat and answers nothing.
+  it('an acknowledgement nobody answers in time is `unavailable`, and is not made later by the instance that takes over', async () => {
+    const { instance, send, transport } = await setup();
+    const a = await instance('A', 200);
+    await send(partial(NOW, 4, [battery]));
+    await expect.poll(() => a.elected.alerts('firing').length).toBe(1);
+    const fired = a.elected.alerts('firing')[0]!;
+    // A member of the group that answers nothing (nor lets go of a request: it never commits) joins, then B.
     const silent = await transport.consume({
       groupId: GROUPS.aggregator,
       topics: [TOPICS.aggregatorControl],
       sticky: true,
-      onBatch: async () => {},
+      onBatch: () => Promise.reject(new Error('not answering')),
     });
     const b = await instance('B', 200);
+    await expect.poll(() => b.elected.alerts('firing').map((x) => x.id)).toEqual([fired.id]);
+    // A goes: the seat passes to the silent member (it joined first), so B's acknowledgement gets no answer.
+    await a.elected.stop();
+    running.splice(running.indexOf(a.elected), 1);
     expect(b.elected.aggregating()).toBe(false);
-    expect(await b.elected.acknowledge('0123456789abcdef', { by: 'Wang Lei', role: 'crew' })).toEqual({ ok: false, error: 'unavailable' });
+    expect(await b.elected.acknowledge(fired.id, { by: 'Wang Lei', role: 'crew' })).toEqual({ ok: false, error: 'unavailable' });
+    // The silent member goes: B takes over and finds the request it sent, expired: dropped, not made.
     await silent.stop();
     await expect.poll(() => b.elected.aggregating()).toBe(true);
+    // Requests are handled in order: once C's is answered, B has passed over Wang Lei's.
+    const c = await instance('C');
+    const answer = await c.elected.acknowledge(fired.id, { by: 'Li Na', role: 'crew' });
+    expect(answer).toMatchObject({ ok: true, alert: { id: fired.id, state: 'acknowledged', acknowledgedBy: 'Li Na' } });
+    expect(b.elected.alerts('acknowledged')[0]!.notes?.map((n) => n.by)).toEqual(['Li Na']);
   });
 });

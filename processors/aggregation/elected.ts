@@ -163,7 +163,16 @@ export class ElectedAggregation {
     this.#o.logger.info({ instance: this.#o.instance }, 'stopped aggregating: another instance holds the aggregation');
   }
 
-  /** The aggregating instance answers the others' acknowledgements and notes (never waiting for a term to start: the group needs heartbeats). */
+  /**
+   * A term that is starting, once started; waits a quarter of the session at most (a batch handler
+   * that waits holds back the member's heartbeats).
+   */
+  async #startingTerm(): Promise<Aggregator | null> {
+    if (this.#leading) await Promise.race([this.#turn, sleep(this.#o.sessionTimeoutMs / 4)]);
+    return this.#aggregator;
+  }
+
+  /** The aggregating instance answers the others' acknowledgements and notes. */
   async #requests(batch: Batch): Promise<void> {
     for (const record of batch.records) {
       const message = parseControl(record.value);
@@ -171,7 +180,7 @@ export class ElectedAggregation {
       const { request } = message;
       // Nobody waits for it any more: the crew was told to try again.
       if (this.#o.wall() > request.expiresAt) continue;
-      const term = this.#aggregator;
+      const term = this.#aggregator ?? (await this.#startingTerm());
       const result: AckResult = !term
         ? { ok: false, error: 'unavailable' }
         : request.type === 'ack'
