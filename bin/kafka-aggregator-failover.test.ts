@@ -218,4 +218,39 @@ describe('aggregation failover between api instances on Kafka', () => {
     expect(next).toHaveLength(1);
     expect(next[0]).toBeGreaterThan(old[0]!);
   }, 400_000);
+
+  it('a hung aggregating instance (SIGSTOP) is fenced: another takes over, and once it runs again it evaluates nothing more and serves what the new one publishes', async () => {
+    const hung = follower; // aggregating since the previous test
+    expect(await leaderGauge(hung)).toBe(1);
+    const next = await spawnStage('api', env);
+    running.push(next);
+    expect(await leaderGauge(next)).toBe(0);
+    const stoppedAt = Date.now();
+    hung.child.kill('SIGSTOP');
+    await waitFor(async () => (await leaderGauge(next)) === 1, 60_000, 'the new instance aggregating');
+    console.log(`aggregation taken over from a hung instance ${Date.now() - stoppedAt} ms after its SIGSTOP`);
+    const evaluationsOfNext = async () =>
+      (await writers(brokers)).filter((r) => r.topic === TOPICS.nodeMetrics && r.instance.endsWith(`-${next.child.pid}`)).length;
+    const before = await evaluationsOfNext();
+    hung.child.kill('SIGCONT');
+    await waitFor(async () => (await leaderGauge(hung)) === 0, 30_000, 'the resumed instance no longer aggregating');
+    // It serves the new instance's KPIs; meanwhile the new one went on evaluating.
+    await waitFor(
+      async () => {
+        const [h, n] = await Promise.all([hung, next].map(async (p) => (await fetch(url(p, '/api/v1/kpis'))).text()));
+        return h === n;
+      },
+      30_000,
+      'the same KPIs from the resumed and the new instance',
+    );
+    await waitFor(async () => (await evaluationsOfNext()) >= before + 20, 60_000, '20 more evaluations of the new instance');
+    expect(await leaderGauge(next)).toBe(1);
+    // After the new term's first record, at most the one the hung instance had in flight at its SIGSTOP.
+    const nodes = (await writers(brokers)).filter((r) => r.topic === TOPICS.nodeMetrics);
+    const firstOfNext = nodes.findIndex((r) => r.instance.endsWith(`-${next.child.pid}`));
+    const late = nodes.slice(firstOfNext).filter((r) => r.instance.endsWith(`-${hung.child.pid}`));
+    expect(late.length, `records of the hung instance after the new term's first (of ${nodes.length - firstOfNext})`).toBeLessThanOrEqual(
+      1,
+    );
+  }, 300_000);
 });
