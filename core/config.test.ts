@@ -44,6 +44,10 @@ describe('config', () => {
     expect(c.KAFKA_BROKERS).toEqual(['k1:9092', 'k2:9093']);
     expect(c.API_TOKENS?.get('fedcba9876543210')).toBe('crew');
     expect(() => loadConfig({ KAFKA_BROKERS: 'localhost' })).toThrow(/KAFKA_BROKERS: each broker must be host:port/);
+    // Kafka's brokers refuse a session under 6 s; over 25 s a takeover would not fit in 30 s.
+    expect(loadConfig({}).AGGREGATOR_SESSION_TIMEOUT_S).toBe(10);
+    expect(() => loadConfig({ AGGREGATOR_SESSION_TIMEOUT_S: '5' })).toThrow(/AGGREGATOR_SESSION_TIMEOUT_S/);
+    expect(() => loadConfig({ AGGREGATOR_SESSION_TIMEOUT_S: '26' })).toThrow(/AGGREGATOR_SESSION_TIMEOUT_S/);
   });
 
   it('treats empty variables as unset and refuses half an InfluxDB setup', () => {
