@@ -3,7 +3,7 @@ import pino from 'pino';
 import { TOPICS, type Alert, type StreamRecord } from '../core/index.js';
 import { KafkaTransport } from '../core/stream/kafka/index.js';
 import { kafkaFixture } from '../infra/fixtures/kafka.js';
-import { EPOCH_HEADER, INSTANCE_HEADER } from '../processors/aggregation/published-view.js';
+import { EPOCH_HEADER, INSTANCE_HEADER } from '../processors/aggregator.js';
 import { readToEnd } from '../processors/state/index.js';
 import { metricValue, waitFor } from '../test/helpers.js';
 import { publishAll } from '../test/publish.js';

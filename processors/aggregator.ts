@@ -23,7 +23,7 @@ import {
   type Producer,
   type StreamTransport,
 } from '../core/index.js';
-import { AlertEvaluator, type EvaluatorState } from './alerts/evaluator.js';
+import { AlertEvaluator, type EvaluatorHolds, type EvaluatorState } from './alerts/evaluator.js';
 import { HealthMerger, type HealthSection, type RejectionSection } from './health/processor.js';
 import type { PartitionPartial } from './partial.js';
 import { readJsonFile, readToEnd, writeFileAtomic } from './state/index.js';
@@ -53,6 +53,11 @@ export interface AggregatorOptions {
   /** Headers on every record it publishes (which instance, which term wrote it). */
   headers?: Record<string, string>;
 }
+
+/** Header of every record an aggregating `api` instance publishes on Kafka: its term (see ElectedAggregation). */
+export const EPOCH_HEADER = 'aggregator-epoch';
+/** Header naming the instance that wrote the record. */
+export const INSTANCE_HEADER = 'aggregator-instance';
 
 /** The aggregator's defaults (alertsFile's depends on the transport and STATE_DIR: see the constructor). */
 export const AGGREGATOR_DEFAULTS = {
@@ -176,18 +181,34 @@ export class Aggregator {
       }
     }
     const latest = new Map<string, Alert>();
-    await readToEnd(this.#o.transport, TOPICS.alerts, (r) => {
-      const alert = parseJson(r.value) as Alert | undefined;
-      if (alert?.id) latest.set(alert.id, alert);
-    });
+    let holds: EvaluatorHolds | undefined;
+    let holdsEpoch = -1;
+    await Promise.all([
+      readToEnd(this.#o.transport, TOPICS.alerts, (r) => {
+        const alert = parseJson(r.value) as Alert | undefined;
+        if (alert?.id) latest.set(alert.id, alert);
+      }),
+      // The newest term's (a deposed instance may have written after its successor).
+      readToEnd(this.#o.transport, TOPICS.aggregatorHolds, (r) => {
+        const saved = parseJson(r.value) as EvaluatorHolds | undefined;
+        const epoch = Number(r.headers[EPOCH_HEADER] ?? 0);
+        if (epoch >= holdsEpoch && Array.isArray(saved?.pending) && Array.isArray(saved?.missingSince))
+          [holds, holdsEpoch] = [saved, epoch];
+      }),
+    ]);
     this.#alerts.restore(latest.values());
-    if (latest.size > 0) this.#o.logger.info({ alerts: latest.size }, 'alerts restored from the log');
+    if (holds) this.#alerts.importHolds(holds);
+    if (latest.size > 0 || holds)
+      this.#o.logger.info(
+        { alerts: latest.size, pending: holds?.pending.length ?? 0, resolving: holds?.missingSince.length ?? 0 },
+        'alerts restored from the log',
+      );
   }
 
   /** The embedded mode's alert file, rewritten (atomically) whenever the lifecycle state changed. */
   #saveAlerts(): Promise<void> {
     const file = this.#alertsFile;
-    if (!file) return Promise.resolve();
+    if (!file) return this.#saveHolds();
     // One write at a time, each of the state as it is when its turn comes: the last write is the newest state.
     const run = this.#saving.then(async () => {
       const text = JSON.stringify(this.#alerts.exportState());
@@ -198,6 +219,24 @@ export class Aggregator {
     });
     // A state directory that cannot be written must not stop KPIs and alerts: logged, retried at the next evaluation.
     this.#saving = run.catch((error: unknown) => this.#o.logger.error({ err: error, file }, 'could not write the alert state file'));
+    return this.#saving;
+  }
+
+  /**
+   * Without an alert file (on Kafka) the alerts are on the alerts topic; what else the lifecycle
+   * needs (how long pending conditions have held, firing ones been gone) goes to the compacted
+   * `aggregator.holds` whenever it changed, so that whoever aggregates next keeps the hold times.
+   */
+  #saveHolds(): Promise<void> {
+    const run = this.#saving.then(async () => {
+      const text = JSON.stringify(this.#alerts.exportHolds());
+      if (text === this.#savedAlerts) return;
+      await this.#o.producer.send(TOPICS.aggregatorHolds, [{ key: 'holds', value: Buffer.from(text), ...this.#headers() }]);
+      this.#savedAlerts = text;
+    });
+    this.#saving = run.catch((error: unknown) =>
+      this.#o.logger.error({ err: error }, 'could not write the alert holds to the log; the next evaluation retries'),
+    );
     return this.#saving;
   }
 

@@ -18,6 +18,8 @@ export const TOPICS = {
    * notes to that one, and its answers.
    */
   aggregatorControl: 'aggregator.control',
+  /** The aggregator's holds (EvaluatorHolds), one record keyed `holds`: what a takeover needs besides the alerts. */
+  aggregatorHolds: 'aggregator.holds',
 } as const;
 
 export const GROUPS = {
@@ -58,5 +60,6 @@ export function pipelineTopicSpecs(partitions = 12): TopicSpec[] {
     { name: TOPICS.nodeMetrics, partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS },
     // Requests wait seconds for an answer: an hour of them is plenty to look into.
     { name: TOPICS.aggregatorControl, partitions: 1, retentionMs: DAY / 24 },
+    { name: TOPICS.aggregatorHolds, partitions: 1, compacted: true, configs: { 'segment.ms': String(10 * 60_000) } },
   ];
 }

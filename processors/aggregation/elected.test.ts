@@ -17,7 +17,7 @@ import { battery, NOW, partial as partialOf, registry } from '../../test/aggrega
 import type { PartitionPartial } from '../partial.js';
 import { readToEnd } from '../state/index.js';
 import { ElectedAggregation } from './elected.js';
-import { EPOCH_HEADER, INSTANCE_HEADER } from './published-view.js';
+import { EPOCH_HEADER, INSTANCE_HEADER } from '../aggregator.js';
 
 /** Raw partition 0's partial: `occupied` of the lot's 10 spaces. */
 const partial = (at: number, occupied: number, conditions: AlertCondition[] = []): PartitionPartial =>
@@ -34,7 +34,7 @@ describe('elected aggregation (several api instances)', () => {
     for (const instance of running.splice(0)) await instance.stop();
   });
 
-  async function setup() {
+  async function setup(holds = { ALERT_HOLD_S: '0', ALERT_RESOLVE_HOLD_S: '0' }) {
     const transport = new RetainingTransport();
     await transport.ensureTopics(topicSpecs(defaultKinds()));
     const producer: Producer = await transport.producer();
@@ -42,7 +42,7 @@ describe('elected aggregation (several api instances)', () => {
       const metrics = new PipelineMetrics({ defaultMetrics: false });
       const elected = new ElectedAggregation({
         registry,
-        config: config({ ALERT_HOLD_S: '0', ALERT_RESOLVE_HOLD_S: '0', EVAL_INTERVAL_MS: '60000' }),
+        config: config({ ...holds, EVAL_INTERVAL_MS: '60000' }),
         transport,
         producer,
         metrics,
@@ -158,5 +158,43 @@ describe('elected aggregation (several api instances)', () => {
     const answer = await c.elected.acknowledge(fired.id, { by: 'Li Na', role: 'crew' });
     expect(answer).toMatchObject({ ok: true, alert: { id: fired.id, state: 'acknowledged', acknowledgedBy: 'Li Na' } });
     expect(b.elected.alerts('acknowledged')[0]!.notes?.map((n) => n.by)).toEqual(['Li Na']);
+  });
+
+  it('a takeover keeps the hold times: a pending condition fires when it would have, a firing one resolves when it would have', async () => {
+    const { instance, send, records } = await setup({ ALERT_HOLD_S: '60', ALERT_RESOLVE_HOLD_S: '60' });
+    const [a, b, c] = [await instance('A'), await instance('B'), await instance('C')];
+    await expect.poll(() => a.elected.aggregating()).toBe(true);
+    const holdsOnLog = async () =>
+      (await records(TOPICS.aggregatorHolds))
+        .map((r) => parseJson(r.value) as { pending: [string, number][]; missingSince: [string, number][] })
+        .at(-1);
+    const handOver = async (from: typeof a, to: typeof a) => {
+      await from.elected.stop();
+      running.splice(running.indexOf(from.elected), 1);
+      await expect.poll(() => to.elected.aggregating()).toBe(true);
+    };
+
+    // The battery is low from NOW: pending on A, written to the log; A goes, B takes over.
+    await send(partial(NOW, 4, [battery]));
+    await expect.poll(async () => (await holdsOnLog())?.pending.map(([, since]) => since)).toEqual([NOW]);
+    // Still low at NOW + 30 s (the time B's first evaluation sees: from there alone it would start the hold).
+    await send(partial(NOW + 30_000, 4, [battery]));
+    await expect.poll(() => (a.elected.ready() ? a.elected.kpis().evaluatedAt : null)).toBe(NOW + 30_000);
+    await handOver(a, b);
+    // 60 s after NOW it has held for the hold time: B fires it from NOW.
+    await send(partial(NOW + 60_000, 4, [battery]));
+    await expect.poll(() => b.elected.alerts('firing').length).toBe(1);
+    const fired = b.elected.alerts('firing')[0]!;
+    expect([fired.startsAt, fired.firedAt]).toEqual([NOW, NOW + 60_000]);
+
+    // The battery is fine from NOW + 90 s (and at NOW + 120 s): B writes that down; B goes, C takes over; at NOW + 150 s C resolves it.
+    await send(partial(NOW + 90_000, 4));
+    await expect.poll(async () => (await holdsOnLog())?.missingSince).toEqual([[fired.id, NOW + 90_000]]);
+    await send(partial(NOW + 120_000, 4));
+    await expect.poll(() => (b.elected.ready() ? b.elected.kpis().evaluatedAt : null)).toBe(NOW + 120_000);
+    await handOver(b, c);
+    expect(c.elected.alerts('firing').map((x) => x.id)).toEqual([fired.id]);
+    await send(partial(NOW + 150_000, 4));
+    await expect.poll(() => c.elected.alerts('resolved').map((x) => [x.id, x.resolvedAt])).toEqual([[fired.id, NOW + 150_000]]);
   });
 });

@@ -14,10 +14,10 @@ import {
   type Kpis,
   type PipelineEvent,
 } from '../../core/index.js';
-import { Aggregator, type AggregatorOptions } from '../aggregator.js';
+import { Aggregator, EPOCH_HEADER, INSTANCE_HEADER, type AggregatorOptions } from '../aggregator.js';
 import { Listeners } from '../ticker.js';
 import { parseControl, replyRecord, requestRecord, type AlertRequest } from './commands.js';
-import { EPOCH_HEADER, INSTANCE_HEADER, PublishedView } from './published-view.js';
+import { PublishedView } from './published-view.js';
 
 export interface ElectedAggregationOptions extends Omit<AggregatorOptions, 'fence' | 'headers' | 'alertsFile'> {
   /** How long the group waits for a silent aggregating instance before another takes over (AGGREGATOR_SESSION_TIMEOUT_S). */

@@ -2,7 +2,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryTransport, TOPICS, topicSpecs, type Alert } from '../../core/index.js';
 import { defaultKinds } from '../../core/kinds/modules.js';
-import { EPOCH_HEADER, INSTANCE_HEADER, PublishedView } from './published-view.js';
+import { EPOCH_HEADER, INSTANCE_HEADER } from '../aggregator.js';
+import { PublishedView } from './published-view.js';
 
 const kinds = defaultKinds();
 const alert = (updatedAt: number, state: Alert['state'], summary: string): Alert => ({

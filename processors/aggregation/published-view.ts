@@ -13,6 +13,7 @@ import {
   type StreamRecord,
   type StreamTransport,
 } from '../../core/index.js';
+import { EPOCH_HEADER, INSTANCE_HEADER } from '../aggregator.js';
 import { EVALUATOR_DEFAULTS } from '../alerts/evaluator.js';
 import { Listeners } from '../ticker.js';
 import { parseControl } from './commands.js';
@@ -22,11 +23,6 @@ export interface PublishedViewOptions {
   kinds: KindCatalog;
   logger: Logger;
 }
-
-/** Header of every record the aggregating instance publishes: its term (see ElectedAggregation). */
-export const EPOCH_HEADER = 'aggregator-epoch';
-/** Header naming the instance that wrote the record. */
-export const INSTANCE_HEADER = 'aggregator-instance';
 
 /**
  * The KPIs and alerts as the aggregating `api` instance published them: the latest record of each

@@ -30,6 +30,12 @@ interface Pending {
   condition: AlertCondition;
 }
 
+/** Since when each pending condition has held and each firing alert's condition has been gone, by alert id. */
+export interface EvaluatorHolds {
+  pending: [string, number][];
+  missingSince: [string, number][];
+}
+
 export interface EvaluatorState {
   pending: [string, Pending][];
   active: Alert[];
@@ -48,6 +54,8 @@ export class AlertEvaluator {
   readonly #missingSince = new Map<string, number>();
   readonly #history: Alert[] = [];
   readonly #historySize: number;
+  /** Pending holds taken over (importHolds), for the conditions the first evaluation still sees. */
+  #heldSince = new Map<string, number>();
 
   constructor(readonly options: EvaluatorOptions) {
     this.#historySize = withDefaults(EVALUATOR_DEFAULTS, options).historySize;
@@ -72,7 +80,10 @@ export class AlertEvaluator {
         }
         continue;
       }
-      const pending = this.#pending.get(id) ?? { since: Math.min(condition.since ?? now, now), condition };
+      const pending = this.#pending.get(id) ?? {
+        since: Math.min(condition.since ?? now, now, this.#heldSince.get(id) ?? Infinity),
+        condition,
+      };
       pending.condition = condition;
       this.#pending.set(id, pending);
       if (now - pending.since >= (condition.holdMs ?? this.options.holdMs)) {
@@ -95,6 +106,7 @@ export class AlertEvaluator {
       }
     }
     for (const id of this.#pending.keys()) if (!seen.has(id)) this.#pending.delete(id);
+    this.#heldSince.clear(); // a condition gone at the first evaluation starts afresh, as any pending one
     for (const [id, alert] of this.#active) {
       if (seen.has(id)) continue;
       const since = this.#missingSince.get(id) ?? now;
@@ -142,6 +154,20 @@ export class AlertEvaluator {
       if (alert.state === 'resolved') this.#remember({ ...alert });
       else this.#active.set(alert.id, { ...alert });
     }
+  }
+
+  /** What is not on the alerts topic: how long pending conditions have held and firing alerts' conditions been gone. */
+  exportHolds(): EvaluatorHolds {
+    return { pending: [...this.#pending].map(([id, p]) => [id, p.since]), missingSince: [...this.#missingSince] };
+  }
+
+  /**
+   * Takes over another process's holds (after `restore` of its alerts): a pending condition the
+   * first evaluation still sees keeps its start, a firing alert its time without its condition.
+   */
+  importHolds(holds: EvaluatorHolds): void {
+    this.#heldSince = new Map(holds.pending);
+    for (const [id, since] of holds.missingSince) if (this.#active.has(id)) this.#missingSince.set(id, since);
   }
 
   /** The whole lifecycle state, pending holds included, as JSON (the embedded mode keeps it in a file across restarts). */
