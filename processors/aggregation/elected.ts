@@ -46,7 +46,8 @@ const SEAT = { topic: TOPICS.aggregatorControl, partition: 0 };
  * (`Consumer.holds`: assigned and heard from the group within its session) aggregates, the others
  * serve what it publishes (PublishedView). A term begins when this instance comes to hold the
  * partition: a fresh Aggregator takes over the alerts from the compacted `alerts` topic (ids,
- * start and fire times, acknowledgements and notes), reads every partial, and evaluates; it ends
+ * start and fire times, acknowledgements and notes) and their hold times from `aggregator.holds`,
+ * reads the partials, and evaluates; it ends
  * when the instance no longer holds it (revoked, or cut off from the group for most of a session:
  * the fence, asked before every evaluation, stops it before another can take over). Each term's
  * records carry a later epoch than any seen, so readers drop a deposed instance's late records.
