@@ -18,6 +18,15 @@ declare module 'fastify' {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
+/** The hooks `requireRole` made: buildApi refuses an /api route without one in its onRequest. */
+const AUTH_HOOKS = new WeakSet<object>();
+
+/** Whether a route's onRequest hooks (one, a list, or none) include an authentication made by `requireRole`. */
+export function authenticates(onRequest: unknown): boolean {
+  const hooks: unknown[] = Array.isArray(onRequest) ? onRequest : [onRequest];
+  return hooks.some((hook) => typeof hook === 'function' && AUTH_HOOKS.has(hook));
+}
+
 /**
  * Bearer-token roles from API_TOKENS: viewer reads; crew and operator acknowledge alerts; admin
  * also manages credentials. With tokens configured every /api route needs one: no token 401, a
@@ -26,9 +35,12 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
  * Without API_TOKENS (the embedded development default; start-up warns) the API is in protected
  * mode, like Redis without a password: anyone who can reach it may read, but acknowledging and
  * admin are answered only to requests from this host (loopback); others get 401.
+ *
+ * It must run as the route's `onRequest` hook: fastify validates params, query and body after
+ * onRequest, so a request without a valid token gets its 401 before any schema is described to it.
  */
 export function requireRole(tokens: Map<string, ApiRole> | undefined, minimum: ApiRole) {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
+  const hook = async (request: FastifyRequest, reply: FastifyReply) => {
     if (!tokens) {
       if (minimum !== 'viewer' && !LOOPBACK.has(request.socket.remoteAddress ?? '')) {
         return sendError(
@@ -51,4 +63,6 @@ export function requireRole(tokens: Map<string, ApiRole> | undefined, minimum: A
     }
     request.principal = { role, name: `${role}-token` };
   };
+  AUTH_HOOKS.add(hook);
+  return hook;
 }

@@ -73,30 +73,41 @@ describe('API hardening', () => {
     });
   });
 
-  it('authenticates before it validates: a request without a valid token learns nothing but 401, a low role 403', async () => {
+  it('authenticates before it validates on every /api route the server has: no token or a bad one learns nothing but 401, a low role 403', async () => {
+    const ADMIN = 'admin-token-0123456789a';
+    const credentials = () => ({ file: undefined, summary: () => ({}), reload: async () => undefined });
     const { url } = await start({
       tokens: new Map<string, ApiRole>([
         [CREW, 'crew'],
         [VIEWER, 'viewer'],
+        [ADMIN, 'admin'],
       ]),
+      credentials,
     });
-    const probes: Array<[string, RequestInit]> = [
-      ['/api/v1/nodes?limit=abc', {}],
-      ['/api/v1/nodes/bad%20id', {}],
-      ['/api/v1/alerts?state=nonsense', {}],
-      ['/api/v1/alerts/not-an-id/ack', { method: 'POST', body: '{"by": 7}', headers: { 'content-type': 'application/json' } }],
-      ['/api/v1/alerts/not-an-id/notes', { method: 'POST', body: 'not json', headers: { 'content-type': 'application/json' } }],
-      ['/api/v1/stream?kind=toaster', {}],
-    ];
-    for (const [path, init] of probes) {
+    // The routes as the server lists them (its OpenAPI document), so a route added later is probed too.
+    const doc = (await (await fetch(`${url}/docs/json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith('/api/'))
+      .flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })));
+    expect(routes.length).toBeGreaterThanOrEqual(8);
+    // Every parameter, query and body invalid: a route that validated first would answer 400.
+    const junkQuery = '?limit=abc&offset=-1&state=nonsense&kind=toaster&status=x&readings=maybe&format=xml&dryRun=maybe&partial=7';
+    const probe = (route: { method: string; path: string }, token?: string) =>
+      fetch(`${url}${route.path.replace(/\{[^}]+\}/g, 'not%20an%20id')}${junkQuery}`, {
+        method: route.method,
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        ...(route.method === 'GET' || route.method === 'HEAD' ? {} : { body: 'not json' }),
+      });
+    for (const route of routes) {
       for (const token of [undefined, 'not-a-token-0000000000']) {
-        const res = await fetch(`${url}${path}`, {
-          ...init,
-          headers: { ...(init.headers as Record<string, string>), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        });
-        expect(res.status, `${path} token ${token}`).toBe(401);
+        const res = await probe(route, token);
+        expect(res.status, `${route.method} ${route.path} token ${token}`).toBe(401);
         expect(await res.json()).toEqual({ error: 'unauthorized', message: 'a valid bearer token is required' });
       }
+      // With a valid token the same request reaches the route and is judged on its content (never a 401).
+      const admitted = await probe(route, ADMIN);
+      expect(admitted.status, `${route.method} ${route.path} as admin`).not.toBe(401);
+      await admitted.body?.cancel();
     }
     const low = await fetch(`${url}/api/v1/alerts/not-an-id/ack`, {
       method: 'POST',
@@ -111,6 +122,26 @@ describe('API hardening', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${CREW}` },
     });
     expect(crew.status).toBe(400);
+  });
+
+  it('refuses to start with an /api route that does not authenticate first', async () => {
+    const { requireRole } = await import('./auth.js');
+    const tokens = new Map<string, ApiRole>([[CREW, 'crew']]);
+    app = await buildApi({
+      view,
+      kinds: defaultKinds(),
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      logger: pino({ level: 'silent' }),
+      tokens,
+    });
+    const register = async () => {
+      await app!.register(async (scope) => {
+        scope.get('/api/v1/guarded', { onRequest: requireRole(tokens, 'viewer') }, async () => ({}));
+        scope.get('/api/v1/open', async () => ({}));
+      });
+    };
+    await expect(register()).rejects.toThrow(/GET \/api\/v1\/open must authenticate before it validates/);
+    app = undefined;
   });
 
   it('without API_TOKENS: anyone may read, only this host may acknowledge', async () => {

@@ -14,6 +14,7 @@ import { kpiRoutes } from './routes/kpis.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { streamRoutes } from './routes/stream.js';
 import { sendError } from './errors.js';
+import { authenticates } from './auth.js';
 
 const PROBES = new Set(['/health', '/ready', '/metrics']);
 
@@ -65,6 +66,16 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.addHook('onResponse', async (request, reply) => {
     if (PROBES.has(request.url.split('?')[0]!)) return;
     request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  // Authenticate before validating, on every /api route: one registered without requireRole as its
+  // onRequest hook would describe its schema (400) to a caller without a token. Checked here, at
+  // registration, so a new route cannot forget it.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/api/') && !authenticates(route.onRequest))
+      throw new Error(
+        `route ${String(route.method)} ${route.url} must authenticate before it validates: give it onRequest: requireRole(...)`,
+      );
   });
 
   app.setErrorHandler((error, request, reply) => {
