@@ -2,9 +2,10 @@ import { pino, type Logger } from 'pino';
 import {
   generateCity,
   loadRegistryFile,
+  NodeRegistry,
   PipelineMetrics,
+  RegistryFeed,
   withDefaults,
-  type NodeRegistry,
   type Config,
   type StreamTransport,
 } from '../core/index.js';
@@ -39,6 +40,8 @@ export interface RunningPipeline {
   readonly mqttPort: number;
   readonly httpPort: number;
   readonly registry: NodeRegistry;
+  /** How this process changes the registry (the API's registry routes use it). */
+  readonly registryFeed: RegistryFeed;
   readonly host: ProcessorHost;
   readonly aggregator: Aggregation;
   readonly metrics: PipelineMetrics;
@@ -61,8 +64,11 @@ export function createLogger(config: Config): Logger {
 }
 
 /** The kinds (built-in, shipped profiles, KIND_PROFILES) and the registry of their nodes; a bad profile throws ProfileError. */
-export async function loadRegistry(config: Config, logger: Logger): Promise<NodeRegistry> {
-  const kinds = loadKinds(config.KIND_PROFILES ? [config.KIND_PROFILES] : []);
+export async function loadRegistry(
+  config: Config,
+  logger: Logger,
+  kinds = loadKinds(config.KIND_PROFILES ? [config.KIND_PROFILES] : []),
+): Promise<NodeRegistry> {
   const profiles = kinds.profiles().map((p) => p.kind);
   if (!config.REGISTRY) {
     const registry = generateCity(kinds);
@@ -82,17 +88,34 @@ function warnOpenSettings(config: Config, logger: Logger): void {
     );
 }
 
-/** The registry, log, producer and metrics every stage of one process shares. */
+/**
+ * The registry, log, producer and metrics every stage of one process shares. The registry is the
+ * `registry` topic's (rebuilt from it, then kept current by the feed); `options.registry`, else
+ * REGISTRY or the generated city, only seeds an empty topic (the first start).
+ */
 export async function stageContext(options: PipelineOptions): Promise<StageContext> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config);
   warnOpenSettings(config, logger);
-  const registry = options.registry ?? (await loadRegistry(config, logger));
+  const kinds = options.registry?.kinds ?? loadKinds(config.KIND_PROFILES ? [config.KIND_PROFILES] : []);
+  const registry = options.registry ?? new NodeRegistry([], [], kinds);
+  const seed = options.registry;
   const metrics = new PipelineMetrics({ defaultMetrics: options.defaultMetrics });
   const transport = options.transport ?? createTransport(config, logger, metrics);
-  await prepareLog(transport, registry.kinds);
+  await prepareLog(transport, kinds);
   const producer = await transport.producer();
-  return { config, registry, transport, producer, metrics, logger, clock: withDefaults(PIPELINE_DEFAULTS, options).clock };
+  const clock = withDefaults(PIPELINE_DEFAULTS, options).clock;
+  const registryFeed = new RegistryFeed({
+    registry,
+    transport,
+    producer,
+    logger: logger.child({ stage: 'registry' }),
+    seed: () => seed ?? loadRegistry(config, logger, kinds),
+    stateDir: config.STATE_DIR,
+    clock,
+  });
+  await registryFeed.start();
+  return { config, registry, registryFeed, transport, producer, metrics, logger, clock };
 }
 
 /**
@@ -129,6 +152,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
     mqttPort: ingest.port,
     httpPort: api.port,
     registry: ctx.registry,
+    registryFeed: ctx.registryFeed,
     host: process.host,
     aggregator: api.aggregator,
     metrics: ctx.metrics,
@@ -139,6 +163,7 @@ export async function startPipeline(options: PipelineOptions): Promise<RunningPi
         await process.close();
         await api.close();
         await sinks.close();
+        await ctx.registryFeed.stop();
         await ctx.transport.close();
         ctx.logger.info('pipeline stopped');
       })();

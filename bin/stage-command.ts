@@ -41,6 +41,7 @@ export async function runStage(name: StageName, config: Config): Promise<Stage> 
   return {
     async close() {
       for (const part of parts) await part.close();
+      await ctx.registryFeed.stop();
       await ctx.transport.close();
       ctx.logger.info({ stage: name }, 'stage stopped');
     },

@@ -16,6 +16,7 @@ import {
   type NodeRegistry,
   type PipelineMetrics,
   type Producer,
+  type RegistryFeed,
   type StreamTransport,
 } from '../core/index.js';
 import { TelemetryBridge } from '../ingest/bridge.js';
@@ -34,6 +35,8 @@ import { pipelineView, type Aggregation } from '../processors/view.js';
 export interface StageContext {
   config: Config;
   registry: NodeRegistry;
+  /** Keeps `registry` equal to the registry topic; how changes are made (publish). */
+  registryFeed: RegistryFeed;
   transport: StreamTransport;
   producer: Producer;
   metrics: PipelineMetrics;

@@ -64,6 +64,8 @@ export const REJECT_REASONS = [
   'late',
   /** An authenticated device or gateway published outside its own topics or nodes (MQTT_AUTH=on). */
   'unauthorized',
+  /** The node (or the gateway that carried it) has been decommissioned from the registry. */
+  'decommissioned',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

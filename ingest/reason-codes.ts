@@ -31,6 +31,7 @@ export const REJECTION_CODES: Record<IngestRejectReason, { code: number; text: s
   'topic-mismatch': { code: PUBACK.NOT_AUTHORIZED, text: 'topic does not match the node registration' },
   'node-mismatch': { code: PUBACK.NOT_AUTHORIZED, text: 'payload speaks for another node or kind' },
   unauthorized: { code: PUBACK.NOT_AUTHORIZED, text: 'not authorized for this topic or node' },
+  decommissioned: { code: PUBACK.NOT_AUTHORIZED, text: 'node or gateway decommissioned' },
 };
 
 /** v5 clients that asked for no Reason String (Request Problem Information = 0, MQTT-3.1.2-29). */

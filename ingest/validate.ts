@@ -51,7 +51,13 @@ export function validateReading(
     };
   }
   const node = registry.get(nodeId);
-  if (!node) return { ok: false, reason: 'unknown-node', detail: `node ${nodeId} is not in the registry`, nodeId };
+  if (!node) {
+    if (registry.decommissioned(nodeId))
+      return { ok: false, reason: 'decommissioned', detail: `node ${nodeId} has been decommissioned`, nodeId };
+    return { ok: false, reason: 'unknown-node', detail: `node ${nodeId} is not in the registry`, nodeId };
+  }
+  if (to.gatewayId && registry.decommissionedGateway(to.gatewayId))
+    return { ok: false, reason: 'decommissioned', detail: `gateway ${to.gatewayId} has been decommissioned`, nodeId };
   if (!registry.kinds.has(to.kind)) return { ok: false, reason: 'unknown-kind', detail: `unknown kind ${shown(to.kind)}`, nodeId };
   if (to.kind !== node.kind || (to.district !== undefined && to.district !== node.district)) {
     const claimed = to.district !== undefined ? `${to.district}/${to.kind}` : to.kind;

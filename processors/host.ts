@@ -86,6 +86,8 @@ export class ProcessorHost {
   /** Batches and snapshots take turns: a snapshot never sees half of a batch. */
   #turn: Promise<unknown> = Promise.resolve();
   #consumer: Consumer | null = null;
+  /** Stops following the registry's changes. */
+  readonly #unfollow: () => void;
 
   constructor(options: HostOptions) {
     this.#o = { ...options, ...withDefaults(HOST_DEFAULTS, options) };
@@ -102,6 +104,8 @@ export class ProcessorHost {
       watermarks: new Watermarks(options.config.ALLOWED_LATENESS_S),
     };
     this.#index = new PartitionIndex(options.registry.all(), options.rawPartitions);
+    // A node created, changed or decommissioned moves in or out of its partition's lists at once.
+    this.#unfollow = this.#index.follow(options.registry);
     this.#snapshots = new PartitionSnapshots({
       store: stateStoreFor(options),
       state: this.#state,
@@ -161,6 +165,7 @@ export class ProcessorHost {
     await this.#snapshotTicker.stop();
     await this.#consumer?.stop(); // revokes everything: final snapshots
     this.#consumer = null;
+    this.#unfollow();
   }
 
   #inTurn<T>(work: () => Promise<T> | T): Promise<T> {

@@ -5,3 +5,6 @@ export * from './load.js';
 export * from './generate.js';
 export * from './districts.js';
 export * from './places.js';
+export * from './change.js';
+export * from './journal.js';
+export * from './feed.js';

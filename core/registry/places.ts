@@ -7,7 +7,7 @@ export interface Place {
 }
 
 interface Places {
-  size: number;
+  version: number;
   lots: Map<string, Place>;
   circuits: Map<string, Place>;
 }
@@ -27,13 +27,13 @@ function centroids(nodes: Iterable<{ key: string; lat: number; lon: number }>): 
 
 /**
  * Lots and circuits have no coordinates of their own: the mean of their nodes' is theirs.
- * Recomputed when the registry's size changed (a node added).
+ * Recomputed when the registry changed.
  */
 function places(registry: NodeRegistry): Places {
   const cached = placesCache.get(registry);
-  if (cached && cached.size === registry.size) return cached;
+  if (cached?.version === registry.version) return cached;
   const fresh: Places = {
-    size: registry.size,
+    version: registry.version,
     lots: centroids(registry.ofKind('parking').map((n) => ({ key: n.lotId, lat: n.lat, lon: n.lon }))),
     circuits: centroids(registry.ofKind('streetlight').map((n) => ({ key: n.circuit, lat: n.lat, lon: n.lon }))),
   };

@@ -20,6 +20,10 @@ export const TOPICS = {
   aggregatorControl: 'aggregator.control',
   /** The aggregator's holds (EvaluatorHolds), one record keyed `holds`: what a takeover needs besides the alerts. */
   aggregatorHolds: 'aggregator.holds',
+  /** Changes of the node registry, keyed `node/<id>`, `gateway/<id>`, `road/<name>` (compacted: each entity's latest); one partition, one order for every stage. */
+  registry: 'registry',
+  /** Who changed what in the registry, when, before and after: the audit trail. */
+  audit: 'audit',
 } as const;
 
 export const GROUPS = {
@@ -61,5 +65,7 @@ export function pipelineTopicSpecs(partitions = 12): TopicSpec[] {
     // Requests wait seconds for an answer: an hour of them is plenty to look into.
     { name: TOPICS.aggregatorControl, partitions: 1, retentionMs: DAY / 24 },
     { name: TOPICS.aggregatorHolds, partitions: 1, compacted: true, configs: { 'segment.ms': String(10 * 60_000) } },
+    { name: TOPICS.registry, partitions: 1, compacted: true },
+    { name: TOPICS.audit, partitions: 1, retentionMs: 400 * DAY },
   ];
 }

@@ -5,15 +5,15 @@ import type { ParkingSection } from './processor.js';
 import type { ParkingKpis } from './kpis.js';
 
 type LotInfo = { lotId: string; lotName: string; district: string; spaces: number };
-const lotIndex = new WeakMap<NodeRegistry, Map<string, LotInfo>>();
+const lotIndex = new WeakMap<NodeRegistry, { version: number; lots: Map<string, LotInfo> }>();
+/** The registry's lots (rebuilt after a registry change: a lot decommissioned or its spaces changed counts at once). */
 function lotsOf(registry: NodeRegistry): Map<string, LotInfo> {
-  let lots = lotIndex.get(registry);
-  if (!lots) {
-    lots = new Map();
-    for (const s of registry.ofKind('parking'))
-      if (!lots.has(s.lotId)) lots.set(s.lotId, { lotId: s.lotId, lotName: s.lotName, district: s.district, spaces: s.spaces });
-    lotIndex.set(registry, lots);
-  }
+  const cached = lotIndex.get(registry);
+  if (cached?.version === registry.version) return cached.lots;
+  const lots = new Map<string, LotInfo>();
+  for (const s of registry.ofKind('parking'))
+    if (!lots.has(s.lotId)) lots.set(s.lotId, { lotId: s.lotId, lotName: s.lotName, district: s.district, spaces: s.spaces });
+  lotIndex.set(registry, { version: registry.version, lots });
   return lots;
 }
 

@@ -7,8 +7,13 @@ export type Sizes = Map<string, [lamps: number, resting: number]>;
  * The registry's circuits and roads with their lamp counts, in registry order. Static, so
  * partials need not carry them; and every stage loads the same registry, so a circuit's or
  * road's position in this order means the same in every process (partials count per position).
+ * A registry change rebuilds the counts but keeps every position it had: new circuits and roads
+ * are appended, one without lamps left keeps its place with none, so partials made before the
+ * change still count for the right circuit.
  */
 export interface LampIndex {
+  /** The registry version it was built from. */
+  version: number;
   lamps: number;
   circuits: Sizes;
   roads: Sizes;
@@ -22,17 +27,23 @@ const cache = new WeakMap<NodeRegistry, LampIndex>();
 
 export function lampIndex(registry: NodeRegistry): LampIndex {
   const lamps = registry.ofKind('streetlight');
-  let entry = cache.get(registry);
-  if (entry && entry.lamps === lamps.length) return entry;
-  entry = {
+  const before = cache.get(registry);
+  if (before?.version === registry.version) return before;
+  const entry: LampIndex = {
+    version: registry.version,
     lamps: lamps.length,
     circuits: new Map(),
     roads: new Map(),
-    circuitIds: [],
-    roadIds: [],
-    circuitAt: new Map(),
-    roadAt: new Map(),
+    circuitIds: [...(before?.circuitIds ?? [])],
+    roadIds: [...(before?.roadIds ?? [])],
+    circuitAt: new Map(before?.circuitAt),
+    roadAt: new Map(before?.roadAt),
   };
+  for (const [ids, map] of [
+    [entry.circuitIds, entry.circuits],
+    [entry.roadIds, entry.roads],
+  ] as const)
+    for (const id of ids) map.set(id, [0, 0]);
   for (const lamp of lamps) {
     const rests = restsAtHalfNight(lamp.nodeId);
     for (const [map, ids, at, key] of [
@@ -42,8 +53,10 @@ export function lampIndex(registry: NodeRegistry): LampIndex {
       let s = map.get(key);
       if (!s) {
         map.set(key, (s = [0, 0]));
-        at.set(key, ids.length);
-        ids.push(key);
+        if (!at.has(key)) {
+          at.set(key, ids.length);
+          ids.push(key);
+        }
       }
       s[0]++;
       if (rests) s[1]++;
