@@ -5,13 +5,22 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { withDefaults, type ApiRole, type KindCatalog, type PipelineMetrics, type PipelineView } from '../core/index.js';
+import {
+  withDefaults,
+  type ApiRole,
+  type KindCatalog,
+  type NodeRegistry,
+  type PipelineMetrics,
+  type PipelineView,
+  type RegistryFeed,
+} from '../core/index.js';
 import { adminRoutes, type CredentialAdmin } from './routes/admin.js';
 import { alertRoutes } from './routes/alerts.js';
 import { consoleRoutes } from './routes/console.js';
 import { healthRoutes } from './routes/health.js';
 import { kpiRoutes } from './routes/kpis.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { registryRoutes } from './routes/registry.js';
 import { streamRoutes } from './routes/stream.js';
 import { sendError } from './errors.js';
 import { authenticates } from './auth.js';
@@ -36,6 +45,8 @@ export interface ApiOptions {
   kinds?: KindCatalog;
   /** The MQTT credential store of an ingest in this process, for the admin routes. */
   credentials?: () => CredentialAdmin | undefined;
+  /** The registry and how to change it (the registry routes); `importMaxBytes`: REGISTRY_IMPORT_MAX_BYTES. */
+  registry?: { registry: NodeRegistry; feed: RegistryFeed; importMaxBytes: number };
 }
 
 /** The API's defaults (`ready`'s depends on the view: see buildApi). */
@@ -108,7 +119,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   if (options.corsOrigins?.length) {
     await app.register(fastifyCors, {
       origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
-      methods: ['GET', 'POST'],
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['Authorization', 'Content-Type'],
     });
   }
@@ -140,6 +151,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       limits: streams,
     });
     await app.register(consoleRoutes);
+    if (options.registry) await app.register(registryRoutes, { tokens: options.tokens, ...options.registry });
     if (options.credentials) await app.register(adminRoutes, { tokens: options.tokens, credentials: options.credentials });
   }
   return app;

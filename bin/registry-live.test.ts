@@ -118,4 +118,18 @@ describe('registry changes applied live', () => {
     const grown = await kpisWhen((k) => k.parking.spaces === 12, 'lot A with 12 spaces');
     expect(grown.parking.unknown).toBe(7);
   });
+
+  it('a batch carried by a decommissioned gateway is dead-lettered as decommissioned', async () => {
+    const gateway = { gatewayId: 'GW-OLD', district: 'Lixia' };
+    const behind = { ...lamps[1]!, gatewayId: 'GW-OLD' };
+    await pipeline.registryFeed.publish([
+      { ...change('update', behind) },
+      { ...change('create', behind), entity: 'gateway', id: 'GW-OLD', value: gateway },
+    ]);
+    await pipeline.registryFeed.publish([{ ...change('decommission', behind), entity: 'gateway', id: 'GW-OLD', value: gateway }]);
+    const before = metricValue(await metrics(), 'citybrain_readings_rejected_total', { reason: 'decommissioned' });
+    const entry = { nodeId: behind.nodeId, kind: 'streetlight', ts: testNow(), powerState: 'on', dim: 100, powerW: 195 };
+    await client.publishAsync('city/gateways/GW-OLD/batch', JSON.stringify({ readings: [entry] }), { qos: 1 });
+    expect(metricValue(await metrics(), 'citybrain_readings_rejected_total', { reason: 'decommissioned' })).toBe(before + 1);
+  });
 });

@@ -251,6 +251,7 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
     ...(ctx.config.CORS_ORIGINS ? { corsOrigins: ctx.config.CORS_ORIGINS } : {}),
     // The ingest of this process (embedded pipeline) registers its store once it starts.
     credentials: () => storeFor(ctx.config),
+    registry: { registry: ctx.registry, feed: ctx.registryFeed, importMaxBytes: ctx.config.REGISTRY_IMPORT_MAX_BYTES },
   });
   await api.listen({ host: ctx.config.HTTP_HOST, port: ctx.config.HTTP_PORT });
   return {

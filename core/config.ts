@@ -145,6 +145,8 @@ export const configSchema = z.object({
   /** Live streams (/api/v1/stream) open at once per API token (per client IP without API_TOKENS) and in total; beyond, 429 / 503. */
   STREAM_MAX_PER_TOKEN: whole(1, 100_000).default(10),
   STREAM_MAX_TOTAL: whole(1, 100_000).default(100),
+  /** Largest body of one registry import (POST /api/v1/registry/import, CSV or JSON); other requests keep 64 KiB. */
+  REGISTRY_IMPORT_MAX_BYTES: whole(1024, 2_147_483_647).default(268_435_456),
   /** Browser origins allowed by CORS (comma-separated, e.g. https://ops.example.org); unset: no CORS headers. */
   CORS_ORIGINS: z
     .string()

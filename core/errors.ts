@@ -48,6 +48,10 @@ export const API_ERRORS = {
   /** The token's role may not do this. */
   forbidden: 403,
   'not-found': 404,
+  /** A registry import or change has invalid rows (the reply lists them: row, id, reason); nothing was applied. */
+  'invalid-rows': 400,
+  /** A node or gateway with that id is in service already (POST creates; PATCH changes). */
+  exists: 409,
   /** The alert is already resolved. */
   'not-active': 409,
   /** No MQTT credential store in this process. */

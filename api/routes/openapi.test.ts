@@ -1,8 +1,9 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { PipelineMetrics, type PipelineView } from '../../core/index.js';
+import { PipelineMetrics } from '../../core/index.js';
 import { buildApi } from '../server.js';
 import { defaultKinds } from '../../core/kinds/modules.js';
+import { stubView } from '../../test/stub-view.js';
 
 type JsonSchema = {
   type?: string | string[];
@@ -18,16 +19,7 @@ type OpenApi = {
 
 /** The OpenAPI document at /docs/json describes what the read routes answer (their 200 response schemas). */
 describe('OpenAPI document', () => {
-  const view: PipelineView = {
-    ready: () => true,
-    kpis: () => ({ evaluatedAt: 0 }) as never,
-    nodes: () => ({ total: 0, items: [] }),
-    node: () => undefined,
-    alerts: () => [],
-    acknowledge: async () => ({ ok: false, error: 'not-found' }),
-    note: async () => ({ ok: false, error: 'not-found' }),
-    subscribe: () => () => undefined,
-  };
+  const view = stubView();
 
   it('has response schemas for /api/v1/kpis, /api/v1/nodes, /api/v1/nodes/{id} and /api/v1/alerts', async () => {
     const app = await buildApi({

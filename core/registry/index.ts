@@ -8,3 +8,5 @@ export * from './places.js';
 export * from './change.js';
 export * from './journal.js';
 export * from './feed.js';
+export * from './formats.js';
+export * from './edit.js';

@@ -1,0 +1,202 @@
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NodeRegistry, PipelineMetrics, type ApiRole, type RegistryFeed } from '../../core/index.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
+import { lamp, STATION } from '../../test/fixtures.js';
+import { startTestFeed } from '../../test/registry-feed.js';
+import { stubView } from '../../test/stub-view.js';
+import { buildApi } from '../server.js';
+
+const OPERATOR = 'operator-token-0123456789';
+const VIEWER = 'viewer-token-0123456789ab';
+const kinds = defaultKinds();
+const view = stubView();
+/** A well with its warning lines: a nested attribute (CSV columns lines.yellow, ...). */
+const well = Object.assign(
+  { nodeId: 'GW-1', kind: 'groundwater', district: 'Lixia', lat: 36.66, lon: 117.01 },
+  { well: 'Baotu Spring', springGroup: 'Baotu', lines: { yellow: 28.15, orange: 28, red: 27.6 } },
+);
+
+/** The registry routes on a real feed (in-process log, journal in a fresh STATE_DIR); the pipeline view is a stand-in. */
+describe('registry API', () => {
+  let app: FastifyInstance;
+  let registry: NodeRegistry;
+  let feed: RegistryFeed;
+
+  beforeEach(async () => {
+    ({ registry, feed } = await startTestFeed([lamp(1), lamp(2), STATION, well]));
+    app = await buildApi({
+      view,
+      kinds,
+      metrics: new PipelineMetrics({ defaultMetrics: false }),
+      logger: pino({ level: 'silent' }),
+      tokens: new Map<string, ApiRole>([
+        [OPERATOR, 'operator'],
+        [VIEWER, 'viewer'],
+      ]),
+      registry: { registry, feed, importMaxBytes: 1 << 20 },
+    });
+  });
+  afterEach(async () => {
+    await app.close();
+    await feed.stop();
+  });
+
+  const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, token = OPERATOR, type = 'application/json') =>
+    app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'content-type': type } : {}) },
+      ...(payload !== undefined ? { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) } : {}),
+    });
+  const csv = (text: string, query = '') => call('POST', `/api/v1/registry/import${query}`, text, OPERATOR, 'text/csv');
+
+  it('creates, changes and decommissions a node; a second create of the id is 409, an unknown id 404', async () => {
+    const created = await call('POST', '/api/v1/nodes', lamp(3, { circuit: 'C7' }));
+    expect(created.statusCode).toBe(201);
+    expect(created.json().node).toMatchObject({ nodeId: 'SL-3', circuit: 'C7' });
+    expect(registry.get('SL-3')).toBeDefined();
+    expect((await call('POST', '/api/v1/nodes', lamp(3))).statusCode).toBe(409);
+    const changed = await call('PATCH', '/api/v1/nodes/SL-3', { ratedW: 150, gatewayId: 'GW-R1' });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json().node).toMatchObject({ ratedW: 150, gatewayId: 'GW-R1', circuit: 'C7' });
+    expect((await call('PATCH', '/api/v1/nodes/SL-3', { gatewayId: null })).json().node).not.toHaveProperty('gatewayId');
+    const bad = await call('PATCH', '/api/v1/nodes/SL-3', { ratedW: 'bright' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({
+      error: 'invalid-rows',
+      errors: [{ row: 1, id: 'SL-3', reason: expect.stringContaining('ratedW') }],
+    });
+    expect((await call('DELETE', '/api/v1/nodes/SL-3')).statusCode).toBe(200);
+    expect(registry.get('SL-3')).toBeUndefined();
+    expect(registry.decommissioned('SL-3')).toBeDefined();
+    const unknown = await call('DELETE', '/api/v1/nodes/SL-404');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ error: 'not-found', message: 'node SL-404 is not in service' });
+    expect((await call('PATCH', '/api/v1/nodes/SL-404', { ratedW: 1 })).statusCode).toBe(404);
+  });
+
+  it('lets a viewer read the registry but not write it (403)', async () => {
+    for (const [method, url, body] of [
+      ['POST', '/api/v1/nodes', lamp(9)],
+      ['PATCH', '/api/v1/nodes/SL-1', { ratedW: 1 }],
+      ['DELETE', '/api/v1/nodes/SL-1', undefined],
+      ['POST', '/api/v1/gateways', { gatewayId: 'GW-X' }],
+      ['POST', '/api/v1/registry/import', [lamp(9)]],
+    ] as const) {
+      const res = await call(method, url, body, VIEWER);
+      expect(res.statusCode, `${method} ${url}`).toBe(403);
+    }
+    expect(registry.has('SL-9')).toBe(false);
+    expect(registry.has('SL-1')).toBe(true);
+    expect((await call('GET', '/api/v1/registry/export', undefined, VIEWER)).statusCode).toBe(200);
+  });
+
+  it('creates a gateway with the nodes behind it; one listing a node that does not exist is refused', async () => {
+    const res = await call('POST', '/api/v1/gateways', { gatewayId: 'GW-R1', district: 'Lixia', nodes: ['SL-1', 'SL-2'] });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toEqual({ gateway: { gatewayId: 'GW-R1', district: 'Lixia' }, nodes: ['SL-1', 'SL-2'] });
+    expect(registry.get('SL-1')?.gatewayId).toBe('GW-R1');
+    const missing = await call('POST', '/api/v1/gateways', { gatewayId: 'GW-R2', nodes: ['SL-1', 'SL-999'] });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().errors).toEqual([{ row: 1, entity: 'gateway', id: 'GW-R2', reason: expect.stringContaining('SL-999') }]);
+    expect(registry.gateway('GW-R2')).toBeUndefined();
+    expect((await call('DELETE', '/api/v1/gateways/GW-R1')).statusCode).toBe(200);
+    expect(registry.decommissionedGateway('GW-R1')).toBeDefined();
+    expect((await call('DELETE', '/api/v1/gateways/GW-R1')).statusCode).toBe(404);
+  });
+
+  describe('import', () => {
+    const header = 'nodeId,kind,district,lat,lon,road,roadClass,circuit,ratedW';
+    const row = (id: string, rest = 'Lixia,36.6,117.0,Jingshi Road,main,C1,200') => `${id},streetlight,${rest}`;
+
+    it('applies nothing when a row is bad, and names each bad row with its line and reason', async () => {
+      const cases: [string, string, RegExp][] = [
+        [
+          'malformed CSV row',
+          [header, row('SL-10'), 'SL-11,streetlight,Lixia,36.6', row('SL-12')].join('\n'),
+          /malformed row: 4 cells, the header has 9/,
+        ],
+        [
+          'attribute invalid for the kind',
+          [header, row('SL-10'), row('SL-11', 'Lixia,36.6,117.0,Jingshi Road,motorway,C1,200')].join('\n'),
+          /roadClass/,
+        ],
+        [
+          'unknown district',
+          [header, row('SL-10'), row('SL-11', 'Atlantis,36.6,117.0,Jingshi Road,main,C1,200')].join('\n'),
+          /unknown district Atlantis/,
+        ],
+        [
+          'duplicate ids',
+          [header, row('SL-10'), row('SL-11'), row('SL-10')].join('\n'),
+          /duplicate id SL-10 in this import \(first at row 2\)/,
+        ],
+      ];
+      for (const [what, text, reason] of cases) {
+        const res = await csv(text);
+        expect(res.statusCode, what).toBe(400);
+        const { errors } = res.json<{ errors: { row: number; reason: string }[] }>();
+        expect(errors, what).toHaveLength(1);
+        expect(errors[0]!.row, what).toBe(what === 'duplicate ids' ? 4 : 3);
+        expect(errors[0]!.reason, what).toMatch(reason);
+        expect(registry.has('SL-10'), what).toBe(false);
+      }
+      const gateway = await call('POST', '/api/v1/registry/import', {
+        nodes: [lamp(10)],
+        gateways: [{ gatewayId: 'GW-9', nodes: ['SL-10', 'SL-77'] }],
+      });
+      expect(gateway.statusCode).toBe(400);
+      expect(gateway.json().errors).toEqual([{ row: 1, entity: 'gateway', id: 'GW-9', reason: expect.stringContaining('SL-77') }]);
+      expect(registry.has('SL-10')).toBe(false);
+    });
+
+    it('partial=true applies the valid rows and reports the others; dryRun applies nothing', async () => {
+      const text = [
+        header,
+        row('SL-10'),
+        row('SL-11', 'Lixia,36.6,117.0,Jingshi Road,main,C1,-5'),
+        row('SL-1', 'Lixia,36.6,117.0,Jingshi Road,main,C1,100'),
+      ].join('\n');
+      const dry = await csv(text, '?dryRun=true&partial=true');
+      expect(dry.json()).toMatchObject({ dryRun: true, applied: 0, created: 1, updated: 1, errors: [{ row: 3, id: 'SL-11' }] });
+      expect(registry.has('SL-10')).toBe(false);
+      const res = await csv(text, '?partial=true');
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({
+        dryRun: false,
+        applied: 2,
+        created: 1,
+        updated: 1,
+        errors: [{ row: 3, reason: expect.stringContaining('ratedW') }],
+      });
+      expect(registry.has('SL-10')).toBe(true);
+      expect(registry.get('SL-1')).toMatchObject({ ratedW: 100 });
+    });
+
+    it('round-trips: an export imported again changes nothing, in CSV and in JSON', async () => {
+      await call('POST', '/api/v1/gateways', { gatewayId: 'GW-R1', district: 'Lixia', name: 'Cabinet, north', nodes: ['SL-1'] });
+      const exported = await call('GET', '/api/v1/registry/export?format=csv');
+      expect(exported.headers['content-type']).toContain('text/csv');
+      const text = exported.body;
+      const header = text.split('\n')[0]!.split(',');
+      // Columns from the kinds' attribute schemas: a nested attribute as name.field, profile kinds' attributes too.
+      expect(header.slice(0, 7)).toEqual(['nodeId', 'kind', 'district', 'lat', 'lon', 'expectedIntervalS', 'gatewayId']);
+      expect(header).toEqual(
+        expect.arrayContaining(['ratedW', 'lines.yellow', 'zoneClass', 'spaces', 'closureDepthM', 'network', 'nodes']),
+      );
+      const again = await csv(text);
+      expect(again.json()).toMatchObject({ rows: 5, created: 0, updated: 0, unchanged: 5, applied: 0, errors: [] });
+      const json = (await call('GET', '/api/v1/registry/export?format=json')).json();
+      expect(json.gateways).toEqual([{ gatewayId: 'GW-R1', district: 'Lixia', name: 'Cabinet, north' }]);
+      expect((await call('POST', '/api/v1/registry/import', json)).json()).toMatchObject({ unchanged: 5, applied: 0 });
+      // Into an empty registry, the CSV gives the same registry back.
+      const other = new NodeRegistry([], [], kinds);
+      const { planImport, readCsvImport } = await import('../../core/index.js');
+      other.apply(planImport(other, readCsvImport(text, kinds), { name: 't', role: 'admin' }, 0).changes);
+      expect([...other.all()]).toEqual([...registry.all()]);
+      expect(other.get('GW-1')).toEqual(well);
+    });
+  });
+});

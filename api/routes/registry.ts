@@ -1,0 +1,216 @@
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  decommissionChange,
+  exportCsv,
+  exportJson,
+  planImport,
+  readCsvImport,
+  readJsonImport,
+  topicLevel,
+  type Actor,
+  type ApiRole,
+  type ImportPlan,
+  type ImportRow,
+  type NodeRegistry,
+  type RegistryFeed,
+  type RowError,
+} from '../../core/index.js';
+import { requireRole } from '../auth.js';
+import { sendError } from '../errors.js';
+
+export interface RegistryRouteOptions {
+  tokens?: Map<string, ApiRole>;
+  registry: NodeRegistry;
+  feed: RegistryFeed;
+  /** Largest import body (REGISTRY_IMPORT_MAX_BYTES). */
+  importMaxBytes: number;
+}
+
+const actorOf = (req: FastifyRequest): Actor => ({ name: req.principal?.name ?? 'anonymous', role: req.principal?.role ?? 'anonymous' });
+
+/** A 400 listing every invalid row (the first few in the message). */
+function invalidRows(reply: FastifyReply, errors: RowError[]) {
+  const shown = errors
+    .slice(0, 5)
+    .map((e) => `${e.entity} row ${e.row}${e.id ? ` (${e.id})` : ''}: ${e.reason}`)
+    .join('; ');
+  const more = errors.length > 5 ? `; and ${errors.length - 5} more` : '';
+  return reply
+    .code(400)
+    .send({ error: 'invalid-rows', message: `${errors.length} invalid row(s), nothing applied: ${shown}${more}`, errors });
+}
+
+const body = z.record(z.string(), z.unknown());
+const gatewayBody = body.describe('gatewayId, district, lat, lon, name, and `nodes`: the ids of the nodes behind it');
+const params = z.object({ id: topicLevel });
+
+/**
+ * The registry managed through the API, while the pipeline runs: nodes and gateways created,
+ * changed and decommissioned one at a time or imported in bulk (CSV or JSON), and exported in the
+ * same formats. Every change is a record on the `registry` topic (RegistryFeed); a write answers
+ * once this process applies it, and every stage of the pipeline applies it as it arrives.
+ * Operators and admins write; viewers read.
+ */
+export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (fastify, { tokens, registry, feed, importMaxBytes }) => {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const write = requireRole(tokens, 'operator');
+  const read = requireRole(tokens, 'viewer');
+  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: importMaxBytes }, (_req, text, done) => done(null, text));
+
+  /** Plans rows, answers 400 with the invalid ones, else publishes and returns the plan. */
+  const apply = async (reply: FastifyReply, rows: ImportRow[], by: Actor): Promise<ImportPlan | undefined> => {
+    const plan = planImport(registry, rows, by, Date.now());
+    if (plan.errors.length > 0) {
+      invalidRows(reply, plan.errors);
+      return undefined;
+    }
+    await feed.publish(plan.changes);
+    return plan;
+  };
+
+  for (const entity of ['node', 'gateway'] as const) {
+    const path = `/api/v1/${entity}s`;
+    const idKey = entity === 'node' ? 'nodeId' : 'gatewayId';
+    const current = (id: string) => (entity === 'node' ? registry.get(id) : registry.gateway(id));
+    /** What a write answers: the entity as the registry now has it (a gateway with the nodes behind it). */
+    const view = (id: string) =>
+      entity === 'node'
+        ? { node: registry.get(id) }
+        : { gateway: registry.gateway(id), nodes: registry.nodesBehind(id).map((n) => n.nodeId) };
+    const rowOf = (value: Record<string, unknown>): ImportRow => {
+      if (entity === 'node') return { row: 1, entity, value };
+      const { nodes, ...rest } = value;
+      return { row: 1, entity, value: rest, ...(nodes !== undefined ? { nodes: nodes as string[] } : {}) };
+    };
+
+    app.post(
+      path,
+      {
+        onRequest: write,
+        schema: {
+          summary: `Create a ${entity} (operator, admin): its whole record`,
+          tags: ['registry'],
+          body: entity === 'node' ? body : gatewayBody,
+        },
+      },
+      async (req, reply) => {
+        const id = req.body[idKey];
+        if (typeof id === 'string' && current(id))
+          return sendError(reply, 'exists', `${entity} ${id} exists already; change it with PATCH ${path}/${id}`);
+        const plan = await apply(reply, [rowOf(req.body)], actorOf(req));
+        if (!plan) return reply;
+        req.log.info({ by: actorOf(req), [idKey]: id }, `${entity} created`);
+        return reply.code(201).send(view(id as string));
+      },
+    );
+    app.patch(
+      `${path}/:id`,
+      {
+        onRequest: write,
+        schema: {
+          summary: `Change attributes of a ${entity} (operator, admin); null removes an optional one`,
+          tags: ['registry'],
+          params,
+          body: entity === 'node' ? body : gatewayBody,
+        },
+      },
+      async (req, reply) => {
+        const { id } = req.params;
+        const before = current(id);
+        if (!before) return sendError(reply, 'not-found', `${entity} ${id} is not in service`);
+        if (req.body[idKey] !== undefined && req.body[idKey] !== id)
+          return sendError(reply, 'bad-request', `${idKey} cannot change (${id})`);
+        const merged: Record<string, unknown> = { ...before };
+        for (const [key, value] of Object.entries(req.body)) {
+          if (value === null) delete merged[key];
+          else merged[key] = value;
+        }
+        const plan = await apply(reply, [rowOf(merged)], actorOf(req));
+        if (!plan) return reply;
+        return view(id);
+      },
+    );
+    app.delete(
+      `${path}/:id`,
+      {
+        onRequest: write,
+        schema: {
+          summary: `Decommission a ${entity} (operator, admin): its readings are dead-lettered as decommissioned`,
+          tags: ['registry'],
+          params,
+        },
+      },
+      async (req, reply) => {
+        const change = decommissionChange(registry, entity, req.params.id, actorOf(req), Date.now());
+        if (!change) return sendError(reply, 'not-found', `${entity} ${req.params.id} is not in service`);
+        await feed.publish([change]);
+        return { decommissioned: change.value };
+      },
+    );
+  }
+  app.get(
+    '/api/v1/gateways/:id',
+    { onRequest: read, schema: { summary: 'A gateway and the nodes behind it', tags: ['registry'], params } },
+    async (req, reply) =>
+      registry.gateway(req.params.id)
+        ? { gateway: registry.gateway(req.params.id), nodes: registry.nodesBehind(req.params.id).map((n) => n.nodeId) }
+        : sendError(reply, 'not-found', `gateway ${req.params.id} is not in service`),
+  );
+
+  app.post(
+    '/api/v1/registry/import',
+    {
+      onRequest: write,
+      bodyLimit: importMaxBytes,
+      schema: {
+        summary:
+          'Import nodes, gateways and roads (operator, admin): CSV (text/csv) or JSON, upserted by id; with invalid rows nothing is applied unless partial=true',
+        tags: ['registry'],
+        querystring: z.object({
+          dryRun: z.enum(['true', 'false']).default('false').describe('judge and count, apply nothing'),
+          partial: z.enum(['true', 'false']).default('false').describe('apply the valid rows even if others are invalid'),
+        }),
+        body: z.unknown(),
+      },
+    },
+    async (req, reply) => {
+      let rows: ImportRow[];
+      try {
+        rows = typeof req.body === 'string' ? readCsvImport(req.body, registry.kinds) : readJsonImport(req.body);
+      } catch (error) {
+        return sendError(reply, 'bad-request', `not a registry import: ${(error as Error).message}`);
+      }
+      const started = Date.now();
+      const plan = planImport(registry, rows, actorOf(req), started);
+      const dryRun = req.query.dryRun === 'true';
+      const partial = req.query.partial === 'true';
+      if (plan.errors.length > 0 && !partial) return invalidRows(reply, plan.errors);
+      if (!dryRun) await feed.publish(plan.changes);
+      const summary = { rows: rows.length, created: plan.created, updated: plan.updated, unchanged: plan.unchanged };
+      if (!dryRun)
+        req.log.info({ by: actorOf(req), ...summary, invalid: plan.errors.length, ms: Date.now() - started }, 'registry import applied');
+      return { dryRun, applied: dryRun ? 0 : plan.changes.length, ...summary, errors: plan.errors };
+    },
+  );
+  app.get(
+    '/api/v1/registry/export',
+    {
+      onRequest: read,
+      schema: {
+        summary: 'The registry in service, as CSV or JSON: what the import reads back',
+        tags: ['registry'],
+        querystring: z.object({ format: z.enum(['csv', 'json']).default('json') }),
+      },
+    },
+    async (req, reply) => {
+      if (req.query.format === 'json') return exportJson(registry);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="registry.csv"')
+        .send(Readable.from(exportCsv(registry)));
+    },
+  );
+};
