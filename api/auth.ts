@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiRole } from '../core/index.js';
 import { sendError } from './errors.js';
@@ -8,6 +9,8 @@ export interface Principal {
   role: ApiRole;
   /** A name safe to log and to record on an acknowledgement (never the token). */
   name: string;
+  /** Which token (the first 12 hex characters of its SHA-256): tells two tokens of one role apart in the audit trail. */
+  token?: string;
 }
 
 declare module 'fastify' {
@@ -61,7 +64,7 @@ export function requireRole(tokens: Map<string, ApiRole> | undefined, minimum: A
     if (RANK[role] < RANK[minimum]) {
       return sendError(reply, 'forbidden', `role ${role} may not do this; needs ${minimum} or above`);
     }
-    request.principal = { role, name: `${role}-token` };
+    request.principal = { role, name: `${role}-token`, token: createHash('sha256').update(match![1]!).digest('hex').slice(0, 12) };
   };
   AUTH_HOOKS.add(hook);
   return hook;

@@ -71,10 +71,10 @@ describe('API hardening', () => {
   it('authenticates before it validates on every /api route the server has: no token or a bad one learns nothing but 401, a low role 403', async () => {
     const ADMIN = 'admin-token-0123456789a';
     const credentials = () => ({ file: undefined, summary: () => ({}), reload: async () => undefined });
-    const { registry, feed } = await startTestFeed();
-    onTestFinished(() => feed.stop());
+    const { registry, feed, audit, stop } = await startTestFeed();
+    onTestFinished(stop);
     const { url } = await start({
-      registry: { registry, feed, importMaxBytes: 1 << 20 },
+      registry: { registry, feed, audit, importMaxBytes: 1 << 20 },
       tokens: new Map<string, ApiRole>([
         [CREW, 'crew'],
         [VIEWER, 'viewer'],

@@ -12,6 +12,7 @@ import {
   type NodeRegistry,
   type PipelineMetrics,
   type PipelineView,
+  type RegistryAudit,
   type RegistryFeed,
 } from '../core/index.js';
 import { adminRoutes, type CredentialAdmin } from './routes/admin.js';
@@ -46,7 +47,7 @@ export interface ApiOptions {
   /** The MQTT credential store of an ingest in this process, for the admin routes. */
   credentials?: () => CredentialAdmin | undefined;
   /** The registry and how to change it (the registry routes); `importMaxBytes`: REGISTRY_IMPORT_MAX_BYTES. */
-  registry?: { registry: NodeRegistry; feed: RegistryFeed; importMaxBytes: number };
+  registry?: { registry: NodeRegistry; feed: RegistryFeed; audit: RegistryAudit; importMaxBytes: number };
 }
 
 /** The API's defaults (`ready`'s depends on the view: see buildApi). */

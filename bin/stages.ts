@@ -9,6 +9,7 @@ import { KafkaTransport } from '../core/stream/kafka/index.js';
 import {
   ConfigError,
   MemoryTransport,
+  RegistryAudit,
   TOPICS,
   topicSpecs,
   type Config,
@@ -240,6 +241,13 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
     ? new ElectedAggregation({ ...options, sessionTimeoutMs: ctx.config.AGGREGATOR_SESSION_TIMEOUT_S * 1000 })
     : new Aggregator(options);
   await aggregator.start();
+  const audit = new RegistryAudit({
+    transport: ctx.transport,
+    producer: ctx.producer,
+    logger: ctx.logger.child({ stage: 'audit' }),
+    stateDir: ctx.config.STATE_DIR,
+  });
+  await audit.start();
   const api = await buildApi({
     view: pipelineView(nodes ?? replica!, aggregator),
     kinds: ctx.registry.kinds,
@@ -251,7 +259,7 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
     ...(ctx.config.CORS_ORIGINS ? { corsOrigins: ctx.config.CORS_ORIGINS } : {}),
     // The ingest of this process (embedded pipeline) registers its store once it starts.
     credentials: () => storeFor(ctx.config),
-    registry: { registry: ctx.registry, feed: ctx.registryFeed, importMaxBytes: ctx.config.REGISTRY_IMPORT_MAX_BYTES },
+    registry: { registry: ctx.registry, feed: ctx.registryFeed, audit, importMaxBytes: ctx.config.REGISTRY_IMPORT_MAX_BYTES },
   });
   await api.listen({ host: ctx.config.HTTP_HOST, port: ctx.config.HTTP_PORT });
   return {
@@ -259,6 +267,7 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
     aggregator,
     async close() {
       await api.close();
+      await audit.stop();
       await aggregator.stop();
       await replica?.stop();
     },

@@ -1,14 +1,17 @@
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NodeRegistry, PipelineMetrics, type ApiRole, type RegistryFeed } from '../../core/index.js';
+import { NodeRegistry, PipelineMetrics, type ApiRole } from '../../core/index.js';
 import { defaultKinds } from '../../core/kinds/modules.js';
 import { lamp, STATION } from '../../test/fixtures.js';
 import { startTestFeed } from '../../test/registry-feed.js';
+import { freshStateDir } from '../../test/helpers.js';
 import { stubView } from '../../test/stub-view.js';
 import { buildApi } from '../server.js';
 
 const OPERATOR = 'operator-token-0123456789';
+const OPERATOR_2 = 'operator-token-second-0123';
 const VIEWER = 'viewer-token-0123456789ab';
 const kinds = defaultKinds();
 const view = stubView();
@@ -22,10 +25,16 @@ const well = Object.assign(
 describe('registry API', () => {
   let app: FastifyInstance;
   let registry: NodeRegistry;
-  let feed: RegistryFeed;
+  let stateDir: string;
+  let logLines: string[] = [];
+  const logSink = new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) });
+  let parts: Awaited<ReturnType<typeof startTestFeed>>;
 
-  beforeEach(async () => {
-    ({ registry, feed } = await startTestFeed([lamp(1), lamp(2), STATION, well]));
+  /** The API on the registry kept in `stateDir` (a restart: the same directory again). */
+  async function start(dir = freshStateDir()) {
+    stateDir = dir;
+    parts = await startTestFeed([lamp(1), lamp(2), STATION, well], dir, pino({ level: 'info' }, logSink));
+    registry = parts.registry;
     app = await buildApi({
       view,
       kinds,
@@ -33,14 +42,19 @@ describe('registry API', () => {
       logger: pino({ level: 'silent' }),
       tokens: new Map<string, ApiRole>([
         [OPERATOR, 'operator'],
+        [OPERATOR_2, 'operator'],
         [VIEWER, 'viewer'],
       ]),
-      registry: { registry, feed, importMaxBytes: 1 << 20 },
+      registry: { registry, feed: parts.feed, audit: parts.audit, importMaxBytes: 1 << 20 },
     });
+  }
+  beforeEach(() => {
+    logLines = [];
+    return start();
   });
   afterEach(async () => {
     await app.close();
-    await feed.stop();
+    await parts.stop();
   });
 
   const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, token = OPERATOR, type = 'application/json') =>
@@ -198,5 +212,50 @@ describe('registry API', () => {
       expect([...other.all()]).toEqual([...registry.all()]);
       expect(other.get('GW-1')).toEqual(well);
     });
+  });
+
+  it('keeps an audit trail of every change: who (token name, role, which token), what, when, before and after; it survives a restart', async () => {
+    const t0 = Date.now();
+    await call('POST', '/api/v1/nodes', lamp(3));
+    await call('PATCH', '/api/v1/nodes/SL-3', { ratedW: 120 }, OPERATOR_2);
+    await call('DELETE', '/api/v1/nodes/SL-3');
+    await csv('nodeId,kind,district,lat,lon,road,roadClass,circuit,ratedW\nSL-1,streetlight,Lixia,36.66,117.07,Jingshi Road,main,C1,90');
+    const trail = (await call('GET', '/api/v1/registry/audit?entity=node&id=SL-3')).json().items;
+    expect(trail.map((e: { op: string }) => e.op)).toEqual(['decommission', 'update', 'create']);
+    const [gone, update, create] = trail;
+    expect(create).toMatchObject({
+      by: { name: 'operator-token', role: 'operator' },
+      before: null,
+      after: { nodeId: 'SL-3', ratedW: 200 },
+    });
+    expect(update).toMatchObject({ before: { ratedW: 200 }, after: { ratedW: 120 } });
+    // Two tokens of one role are told apart (by a fingerprint, never the token).
+    expect(update.by.token).toMatch(/^[0-9a-f]{12}$/);
+    expect(update.by.token).not.toBe(create.by.token);
+    expect(JSON.stringify(trail)).not.toContain(OPERATOR);
+    expect(gone).toMatchObject({ before: { nodeId: 'SL-3', ratedW: 120 }, after: null });
+    // In the log too, one line per change.
+    const logged = logLines
+      .map((l) => JSON.parse(l) as { msg: string; audit?: { id: string; op: string } })
+      .filter((l) => l.msg === 'registry change');
+    expect(logged.filter((l) => l.audit?.id === 'SL-3').map((l) => l.audit!.op)).toEqual(['create', 'update', 'decommission']);
+    expect(logLines.join('')).not.toContain(OPERATOR);
+    // A bulk write: one summary line; every entry still on the trail.
+    const bulk = Array.from({ length: 101 }, (_, i) => lamp(500 + i));
+    expect((await call('POST', '/api/v1/registry/import', bulk)).json()).toMatchObject({ created: 101 });
+    expect(logLines.filter((l) => l.includes('"msg":"registry changes (each on the audit topic)"'))).toHaveLength(1);
+    expect(logLines.filter((l) => l.includes('SL-550'))).toHaveLength(0);
+    expect((await call('GET', '/api/v1/registry/audit?entity=node&id=SL-550')).json().items).toHaveLength(1);
+    for (const e of trail) expect(e.at).toBeGreaterThanOrEqual(t0);
+    const imported = (await call('GET', '/api/v1/registry/audit?entity=node&id=SL-1')).json().items;
+    expect(imported).toMatchObject([{ op: 'update', id: 'SL-1', before: { ratedW: 200 }, after: { ratedW: 90 } }]);
+    expect((await call('GET', '/api/v1/registry/audit', undefined, VIEWER)).statusCode).toBe(403);
+    // A restart on the same state directory: the registry and its trail as they were.
+    await app.close();
+    await parts.stop();
+    await start(stateDir);
+    expect(registry.get('SL-1')).toMatchObject({ ratedW: 90 });
+    expect(registry.decommissioned('SL-3')).toBeDefined();
+    expect((await call('GET', '/api/v1/registry/audit?entity=node&id=SL-3')).json().items).toEqual(trail);
   });
 });

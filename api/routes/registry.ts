@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
+  auditEntries,
   decommissionChange,
   exportCsv,
   exportJson,
@@ -15,6 +16,8 @@ import {
   type ImportPlan,
   type ImportRow,
   type NodeRegistry,
+  type RegistryAudit,
+  type RegistryChange,
   type RegistryFeed,
   type RowError,
 } from '../../core/index.js';
@@ -25,11 +28,16 @@ export interface RegistryRouteOptions {
   tokens?: Map<string, ApiRole>;
   registry: NodeRegistry;
   feed: RegistryFeed;
+  audit: RegistryAudit;
   /** Largest import body (REGISTRY_IMPORT_MAX_BYTES). */
   importMaxBytes: number;
 }
 
-const actorOf = (req: FastifyRequest): Actor => ({ name: req.principal?.name ?? 'anonymous', role: req.principal?.role ?? 'anonymous' });
+const actorOf = (req: FastifyRequest): Actor => ({
+  name: req.principal?.name ?? 'anonymous',
+  role: req.principal?.role ?? 'anonymous',
+  ...(req.principal?.token ? { token: req.principal.token } : {}),
+});
 
 /** A 400 listing every invalid row (the first few in the message). */
 function invalidRows(reply: FastifyReply, errors: RowError[]) {
@@ -54,11 +62,21 @@ const params = z.object({ id: topicLevel });
  * once this process applies it, and every stage of the pipeline applies it as it arrives.
  * Operators and admins write; viewers read.
  */
-export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (fastify, { tokens, registry, feed, importMaxBytes }) => {
+export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (
+  fastify,
+  { tokens, registry, feed, audit, importMaxBytes },
+) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const write = requireRole(tokens, 'operator');
   const read = requireRole(tokens, 'viewer');
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: importMaxBytes }, (_req, text, done) => done(null, text));
+
+  /** Makes changes: published (answered once applied here), then on the audit trail with what they replaced. */
+  const commit = async (changes: RegistryChange[]) => {
+    const entries = auditEntries(registry, changes);
+    await feed.publish(changes);
+    await audit.record(entries);
+  };
 
   /** Plans rows, answers 400 with the invalid ones, else publishes and returns the plan. */
   const apply = async (reply: FastifyReply, rows: ImportRow[], by: Actor): Promise<ImportPlan | undefined> => {
@@ -67,7 +85,7 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (f
       invalidRows(reply, plan.errors);
       return undefined;
     }
-    await feed.publish(plan.changes);
+    await commit(plan.changes);
     return plan;
   };
 
@@ -146,7 +164,7 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (f
       async (req, reply) => {
         const change = decommissionChange(registry, entity, req.params.id, actorOf(req), Date.now());
         if (!change) return sendError(reply, 'not-found', `${entity} ${req.params.id} is not in service`);
-        await feed.publish([change]);
+        await commit([change]);
         return { decommissioned: change.value };
       },
     );
@@ -188,12 +206,29 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (f
       const dryRun = req.query.dryRun === 'true';
       const partial = req.query.partial === 'true';
       if (plan.errors.length > 0 && !partial) return invalidRows(reply, plan.errors);
-      if (!dryRun) await feed.publish(plan.changes);
+      if (!dryRun) await commit(plan.changes);
       const summary = { rows: rows.length, created: plan.created, updated: plan.updated, unchanged: plan.unchanged };
       if (!dryRun)
         req.log.info({ by: actorOf(req), ...summary, invalid: plan.errors.length, ms: Date.now() - started }, 'registry import applied');
       return { dryRun, applied: dryRun ? 0 : plan.changes.length, ...summary, errors: plan.errors };
     },
+  );
+  app.get(
+    '/api/v1/registry/audit',
+    {
+      onRequest: write,
+      schema: {
+        summary:
+          'The audit trail of registry changes, newest first: who (token name, role), what, when, before and after (operator, admin)',
+        tags: ['registry'],
+        querystring: z.object({
+          entity: z.enum(['node', 'gateway', 'road']).optional(),
+          id: z.string().max(200).optional(),
+          limit: z.coerce.number().int().min(1).max(10_000).default(100),
+        }),
+      },
+    },
+    async (req) => ({ items: audit.list(req.query) }),
   );
   app.get(
     '/api/v1/registry/export',

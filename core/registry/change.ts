@@ -13,7 +13,12 @@ export const REGISTRY_ENTITIES = ['node', 'gateway', 'road'] as const;
 export type RegistryEntity = (typeof REGISTRY_ENTITIES)[number];
 
 /** Who made a change: the API token's name and role, or `seed` for the registry's first contents. */
-export const actorSchema = z.object({ name: z.string().min(1).max(80), role: z.string().min(1).max(20) });
+export const actorSchema = z.object({
+  name: z.string().min(1).max(80),
+  role: z.string().min(1).max(20),
+  /** Which API token: the first characters of its SHA-256 (never the token). */
+  token: z.string().max(16).optional(),
+});
 export type Actor = z.output<typeof actorSchema>;
 
 /**

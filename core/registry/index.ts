@@ -10,3 +10,4 @@ export * from './journal.js';
 export * from './feed.js';
 export * from './formats.js';
 export * from './edit.js';
+export * from './audit.js';
