@@ -21,7 +21,7 @@ import { consoleRoutes } from './routes/console.js';
 import { healthRoutes } from './routes/health.js';
 import { kpiRoutes } from './routes/kpis.js';
 import { nodeRoutes } from './routes/nodes.js';
-import { registryRoutes } from './routes/registry.js';
+import { registryRoutes, type DeviceCredentials } from './routes/registry.js';
 import { streamRoutes } from './routes/stream.js';
 import { sendError } from './errors.js';
 import { authenticates } from './auth.js';
@@ -47,7 +47,7 @@ export interface ApiOptions {
   /** The MQTT credential store of an ingest in this process, for the admin routes. */
   credentials?: () => CredentialAdmin | undefined;
   /** The registry and how to change it (the registry routes); `importMaxBytes`: REGISTRY_IMPORT_MAX_BYTES. */
-  registry?: { registry: NodeRegistry; feed: RegistryFeed; audit: RegistryAudit; importMaxBytes: number };
+  registry?: { registry: NodeRegistry; feed: RegistryFeed; audit: RegistryAudit; credentials?: DeviceCredentials; importMaxBytes: number };
 }
 
 /** The API's defaults (`ready`'s depends on the view: see buildApi). */

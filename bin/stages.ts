@@ -23,6 +23,7 @@ import {
 import { TelemetryBridge } from '../ingest/bridge.js';
 import { loadMqttAuth, registerStore, storeFor } from '../ingest/auth/index.js';
 import { startBroker } from '../ingest/broker.js';
+import { CredentialFile } from '../ingest/auth/credential-file.js';
 import { Aggregator } from '../processors/aggregator.js';
 import { ProcessorHost } from '../processors/host.js';
 import { startAlertmanagerNotifier } from '../processors/sinks/alertmanager/index.js';
@@ -259,7 +260,16 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
     ...(ctx.config.CORS_ORIGINS ? { corsOrigins: ctx.config.CORS_ORIGINS } : {}),
     // The ingest of this process (embedded pipeline) registers its store once it starts.
     credentials: () => storeFor(ctx.config),
-    registry: { registry: ctx.registry, feed: ctx.registryFeed, audit, importMaxBytes: ctx.config.REGISTRY_IMPORT_MAX_BYTES },
+    registry: {
+      registry: ctx.registry,
+      feed: ctx.registryFeed,
+      audit,
+      importMaxBytes: ctx.config.REGISTRY_IMPORT_MAX_BYTES,
+      // The file the broker reads: this process's broker (embedded) reloads at once, another within 5 s.
+      ...(ctx.config.MQTT_AUTH === 'on' && ctx.config.MQTT_CREDENTIALS
+        ? { credentials: new CredentialFile(ctx.config.MQTT_CREDENTIALS, async () => storeFor(ctx.config)?.reload()) }
+        : {}),
+    },
   });
   await api.listen({ host: ctx.config.HTTP_HOST, port: ctx.config.HTTP_PORT });
   return {

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -9,9 +11,12 @@ import { startTestFeed } from '../../test/registry-feed.js';
 import { freshStateDir } from '../../test/helpers.js';
 import { stubView } from '../../test/stub-view.js';
 import { buildApi } from '../server.js';
+import { CredentialFile } from '../../ingest/auth/credential-file.js';
+import { parseCredentials, verifySecret } from '../../ingest/auth/credentials.js';
 
 const OPERATOR = 'operator-token-0123456789';
 const OPERATOR_2 = 'operator-token-second-0123';
+const ADMIN = 'admin-token-0123456789abcd';
 const VIEWER = 'viewer-token-0123456789ab';
 const kinds = defaultKinds();
 const view = stubView();
@@ -31,6 +36,7 @@ describe('registry API', () => {
   let parts: Awaited<ReturnType<typeof startTestFeed>>;
 
   /** The API on the registry kept in `stateDir` (a restart: the same directory again). */
+  let credentialFile: CredentialFile | undefined;
   async function start(dir = freshStateDir()) {
     stateDir = dir;
     parts = await startTestFeed([lamp(1), lamp(2), STATION, well], dir, pino({ level: 'info' }, logSink));
@@ -43,13 +49,21 @@ describe('registry API', () => {
       tokens: new Map<string, ApiRole>([
         [OPERATOR, 'operator'],
         [OPERATOR_2, 'operator'],
+        [ADMIN, 'admin'],
         [VIEWER, 'viewer'],
       ]),
-      registry: { registry, feed: parts.feed, audit: parts.audit, importMaxBytes: 1 << 20 },
+      registry: {
+        registry,
+        feed: parts.feed,
+        audit: parts.audit,
+        importMaxBytes: 1 << 20,
+        ...(credentialFile ? { credentials: credentialFile } : {}),
+      },
     });
   }
   beforeEach(() => {
     logLines = [];
+    credentialFile = undefined;
     return start();
   });
   afterEach(async () => {
@@ -257,5 +271,52 @@ describe('registry API', () => {
     expect(registry.get('SL-1')).toMatchObject({ ratedW: 90 });
     expect(registry.decommissioned('SL-3')).toBeDefined();
     expect((await call('GET', '/api/v1/registry/audit?entity=node&id=SL-3')).json().items).toEqual(trail);
+  });
+
+  it('issues MQTT credentials with a create (admin), rotates and revokes them; the file holds hashes only', async () => {
+    const file = join(freshStateDir(), 'credentials.json');
+    await app.close();
+    await parts.stop();
+    credentialFile = new CredentialFile(file);
+    await start();
+    const created = await call('POST', '/api/v1/nodes?credentials=true', lamp(3), ADMIN);
+    expect(created.statusCode).toBe(201);
+    const { credentials } = created.json<{ credentials: { type: string; username: string; password: string } }>();
+    expect(credentials).toMatchObject({ type: 'device', username: 'SL-3', password: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/) });
+    const stored = () => readFile(file, 'utf8');
+    expect(await stored()).not.toContain(credentials.password);
+    const entry = async (id: string) => parseCredentials(await stored(), file).find((e) => e.id === id);
+    expect(await verifySecret(credentials.password, (await entry('SL-3'))!.secret)).toBe(true);
+    // A gateway and its credentials in one import.
+    const imported = await call(
+      'POST',
+      '/api/v1/registry/import?credentials=true',
+      { nodes: [lamp(4)], gateways: [{ gatewayId: 'GW-NEW', nodes: ['SL-4'] }] },
+      ADMIN,
+    );
+    expect(imported.json().credentials).toEqual([{ type: 'gateway', id: 'GW-NEW', username: 'GW-NEW', password: expect.any(String) }]);
+    // Rotation: a new secret; the old one no longer verifies.
+    const rotated = (await call('POST', '/api/v1/nodes/SL-3/credentials', undefined, ADMIN)).json().credentials;
+    expect(rotated.password).not.toBe(credentials.password);
+    expect(await verifySecret(credentials.password, (await entry('SL-3'))!.secret)).toBe(false);
+    expect((await call('DELETE', '/api/v1/nodes/SL-3/credentials', undefined, ADMIN)).statusCode).toBe(200);
+    expect((await entry('SL-3'))!.disabled).toBe(true);
+    expect((await call('DELETE', '/api/v1/gateways/GW-NEW/credentials', undefined, ADMIN)).statusCode).toBe(200);
+    expect((await call('DELETE', '/api/v1/nodes/SL-1/credentials', undefined, ADMIN)).statusCode).toBe(404);
+    // Decommissioning revokes what is left.
+    await call('POST', '/api/v1/nodes/SL-4/credentials', undefined, ADMIN);
+    expect((await call('DELETE', '/api/v1/nodes/SL-4')).json()).toMatchObject({ credentialsRevoked: true });
+    expect((await entry('SL-4'))!.disabled).toBe(true);
+    // Credentials need the admin role.
+    expect((await call('POST', '/api/v1/nodes?credentials=true', lamp(5))).statusCode).toBe(403);
+    expect((await call('POST', '/api/v1/nodes/SL-1/credentials')).statusCode).toBe(403);
+    expect(registry.has('SL-5')).toBe(false);
+  });
+
+  it('answers 409 for credentials where no credentials file is configured', async () => {
+    const res = await call('POST', '/api/v1/nodes?credentials=true', lamp(3), ADMIN);
+    expect(res.statusCode).toBe(409);
+    expect(res.json().message).toContain('MQTT_CREDENTIALS');
+    expect(registry.has('SL-3')).toBe(false);
   });
 });

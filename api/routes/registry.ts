@@ -24,11 +24,22 @@ import {
 import { requireRole } from '../auth.js';
 import { sendError } from '../errors.js';
 
+/** MQTT credentials of devices and gateways (ingest's credentials file): secrets are returned once, stored hashed. */
+export interface DeviceCredentials {
+  issue(
+    principals: { type: 'device' | 'gateway'; id: string }[],
+  ): Promise<{ type: string; id: string; username: string; password: string }[]>;
+  /** False when the id has no credentials. */
+  revoke(id: string): Promise<boolean>;
+}
+
 export interface RegistryRouteOptions {
   tokens?: Map<string, ApiRole>;
   registry: NodeRegistry;
   feed: RegistryFeed;
   audit: RegistryAudit;
+  /** Absent when MQTT_CREDENTIALS is not set (or MQTT_AUTH=off): credential requests answer 409. */
+  credentials?: DeviceCredentials;
   /** Largest import body (REGISTRY_IMPORT_MAX_BYTES). */
   importMaxBytes: number;
 }
@@ -64,12 +75,33 @@ const params = z.object({ id: topicLevel });
  */
 export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (
   fastify,
-  { tokens, registry, feed, audit, importMaxBytes },
+  { tokens, registry, feed, audit, credentials, importMaxBytes },
 ) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const write = requireRole(tokens, 'operator');
   const read = requireRole(tokens, 'viewer');
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: importMaxBytes }, (_req, text, done) => done(null, text));
+
+  const admin = requireRole(tokens, 'admin');
+  const withCredentials = z.object({
+    credentials: z.enum(['true', 'false']).default('false').describe('also issue MQTT credentials (admin): the secret is returned once'),
+  });
+  /** Why credentials cannot be issued for this request (role, configuration), or undefined. */
+  const credentialsRefused = (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
+    if (req.principal?.role !== 'admin') return sendError(reply, 'forbidden', 'issuing MQTT credentials needs the admin role');
+    if (!credentials)
+      return sendError(
+        reply,
+        'not-here',
+        'no MQTT credentials file to write: set MQTT_CREDENTIALS (with MQTT_AUTH=on) for the API and ingest',
+      );
+    return undefined;
+  };
+  /** The principals of an import that connect themselves: created gateways, and created nodes without a gateway. */
+  const newPrincipals = (changes: RegistryChange[]) =>
+    changes
+      .filter((c) => c.op === 'create' && (c.entity === 'gateway' || (c.entity === 'node' && !c.value.gatewayId)))
+      .map((c) => ({ type: c.entity === 'gateway' ? ('gateway' as const) : ('device' as const), id: c.id }));
 
   /** Makes changes: published (answered once applied here), then on the audit trail with what they replaced. */
   const commit = async (changes: RegistryChange[]) => {
@@ -109,8 +141,9 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (
       {
         onRequest: write,
         schema: {
-          summary: `Create a ${entity} (operator, admin): its whole record`,
+          summary: `Create a ${entity} (operator, admin): its whole record; with credentials=true (admin) also its MQTT credentials`,
           tags: ['registry'],
+          querystring: withCredentials,
           body: entity === 'node' ? body : gatewayBody,
         },
       },
@@ -118,10 +151,15 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (
         const id = req.body[idKey];
         if (typeof id === 'string' && current(id))
           return sendError(reply, 'exists', `${entity} ${id} exists already; change it with PATCH ${path}/${id}`);
+        const wantsCredentials = req.query.credentials === 'true';
+        if (wantsCredentials && credentialsRefused(req, reply)) return reply;
         const plan = await apply(reply, [rowOf(req.body)], actorOf(req));
         if (!plan) return reply;
-        req.log.info({ by: actorOf(req), [idKey]: id }, `${entity} created`);
-        return reply.code(201).send(view(id as string));
+        const issued = wantsCredentials
+          ? await credentials!.issue([{ type: entity === 'node' ? 'device' : 'gateway', id: id as string }])
+          : [];
+        if (issued.length > 0) req.log.info({ by: actorOf(req), [idKey]: id }, 'mqtt credentials issued');
+        return reply.code(201).send({ ...view(id as string), ...(issued[0] ? { credentials: issued[0] } : {}) });
       },
     );
     app.patch(
@@ -165,7 +203,45 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (
         const change = decommissionChange(registry, entity, req.params.id, actorOf(req), Date.now());
         if (!change) return sendError(reply, 'not-found', `${entity} ${req.params.id} is not in service`);
         await commit([change]);
-        return { decommissioned: change.value };
+        // Its MQTT credentials end with it (its open session is closed).
+        const revoked = (await credentials?.revoke(req.params.id)) ?? false;
+        return { decommissioned: change.value, credentialsRevoked: revoked };
+      },
+    );
+    app.post(
+      `${path}/:id/credentials`,
+      {
+        onRequest: admin,
+        schema: {
+          summary: `Issue (or rotate) the MQTT credentials of a ${entity} (admin): the new secret is returned once`,
+          tags: ['registry'],
+          params,
+        },
+      },
+      async (req, reply) => {
+        if (credentialsRefused(req, reply)) return reply;
+        if (!current(req.params.id)) return sendError(reply, 'not-found', `${entity} ${req.params.id} is not in service`);
+        const [issued] = await credentials!.issue([{ type: entity === 'node' ? 'device' : 'gateway', id: req.params.id }]);
+        req.log.info({ by: actorOf(req), [idKey]: req.params.id }, 'mqtt credentials issued');
+        return { credentials: issued };
+      },
+    );
+    app.delete(
+      `${path}/:id/credentials`,
+      {
+        onRequest: admin,
+        schema: {
+          summary: `Revoke the MQTT credentials of a ${entity} (admin): its open session is closed, its reconnects refused`,
+          tags: ['registry'],
+          params,
+        },
+      },
+      async (req, reply) => {
+        if (credentialsRefused(req, reply)) return reply;
+        if (!(await credentials!.revoke(req.params.id)))
+          return sendError(reply, 'not-found', `${entity} ${req.params.id} has no MQTT credentials`);
+        req.log.info({ by: actorOf(req), [idKey]: req.params.id }, 'mqtt credentials revoked');
+        return { revoked: req.params.id };
       },
     );
   }
@@ -187,7 +263,7 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (
         summary:
           'Import nodes, gateways and roads (operator, admin): CSV (text/csv) or JSON, upserted by id; with invalid rows nothing is applied unless partial=true',
         tags: ['registry'],
-        querystring: z.object({
+        querystring: withCredentials.extend({
           dryRun: z.enum(['true', 'false']).default('false').describe('judge and count, apply nothing'),
           partial: z.enum(['true', 'false']).default('false').describe('apply the valid rows even if others are invalid'),
         }),
@@ -201,16 +277,28 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (
       } catch (error) {
         return sendError(reply, 'bad-request', `not a registry import: ${(error as Error).message}`);
       }
+      const wantsCredentials = req.query.credentials === 'true';
+      if (wantsCredentials && credentialsRefused(req, reply)) return reply;
       const started = Date.now();
       const plan = planImport(registry, rows, actorOf(req), started);
       const dryRun = req.query.dryRun === 'true';
       const partial = req.query.partial === 'true';
       if (plan.errors.length > 0 && !partial) return invalidRows(reply, plan.errors);
       if (!dryRun) await commit(plan.changes);
+      const issued = wantsCredentials && !dryRun ? await credentials!.issue(newPrincipals(plan.changes)) : undefined;
       const summary = { rows: rows.length, created: plan.created, updated: plan.updated, unchanged: plan.unchanged };
       if (!dryRun)
-        req.log.info({ by: actorOf(req), ...summary, invalid: plan.errors.length, ms: Date.now() - started }, 'registry import applied');
-      return { dryRun, applied: dryRun ? 0 : plan.changes.length, ...summary, errors: plan.errors };
+        req.log.info(
+          { by: actorOf(req), ...summary, invalid: plan.errors.length, credentials: issued?.length, ms: Date.now() - started },
+          'registry import applied',
+        );
+      return {
+        dryRun,
+        applied: dryRun ? 0 : plan.changes.length,
+        ...summary,
+        errors: plan.errors,
+        ...(issued ? { credentials: issued } : {}),
+      };
     },
   );
   app.get(
