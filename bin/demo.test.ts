@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../core/index.js';
 import { testNow } from '../test/clock.js';
-import { freshStateDir, metricValue, waitFor } from '../test/helpers.js';
-import { DEMO_DEFAULTS, runDemo } from './demo.js';
+import { metricValue, waitFor } from '../test/helpers.js';
+import { runDemo } from './demo.js';
+import { demoTestConfig } from '../test/demo-config.js';
 
 /** What a newcomer sees after `npm run demo`: KPIs and at least one alert within a minute. */
 describe('npm run demo', () => {
@@ -10,18 +10,7 @@ describe('npm run demo', () => {
   afterAll(async () => demo?.close());
 
   it('shows KPIs for every kind and a firing alert within a minute', async () => {
-    demo = await runDemo(
-      loadConfig({
-        ...DEMO_DEFAULTS,
-        MQTT_HOST: '127.0.0.1',
-        HTTP_HOST: '127.0.0.1',
-        MQTT_PORT: '0',
-        HTTP_PORT: '0',
-        LOG_LEVEL: 'silent',
-        STATE_DIR: freshStateDir(),
-      }),
-      testNow,
-    );
+    demo = await runDemo(demoTestConfig(), testNow);
     const api = `http://127.0.0.1:${demo.pipeline.httpPort}`;
     const kpis = await waitFor(
       async () => {

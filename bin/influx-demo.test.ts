@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type Alert } from '../core/index.js';
+import type { Alert } from '../core/index.js';
 import { INFLUXDB_FIXTURE_TIMEOUT_MS, influxdbFixture, type InfluxdbFixture } from '../infra/fixtures/influxdb.js';
 import { testNow } from '../test/clock.js';
-import { freshStateDir, waitFor } from '../test/helpers.js';
+import { waitFor } from '../test/helpers.js';
 import { select } from '../test/influxql.js';
-import { DEMO_DEFAULTS, runDemo } from './demo.js';
+import { runDemo } from './demo.js';
+import { demoTestConfig } from '../test/demo-config.js';
 
 /**
  * `npm run demo` with INFLUX_* set, against a real InfluxDB: for each measurement, InfluxQL
@@ -24,19 +25,7 @@ describe('demo writing to InfluxDB', () => {
 
   it('InfluxQL queries for each measurement return the same values the API reports', async () => {
     demo = await runDemo(
-      loadConfig({
-        ...DEMO_DEFAULTS,
-        MQTT_HOST: '127.0.0.1',
-        HTTP_HOST: '127.0.0.1',
-        MQTT_PORT: '0',
-        HTTP_PORT: '0',
-        LOG_LEVEL: 'silent',
-        STATE_DIR: freshStateDir(),
-        INFLUX_URL: influx.url,
-        INFLUX_TOKEN: influx.token,
-        INFLUX_ORG: influx.org,
-        INFLUX_BUCKET: influx.bucket,
-      }),
+      demoTestConfig({ INFLUX_URL: influx.url, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org, INFLUX_BUCKET: influx.bucket }),
       testNow,
     );
     const api = `http://127.0.0.1:${demo.pipeline.httpPort}`;

@@ -96,7 +96,9 @@ export function applyReadings(
   const watermark = watermarks.of(partition);
   for (const r of records) {
     const record = parseJson(r.value) as TelemetryRecord | undefined;
-    const node = record && registry.get(record.nodeId);
+    // A node decommissioned after ingest accepted its reading: the reading is still processed (it
+    // was accepted first), with the node's attributes as they were; it is in no list, so counted nowhere else.
+    const node = record && (registry.get(record.nodeId) ?? registry.decommissioned(record.nodeId));
     if (!record || !node || node.kind !== record.kind) {
       outcome.skipped.push(r);
       continue;
