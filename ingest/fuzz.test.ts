@@ -20,8 +20,8 @@ import { defaultKinds } from '../core/kinds/modules.js';
 
 /**
  * Fuzzing the embedded broker, deterministically (fixed seeds; a failure reproduces):
- * 1. raw TCP: well-formed MQTT packet sequences (CONNECT, PUBLISH QoS 0/1, SUBSCRIBE, PINGREQ,
- *    DISCONNECT) with random bits flipped, truncated, padded with garbage or split into chunks, plus
+ * 1. raw TCP: well-formed MQTT 3.1.1 and 5 packet sequences (CONNECT, PUBLISH QoS 0/1, SUBSCRIBE,
+ *    PINGREQ, DISCONNECT) with random bits flipped, truncated, padded with garbage or split into chunks, plus
  *    pure noise, one connection each;
  * 2. generated JSON-ish payloads (random values over the readings' field names, mutated valid
  *    readings, deep nesting, non-UTF-8 bytes) published at QoS 1 to real nodes' topics with mqtt.js.
@@ -67,9 +67,15 @@ function rawSession(rand: Rand, i: number): Buffer {
   const mode = int(rand, 10);
   if (mode === 0) return Buffer.from(Array.from({ length: 1 + int(rand, 300) }, () => int(rand, 256))); // noise
   const node = targets[i % targets.length]!;
+  // Half the sessions speak MQTT 5 (properties in CONNECT, PUBLISH and SUBSCRIBE; now and then a
+  // Session Expiry Interval or a Topic Alias, which the broker does not offer).
+  const version = rand() < 0.5 ? 5 : 4;
+  const v5 = (extra: object) => (version === 5 && rand() < 0.3 ? extra : {});
   const packets: Buffer[] = [
     connectPacket({
       clientId: `fuzz-${i}`,
+      version,
+      ...v5({ sessionExpiry: int(rand, 600) }),
       keepalive: 1 + int(rand, 120),
       clean: rand() < 0.5,
       ...(rand() < 0.2 ? { username: `u${i}`, password: 'p' } : {}),
@@ -85,6 +91,8 @@ function rawSession(rand: Rand, i: number): Buffer {
           payload: JSON.stringify({ ts: testNow(), powerState: 'on' }),
           qos: int(rand, 2) as 0 | 1,
           id: 1 + k,
+          version,
+          ...v5({ topicAlias: int(rand, 3) }),
         }),
       );
     else if (choice === 1)
@@ -95,11 +103,13 @@ function rawSession(rand: Rand, i: number): Buffer {
           qos: int(rand, 2) as 0 | 1,
           id: 1 + k,
           retain: rand() < 0.3,
+          version,
         }),
       );
-    else if (choice === 2) packets.push(subscribePacket(1 + k, pick(rand, ['#', 'city/#', '$SYS/#', 'city/+/+/+/telemetry', ''])));
+    else if (choice === 2)
+      packets.push(subscribePacket(1 + k, pick(rand, ['#', 'city/#', '$SYS/#', 'city/+/+/+/telemetry', '']), 0, version));
     else if (choice === 3) packets.push(PINGREQ);
-    else packets.push(publishPacket({ topic: `$SYS/fuzz/${i}`, payload: 'x', qos: 1, id: 1 + k }));
+    else packets.push(publishPacket({ topic: `$SYS/fuzz/${i}`, payload: 'x', qos: 1, id: 1 + k, version }));
   }
   if (rand() < 0.5) packets.push(DISCONNECT);
   let bytes: Buffer = Buffer.concat(packets);

@@ -93,8 +93,8 @@ export function pubrelPacket(id: number): Buffer {
   return frame(0x62, u16(id));
 }
 
-export function subscribePacket(id: number, filter: string, qos: 0 | 1 = 0): Buffer {
-  return frame(0x82, Buffer.concat([u16(id), str(filter), Buffer.from([qos])]));
+export function subscribePacket(id: number, filter: string, qos: 0 | 1 = 0, version: 4 | 5 = 4): Buffer {
+  return frame(0x82, Buffer.concat([u16(id), version === 5 ? properties() : Buffer.alloc(0), str(filter), Buffer.from([qos])]));
 }
 
 export const PINGREQ = Buffer.from([0xc0, 0x00]);
