@@ -174,9 +174,9 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
         metrics.ingestRefused.inc({ cause: 'buffer-full' });
         return unacknowledged(client, SERVER_BUSY, new Error(`ingest buffer full (${inflight} publishes waiting for the log)`), callback);
       }
-      // With auth, a publish outside the sender's own topics is acknowledged (resending cannot fix
-      // it) but dead-lettered as `unauthorized` and never forwarded; a client is null only for the
-      // broker's own publishes.
+      // With auth, a publish outside the sender's own topics is refused for good (resending cannot
+      // fix it; 3.1/3.1.1: acknowledged, 5: 0x87), dead-lettered as `unauthorized` and never
+      // forwarded; a client is null only for the broker's own publishes.
       let refusal: { detail: string; nodeId?: string } | undefined;
       let scope: PublishScope | undefined;
       if (mayPublish && client) {

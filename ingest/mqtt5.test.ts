@@ -97,6 +97,25 @@ describe('MQTT 5 on the embedded broker (mqtt.js)', () => {
     expect(c.connected).toBe(true);
   });
 
+  it("a publish to the broker's own $SYS/ topics: MQTT 5 gets 0x87 and stays connected, 3.1.1 is disconnected; no dead letter", async () => {
+    const deadLetters = async () =>
+      (await metrics())
+        .split('\n')
+        .filter((l) => l.startsWith('citybrain_readings_rejected_total{'))
+        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    const before = await deadLetters();
+    const c = await connect({ clientId: 'v5-sys' });
+    const got = acks(c);
+    const ack = await answer(c, got, '$SYS/broker/fake', 'x');
+    expect([ack.reasonCode, ack.properties?.reasonString]).toEqual([0x87, '$SYS/ topics are reserved']);
+    expect(c.connected).toBe(true);
+    const v311 = await connect({ clientId: 'v311-sys', protocolVersion: 4, keepalive: 20 });
+    const closed = new Promise<void>((resolve) => v311.once('close', () => resolve()));
+    v311.publish('$SYS/broker/fake', 'x', { qos: 1 });
+    await closed;
+    expect(await deadLetters()).toBe(before);
+  });
+
   it('sends no reason string to a client that asked for none (Request Problem Information 0)', async () => {
     const c = await connect({ clientId: 'v5-quiet', properties: { requestProblemInformation: false } });
     const got = acks(c);
