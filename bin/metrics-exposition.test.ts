@@ -34,6 +34,11 @@ const PIPELINE: Record<string, [MetricType, string[]]> = {
   citybrain_sink_records_skipped_total: ['counter', ['topic']],
   citybrain_notifier_sent_total: ['counter', ['state']],
   citybrain_notifier_errors_total: ['counter', ['cause']],
+  // Added with the durable log, the elected aggregator and MQTT 5 sessions.
+  citybrain_aggregator_leader: ['gauge', []],
+  citybrain_log_append_failed_total: ['counter', ['code']],
+  citybrain_log_recovery_dropped_bytes_total: ['counter', ['reason']],
+  citybrain_mqtt_sessions_expired_total: ['counter', []],
 };
 
 const linux = process.platform === 'linux';
