@@ -9,6 +9,7 @@ import { FileTransport } from './transport.js';
 /** A write that fails as a full disk does: `room` more bytes fit, the write that would pass them writes what fits, the next fails ENOSPC. */
 function fillingIo(room: { bytes: number }): SegmentIo {
   return {
+    datasync: NODE_IO.datasync,
     write(fd, buffer, offset, length) {
       if (room.bytes <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
       const n = Math.min(length, room.bytes);
@@ -75,6 +76,7 @@ describe('file log on a full disk', () => {
       const dir = join(disk.path!, 'log');
       let filler = '';
       const io: SegmentIo = {
+        datasync: NODE_IO.datasync,
         // The disk fills up once the log holds something: fill on the 10th write.
         write: (() => {
           let writes = 0;

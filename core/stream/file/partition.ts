@@ -1,11 +1,8 @@
-import { fdatasync, fsyncSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { fsyncSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import type { GroupPartition } from '../groups.js';
 import type { OutgoingMessage, StreamRecord } from '../types.js';
 import { encodeRecords } from './record.js';
 import { COMPACTING, Segment, SEGMENT_FILE, type SegmentDamage, type SegmentIo } from './segment.js';
-
-const datasync = promisify(fdatasync);
 
 export interface PartitionSettings {
   /** A segment is closed and a new one begun once it holds this many bytes. */
@@ -181,11 +178,11 @@ export class FilePartition implements GroupPartition {
   /** Makes what was written survive a power cut (fdatasync of the active segment). */
   async sync(): Promise<void> {
     // Segments closed since the last sync first (one deleted by retention meanwhile needs none).
-    for (const closed of this.#unsynced.splice(0)) if (this.#segments.includes(closed)) await datasync(closed.fd);
+    for (const closed of this.#unsynced.splice(0)) if (this.#segments.includes(closed)) await this.settings.io.datasync(closed.fd);
     if (!this.#dirty) return;
     this.#dirty = false;
     try {
-      await datasync(this.#active.fd);
+      await this.settings.io.datasync(this.#active.fd);
     } catch (error) {
       this.#dirty = true;
       throw error;

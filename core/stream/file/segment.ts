@@ -1,14 +1,22 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { decodeAt, encodeRecords, type LogRecord } from './record.js';
 
-/** The file operations a segment writes with; tests inject a failing `write` (a full disk). */
+/** The file operations a segment writes with; tests inject a failing `write` (a full disk) or a watched `datasync`. */
 export interface SegmentIo {
   write(fd: number, buffer: Buffer, offset: number, length: number): number;
+  /** fdatasync(2), off the event loop. */
+  datasync(fd: number): Promise<void>;
 }
 
-export const NODE_IO: SegmentIo = { write: (fd, buffer, offset, length) => writeSync(fd, buffer, offset, length) };
+const fdatasyncAsync = promisify(fdatasync);
+
+export const NODE_IO: SegmentIo = {
+  write: (fd, buffer, offset, length) => writeSync(fd, buffer, offset, length),
+  datasync: (fd) => fdatasyncAsync(fd),
+};
 
 /** An index entry every this many bytes of a segment: a seek reads at most this much before the wanted record. */
 const INDEX_INTERVAL_BYTES = 64 * 1024;
