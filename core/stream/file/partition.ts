@@ -43,6 +43,9 @@ export class FilePartition implements GroupPartition {
   /** Segments closed since the last sync, with writes the sync has yet to make durable. */
   readonly #unsynced: Segment[] = [];
   #compacting: Promise<void> | null = null;
+  /** Appends waiting for the write in progress (`#writing`). */
+  readonly #queue: { messages: readonly OutgoingMessage[]; timestamp: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #writing: Promise<void> | null = null;
   readonly damages: PartitionDamage[] = [];
 
   constructor(
@@ -92,22 +95,49 @@ export class FilePartition implements GroupPartition {
     return this.#segments.reduce((sum, s) => sum + s.size, 0);
   }
 
-  /** Writes the messages as the next records; throws (nothing appended) if the write fails, e.g. ENOSPC. */
-  append(messages: readonly OutgoingMessage[], timestamp: number): void {
+  /**
+   * Writes the messages as the next records; resolves once written, rejects (nothing of them
+   * appended) if the write fails, e.g. ENOSPC. Appends that arrive while a write is in progress go
+   * out together in the next one (one write(2) for many sends), in the order they arrived.
+   */
+  append(messages: readonly OutgoingMessage[], timestamp: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ messages, timestamp, resolve, reject });
+      this.#writing ??= this.#drain();
+    });
+  }
+
+  /** Resolves once every append made so far is written (or refused). */
+  async idle(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#queue.length);
+        try {
+          await this.#write(batch);
+          for (const b of batch) b.resolve();
+        } catch (error) {
+          for (const b of batch) b.reject(error);
+        }
+      }
+    } finally {
+      this.#writing = null;
+    }
+  }
+
+  async #write(appends: readonly { messages: readonly OutgoingMessage[]; timestamp: number }[]): Promise<void> {
     let offset = this.end;
     const { topic, partition } = this;
-    const records: StreamRecord[] = messages.map((m) => ({
-      topic,
-      partition,
-      offset: offset++,
-      timestamp,
-      key: m.key,
-      value: m.value,
-      headers: m.headers ?? {},
-    }));
+    const records: StreamRecord[] = appends.flatMap(({ messages, timestamp }) =>
+      messages.map((m) => ({ topic, partition, offset: offset++, timestamp, key: m.key, value: m.value, headers: m.headers ?? {} })),
+    );
+    const timestamp = appends[appends.length - 1]!.timestamp;
     const { frames, sizes, values } = encodeRecords(records);
     if (this.#active.size > 0 && this.#active.size + frames.length > this.settings.segmentBytes) this.#roll(timestamp);
-    this.#active.append(frames, records, sizes);
+    await this.#active.append(frames, records, sizes);
     this.#dirty = true;
     records.forEach((r, i) => {
       // The cached value is a view into the written frames: the caller's buffer (often a slice of

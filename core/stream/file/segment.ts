@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, write } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -6,7 +6,8 @@ import { decodeAt, encodeRecords, type LogRecord } from './record.js';
 
 /** The file operations a segment writes with; tests inject a failing `write` (a full disk) or a watched `datasync`. */
 export interface SegmentIo {
-  write(fd: number, buffer: Buffer, offset: number, length: number): number;
+  /** write(2) off the event loop; resolves with the bytes written. */
+  write(fd: number, buffer: Buffer, offset: number, length: number): Promise<number>;
   /** fdatasync(2), off the event loop. */
   datasync(fd: number): Promise<void>;
 }
@@ -14,7 +15,8 @@ export interface SegmentIo {
 const fdatasyncAsync = promisify(fdatasync);
 
 export const NODE_IO: SegmentIo = {
-  write: (fd, buffer, offset, length) => writeSync(fd, buffer, offset, length),
+  write: (fd, buffer, offset, length) =>
+    new Promise((resolve, reject) => write(fd, buffer, offset, length, null, (error, n) => (error ? reject(error) : resolve(n)))),
   datasync: (fd) => fdatasyncAsync(fd),
 };
 
@@ -108,11 +110,11 @@ export class Segment {
     return damage;
   }
 
-  /** Appends framed records (offsets from `next` on); on a failed write the file is cut back to where it was and the error thrown. */
-  append(frames: Buffer, records: readonly LogRecord[], sizes: readonly number[]): void {
+  /** Appends framed records (offsets from `next` on; one append at a time); on a failed write the file is cut back to where it was and the error thrown. */
+  async append(frames: Buffer, records: readonly LogRecord[], sizes: readonly number[]): Promise<void> {
     const before = this.size;
     try {
-      for (let done = 0; done < frames.length;) done += this.io.write(this.#fd, frames, done, frames.length - done);
+      for (let done = 0; done < frames.length;) done += await this.io.write(this.#fd, frames, done, frames.length - done);
     } catch (error) {
       // A partial write would be a torn record in the middle of the log once the next write succeeds.
       try {

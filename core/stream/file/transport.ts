@@ -186,14 +186,13 @@ export class FileTransport implements StreamTransport {
         }
         // Append time, as on Kafka (see OutgoingMessage).
         const now = this.#o.now();
-        for (const [p, list] of byPartition) {
-          try {
-            partitions[p]!.append(list, now);
-          } catch (error) {
-            const e = error as NodeJS.ErrnoException;
-            this.#o.onAppendFailed?.(e, topic);
-            throw new Error(`file log: append to ${topic}/${p} failed: ${e.code ?? e.message}`, { cause: error });
-          }
+        const written = await Promise.allSettled([...byPartition].map(([p, list]) => partitions[p]!.append(list, now)));
+        const failed = written.findIndex((w) => w.status === 'rejected');
+        if (failed >= 0) {
+          const p = [...byPartition.keys()][failed]!;
+          const e = (written[failed] as PromiseRejectedResult).reason as NodeJS.ErrnoException;
+          this.#o.onAppendFailed?.(e, topic);
+          throw new Error(`file log: append to ${topic}/${p} failed: ${e.code ?? e.message}`, { cause: e });
         }
         if (this.#o.fsync === 'always') await Promise.all([...byPartition.keys()].map((p) => partitions[p]!.sync()));
       },
@@ -260,6 +259,7 @@ export class FileTransport implements StreamTransport {
     if (this.#closed) return;
     await this.#groups.stopAll();
     this.#closed = true;
+    for (const partitions of this.#topics.values()) for (const p of partitions) await p.idle();
     for (const timer of this.#timers) clearInterval(timer);
     this.#positionsDirty = true;
     await this.flush().catch((error: unknown) => this.#o.onFlushError?.(error));
