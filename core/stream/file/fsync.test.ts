@@ -67,3 +67,35 @@ describe('file log flush policy (LOG_FSYNC)', () => {
     await transport.close();
   });
 });
+
+describe('file log group commit', () => {
+  it('writes the appends that arrive during a write together in the next write, in their order', async () => {
+    const writes: number[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const io: SegmentIo = {
+      datasync: NODE_IO.datasync,
+      write: async (fd, buffer, offset, length) => {
+        writes.push(length);
+        if (writes.length === 1) await gate; // the first write is slow
+        return NODE_IO.write(fd, buffer, offset, length);
+      },
+    };
+    const transport = new FileTransport({ dir: freshStateDir(), io });
+    await transport.ensureTopics([{ name: 't', partitions: 1 }]);
+    const producer = await transport.producer();
+    const value = (i: number) => ({ key: 'k', value: Buffer.from(`reading-${i}`) });
+    const first = producer.send('t', [value(0)]);
+    await sleep(20);
+    const more = [1, 2, 3].map((i) => producer.send('t', [value(i)]));
+    await sleep(20);
+    expect(writes).toHaveLength(1); // the others wait for the first write
+    open();
+    await Promise.all([first, ...more]);
+    expect(writes).toHaveLength(2);
+    expect(writes[1]).toBe(3 * writes[0]!); // three frames of the same size in one write
+    const p = transport.topic('t')[0]!;
+    expect(p.read(0, 10, p.end).records.map((r) => r.value.toString())).toEqual([0, 1, 2, 3].map((i) => `reading-${i}`));
+    await transport.close();
+  });
+});
