@@ -57,6 +57,9 @@ export interface HostOptions {
   stateStore?: SnapshotStore | null;
 }
 
+/** Registry changes reach the partition lists once quiet for 1 s, within 3 s at the latest (a bulk import: not after every batch). */
+const REGISTRY_SETTLE = { settleMs: 1_000, maxStaleMs: 3_000 };
+
 /** The host's defaults (stateStore's depends on the transport: see `stateStoreFor`). */
 export const HOST_DEFAULTS = {
   groupId: GROUPS.processors as string,
@@ -103,7 +106,7 @@ export class ProcessorHost {
       clock: new EventClock(this.#wall),
       watermarks: new Watermarks(options.config.ALLOWED_LATENESS_S),
     };
-    this.#index = new PartitionIndex(options.registry.all(), options.rawPartitions);
+    this.#index = new PartitionIndex(options.registry.all(), options.rawPartitions, { ...REGISTRY_SETTLE, now: this.#wall });
     // A node created, changed or decommissioned moves in or out of its partition's lists at once.
     this.#unfollow = this.#index.follow(options.registry);
     this.#snapshots = new PartitionSnapshots({

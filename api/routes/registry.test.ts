@@ -222,7 +222,7 @@ describe('registry API', () => {
       // Into an empty registry, the CSV gives the same registry back.
       const other = new NodeRegistry([], [], kinds);
       const { planImport, readCsvImport } = await import('../../core/index.js');
-      other.apply(planImport(other, readCsvImport(text, kinds), { name: 't', role: 'admin' }, 0).changes);
+      other.apply((await planImport(other, await readCsvImport(text, kinds), { name: 't', role: 'admin' }, 0)).changes);
       expect([...other.all()]).toEqual([...registry.all()]);
       expect(other.get('GW-1')).toEqual(well);
     });

@@ -106,13 +106,13 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (
   /** Makes changes: published (answered once applied here), then on the audit trail with what they replaced. */
   const commit = async (changes: RegistryChange[]) => {
     const entries = auditEntries(registry, changes);
-    await feed.publish(changes);
+    await feed.publish(changes, { checked: true });
     await audit.record(entries);
   };
 
   /** Plans rows, answers 400 with the invalid ones, else publishes and returns the plan. */
   const apply = async (reply: FastifyReply, rows: ImportRow[], by: Actor): Promise<ImportPlan | undefined> => {
-    const plan = planImport(registry, rows, by, Date.now());
+    const plan = await planImport(registry, rows, by, Date.now());
     if (plan.errors.length > 0) {
       invalidRows(reply, plan.errors);
       return undefined;
@@ -273,14 +273,14 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (
     async (req, reply) => {
       let rows: ImportRow[];
       try {
-        rows = typeof req.body === 'string' ? readCsvImport(req.body, registry.kinds) : readJsonImport(req.body);
+        rows = typeof req.body === 'string' ? await readCsvImport(req.body, registry.kinds) : readJsonImport(req.body);
       } catch (error) {
         return sendError(reply, 'bad-request', `not a registry import: ${(error as Error).message}`);
       }
       const wantsCredentials = req.query.credentials === 'true';
       if (wantsCredentials && credentialsRefused(req, reply)) return reply;
       const started = Date.now();
-      const plan = planImport(registry, rows, actorOf(req), started);
+      const plan = await planImport(registry, rows, actorOf(req), started);
       const dryRun = req.query.dryRun === 'true';
       const partial = req.query.partial === 'true';
       if (plan.errors.length > 0 && !partial) return invalidRows(reply, plan.errors);

@@ -67,8 +67,8 @@ export class RegistryAudit {
   readonly #file: string | undefined;
   #entries: AuditEntry[] = [];
   #consumer: Consumer | null = null;
-  /** A write waits until its last entry is read back, so the trail it answers with has it. */
-  readonly #waiting = new Map<string, () => void>();
+  /** Marks this instance's records on the topic: it has them already. */
+  readonly #origin = randomUUID();
 
   constructor(options: RegistryAuditOptions) {
     this.#o = options;
@@ -89,15 +89,14 @@ export class RegistryAudit {
       groupId: `citybrain-audit-${process.pid}-${randomUUID().slice(0, 8)}`,
       topics: [TOPICS.audit],
       fromBeginning: true,
-      onBatch: async (batch) => this.#add(batch.records.flatMap((r) => this.#parse(r.value.toString()))),
+      onBatch: async (batch) =>
+        this.#add(batch.records.flatMap((r) => (r.headers.origin === this.#origin ? [] : this.#parse(r.value.toString())))),
     });
   }
 
   async stop(): Promise<void> {
     await this.#consumer?.stop();
     this.#consumer = null;
-    for (const done of this.#waiting.values()) done();
-    this.#waiting.clear();
   }
 
   /** Writes the entries (file on the in-process log, then the topic) and logs them. */
@@ -110,17 +109,19 @@ export class RegistryAudit {
       for (const e of entries) ops[`${e.entity} ${e.op}`] = (ops[`${e.entity} ${e.op}`] ?? 0) + 1;
       logger.info({ by: entries[0]!.by, changes: entries.length, ops }, 'registry changes (each on the audit topic)');
     }
+    const texts = entries.map((e) => JSON.stringify(e));
     if (this.#file) {
       await mkdir(dirname(this.#file), { recursive: true });
-      await appendFile(this.#file, entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      for (let i = 0; i < texts.length; i += 10_000) await appendFile(this.#file, `${texts.slice(i, i + 10_000).join('\n')}\n`);
     }
-    const read = new Promise<void>((resolve) => this.#waiting.set(entries[entries.length - 1]!.changeId, resolve));
+    // Ours are kept at once (the answer's trail has them); the consumer skips them by their origin.
+    this.#add(entries);
+    const headers = { origin: this.#origin };
     for (let i = 0; i < entries.length; i += 1000)
       await this.#o.producer.send(
         TOPICS.audit,
-        entries.slice(i, i + 1000).map((e) => ({ key: `${e.entity}/${e.id}`, value: Buffer.from(JSON.stringify(e)) })),
+        entries.slice(i, i + 1000).map((e, j) => ({ key: `${e.entity}/${e.id}`, value: Buffer.from(texts[i + j]!), headers })),
       );
-    await read;
   }
 
   /** The newest entries first, optionally of one entity or id. */
@@ -143,15 +144,8 @@ export class RegistryAudit {
     }
   }
 
-  #add(entries: AuditEntry[]): void {
-    for (const entry of entries) {
-      this.#entries.push(entry);
-      const done = this.#waiting.get(entry.changeId);
-      if (done) {
-        this.#waiting.delete(entry.changeId);
-        done();
-      }
-    }
+  #add(entries: readonly AuditEntry[]): void {
+    for (const entry of entries) this.#entries.push(entry);
     if (this.#entries.length > this.#keep * 2) this.#entries = this.#entries.slice(-this.#keep);
   }
 }

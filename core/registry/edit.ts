@@ -7,6 +7,10 @@ import { parseNode, type RegistryNode } from './node.js';
 import type { NodeRegistry } from './registry.js';
 import { roadSchema, type RoadDesign } from './roads.js';
 
+/** Rows judged between two turns of the event loop: an import of 500,000 rows must not stop /health or the readings. */
+const YIELD_EVERY = 2_000;
+const breather = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Why one row (or one request) cannot be applied: where it was, what it is, and the reason. */
 export interface RowError {
   row: number;
@@ -31,6 +35,15 @@ function describe(error: z.ZodError): string {
     .join('; ');
 }
 
+/** Equal as data, whatever the order of keys. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
 /** Districts a node may name: the default city's and every one the registry's nodes name (a city of its own brings its own). */
 export function knownDistricts(registry: NodeRegistry): Set<string> {
   const set = new Set<string>(DISTRICTS.map((d) => d.name));
@@ -47,7 +60,7 @@ export function knownDistricts(registry: NodeRegistry): Set<string> {
  * entity are left out. Errors name the row; the caller decides whether the valid rows go ahead
  * (`partial`) or nothing does.
  */
-export function planImport(registry: NodeRegistry, rows: readonly ImportRow[], by: Actor, at: number): ImportPlan {
+export async function planImport(registry: NodeRegistry, rows: readonly ImportRow[], by: Actor, at: number): Promise<ImportPlan> {
   const plan: ImportPlan = { changes: [], errors: [], created: 0, updated: 0, unchanged: 0 };
   const districts = knownDistricts(registry);
   const batch = randomUUID();
@@ -68,7 +81,7 @@ export function planImport(registry: NodeRegistry, rows: readonly ImportRow[], b
     return true;
   };
   const emit = (entity: RegistryEntity, id: string, value: object, before: object | undefined) => {
-    if (before && JSON.stringify(before) === JSON.stringify(value)) return void plan.unchanged++;
+    if (before && sameValue(before, value)) return void plan.unchanged++;
     if (before) plan.updated++;
     else plan.created++;
     plan.changes.push({
@@ -82,7 +95,9 @@ export function planImport(registry: NodeRegistry, rows: readonly ImportRow[], b
     });
   };
 
+  let judged = 0;
   for (const row of rows.filter((r) => r.entity === 'node')) {
+    if (++judged % YIELD_EVERY === 0) await breather();
     if (row.error) {
       fail(row, row.error);
       continue;

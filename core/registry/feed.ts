@@ -67,6 +67,9 @@ export class RegistryFeed {
   readonly #journal: RegistryJournal | undefined;
   readonly #waiters = new Map<string, Waiter>();
   #consumer: Consumer | null = null;
+  /** Marks this feed's records on the topic, and its changes on their way there. */
+  readonly #origin = randomUUID();
+  readonly #own = new Map<string, { change: RegistryChange; trusted: boolean }>();
   /** Changes applied from the topic since start (markers excepted). */
   #seen = 0;
 
@@ -95,6 +98,8 @@ export class RegistryFeed {
       groupId: `citybrain-registry-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
       topics: [TOPICS.registry],
       fromBeginning: true,
+      // A bulk import applied in a few large steps (each one registry version), not 500 small ones.
+      maxBatchSize: 10_000,
       onBatch: async (batch) => this.#onRecords(batch.records),
     });
     if (this.#journal) return;
@@ -116,18 +121,30 @@ export class RegistryFeed {
   /**
    * Makes changes: kept (journal, topic), then resolved once this process's registry has them. A
    * change that would not apply is refused before it is kept (compaction would let it replace
-   * the entity's last good record).
+   * the entity's last good record). Large publishes are written and sent in slices, so the event
+   * loop keeps turning (/health, readings) during a bulk import.
    */
-  async publish(changes: readonly RegistryChange[]): Promise<void> {
+  async publish(changes: readonly RegistryChange[], options: { checked?: boolean } = {}): Promise<void> {
     if (changes.length === 0) return;
-    this.#o.registry.check(changes);
+    // `checked`: the writer judged them against this registry already (planImport): not twice.
+    if (!options.checked) this.#o.registry.check(changes);
     const last = changes[changes.length - 1]!.changeId;
     const applied = new Promise<void>((resolve, reject) => this.#waiters.set(last, { resolve, reject }));
+    // Read back, our own records are applied from these objects (no JSON or schema parse); checked ones are not judged again.
+    for (const change of changes) this.#own.set(change.changeId, { change, trusted: options.checked === true });
+    const texts = changes.map((c) => JSON.stringify(c));
     try {
-      await this.#journal?.append(changes);
-      await this.#send(changes.map((c) => ({ key: changeKey(c), value: Buffer.from(JSON.stringify(c)) })));
+      await this.#journal?.append(changes, texts);
+      await this.#send(
+        changes.map((c, i) => ({
+          key: changeKey(c),
+          value: Buffer.from(texts[i]!),
+          headers: { origin: this.#origin, changeId: c.changeId },
+        })),
+      );
     } catch (error) {
       this.#waiters.delete(last);
+      for (const change of changes) this.#own.delete(change.changeId);
       throw error;
     }
     await applied;
@@ -153,13 +170,23 @@ export class RegistryFeed {
 
   #onRecords(records: readonly StreamRecord[]): void {
     const changes: RegistryChange[] = [];
+    let trusted = true;
     for (const record of records) {
       if (record.key === MARKER_KEY) {
-        this.#applyAll(changes.splice(0));
+        this.#applyAll(changes.splice(0), trusted);
+        trusted = true;
         const { marker } = JSON.parse(record.value.toString()) as { marker?: string };
         this.#settle(marker ?? '');
         continue;
       }
+      const own = record.headers.origin === this.#origin ? this.#own.get(record.headers.changeId ?? '') : undefined;
+      if (own) {
+        this.#own.delete(own.change.changeId);
+        changes.push(own.change);
+        trusted &&= own.trusted;
+        continue;
+      }
+      trusted = false;
       let parsed;
       try {
         parsed = registryChangeSchema.safeParse(JSON.parse(record.value.toString()));
@@ -169,14 +196,14 @@ export class RegistryFeed {
       if (parsed?.success) changes.push(parsed.data);
       else this.#o.logger.warn({ offset: record.offset, key: record.key }, 'registry topic: unreadable record skipped');
     }
-    this.#applyAll(changes);
+    this.#applyAll(changes, trusted);
   }
 
   /** Applies changes together (one version, one notice to the stages); a batch with a bad record is applied one by one around it. */
-  #applyAll(changes: readonly RegistryChange[]): void {
+  #applyAll(changes: readonly RegistryChange[], trusted = false): void {
     if (changes.length === 0) return;
     try {
-      this.#o.registry.apply(changes);
+      this.#o.registry.apply(changes, { trusted });
       for (const c of changes) this.#settle(c.changeId);
     } catch {
       for (const c of changes) {

@@ -21,7 +21,7 @@ describe('registry import formats', () => {
     }
   });
 
-  it('reads the registry files of `city-brain registry` (lineYellow, ... columns)', () => {
+  it('reads the registry files of `city-brain registry` (lineYellow, ... columns)', async () => {
     const well = {
       ...{ nodeId: 'W-1', kind: 'groundwater', district: 'Lixia', lat: 36.66, lon: 117.01 },
       ...{ well: 'Baotu Spring', springGroup: 'Baotu', lines: { yellow: 28.15, orange: 28, red: 27.6 } },
@@ -29,7 +29,7 @@ describe('registry import formats', () => {
     const file = registryToCsv(new NodeRegistry([well, lamp(1)], [], kinds));
     expect(file.split('\n')[0]).toContain('lineYellow');
     const target = new NodeRegistry([], [], kinds);
-    const plan = planImport(target, readCsvImport(file, kinds), { name: 'test', role: 'admin' }, 0);
+    const plan = await planImport(target, await readCsvImport(file, kinds), { name: 'test', role: 'admin' }, 0);
     expect(plan.errors).toEqual([]);
     target.apply(plan.changes);
     expect(target.get('W-1')).toEqual(well);

@@ -96,8 +96,9 @@ export class NodeRegistry {
    * decommission retires it) and tells the listeners once. A record that does not fit (a node
    * invalid for its kind) throws before anything of the batch is applied.
    */
-  apply(changes: readonly RegistryChange[]): RegistryDelta {
-    const parsed = changes.map((change) => ({ change, value: this.#parse(change) }));
+  apply(changes: readonly RegistryChange[], options: { trusted?: boolean } = {}): RegistryDelta {
+    // `trusted`: values this process judged already (its own writes): not parsed again.
+    const parsed = changes.map((change) => ({ change, value: options.trusted ? change.value : this.#parse(change) }));
     const delta: RegistryDelta = { nodes: [], gateways: [], roads: [] };
     for (const { change, value } of parsed) {
       if (change.entity === 'node') {
