@@ -9,6 +9,7 @@ import { KafkaTransport } from '../core/stream/kafka/index.js';
 import {
   ConfigError,
   MemoryTransport,
+  PendingRegistrations,
   RegistryAudit,
   TOPICS,
   topicSpecs,
@@ -21,6 +22,7 @@ import {
   type StreamTransport,
 } from '../core/index.js';
 import { TelemetryBridge } from '../ingest/bridge.js';
+import { Quarantine } from '../ingest/quarantine.js';
 import { loadMqttAuth, registerStore, storeFor } from '../ingest/auth/index.js';
 import { startBroker } from '../ingest/broker.js';
 import { CredentialFile } from '../ingest/auth/credential-file.js';
@@ -152,6 +154,18 @@ export async function startIngest(ctx: StageContext): Promise<Stage & { port: nu
     dlqPayloadBytes: config.DLQ_PAYLOAD_BYTES,
     dlqPayloadMaxDepth: config.DLQ_PAYLOAD_MAX_DEPTH,
     maxFutureSkewMs: config.MAX_FUTURE_SKEW_S * 1000,
+    ...(config.AUTO_REGISTER === 'quarantine'
+      ? {
+          quarantine: new Quarantine({
+            producer: ctx.producer,
+            registry: ctx.registry,
+            metrics: ctx.metrics,
+            maxPending: config.AUTO_REGISTER_MAX_PENDING,
+            maxPerClient: config.MAX_BATCH_ENTRIES,
+            payloadBytes: config.DLQ_PAYLOAD_BYTES,
+          }),
+        }
+      : {}),
     now: ctx.clock,
   });
   const auth = await loadMqttAuth(config, ctx.registry, logger);
@@ -249,6 +263,16 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
     stateDir: ctx.config.STATE_DIR,
   });
   await audit.start();
+  const pending =
+    ctx.config.AUTO_REGISTER === 'quarantine'
+      ? new PendingRegistrations({
+          transport: ctx.transport,
+          producer: ctx.producer,
+          registry: ctx.registry,
+          logger: ctx.logger.child({ stage: 'pending' }),
+        })
+      : undefined;
+  await pending?.start();
   const api = await buildApi({
     view: pipelineView(nodes ?? replica!, aggregator),
     kinds: ctx.registry.kinds,
@@ -264,6 +288,7 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
       registry: ctx.registry,
       feed: ctx.registryFeed,
       audit,
+      ...(pending ? { pending } : {}),
       importMaxBytes: ctx.config.REGISTRY_IMPORT_MAX_BYTES,
       // The file the broker reads: this process's broker (embedded) reloads at once, another within 5 s.
       ...(ctx.config.MQTT_AUTH === 'on' && ctx.config.MQTT_CREDENTIALS
@@ -278,6 +303,7 @@ export async function startApi(ctx: StageContext, nodes?: ProcessorHost): Promis
     async close() {
       await api.close();
       await audit.stop();
+      await pending?.stop();
       await aggregator.stop();
       await replica?.stop();
     },

@@ -147,6 +147,13 @@ export const configSchema = z.object({
   STREAM_MAX_TOTAL: whole(1, 100_000).default(100),
   /** Largest body of one registry import (POST /api/v1/registry/import, CSV or JSON); other requests keep 64 KiB. */
   REGISTRY_IMPORT_MAX_BYTES: whole(1024, 2_147_483_647).default(268_435_456),
+  /**
+   * Registration on first sight: `quarantine` puts an unknown node's first message on the pending
+   * list (/api/v1/registry/pending) for an operator to approve; `off` only dead-letters it.
+   */
+  AUTO_REGISTER: z.enum(['off', 'quarantine']).default('off'),
+  /** Unknown nodes one ingest process reports at most (each client at most MAX_BATCH_ENTRIES of them); beyond, only dead-lettered. */
+  AUTO_REGISTER_MAX_PENDING: whole(1, 1_000_000).default(10_000),
   /** Browser origins allowed by CORS (comma-separated, e.g. https://ops.example.org); unset: no CORS headers. */
   CORS_ORIGINS: z
     .string()

@@ -12,6 +12,7 @@ import {
   type StatusRecord,
 } from '../core/index.js';
 import { boundedJson } from './bounded-json.js';
+import type { Quarantine } from './quarantine.js';
 import { parseTopic } from './topics.js';
 import { validateReading, type Verdict } from './validate.js';
 
@@ -29,6 +30,8 @@ export interface BridgeOptions {
   dlqPayloadMaxDepth?: number;
   /** Entries of one gateway batch at most (MAX_BATCH_ENTRIES, default 1000); a batch with more is one dead letter. */
   maxBatchEntries?: number;
+  /** AUTO_REGISTER=quarantine: unknown nodes' first messages also go on the pending list. */
+  quarantine?: Quarantine;
   now?: () => number;
 }
 
@@ -47,7 +50,7 @@ export interface BridgeResult {
   reason?: RejectReason;
 }
 
-type Rejection = { reason: RejectReason; detail: string; nodeId?: string; payload?: Buffer };
+type Rejection = { reason: RejectReason; detail: string; nodeId?: string; payload?: Buffer; kind?: string };
 
 /** Who sent a publish: its MQTT client id, and the record headers from its MQTT 5 user properties (./user-properties.ts). */
 export interface Sender {
@@ -135,7 +138,7 @@ export class TelemetryBridge {
     const acceptedKinds = new Map<string, number>();
     let acceptedReadings = 0;
     /** `raw` is a function for batch entries: their bytes are only needed (re-serialised) when rejected. */
-    const take = (verdict: Verdict, raw: Buffer | (() => Buffer)) => {
+    const take = (verdict: Verdict, raw: Buffer | (() => Buffer), kind?: string) => {
       if (verdict.ok) {
         // The reading's own time (`reading.ts`) and its arrival (`receivedAt`) are in the record; the
         // log stamps its append time, not the device's clock (see OutgoingMessage).
@@ -148,6 +151,7 @@ export class TelemetryBridge {
           detail: verdict.detail,
           nodeId: verdict.nodeId,
           payload: typeof raw === 'function' ? raw() : raw,
+          ...(kind ? { kind } : {}),
         });
       }
     };
@@ -196,6 +200,28 @@ export class TelemetryBridge {
     const writes: Promise<void>[] = [];
     if (accepted.length > 0) writes.push(this.#raw.append(accepted));
     if (rejected.length > 0) writes.push(this.#dlq.append(rejected.map((r) => this.#deadLetter(r, topic, from, receivedAt))));
+    const sighted = this.#o.quarantine && rejected.filter((r) => r.reason === 'unknown-node' && r.nodeId);
+    if (sighted && sighted.length > 0) {
+      const where =
+        'reason' in target
+          ? {}
+          : target.type === 'batch'
+            ? { gatewayId: target.gatewayId }
+            : { kind: target.kind, district: target.district };
+      const sightings = sighted.map((r) => ({
+        nodeId: r.nodeId!,
+        ...where,
+        ...(r.kind ? { kind: r.kind } : {}),
+        topic,
+        ...(clientId ? { clientId } : {}),
+        firstSeen: receivedAt,
+      }));
+      const reported = this.#o.quarantine!.report(
+        sightings,
+        sighted.map((r) => r.payload ?? Buffer.alloc(0)),
+      );
+      if (reported) writes.push(reported);
+    }
     await Promise.all(writes);
     for (const [kind, n] of acceptedKinds) metrics.accepted.inc({ kind }, n);
     for (const r of rejected) {
@@ -225,7 +251,7 @@ export class TelemetryBridge {
     gatewayId: string,
     body: unknown,
     receivedAt: number,
-    take: (v: Verdict, raw: () => Buffer) => void,
+    take: (v: Verdict, raw: () => Buffer, kind?: string) => void,
     rejected: Rejection[],
     raw: Buffer,
     scope?: PublishScope,
@@ -263,7 +289,11 @@ export class TelemetryBridge {
           rejected.push({ reason: 'unauthorized', detail: `batch entry ${i}: ${refused}`, nodeId: e.nodeId, payload: entryRaw() });
           continue;
         }
-        take(validateReading(registry, { nodeId: e.nodeId, kind: e.kind, gatewayId }, entry, receivedAt, maxFutureSkewMs), entryRaw);
+        take(
+          validateReading(registry, { nodeId: e.nodeId, kind: e.kind, gatewayId }, entry, receivedAt, maxFutureSkewMs),
+          entryRaw,
+          e.kind,
+        );
       } catch (error) {
         // Not expected (validation returns verdicts); one entry must never lose the batch its PUBACK.
         this.#o.logger.warn({ gatewayId, entry: i, err: (error as Error).message }, 'batch entry could not be judged; dead-lettered');

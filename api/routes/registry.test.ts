@@ -105,6 +105,17 @@ describe('registry API', () => {
     expect((await call('PATCH', '/api/v1/nodes/SL-404', { ratedW: 1 })).statusCode).toBe(404);
   });
 
+  it('answers the pending routes with 409 naming AUTO_REGISTER while registration on first sight is off', async () => {
+    for (const [method, url, payload] of [
+      ['GET', '/api/v1/registry/pending', undefined],
+      ['POST', '/api/v1/registry/pending/SL-9/approve', {}],
+      ['DELETE', '/api/v1/registry/pending/SL-9', undefined],
+    ] as const) {
+      const res = await call(method, url, payload);
+      expect([url, res.statusCode, res.json().message]).toEqual([url, 409, expect.stringContaining('AUTO_REGISTER=quarantine')]);
+    }
+  });
+
   it('lets a viewer read the registry but not write it (403)', async () => {
     for (const [method, url, body] of [
       ['POST', '/api/v1/nodes', lamp(9)],

@@ -16,6 +16,7 @@ import {
   type ImportPlan,
   type ImportRow,
   type NodeRegistry,
+  type PendingRegistrations,
   type RegistryAudit,
   type RegistryChange,
   type RegistryFeed,
@@ -38,6 +39,8 @@ export interface RegistryRouteOptions {
   registry: NodeRegistry;
   feed: RegistryFeed;
   audit: RegistryAudit;
+  /** AUTO_REGISTER=quarantine: nodes first seen by ingest, waiting for an operator (absent: the pending routes answer 409). */
+  pending?: PendingRegistrations;
   /** Absent when MQTT_CREDENTIALS is not set (or MQTT_AUTH=off): credential requests answer 409. */
   credentials?: DeviceCredentials;
   /** Largest import body (REGISTRY_IMPORT_MAX_BYTES). */
@@ -75,7 +78,7 @@ const params = z.object({ id: topicLevel });
  */
 export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (
   fastify,
-  { tokens, registry, feed, audit, credentials, importMaxBytes },
+  { tokens, registry, feed, audit, pending, credentials, importMaxBytes },
 ) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const write = requireRole(tokens, 'operator');
@@ -317,6 +320,74 @@ export const registryRoutes: FastifyPluginAsync<RegistryRouteOptions> = async (
       },
     },
     async (req) => ({ items: audit.list(req.query) }),
+  );
+  /** The pending list, or a 409 that says how to turn it on. */
+  const pendingHere = (reply: FastifyReply): PendingRegistrations | undefined => {
+    if (!pending) sendError(reply, 'not-here', 'registration on first sight is off: set AUTO_REGISTER=quarantine for ingest and the API');
+    return pending;
+  };
+  app.get(
+    '/api/v1/registry/pending',
+    {
+      onRequest: read,
+      schema: {
+        summary:
+          'Nodes the registry does not know, first seen by ingest (AUTO_REGISTER=quarantine): the topic, the first message and the client; their readings are dead-lettered until approved',
+        tags: ['registry'],
+      },
+    },
+    async (_req, reply) => {
+      const list = pendingHere(reply);
+      return list ? { items: list.list() } : reply;
+    },
+  );
+  app.post(
+    '/api/v1/registry/pending/:id/approve',
+    {
+      onRequest: write,
+      schema: {
+        summary:
+          'Approve a pending node (operator, admin): created with the attributes in the body; kind, district and gateway default to what its topic said',
+        tags: ['registry'],
+        params,
+        body,
+      },
+    },
+    async (req, reply) => {
+      const list = pendingHere(reply);
+      if (!list) return reply;
+      const sighting = list.get(req.params.id);
+      if (!sighting) return sendError(reply, 'not-found', `node ${req.params.id} is not pending (see GET /api/v1/registry/pending)`);
+      if (req.body.nodeId !== undefined && req.body.nodeId !== req.params.id)
+        return sendError(reply, 'bad-request', `nodeId cannot differ from the pending node's (${req.params.id})`);
+      const { kind, district, gatewayId } = sighting;
+      const value = {
+        ...(kind ? { kind } : {}),
+        ...(district ? { district } : {}),
+        ...(gatewayId ? { gatewayId } : {}),
+        ...req.body,
+        nodeId: req.params.id,
+      };
+      const plan = await apply(reply, [{ row: 1, entity: 'node', value }], actorOf(req));
+      if (!plan) return reply;
+      req.log.info({ by: actorOf(req), nodeId: req.params.id }, 'pending node approved');
+      return reply.code(201).send({ node: registry.get(req.params.id) });
+    },
+  );
+  app.delete(
+    '/api/v1/registry/pending/:id',
+    {
+      onRequest: write,
+      schema: { summary: 'Dismiss a pending node (operator, admin): its readings stay dead-lettered', tags: ['registry'], params },
+    },
+    async (req, reply) => {
+      const list = pendingHere(reply);
+      if (!list) return reply;
+      if (!list.get(req.params.id)) return sendError(reply, 'not-found', `node ${req.params.id} is not pending`);
+      await list.dismiss(req.params.id, actorOf(req), Date.now());
+      req.log.info({ by: actorOf(req), nodeId: req.params.id }, 'pending node dismissed');
+      return { dismissed: req.params.id };
+    },
   );
   app.get(
     '/api/v1/registry/export',

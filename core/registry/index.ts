@@ -11,3 +11,4 @@ export * from './feed.js';
 export * from './formats.js';
 export * from './edit.js';
 export * from './audit.js';
+export * from './pending.js';

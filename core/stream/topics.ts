@@ -22,6 +22,8 @@ export const TOPICS = {
   aggregatorHolds: 'aggregator.holds',
   /** Changes of the node registry, keyed `node/<id>`, `gateway/<id>`, `road/<name>` (compacted: each entity's latest); one partition, one order for every stage. */
   registry: 'registry',
+  /** Nodes the registry does not know, first seen by ingest (AUTO_REGISTER=quarantine), keyed by node id, waiting for an operator. */
+  pending: 'registry.pending',
   /** Who changed what in the registry, when, before and after: the audit trail. */
   audit: 'audit',
 } as const;
@@ -66,6 +68,7 @@ export function pipelineTopicSpecs(partitions = 12): TopicSpec[] {
     { name: TOPICS.aggregatorControl, partitions: 1, retentionMs: DAY / 24 },
     { name: TOPICS.aggregatorHolds, partitions: 1, compacted: true, configs: { 'segment.ms': String(10 * 60_000) } },
     { name: TOPICS.registry, partitions: 1, compacted: true },
+    { name: TOPICS.pending, partitions: 1, compacted: true },
     { name: TOPICS.audit, partitions: 1, retentionMs: 400 * DAY },
   ];
 }
