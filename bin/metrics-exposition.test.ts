@@ -39,6 +39,7 @@ const PIPELINE: Record<string, [MetricType, string[]]> = {
   citybrain_log_append_failed_total: ['counter', ['code']],
   citybrain_log_recovery_dropped_bytes_total: ['counter', ['reason']],
   citybrain_mqtt_sessions_expired_total: ['counter', []],
+  citybrain_registry_nodes: ['gauge', ['kind']],
 };
 
 const linux = process.platform === 'linux';

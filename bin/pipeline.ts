@@ -115,6 +115,12 @@ export async function stageContext(options: PipelineOptions): Promise<StageConte
     clock,
   });
   await registryFeed.start();
+  // What each stage process holds: after a restart it must equal the others'.
+  const countNodes = () => {
+    for (const kind of kinds.names()) metrics.registryNodes.set({ kind }, registry.count(kind));
+  };
+  countNodes();
+  registry.onChange(countNodes);
   return { config, registry, registryFeed, transport, producer, metrics, logger, clock };
 }
 

@@ -41,6 +41,12 @@ export class PipelineMetrics {
     help: 'On Kafka, 1 on the api instance that aggregates KPIs and the alert lifecycle, 0 on the others',
     registers: [this.registry],
   });
+  readonly registryNodes = new Gauge({
+    name: 'citybrain_registry_nodes',
+    help: "Nodes in service in this process's registry (rebuilt from the registry topic, kept current by its changes), by kind",
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
   readonly consumerLag = new Gauge({
     name: 'citybrain_consumer_lag',
     help: 'Records not yet processed, by topic',

@@ -204,6 +204,11 @@ export class NodeRegistry {
     return [...this.#byId.values()].filter((n) => n.gatewayId === gatewayId);
   }
 
+  /** Nodes of a kind in service (no list built). */
+  count(kind: string): number {
+    return this.#byKind.get(kind)?.size ?? 0;
+  }
+
   ofKind<K extends Kind>(kind: K): readonly NodeOf<K>[];
   ofKind(kind: string): readonly RegistryNode[];
   ofKind(kind: string): readonly RegistryNode[] {
