@@ -98,7 +98,8 @@ export class PendingRegistrations {
     if (dismissal.success) return void this.#sightings.delete(dismissal.data.nodeId);
     const sighting = sightingSchema.safeParse(value);
     if (!sighting.success) return void this.#o.logger.warn({ offset, topic: TOPICS.pending }, 'unreadable pending registration skipped');
-    this.#sightings.delete(sighting.data.nodeId);
+    // The first sighting stays (another ingest process, or one restarted, reports the node again).
+    if (this.#sightings.has(sighting.data.nodeId)) return;
     this.#sightings.set(sighting.data.nodeId, sighting.data);
     if (this.#sightings.size > this.#keep) this.#sightings.delete(this.#sightings.keys().next().value!);
   }
