@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { buildApi } from '../api/server.js';
 import { FileTransport } from '../core/stream/file/index.js';
-import { KafkaTransport } from '../core/stream/kafka/index.js';
+import { createKafkaTransport } from '../core/stream/kafka-client.js';
 import {
   ConfigError,
   MemoryTransport,
@@ -54,13 +54,13 @@ export interface Stage {
 }
 
 /**
- * Apache Kafka when KAFKA_BROKERS is set; else the file log in STATE_DIR/log (LOG_STORE=file, the
+ * Apache Kafka (with the KAFKA_CLIENT library) when KAFKA_BROKERS is set; else the file log in STATE_DIR/log (LOG_STORE=file, the
  * default when STATE_DIR can be written) or the in-process log (LOG_STORE=memory).
  */
 export function createTransport(config: Config, logger: Logger, metrics: PipelineMetrics): StreamTransport {
   const onError = (error: unknown, where: object) => logger.error({ err: error, ...where }, 'log transport error; the batch is retried');
   if (config.KAFKA_BROKERS) {
-    return new KafkaTransport({
+    return createKafkaTransport(config.KAFKA_CLIENT, {
       brokers: config.KAFKA_BROKERS,
       logger: logger.child({ stage: 'kafka' }),
       onError: (error, c) => onError(error, { phase: c.phase, groupId: c.groupId, topic: c.batch?.topic, partition: c.batch?.partition }),

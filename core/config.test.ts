@@ -50,6 +50,12 @@ describe('config', () => {
     expect(() => loadConfig({ AGGREGATOR_SESSION_TIMEOUT_S: '26' })).toThrow(/AGGREGATOR_SESSION_TIMEOUT_S/);
   });
 
+  it('chooses the Kafka client: kafkajs unless KAFKA_CLIENT names another known one', () => {
+    expect(loadConfig({}).KAFKA_CLIENT).toBe('kafkajs');
+    expect(loadConfig({ KAFKA_CLIENT: 'platformatic' }).KAFKA_CLIENT).toBe('platformatic');
+    expect(() => loadConfig({ KAFKA_CLIENT: 'rdkafka' })).toThrow(/KAFKA_CLIENT: /);
+  });
+
   it('treats empty variables as unset and refuses half an InfluxDB setup', () => {
     expect(loadConfig({ HTTP_PORT: '' }).HTTP_PORT).toBe(8080);
     expect(() => loadConfig({ INFLUX_URL: 'http://127.0.0.1:8086' })).toThrow(/INFLUX_URL: also needs INFLUX_TOKEN/);

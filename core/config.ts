@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseClockTime } from './time/lighting-schedule.js';
 import { ConfigError } from './errors.js';
+import { KAFKA_CLIENTS } from './stream/kafka-shared.js';
 
 const port = z.coerce.number().int('must be an integer').min(0).max(65535);
 const onOff = z.enum(['on', 'off']);
@@ -78,6 +79,8 @@ export const configSchema = z.object({
    * (group.min.session.timeout.ms); a takeover needs about this plus a few seconds.
    */
   AGGREGATOR_SESSION_TIMEOUT_S: whole(6, 25).default(10),
+  /** The Kafka client library (README "Running on Apache Kafka"): kafkajs, or @platformatic/kafka (maintained). */
+  KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default(KAFKA_CLIENTS[0]),
   INFLUX_URL: url.optional(),
   INFLUX_TOKEN: z.string().optional(),
   INFLUX_ORG: z.string().optional(),

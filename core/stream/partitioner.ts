@@ -37,7 +37,17 @@ export function murmur2(data: Buffer): number {
 
 let roundRobin = 0;
 
+/** The Java client's hash of a key: murmur2 made positive by masking the sign bit (not `>>> 0`). */
+export function keyHash(key: Buffer): number {
+  return murmur2(key) & 0x7fffffff;
+}
+
+/** The next partition of a message without a key (the caller takes it modulo the partition count). */
+export function nextRoundRobin(): number {
+  return roundRobin++;
+}
+
 export function partitionFor(key: string | null, partitions: number): number {
-  if (key === null) return roundRobin++ % partitions;
-  return (murmur2(Buffer.from(key)) & 0x7fffffff) % partitions;
+  if (key === null) return nextRoundRobin() % partitions;
+  return keyHash(Buffer.from(key)) % partitions;
 }

@@ -1,7 +1,8 @@
 /**
  * The stream contract every stage talks to. Three transports implement it: the file log (the
- * embedded default, `file/`), the in-process log (`memory.ts`) and Apache Kafka (`kafka/`). It says nothing about the client library behind it, so a
- * transport can be replaced inside its own folder.
+ * embedded default, `file/`), the in-process log (`memory.ts`) and Apache Kafka, on kafkajs
+ * (`kafka/`) or @platformatic/kafka (`platformatic/`), chosen with KAFKA_CLIENT. It says nothing
+ * about the client library behind it, so a transport can be replaced inside its own folder.
  *
  * Semantics (the same on every transport):
  * - A topic has a fixed number of partitions; a message goes to the partition chosen by its key

@@ -9,6 +9,8 @@ import {
   type KafkaMessage,
 } from 'kafkajs';
 import { withDefaults } from '../../defaults.js';
+import { Membership, memberTimings, samePartition, tpKey } from '../kafka-membership.js';
+import type { KafkaErrorContext } from '../kafka-shared.js';
 import { stickyAssigner } from './sticky-assigner.js';
 import { CONSUMER_DEFAULTS, type Batch, type Consumer, type ConsumerOptions, type StreamRecord, type TopicPartition } from '../types.js';
 
@@ -16,7 +18,7 @@ import { CONSUMER_DEFAULTS, type Batch, type Consumer, type ConsumerOptions, typ
 export interface MemberContext {
   kafka: Kafka;
   admin(): Promise<Admin>;
-  onError(error: unknown, context: { groupId: string; batch?: Batch; phase: 'batch' | 'assigned' | 'revoked' | 'crash' | 'stop' }): void;
+  onError(error: unknown, context: KafkaErrorContext): void;
   retryDelayMs: number;
   maxWaitMs: number;
   sessionTimeoutMs: number;
@@ -24,10 +26,6 @@ export interface MemberContext {
   joinTimeoutMs: number;
   forget(member: KafkaMember): void;
 }
-
-const same = (a: TopicPartition, b: TopicPartition) => a.topic === b.topic && a.partition === b.partition;
-const minus = (a: TopicPartition[], b: TopicPartition[]) => a.filter((x) => !b.some((y) => same(x, y)));
-const tpKey = ({ topic, partition }: TopicPartition) => `${topic}\u0000${partition}`;
 
 /** rebuildOnAssign: an owned partition's rebuild. */
 interface Rebuild {
@@ -79,23 +77,11 @@ export function toRecord(topic: string, partition: number, message: KafkaMessage
  */
 export class KafkaMember implements Consumer {
   readonly #consumer: KafkaJsConsumer;
-  #assigned: TopicPartition[] = [];
-  /** onRevoked/onAssigned calls, in order; batches wait for it. */
-  #callbacks: Promise<void> = Promise.resolve();
-  /** Scheduled rebalance callbacks not finished yet. */
-  #pending = 0;
-  #joined!: { resolve: () => void; reject: (error: unknown) => void; promise: Promise<void> };
-  #hasJoined = false;
-  #stopping = false;
-  #stopped: Promise<void> | null = null;
+  readonly #group: Membership;
   #inflight: Promise<void> | null = null;
   readonly #rebuilds = new Map<string, Rebuild>();
   readonly #fromBeginning: boolean;
   readonly #maxBatchSize: number;
-  readonly #sessionTimeoutMs: number;
-  readonly #heartbeatIntervalMs: number;
-  /** When the group last answered this member (a join or a heartbeat): the start of what `holds` trusts. */
-  #heardAt = -Infinity;
 
   constructor(
     readonly options: ConsumerOptions,
@@ -104,45 +90,36 @@ export class KafkaMember implements Consumer {
     const { fromBeginning, maxBatchSize } = withDefaults(CONSUMER_DEFAULTS, options);
     this.#fromBeginning = fromBeginning;
     this.#maxBatchSize = maxBatchSize;
-    this.#sessionTimeoutMs = options.sessionTimeoutMs ?? ctx.sessionTimeoutMs;
-    // A shorter session needs heartbeats often enough that a live member is never taken for dead.
-    this.#heartbeatIntervalMs = Math.min(ctx.heartbeatIntervalMs, Math.floor(this.#sessionTimeoutMs / 5));
+    const timings = memberTimings(options, ctx);
+    this.#group = new Membership(options, (error, context) => ctx.onError(error, context), ctx.retryDelayMs, timings);
     this.#consumer = ctx.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: this.#sessionTimeoutMs,
-      heartbeatInterval: this.#heartbeatIntervalMs,
+      sessionTimeout: timings.sessionTimeoutMs,
+      heartbeatInterval: timings.heartbeatIntervalMs,
       // Round robin stays as the fallback both sides know (a member of an older version in the group).
-      ...(options.sticky
-        ? { partitionAssigners: [stickyAssigner(() => this.#assigned.filter((tp) => this.holds(tp))), PartitionAssigners.roundRobin] }
-        : {}),
+      ...(options.sticky ? { partitionAssigners: [stickyAssigner(() => this.#group.held()), PartitionAssigners.roundRobin] } : {}),
       maxWaitTimeInMs: ctx.maxWaitMs,
     });
-    let resolve!: () => void;
-    let reject!: (error: unknown) => void;
-    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    promise.catch(() => {});
-    this.#joined = { resolve, reject, promise };
     const { GROUP_JOIN, HEARTBEAT, CRASH } = this.#consumer.events;
     this.#consumer.on(GROUP_JOIN, ({ payload }) => {
-      this.#heardAt = Date.now();
+      this.#group.heard();
       this.#onJoin(payload.memberAssignment);
     });
-    this.#consumer.on(HEARTBEAT, () => (this.#heardAt = Date.now()));
+    this.#consumer.on(HEARTBEAT, () => this.#group.heard());
     this.#consumer.on(CRASH, ({ payload }) => {
       this.ctx.onError(payload.error, { groupId: options.groupId, phase: 'crash' });
-      if (!this.#hasJoined && !payload.restart) this.#joined.reject(payload.error);
+      if (!payload.restart) this.#group.failJoin(payload.error);
     });
   }
 
   get assigned(): TopicPartition[] {
-    return [...this.#assigned];
+    return [...this.#group.assigned];
   }
 
   /** Joins the group; resolves once this member has its first assignment and onAssigned ran for it. */
   async start(): Promise<void> {
-    const { groupId, topics } = this.options;
-    let timer: NodeJS.Timeout | undefined;
+    const { topics } = this.options;
     try {
       await this.#consumer.connect();
       await this.#consumer.subscribe({ topics, fromBeginning: this.#fromBeginning });
@@ -152,19 +129,11 @@ export class KafkaMember implements Consumer {
         partitionsConsumedConcurrently: 1,
         eachBatch: (payload) => this.#track(this.#eachBatch(payload)),
       });
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`consumer group ${groupId}: not joined within ${this.ctx.joinTimeoutMs} ms`)),
-          this.ctx.joinTimeoutMs,
-        );
-      });
-      await Promise.race([this.#joined.promise, timeout]);
+      await this.#group.joinedWithin(this.ctx.joinTimeoutMs);
     } catch (error) {
-      this.#assigned = []; // never handed over (or not restored): no onRevoked for them
+      this.#group.assigned = []; // never handed over (or not restored): no onRevoked for them
       await this.stop();
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -176,47 +145,17 @@ export class KafkaMember implements Consumer {
   }
 
   #onJoin(assignment: Record<string, number[]>): void {
-    const next: TopicPartition[] = Object.entries(assignment)
-      .flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })))
-      .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
-    const revoked = minus(this.#assigned, next);
-    const gained = minus(next, this.#assigned);
-    this.#assigned = next;
-    const first = !this.#hasJoined;
-    this.#hasJoined = true;
-    for (const tp of revoked) this.#rebuilds.delete(tpKey(tp));
-    // A rejoin (rebalance, restart after a crash) puts a retained partition back at its committed offset: resume its replay.
-    for (const rebuild of this.#rebuilds.values()) if (rebuild.next !== null) this.#seek(rebuild, rebuild.next);
-    if (this.#stopping) return;
-    this.#pending++;
-    const run = this.#callbacks
-      .then(async () => {
-        if (revoked.length > 0) await this.#retrying('revoked', () => this.options.onRevoked?.(revoked));
-        if (gained.length === 0) return;
-        // The first assignment's failure fails consume(); later ones are retried (state restore must not be skipped).
-        if (first) await this.options.onAssigned?.(gained);
-        else await this.#retrying('assigned', () => this.options.onAssigned?.(gained));
-        if (!this.options.rebuildOnAssign) return;
-        if (first) await this.#planRebuilds(gained);
-        else await this.#retrying('assigned', () => this.#planRebuilds(gained));
-      })
-      .finally(() => this.#pending--);
-    this.#callbacks = run.catch((error: unknown) => this.ctx.onError(error, { groupId: this.options.groupId, phase: 'assigned' }));
-    if (first) run.then(this.#joined.resolve, this.#joined.reject);
-  }
-
-  /** Runs a rebalance callback until it succeeds or the member stops (state restore must not be skipped). */
-  async #retrying(phase: 'assigned' | 'revoked', callback: () => Promise<void> | void): Promise<void> {
-    for (;;) {
-      try {
-        await callback();
-        return;
-      } catch (error) {
-        this.ctx.onError(error, { groupId: this.options.groupId, phase });
-        if (this.#stopping) return;
-        await sleep(this.ctx.retryDelayMs);
-      }
-    }
+    this.#group.assign(
+      Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition }))),
+      {
+        lost: (revoked) => {
+          for (const tp of revoked) this.#rebuilds.delete(tpKey(tp));
+          // A rejoin (rebalance, restart after a crash) puts a retained partition back at its committed offset: resume its replay.
+          for (const rebuild of this.#rebuilds.values()) if (rebuild.next !== null) this.#seek(rebuild, rebuild.next);
+        },
+        ...(this.options.rebuildOnAssign ? { prepare: (gained: TopicPartition[]) => this.#planRebuilds(gained) } : {}),
+      },
+    );
   }
 
   /** Looks up the committed and earliest offsets of gained partitions and seeks those with records to replay. */
@@ -228,7 +167,7 @@ export class KafkaMember implements Consumer {
       const offsets = await admin.fetchTopicOffsets(topic);
       for (const { partition } of gained.filter((tp) => tp.topic === topic)) {
         const tp = { topic, partition };
-        if (!this.#assigned.some((x) => same(x, tp))) continue; // lost again meanwhile
+        if (!this.#group.assigned.some((x) => samePartition(x, tp))) continue; // lost again meanwhile
         const until = Number(committed.find((c) => c.topic === topic)?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
         const low = offsets.find((o) => o.partition === partition)?.low;
         if (until < 0 || low === undefined) continue; // no committed position: nothing to rebuild
@@ -277,14 +216,14 @@ export class KafkaMember implements Consumer {
   // eslint-disable-next-line @typescript-eslint/unbound-method
   async #eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
     // onRevoked/onAssigned for the current assignment first; keep heartbeating while they run.
-    while (this.#pending > 0) {
-      await Promise.race([this.#callbacks, sleep(1000)]);
-      if (this.#stopping || !isRunning()) return;
+    while (this.#group.pending > 0) {
+      await Promise.race([this.#group.callbacks, sleep(1000)]);
+      if (this.#group.stopping || !isRunning()) return;
       await heartbeat();
     }
     const { topic, partition } = batch;
     const rebuild = this.#rebuilds.get(tpKey({ topic, partition }));
-    if (rebuild && rebuild.next !== null && !isStale() && !this.#stopping && isRunning()) {
+    if (rebuild && rebuild.next !== null && !isStale() && !this.#group.stopping && isRunning()) {
       const fetched = Number((batch as { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset() ?? rebuild.next);
       if (fetched !== rebuild.next) {
         try {
@@ -309,14 +248,14 @@ export class KafkaMember implements Consumer {
     for (const chunk of chunks) {
       for (;;) {
         // Not ours any more, or stopping: leave the rest uncommitted for the next owner.
-        if (this.#stopping || !isRunning() || isStale()) return;
+        if (this.#group.stopping || !isRunning() || isStale()) return;
         try {
           await this.options.onBatch(chunk);
           break;
         } catch (error) {
           this.ctx.onError(error, { groupId: this.options.groupId, batch: chunk, phase: 'batch' });
           const until = Date.now() + this.ctx.retryDelayMs;
-          while (Date.now() < until && !this.#stopping && isRunning()) {
+          while (Date.now() < until && !this.#group.stopping && isRunning()) {
             await sleep(Math.min(500, until - Date.now()));
             await heartbeat();
           }
@@ -336,17 +275,12 @@ export class KafkaMember implements Consumer {
     }
   }
 
-  /**
-   * The group restarts a member's session timer when it receives the member's heartbeat, which is
-   * before the answer arrives here: a heartbeat interval of margin covers that round trip.
-   */
   holds(partition: TopicPartition): boolean {
-    if (this.#stopping || !this.#assigned.some((tp) => same(tp, partition))) return false;
-    return Date.now() - this.#heardAt < this.#sessionTimeoutMs - this.#heartbeatIntervalMs;
+    return this.#group.holds(partition);
   }
 
   async lag(): Promise<Record<string, number>> {
-    const owned = this.#assigned;
+    const owned = this.#group.assigned;
     const topics = [...new Set(owned.map((tp) => tp.topic))];
     if (topics.length === 0) return {};
     const admin = await this.ctx.admin();
@@ -369,30 +303,14 @@ export class KafkaMember implements Consumer {
 
   /** Finishes the batch in flight (committing it), calls onRevoked for everything owned, leaves the group. */
   stop(): Promise<void> {
-    this.#stopped ??= this.#stop();
-    return this.#stopped;
-  }
-
-  async #stop(): Promise<void> {
-    this.#stopping = true;
-    try {
-      await this.#inflight?.catch(() => {});
-      await this.#callbacks;
-      const revoked = this.#assigned;
-      this.#assigned = [];
-      if (revoked.length > 0 && this.#hasJoined) {
-        try {
-          await this.options.onRevoked?.(revoked);
-        } catch (error) {
-          this.ctx.onError(error, { groupId: this.options.groupId, phase: 'revoked' });
-        }
-      }
-      await this.#consumer.stop();
-      await this.#consumer.disconnect();
-    } catch (error) {
-      this.ctx.onError(error, { groupId: this.options.groupId, phase: 'stop' });
-    } finally {
-      this.ctx.forget(this);
-    }
+    return this.#group.stop(
+      async () => {
+        await this.#inflight?.catch(() => {});
+        await this.#group.revokeAll();
+        await this.#consumer.stop();
+        await this.#consumer.disconnect();
+      },
+      () => this.ctx.forget(this),
+    );
   }
 }

@@ -1,14 +1,7 @@
 import { logLevel, type logCreator } from 'kafkajs';
+import type { KafkaLogLevel, LoggerLike } from '../kafka-shared.js';
 
-/** The subset of a pino logger the Kafka transport writes to (pino's `logger.warn(obj, msg)` form). */
-export interface LoggerLike {
-  error(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
-
-export type KafkaLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+export type { KafkaLogLevel, LoggerLike };
 
 export const KAFKAJS_LEVEL: Record<KafkaLogLevel, logLevel> = {
   nothing: logLevel.NOTHING,

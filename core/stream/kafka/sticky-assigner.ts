@@ -1,4 +1,5 @@
 import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
+import { decodeClaim, encodeClaim, STICKY_PROTOCOL } from '../kafka-membership.js';
 import { keepAndShare } from '../sticky.js';
 import type { TopicPartition } from '../types.js';
 
@@ -11,19 +12,12 @@ const { MemberMetadata, MemberAssignment } = AssignerProtocol;
  */
 export function stickyAssigner(owned: () => TopicPartition[]): PartitionAssigner {
   return ({ cluster }) => ({
-    name: 'CityBrainSticky',
+    name: STICKY_PROTOCOL,
     version: 0,
     async assign({ members, topics }) {
       const claims = new Map<string, TopicPartition[]>();
       for (const { memberId, memberMetadata } of members) {
-        const { userData } = MemberMetadata.decode(memberMetadata) ?? {};
-        let claimed: TopicPartition[] = [];
-        try {
-          claimed = userData && userData.length > 0 ? (JSON.parse(userData.toString()) as TopicPartition[]) : [];
-        } catch {
-          // A member whose claim cannot be read keeps nothing: its partitions are shared out.
-        }
-        claims.set(memberId, claimed);
+        claims.set(memberId, decodeClaim(MemberMetadata.decode(memberMetadata)?.userData));
       }
       const partitions = topics.flatMap((topic) =>
         cluster.findTopicPartitionMetadata(topic).map((m): TopicPartition => ({ topic, partition: m.partitionId })),
@@ -37,8 +31,8 @@ export function stickyAssigner(owned: () => TopicPartition[]): PartitionAssigner
     },
     protocol({ topics }) {
       return {
-        name: 'CityBrainSticky',
-        metadata: MemberMetadata.encode({ version: 0, topics, userData: Buffer.from(JSON.stringify(owned())) }),
+        name: STICKY_PROTOCOL,
+        metadata: MemberMetadata.encode({ version: 0, topics, userData: encodeClaim(owned()) }),
       };
     },
   });

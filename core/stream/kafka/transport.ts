@@ -1,60 +1,24 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin, type ICustomPartitioner, type ITopicConfig, type Producer as KafkaJsProducer } from 'kafkajs';
 import { withDefaults } from '../../defaults.js';
 import { partitionFor } from '../partitioner.js';
-import type { Batch, Consumer, ConsumerOptions, OutgoingMessage, Producer, StreamTransport, TopicSpec } from '../types.js';
+import type { Consumer, ConsumerOptions, OutgoingMessage, Producer, StreamTransport, TopicSpec } from '../types.js';
 import { KafkaMember, type MemberContext } from './consumer.js';
-import { KAFKAJS_LEVEL, kafkajsLogCreator, type KafkaLogLevel, type LoggerLike } from './logging.js';
+import {
+  checkPartitions,
+  chunksOf,
+  KAFKA_TRANSPORT_DEFAULTS,
+  leadersElected,
+  missingTopics,
+  parseBrokers,
+  reportError,
+  SEND_CHUNK_BYTES,
+  topicConfigEntries,
+  type KafkaErrorContext,
+  type KafkaTransportOptions,
+} from '../kafka-shared.js';
+import { KAFKAJS_LEVEL, kafkajsLogCreator } from './logging.js';
 
-export interface KafkaErrorContext {
-  groupId?: string;
-  batch?: Batch;
-  /** Where it happened: a batch handler, a rebalance callback, a consumer crash (kafkajs restarts it when it can), stopping. */
-  phase: 'batch' | 'assigned' | 'revoked' | 'crash' | 'stop';
-}
-
-export interface KafkaTransportOptions {
-  /** `host:port` list, or the comma-separated form of KAFKA_BROKERS. */
-  brokers: string[] | string;
-  clientId?: string;
-  /** Replication factor of topics ensureTopics creates; default min(3, brokers in the cluster). */
-  replicationFactor?: number;
-  /** kafkajs's own logs go here (pino-compatible); without one the client logs nothing. */
-  logger?: LoggerLike;
-  /** Default 'warn' with a logger. */
-  logLevel?: KafkaLogLevel;
-  /** Failed batch handlers, failed rebalance callbacks, consumer crashes. Default: logger.error, if any. */
-  onError?(error: unknown, context: KafkaErrorContext): void;
-  /** Pause before a batch whose handler threw is delivered again; default 1000 ms. */
-  retryDelayMs?: number;
-  /** Longest a fetch waits for data (also bounds how long stop() waits for an idle fetch); default 500 ms. */
-  maxWaitMs?: number;
-  sessionTimeoutMs?: number;
-  heartbeatIntervalMs?: number;
-  /** How long consume() waits for the group to hand this member its partitions; default 60 s. */
-  joinTimeoutMs?: number;
-  connectionTimeoutMs?: number;
-  requestTimeoutMs?: number;
-}
-
-/** The transport's defaults (replicationFactor's depends on the cluster: see ensureTopics). */
-export const KAFKA_TRANSPORT_DEFAULTS = {
-  clientId: 'city-brain',
-  logLevel: 'warn' as KafkaLogLevel,
-  retryDelayMs: 1000,
-  maxWaitMs: 500,
-  sessionTimeoutMs: 30_000,
-  heartbeatIntervalMs: 3000,
-  joinTimeoutMs: 60_000,
-  connectionTimeoutMs: 3000,
-  requestTimeoutMs: 30_000,
-};
-
-export function parseBrokers(brokers: string[] | string): string[] {
-  const list = (Array.isArray(brokers) ? brokers : brokers.split(',')).map((b) => b.trim()).filter(Boolean);
-  if (list.length === 0) throw new Error('KafkaTransport: no brokers given');
-  return list;
-}
+export { chunksOf, KAFKA_TRANSPORT_DEFAULTS, parseBrokers, type KafkaErrorContext, type KafkaTransportOptions };
 
 /**
  * Places a message exactly as the in-process log does (core/stream/partitioner.ts: Kafka's murmur2
@@ -74,26 +38,6 @@ export const contractPartitioner: ICustomPartitioner =
  * compaction and retention; one idempotent producer (acks=all) per transport; each consume() is
  * one member of a consumer group that commits a batch's offset only after its handler resolved.
  */
-const SEND_CHUNK_BYTES = 512 * 1024;
-
-/** Consecutive runs of `messages` with at most `maxBytes` of values each (a larger message alone). */
-export function chunksOf(messages: OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
-  const chunks: OutgoingMessage[][] = [];
-  let current: OutgoingMessage[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    if (current.length > 0 && bytes + m.value.length > maxBytes) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(m);
-    bytes += m.value.length;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
 export class KafkaTransport implements StreamTransport {
   readonly name = 'kafka';
   readonly durable = true;
@@ -123,12 +67,7 @@ export class KafkaTransport implements StreamTransport {
   }
 
   #onError(error: unknown, context: KafkaErrorContext): void {
-    if (this.#options.onError) this.#options.onError(error, context);
-    else
-      this.#options.logger?.error(
-        { err: error, groupId: context.groupId, phase: context.phase, topic: context.batch?.topic, partition: context.batch?.partition },
-        'kafka transport error',
-      );
+    reportError(this.#options, error, context);
   }
 
   #check(): void {
@@ -156,28 +95,27 @@ export class KafkaTransport implements StreamTransport {
   }
 
   async ensureTopics(specs: TopicSpec[]): Promise<void> {
-    for (const spec of specs) {
-      if (spec.partitions < 1 || !Number.isInteger(spec.partitions))
-        throw new Error(`topic ${spec.name}: partitions must be a positive integer`);
-    }
+    checkPartitions(specs);
     const admin = await this.admin();
     const existing = new Set(await admin.listTopics());
-    const wanted = new Map<string, TopicSpec>();
-    for (const spec of specs) if (!existing.has(spec.name) && !wanted.has(spec.name)) wanted.set(spec.name, spec);
+    const wanted = missingTopics(specs, existing);
     for (const spec of specs) if (existing.has(spec.name)) this.#knownTopics.add(spec.name);
-    if (wanted.size === 0) return;
+    if (wanted.length === 0) return;
     const replicationFactor = this.#options.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
-    const topics: ITopicConfig[] = [...wanted.values()].map((spec) => {
-      const configEntries: { name: string; value: string }[] = [];
-      if (spec.compacted)
-        configEntries.push({ name: 'cleanup.policy', value: spec.retentionMs !== undefined ? 'compact,delete' : 'compact' });
-      if (spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
-      for (const [name, value] of Object.entries(spec.configs ?? {})) configEntries.push({ name, value });
-      return { topic: spec.name, numPartitions: spec.partitions, replicationFactor, configEntries };
-    });
+    const topics: ITopicConfig[] = wanted.map((spec) => ({
+      topic: spec.name,
+      numPartitions: spec.partitions,
+      replicationFactor,
+      configEntries: topicConfigEntries(spec),
+    }));
     await admin.createTopics({ topics, waitForLeaders: false });
-    await leadersElected(admin, [...wanted.keys()]);
-    for (const spec of wanted.values()) this.#knownTopics.add(spec.name);
+    // Not kafkajs's `waitForLeaders`: it retries only LEADER_NOT_AVAILABLE (see leadersElected).
+    const names = wanted.map((spec) => spec.name);
+    await leadersElected(names, async () => {
+      const metadata = await admin.fetchTopicMetadata({ topics: names });
+      return metadata.topics.map((t) => t.partitions.map((p) => p.leader));
+    });
+    for (const spec of wanted) this.#knownTopics.add(spec.name);
   }
 
   /** Fails like the in-process log does for a topic nobody created (auto-creation is off). */
@@ -228,9 +166,7 @@ export class KafkaTransport implements StreamTransport {
         await this.#requireTopics([topic]);
         const shared = this.#sharedProducer();
         const producer = await shared;
-        // One request per at most SEND_CHUNK_BYTES of values, in order: a send of many records
-        // (a burst of alert changes, every partition's partial) into one partition is one record
-        // batch, and the broker refuses a batch over its limit (1 MiB by default) every time.
+        // One request per at most SEND_CHUNK_BYTES of values, in order (see SEND_CHUNK_BYTES).
         for (const chunk of chunksOf(messages, SEND_CHUNK_BYTES)) {
           try {
             // acks=-1: resolves once every in-sync replica has the messages.
@@ -284,32 +220,6 @@ export class KafkaTransport implements StreamTransport {
     this.#producer = null;
     this.#admin = null;
     await Promise.all([producer?.then((p) => p.disconnect()).catch(() => {}), admin?.then((a) => a.disconnect()).catch(() => {})]);
-  }
-}
-
-/**
- * Resolves once every partition of `topics` has a leader. Not kafkajs's `waitForLeaders`: it retries
- * only LEADER_NOT_AVAILABLE, while a KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION until its
- * metadata has caught up with the controller that created the topics (seen on a broker just
- * started, under load): the start failed instead of waiting a moment.
- */
-async function leadersElected(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    let last: unknown;
-    try {
-      const metadata = await admin.fetchTopicMetadata({ topics });
-      if (
-        metadata.topics.length === topics.length &&
-        metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
-      )
-        return;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > until)
-      throw new Error(`topics ${topics.join(', ')}: not every partition has a leader after ${timeoutMs / 1000} s`, { cause: last });
-    await sleep(100);
   }
 }
 

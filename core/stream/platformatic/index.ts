@@ -1,0 +1,7 @@
+export {
+  PlatformaticTransport,
+  PLATFORMATIC_DEFAULTS,
+  contractPartitioner,
+  type PlatformaticCompression,
+  type PlatformaticTransportOptions,
+} from './transport.js';
