@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  ConnectionPool,
   Consumer as PlatformaticConsumer,
   ListOffsetTimestamps,
   findErrorBy,
@@ -38,6 +39,24 @@ export interface MemberContext {
 const IS_CONTROL = 1 << 5;
 const OFFSET_OUT_OF_RANGE = 1;
 
+/** One fetch's result: each partition's record batches and the offset they were fetched from. */
+interface Fetched {
+  /** The member's assignment generation when it was made: a later one makes it void. */
+  generation: number;
+  records: { partition: TopicPartition; from: bigint; batches: RecordsBatch[] }[];
+  outOfRange: { partition: TopicPartition; from: bigint }[];
+}
+
+/** Where the next fetch of a partition starts: after the last batch (control batches included). */
+function endOf(batches: RecordsBatch[], from: bigint): bigint {
+  let end = from;
+  for (const batch of batches) {
+    const next = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
+    if (next > end) end = next;
+  }
+  return end;
+}
+
 function toRecord(topic: string, partition: number, batch: RecordsBatch, record: RecordsBatch['records'][number]): StreamRecord {
   const headers: Record<string, string> = {};
   for (const [key, value] of record.headers) if (key !== null && value !== null) headers[key.toString()] = value.toString();
@@ -65,6 +84,8 @@ function toRecord(topic: string, partition: number, batch: RecordsBatch, record:
  */
 export class PlatformaticMember implements Consumer {
   readonly #consumer: PlatformaticConsumer;
+  /** Fetches on connections of their own: a fetch waiting for data must not hold up a commit or heartbeat behind it. */
+  readonly #fetchPool: ConnectionPool;
   readonly #group: Membership;
   /** Next offset to fetch, per owned partition whose start is known. */
   readonly #positions = new Map<string, bigint>();
@@ -78,7 +99,10 @@ export class PlatformaticMember implements Consumer {
   /** The batch in flight: its handler, then its commit. */
   #delivering: Promise<boolean> | null = null;
   #committing = false;
+  #flushing: Promise<void> = Promise.resolve();
   #loop: Promise<void> | null = null;
+  /** The fetch made ahead, if any (awaited before the consumer closes). */
+  #ahead: Promise<unknown> | null = null;
   #wake: () => void = () => {};
   readonly #fromBeginning: boolean;
   readonly #maxBatchSize: number;
@@ -114,10 +138,14 @@ export class PlatformaticMember implements Consumer {
       protocolsMetadata: async () => {
         this.#joining = true;
         this.#wake();
-        if (!this.#committing) await this.#delivering?.catch(() => {});
+        if (!this.#committing) {
+          await this.#delivering?.catch(() => {});
+          await this.#flushCommits();
+        }
         return options.sticky ? encodeClaim(this.#group.held()) : Buffer.alloc(0);
       },
     });
+    this.#fetchPool = new ConnectionPool(ctx.clientId, { connectTimeout: ctx.connectionTimeoutMs, requestTimeout: ctx.requestTimeoutMs });
     ctx.watch(this.#consumer);
     this.#consumer.on('consumer:group:join', ({ assignments }) => {
       this.#group.heard();
@@ -239,22 +267,46 @@ export class PlatformaticMember implements Consumer {
     this.#wake = () => {};
   }
 
+  /**
+   * Fetch, hand the records over, commit; while one fetch's records are handled, the next fetch is
+   * already on its way, from where they end (kept only for partitions whose position is still the
+   * one it was made from: a handover or stop in between drops it).
+   */
   async #run(): Promise<void> {
+    let ahead: Promise<Fetched> | null = null;
     while (!this.#group.stopping) {
       const owned = this.#group.assigned.filter((tp) => this.#positions.has(tpKey(tp)));
       if (this.#joining || this.#group.pending > 0 || owned.length === 0) {
+        ahead = null;
         await this.#idle(100);
         continue;
       }
       try {
         await this.#flushCommits();
         const generation = this.#generation;
-        const fetched = await this.#fetch(owned);
-        if (generation !== this.#generation || this.#joining) continue; // the assignment changed meanwhile
-        for (const [tp, batches] of fetched) {
-          if (!(await this.#deliver(tp, batches, generation))) break;
+        const fetched = await (ahead ?? this.#fetch(owned, new Map(this.#positions), generation));
+        ahead = null;
+        if (fetched.generation !== this.#generation || this.#joining) continue; // the assignment changed meanwhile
+        const current = (d: { partition: TopicPartition; from: bigint }) => this.#positions.get(tpKey(d.partition)) === d.from;
+        const gone = fetched.outOfRange.filter(current).map((d) => d.partition);
+        if (gone.length > 0) {
+          await this.#outOfRange(gone);
+          continue;
         }
+        const next = new Map(this.#positions);
+        for (const d of fetched.records) if (current(d)) next.set(tpKey(d.partition), endOf(d.batches, d.from));
+        // Not while rebuilding: a replay reads from exactly where it is (records retention removed meanwhile are not handed over).
+        if (this.#rebuilds.size === 0) {
+          ahead = this.#fetch(owned, next, generation);
+          this.#ahead = ahead.catch(() => undefined);
+        }
+        for (const d of fetched.records) {
+          if (current(d) && !(await this.#deliver(d.partition, d.batches, generation))) break;
+        }
+        // One commit for the whole fetch: a round trip per batch would bound the throughput by the broker's latency.
+        await this.#flushCommits();
       } catch (error) {
+        ahead = null;
         if (this.#group.stopping) break;
         this.ctx.onError(error, { groupId: this.options.groupId, phase: 'crash' });
         await this.#idle(this.ctx.retryDelayMs);
@@ -262,8 +314,8 @@ export class PlatformaticMember implements Consumer {
     }
   }
 
-  /** One fetch of every owned partition from its leader, from its position; moves positions that were out of range. */
-  async #fetch(owned: TopicPartition[]): Promise<[TopicPartition, RecordsBatch[]][]> {
+  /** One fetch of `owned` partitions, each from its leader, from the offsets in `from`. */
+  async #fetch(owned: TopicPartition[], from: Map<string, bigint>, generation: number): Promise<Fetched> {
     const topics = [...new Set(owned.map((tp) => tp.topic))];
     const metadata = await this.#consumer.metadata({ topics });
     const byNode = new Map<number, FetchRequestTopic[]>();
@@ -279,7 +331,7 @@ export class PlatformaticMember implements Consumer {
         partitions: [
           {
             partition: tp.partition,
-            fetchOffset: this.#positions.get(tpKey(tp))!,
+            fetchOffset: from.get(tpKey(tp))!,
             partitionMaxBytes: this.ctx.maxBytesPerPartition,
             currentLeaderEpoch: -1,
             lastFetchedEpoch: -1,
@@ -287,13 +339,12 @@ export class PlatformaticMember implements Consumer {
         ],
       });
     }
-    const out: [TopicPartition, RecordsBatch[]][] = [];
-    const outOfRange: TopicPartition[] = [];
+    const out: Fetched = { generation, records: [], outOfRange: [] };
     await Promise.all(
       [...byNode].map(async ([node, requests]) => {
         let response: FetchResponse;
         try {
-          response = await this.#consumer.fetch({ node, topics: requests });
+          response = await this.#consumer.fetch({ node, topics: requests, connectionPool: this.#fetchPool });
         } catch (error) {
           // A partition's error fails the whole fetch; its response still holds every partition.
           const partial = (findErrorBy(error as Error, 'code', 'PLT_KFK_RESPONSE') as { response?: FetchResponse } | null)?.response;
@@ -303,15 +354,16 @@ export class PlatformaticMember implements Consumer {
         for (const topicResponse of response.responses) {
           const topic = names.get(topicResponse.topicId) ?? topicResponse.topicId;
           for (const p of topicResponse.partitions) {
-            const tp = { topic, partition: p.partitionIndex };
-            if (!this.#positions.has(tpKey(tp))) continue;
-            if (p.errorCode === OFFSET_OUT_OF_RANGE) outOfRange.push(tp);
-            else if (p.errorCode === 0 && p.records && p.records.length > 0) out.push([tp, p.records]);
+            const partition = { topic, partition: p.partitionIndex };
+            const offset = from.get(tpKey(partition));
+            if (offset === undefined) continue;
+            if (p.errorCode === OFFSET_OUT_OF_RANGE) out.outOfRange.push({ partition, from: offset });
+            else if (p.errorCode === 0 && p.records && p.records.length > 0)
+              out.records.push({ partition, from: offset, batches: p.records });
           }
         }
       }),
     );
-    if (outOfRange.length > 0) await this.#outOfRange(outOfRange);
     return out;
   }
 
@@ -346,10 +398,8 @@ export class PlatformaticMember implements Consumer {
     const key = tpKey(tp);
     const from = this.#positions.get(key)!;
     const records: StreamRecord[] = [];
-    let end = from;
+    const end = endOf(batches, from);
     for (const batch of batches) {
-      const last = batch.firstOffset + BigInt(batch.lastOffsetDelta);
-      if (last + 1n > end) end = last + 1n;
       if (batch.attributes & IS_CONTROL) continue;
       for (const record of batch.records)
         if (batch.firstOffset + BigInt(record.offsetDelta) >= from) records.push(toRecord(tp.topic, tp.partition, batch, record));
@@ -383,7 +433,7 @@ export class PlatformaticMember implements Consumer {
 
   /**
    * One batch: onBatch until it resolves (false if delivery must stop first), then the partition's
-   * position moves to `next` and a normal batch's offset is committed.
+   * position moves to `next` and a normal batch's offset is queued for commit.
    */
   async #handle(chunk: Batch, next: bigint, until: bigint | undefined, current: () => boolean): Promise<boolean> {
     for (;;) {
@@ -400,6 +450,7 @@ export class PlatformaticMember implements Consumer {
     if (!this.#positions.has(key)) return false; // handed over meanwhile (a commit's own rejoin)
     this.#positions.set(key, next);
     if (until !== undefined && next >= until) this.#rebuilds.delete(key);
+    // Committed after this fetch's batches, or before a handover or stop, whichever comes first.
     if (!chunk.replay) {
       this.#toCommit.set(key, {
         topic: chunk.topic,
@@ -407,12 +458,18 @@ export class PlatformaticMember implements Consumer {
         offset: BigInt(chunk.records.at(-1)!.offset + 1),
         leaderEpoch: -1,
       });
-      await this.#flushCommits();
     }
     return true;
   }
 
-  async #flushCommits(): Promise<void> {
+  /** Commits the queued offsets, after any commit in flight (so a handover waits for that one too). */
+  #flushCommits(): Promise<void> {
+    const flush = this.#flushing.then(() => this.#commitQueued());
+    this.#flushing = flush;
+    return flush;
+  }
+
+  async #commitQueued(): Promise<void> {
     if (this.#toCommit.size === 0) return;
     const offsets = [...this.#toCommit.values()];
     this.#toCommit.clear();
@@ -455,9 +512,11 @@ export class PlatformaticMember implements Consumer {
       async () => {
         this.#wake();
         await this.#loop?.catch(() => {});
+        await this.#ahead;
         await this.#flushCommits();
         await this.#group.revokeAll();
         await this.#consumer.close();
+        await this.#fetchPool.close();
       },
       () => this.ctx.forget(this),
     );
