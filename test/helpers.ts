@@ -17,6 +17,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: 'silent',
     MQTT_AUTH: 'off',
     STATE_DIR: freshStateDir(),
+    // As for the stage processes (they inherit the environment): the Kafka tests run on the client named here.
+    ...(process.env.KAFKA_CLIENT ? { KAFKA_CLIENT: process.env.KAFKA_CLIENT } : {}),
     ...overrides,
   });
 }

@@ -31,6 +31,14 @@ describe('bench pieces', () => {
     expect(parseBenchArgs([]).logs).toEqual(['file']);
     expect(parseBenchArgs(['--logs', 'memory,file']).logs).toEqual(['memory', 'file']);
     expect(() => parseBenchArgs(['--logs', 'disk'])).toThrow(/^--logs: logs are file, memory or file,memory/);
+    // Naming Kafka clients measures on Kafka, each client in turn.
+    expect(parseBenchArgs(['--kafka-clients', 'kafkajs,platformatic'])).toMatchObject({
+      kafka: true,
+      'kafka-clients': ['kafkajs', 'platformatic'],
+    });
+    expect(parseBenchArgs(['--kafka'])).toMatchObject({ 'kafka-clients': ['kafkajs'] });
+    expect(() => parseBenchArgs(['--kafka-clients', 'rdkafka'])).toThrow(/^--kafka-clients:/);
+    expect(() => parseBenchArgs(['--kafka-clients', 'kafkajs,kafkajs'])).toThrow(/^--kafka-clients: each client once/);
   });
 
   it('nearest-rank quantiles', () => {

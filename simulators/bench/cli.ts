@@ -23,6 +23,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ nodes: r.nodes, readingsPerSecond: r.readingsPerSecond, p50LatencyMs: r.p50LatencyMs, p99LatencyMs: r.p99LatencyMs, rssMaxBytes: r.rssMaxBytes, cpuSeconds: r.cpuSeconds, lost: r.lost })}\n`,
   );
+  // One line per Kafka client measured (--kafka-clients), without its steps.
+  for (const { steps: _steps, ...client } of (r.kafkaClients ?? []) as Record<string, unknown>[])
+    process.stdout.write(`${JSON.stringify(client)}\n`);
   process.exit(0);
 }
 

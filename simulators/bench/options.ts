@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { BenchUsageError } from '../../core/errors.js';
+import { KAFKA_CLIENTS } from '../../core/stream/kafka-shared.js';
 
 export const BENCH_USAGE = `usage: npm run bench -- [flags]
 
@@ -9,6 +10,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]
   --processors N       with --kafka: processor instances (default 1)
   --logs LIST          embedded: the log(s) to run the pipeline on, one after the other in this run: file | memory |
                        file,memory (default file, the embedded default); with both the report gives the cost of durability
+  --kafka-clients LIST with --kafka: the Kafka client libraries to measure, one after the other in this run,
+                       each on an emptied log (kafkajs, platformatic; default: the KAFKA_CLIENT default)
   --rates R1,R2,...    readings per second of each step; steps go up until the pipeline no longer keeps up
                        (default 5000,10000,20000,30000,40000,50000,60000,80000,100000)
   --baseline-rates R1,...  the steps of the Mosquitto baseline (default: the default --rates)
@@ -49,6 +52,16 @@ const schema = z.object({
     .transform(list)
     .pipe(z.array(z.enum(['file', 'memory'], { error: 'logs are file, memory or file,memory' })).min(1, 'name at least one log'))
     .transform((l) => [...new Set(l)]),
+  'kafka-clients': z
+    .string()
+    .default(KAFKA_CLIENTS[0])
+    .transform(list)
+    .pipe(
+      z
+        .array(z.enum(KAFKA_CLIENTS, { error: `Kafka clients are ${KAFKA_CLIENTS.join(', ')}` }))
+        .min(1, 'name at least one client')
+        .refine((l) => new Set(l).size === l.length, 'each client once'),
+    ),
   rates: z
     .string()
     .default('5000,10000,20000,30000,40000,50000,60000,80000,100000')
@@ -105,6 +118,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean }
     'nodes',
     'processors',
     'logs',
+    'kafka-clients',
     'rates',
     'baseline-rates',
     'step-seconds',
@@ -137,5 +151,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean }
     const issue = r.error.issues[0]!;
     throw new BenchUsageError(`--${String(issue.path[0] ?? '')}: ${issue.message}`);
   }
-  return { ...r.data, help: values.help === true };
+  // Naming clients means measuring on Kafka.
+  return { ...r.data, kafka: r.data.kafka || values['kafka-clients'] !== undefined, help: values.help === true };
 }

@@ -14,6 +14,8 @@ import { probeNodes, Prober, subscribeAll, watchKpiStream } from './probe.js';
 import { ProcSampler } from './proc.js';
 import { quantile, round1 } from './stats.js';
 import { embeddedTarget, kafkaTarget, type Target } from './target.js';
+import { emptyLog } from './empty-log.js';
+import type { KafkaClientName } from '../../core/stream/kafka-shared.js';
 import { defaultKinds } from '../../core/kinds/modules.js';
 
 export const LATENCY_DEFINITION =
@@ -212,6 +214,19 @@ async function driveSteps(
   };
 }
 
+/** The headline figures of one driven target: its best step's rate and latencies, its resources, what it lost. */
+function figures(r: Awaited<ReturnType<typeof driveSteps>>) {
+  return {
+    readingsPerSecond: r.best?.publishedPerSecond ?? 0,
+    p50LatencyMs: r.best?.p50LatencyMs ?? null,
+    p99LatencyMs: r.best?.p99LatencyMs ?? null,
+    cpuSeconds: r.cpuSeconds,
+    rssMaxBytes: r.rssMaxBytes,
+    lost: r.lost,
+    steps: r.steps,
+  };
+}
+
 /** Sample telemetry.raw values (as the bridge writes them) for Kafka's producer benchmark. */
 function sampleRecords(registry: NodeRegistry, start: number, seed: number, count = 500): string[] {
   const nodes = [...registry.all()];
@@ -238,6 +253,8 @@ function sampleRecords(registry: NodeRegistry, start: number, seed: number, coun
 interface PipelineRun {
   /** The embedded log (LOG_STORE) it ran on; undefined on Kafka. */
   logStore: 'file' | 'memory' | undefined;
+  /** The Kafka client (KAFKA_CLIENT) it ran on; undefined embedded. */
+  client: KafkaClientName | undefined;
   ours: Awaited<ReturnType<typeof driveSteps>>;
   startupSeconds: number;
   startupRssMaxBytes: number;
@@ -253,17 +270,24 @@ async function runPipeline(
     work: string;
     kafka: KafkaFixture | undefined;
     logStore: 'file' | 'memory' | undefined;
+    client: KafkaClientName | undefined;
+    /** Which run of this bench it is: each has a state directory of its own. */
+    index: number;
     planStart: (rates: number[]) => { speed: number; rates: number[]; start: number };
     log: (l: string) => void;
   },
 ): Promise<PipelineRun> {
-  const { log, logStore } = c;
+  const { log, logStore, client } = c;
   const t0 = Date.now();
   // A state directory of this run's own: state snapshots (and the log) of an earlier run must not be restored into this one.
   const common = {
     registryFile: c.registryFile,
     log,
-    env: { STATE_DIR: join(c.work, `state-${logStore ?? 'kafka'}`), ...(logStore ? { LOG_STORE: logStore } : {}) },
+    env: {
+      STATE_DIR: join(c.work, `state-${c.index}-${logStore ?? 'kafka'}`),
+      ...(logStore ? { LOG_STORE: logStore } : {}),
+      ...(client ? { KAFKA_CLIENT: client } : {}),
+    },
     ...(o['cpu-prof'] ? { cpuProfDir: resolve(o['cpu-prof']) } : {}),
   };
   const target: Target = o.kafka
@@ -274,11 +298,11 @@ async function runPipeline(
     const startup = new ProcSampler({ target: target.pids });
     const startupRssMaxBytes = startup.rssMaxBytes('target');
     startup.stop();
-    const name = o.kafka ? 'kafka' : `embedded, ${logStore} log`;
+    const name = o.kafka ? `kafka, ${client}` : `embedded, ${logStore} log`;
     log(`pipeline (${name}) ready after ${startupSeconds} s; mqtt ${target.mqttUrl}, api ${target.apiUrl}`);
     const stream = { wholeMaxBytes: 0, bytes: 0, first: 0, last: 0 };
     const ours = await driveSteps(
-      o.kafka ? 'pipeline' : `pipeline (${logStore} log)`,
+      o.kafka ? `pipeline/${client}` : `pipeline (${logStore} log)`,
       {
         mqttUrl: target.mqttUrl,
         pids: target.pids,
@@ -303,7 +327,14 @@ async function runPipeline(
       log,
     );
     const patchBytesPerSecond = stream.last > stream.first ? Math.round((stream.bytes / (stream.last - stream.first)) * 1000) : null;
-    return { logStore, ours, startupSeconds, startupRssMaxBytes, stream: { kpiDocumentBytes: stream.wholeMaxBytes, patchBytesPerSecond } };
+    return {
+      logStore,
+      client,
+      ours,
+      startupSeconds,
+      startupRssMaxBytes,
+      stream: { kpiDocumentBytes: stream.wholeMaxBytes, patchBytesPerSecond },
+    };
   } finally {
     await target.stop();
     log('pipeline stopped');
@@ -389,16 +420,23 @@ export async function runBench(
     }
     if (o['cpu-prof']) mkdirSync(resolve(o['cpu-prof']), { recursive: true });
     const planStart = (rates: number[]) => ({ speed, rates, start: Math.floor(Date.now() - (plannedS + 60) * 1000 * speed) });
-    // The pipeline on each log named (embedded; Kafka is its own log), one after the other.
+    // The pipeline on each log named (embedded) or on each Kafka client named (Kafka), one after the other.
+    const plan: { logStore: 'file' | 'memory' | undefined; client: KafkaClientName | undefined }[] = o.kafka
+      ? o['kafka-clients'].map((client) => ({ logStore: undefined, client }))
+      : o.logs.map((logStore) => ({ logStore, client: undefined }));
     const runs: PipelineRun[] = [];
-    for (const logStore of o.kafka ? [undefined] : o.logs) {
-      runs.push(await runPipeline(o, { registryFile, work, kafka, logStore, planStart, log }));
+    for (const [index, { logStore, client }] of plan.entries()) {
+      // Each client on an emptied log: the last one's records, groups and state snapshots would otherwise carry over.
+      if (index > 0 && o.kafka && kafka) await emptyLog(kafka, log);
+      runs.push(await runPipeline(o, { registryFile, work, kafka, logStore, client, index, planStart, log }));
     }
     const { ours, startupSeconds, startupRssMaxBytes, stream } = runs[0]!;
 
     const baselines: Record<string, unknown> = {};
     const oursRate = ours.best?.publishedPerSecond ?? 0;
-    const ratio = (base: number) => (base > 0 ? Math.round((oursRate / base) * 1000) / 1000 : null);
+    const ratioOf = (rate: number, base: number) => (base > 0 ? Math.round((rate / base) * 1000) / 1000 : null);
+    const ratio = (base: number) => ratioOf(oursRate, base);
+    const baselineRates: Record<string, number> = {};
     if (o.baselines.includes('mosquitto')) {
       let m: MosquittoServer | undefined;
       try {
@@ -425,15 +463,12 @@ export async function runBench(
           log,
         );
         const rate = r.best?.publishedPerSecond ?? 0;
+        baselineRates.mosquitto = rate;
+        const { lost, ...measured } = figures(r);
         baselines.mosquitto = {
           what: `Mosquitto ${m.version} (Debian package) with the same simulated load to one plain QoS 1 subscriber of city/#`,
-          readingsPerSecond: rate,
-          p50LatencyMs: r.best?.p50LatencyMs ?? null,
-          p99LatencyMs: r.best?.p99LatencyMs ?? null,
-          lostMessages: r.lost,
-          cpuSeconds: r.cpuSeconds,
-          rssMaxBytes: r.rssMaxBytes,
-          steps: r.steps,
+          ...measured,
+          lostMessages: lost,
           ratio: ratio(rate),
         };
       } catch (error) {
@@ -454,6 +489,7 @@ export async function runBench(
           log,
         });
         log(`kafka baseline: ${perf.summary}`);
+        baselineRates.kafkaProducerPerf = perf.recordsPerSecond;
         baselines.kafkaProducerPerf = { ...perf, ratio: ratio(perf.recordsPerSecond) };
       } catch (error) {
         baselines.kafkaProducerPerf = { error: (error as Error).message };
@@ -462,16 +498,10 @@ export async function runBench(
     }
 
     const result: RunResult = {
-      readingsPerSecond: oursRate,
-      p50LatencyMs: ours.best?.p50LatencyMs ?? null,
-      p99LatencyMs: ours.best?.p99LatencyMs ?? null,
-      steps: ours.steps,
+      ...figures(ours),
       accepted: ours.accepted,
       processed: ours.processed,
-      lost: ours.lost,
       drainedMs: ours.drainedMs,
-      cpuSeconds: ours.cpuSeconds,
-      rssMaxBytes: ours.rssMaxBytes,
       startupRssMaxBytes,
       startupSeconds,
       simulatorCpuSeconds: ours.simulatorCpuSeconds,
@@ -491,7 +521,7 @@ export async function runBench(
       scenario: 'normal',
       seed: o.seed,
       speed,
-      ...(o.kafka ? { processors: o.processors, brokers: kafka!.brokers } : {}),
+      ...(o.kafka ? { processors: o.processors, brokers: kafka!.brokers, kafkaClient: runs[0]!.client } : {}),
       readingsPerSecond: result.readingsPerSecond,
       p50LatencyMs: result.p50LatencyMs,
       p99LatencyMs: result.p99LatencyMs,
@@ -510,8 +540,26 @@ export async function runBench(
       keepUpRule:
         "a step keeps up when accepted - processed at its end is under two seconds of its rate; steps go up while they keep up and >= 90 % of the rate is published and acknowledged (else limit `publish`: the simulator short of CPU or PUBACKs slow); readingsPerSecond is the highest published rate of a step that kept up, the latencies are that step's",
       steps: result.steps,
-      ...(runs.length > 1
+      ...(!o.kafka && runs.length > 1
         ? { logs: Object.fromEntries(runs.map((r) => [r.logStore, logSummary(r)])), durabilityCost: durabilityCost(runs) }
+        : {}),
+      // --kafka: every client measured, side by side (the figures above are the first one's).
+      ...(o.kafka
+        ? {
+            kafkaClients: runs.map(({ client, ours: run, startupSeconds: seconds }) => {
+              const rate = run.best?.publishedPerSecond ?? 0;
+              return {
+                client,
+                ...figures(run),
+                startupSeconds: seconds,
+                /** Readings per second over each baseline of this run, and over the first client's. */
+                ratios: {
+                  ...Object.fromEntries(Object.entries(baselineRates).map(([name, base]) => [name, ratioOf(rate, base)])),
+                  [runs[0]!.client!]: ratioOf(rate, oursRate),
+                },
+              };
+            }),
+          }
         : {}),
       baselines,
       targets: {
