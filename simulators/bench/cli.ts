@@ -23,9 +23,10 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ nodes: r.nodes, readingsPerSecond: r.readingsPerSecond, p50LatencyMs: r.p50LatencyMs, p99LatencyMs: r.p99LatencyMs, rssMaxBytes: r.rssMaxBytes, cpuSeconds: r.cpuSeconds, lost: r.lost })}\n`,
   );
-  // One line per Kafka client measured (--kafka-clients), without its steps.
-  for (const { steps: _steps, ...client } of (r.kafkaClients ?? []) as Record<string, unknown>[])
-    process.stdout.write(`${JSON.stringify(client)}\n`);
+  // One line per Kafka client measured (--kafka-clients): its run's figures, without their steps, then the medians.
+  for (const { steps: _steps, ...run } of (r.kafkaClients ?? []) as Record<string, unknown>[])
+    process.stdout.write(`${JSON.stringify(run)}\n`);
+  for (const client of (r.kafkaClientSummary ?? []) as unknown[]) process.stdout.write(`${JSON.stringify(client)}\n`);
   process.exit(0);
 }
 

@@ -214,6 +214,9 @@ async function driveSteps(
   };
 }
 
+/** `rate` over `base`, to three decimals (null without a base). */
+const ratioOf = (rate: number, base: number) => (base > 0 ? Math.round((rate / base) * 1000) / 1000 : null);
+
 /** The headline figures of one driven target: its best step's rate and latencies, its resources, what it lost. */
 function figures(r: Awaited<ReturnType<typeof driveSteps>>) {
   return {
@@ -224,6 +227,46 @@ function figures(r: Awaited<ReturnType<typeof driveSteps>>) {
     rssMaxBytes: r.rssMaxBytes,
     lost: r.lost,
     steps: r.steps,
+  };
+}
+
+/**
+ * Each Kafka client's runs (in the order run) and, per client, the medians over its runs, with
+ * ratios over the run's baselines and over the first client's median.
+ */
+function kafkaClientFigures(
+  runs: { client: KafkaClientName | undefined; ours: Awaited<ReturnType<typeof driveSteps>>; startupSeconds: number }[],
+  baselineRates: Record<string, number>,
+) {
+  const median = (values: (number | null)[]) => {
+    const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+    return known.length === 0 ? null : (known[Math.floor((known.length - 1) / 2)]! + known[Math.ceil((known.length - 1) / 2)]!) / 2;
+  };
+  const kafkaClients = runs.map(({ client, ours, startupSeconds }, run) => ({ run, client, ...figures(ours), startupSeconds }));
+  const names = [...new Set(kafkaClients.map((r) => r.client!))];
+  const summary = names.map((client) => {
+    const mine = kafkaClients.filter((r) => r.client === client);
+    return {
+      client,
+      runs: mine.length,
+      readingsPerSecond: median(mine.map((r) => r.readingsPerSecond))!,
+      p50LatencyMs: median(mine.map((r) => r.p50LatencyMs)),
+      p99LatencyMs: median(mine.map((r) => r.p99LatencyMs)),
+      rssMaxBytes: Math.max(...mine.map((r) => r.rssMaxBytes)),
+      lost: mine.reduce((sum, r) => sum + r.lost, 0),
+    };
+  });
+  const first = summary[0]!.readingsPerSecond;
+  return {
+    kafkaClients,
+    kafkaClientSummary: summary.map((s) => ({
+      ...s,
+      /** Median readings per second over each baseline of this run, and over the first client's median. */
+      ratios: {
+        ...Object.fromEntries(Object.entries(baselineRates).map(([name, base]) => [name, ratioOf(s.readingsPerSecond, base)])),
+        [summary[0]!.client]: ratioOf(s.readingsPerSecond, first),
+      },
+    })),
   };
 }
 
@@ -434,7 +477,6 @@ export async function runBench(
 
     const baselines: Record<string, unknown> = {};
     const oursRate = ours.best?.publishedPerSecond ?? 0;
-    const ratioOf = (rate: number, base: number) => (base > 0 ? Math.round((rate / base) * 1000) / 1000 : null);
     const ratio = (base: number) => ratioOf(oursRate, base);
     const baselineRates: Record<string, number> = {};
     if (o.baselines.includes('mosquitto')) {
@@ -543,24 +585,8 @@ export async function runBench(
       ...(!o.kafka && runs.length > 1
         ? { logs: Object.fromEntries(runs.map((r) => [r.logStore, logSummary(r)])), durabilityCost: durabilityCost(runs) }
         : {}),
-      // --kafka: every client measured, side by side (the figures above are the first one's).
-      ...(o.kafka
-        ? {
-            kafkaClients: runs.map(({ client, ours: run, startupSeconds: seconds }) => {
-              const rate = run.best?.publishedPerSecond ?? 0;
-              return {
-                client,
-                ...figures(run),
-                startupSeconds: seconds,
-                /** Readings per second over each baseline of this run, and over the first client's. */
-                ratios: {
-                  ...Object.fromEntries(Object.entries(baselineRates).map(([name, base]) => [name, ratioOf(rate, base)])),
-                  [runs[0]!.client!]: ratioOf(rate, oursRate),
-                },
-              };
-            }),
-          }
-        : {}),
+      // --kafka: every client measured, side by side (the figures above are the first run's).
+      ...(o.kafka ? kafkaClientFigures(runs, baselineRates) : {}),
       baselines,
       targets: {
         readingsPerSecond: { target: targets.readingsPerSecond, met: result.readingsPerSecond >= targets.readingsPerSecond },
