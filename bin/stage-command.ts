@@ -37,7 +37,7 @@ export async function runStage(name: StageName, config: Config): Promise<Stage> 
     ports = { httpPort: api.port };
     parts.push(api);
   }
-  ctx.logger.info({ stage: name, ...ports!, brokers: config.KAFKA_BROKERS }, 'stage running');
+  ctx.logger.info({ stage: name, ...ports!, brokers: config.KAFKA_BROKERS, kafkaClient: config.KAFKA_CLIENT }, 'stage running');
   return {
     async close() {
       for (const part of parts) await part.close();
