@@ -36,10 +36,10 @@ describe('Kafka outage during publishing', () => {
     const started = Date.now();
     const timeline: string[] = [];
     const mark = (what: string) => timeline.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    // Any failure names the step it stopped at and shows what each stage logged.
-    const explain = (error: Error) =>
+    // Any failure names the step it stopped at, what differed (an assertion's diff) and what each stage logged.
+    const explain = (error: Error & { diff?: string }) =>
       new Error(
-        `${error.message}\ntimeline: ${timeline.join(', ')}\n${all.map((p) => `--- ${p.name} ---\n${p.output().slice(-3000)}`).join('\n')}`,
+        `${error.message}\n${error.diff ?? ''}\ntimeline: ${timeline.join(', ')}\n${all.map((p) => `--- ${p.name} ---\n${p.output().slice(-3000)}`).join('\n')}`,
       );
     try {
       const refusedIn = (text: string, cause: string) => metricValue(text, 'citybrain_ingest_refused_total', { cause });
