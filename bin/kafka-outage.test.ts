@@ -36,10 +36,10 @@ describe('Kafka outage during publishing', () => {
     const started = Date.now();
     const timeline: string[] = [];
     const mark = (what: string) => timeline.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    // Any failure names the step it stopped at, what differed (an assertion's diff) and what each stage logged.
-    const explain = (error: Error & { diff?: string }) =>
+    // Any failure names the step it stopped at, what differed (an assertion's values, path by path) and what each stage logged.
+    const explain = (error: Error & { actual?: unknown; expected?: unknown }) =>
       new Error(
-        `${error.message}\n${error.diff ?? ''}\ntimeline: ${timeline.join(', ')}\n${all.map((p) => `--- ${p.name} ---\n${p.output().slice(-3000)}`).join('\n')}`,
+        `${error.message}\n${differences(error.actual, error.expected).join('\n')}\ntimeline: ${timeline.join(', ')}\n${all.map((p) => `--- ${p.name} ---\n${p.output().slice(-3000)}`).join('\n')}`,
       );
     try {
       const refusedIn = (text: string, cause: string) => metricValue(text, 'citybrain_ingest_refused_total', { cause });
@@ -142,3 +142,15 @@ describe('Kafka outage during publishing', () => {
     }
   }, 600_000);
 });
+
+/** The leaf paths where two JSON values differ, with both values (the first 30). */
+function differences(actual: unknown, expected: unknown, path = '', out: string[] = []): string[] {
+  if (out.length >= 30) return out;
+  if (typeof actual === 'object' && actual !== null && typeof expected === 'object' && expected !== null) {
+    const keys = new Set([...Object.keys(actual), ...Object.keys(expected)]);
+    for (const key of keys)
+      differences((actual as Record<string, unknown>)[key], (expected as Record<string, unknown>)[key], `${path}/${key}`, out);
+  } else if (JSON.stringify(actual) !== JSON.stringify(expected))
+    out.push(`${path || '/'}: got ${JSON.stringify(actual)}, want ${JSON.stringify(expected)}`);
+  return out;
+}
