@@ -31,6 +31,8 @@ describe('bench pieces', () => {
     expect(parseBenchArgs([]).logs).toEqual(['file']);
     expect(parseBenchArgs(['--logs', 'memory,file']).logs).toEqual(['memory', 'file']);
     expect(() => parseBenchArgs(['--logs', 'disk'])).toThrow(/^--logs: logs are file, memory or file,memory/);
+    expect(parseBenchArgs([]).start).toBe('first');
+    expect(() => parseBenchArgs(['--start', 'warm'])).toThrow(/^--start: start is first or restart/);
     // Naming Kafka clients measures on Kafka, each client in turn.
     expect(parseBenchArgs(['--kafka-clients', 'kafkajs,platformatic'])).toMatchObject({
       kafka: true,
@@ -109,6 +111,8 @@ describe('npm run bench (small)', () => {
       'mosquitto',
       '--logs',
       'file,memory',
+      '--start',
+      'restart',
       '--out',
       out,
     ];
@@ -124,6 +128,7 @@ describe('npm run bench (small)', () => {
     expect(report).toMatchObject({
       mode: 'embedded',
       log: 'file',
+      start: 'restart',
       nodes: expect.any(Number),
       readingsPerSecond: expect.any(Number),
       rssMaxBytes: expect.any(Number),
@@ -132,6 +137,8 @@ describe('npm run bench (small)', () => {
       latencyDefinition: expect.stringContaining('/api/v1/stream'),
     });
     expect(report.nodes).toBeGreaterThan(1000);
+    // Each log's pipeline was started, stopped and measured on its second start.
+    expect(output.match(/starting again on the same state/g)).toHaveLength(2);
     expect(report.accepted).toBeGreaterThan(0);
     expect(report.processed).toBe(report.accepted);
     expect(report.steps.length).toBeGreaterThan(0);
