@@ -80,7 +80,9 @@ export class RegistryFeed {
 
   async start(): Promise<void> {
     const { registry, logger } = this.#o;
-    const seed = seedChanges(await this.#o.seed(), this.#now());
+    // Only a first start needs the seed: loading or generating a city of 500,000 nodes and its
+    // change records at every start would cost each stage seconds and a heap it keeps in its RSS.
+    const seed = async () => seedChanges(await this.#o.seed(), this.#now());
     registry.clear();
     if (this.#journal) {
       const { changes, skipped } = await this.#journal.load();
@@ -89,8 +91,9 @@ export class RegistryFeed {
         this.#applyAll(changes);
         logger.info({ file: this.#journal.file, changes: changes.length, nodes: registry.size }, 'registry rebuilt from its journal');
       } else {
-        await this.#journal.append(seed);
-        this.#applyAll(seed);
+        const changes = await seed();
+        await this.#journal.append(changes);
+        this.#applyAll(changes);
         logger.info({ file: this.#journal.file, nodes: registry.size }, 'registry seeded (first start): its journal written');
       }
     }
@@ -106,7 +109,7 @@ export class RegistryFeed {
     // A durable topic: read it to its end (our marker), then seed it if it was empty.
     await this.#mark();
     if (this.#seen === 0) {
-      await this.publish(seed);
+      await this.publish(await seed());
       logger.info({ nodes: registry.size }, 'registry seeded (first start): written to the registry topic');
     } else logger.info({ changes: this.#seen, nodes: registry.size }, 'registry rebuilt from the registry topic');
   }
