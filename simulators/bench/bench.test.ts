@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseBenchArgs } from './options.js';
 import { parsePerfSummary } from './kafka-perf.js';
 import { probeStatesInKpis, SseSplitter } from './probe.js';
+import { durabilityCost, logFigures, type PipelineRun } from './run.js';
 import { quantile } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../../dist/simulators/bench/cli.js', import.meta.url));
@@ -41,6 +42,35 @@ describe('bench pieces', () => {
     expect(parseBenchArgs(['--kafka'])).toMatchObject({ 'kafka-clients': ['kafkajs'] });
     expect(() => parseBenchArgs(['--kafka-clients', 'rdkafka'])).toThrow(/^--kafka-clients:/);
     expect(parseBenchArgs(['--kafka-clients', 'kafkajs,platformatic,platformatic,kafkajs'])['kafka-clients']).toHaveLength(4);
+  });
+
+  it('a log measured more than once: medians per log, and the cost of durability from them (hand-computed)', () => {
+    // What logSummary reads of a run: the best step, CPU seconds, what was processed.
+    const run = (logStore: 'file' | 'memory', perSecond: number, cpuSeconds: number, p99: number) =>
+      ({
+        logStore,
+        client: undefined,
+        ours: {
+          best: { publishedPerSecond: perSecond, p50LatencyMs: 800, p99LatencyMs: p99 },
+          cpuSeconds,
+          processed: 1e6,
+          rssMaxBytes: 1,
+          accepted: 1e6,
+          lost: 0,
+          steps: [],
+        },
+      }) as unknown as PipelineRun;
+    const logs = logFigures([
+      run('file', 20_000, 30, 1500),
+      run('memory', 30_000, 20, 1000),
+      run('memory', 20_000, 26, 900),
+      run('file', 10_000, 36, 3500),
+    ]);
+    expect(logs.file).toMatchObject({ readingsPerSecond: 15_000, cpuSecondsPerMillionReadings: 33, p99LatencyMs: 2500 });
+    expect(logs.memory).toMatchObject({ readingsPerSecond: 25_000, cpuSecondsPerMillionReadings: 23, p99LatencyMs: 950 });
+    expect((logs.file as { runs: unknown[] }).runs).toHaveLength(2);
+    expect(durabilityCost(logs)).toMatchObject({ readingsPerSecondRatio: 0.6, cpuPerReadingRatio: 1.435, p99LatencyMsRatio: 2.632 });
+    expect(parseBenchArgs(['--logs', 'file,memory,memory,file']).logs).toEqual(['file', 'memory', 'memory', 'file']);
   });
 
   it('nearest-rank quantiles', () => {

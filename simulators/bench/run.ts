@@ -230,6 +230,12 @@ function figures(r: Awaited<ReturnType<typeof driveSteps>>) {
   };
 }
 
+/** The median of the known values (the mean of the middle two for an even count); null when none is known. */
+function median(values: (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+  return known.length === 0 ? null : (known[Math.floor((known.length - 1) / 2)]! + known[Math.ceil((known.length - 1) / 2)]!) / 2;
+}
+
 /**
  * Each Kafka client's runs (in the order run) and, per client, the medians over its runs, with
  * ratios over the run's baselines and over the first client's median.
@@ -238,10 +244,6 @@ function kafkaClientFigures(
   runs: { client: KafkaClientName | undefined; ours: Awaited<ReturnType<typeof driveSteps>>; startupSeconds: number }[],
   baselineRates: Record<string, number>,
 ) {
-  const median = (values: (number | null)[]) => {
-    const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
-    return known.length === 0 ? null : (known[Math.floor((known.length - 1) / 2)]! + known[Math.ceil((known.length - 1) / 2)]!) / 2;
-  };
   const kafkaClients = runs.map(({ client, ours, startupSeconds }, run) => ({ run, client, ...figures(ours), startupSeconds }));
   const names = [...new Set(kafkaClients.map((r) => r.client!))];
   const summary = names.map((client) => {
@@ -293,7 +295,7 @@ function sampleRecords(registry: NodeRegistry, start: number, seed: number, coun
   return out;
 }
 
-interface PipelineRun {
+export interface PipelineRun {
   /** The embedded log (LOG_STORE) it ran on; undefined on Kafka. */
   logStore: 'file' | 'memory' | undefined;
   /** The Kafka client (KAFKA_CLIENT) it ran on; undefined embedded. */
@@ -408,21 +410,45 @@ function logSummary(r: PipelineRun) {
 }
 
 /**
- * What keeping the log in files costs against keeping it in memory, as ratios file / memory: the
- * highest rate kept up (coarse: the steps' size), and pipeline CPU per reading (fine: over every step).
+ * Each log's figures: its runs' medians (a log named twice was measured twice, so the machine's
+ * load drifting over the run weighs alike on both), with every run's figures in `runs`.
  */
-function durabilityCost(runs: PipelineRun[]) {
-  const file = runs.find((r) => r.logStore === 'file');
-  const memory = runs.find((r) => r.logStore === 'memory');
-  if (!file || !memory) return null;
-  const [f, m] = [logSummary(file), logSummary(memory)];
+export function logFigures(runs: PipelineRun[]) {
+  const byLog = new Map<string, ReturnType<typeof logSummary>[]>();
+  for (const r of runs) byLog.set(r.logStore!, [...(byLog.get(r.logStore!) ?? []), logSummary(r)]);
+  return Object.fromEntries(
+    [...byLog].map(([log, mine]) => [
+      log,
+      mine.length === 1
+        ? mine[0]!
+        : {
+            readingsPerSecond: median(mine.map((r) => r.readingsPerSecond)),
+            p50LatencyMs: median(mine.map((r) => r.p50LatencyMs)),
+            p99LatencyMs: median(mine.map((r) => r.p99LatencyMs)),
+            cpuSecondsPerMillionReadings: median(mine.map((r) => r.cpuSecondsPerMillionReadings)),
+            rssMaxBytes: Math.max(...mine.map((r) => r.rssMaxBytes)),
+            lost: mine.reduce((sum, r) => sum + r.lost, 0),
+            runs: mine,
+          },
+    ]),
+  );
+}
+
+/**
+ * What keeping the log in files costs against keeping it in memory, as ratios file / memory (of
+ * each log's medians): the highest rate kept up (coarse: the steps' size), and pipeline CPU per
+ * reading (fine: over every step).
+ */
+export function durabilityCost(logs: ReturnType<typeof logFigures>) {
+  const [f, m] = [logs.file, logs.memory];
+  if (!f || !m) return null;
   const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
   return {
     readingsPerSecondRatio: ratio(f.readingsPerSecond, m.readingsPerSecond),
     cpuPerReadingRatio: ratio(f.cpuSecondsPerMillionReadings, m.cpuSecondsPerMillionReadings),
     p99LatencyMsRatio: ratio(f.p99LatencyMs, m.p99LatencyMs),
     definition:
-      'file log / in-process log, same city, rates and machine, one after the other in this run: readingsPerSecondRatio = highest rate each kept up with (1 = as fast; below 1 = slower), cpuPerReadingRatio = pipeline CPU seconds per reading over all steps (above 1 = dearer)',
+      'file log / in-process log (the medians of each when named more than once), same city, rates and machine, one after the other in this run: readingsPerSecondRatio = highest rate each kept up with (1 = as fast; below 1 = slower), cpuPerReadingRatio = pipeline CPU seconds per reading over all steps (above 1 = dearer)',
   };
 }
 
@@ -589,9 +615,7 @@ export async function runBench(
       keepUpRule:
         "a step keeps up when accepted - processed at its end is under two seconds of its rate; steps go up while they keep up and >= 90 % of the rate is published and acknowledged (else limit `publish`: the simulator short of CPU or PUBACKs slow); readingsPerSecond is the highest published rate of a step that kept up, the latencies are that step's",
       steps: result.steps,
-      ...(!o.kafka && runs.length > 1
-        ? { logs: Object.fromEntries(runs.map((r) => [r.logStore, logSummary(r)])), durabilityCost: durabilityCost(runs) }
-        : {}),
+      ...(!o.kafka && runs.length > 1 ? { logs: logFigures(runs), durabilityCost: durabilityCost(logFigures(runs)) } : {}),
       // --kafka: every client measured, side by side (the figures above are the first run's).
       ...(o.kafka ? kafkaClientFigures(runs, baselineRates) : {}),
       baselines,
