@@ -61,11 +61,20 @@ export async function startReferencePipeline(settings: Record<string, string> = 
     pipeline,
     api,
     async settled(readings: number) {
+      let text = '';
       await waitFor(
-        async () => processedIn(await (await fetch(`${api}/metrics`)).text()) === readings,
+        async () => processedIn((text = await (await fetch(`${api}/metrics`)).text())) === readings,
         60_000,
         'embedded run processed everything',
-      );
+      ).catch((error: Error) => {
+        // What the counters said last: more processed than published, fewer, or some rejected.
+        throw new Error(
+          `${error.message}: ${readings} published, accepted ${acceptedIn(text)}, processed ${processedIn(text)}, rejected ${rejectedIn(text)} (${text
+            .split('\n')
+            .filter((l) => l.startsWith('citybrain_readings_rejected_total{'))
+            .join(', ')})`,
+        );
+      });
       // Partials computed after the last reading was applied: an evaluation begun after the count
       // was read (tick() joins one in progress, hence twice). They are in the log when it resolves.
       await pipeline.host.tick();
