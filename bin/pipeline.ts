@@ -5,6 +5,7 @@ import {
   NodeRegistry,
   PipelineMetrics,
   RegistryFeed,
+  seedChanges,
   withDefaults,
   type Config,
   type StreamTransport,
@@ -99,12 +100,13 @@ export async function stageContext(options: PipelineOptions): Promise<StageConte
   warnOpenSettings(config, logger);
   const kinds = options.registry?.kinds ?? loadKinds(config.KIND_PROFILES ? [config.KIND_PROFILES] : []);
   const registry = options.registry ?? new NodeRegistry([], [], kinds);
-  const seed = options.registry;
+  const clock = withDefaults(PIPELINE_DEFAULTS, options).clock;
+  // A registry handed in is also the one the feed rebuilds, clearing it first: its contents are taken now.
+  const seed = options.registry && seedChanges(options.registry, clock());
   const metrics = new PipelineMetrics({ defaultMetrics: options.defaultMetrics });
   const transport = options.transport ?? createTransport(config, logger, metrics);
   await prepareLog(transport, kinds);
   const producer = await transport.producer();
-  const clock = withDefaults(PIPELINE_DEFAULTS, options).clock;
   const registryFeed = new RegistryFeed({
     registry,
     transport,

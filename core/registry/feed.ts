@@ -5,7 +5,7 @@ import { TOPICS } from '../stream/topics.js';
 import type { Consumer, OutgoingMessage, Producer, StreamRecord, StreamTransport } from '../stream/types.js';
 import { changeKey, MARKER_KEY, registryChangeSchema, type Actor, type RegistryChange, type RegistryGateway } from './change.js';
 import { RegistryJournal } from './journal.js';
-import type { NodeRegistry } from './registry.js';
+import { NodeRegistry } from './registry.js';
 
 export interface RegistryFeedOptions {
   /** The registry this process's stages share; rebuilt from the topic at start, then kept current. */
@@ -13,8 +13,12 @@ export interface RegistryFeedOptions {
   transport: StreamTransport;
   producer: Producer;
   logger: Logger;
-  /** What the registry starts from when the topic (or journal) is empty: the REGISTRY file, or the generated city. */
-  seed: () => Promise<NodeRegistry> | NodeRegistry;
+  /**
+   * What the registry starts from when the topic (or journal) is empty: the REGISTRY file, or the
+   * generated city, or change records taken beforehand (from a registry that is also `registry`,
+   * which the rebuild clears). Called on a first start only.
+   */
+  seed: () => Promise<NodeRegistry | readonly RegistryChange[]> | NodeRegistry | readonly RegistryChange[];
   /** STATE_DIR: where the records are kept when the log does not outlive the process (the in-process log). */
   stateDir: string;
   clock?: () => number;
@@ -82,7 +86,10 @@ export class RegistryFeed {
     const { registry, logger } = this.#o;
     // Only a first start needs the seed: loading or generating a city of 500,000 nodes and its
     // change records at every start would cost each stage seconds and a heap it keeps in its RSS.
-    const seed = async () => seedChanges(await this.#o.seed(), this.#now());
+    const seed = async () => {
+      const from = await this.#o.seed();
+      return from instanceof NodeRegistry ? seedChanges(from, this.#now()) : from;
+    };
     registry.clear();
     if (this.#journal) {
       const { changes, skipped } = await this.#journal.load();
