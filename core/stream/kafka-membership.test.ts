@@ -19,6 +19,14 @@ describe('Kafka group member, shared', () => {
     expect(memberTimings({ sessionTimeoutMs: 60_000 }, transport)).toEqual({ sessionTimeoutMs: 60_000, heartbeatIntervalMs: 3000 });
   });
 
+  it("a member's consumer options over their defaults; a batch holds at least one record", () => {
+    const timings = { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 2000 };
+    const defaults = new Membership(options, () => {}, 10, timings);
+    expect([defaults.fromBeginning, defaults.maxBatchSize]).toEqual([true, 1000]);
+    const own = new Membership({ ...options, fromBeginning: false, maxBatchSize: 0 }, () => {}, 10, timings);
+    expect([own.fromBeginning, own.maxBatchSize]).toEqual([false, 1]);
+  });
+
   it('holds() only what is assigned, and only within the session timeout less a heartbeat interval of the last answer', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const group = new Membership(options, () => {}, 10, { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 2000 });

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { withDefaults } from '../defaults.js';
 import type { KafkaErrorContext } from './kafka-shared.js';
-import type { ConsumerOptions, TopicPartition } from './types.js';
+import { CONSUMER_DEFAULTS, type ConsumerOptions, type TopicPartition } from './types.js';
 
 export const tpKey = ({ topic, partition }: TopicPartition) => `${topic}\u0000${partition}`;
 export const samePartition = (a: TopicPartition, b: TopicPartition) => a.topic === b.topic && a.partition === b.partition;
@@ -19,6 +20,23 @@ export interface MemberTimings {
 export function memberTimings(options: Pick<ConsumerOptions, 'sessionTimeoutMs'>, transport: MemberTimings): MemberTimings {
   const sessionTimeoutMs = options.sessionTimeoutMs ?? transport.sessionTimeoutMs;
   return { sessionTimeoutMs, heartbeatIntervalMs: Math.min(transport.heartbeatIntervalMs, Math.floor(sessionTimeoutMs / 5)) };
+}
+
+/** What a group member of either client takes from its transport (each client's MemberContext adds its own). */
+export interface GroupContext<M> {
+  onError(error: unknown, context: KafkaErrorContext): void;
+  retryDelayMs: number;
+  maxWaitMs: number;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  joinTimeoutMs: number;
+  /** The member stopped: the transport no longer stops it on close(). */
+  forget(member: M): void;
+}
+
+/** A member's Membership on either client, with its timings (memberTimings) and its transport's error route and retry delay. */
+export function joinMembership(options: ConsumerOptions, ctx: GroupContext<unknown>): Membership {
+  return new Membership(options, (error, context) => ctx.onError(error, context), ctx.retryDelayMs, memberTimings(options, ctx));
 }
 
 /**
@@ -68,6 +86,9 @@ export interface AssignmentHooks {
  * partition (`holds`: the client reports each answer of the group with `heard()`).
  */
 export class Membership {
+  /** The consumer options' `fromBeginning` and `maxBatchSize` over their defaults (a batch holds at least one record). */
+  readonly fromBeginning: boolean;
+  readonly maxBatchSize: number;
   assigned: TopicPartition[] = [];
   hasJoined = false;
   stopping = false;
@@ -85,6 +106,9 @@ export class Membership {
     readonly retryDelayMs: number,
     readonly timings: MemberTimings,
   ) {
+    const { fromBeginning, maxBatchSize } = withDefaults(CONSUMER_DEFAULTS, options);
+    this.fromBeginning = fromBeginning;
+    this.maxBatchSize = Math.max(1, maxBatchSize);
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));

@@ -8,23 +8,14 @@ import {
   type Kafka,
   type KafkaMessage,
 } from 'kafkajs';
-import { withDefaults } from '../../defaults.js';
-import { Membership, memberTimings, samePartition, tpKey } from '../kafka-membership.js';
-import type { KafkaErrorContext } from '../kafka-shared.js';
+import { joinMembership, samePartition, tpKey, type GroupContext, type Membership } from '../kafka-membership.js';
 import { stickyAssigner } from './sticky-assigner.js';
-import { CONSUMER_DEFAULTS, type Batch, type Consumer, type ConsumerOptions, type StreamRecord, type TopicPartition } from '../types.js';
+import type { Batch, Consumer, ConsumerOptions, StreamRecord, TopicPartition } from '../types.js';
 
 /** What a group member needs from its transport. */
-export interface MemberContext {
+export interface MemberContext extends GroupContext<KafkaMember> {
   kafka: Kafka;
   admin(): Promise<Admin>;
-  onError(error: unknown, context: KafkaErrorContext): void;
-  retryDelayMs: number;
-  maxWaitMs: number;
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  joinTimeoutMs: number;
-  forget(member: KafkaMember): void;
 }
 
 /** rebuildOnAssign: an owned partition's rebuild. */
@@ -80,18 +71,13 @@ export class KafkaMember implements Consumer {
   readonly #group: Membership;
   #inflight: Promise<void> | null = null;
   readonly #rebuilds = new Map<string, Rebuild>();
-  readonly #fromBeginning: boolean;
-  readonly #maxBatchSize: number;
 
   constructor(
     readonly options: ConsumerOptions,
     readonly ctx: MemberContext,
   ) {
-    const { fromBeginning, maxBatchSize } = withDefaults(CONSUMER_DEFAULTS, options);
-    this.#fromBeginning = fromBeginning;
-    this.#maxBatchSize = maxBatchSize;
-    const timings = memberTimings(options, ctx);
-    this.#group = new Membership(options, (error, context) => ctx.onError(error, context), ctx.retryDelayMs, timings);
+    this.#group = joinMembership(options, ctx);
+    const { timings } = this.#group;
     this.#consumer = ctx.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
@@ -122,7 +108,7 @@ export class KafkaMember implements Consumer {
     const { topics } = this.options;
     try {
       await this.#consumer.connect();
-      await this.#consumer.subscribe({ topics, fromBeginning: this.#fromBeginning });
+      await this.#consumer.subscribe({ topics, fromBeginning: this.#group.fromBeginning });
       await this.#consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -236,7 +222,7 @@ export class KafkaMember implements Consumer {
       }
     }
     const records = batch.messages.map((message) => toRecord(topic, partition, message));
-    const max = Math.max(1, this.#maxBatchSize);
+    const max = this.#group.maxBatchSize;
     // Records below the committed offset at assignment are replay: delivered, resolved, never committed.
     let split = 0;
     while (rebuild && split < records.length && records[split]!.offset < rebuild.until) split++;
@@ -294,7 +280,7 @@ export class KafkaMember implements Consumer {
         if (!end) continue;
         const high = Number(end.high);
         const at = Number(positions.find((p) => p.partition === partition)?.offset ?? -1);
-        const position = at >= 0 ? at : this.#fromBeginning ? Number(end.low) : high;
+        const position = at >= 0 ? at : this.#group.fromBeginning ? Number(end.low) : high;
         out[topic] = (out[topic] ?? 0) + Math.max(0, high - Math.max(position, Number(end.low)));
       }
     }

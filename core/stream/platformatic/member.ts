@@ -11,29 +11,28 @@ import {
 
 type FetchResponse = fetchV17.FetchResponse;
 type FetchRequestTopic = fetchV17.FetchRequestTopic;
-import { withDefaults } from '../../defaults.js';
-import { encodeClaim, Membership, memberTimings, samePartition, STICKY_PROTOCOL, tpKey } from '../kafka-membership.js';
-import type { KafkaErrorContext } from '../kafka-shared.js';
-import { CONSUMER_DEFAULTS, type Batch, type Consumer, type ConsumerOptions, type StreamRecord, type TopicPartition } from '../types.js';
+import {
+  encodeClaim,
+  joinMembership,
+  samePartition,
+  STICKY_PROTOCOL,
+  tpKey,
+  type GroupContext,
+  type Membership,
+} from '../kafka-membership.js';
+import type { Batch, Consumer, ConsumerOptions, StreamRecord, TopicPartition } from '../types.js';
 import { stickyAssigner } from './sticky-assigner.js';
 
 /** What a group member needs from its transport. */
-export interface MemberContext {
+export interface MemberContext extends GroupContext<PlatformaticMember> {
   brokers: string[];
   clientId: string;
-  onError(error: unknown, context: KafkaErrorContext): void;
-  retryDelayMs: number;
-  maxWaitMs: number;
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  joinTimeoutMs: number;
   connectionTimeoutMs: number;
   requestTimeoutMs: number;
   /** Largest fetch response per partition (bytes). */
   maxBytesPerPartition: number;
   /** Routes the consumer's connection events to the transport's logger. */
   watch(client: PlatformaticConsumer): void;
-  forget(member: PlatformaticMember): void;
 }
 
 const IS_CONTROL = 1 << 5;
@@ -104,18 +103,13 @@ export class PlatformaticMember implements Consumer {
   /** The fetch made ahead, if any (awaited before the consumer closes). */
   #ahead: Promise<unknown> | null = null;
   #wake: () => void = () => {};
-  readonly #fromBeginning: boolean;
-  readonly #maxBatchSize: number;
 
   constructor(
     readonly options: ConsumerOptions,
     readonly ctx: MemberContext,
   ) {
-    const { fromBeginning, maxBatchSize } = withDefaults(CONSUMER_DEFAULTS, options);
-    this.#fromBeginning = fromBeginning;
-    this.#maxBatchSize = Math.max(1, maxBatchSize);
-    const timings = memberTimings(options, ctx);
-    this.#group = new Membership(options, (error, context) => ctx.onError(error, context), ctx.retryDelayMs, timings);
+    this.#group = joinMembership(options, ctx);
+    const { timings } = this.#group;
     this.#consumer = new PlatformaticConsumer({
       clientId: ctx.clientId,
       bootstrapBrokers: ctx.brokers,
@@ -242,7 +236,7 @@ export class PlatformaticMember implements Consumer {
     for (const tp of gained) {
       if (!this.#group.assigned.some((x) => samePartition(x, tp))) continue; // lost again meanwhile
       const { committed, low, high } = offsets.get(tpKey(tp))!;
-      let start = committed >= 0n ? committed : this.#fromBeginning ? low : high;
+      let start = committed >= 0n ? committed : this.#group.fromBeginning ? low : high;
       if (this.options.rebuildOnAssign && committed >= 0n) {
         const requested = await this.options.rebuildFrom?.(tp);
         const from = requested !== undefined && BigInt(requested) > low ? BigInt(requested) : low;
@@ -383,7 +377,7 @@ export class PlatformaticMember implements Consumer {
       if (until !== undefined && position < low) {
         if (low >= until) this.#rebuilds.delete(key);
         this.#positions.set(key, low < until ? low : until);
-      } else this.#positions.set(key, position < low || this.#fromBeginning ? low : high);
+      } else this.#positions.set(key, position < low || this.#group.fromBeginning ? low : high);
     }
   }
 
@@ -408,10 +402,10 @@ export class PlatformaticMember implements Consumer {
     let split = 0;
     while (until !== undefined && split < records.length && records[split]!.offset < Number(until)) split++;
     const chunks: Batch[] = [];
-    for (let i = 0; i < split; i += this.#maxBatchSize)
-      chunks.push({ ...tp, records: records.slice(i, Math.min(i + this.#maxBatchSize, split)), replay: true });
-    for (let i = split; i < records.length; i += this.#maxBatchSize)
-      chunks.push({ ...tp, records: records.slice(i, i + this.#maxBatchSize) });
+    for (let i = 0; i < split; i += this.#group.maxBatchSize)
+      chunks.push({ ...tp, records: records.slice(i, Math.min(i + this.#group.maxBatchSize, split)), replay: true });
+    for (let i = split; i < records.length; i += this.#group.maxBatchSize)
+      chunks.push({ ...tp, records: records.slice(i, i + this.#group.maxBatchSize) });
     const current = () => !this.#group.stopping && !this.#joining && generation === this.#generation;
     for (const chunk of chunks) {
       const last = chunk.records[chunk.records.length - 1]!.offset;
@@ -500,7 +494,7 @@ export class PlatformaticMember implements Consumer {
     for (const tp of owned) {
       const { committed, low, high } = offsets.get(tpKey(tp))!;
       if (high < 0n) continue;
-      const position = committed >= 0n ? committed : this.#fromBeginning ? low : high;
+      const position = committed >= 0n ? committed : this.#group.fromBeginning ? low : high;
       out[tp.topic] = (out[tp.topic] ?? 0) + Math.max(0, Number(high - (position > low ? position : low)));
     }
     return out;
