@@ -150,3 +150,46 @@ export async function leadersElected(topics: string[], leaders: () => Promise<nu
     await sleep(100);
   }
 }
+
+/** A group member as its transport sees it: started by consume(), stopped by close() if still running. */
+interface TransportMember {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A Kafka transport's members (one per consume()) and whether it is closed, the same on both
+ * clients. close() stops the members still running, then the transport is closed and its
+ * client's own producer and admin are released.
+ */
+export class TransportMembers<M extends TransportMember> {
+  readonly #members = new Set<M>();
+  #closed = false;
+
+  assertOpen(): void {
+    if (this.#closed) throw new Error('KafkaTransport is closed');
+  }
+
+  /** For a member's context: a member that stopped takes itself out. */
+  readonly forget = (member: M): void => {
+    this.#members.delete(member);
+  };
+
+  /** Keeps a new member and starts it (consume() resolves with it). */
+  async start(member: M): Promise<M> {
+    this.#members.add(member);
+    await member.start();
+    return member;
+  }
+
+  /**
+   * Once: stops the members, marks the transport closed, then awaits what `release` returns (the
+   * producer's and admin's disconnects; `release` also drops them). A failed disconnect is ignored.
+   */
+  async close(release: () => (Promise<unknown> | undefined)[]): Promise<void> {
+    if (this.#closed) return;
+    await Promise.all([...this.#members].map((member) => member.stop()));
+    this.#closed = true;
+    await Promise.all(release().map((disconnect) => Promise.resolve(disconnect).catch(() => {})));
+  }
+}

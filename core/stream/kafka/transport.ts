@@ -13,6 +13,7 @@ import {
   reportError,
   SEND_CHUNK_BYTES,
   topicConfigEntries,
+  TransportMembers,
   type KafkaErrorContext,
   type KafkaTransportOptions,
 } from '../kafka-shared.js';
@@ -47,9 +48,8 @@ export class KafkaTransport implements StreamTransport {
   readonly #options: KafkaTransportOptions & typeof KAFKA_TRANSPORT_DEFAULTS;
   #admin: Promise<Admin> | null = null;
   #producer: Promise<KafkaJsProducer> | null = null;
-  readonly #members = new Set<KafkaMember>();
+  readonly #members = new TransportMembers<KafkaMember>();
   readonly #knownTopics = new Set<string>();
-  #closed = false;
 
   constructor(options: KafkaTransportOptions) {
     this.#options = { ...options, ...withDefaults(KAFKA_TRANSPORT_DEFAULTS, options) };
@@ -70,12 +70,8 @@ export class KafkaTransport implements StreamTransport {
     reportError(this.#options, error, context);
   }
 
-  #check(): void {
-    if (this.#closed) throw new Error('KafkaTransport is closed');
-  }
-
   admin(): Promise<Admin> {
-    this.#check();
+    this.#members.assertOpen();
     this.#admin ??= (async () => {
       const admin = this.#kafka.admin();
       await admin.connect();
@@ -140,7 +136,7 @@ export class KafkaTransport implements StreamTransport {
   }
 
   #sharedProducer(): Promise<KafkaJsProducer> {
-    this.#check();
+    this.#members.assertOpen();
     this.#producer ??= (async () => {
       const producer = this.#kafka.producer({
         idempotent: true,
@@ -191,7 +187,7 @@ export class KafkaTransport implements StreamTransport {
   }
 
   async consume(options: ConsumerOptions): Promise<Consumer> {
-    this.#check();
+    this.#members.assertOpen();
     if (options.topics.length === 0) throw new Error(`consumer group ${options.groupId}: no topics`);
     await this.#requireTopics(options.topics);
     const context: MemberContext = {
@@ -203,23 +199,18 @@ export class KafkaTransport implements StreamTransport {
       sessionTimeoutMs: this.#options.sessionTimeoutMs,
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
       joinTimeoutMs: this.#options.joinTimeoutMs,
-      forget: (member) => this.#members.delete(member),
+      forget: this.#members.forget,
     };
-    const member = new KafkaMember(options, context);
-    this.#members.add(member);
-    await member.start();
-    return member;
+    return this.#members.start(new KafkaMember(options, context));
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    await Promise.all([...this.#members].map((member) => member.stop()));
-    this.#closed = true;
-    const producer = this.#producer;
-    const admin = this.#admin;
-    this.#producer = null;
-    this.#admin = null;
-    await Promise.all([producer?.then((p) => p.disconnect()).catch(() => {}), admin?.then((a) => a.disconnect()).catch(() => {})]);
+  close(): Promise<void> {
+    return this.#members.close(() => {
+      const disconnects = [this.#producer?.then((p) => p.disconnect()), this.#admin?.then((a) => a.disconnect())];
+      this.#producer = null;
+      this.#admin = null;
+      return disconnects;
+    });
   }
 }
 

@@ -18,6 +18,7 @@ import {
   reportError,
   SEND_CHUNK_BYTES,
   topicConfigEntries,
+  TransportMembers,
   type KafkaErrorContext,
   type KafkaLogLevel,
   type KafkaTransportOptions,
@@ -91,9 +92,8 @@ export class PlatformaticTransport implements StreamTransport {
   readonly #options: PlatformaticTransportOptions & typeof KAFKA_TRANSPORT_DEFAULTS & typeof PLATFORMATIC_DEFAULTS;
   #admin: Admin | null = null;
   #producer: PlatformaticProducer | null = null;
-  readonly #members = new Set<PlatformaticMember>();
+  readonly #members = new TransportMembers<PlatformaticMember>();
   readonly #knownTopics = new Set<string>();
-  #closed = false;
 
   constructor(options: PlatformaticTransportOptions) {
     this.#options = {
@@ -102,10 +102,6 @@ export class PlatformaticTransport implements StreamTransport {
       ...withDefaults(PLATFORMATIC_DEFAULTS, options),
     };
     this.brokers = parseBrokers(options.brokers);
-  }
-
-  #check(): void {
-    if (this.#closed) throw new Error('KafkaTransport is closed');
   }
 
   #base() {
@@ -118,7 +114,7 @@ export class PlatformaticTransport implements StreamTransport {
   }
 
   admin(): Admin {
-    this.#check();
+    this.#members.assertOpen();
     if (!this.#admin) {
       this.#admin = new Admin({ ...this.#base(), retries: 5, retryDelay: 500 });
       logBrokerEvents(this.#admin, this.#options.logger, this.#options.logLevel, 'admin');
@@ -172,7 +168,7 @@ export class PlatformaticTransport implements StreamTransport {
   }
 
   #sharedProducer(): PlatformaticProducer {
-    this.#check();
+    this.#members.assertOpen();
     const o = this.#options;
     // Idempotent: acks=all, one request in flight per connection, and a new producer id after the
     // broker lost this one's sequence state (the library recovers by itself, then sends the batch again).
@@ -216,7 +212,7 @@ export class PlatformaticTransport implements StreamTransport {
   }
 
   async consume(options: ConsumerOptions): Promise<Consumer> {
-    this.#check();
+    this.#members.assertOpen();
     if (options.topics.length === 0) throw new Error(`consumer group ${options.groupId}: no topics`);
     await this.#requireTopics(options.topics);
     const o = this.#options;
@@ -233,22 +229,17 @@ export class PlatformaticTransport implements StreamTransport {
       requestTimeoutMs: o.requestTimeoutMs,
       maxBytesPerPartition: o.maxBytesPerPartition,
       watch: (client) => logBrokerEvents(client, o.logger, o.logLevel, `consumer ${options.groupId}`),
-      forget: (member) => this.#members.delete(member),
+      forget: this.#members.forget,
     };
-    const member = new PlatformaticMember(options, context);
-    this.#members.add(member);
-    await member.start();
-    return member;
+    return this.#members.start(new PlatformaticMember(options, context));
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    await Promise.all([...this.#members].map((member) => member.stop()));
-    this.#closed = true;
-    const producer = this.#producer;
-    const admin = this.#admin;
-    this.#producer = null;
-    this.#admin = null;
-    await Promise.all([producer?.close().catch(() => {}), admin?.close().catch(() => {})]);
+  close(): Promise<void> {
+    return this.#members.close(() => {
+      const disconnects = [this.#producer?.close(), this.#admin?.close()];
+      this.#producer = null;
+      this.#admin = null;
+      return disconnects;
+    });
   }
 }
