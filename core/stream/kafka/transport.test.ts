@@ -1,40 +1,10 @@
 import { Partitioners } from 'kafkajs';
-import { afterAll, beforeAll } from 'vitest';
-import { kafkaFixture, type KafkaFixture } from '../../../infra/fixtures/kafka.js';
 import { streamContract } from '../contract.js';
 import { kafkaTransportSuite } from '../kafka-suite.js';
+import { transportsOnTestBroker } from '../kafka-test-broker.js';
 import { KafkaTransport } from './transport.js';
 
-// A real broker: KAFKA_BROKERS if set, else a local process started here (once for this file).
-// No broker = every test below FAILS with the fixture's error (started in beforeAll, so the start-up
-// time is not charged to the first test; the error is rethrown by kafkaFixture() in each test).
-beforeAll(
-  () =>
-    kafkaFixture().then(
-      () => {},
-      () => {},
-    ),
-  300_000,
-);
-afterAll(async () => {
-  await (await kafkaFixture().catch(() => null))?.release();
-}, 60_000);
-
-const run = `t${Date.now().toString(36)}`;
-let n = 0;
-const fresh = async () => {
-  const kafka: KafkaFixture = await kafkaFixture();
-  const prefix = `${run}-${++n}`;
-  const errors: unknown[] = [];
-  const transport = new KafkaTransport({
-    brokers: kafka.brokers,
-    clientId: `test-${prefix}`,
-    retryDelayMs: 50,
-    heartbeatIntervalMs: 500,
-    onError: (e) => errors.push(e),
-  });
-  return { transport, prefix, errors };
-};
+const fresh = transportsOnTestBroker('t', (options) => new KafkaTransport(options));
 
 streamContract('kafka', fresh, { retainsCommitted: true });
 

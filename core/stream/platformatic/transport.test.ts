@@ -1,22 +1,14 @@
 import { defaultPartitioner } from '@platformatic/kafka';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kafkaFixture, type KafkaFixture } from '../../../infra/fixtures/kafka.js';
+import { describe, expect, it } from 'vitest';
+import { kafkaFixture } from '../../../infra/fixtures/kafka.js';
 import { streamContract } from '../contract.js';
 import { KafkaTransport } from '../kafka/index.js';
 import { kafkaTransportSuite } from '../kafka-suite.js';
+import { transportsOnTestBroker } from '../kafka-test-broker.js';
 import { waitFor } from '../../../test/helpers.js';
 import { PlatformaticTransport } from './transport.js';
 
-// A real broker, as in core/stream/kafka/transport.test.ts (no broker = every test FAILS).
-beforeAll(
-  () =>
-    kafkaFixture().then(
-      () => {},
-      () => {},
-    ),
-  300_000,
-);
 // Another client's view of the broker (offsets, configs) for kafkaTransportSuite.
 let inspector: Promise<Admin> | null = null;
 const inspect = (brokers: string[]) =>
@@ -25,25 +17,14 @@ const inspect = (brokers: string[]) =>
     await admin.connect();
     return admin;
   })());
-afterAll(async () => {
-  await (await inspector?.catch(() => null))?.disconnect();
-  await (await kafkaFixture().catch(() => null))?.release();
-}, 60_000);
 
-const run = `p${Date.now().toString(36)}`;
-let n = 0;
-const fresh = async () => {
-  const kafka: KafkaFixture = await kafkaFixture();
-  const prefix = `${run}-${++n}`;
-  const transport = new PlatformaticTransport({
-    brokers: kafka.brokers,
-    clientId: `test-${prefix}`,
-    retryDelayMs: 50,
-    heartbeatIntervalMs: 500,
-    onError: () => {}, // failing handlers are part of the tests
-  });
-  return { transport, prefix };
-};
+const fresh = transportsOnTestBroker(
+  'p',
+  (options) => new PlatformaticTransport(options),
+  async () => {
+    await (await inspector?.catch(() => null))?.disconnect();
+  },
+);
 
 streamContract('kafka (@platformatic/kafka)', fresh, { retainsCommitted: true });
 kafkaTransportSuite('@platformatic/kafka', async () => ({ ...(await fresh()), admin: await inspect((await kafkaFixture()).brokers) }), {
