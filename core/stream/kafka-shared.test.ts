@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { TransportMembers } from './kafka-shared.js';
+
+// The members and closing both Kafka transports share, without a broker (the Kafka suites run them against one).
+describe('Kafka transport members, shared', () => {
+  const member = (name: string, events: string[]) => ({
+    start: async () => void events.push(`start ${name}`),
+    stop: async () => void events.push(`stop ${name}`),
+  });
+
+  it('close() stops the members still running, then releases the producer and admin; once', async () => {
+    const events: string[] = [];
+    const members = new TransportMembers<ReturnType<typeof member>>();
+    const a = await members.start(member('a', events));
+    await members.start(member('b', events));
+    members.forget(a); // a stopped by itself
+    let releases = 0;
+    const release = () => {
+      releases++;
+      events.push('release');
+      // A failed disconnect does not fail close(); nothing to release is left out.
+      return [Promise.reject(new Error('broker gone')), undefined, Promise.resolve().then(() => void events.push('admin closed'))];
+    };
+    await members.close(release);
+    expect(events).toEqual(['start a', 'start b', 'stop b', 'release', 'admin closed']);
+    expect(() => members.assertOpen()).toThrow('KafkaTransport is closed');
+    await members.close(release);
+    expect(releases).toBe(1);
+  });
+
+  it('is open until close() has stopped its members', async () => {
+    const members = new TransportMembers<ReturnType<typeof member>>();
+    let openWhileStopping = false;
+    await members.start({
+      start: async () => {},
+      stop: async () => {
+        members.assertOpen();
+        openWhileStopping = true;
+      },
+    });
+    members.assertOpen();
+    await members.close(() => []);
+    expect(openWhileStopping).toBe(true);
+  });
+});
