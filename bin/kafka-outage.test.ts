@@ -37,9 +37,17 @@ describe('Kafka outage during publishing', () => {
     const timeline: string[] = [];
     const mark = (what: string) => timeline.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)} s`);
     // Any failure names the step it stopped at, what differed (an assertion's values, path by path) and what each stage logged.
-    const explain = (error: Error & { actual?: unknown; expected?: unknown }) =>
+    // Each stage's counters too: a partition nobody consumes shows as lag, a count inflated by re-application as processed > accepted.
+    const counters = async (p: StageProcess) =>
+      (await p.metrics().catch((e: Error) => `metrics unavailable: ${e.message}`))
+        .split('\n')
+        .filter((l) => /^citybrain_(consumer_lag|readings_(accepted|processed|rejected)_total|ingest_refused_total)\{/.test(l))
+        .join('; ');
+    const explain = async (error: Error & { actual?: unknown; expected?: unknown }) =>
       new Error(
-        `${error.message}\n${differences(error.actual, error.expected).join('\n')}\ntimeline: ${timeline.join(', ')}\n${all.map((p) => `--- ${p.name} ---\n${p.output().slice(-3000)}`).join('\n')}`,
+        `${error.message}\n${differences(error.actual, error.expected).join('\n')}\ntimeline: ${timeline.join(', ')}\n${(
+          await Promise.all(all.map(async (p) => `--- ${p.name} --- ${await counters(p)}\n${p.output().slice(-3000)}`))
+        ).join('\n')}`,
       );
     try {
       const refusedIn = (text: string, cause: string) => metricValue(text, 'citybrain_ingest_refused_total', { cause });
@@ -138,7 +146,7 @@ describe('Kafka outage during publishing', () => {
         `Kafka outage: acknowledged ${acked} (${seen.atHalt} at the halt, ${seen.atResume} at the resume), accepted ${acceptedIn(texts[0]!)}, processed ${counts.join(' + ')}, rejected ${rejected}, refused unacknowledged (buffer-full, append-failed) ${refused.join(', ')}; ${timeline.join(', ')}`,
       );
     } catch (error) {
-      throw explain(error as Error);
+      throw await explain(error as Error);
     }
   }, 600_000);
 });
