@@ -99,6 +99,18 @@ export class PipelineMetrics {
     labelNames: ['cause'],
     registers: [this.registry],
   });
+  readonly metricsWrittenBytes = new Counter({
+    name: 'citybrain_metrics_written_bytes_total',
+    help: 'Bytes (key and value) of the KPI records the aggregator wrote to the metrics.* topics, by topic: what their retention has to hold',
+    labelNames: ['topic'],
+    registers: [this.registry],
+  });
+  readonly metricsWrittenRecords = new Counter({
+    name: 'citybrain_metrics_written_records_total',
+    help: 'KPI records the aggregator wrote to the metrics.* topics, by topic',
+    labelNames: ['topic'],
+    registers: [this.registry],
+  });
   // InfluxDB sink (processors/sinks/influxdb).
   readonly sinkPointsWritten = new Counter({
     name: 'citybrain_sink_points_written_total',

@@ -288,14 +288,15 @@ export class Aggregator {
     const changed = this.#alerts.evaluate(conditions, kpis.evaluatedAt);
     const { producer, metrics } = this.#o;
     // evaluatedAt runs on event time (a reading ahead of the clock moves it ahead): in the value only.
-    const record = (section: unknown) => [
-      { key: 'city', value: Buffer.from(JSON.stringify({ ts: kpis.evaluatedAt, kpis: section })), ...this.#headers() },
-    ];
+    const send = (topic: string, section: unknown) => {
+      const value = Buffer.from(JSON.stringify({ ts: kpis.evaluatedAt, kpis: section }));
+      metrics.metricsWrittenBytes.inc({ topic }, value.length + 'city'.length);
+      metrics.metricsWrittenRecords.inc({ topic });
+      return producer.send(topic, [{ key: 'city', value, ...this.#headers() }]);
+    };
     await Promise.all([
-      ...[...this.#mergers.keys()].map((kind) =>
-        producer.send(TOPICS.metrics(kind), record(kpis[this.#o.registry.kinds.get(kind)!.section])),
-      ),
-      producer.send(TOPICS.nodeMetrics, record(kpis.nodes)),
+      ...[...this.#mergers.keys()].map((kind) => send(TOPICS.metrics(kind), kpis[this.#o.registry.kinds.get(kind)!.section])),
+      send(TOPICS.nodeMetrics, kpis.nodes),
       this.#publishAlerts(changed),
       this.#saveAlerts(),
     ]);

@@ -13,6 +13,7 @@ import { parsePerfSummary } from './kafka-perf.js';
 import { probeStatesInKpis, SseSplitter } from './probe.js';
 import { durabilityCost, logFigures, type PipelineRun } from './run.js';
 import { quantile } from './stats.js';
+import { counterByLabel, metricsTopicFigures, sectionParts } from './metrics-topics.js';
 
 const CLI = fileURLToPath(new URL('../../dist/simulators/bench/cli.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'city-brain-bench-test-'));
@@ -82,6 +83,39 @@ describe('bench pieces', () => {
       ),
     ).toBe(99);
     expect(quantile([], 0.5)).toBeNull();
+  });
+
+  it('turns the metrics counters into bytes per topic per second and per day, and sizes the parts of each section', () => {
+    const text = [
+      '# HELP citybrain_metrics_written_bytes_total ...',
+      'citybrain_metrics_written_bytes_total{topic="metrics.parking"} 1000',
+      'citybrain_metrics_written_bytes_total{topic="metrics.nodes"} 200',
+      'citybrain_metrics_written_records_total{topic="metrics.parking"} 10',
+      'citybrain_metrics_written_bytes_total_other{topic="metrics.x"} 5',
+    ].join('\n');
+    expect(counterByLabel(text, 'citybrain_metrics_written_bytes_total', 'topic')).toEqual({
+      'metrics.parking': 1000,
+      'metrics.nodes': 200,
+    });
+    const before = { bytes: { 'metrics.parking': 1000, 'metrics.nodes': 200 }, records: { 'metrics.parking': 10 } };
+    const after = { bytes: { 'metrics.parking': 21_000, 'metrics.nodes': 1200 }, records: { 'metrics.parking': 30 } };
+    // 20,000 B and 1,000 B in 10 s: 2,000 B/s and 100 B/s; 2,100 B/s * 86,400 s = 181,440,000 B a day.
+    expect(metricsTopicFigures(before, after, 10)).toEqual({
+      seconds: 10,
+      perTopic: {
+        'metrics.nodes': { bytesPerSecond: 100, recordsPerSecond: 0, bytesPerDay: 8_640_000 },
+        'metrics.parking': { bytesPerSecond: 2000, recordsPerSecond: 2, bytesPerDay: 172_800_000 },
+      },
+      bytesPerSecond: 2100,
+      bytesPerDay: 181_440_000,
+      budgetBytesPerDay: 1e9,
+      met: true,
+    });
+    expect(metricsTopicFigures(before, { ...after, bytes: { 'metrics.parking': 1000 + 120_000 } }, 10).met).toBe(false);
+    // {"a":[1,2],"b":"x"} is 19 bytes; [1,2] 5 bytes in 2 items; "x" 3 bytes.
+    expect(sectionParts({ s: { a: [1, 2], b: 'x' }, evaluatedAt: 5 })).toEqual({
+      s: { bytes: 19, fields: { a: '5 B (2 items, 3 B each)', b: '3 B' } },
+    });
   });
 
   it('splits a server-sent event stream however it is chunked', () => {
@@ -190,7 +224,12 @@ describe('npm run bench (small)', () => {
       });
     expect(report.logs.file.readingsPerSecond).toBe(report.readingsPerSecond);
     expect(report.durabilityCost).toMatchObject({ readingsPerSecondRatio: expect.any(Number), cpuPerReadingRatio: expect.any(Number) });
-    expect(Object.keys(report.targets)).toEqual(['readingsPerSecond', 'p99LatencyMs', 'rssMaxBytes', 'lost']);
+    // What the metrics.* topics cost: every topic written, in bytes per second and per day, and the sections' parts.
+    expect(Object.keys(report.metricsTopics.perTopic)).toEqual(expect.arrayContaining(['metrics.parking', 'metrics.nodes']));
+    expect(report.metricsTopics.perTopic['metrics.parking'].bytesPerSecond).toBeGreaterThan(0);
+    expect(report.metricsTopics.bytesPerDay).toBeGreaterThan(0);
+    expect(report.metricsTopics.sectionParts.parking.fields.list).toMatch(/items/);
+    expect(Object.keys(report.targets)).toEqual(['readingsPerSecond', 'p99LatencyMs', 'rssMaxBytes', 'lost', 'metricsBytesPerDay']);
     expect(report.targets.lost.met).toBe(true);
   }, 180_000);
 });

@@ -15,6 +15,7 @@ import { ProcSampler } from './proc.js';
 import { quantile, round1 } from './stats.js';
 import { embeddedTarget, kafkaTarget, type Target } from './target.js';
 import { emptyLog } from './empty-log.js';
+import { metricsTopicFigures, metricsWritten, sectionParts, type MetricsTopicFigures } from './metrics-topics.js';
 import type { KafkaClientName } from '../../core/stream/kafka-shared.js';
 import { defaultKinds } from '../../core/kinds/modules.js';
 
@@ -305,6 +306,8 @@ export interface PipelineRun {
   startupRssMaxBytes: number;
   /** The live stream as a client of every section sees it: the whole document it gets first, then the patches' bytes per second. */
   stream: { kpiDocumentBytes: number; patchBytesPerSecond: number | null };
+  /** Bytes per second written to each metrics.* topic over the steps, extrapolated to a day; and what makes the sections' bytes. */
+  metricsTopics: MetricsTopicFigures & { sectionParts: ReturnType<typeof sectionParts> | null };
 }
 
 /** Starts the pipeline (embedded on `logStore`, or the stages on Kafka), drives it through the steps, stops it. */
@@ -351,6 +354,7 @@ async function runPipeline(
     const name = o.kafka ? `kafka, ${client}` : `embedded, ${logStore} log`;
     log(`pipeline (${name}) ready after ${startupSeconds} s; mqtt ${target.mqttUrl}, api ${target.apiUrl}`);
     const stream = { wholeMaxBytes: 0, bytes: 0, first: 0, last: 0 };
+    const written0 = { at: Date.now(), counters: metricsWritten(await target.aggregatorMetrics()) };
     const ours = await driveSteps(
       o.kafka ? `pipeline/${client}` : `pipeline (${logStore} log)`,
       {
@@ -377,6 +381,21 @@ async function runPipeline(
       log,
     );
     const patchBytesPerSecond = stream.last > stream.first ? Math.round((stream.bytes / (stream.last - stream.first)) * 1000) : null;
+    const written = metricsTopicFigures(
+      written0.counters,
+      metricsWritten(await target.aggregatorMetrics()),
+      (Date.now() - written0.at) / 1000,
+    );
+    const kpis = await fetch(`${target.apiUrl}/api/v1/kpis`)
+      .then((r) => (r.ok ? (r.json() as Promise<Record<string, unknown>>) : null))
+      .catch(() => null);
+    log(
+      `metrics.* topics: ${written.bytesPerSecond} B/s = ${(written.bytesPerDay / 1e9).toFixed(3)} GB/day (budget ${written.budgetBytesPerDay / 1e9} GB): ${Object.entries(
+        written.perTopic,
+      )
+        .map(([t, f]) => `${t} ${f.bytesPerSecond} B/s`)
+        .join(', ')}`,
+    );
     return {
       logStore,
       client,
@@ -384,6 +403,7 @@ async function runPipeline(
       startupSeconds,
       startupRssMaxBytes,
       stream: { kpiDocumentBytes: stream.wholeMaxBytes, patchBytesPerSecond },
+      metricsTopics: { ...written, sectionParts: kpis && sectionParts(kpis) },
     };
   } finally {
     await target.stop();
@@ -504,7 +524,7 @@ export async function runBench(
       if (index > 0 && o.kafka && kafka) await emptyLog(kafka, log);
       runs.push(await runPipeline(o, { registryFile, work, kafka, logStore, client, index, planStart, log }));
     }
-    const { ours, startupSeconds, startupRssMaxBytes, stream } = runs[0]!;
+    const { ours, startupSeconds, startupRssMaxBytes, stream, metricsTopics } = runs[0]!;
 
     const baselines: Record<string, unknown> = {};
     const oursRate = ours.best?.publishedPerSecond ?? 0;
@@ -611,6 +631,12 @@ export async function runBench(
       drainedMs: result.drainedMs,
       /** The live stream (every section) of the first run: the whole KPI document a client gets first, and what the patches after it cost. */
       stream,
+      /**
+       * The metrics.* topics of the first run: bytes per second written to each over the steps and
+       * their sum extrapolated to a day (the steps' load: every node changing at the simulator's
+       * speed), and the bytes of each section's parts in the last KPI document.
+       */
+      metricsTopics,
       latencyDefinition: LATENCY_DEFINITION,
       keepUpRule:
         "a step keeps up when accepted - processed at its end is under two seconds of its rate; steps go up while they keep up and >= 90 % of the rate is published and acknowledged (else limit `publish`: the simulator short of CPU or PUBACKs slow); readingsPerSecond is the highest published rate of a step that kept up, the latencies are that step's",
@@ -624,6 +650,7 @@ export async function runBench(
         p99LatencyMs: { target: 2000, met: result.p99LatencyMs !== null && result.p99LatencyMs < 2000 },
         rssMaxBytes: { target: 2 ** 31, met: result.rssMaxBytes < 2 ** 31 },
         lost: { target: 0, met: result.lost === 0 },
+        metricsBytesPerDay: { target: metricsTopics.budgetBytesPerDay, met: metricsTopics.met },
       },
       ...(o['cpu-prof'] ? { cpuProfiles: resolve(o['cpu-prof']) } : {}),
     };

@@ -25,6 +25,8 @@ export interface Target {
   stages: Stage[];
   /** Readings accepted by ingest and processed by the processors so far (from /metrics). */
   counters(): Promise<{ accepted: number; processed: number }>;
+  /** The Prometheus text of the stage that aggregates (and so writes the metrics.* topics). */
+  aggregatorMetrics(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -142,6 +144,7 @@ export async function embeddedTarget(options: TargetOptions): Promise<Target> {
         processed: counterSum(text, 'citybrain_readings_processed_total'),
       };
     },
+    aggregatorMetrics: () => metricsText(stage),
     stop: () => stopStage(stage, options.log),
   };
 }
@@ -173,6 +176,7 @@ export async function kafkaTarget(options: TargetOptions & { brokers: string[]; 
         for (const p of processors) processed += counterSum(await metricsText(p), 'citybrain_readings_processed_total');
         return { accepted, processed };
       },
+      aggregatorMetrics: () => metricsText(api),
       async stop() {
         // Input first, then the processors, then the API.
         for (const s of stages) await stopStage(s, options.log);
