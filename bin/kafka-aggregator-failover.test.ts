@@ -12,7 +12,17 @@ import { expectKpisToReach, publishes, READINGS, referenceKpis, SETTINGS } from 
 import { spawnStage, type StageProcess } from '../test/stage-process.js';
 
 /** No hold times: an alert fires and resolves at the first evaluation that sees its condition come and go. */
-const ENV = { ...SETTINGS, ALERT_HOLD_S: '0', ALERT_RESOLVE_HOLD_S: '0', LOG_LEVEL: 'info' };
+// Every evaluation's changes on the metrics topics, and every section again each second (as before
+// they were rate-limited): the follower serves the leader's latest KPIs, and metrics.nodes counts evaluations.
+const ENV = {
+  ...SETTINGS,
+  ALERT_HOLD_S: '0',
+  ALERT_RESOLVE_HOLD_S: '0',
+  LOG_LEVEL: 'info',
+  METRICS_SUMMARY_INTERVAL_S: '0',
+  METRICS_ITEM_INTERVAL_S: '0',
+  METRICS_REFRESH_S: '1',
+};
 /** What the issue promises: another instance aggregates within 30 s of the death of the one that did. */
 const TAKEOVER_LIMIT_MS = 30_000;
 

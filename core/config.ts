@@ -220,6 +220,16 @@ export const configSchema = z.object({
   PARKING_FULL: ratio.default(0.95),
   /** How often KPIs and alert conditions are evaluated (ms). */
   EVAL_INTERVAL_MS: whole(100, 60_000).default(1_000),
+  /**
+   * The metrics.* topics (kept 7 days, read by the InfluxDB sink and the other api instances): a
+   * section's summary is written when it changed, at most every METRICS_SUMMARY_INTERVAL_S; each
+   * entry of its keyed lists (lot, noise station, well, profile node) when it changed, at most
+   * every METRICS_ITEM_INTERVAL_S; every one again after METRICS_REFRESH_S even unchanged. The
+   * API, alerts and the live stream take every evaluation. See README "Configuration" for the budget.
+   */
+  METRICS_SUMMARY_INTERVAL_S: whole(0, 3_600).default(10),
+  METRICS_ITEM_INTERVAL_S: whole(0, 86_400).default(300),
+  METRICS_REFRESH_S: whole(1, 518_400).default(900),
   /** Event time: a reading older than its partition's newest reading minus this is late (dead-lettered, not applied). At most 6 h: the noise minutes are kept 26 h. */
   ALLOWED_LATENESS_S: whole(0, 21_600).default(3_600),
   /** Processor state snapshots: how often (ms), and the directory of the embedded mode's snapshot files (Kafka uses a compacted topic). */
@@ -279,6 +289,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (min > max)
       throw new ConfigError(`invalid configuration: ${sink}_RETRY_MIN_MS: must be at most ${sink}_RETRY_MAX_MS (${max}) (got ${min})`);
   }
+  for (const name of ['METRICS_SUMMARY_INTERVAL_S', 'METRICS_ITEM_INTERVAL_S'] as const)
+    if (config[name] > config.METRICS_REFRESH_S)
+      throw new ConfigError(
+        `invalid configuration: ${name}: must be at most METRICS_REFRESH_S (${config.METRICS_REFRESH_S}) (got ${config[name]}): a change must not wait longer than an unchanged value`,
+      );
   if (config.INFLUX_URL && !(config.INFLUX_TOKEN && config.INFLUX_ORG && config.INFLUX_BUCKET)) {
     throw new ConfigError('invalid configuration: INFLUX_URL: also needs INFLUX_TOKEN, INFLUX_ORG and INFLUX_BUCKET');
   }

@@ -9,6 +9,7 @@ import { parseDashboardsArgs, runDashboards, writeProvisioning } from './cli.js'
 import { allDashboards, datasources, renderProvisioning } from './provisioning.js';
 import { pushToGrafana, type GrafanaSend } from './push.js';
 import { defaultKinds, kindCatalog } from '../core/kinds/modules.js';
+import { loadConfig } from '../core/index.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -160,6 +161,19 @@ describe('npm run dashboards: the provisioning tree', () => {
           }
         }
       }
+    }
+  });
+});
+
+describe('dashboards and the metrics topics', () => {
+  it("opens every dashboard on a time range of at least METRICS_REFRESH_S: a panel of each lot's, station's or well's latest value finds every one", () => {
+    // The metrics topics write an unchanged entry only every METRICS_REFRESH_S (metrics-publisher.ts): its points are that sparse.
+    const refreshS = loadConfig({}).METRICS_REFRESH_S;
+    const seconds = { m: 60, h: 3600, d: 86_400 } as const;
+    for (const board of allDashboards()) {
+      const from = /^now-(\d+)([mhd])$/.exec(board.time?.from ?? '');
+      expect(from, `${board.title}: time.from ${board.time?.from}`).not.toBeNull();
+      expect(Number(from![1]) * seconds[from![2] as keyof typeof seconds], board.title).toBeGreaterThanOrEqual(refreshS);
     }
   });
 });

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryTransport, parseJson, PipelineMetrics, TOPICS, topicSpecs, type Alert } from '../core/index.js';
+import { MemoryTransport, parseJson, PipelineMetrics, TOPICS, topicSpecs, type Alert, type KeyedList } from '../core/index.js';
+import { MetricsSection, type MetricsRecordValue } from './aggregation/metrics-section.js';
 import { config } from '../test/fixtures.js';
 import { Aggregator } from './aggregator.js';
 import type { PartitionPartial } from './partial.js';
@@ -21,7 +22,14 @@ describe('aggregator', () => {
     const producer = await transport.producer();
     aggregator = new Aggregator({
       registry,
-      config: config({ ALERT_HOLD_S: '0', ALERT_RESOLVE_HOLD_S: '0', EVAL_INTERVAL_MS: '60000' }),
+      // Every evaluation's changes on the metrics topics at once (the intervals are metrics-publisher.test.ts's).
+      config: config({
+        ALERT_HOLD_S: '0',
+        ALERT_RESOLVE_HOLD_S: '0',
+        EVAL_INTERVAL_MS: '60000',
+        METRICS_SUMMARY_INTERVAL_S: '0',
+        METRICS_ITEM_INTERVAL_S: '0',
+      }),
       transport,
       producer,
       metrics: new PipelineMetrics({ defaultMetrics: false }),
@@ -66,27 +74,34 @@ describe('aggregator', () => {
   });
 
   it("writes every kind's KPI section to its metrics.<kind> topic, and node health to metrics.nodes", async () => {
-    const { send, read } = await start();
+    const { send, transport } = await start();
     await send(partial('telemetry.raw:0', NOW, 5, 5));
     await expect.poll(() => (aggregator!.ready() ? aggregator!.kpis().evaluatedAt : null)).toBe(NOW);
     await aggregator!.tick();
     const sections = aggregator!.kpis() as unknown as Record<string, unknown>;
-    const published = new Map<string, unknown>();
-    for (const kind of defaultKinds().names()) {
-      const records = (await read(TOPICS.metrics(kind))) as { ts: number; kpis: unknown }[];
-      expect(records.length, TOPICS.metrics(kind)).toBeGreaterThan(0);
-      published.set(kind, records.at(-1)!.kpis);
-      expect(records.at(-1)!.ts).toBe(NOW);
-    }
-    // Each topic holds its own section of /api/v1/kpis (the section of `streetlight` is `lighting`).
-    expect(published.get('parking')).toEqual(sections.parking);
-    expect(published.get('streetlight')).toEqual(sections.lighting);
-    expect(published.get('groundwater')).toEqual(sections.groundwater);
-    expect(published.get('noise')).toEqual(sections.noise);
-    // A profile kind's section is under its own name.
-    expect(published.get('waterlogging')).toEqual(sections.waterlogging);
+    // Each topic holds its own section of /api/v1/kpis (the section of `streetlight` is `lighting`, a
+    // profile kind's is under its own name): a summary keyed `city` and its keyed lists entry by entry.
+    const keys = new Map<string, string[]>();
+    const rebuilt = async (topic: string, lists: readonly KeyedList[]) => {
+      const section = new MetricsSection(lists);
+      const seen: string[] = [];
+      let ts = 0;
+      await readToEnd(transport, topic, (r) => {
+        seen.push(r.key!);
+        const value = parseJson(r.value) as MetricsRecordValue;
+        if (section.apply(r.key, value)) ts = value.ts as number;
+      });
+      keys.set(topic, seen);
+      // A section that did not change since an earlier evaluation is not written again: its time is that one's.
+      if (topic === TOPICS.metrics('parking')) expect(ts).toBe(NOW);
+      return section.section();
+    };
+    for (const module of defaultKinds().modules())
+      expect(await rebuilt(TOPICS.metrics(module.name), module.metricsLists), module.name).toEqual(sections[module.section]);
     expect(sections.waterlogging).toMatchObject({ title: 'Road waterlogging' });
-    expect(((await read(TOPICS.nodeMetrics)) as { kpis: unknown }[]).at(-1)!.kpis).toEqual(sections.nodes);
+    expect(await rebuilt(TOPICS.nodeMetrics, [])).toEqual(sections.nodes);
+    // The lot of the inputs has a record of its own, keyed by its id.
+    expect(keys.get(TOPICS.metrics('parking'))).toEqual(expect.arrayContaining(['city', 'lot:L1']));
   });
 
   it('takes a node condition through the alert lifecycle to the alerts topic: fires, then resolves when no partial carries it', async () => {

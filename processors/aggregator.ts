@@ -23,6 +23,7 @@ import {
   type Producer,
   type StreamTransport,
 } from '../core/index.js';
+import { MetricsPublisher, metricsPublisherOptions } from './aggregation/metrics-publisher.js';
 import { AlertEvaluator, type EvaluatorHolds, type EvaluatorState } from './alerts/evaluator.js';
 import { HealthMerger, type HealthSection, type RejectionSection } from './health/processor.js';
 import type { PartitionPartial } from './partial.js';
@@ -89,6 +90,7 @@ export class Aggregator {
   readonly #alerts: AlertEvaluator;
   readonly #listeners = new Listeners<PipelineEvent>();
   readonly #ticker: Ticker;
+  readonly #publisher: MetricsPublisher;
   #kpis: Kpis | null = null;
   #consumer: Consumer | null = null;
   readonly #alertsFile: string | null;
@@ -109,6 +111,7 @@ export class Aggregator {
       () => this.#evaluate(),
       (error) => this.#o.logger.error({ err: error }, 'aggregation failed'),
     );
+    this.#publisher = new MetricsPublisher(metricsPublisherOptions(options.config));
     this.#alerts = new AlertEvaluator({
       holdMs: options.config.ALERT_HOLD_S * 1000,
       resolveHoldMs: options.config.ALERT_RESOLVE_HOLD_S * 1000,
@@ -117,7 +120,7 @@ export class Aggregator {
   }
 
   async start(): Promise<void> {
-    await this.#restoreAlerts();
+    await Promise.all([this.#restoreAlerts(), this.#seedPublisher()]);
     // A group of its own, from the beginning: the compacted topic yields the latest partial of every partition.
     this.#consumer = await this.#o.transport.consume({
       groupId: `citybrain-aggregator-${randomUUID()}`,
@@ -156,6 +159,31 @@ export class Aggregator {
       }
       await sleep(50);
     }
+  }
+
+  /**
+   * On a log that outlives the process, the keys the metrics topics already hold (an earlier run's,
+   * or the instance this one takes over from): entries gone from their lists meanwhile get their
+   * removal. Without it they only linger on the topics (the KPIs are right): logged, not fatal.
+   */
+  async #seedPublisher(): Promise<void> {
+    if (!this.#o.transport.durable) return;
+    const topics = [...[...this.#mergers.keys()].map((kind) => TOPICS.metrics(kind)), TOPICS.nodeMetrics];
+    await Promise.all(
+      topics.map(async (topic) => {
+        const keys = new Set<string>();
+        try {
+          await readToEnd(this.#o.transport, topic, (r) => {
+            if (r.key === null) return;
+            if ((parseJson(r.value) as { removed?: unknown } | undefined)?.removed === true) keys.delete(r.key);
+            else keys.add(r.key);
+          });
+          this.#publisher.seen(topic, keys);
+        } catch (error) {
+          this.#o.logger.warn({ err: error, topic }, 'could not read the metrics topic back: entries gone meanwhile stay on it');
+        }
+      }),
+    );
   }
 
   async #restoreAlerts(): Promise<void> {
@@ -287,19 +315,28 @@ export class Aggregator {
     this.#kpis = kpis;
     const changed = this.#alerts.evaluate(conditions, kpis.evaluatedAt);
     const { producer, metrics } = this.#o;
-    // evaluatedAt runs on event time (a reading ahead of the clock moves it ahead): in the value only.
-    const send = (topic: string, section: unknown) => {
-      const value = Buffer.from(JSON.stringify({ ts: kpis.evaluatedAt, kpis: section }));
-      metrics.metricsWrittenBytes.inc({ topic }, value.length + 'city'.length);
-      metrics.metricsWrittenRecords.inc({ topic });
-      return producer.send(topic, [{ key: 'city', value, ...this.#headers() }]);
-    };
+    // Only what changed goes to the metrics topics, at a bounded rate (metrics-publisher.ts); evaluatedAt
+    // runs on event time (a reading ahead of the clock moves it ahead): in the values only.
+    const plan = this.#publisher.plan(this.#wall(), kpis.evaluatedAt, [
+      ...[...this.#mergers.keys()].map((kind) => {
+        const module = this.#o.registry.kinds.get(kind)!;
+        return { topic: TOPICS.metrics(kind), section: kpis[module.section], lists: module.metricsLists };
+      }),
+      { topic: TOPICS.nodeMetrics, section: kpis.nodes, lists: [] },
+    ]);
     await Promise.all([
-      ...[...this.#mergers.keys()].map((kind) => send(TOPICS.metrics(kind), kpis[this.#o.registry.kinds.get(kind)!.section])),
-      send(TOPICS.nodeMetrics, kpis.nodes),
+      ...[...plan.records].map(([topic, messages]) => {
+        for (const m of messages) metrics.metricsWrittenBytes.inc({ topic }, m.value.length + (m.key?.length ?? 0));
+        metrics.metricsWrittenRecords.inc({ topic }, messages.length);
+        return producer.send(
+          topic,
+          messages.map((m) => ({ ...m, ...this.#headers() })),
+        );
+      }),
       this.#publishAlerts(changed),
       this.#saveAlerts(),
     ]);
+    plan.commit();
     metrics.alertsFiring.reset();
     for (const alert of this.#alerts.active()) metrics.alertsFiring.inc({ alertname: alert.alertname });
     this.#listeners.emit({ type: 'kpis', kpis });

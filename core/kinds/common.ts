@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { KeyedList } from './module.js';
 
 /** Timestamps arrive as ISO-8601 text or epoch milliseconds; inside the pipeline they are epoch ms. */
 export const timestamp = z.union([
@@ -30,3 +31,8 @@ export const districtName = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9 ._-]+$/, 'only letters, digits, space and . _ - are allowed');
+
+/** A keyed list of a KPI section whose entries carry their id as the string field `idField`. */
+export function keyedList(field: string, item: string, idField: string): KeyedList {
+  return { field, item, id: (entry) => String((entry as Record<string, unknown>)[idField]) };
+}

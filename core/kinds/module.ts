@@ -32,10 +32,30 @@ export interface InfluxPart<M extends Measurements = Measurements> {
   measurements: M;
   /** Numeric fields per measurement downsampled hourly and daily on InfluxDB 1.x. */
   rollups: { readonly [K in keyof M]?: readonly FieldNamesOfType<M[K], 'number'>[] };
-  /** Points of one `metrics.<kind>` record; false when the record is unreadable (skipped and counted). */
+  /**
+   * Points of one `metrics.<kind>` record `{ ts, kpis }`; false when the record is unreadable
+   * (skipped and counted). `kpis` is the summary (the section without its `metricsLists`) or, for
+   * a list entry, a section holding only that list with that one entry (the sink's `kpiSection`).
+   */
   kpiPoints(b: PointBuilder<M>, value: unknown, registry: NodeRegistry | undefined): boolean;
   /** Points of one of its readings on `telemetry.raw`; absent: its readings are not written (high-rate kinds). */
   readingPoints?(b: PointBuilder<M>, value: unknown, registry: NodeRegistry | undefined): boolean;
+}
+
+/**
+ * A list in a kind's KPI section (one entry per lot, station, well, node, ...) that grows with the
+ * city: its `metrics.<kind>` topic carries it entry by entry, each keyed `<item>:<id>`, written when
+ * the entry changed (processors/aggregation/metrics-publisher.ts), while the rest of the section
+ * goes as one summary record. The list is in `id` order (`localeCompare`), so a reader rebuilds it
+ * from the entries.
+ */
+export interface KeyedList {
+  /** The top-level field of the section holding the list. */
+  readonly field: string;
+  /** What an entry is, the prefix of its key: `lot` -> `lot:<id>`. */
+  readonly item: string;
+  /** An entry's id, unique in the list. */
+  id(entry: unknown): string;
 }
 
 /**
@@ -87,6 +107,8 @@ export interface KindModule<
   readonly alerts: readonly string[];
   /** Its KPI section: the response schema of `/api/v1/kpis` (and so of the OpenAPI document). */
   readonly kpis: z.ZodType;
+  /** The lists of its section that `metrics.<kind>` carries entry by entry (none: the section goes whole). */
+  readonly metricsLists: readonly KeyedList[];
   /** A fresh stateful processor (one per processing instance). */
   processor(config: Config): KindProcessor<N, S>;
   merger(config: Config): KindMerger<S>;

@@ -41,12 +41,26 @@ const DAY = 86_400_000;
  */
 const LARGE_RECORDS = { 'max.message.bytes': String(16 * 1024 * 1024) };
 
+/**
+ * A `metrics.*` topic: a summary record keyed `city` and one record per keyed list entry
+ * (`lot:<id>`, ...), written when they change (processors/aggregation/metrics-publisher.ts).
+ * Compacted, so a reader from the beginning gets each key's latest, and deleting after 7 days
+ * (every key is re-sent within METRICS_REFRESH_S, at most 6 days, so its latest stays); segments
+ * roll hourly so compaction can drop superseded records.
+ */
+function metricsTopicSpec(name: string): TopicSpec {
+  return {
+    name,
+    partitions: 1,
+    compacted: true,
+    retentionMs: 7 * DAY,
+    configs: { ...LARGE_RECORDS, 'segment.ms': String(60 * 60_000), 'min.cleanable.dirty.ratio': '0.1' },
+  };
+}
+
 /** Partition counts, retention and compaction of every topic the pipeline uses: its own and one `metrics.<kind>` per kind. */
 export function topicSpecs(kinds: KindCatalog, partitions = 12): TopicSpec[] {
-  return [
-    ...pipelineTopicSpecs(partitions),
-    ...kinds.names().map((kind) => ({ name: TOPICS.metrics(kind), partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS })),
-  ];
+  return [...pipelineTopicSpecs(partitions), ...kinds.names().map((kind) => metricsTopicSpec(TOPICS.metrics(kind)))];
 }
 
 /** The topics of the pipeline itself, whatever the kinds. */
@@ -63,7 +77,7 @@ export function pipelineTopicSpecs(partitions = 12): TopicSpec[] {
       compacted: true,
       configs: { 'segment.ms': String(10 * 60_000), 'min.cleanable.dirty.ratio': '0.1' },
     },
-    { name: TOPICS.nodeMetrics, partitions: 1, retentionMs: 7 * DAY, configs: LARGE_RECORDS },
+    metricsTopicSpec(TOPICS.nodeMetrics),
     // Requests wait seconds for an answer: an hour of them is plenty to look into.
     { name: TOPICS.aggregatorControl, partitions: 1, retentionMs: DAY / 24 },
     { name: TOPICS.aggregatorHolds, partitions: 1, compacted: true, configs: { 'segment.ms': String(10 * 60_000) } },

@@ -42,7 +42,8 @@ describe('elected aggregation (several api instances)', () => {
       const metrics = new PipelineMetrics({ defaultMetrics: false });
       const elected = new ElectedAggregation({
         registry,
-        config: config({ ...holds, EVAL_INTERVAL_MS: '60000' }),
+        // Every evaluation's changes on the metrics topics at once: the other instance serves each evaluation.
+        config: config({ ...holds, EVAL_INTERVAL_MS: '60000', METRICS_SUMMARY_INTERVAL_S: '0', METRICS_ITEM_INTERVAL_S: '0' }),
         transport,
         producer,
         metrics,

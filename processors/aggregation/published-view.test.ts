@@ -53,7 +53,41 @@ describe('published view (an api instance that does not aggregate)', () => {
     expect(kpis.evaluatedAt).toBe(5000);
     expect(kpis.lighting).toEqual({ epoch: 1, ts: 5000 }); // metrics.streetlight's section is `lighting`
     expect(kpis.nodes).toEqual({ epoch: 1, ts: 5000 });
-    expect(kpis.waterlogging).toEqual({ epoch: 1, ts: 5000 });
+    // A section with a keyed list and no entry yet: the list is empty.
+    expect(kpis.waterlogging).toEqual({ epoch: 1, ts: 5000, list: [] });
+  });
+
+  it('rebuilds a section from its summary and its keyed entries, read from the beginning: the latest of each, in id order, removed ones gone', async () => {
+    const transport = new MemoryTransport();
+    await transport.ensureTopics(topicSpecs(kinds));
+    const producer = await transport.producer();
+    const put = (topic: string, key: string, value: unknown) => producer.send(topic, [{ key, value: Buffer.from(JSON.stringify(value)) }]);
+    const lot = (lotId: string, occupied: number) => ({ lotId, occupied });
+    // Written before the view starts (a compacted topic keeps these): an instance starting late still gets the whole list.
+    for (const topic of [
+      ...kinds
+        .names()
+        .filter((k) => k !== 'parking')
+        .map((k) => TOPICS.metrics(k)),
+      TOPICS.nodeMetrics,
+    ])
+      await put(topic, 'city', { ts: 4000, kpis: { n: 1 } });
+    await put(TOPICS.metrics('parking'), 'lot:L2', { ts: 1000, list: 'list', item: lot('L2', 1) });
+    await put(TOPICS.metrics('parking'), 'city', { ts: 1000, kpis: { spaces: 9 } });
+    await put(TOPICS.metrics('parking'), 'lot:L1', { ts: 1000, list: 'list', item: lot('L1', 4) });
+    await put(TOPICS.metrics('parking'), 'lot:L3', { ts: 1000, list: 'list', item: lot('L3', 0) });
+    await put(TOPICS.metrics('parking'), 'lot:L2', { ts: 3000, list: 'list', item: lot('L2', 2) });
+    await put(TOPICS.metrics('parking'), 'lot:L3', { ts: 4000, list: 'list', removed: true });
+    view = new PublishedView({ transport, kinds, logger: pino({ level: 'silent' }) });
+    await view.start();
+    await expect
+      .poll(() => view!.ready() && (view!.kpis() as Record<string, unknown>).parking)
+      .toEqual({ spaces: 9, list: [lot('L1', 4), lot('L2', 2)] });
+    // Later records change what they name only.
+    await put(TOPICS.metrics('parking'), 'lot:L0', { ts: 5000, list: 'list', item: lot('L0', 7) });
+    await put(TOPICS.metrics('parking'), 'city', { ts: 5000, kpis: { spaces: 10 } });
+    await expect.poll(() => view!.kpis().evaluatedAt).toBe(5000);
+    expect((view.kpis() as Record<string, unknown>).parking).toEqual({ spaces: 10, list: [lot('L0', 7), lot('L1', 4), lot('L2', 2)] });
   });
 
   it("drops a deposed instance's records: an older term's record after a newer one's on the same topic", async () => {
@@ -67,7 +101,7 @@ describe('published view (an api instance that does not aggregate)', () => {
     await publishAlert(1, alert(7000, 'resolved', 'deposed'));
     await evaluation(2, 6500);
     await expect.poll(() => view!.kpis().evaluatedAt).toBe(6500);
-    expect((view!.kpis() as Record<string, unknown>).parking).toEqual({ epoch: 2, ts: 6500 });
+    expect((view!.kpis() as Record<string, unknown>).parking).toEqual({ epoch: 2, ts: 6500, list: [] });
     expect(view!.alerts().map((a) => [a.state, a.summary])).toEqual([['acknowledged', 'new term']]);
     expect(view!.epoch()).toBe(2);
     expect(view!.dropped()).toBe(kinds.names().length + 2);

@@ -17,6 +17,7 @@ import { EPOCH_HEADER, INSTANCE_HEADER } from '../aggregator.js';
 import { EVALUATOR_DEFAULTS } from '../alerts/evaluator.js';
 import { Listeners } from '../ticker.js';
 import { parseControl } from './commands.js';
+import { MetricsSection, type MetricsRecordValue } from './metrics-section.js';
 
 export interface PublishedViewOptions {
   transport: StreamTransport;
@@ -25,10 +26,13 @@ export interface PublishedViewOptions {
 }
 
 /**
- * The KPIs and alerts as the aggregating `api` instance published them: the latest record of each
- * `metrics.*` topic (read from the end: a new instance serves KPIs from the next evaluation on),
- * every alert of the compacted `alerts` topic (read from the beginning), and the answers to alert
- * requests on `aggregator.control`. What an instance that does not aggregate serves.
+ * The KPIs and alerts as the aggregating `api` instance published them: each section assembled
+ * from the compacted `metrics.*` topics (read from the beginning: the latest summary, keyed
+ * `city`, and the latest record of each list entry, keyed `<item>:<id>`; see
+ * metrics-publisher.ts), every alert of the compacted `alerts` topic (read from the beginning),
+ * and the answers to alert requests on `aggregator.control`. What an instance that does not
+ * aggregate serves; the metrics topics are written at a bounded rate, so its sections are as
+ * recent as the metrics intervals (METRICS_*_S) allow, not as every evaluation.
  *
  * Fence: a record of an older term (epoch header) than one before it on the same topic is a
  * deposed instance's, published after its successor began; it is dropped.
@@ -36,21 +40,26 @@ export interface PublishedViewOptions {
 export class PublishedView {
   readonly #o: PublishedViewOptions;
   readonly #alerts = new Map<string, Alert>();
-  /** The latest section of each metrics topic, by section name, with the evaluation time it belongs to. */
-  readonly #sections = new Map<string, { ts: number; value: unknown }>();
-  readonly #sectionOf: Map<string, string>;
+  /** Each metrics topic's section as read so far, with its name in /api/v1/kpis. */
+  readonly #topics: Map<string, { name: string; section: MetricsSection }>;
   readonly #listeners = new Listeners<PipelineEvent>();
   readonly #waiting = new Map<string, (result: AckResult) => void>();
   readonly #consumers: Consumer[] = [];
   #kpis: Kpis | null = null;
+  #evaluatedAt = -Infinity;
   readonly #epochs = new Map<string, number>();
   #dropped = 0;
 
   constructor(options: PublishedViewOptions) {
     this.#o = options;
-    this.#sectionOf = new Map([
-      ...options.kinds.modules().map((m): [string, string] => [TOPICS.metrics(m.name), options.kinds.get(m.name)!.section]),
-      [TOPICS.nodeMetrics, 'nodes'],
+    this.#topics = new Map([
+      ...options.kinds
+        .modules()
+        .map((m): [string, { name: string; section: MetricsSection }] => [
+          TOPICS.metrics(m.name),
+          { name: m.section, section: new MetricsSection(m.metricsLists) },
+        ]),
+      [TOPICS.nodeMetrics, { name: 'nodes', section: new MetricsSection([]) }],
     ]);
   }
 
@@ -68,19 +77,26 @@ export class PublishedView {
           }
         },
       }),
+      // Compacted: from the beginning, each key's latest record (the summary and every list entry).
       await this.#o.transport.consume({
-        groupId: group('latest'),
-        topics: [...this.#sectionOf.keys(), TOPICS.aggregatorControl],
-        fromBeginning: false,
+        groupId: group('metrics'),
+        topics: [...this.#topics.keys()],
+        fromBeginning: true,
         onBatch: async (batch) => {
-          if (batch.topic === TOPICS.aggregatorControl) return batch.records.forEach((r) => this.#control(r));
-          const section = this.#sectionOf.get(batch.topic)!;
+          const { section } = this.#topics.get(batch.topic)!;
           for (const r of batch.records) {
-            const doc = this.#current(r) ? (parseJson(r.value) as { ts?: number; kpis?: unknown } | undefined) : undefined;
-            if (typeof doc?.ts === 'number' && doc.kpis !== undefined) this.#sections.set(section, { ts: doc.ts, value: doc.kpis });
+            const value = this.#current(r) ? (parseJson(r.value) as MetricsRecordValue | undefined) : undefined;
+            // A topic gets records only when its section changed: the time of the KPIs is the latest record's, whatever its topic.
+            if (section.apply(r.key, value)) this.#evaluatedAt = value!.ts as number;
           }
           this.#compose();
         },
+      }),
+      await this.#o.transport.consume({
+        groupId: group('control'),
+        topics: [TOPICS.aggregatorControl],
+        fromBeginning: false,
+        onBatch: async (batch) => batch.records.forEach((r) => this.#control(r)),
       }),
     );
   }
@@ -123,16 +139,12 @@ export class PublishedView {
     return this.#dropped;
   }
 
-  /** A KPI document once every section has arrived; the newest evaluation time of its sections. */
+  /** A KPI document once every section has its summary, at the time of the latest record. */
   #compose(): void {
-    if (this.#sections.size < this.#sectionOf.size) return;
+    if ([...this.#topics.values()].some((t) => !t.section.complete)) return;
     const kpis: Record<string, unknown> = {};
-    let evaluatedAt = -Infinity;
-    for (const [section, { ts, value }] of this.#sections) {
-      kpis[section] = value;
-      evaluatedAt = Math.max(evaluatedAt, ts);
-    }
-    this.#kpis = { ...kpis, evaluatedAt } as Kpis;
+    for (const { name, section } of this.#topics.values()) kpis[name] = section.section();
+    this.#kpis = { ...kpis, evaluatedAt: this.#evaluatedAt } as Kpis;
     this.#listeners.emit({ type: 'kpis', kpis: this.#kpis });
   }
 

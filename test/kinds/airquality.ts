@@ -144,6 +144,7 @@ export const airquality: KindModule<'airquality', 'airquality', typeof reading, 
   expectedIntervalS: 60,
   alerts: ['AirQualityPoor'],
   kpis: kpisSchema,
+  metricsLists: [],
   processor: () => new AirQualityProcessor(),
   merger: () => new AirQualityMerger(),
   influx: {

@@ -1,3 +1,4 @@
+import { keyedList } from '../common.js';
 import type { KindModule } from '../module.js';
 import { groundwaterScenarios } from './scenarios.js';
 import { groundwaterDashboard } from './dashboard.js';
@@ -24,6 +25,7 @@ export const groundwater: KindModule<
   expectedIntervalS: 60,
   alerts: ['GroundwaterBelowLine', 'GroundwaterFallingFast'],
   kpis: groundwaterKpisSchema,
+  metricsLists: [keyedList('list', 'well', 'nodeId')],
   processor: (config) => new GroundwaterProcessor(config.GROUNDWATER_HYSTERESIS_M),
   merger: () => new GroundwaterMerger(),
   influx: groundwaterPoints,

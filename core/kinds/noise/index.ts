@@ -1,3 +1,4 @@
+import { keyedList } from '../common.js';
 import type { KindModule } from '../module.js';
 import { noiseScenarios } from './scenarios.js';
 import { noiseDashboard } from './dashboard.js';
@@ -17,6 +18,7 @@ export const noise: KindModule<'noise', 'noise', typeof noiseReading, typeof noi
   expectedIntervalS: 60,
   alerts: ['NoiseOverLimit', 'NoiseNightPeak'],
   kpis: noiseKpisSchema,
+  metricsLists: [keyedList('list', 'station', 'nodeId')],
   processor: () => new NoiseProcessor(),
   merger: () => new NoiseMerger(),
   influx: noisePoints,

@@ -1,3 +1,4 @@
+import { keyedList } from '../common.js';
 import type { KindModule } from '../module.js';
 import { parkingScenarios } from './scenarios.js';
 import { parkingDashboard } from './dashboard.js';
@@ -24,6 +25,7 @@ export const parking: KindModule<
   expectedIntervalS: 600,
   alerts: ['ParkingLotFull'],
   kpis: parkingKpisSchema,
+  metricsLists: [keyedList('list', 'lot', 'lotId')],
   // A parking session can be corrected by a reading as late as the log still accepts.
   processor: (config) => new ParkingProcessor({ reorderWindowMs: config.ALLOWED_LATENESS_S * 1000 }),
   merger: () => new ParkingMerger(),

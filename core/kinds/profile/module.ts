@@ -13,6 +13,7 @@ import type { ProfileTarget } from '../../../simulators/models/context.js';
 import { profileModel, type ProfileTargets } from '../../../simulators/models/profile.js';
 import { shuffled } from '../../../simulators/picks.js';
 import type { AnyKindModule, KindScenarios } from '../module.js';
+import { keyedList } from '../common.js';
 import { profileAttrs, profileReading } from './derive.js';
 import { profileKpisSchema } from './kpis-schema.js';
 import type { KindProfile } from './schema.js';
@@ -27,6 +28,7 @@ export function profileModule(profile: KindProfile): AnyKindModule {
     expectedIntervalS: profile.expectedIntervalS,
     alerts: [...new Set(profile.alerts.map((a) => a.alert))],
     kpis: profileKpisSchema,
+    metricsLists: [keyedList('list', 'node', 'nodeId')],
     processor: () => new ProfileProcessor(profile),
     merger: () => new ProfileMerger(profile),
     influx: {

@@ -24,6 +24,8 @@ export const streetlight: KindModule<
   expectedIntervalS: 300,
   alerts: ['StreetlightOut', 'StreetlightOnInDaytime', 'CircuitDark', 'LightingRateBelowTarget'],
   kpis: lightingKpisSchema,
+  // Its only list (roads.nonCompliant) is bounded (at most 200): it stays in the summary.
+  metricsLists: [],
   processor: () => new LightingProcessor(),
   merger: () => new LightingMerger(),
   influx: lightingPoints,

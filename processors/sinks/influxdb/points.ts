@@ -186,6 +186,23 @@ function raw(kinds: KindCatalog): Convert {
   };
 }
 
+/** A keyed list entry on a `metrics.*` topic (processors/aggregation/metrics-publisher.ts), or its removal. */
+const itemRecord = z.object({ ts: epochMs, list: str, item: z.unknown().optional(), removed: z.literal(true).optional() });
+
+/**
+ * A `metrics.<kind>` record as its kind's `kpiPoints` reads it, `{ ts, kpis }`: a summary record
+ * as it is (the section without its keyed lists; a record of before the lists were keyed has
+ * them too), a list entry as a section holding only that list with that one entry; null for a
+ * removed entry (it gets no more points, as a node that left a list did in the whole section).
+ */
+export function kpiSection(value: unknown): unknown {
+  if (value && typeof value === 'object' && 'kpis' in value) return value;
+  const item = itemRecord.safeParse(value);
+  if (!item.success) return value;
+  if (item.data.removed || item.data.item === undefined) return null;
+  return { ts: item.data.ts, kpis: { [item.data.list]: [item.data.item] } };
+}
+
 /** Who writes the records of `topic`: the pipeline (nodes, alerts, readings) or the kind whose `metrics.<kind>` it is. */
 function converterOf(topic: string, kinds: KindCatalog): Convert | undefined {
   if (topic === TOPICS.nodeMetrics) return nodes;
@@ -193,7 +210,13 @@ function converterOf(topic: string, kinds: KindCatalog): Convert | undefined {
   if (topic === TOPICS.raw) return raw(kinds);
   const prefix = TOPICS.metrics('');
   const module = topic.startsWith(prefix) ? kinds.get(topic.slice(prefix.length)) : undefined;
-  return module && ((b, value, registry) => module.influx.kpiPoints(b, value, registry));
+  return (
+    module &&
+    ((b, value, registry) => {
+      const section = kpiSection(value);
+      return section === null || module.influx.kpiPoints(b, section, registry);
+    })
+  );
 }
 
 /**
