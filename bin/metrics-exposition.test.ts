@@ -40,6 +40,9 @@ const PIPELINE: Record<string, [MetricType, string[]]> = {
   citybrain_log_recovery_dropped_bytes_total: ['counter', ['reason']],
   citybrain_mqtt_sessions_expired_total: ['counter', []],
   citybrain_registry_nodes: ['gauge', ['kind']],
+  // Added with the metrics topics' byte budget (what the aggregator writes to each metrics.* topic).
+  citybrain_metrics_written_bytes_total: ['counter', ['topic']],
+  citybrain_metrics_written_records_total: ['counter', ['topic']],
 };
 
 const linux = process.platform === 'linux';
