@@ -13,7 +13,6 @@ import { BUILTIN_KINDS, kindCatalog } from '../core/kinds/modules.js';
 import { allDashboards } from '../dashboards/provisioning.js';
 import { influxdbFixture, INFLUXDB_FIXTURE_TIMEOUT_MS, type InfluxdbFixture } from '../infra/fixtures/influxdb.js';
 import { until } from '../processors/sinks/alertmanager/testing.js';
-import { readToEnd } from '../processors/state/index.js';
 import { testNow } from '../test/clock.js';
 import { macros, runAll } from '../test/dashboard-queries.js';
 import { metricValue, testConfig } from '../test/helpers.js';
@@ -65,6 +64,15 @@ describe('a built-in kind added through the one list of modules', () => {
     });
     const api = `http://127.0.0.1:${pipeline.httpPort}`;
     const get = async <T>(path: string) => (await (await fetch(`${api}${path}`)).json()) as T;
+    // metrics.airquality as a reader of it sees it from now on (a section is written when it changes; the
+    // in-process log drops what every group has read, so a reader reading afterwards could find nothing).
+    const published: Array<{ ts: number; kpis: Section }> = [];
+    const reader = await transport.consume({
+      groupId: 'test-metrics-airquality',
+      topics: ['metrics.airquality'],
+      fromBeginning: true,
+      onBatch: async (batch) => batch.records.forEach((r) => published.push(parseJson(r.value) as { ts: number; kpis: Section })),
+    });
 
     // One reading per station, and one the kind's schema refuses (PM2.5 as text).
     const t0 = testNow() - 3_600_000;
@@ -131,15 +139,8 @@ describe('a built-in kind added through the one list of modules', () => {
     expect(metricValue(metrics, 'citybrain_readings_accepted_total', { kind: 'airquality' })).toBe(3);
 
     // metrics.airquality carries the section.
-    const doc = await until(
-      'metrics.airquality with every station',
-      async () => {
-        const docs: Array<{ ts: number; kpis: Section }> = [];
-        await readToEnd(transport, 'metrics.airquality', (r) => docs.push(parseJson(r.value) as { ts: number; kpis: Section }));
-        return docs.find((d) => d.kpis.reporting === 3);
-      },
-      30_000,
-    );
+    const doc = await until('metrics.airquality with every station', async () => published.find((d) => d.kpis?.reporting === 3), 30_000);
+    await reader.stop();
     expect(doc.kpis).toMatchObject({ nodes: 3, maxPm25: 90, stationsOver: 1 });
 
     // InfluxDB: its readings and its KPIs, as the module writes them.

@@ -25,7 +25,16 @@ describe('demo writing to InfluxDB', () => {
 
   it('InfluxQL queries for each measurement return the same values the API reports', async () => {
     demo = await runDemo(
-      demoTestConfig({ INFLUX_URL: influx.url, INFLUX_TOKEN: influx.token, INFLUX_ORG: influx.org, INFLUX_BUCKET: influx.bucket }),
+      demoTestConfig({
+        INFLUX_URL: influx.url,
+        INFLUX_TOKEN: influx.token,
+        INFLUX_ORG: influx.org,
+        INFLUX_BUCKET: influx.bucket,
+        // Every change on the metrics topics at the evaluation that made it, everything again each second.
+        METRICS_SUMMARY_INTERVAL_S: '0',
+        METRICS_ITEM_INTERVAL_S: '0',
+        METRICS_REFRESH_S: '1',
+      }),
       testNow,
     );
     const api = `http://127.0.0.1:${demo.pipeline.httpPort}`;
@@ -49,7 +58,6 @@ describe('demo writing to InfluxDB', () => {
       'an evaluation with the lamps scheduled on',
     );
     const t = k.evaluatedAt as number;
-    const at = `time = ${t}ms`;
 
     // Each measurement comes from its own topic: wait for each to hold the evaluation the API reported.
     const written = (query: string) =>
@@ -61,14 +69,20 @@ describe('demo writing to InfluxDB', () => {
         30_000,
         `the sink to write the evaluation the API reported: ${query}`,
       );
+    // A section (or list entry) is written when it changed, so the value at the API's evaluation is
+    // the series' latest point at or before it, once the sink has written a later one (every second here).
+    const asOf = async (from: string) => {
+      await written(`SELECT * FROM ${from} AND time > ${t}ms LIMIT 1`);
+      return written(`SELECT * FROM ${from} AND time <= ${t}ms ORDER BY time DESC LIMIT 1`);
+    };
     // A null value is not written (InfluxDB has no null): by day the lighting rates are null.
     const asWritten = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
-    const [lighting] = await written(`SELECT * FROM lighting WHERE scope = 'city' AND ${at}`);
+    const [lighting] = await asOf(`lighting WHERE scope = 'city'`);
     expect(lighting).toMatchObject(asWritten({ rate: k.lighting.rate, lit: k.lighting.lit, expected: k.lighting.expected }));
-    const [main] = await written(`SELECT rate, target FROM lighting WHERE scope = 'roadClass' AND "name" = 'main' AND ${at}`);
+    const [main] = await asOf(`lighting WHERE scope = 'roadClass' AND "name" = 'main'`);
     expect(main).toMatchObject(asWritten({ rate: k.lighting.byRoadClass.main.rate, target: k.lighting.byRoadClass.main.target }));
 
-    const [parking] = await written(`SELECT * FROM parking WHERE scope = 'city' AND ${at}`);
+    const [parking] = await asOf(`parking WHERE scope = 'city'`);
     expect(parking).toMatchObject({
       occupancy: k.parking.occupancy,
       occupied: k.parking.occupied,
@@ -76,11 +90,11 @@ describe('demo writing to InfluxDB', () => {
       spaces: k.parking.spaces,
     });
 
-    const [nodes] = await written(`SELECT * FROM nodes WHERE scope = 'city' AND ${at}`);
+    const [nodes] = await asOf(`nodes WHERE scope = 'city'`);
     expect(nodes).toMatchObject({ total: k.nodes.total, online: k.nodes.online });
 
     const baotu = (k.groundwater.list as { well: string; level: number; band: string }[]).find((w) => w.well === 'Baotu Spring')!;
-    const [well] = await written(`SELECT level FROM groundwater_well WHERE well = 'Baotu Spring' AND ${at}`);
+    const [well] = await asOf(`groundwater_well WHERE well = 'Baotu Spring'`);
     expect(well).toMatchObject({ level: baotu.level });
 
     const station = (k.noise.list as { station: string; lastHour: { hourStart: number; coverage: number; limit: number } }[])[0]!;
