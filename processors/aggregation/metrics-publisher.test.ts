@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { keyedList, loadConfig } from '../../core/index.js';
+import { keyedList, loadConfig, TOPICS, topicSpecs } from '../../core/index.js';
+import { defaultKinds } from '../../core/kinds/modules.js';
+import { topicConfigEntries } from '../../core/stream/kafka-shared.js';
 import { MetricsPublisher, metricsPublisherOptions } from './metrics-publisher.js';
 
 const lots = [keyedList('list', 'lot', 'lotId')];
@@ -115,5 +117,24 @@ describe('metrics publisher: what an evaluation writes to the metrics topics', (
     expect(counts.get('lot:C')).toBe(1 + Math.floor(3_599_000 / refreshMs));
     // The defaults: summary at most every 10 s, entries every 5 minutes, everything again every 15 minutes.
     expect(defaults).toEqual({ summaryIntervalMs: 10_000, itemIntervalMs: 300_000, refreshMs: 900_000 });
+  });
+
+  it('writes to compacted topics that delete after 7 days: each key keeps its latest, re-sent before it could age out', () => {
+    const kinds = defaultKinds();
+    const specs = topicSpecs(kinds).filter((t) => t.name.startsWith('metrics.') && t.name !== TOPICS.partials);
+    expect(specs.map((t) => t.name).sort()).toEqual([...kinds.names().map((k) => TOPICS.metrics(k)), TOPICS.nodeMetrics].sort());
+    for (const spec of specs) {
+      expect(spec, spec.name).toMatchObject({ partitions: 1, compacted: true, retentionMs: 7 * 86_400_000 });
+      expect(topicConfigEntries(spec)).toEqual(
+        expect.arrayContaining([
+          { name: 'cleanup.policy', value: 'compact,delete' },
+          { name: 'segment.ms', value: '3600000' },
+        ]),
+      );
+    }
+    // The longest refresh the setting allows (6 days) is within the retention.
+    expect(() => loadConfig({ METRICS_REFRESH_S: String(6 * 86_400) })).not.toThrow();
+    expect(() => loadConfig({ METRICS_REFRESH_S: String(7 * 86_400) })).toThrow(/METRICS_REFRESH_S/);
+    expect(() => loadConfig({ METRICS_ITEM_INTERVAL_S: '1000' })).toThrow(/METRICS_ITEM_INTERVAL_S: must be at most METRICS_REFRESH_S/);
   });
 });
