@@ -325,13 +325,13 @@ export class Aggregator {
       { topic: TOPICS.nodeMetrics, section: kpis.nodes, lists: [] },
     ]);
     await Promise.all([
-      ...[...plan.records].map(([topic, messages]) => {
-        for (const m of messages) metrics.metricsWrittenBytes.inc({ topic }, m.value.length + (m.key?.length ?? 0));
-        metrics.metricsWrittenRecords.inc({ topic }, messages.length);
-        return producer.send(
+      ...[...plan.records].map(async ([topic, messages]) => {
+        await producer.send(
           topic,
           messages.map((m) => ({ ...m, ...this.#headers() })),
         );
+        for (const m of messages) metrics.metricsWrittenBytes.inc({ topic }, m.value.length + (m.key?.length ?? 0));
+        metrics.metricsWrittenRecords.inc({ topic }, messages.length);
       }),
       this.#publishAlerts(changed),
       this.#saveAlerts(),
