@@ -67,28 +67,29 @@ describe('stages on Kafka', () => {
 
     const apiUrl = `http://127.0.0.1:${api.httpPort}`;
     await expectKpisToReach(apiUrl, reference, 30_000, expect);
-    // The sink process wrote those KPIs to InfluxDB: its latest city points have the same numbers.
-    // (lit and expected, not the rate: by day the rate is null, and a null field is not written.) By
-    // numbers, not by time: the metrics topics get a section when it changed, at most every
-    // METRICS_SUMMARY_INTERVAL_S, so the point's time is the evaluation that wrote it, not the API's latest.
+    // The sink process wrote those KPIs to InfluxDB: the latest city points have the same numbers. (lit
+    // and expected, not the rate: by day the rate is null, and a null field is not written.) By numbers,
+    // not at the API's evaluation: the metrics topics get a section when it changed, at most every
+    // METRICS_SUMMARY_INTERVAL_S (10 s), so a point's time is the evaluation that wrote it, which may be
+    // a later one. Of the readings' event time, which lies at least 3 h before the wall clock
+    // (test/clock.ts): the first evaluation, before any partial, is at the wall clock.
     const now = (await (await fetch(`${apiUrl}/api/v1/kpis`)).json()) as {
       lighting: { rate: number | null; lit: number; expected: number };
       nodes: { online: number };
     };
     const expected = reference as { lighting: { rate: number | null; lit: number; expected: number }; nodes: { online: number } };
     expect(now.lighting.rate).toBe(expected.lighting.rate);
+    const latest = async (from: string) =>
+      (
+        await select(
+          influx.url,
+          influx.database,
+          `SELECT * FROM ${from} AND time <= ${Date.now() - 3_600_000}ms ORDER BY time DESC LIMIT 1`,
+        )
+      )[0];
     await waitFor(
       async () => {
-        const [lighting] = await select(
-          influx.url,
-          influx.database,
-          `SELECT lit, expected FROM lighting WHERE scope = 'city' ORDER BY time DESC LIMIT 1`,
-        );
-        const [nodes] = await select(
-          influx.url,
-          influx.database,
-          `SELECT online FROM nodes WHERE scope = 'city' ORDER BY time DESC LIMIT 1`,
-        );
+        const [lighting, nodes] = [await latest(`lighting WHERE scope = 'city'`), await latest(`nodes WHERE scope = 'city'`)];
         return (
           lighting?.lit === expected.lighting.lit &&
           lighting?.expected === expected.lighting.expected &&
