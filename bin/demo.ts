@@ -14,6 +14,10 @@ import { createLogger, loadRegistry, startPipeline } from './pipeline.js';
 export const DEMO_DEFAULTS: Record<string, string> = {
   ALERT_HOLD_S: '10',
   ALERT_RESOLVE_HOLD_S: '10',
+  // A small city whose first two hours play at 300x: its metrics topics take every change (the
+  // intervals are wall time; the byte budget they keep is for 500,000 nodes).
+  METRICS_SUMMARY_INTERVAL_S: '0',
+  METRICS_ITEM_INTERVAL_S: '0',
 };
 
 /**

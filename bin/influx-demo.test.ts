@@ -30,10 +30,6 @@ describe('demo writing to InfluxDB', () => {
         INFLUX_TOKEN: influx.token,
         INFLUX_ORG: influx.org,
         INFLUX_BUCKET: influx.bucket,
-        // Every change on the metrics topics at the evaluation that made it, everything again each second.
-        METRICS_SUMMARY_INTERVAL_S: '0',
-        METRICS_ITEM_INTERVAL_S: '0',
-        METRICS_REFRESH_S: '1',
       }),
       testNow,
     );
@@ -69,7 +65,7 @@ describe('demo writing to InfluxDB', () => {
         30_000,
         `the sink to write the evaluation the API reported: ${query}`,
       );
-    // A section (or list entry) is written when it changed (here at the evaluation that changed it), so
+    // A section (or list entry) is written when it changed (the demo's defaults: at the evaluation that changed it), so
     // the value at the API's evaluation is the series' latest point at or before it, once the sink has
     // written that far: wait for it to hold the API's numbers. (Not the latest point of all: the first
     // evaluation, before any reading, is at the wall clock, after the demo's event time.)

@@ -80,6 +80,10 @@ describe('dashboards against a real InfluxDB after a simulated run', () => {
         INFLUX_TOKEN: influx.token,
         INFLUX_ORG: influx.org,
         INFLUX_BUCKET: `${database}/autogen`,
+        // The metrics intervals are wall time and the simulated city runs SPEED times faster: every
+        // change written at once, or a well's or lot's first reading would wait 10 simulated hours.
+        METRICS_SUMMARY_INTERVAL_S: '0',
+        METRICS_ITEM_INTERVAL_S: '0',
       }),
       registry,
       logger: pino({ level: 'silent' }),
