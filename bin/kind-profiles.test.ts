@@ -15,7 +15,6 @@ import { MemoryTransport, parseJson, type Alert } from '../core/index.js';
 import { allDashboards } from '../dashboards/provisioning.js';
 import { profileDashboardUid } from '../dashboards/boards/profile.js';
 import { influxdbFixture, INFLUXDB_FIXTURE_TIMEOUT_MS, type InfluxdbFixture } from '../infra/fixtures/influxdb.js';
-import { readToEnd } from '../processors/state/index.js';
 import { until } from '../processors/sinks/alertmanager/testing.js';
 import { testNow } from '../test/clock.js';
 import { macros, runAll } from '../test/dashboard-queries.js';
@@ -70,6 +69,15 @@ describe('a kind added by a profile file, with no change to the pipeline', () =>
     expect(pipeline.registry.kinds.names()).toContain('tank');
     const api = `http://127.0.0.1:${pipeline.httpPort}`;
     const get = async <T>(path: string) => (await (await fetch(`${api}${path}`)).json()) as T;
+    // metrics.tank as a reader of it sees it from now on (a section is written when it changes; the
+    // in-process log drops what every group has read, so a reader reading afterwards could find nothing).
+    const published: Array<{ ts: number; kpis?: Tank }> = [];
+    const reader = await transport.consume({
+      groupId: 'test-metrics-tank',
+      topics: ['metrics.tank'],
+      fromBeginning: true,
+      onBatch: async (batch) => batch.records.forEach((r) => published.push(parseJson(r.value) as { ts: number; kpis?: Tank })),
+    });
 
     // Two readings a minute apart per tank, and one the profile refuses (12 m is over the field's 10 m).
     const t0 = testNow() - 3_600_000;
@@ -136,16 +144,12 @@ describe('a kind added by a profile file, with no change to the pipeline', () =>
     expect(metricValue(metrics, 'citybrain_readings_accepted_total', { kind: 'tank' })).toBe(6);
 
     // metrics.tank carries the same section (written as the API shows it: wait for the write).
-    const published = async () => {
-      const docs: Array<{ ts: number; kpis: Tank }> = [];
-      await readToEnd(transport, 'metrics.tank', (r) => docs.push(parseJson(r.value) as { ts: number; kpis: Tank }));
-      return docs;
-    };
     const doc = await until(
       'metrics.tank with both minutes',
-      async () => (await published()).find((d) => d.kpis.reporting === 3 && d.kpis.aggregates.tanksHigh === 1),
+      async () => published.find((d) => d.kpis?.reporting === 3 && d.kpis.aggregates.tanksHigh === 1),
       30_000,
     );
+    await reader.stop();
     expect(doc.kpis).toMatchObject({ title: 'Water tanks', nodes: 3, aggregates: { meanLevelM: 6.5, maxLevelM: 8.5, tanksHigh: 1 } });
 
     // InfluxDB: the readings and the city's aggregates.
