@@ -201,6 +201,9 @@ describe('npm run bench (small)', () => {
       latencyDefinition: expect.stringContaining('/api/v1/stream'),
     });
     expect(report.nodes).toBeGreaterThan(1000);
+    // The embedded pipeline is one stage; its peak over the whole drive is at least the steps' highest sample.
+    expect(Object.keys(report.rssMaxBytesByStage)).toEqual(['start']);
+    expect(report.rssMaxBytesByStage.start).toBeGreaterThanOrEqual(report.rssMaxBytes);
     // Each log's pipeline was started, stopped and measured on its second start.
     expect(output.match(/starting again on the same state/g)).toHaveLength(2);
     expect(report.accepted).toBeGreaterThan(0);

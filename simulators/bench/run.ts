@@ -13,7 +13,7 @@ import type { BenchOptions } from './options.js';
 import { probeNodes, Prober, subscribeAll, watchKpiStream } from './probe.js';
 import { ProcSampler } from './proc.js';
 import { quantile, round1 } from './stats.js';
-import { embeddedTarget, kafkaTarget, type Target } from './target.js';
+import { embeddedTarget, kafkaTarget, type Stage, type Target } from './target.js';
 import { emptyLog } from './empty-log.js';
 import { metricsTopicFigures, metricsWritten, sectionParts, type MetricsTopicFigures } from './metrics-topics.js';
 import type { KafkaClientName } from '../../core/stream/kafka-shared.js';
@@ -63,6 +63,8 @@ export interface RunResult {
   drainedMs: number;
   cpuSeconds: number;
   rssMaxBytes: number;
+  /** Each stage's own highest RSS (the embedded pipeline is the one stage `start`). */
+  rssMaxBytesByStage: Record<string, number>;
   startupRssMaxBytes: number;
   startupSeconds: number;
   simulatorCpuSeconds: number;
@@ -81,6 +83,8 @@ interface Driven {
   counters(load: { readings: number; messages: number }): Promise<{ in: number; out: number }>;
   mqttUrl: string;
   pids: number[];
+  /** The pipeline's processes by stage (several of one stage numbered), for the RSS of each. */
+  stagePids?: Record<string, number>;
   /** Observes probes; returns a stop function. */
   observe(prober: Prober): Promise<() => void | Promise<void>>;
   /** Publishes probes (false for nothing to measure, e.g. no probe nodes). */
@@ -113,7 +117,8 @@ async function driveSteps(
     connections: o.connections,
     maxInflight: 4000,
   });
-  const sampler = new ProcSampler({ target: target.pids, simulator: [load.pid] });
+  const stageGroups = Object.entries(target.stagePids ?? {}).map(([stage, pid]): [string, number[]] => [`stage:${stage}`, [pid]]);
+  const sampler = new ProcSampler({ target: target.pids, simulator: [load.pid], ...Object.fromEntries(stageGroups) });
   const poll = setInterval(
     () =>
       void load.stats().then(
@@ -211,8 +216,25 @@ async function driveSteps(
     cpuSeconds: round1(cpuSeconds),
     simulatorCpuSeconds: round1(simulatorCpuSeconds),
     rssMaxBytes: Math.max(...steps.map((s) => s.rssBytes), 0),
+    /** Each stage's own highest RSS over the whole drive (the stages' peaks need not coincide). */
+    rssMaxBytesByStage: Object.fromEntries(
+      Object.keys(target.stagePids ?? {}).map((stage) => [stage, sampler.rssMaxBytes(`stage:${stage}`)]),
+    ),
     gateways: final?.gateways ?? 0,
   };
+}
+
+/** Each stage's pid by its name; a stage run several times numbered from 1 (`process-1`, `process-2`). */
+function stagePids(stages: readonly Stage[]): Record<string, number> {
+  const count = (name: string) => stages.filter((s) => s.name === name).length;
+  const seen = new Map<string, number>();
+  return Object.fromEntries(
+    stages.map((s) => {
+      const n = (seen.get(s.name) ?? 0) + 1;
+      seen.set(s.name, n);
+      return [count(s.name) > 1 ? `${s.name}-${n}` : s.name, s.child.pid!];
+    }),
+  );
 }
 
 /** `rate` over `base`, to three decimals (null without a base). */
@@ -226,6 +248,7 @@ function figures(r: Awaited<ReturnType<typeof driveSteps>>) {
     p99LatencyMs: r.best?.p99LatencyMs ?? null,
     cpuSeconds: r.cpuSeconds,
     rssMaxBytes: r.rssMaxBytes,
+    rssMaxBytesByStage: r.rssMaxBytesByStage,
     lost: r.lost,
     steps: r.steps,
   };
@@ -360,6 +383,7 @@ async function runPipeline(
       {
         mqttUrl: target.mqttUrl,
         pids: target.pids,
+        stagePids: stagePids(target.stages),
         probes: true,
         counters: async () => {
           const counts = await target.counters();
@@ -621,6 +645,7 @@ export async function runBench(
       p50LatencyMs: result.p50LatencyMs,
       p99LatencyMs: result.p99LatencyMs,
       rssMaxBytes: result.rssMaxBytes,
+      rssMaxBytesByStage: result.rssMaxBytesByStage,
       startupRssMaxBytes: result.startupRssMaxBytes,
       startupSeconds: result.startupSeconds,
       cpuSeconds: result.cpuSeconds,
