@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TransportMembers } from './kafka-shared.js';
+import { compactionUpgrade, TransportMembers } from './kafka-shared.js';
 
 // The members and closing both Kafka transports share, without a broker (the Kafka suites run them against one).
 describe('Kafka transport members, shared', () => {
@@ -41,5 +41,24 @@ describe('Kafka transport members, shared', () => {
     members.assertOpen();
     await members.close(() => []);
     expect(openWhileStopping).toBe(true);
+  });
+});
+
+describe('compactionUpgrade', () => {
+  const spec = { name: 'metrics.noise', partitions: 1, compacted: true, retentionMs: 604_800_000, configs: { 'segment.ms': '3600000' } };
+  it('gives a delete-only topic its compacting policy and settings, not its retention', () => {
+    expect(compactionUpgrade(spec, 'delete')).toEqual([
+      { name: 'cleanup.policy', value: 'compact,delete' },
+      { name: 'segment.ms', value: '3600000' },
+    ]);
+    expect(compactionUpgrade(spec, undefined)).toEqual(compactionUpgrade(spec, 'delete')); // the broker's default is delete
+    expect(compactionUpgrade({ name: 'alerts', partitions: 1, compacted: true }, 'delete')).toEqual([
+      { name: 'cleanup.policy', value: 'compact' },
+    ]);
+  });
+  it('leaves a topic alone that compacts already or that its spec does not compact', () => {
+    expect(compactionUpgrade(spec, 'compact,delete')).toBeNull();
+    expect(compactionUpgrade(spec, 'compact')).toBeNull();
+    expect(compactionUpgrade({ name: 'telemetry.raw', partitions: 12, retentionMs: 1 }, 'delete')).toBeNull();
   });
 });

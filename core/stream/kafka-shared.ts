@@ -105,6 +105,17 @@ export function topicConfigEntries(spec: TopicSpec): { name: string; value: stri
 }
 
 /**
+ * What an existing topic lacks for its spec to hold: a topic the spec compacts that an earlier
+ * version created delete-only (the `metrics.*` topics before their lists were keyed) gets the
+ * spec's cleanup policy and further settings, not its retention (an operator may have changed it);
+ * null when its policy (`cleanup.policy` as the broker reports it) already compacts.
+ */
+export function compactionUpgrade(spec: TopicSpec, policy: string | null | undefined): { name: string; value: string }[] | null {
+  if (!spec.compacted || (policy ?? 'delete').split(',').includes('compact')) return null;
+  return topicConfigEntries(spec).filter((e) => e.name !== 'retention.ms');
+}
+
+/**
  * Values per produce request: a send of many records (a burst of alert changes, every partition's
  * partial) into one partition is one record batch, and the broker refuses a batch over its limit
  * (1 MiB by default) every time.

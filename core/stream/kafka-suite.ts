@@ -430,6 +430,32 @@ export function kafkaTransportSuite(
       await transport.close();
     });
 
+    it('a topic an earlier version created delete-only, now compacted by its spec: its policy changes, its other settings stay', async () => {
+      const { transport, prefix, admin } = await fresh();
+      const name = `${prefix}.metrics`;
+      await transport.ensureTopics([{ name, partitions: 1, retentionMs: 3_600_000, configs: { 'max.message.bytes': '2097152' } }]);
+      const spec = { name, partitions: 1, compacted: true, retentionMs: 604_800_000, configs: { 'segment.ms': '3600000' } };
+      await transport.ensureTopics([spec]);
+      const configs = async () => {
+        const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name }] });
+        return Object.fromEntries(resources[0]!.configEntries.map((e) => [e.configName, e.configValue]));
+      };
+      expect(await configs()).toMatchObject({
+        'cleanup.policy': 'compact,delete',
+        'segment.ms': '3600000',
+        'retention.ms': '3600000', // as it was: an operator may have set it
+        'max.message.bytes': '2097152',
+      });
+      // Once it compacts, a start leaves it alone (an operator's later change stays).
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: 2, name, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      });
+      await transport.ensureTopics([spec]);
+      expect((await configs())['cleanup.policy']).toBe('compact');
+      await transport.close();
+    });
+
     it('creates compacted and retention-limited topics, leaves existing ones, rejects unknown topics', async () => {
       const { transport, prefix, admin } = await fresh();
       const compacted = `${prefix}.state`;

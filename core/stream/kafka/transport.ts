@@ -1,4 +1,13 @@
-import { Kafka, logLevel, type Admin, type ICustomPartitioner, type ITopicConfig, type Producer as KafkaJsProducer } from 'kafkajs';
+import {
+  ConfigResourceTypes,
+  ConfigSource,
+  Kafka,
+  logLevel,
+  type Admin,
+  type ICustomPartitioner,
+  type ITopicConfig,
+  type Producer as KafkaJsProducer,
+} from 'kafkajs';
 import { withDefaults } from '../../defaults.js';
 import { partitionFor } from '../partitioner.js';
 import type { Consumer, ConsumerOptions, OutgoingMessage, Producer, StreamTransport, TopicSpec } from '../types.js';
@@ -6,6 +15,7 @@ import { KafkaMember, type MemberContext } from './consumer.js';
 import {
   checkPartitions,
   chunksOf,
+  compactionUpgrade,
   KAFKA_TRANSPORT_DEFAULTS,
   leadersElected,
   missingTopics,
@@ -96,6 +106,10 @@ export class KafkaTransport implements StreamTransport {
     const existing = new Set(await admin.listTopics());
     const wanted = missingTopics(specs, existing);
     for (const spec of specs) if (existing.has(spec.name)) this.#knownTopics.add(spec.name);
+    await this.#upgradeCompaction(
+      admin,
+      specs.filter((spec) => existing.has(spec.name)),
+    );
     if (wanted.length === 0) return;
     const replicationFactor = this.#options.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
     const topics: ITopicConfig[] = wanted.map((spec) => ({
@@ -112,6 +126,33 @@ export class KafkaTransport implements StreamTransport {
       return metadata.topics.map((t) => t.partitions.map((p) => p.leader));
     });
     for (const spec of wanted) this.#knownTopics.add(spec.name);
+  }
+
+  /** Existing topics their spec now compacts get its policy (see compactionUpgrade), their other settings kept. */
+  async #upgradeCompaction(admin: Admin, specs: TopicSpec[]): Promise<void> {
+    const compacted = specs.filter((spec) => spec.compacted);
+    if (compacted.length === 0) return;
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: compacted.map((spec) => ({ type: ConfigResourceTypes.TOPIC, name: spec.name })),
+    });
+    for (const spec of compacted) {
+      const entries = resources.find((r) => r.resourceName === spec.name)?.configEntries ?? [];
+      const upgrade = compactionUpgrade(spec, entries.find((e) => e.configName === 'cleanup.policy')?.configValue);
+      if (!upgrade) continue;
+      // AlterConfigs replaces a topic's own settings as a whole: the ones it has (an operator's too) go along.
+      const kept = entries
+        .filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !upgrade.some((u) => u.name === e.configName))
+        .map((e) => ({ name: e.configName, value: e.configValue }));
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: spec.name, configEntries: [...kept, ...upgrade] }],
+      });
+      this.#options.logger?.warn(
+        { topic: spec.name, set: upgrade },
+        'topic created by an earlier version: its cleanup policy now compacts',
+      );
+    }
   }
 
   /** Fails like the in-process log does for a topic nobody created (auto-creation is off). */

@@ -1,5 +1,7 @@
 import {
   Admin,
+  ConfigResourceTypes,
+  IncrementalAlterConfigOperationTypes,
   type Base,
   Producer as PlatformaticProducer,
   ProduceAcks,
@@ -11,6 +13,7 @@ import { withDefaults } from '../../defaults.js';
 import {
   checkPartitions,
   chunksOf,
+  compactionUpgrade,
   KAFKA_TRANSPORT_DEFAULTS,
   leadersElected,
   missingTopics,
@@ -137,6 +140,7 @@ export class PlatformaticTransport implements StreamTransport {
     const existing = new Set(await admin.listTopics());
     const wanted = missingTopics(specs, existing);
     for (const spec of specs) if (existing.has(spec.name)) this.#knownTopics.add(spec.name);
+    await this.#upgradeCompaction(specs.filter((spec) => existing.has(spec.name)));
     if (wanted.length === 0) return;
     const replicas = this.#options.replicationFactor ?? Math.min(3, (await admin.metadata({ topics: [] })).brokers.size);
     // One request per topic: a request's configs apply to all of its topics.
@@ -154,6 +158,37 @@ export class PlatformaticTransport implements StreamTransport {
       return names.map((name) => metadata.topics.get(name)?.partitions.map((p) => p.leader) ?? []);
     });
     for (const spec of wanted) this.#knownTopics.add(spec.name);
+  }
+
+  /** Existing topics their spec now compacts get its policy (see compactionUpgrade); only those settings change. */
+  async #upgradeCompaction(specs: TopicSpec[]): Promise<void> {
+    const compacted = specs.filter((spec) => spec.compacted);
+    if (compacted.length === 0) return;
+    const described = await this.admin().describeConfigs({
+      resources: compacted.map((spec) => ({
+        resourceType: ConfigResourceTypes.TOPIC,
+        resourceName: spec.name,
+        configurationKeys: ['cleanup.policy'],
+      })),
+    });
+    for (const spec of compacted) {
+      const policy = described.find((d) => d.resourceName === spec.name)?.configs.find((c) => c.name === 'cleanup.policy')?.value;
+      const upgrade = compactionUpgrade(spec, policy);
+      if (!upgrade) continue;
+      await this.admin().incrementalAlterConfigs({
+        resources: [
+          {
+            resourceType: ConfigResourceTypes.TOPIC,
+            resourceName: spec.name,
+            configs: upgrade.map(({ name, value }) => ({ name, value, configOperation: IncrementalAlterConfigOperationTypes.SET })),
+          },
+        ],
+      });
+      this.#options.logger?.warn(
+        { topic: spec.name, set: upgrade },
+        'topic created by an earlier version: its cleanup policy now compacts',
+      );
+    }
   }
 
   /** Fails like the in-process log does for a topic nobody created (auto-creation is off). */
