@@ -115,6 +115,10 @@ export function compactionUpgrade(spec: TopicSpec, policy: string | null | undef
   return topicConfigEntries(spec).filter((e) => e.name !== 'retention.ms');
 }
 
+/** Logged when a stage may not describe or alter topic configs (ACLs): the topics work as they are, only less compacted. */
+export const COMPACTION_UPGRADE_FAILED =
+  'could not check or change the cleanup policy of existing topics; give the compacted ones cleanup.policy=compact,delete by hand';
+
 /**
  * Values per produce request: a send of many records (a burst of alert changes, every partition's
  * partial) into one partition is one record batch, and the broker refuses a batch over its limit

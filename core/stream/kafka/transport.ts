@@ -15,6 +15,7 @@ import { KafkaMember, type MemberContext } from './consumer.js';
 import {
   checkPartitions,
   chunksOf,
+  COMPACTION_UPGRADE_FAILED,
   compactionUpgrade,
   KAFKA_TRANSPORT_DEFAULTS,
   leadersElected,
@@ -106,10 +107,11 @@ export class KafkaTransport implements StreamTransport {
     const existing = new Set(await admin.listTopics());
     const wanted = missingTopics(specs, existing);
     for (const spec of specs) if (existing.has(spec.name)) this.#knownTopics.add(spec.name);
+    // Not allowed to describe or alter topic configs (ACLs): the topics work as they are, only less compacted.
     await this.#upgradeCompaction(
       admin,
       specs.filter((spec) => existing.has(spec.name)),
-    );
+    ).catch((error: unknown) => this.#options.logger?.warn({ err: error }, COMPACTION_UPGRADE_FAILED));
     if (wanted.length === 0) return;
     const replicationFactor = this.#options.replicationFactor ?? Math.min(3, (await admin.describeCluster()).brokers.length);
     const topics: ITopicConfig[] = wanted.map((spec) => ({

@@ -13,6 +13,7 @@ import { withDefaults } from '../../defaults.js';
 import {
   checkPartitions,
   chunksOf,
+  COMPACTION_UPGRADE_FAILED,
   compactionUpgrade,
   KAFKA_TRANSPORT_DEFAULTS,
   leadersElected,
@@ -140,7 +141,10 @@ export class PlatformaticTransport implements StreamTransport {
     const existing = new Set(await admin.listTopics());
     const wanted = missingTopics(specs, existing);
     for (const spec of specs) if (existing.has(spec.name)) this.#knownTopics.add(spec.name);
-    await this.#upgradeCompaction(specs.filter((spec) => existing.has(spec.name)));
+    // Not allowed to describe or alter topic configs (ACLs): the topics work as they are, only less compacted.
+    await this.#upgradeCompaction(specs.filter((spec) => existing.has(spec.name))).catch((error: unknown) =>
+      this.#options.logger?.warn({ err: error }, COMPACTION_UPGRADE_FAILED),
+    );
     if (wanted.length === 0) return;
     const replicas = this.#options.replicationFactor ?? Math.min(3, (await admin.metadata({ topics: [] })).brokers.size);
     // One request per topic: a request's configs apply to all of its topics.
