@@ -1,9 +1,9 @@
 import {
-  ConfigResourceTypes,
-  ConfigSource,
   Kafka,
   logLevel,
   type Admin,
+  type ConfigResourceTypes,
+  type ConfigSource,
   type ICustomPartitioner,
   type ITopicConfig,
   type Producer as KafkaJsProducer,
@@ -29,6 +29,10 @@ import {
   type KafkaTransportOptions,
 } from '../kafka-shared.js';
 import { KAFKAJS_LEVEL, kafkajsLogCreator } from './logging.js';
+
+/** kafkajs's ConfigResourceTypes.TOPIC and ConfigSource.TOPIC_CONFIG: its enums are no named exports Node's ESM loader finds in its CommonJS. */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
+const TOPIC_CONFIG_SOURCE = 1 as ConfigSource;
 
 export { chunksOf, KAFKA_TRANSPORT_DEFAULTS, parseBrokers, type KafkaErrorContext, type KafkaTransportOptions };
 
@@ -136,7 +140,7 @@ export class KafkaTransport implements StreamTransport {
     if (compacted.length === 0) return;
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: compacted.map((spec) => ({ type: ConfigResourceTypes.TOPIC, name: spec.name })),
+      resources: compacted.map((spec) => ({ type: TOPIC_RESOURCE, name: spec.name })),
     });
     for (const spec of compacted) {
       const entries = resources.find((r) => r.resourceName === spec.name)?.configEntries ?? [];
@@ -144,11 +148,11 @@ export class KafkaTransport implements StreamTransport {
       if (!upgrade) continue;
       // AlterConfigs replaces a topic's own settings as a whole: the ones it has (an operator's too) go along.
       const kept = entries
-        .filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && !upgrade.some((u) => u.name === e.configName))
+        .filter((e) => e.configSource === TOPIC_CONFIG_SOURCE && !upgrade.some((u) => u.name === e.configName))
         .map((e) => ({ name: e.configName, value: e.configValue }));
       await admin.alterConfigs({
         validateOnly: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: spec.name, configEntries: [...kept, ...upgrade] }],
+        resources: [{ type: TOPIC_RESOURCE, name: spec.name, configEntries: [...kept, ...upgrade] }],
       });
       this.#options.logger?.warn(
         { topic: spec.name, set: upgrade },
