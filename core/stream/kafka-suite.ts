@@ -17,6 +17,12 @@ export interface KafkaSuiteOptions {
   libraryPartition(key: string, partitions: number): number;
   /** Whether that default places every key as partitionFor does (kafkajs: yes; @platformatic/kafka: no). */
   libraryAgrees: boolean;
+  /**
+   * Whether a partition is handed over on a rebalance only after the batch in flight is committed,
+   * always. @platformatic/kafka: not when its commit meets the rebalance on the wire (its commit is
+   * retried after the join, too late); the next owner then handles that batch again (at least once).
+   */
+  commitsBeforeHandover: boolean;
 }
 
 export function kafkaTransportSuite(
@@ -275,7 +281,8 @@ export function kafkaTransportSuite(
       await waitFor(() => seen.filter((v) => v.startsWith('end-')).length >= 4);
       await Promise.all([a.stop(), b.stop()]);
       expect(atAssignment!.handled).toBeGreaterThan(0);
-      expect(atAssignment!.committed).toBe(atAssignment!.handled);
+      if (suite.commitsBeforeHandover) expect(atAssignment!.committed).toBe(atAssignment!.handled);
+      else expect(atAssignment!.committed).toBeLessThanOrEqual(atAssignment!.handled);
       expect(seen.filter((v) => !v.startsWith('end-')).sort()).toEqual([...values].sort());
       await transport.close();
     });

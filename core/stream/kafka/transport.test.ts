@@ -29,5 +29,5 @@ kafkaTransportSuite(
     const { transport, prefix } = await fresh();
     return { transport, prefix, admin: await transport.admin() };
   },
-  { libraryPartition, libraryAgrees: true },
+  { libraryPartition, libraryAgrees: true, commitsBeforeHandover: true },
 );

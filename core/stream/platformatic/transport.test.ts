@@ -30,6 +30,8 @@ streamContract('kafka (@platformatic/kafka)', fresh, { retainsCommitted: true })
 kafkaTransportSuite('@platformatic/kafka', async () => ({ ...(await fresh()), admin: await inspect((await kafkaFixture()).brokers) }), {
   libraryPartition: (key, partitions) => defaultPartitioner({ topic: 'any', value: Buffer.alloc(0) }, Buffer.from(key)) % partitions,
   libraryAgrees: false,
+  // Seen in about one run in four: its commit met the rebalance on the wire and was retried after the join (at least once, not exactly once, at that handover).
+  commitsBeforeHandover: false,
 });
 
 describe('@platformatic/kafka and kafkajs members in one group', () => {
