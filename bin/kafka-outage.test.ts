@@ -41,7 +41,9 @@ describe('Kafka outage during publishing', () => {
     const counters = async (p: StageProcess) =>
       (await p.metrics().catch((e: Error) => `metrics unavailable: ${e.message}`))
         .split('\n')
-        .filter((l) => /^citybrain_(consumer_lag|readings_(accepted|processed|rejected)_total|ingest_refused_total)\{/.test(l))
+        .filter((l) =>
+          /^citybrain_(consumer_lag|readings_(accepted|processed|rejected)_total|ingest_refused_total|aggregator_leader)[{ ]/.test(l),
+        )
         .join('; ');
     const explain = async (error: Error & { actual?: unknown; expected?: unknown }) =>
       new Error(
