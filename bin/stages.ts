@@ -58,7 +58,8 @@ export interface Stage {
  * default when STATE_DIR can be written) or the in-process log (LOG_STORE=memory).
  */
 export function createTransport(config: Config, logger: Logger, metrics: PipelineMetrics): StreamTransport {
-  const onError = (error: unknown, where: object) => logger.error({ err: error, ...where }, 'log transport error; the batch is retried');
+  // Each is retried where it happened: the batch delivered again, the callback called again, the crashed consumer started again.
+  const onError = (error: unknown, where: object) => logger.error({ err: error, ...where }, 'log transport error; retrying');
   if (config.KAFKA_BROKERS) {
     return createKafkaTransport(config.KAFKA_CLIENT, {
       brokers: config.KAFKA_BROKERS,

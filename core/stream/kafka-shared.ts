@@ -24,7 +24,7 @@ export type KafkaLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 export interface KafkaErrorContext {
   groupId?: string;
   batch?: Batch;
-  /** Where it happened: a batch handler, a rebalance callback, a consumer crash (the client restarts it when it can), stopping. */
+  /** Where it happened: a batch handler, a rebalance callback, a consumer crash (the member is started again), stopping. */
   phase: 'batch' | 'assigned' | 'revoked' | 'crash' | 'stop';
 }
 

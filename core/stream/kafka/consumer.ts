@@ -71,6 +71,8 @@ export class KafkaMember implements Consumer {
   readonly #group: Membership;
   #inflight: Promise<void> | null = null;
   readonly #rebuilds = new Map<string, Rebuild>();
+  /** A restart after a crash kafkajs does not restart from, when one is due. */
+  #restart: NodeJS.Timeout | null = null;
 
   constructor(
     readonly options: ConsumerOptions,
@@ -86,6 +88,10 @@ export class KafkaMember implements Consumer {
       // Round robin stays as the fallback both sides know (a member of an older version in the group).
       ...(options.sticky ? { partitionAssigners: [stickyAssigner(() => this.#group.held()), PartitionAssigners.roundRobin] } : {}),
       maxWaitTimeInMs: ctx.maxWaitMs,
+      // kafkajs restarts a crashed consumer only while it first joins (start() fails on what it
+      // does not retry); after that every crash is restarted here (#restartLater), whatever kafkajs
+      // thinks of the error.
+      retry: { retries: 5, restartOnFailure: () => Promise.resolve(!this.#group.hasJoined) },
     });
     const { GROUP_JOIN, HEARTBEAT, CRASH } = this.#consumer.events;
     this.#consumer.on(GROUP_JOIN, ({ payload }) => {
@@ -95,7 +101,41 @@ export class KafkaMember implements Consumer {
     this.#consumer.on(HEARTBEAT, () => this.#group.heard());
     this.#consumer.on(CRASH, ({ payload }) => {
       this.ctx.onError(payload.error, { groupId: options.groupId, phase: 'crash' });
-      if (!payload.restart) this.#group.failJoin(payload.error);
+      if (payload.restart) return;
+      if (this.#group.hasJoined) this.#restartLater();
+      else this.#group.failJoin(payload.error);
+    });
+  }
+
+  /**
+   * Starts a crashed member again, every `retryDelayMs` until it runs; its next join reassigns its
+   * partitions as any rejoin does (`#onJoin`). kafkajs itself would restart only after errors it
+   * deems retriable and leave the consumer stopped for good after others, among them "Failed to
+   * find group coordinator" when a rejoin meets a broker that is going away: the stage would go on
+   * without consuming (CI saw an `api` that never aggregated again after a Kafka outage).
+   */
+  #restartLater(): void {
+    if (this.#group.stopping || this.#restart) return;
+    this.#restart = setTimeout(() => {
+      this.#restart = null;
+      if (this.#group.stopping) return;
+      (async () => {
+        await this.#consumer.connect();
+        await this.#run();
+      })().catch((error: unknown) => {
+        this.ctx.onError(error, { groupId: this.options.groupId, phase: 'crash' });
+        this.#restartLater();
+      });
+    }, this.ctx.retryDelayMs);
+  }
+
+  /** Runs the connected consumer (its subscription is kept across a crash); a failed join comes as a CRASH event. */
+  async #run(): Promise<void> {
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.#track(this.#eachBatch(payload)),
     });
   }
 
@@ -109,12 +149,7 @@ export class KafkaMember implements Consumer {
     try {
       await this.#consumer.connect();
       await this.#consumer.subscribe({ topics, fromBeginning: this.#group.fromBeginning });
-      await this.#consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: (payload) => this.#track(this.#eachBatch(payload)),
-      });
+      await this.#run();
       await this.#group.joinedWithin(this.ctx.joinTimeoutMs);
     } catch (error) {
       this.#group.assigned = []; // never handed over (or not restored): no onRevoked for them
@@ -291,6 +326,7 @@ export class KafkaMember implements Consumer {
   stop(): Promise<void> {
     return this.#group.stop(
       async () => {
+        if (this.#restart) clearTimeout(this.#restart);
         await this.#inflight?.catch(() => {});
         await this.#group.revokeAll();
         await this.#consumer.stop();
