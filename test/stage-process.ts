@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './helpers.js';
 import { freePort } from '../infra/process.js';
@@ -35,7 +36,7 @@ export async function spawnStage(
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: String(httpPort),
       MQTT_PORT: String(mqttPort),
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.CITY_BRAIN_STAGE_LOG_LEVEL ?? 'warn',
       MQTT_AUTH: 'off',
       ...env,
     },
@@ -44,6 +45,15 @@ export async function spawnStage(
   let out = '';
   child.stdout.on('data', (d) => (out = (out + d).slice(-20_000)));
   child.stderr.on('data', (d) => (out = (out + d).slice(-20_000)));
+  // Each stage's whole output in a file of its own, to read after a run (a failure prints only its tail).
+  const logDir = process.env.CITY_BRAIN_STAGE_LOG_DIR;
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    const file = createWriteStream(join(logDir, `${stage}-${child.pid}.log`));
+    child.stdout.pipe(file, { end: false });
+    child.stderr.pipe(file, { end: false });
+    child.once('close', () => file.end());
+  }
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let dead = false;
   void exited.then(() => (dead = true));
