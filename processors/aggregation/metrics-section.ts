@@ -18,6 +18,8 @@ export class MetricsSection {
   readonly #lists: readonly KeyedList[];
   #summary: Record<string, unknown> | undefined;
   readonly #entries = new Map<string, Map<string, unknown>>();
+  /** Each list as last rebuilt, until an entry of it changes (a batch of records touches few lists). */
+  readonly #sorted = new Map<string, unknown[]>();
 
   constructor(lists: readonly KeyedList[]) {
     this.#lists = lists;
@@ -33,6 +35,7 @@ export class MetricsSection {
       if (value.removed === true) entries.delete(key);
       else if (value.item !== undefined) entries.set(key, value.item);
       else return false;
+      this.#sorted.delete(value.list);
     } else return false;
     return true;
   }
@@ -51,8 +54,12 @@ export class MetricsSection {
     for (const list of this.#lists) {
       const entries = this.#entries.get(list.field);
       if (!entries?.size && Array.isArray(section[list.field])) continue;
-      const byId = [...(entries?.values() ?? [])].map((entry) => ({ id: list.id(entry), entry }));
-      section[list.field] = byId.sort((a, b) => a.id.localeCompare(b.id)).map((x) => x.entry);
+      let sorted = this.#sorted.get(list.field);
+      if (!sorted) {
+        const byId = [...(entries?.values() ?? [])].map((entry) => ({ id: list.id(entry), entry }));
+        this.#sorted.set(list.field, (sorted = byId.sort((a, b) => a.id.localeCompare(b.id)).map((x) => x.entry)));
+      }
+      section[list.field] = sorted;
     }
     return section;
   }

@@ -88,6 +88,11 @@ describe('published view (an api instance that does not aggregate)', () => {
     await put(TOPICS.metrics('parking'), 'city', { ts: 5000, kpis: { spaces: 10 } });
     await expect.poll(() => view!.kpis().evaluatedAt).toBe(5000);
     expect((view.kpis() as Record<string, unknown>).parking).toEqual({ spaces: 10, list: [lot('L0', 7), lot('L1', 4), lot('L2', 2)] });
+    // A removal after the list was composed (each list is kept composed until an entry of it changes).
+    await put(TOPICS.metrics('parking'), 'lot:L1', { ts: 6000, list: 'list', removed: true });
+    await put(TOPICS.metrics('parking'), 'city', { ts: 6000, kpis: { spaces: 10 } });
+    await expect.poll(() => view!.kpis().evaluatedAt).toBe(6000);
+    expect((view.kpis() as Record<string, unknown>).parking).toEqual({ spaces: 10, list: [lot('L0', 7), lot('L2', 2)] });
   });
 
   it("drops a deposed instance's records: an older term's record after a newer one's on the same topic", async () => {
