@@ -68,6 +68,21 @@ describe('API hardening', () => {
     });
   });
 
+  it('refuses a query parameter a route does not know, by name, on routes with and without a query', async () => {
+    const { url } = await start();
+    for (const [path, name] of [
+      ['/api/v1/alerts?stat=firing', 'stat'],
+      ['/api/v1/kpis?section=lighting', 'section'],
+      ['/api/v1/nodes?kind=streetlight&limt=5', 'limt'],
+    ] as const) {
+      const res = await fetch(`${url}${path}`);
+      expect(res.status, path).toBe(400);
+      expect(await res.json(), path).toEqual({ error: 'bad-request', message: expect.stringContaining(`"${name}"`) });
+    }
+    // The parameters a route knows still pass.
+    expect((await fetch(`${url}/api/v1/alerts?state=firing`)).status).toBe(200);
+  });
+
   it('authenticates before it validates on every /api route the server has: no token or a bad one learns nothing but 401, a low role 403', async () => {
     const ADMIN = 'admin-token-0123456789a';
     const credentials = () => ({ file: undefined, summary: () => ({}), reload: async () => undefined });

@@ -5,6 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import {
   withDefaults,
   type ApiRole,
@@ -83,11 +84,18 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   // Authenticate before validating, on every /api route: one registered without requireRole as its
   // onRequest hook would describe its schema (400) to a caller without a token. Checked here, at
   // registration, so a new route cannot forget it.
+  // A query parameter an /api route does not know is refused by name, here for every route: a typo
+  // (`?stat=firing`) must not answer as if the filter had not been asked for.
   app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/api/') && !authenticates(route.onRequest))
+    if (!route.url.startsWith('/api/')) return;
+    if (!authenticates(route.onRequest))
       throw new Error(
         `route ${String(route.method)} ${route.url} must authenticate before it validates: give it onRequest: requireRole(...)`,
       );
+    const schema = (route.schema ??= {});
+    const query: unknown = schema.querystring;
+    if (query === undefined) schema.querystring = z.strictObject({});
+    else if (query instanceof z.ZodObject) schema.querystring = query.strict();
   });
 
   app.setErrorHandler((error, request, reply) => {
