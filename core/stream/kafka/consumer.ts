@@ -121,6 +121,8 @@ export class KafkaMember implements Consumer {
       if (this.#group.stopping) return;
       (async () => {
         await this.#consumer.connect();
+        // stop() may have come meanwhile: it found nothing running, so nothing may start now.
+        if (this.#group.stopping) return this.#consumer.disconnect();
         await this.#run();
       })().catch((error: unknown) => {
         this.ctx.onError(error, { groupId: this.options.groupId, phase: 'crash' });
