@@ -14,6 +14,7 @@ import type { Aggregation } from '../processors/view.js';
 import type { ProcessorHost } from '../processors/host.js';
 import { createTransport, prepareLog, startApi, startIngest, startProcess, startSinks, type StageContext } from './stages.js';
 import { loadKinds } from '../core/kinds/modules.js';
+import { logProcessWarnings } from './process-warnings.js';
 
 export interface PipelineOptions {
   config: Config;
@@ -50,8 +51,14 @@ export interface RunningPipeline {
   close(): Promise<void>;
 }
 
-/** JSON lines for collectors; on a terminal (or LOG_FORMAT=pretty) readable lines through pino-pretty. */
+/** JSON lines for collectors; on a terminal (or LOG_FORMAT=pretty) readable lines through pino-pretty. Node's process warnings go to it too. */
 export function createLogger(config: Config): Logger {
+  const logger = processLogger(config);
+  logProcessWarnings(logger);
+  return logger;
+}
+
+function processLogger(config: Config): Logger {
   const pretty = config.LOG_FORMAT === 'pretty' || (config.LOG_FORMAT === 'auto' && process.stdout.isTTY === true);
   if (!pretty) return pino({ level: config.LOG_LEVEL, base: { service: 'city-brain' } });
   return pino({
