@@ -97,27 +97,30 @@ export class MetricsPublisher {
     for (const { topic, section, lists } of sections) {
       const written = this.#topic(topic);
       const out: OutgoingMessage[] = [];
-      const due = (key: string, json: string, interval: number): boolean => {
+      // The JSON of a key written within both its interval and the refresh is not needed: neither a
+      // change nor a refresh can be due yet (evaluations come several times a second; entries are
+      // written every few minutes at most, and a city has thousands).
+      const due = (key: string, content: () => string, interval: number): string | null => {
         const last = written.get(key);
-        if (last && (last.json === json ? now - last.at < this.#o.refreshMs : now - last.at < interval)) return false;
+        if (last && now - last.at < Math.min(interval, this.#o.refreshMs)) return null;
+        const json = content();
+        if (last && (last.json === json ? now - last.at < this.#o.refreshMs : now - last.at < interval)) return null;
         updates.push([written, key, { json, at: now }]);
-        return true;
+        return json;
       };
       const fields = new Set(lists.map((l) => l.field));
       const whole = (section ?? {}) as Record<string, unknown>;
-      const summary = Object.fromEntries(Object.entries(whole).filter(([field]) => !fields.has(field)));
-      const summaryJson = JSON.stringify(summary);
-      if (due(SUMMARY_KEY, summaryJson, this.#o.summaryIntervalMs))
-        out.push({ key: SUMMARY_KEY, value: Buffer.from(`{"ts":${ts},"kpis":${summaryJson}}`) });
+      const summary = () => JSON.stringify(Object.fromEntries(Object.entries(whole).filter(([field]) => !fields.has(field))));
+      const summaryJson = due(SUMMARY_KEY, summary, this.#o.summaryIntervalMs);
+      if (summaryJson !== null) out.push({ key: SUMMARY_KEY, value: Buffer.from(`{"ts":${ts},"kpis":${summaryJson}}`) });
       const present = new Set<string>([SUMMARY_KEY]);
       for (const list of lists) {
         const entries = whole[list.field];
         for (const entry of Array.isArray(entries) ? entries : []) {
           const key = `${list.item}:${list.id(entry)}`;
           present.add(key);
-          const json = JSON.stringify(entry);
-          if (due(key, json, this.#o.itemIntervalMs))
-            out.push({ key, value: Buffer.from(`{"ts":${ts},"list":${JSON.stringify(list.field)},"item":${json}}`) });
+          const json = due(key, () => JSON.stringify(entry), this.#o.itemIntervalMs);
+          if (json !== null) out.push({ key, value: Buffer.from(`{"ts":${ts},"list":${JSON.stringify(list.field)},"item":${json}}`) });
         }
       }
       // Entries gone from their lists: one removal each, at the entries' pace; forgotten after a refresh interval.

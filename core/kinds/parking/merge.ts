@@ -5,14 +5,19 @@ import type { ParkingSection } from './processor.js';
 import type { ParkingKpis } from './kpis.js';
 
 type LotInfo = { lotId: string; lotName: string; district: string; spaces: number };
-const lotIndex = new WeakMap<NodeRegistry, { version: number; lots: Map<string, LotInfo> }>();
-/** The registry's lots (rebuilt after a registry change: a lot decommissioned or its spaces changed counts at once). */
-function lotsOf(registry: NodeRegistry): Map<string, LotInfo> {
+const lotIndex = new WeakMap<NodeRegistry, { version: number; lots: LotInfo[] }>();
+/**
+ * The registry's lots by id (rebuilt after a registry change: a lot decommissioned or its spaces
+ * changed counts at once). Sorted once per registry version, not at every evaluation: a city has
+ * thousands of lots, and evaluations come several times a second.
+ */
+function lotsOf(registry: NodeRegistry): LotInfo[] {
   const cached = lotIndex.get(registry);
   if (cached?.version === registry.version) return cached.lots;
-  const lots = new Map<string, LotInfo>();
+  const byId = new Map<string, LotInfo>();
   for (const s of registry.ofKind('parking'))
-    if (!lots.has(s.lotId)) lots.set(s.lotId, { lotId: s.lotId, lotName: s.lotName, district: s.district, spaces: s.spaces });
+    if (!byId.has(s.lotId)) byId.set(s.lotId, { lotId: s.lotId, lotName: s.lotName, district: s.district, spaces: s.spaces });
+  const lots = [...byId.values()].sort((a, b) => a.lotId.localeCompare(b.lotId));
   lotIndex.set(registry, { version: registry.version, lots });
   return lots;
 }
@@ -47,7 +52,7 @@ export class ParkingMerger implements KindMerger<ParkingSection> {
     const city: Tally = { spaces: 0, occupied: 0, free: 0, unknown: 0, sessions: 0, parkedMs: 0 };
     const districts: Record<string, Tally> = {};
     const list = [];
-    for (const lot of [...lotsOf(ctx.registry).values()].sort((a, b) => a.lotId.localeCompare(b.lotId))) {
+    for (const lot of lotsOf(ctx.registry)) {
       const [occupied, free, sessions, parkedMs] = counts.get(lot.lotId) ?? [0, 0, 0, 0];
       // Spaces without a fresh detector report (or without a detector at all) are unknown, never free.
       const unknown = Math.max(0, lot.spaces - occupied - free);
