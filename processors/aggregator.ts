@@ -28,7 +28,7 @@ import { AlertEvaluator, type EvaluatorHolds, type EvaluatorState } from './aler
 import { HealthMerger, type HealthSection, type RejectionSection } from './health/processor.js';
 import type { PartitionPartial } from './partial.js';
 import { readJsonFile, readToEnd, writeFileAtomic } from './state/index.js';
-import { Listeners, Ticker } from './ticker.js';
+import { Listeners, Ticker, type Pace } from './ticker.js';
 import { appendAll, type EvalContext, type KindMerger } from './types.js';
 
 export interface AggregatorOptions {
@@ -59,6 +59,12 @@ export interface AggregatorOptions {
 export const EPOCH_HEADER = 'aggregator-epoch';
 /** Header naming the instance that wrote the record. */
 export const INSTANCE_HEADER = 'aggregator-instance';
+
+/**
+ * New partials are merged soon after they arrive (the partials of every partition of one build come
+ * together: merged once), at least 50 ms and three times as long as the last evaluation took apart.
+ */
+export const EVALUATION_PACE: Pace = { delayMs: 10, minGapMs: 50, costFactor: 3 };
 
 /** The aggregator's defaults (alertsFile's depends on the transport and STATE_DIR: see the constructor). */
 export const AGGREGATOR_DEFAULTS = {
@@ -132,9 +138,9 @@ export class Aggregator {
           if (!partial?.source) continue;
           this.#partials.set(partial.source, partial);
         }
-        // New partials are merged at once (the timer only covers quiet times): a reading's KPIs
-        // wait for one evaluation interval, not for two out of step.
-        if (this.#kpis) this.#ticker.soon();
+        // New partials are merged soon (the timer only covers quiet times): a reading's KPIs wait
+        // for the processors' next partials and one evaluation, not for two beats out of step.
+        if (this.#kpis) this.#ticker.soon(EVALUATION_PACE);
       },
     });
     await this.#catchUp(this.#consumer);

@@ -1,58 +1,107 @@
+import { performance } from 'node:perf_hooks';
+
+/** The clock and timers a Ticker runs on (injected in tests: no sleeps, no wall clock). */
+export interface TickerTimers {
+  /** Milliseconds on a monotonic clock. */
+  now(): number;
+  setTimeout(run: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  setInterval(run: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+export const REAL_TIMERS: TickerTimers = {
+  now: () => performance.now(),
+  setTimeout: (run, ms) => setTimeout(run, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  setInterval: (run, ms) => setInterval(run, ms),
+  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
+};
+
+/**
+ * How `Ticker.soon` spaces the evaluations new input asks for: the first waits `delayMs` (input
+ * that comes in a burst is handled once), and under input that never stops they begin at least
+ * `minGapMs` apart and `costFactor` times as long apart as the last evaluation took, so they take
+ * at most 1 / costFactor of the time whatever their cost.
+ */
+export interface Pace {
+  delayMs: number;
+  minGapMs: number;
+  costFactor: number;
+}
+
+/** A burst handled once, without pacing: the aggregator's default before evaluations were paced. */
+const BURST: Pace = { delayMs: 20, minGapMs: 0, costFactor: 0 };
+
 /**
  * Runs an evaluation on a timer, never two at once; `tick()` also runs one on demand, and
- * `soon()` shortly after a burst of new input (while input keeps coming, the timer stays quiet).
+ * `soon()` shortly after new input (while input keeps coming, the timer stays quiet: it only
+ * covers what time alone changes).
  */
 export class Ticker {
-  #timer: NodeJS.Timeout | null = null;
-  #soon: NodeJS.Timeout | null = null;
+  #timer: unknown = null;
+  #soon: unknown = null;
   #running: Promise<void> | null = null;
   /** When the last evaluation asked for by `soon()` began. */
   #lastSoon = -Infinity;
+  /** How long the last evaluation took (ms, its promise's wall time). */
+  #lastRunMs = 0;
   #stopped = false;
 
   constructor(
     private readonly run: () => Promise<void>,
     private readonly onError: (error: unknown) => void,
+    private readonly timers: TickerTimers = REAL_TIMERS,
   ) {}
 
+  /** How long the last evaluation took (ms). */
+  get lastRunMs(): number {
+    return this.#lastRunMs;
+  }
+
   tick(): Promise<void> {
-    this.#running ??= this.run()
+    if (this.#running) return this.#running;
+    const started = this.timers.now();
+    this.#running = this.run()
       .catch(this.onError)
-      .finally(() => (this.#running = null));
+      .finally(() => {
+        this.#lastRunMs = this.timers.now() - started;
+        this.#running = null;
+      });
     return this.#running;
   }
 
   /**
-   * Runs an evaluation `delayMs` from now (requests meanwhile coalesce into it), or right after
-   * the one in progress: input that arrives in a burst (the partials of every partition of one
-   * evaluation) is handled once, and without waiting for the timer.
+   * Runs an evaluation after new input, paced by `pace` (see Pace); requests meanwhile coalesce
+   * into it, and it waits for the one in progress.
    */
-  soon(delayMs = 20): void {
-    if (this.#stopped || this.#soon) return;
-    this.#soon = setTimeout(() => {
-      this.#soon = null;
-      if (this.#stopped) return;
+  soon(pace: Pace = BURST): void {
+    if (this.#stopped || this.#soon !== null) return;
+    const gap = Math.max(pace.minGapMs, pace.costFactor * this.#lastRunMs);
+    const wait = Math.max(pace.delayMs, this.#lastSoon + gap - this.timers.now());
+    this.#soon = this.timers.setTimeout(() => {
       void (this.#running ?? Promise.resolve()).then(() => {
+        this.#soon = null;
         if (this.#stopped) return;
-        this.#lastSoon = Date.now();
+        this.#lastSoon = this.timers.now();
         void this.tick();
       });
-    }, delayMs);
+    }, wait);
   }
 
   start(intervalMs: number): void {
     // A beat within an interval of an evaluation `soon()` asked for is skipped: input that comes
     // at least once an interval is evaluated as it comes, not a second time on the timer.
-    this.#timer = setInterval(() => {
-      if (Date.now() - this.#lastSoon >= intervalMs) void this.tick();
+    this.#timer = this.timers.setInterval(() => {
+      if (this.timers.now() - this.#lastSoon >= intervalMs) void this.tick();
     }, intervalMs);
   }
 
   /** Stops the timers and waits for an evaluation in progress. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#timer) clearInterval(this.#timer);
-    if (this.#soon) clearTimeout(this.#soon);
+    if (this.#timer !== null) this.timers.clearInterval(this.#timer);
+    if (this.#soon !== null) this.timers.clearTimeout(this.#soon);
     this.#timer = null;
     this.#soon = null;
     await this.#running;
