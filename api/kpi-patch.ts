@@ -28,19 +28,42 @@ export function diff(prev: unknown, next: unknown, path = '', ops: PatchOp[] = [
     const inner = new Members(path);
     for (const key of Object.keys(next)) {
       if (!(key in prev)) inner.push({ op: 'add', path: path + pointer(key), value: next[key] });
-      else inner.child(pointer(key), (at) => diff(prev[key], next[key], at, inner.ops));
+      // Most members are unchanged: compared before any path is built (the paths cost more than the comparison).
+      else if (!same(prev[key], next[key])) inner.child(pointer(key), (at) => diff(prev[key], next[key], at, inner.ops));
     }
     for (const key of Object.keys(prev)) if (!(key in next)) inner.push({ op: 'remove', path: path + pointer(key) });
     return inner.flush(next, Object.keys(next).length, ops);
   }
   if (Array.isArray(prev) && Array.isArray(next) && prev.length === next.length) {
     const inner = new Members(path);
-    for (let i = 0; i < next.length; i++) inner.child(pointer(i), (at) => diff(prev[i], next[i], at, inner.ops));
+    for (let i = 0; i < next.length; i++)
+      if (!same(prev[i], next[i])) inner.child(pointer(i), (at) => diff(prev[i], next[i], at, inner.ops));
     return inner.flush(next, next.length, ops);
   }
   // A number, string, boolean or null that changed, or a change of type or of array length.
   ops.push({ op: 'replace', path, value: next });
   return ops;
+}
+
+/** Whether two JSON values are equal (deep); allocates nothing. */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const key in x) {
+    if (!(key in y) || !same(x[key], y[key])) return false;
+    n++;
+  }
+  for (const _ in y) n--;
+  return n === 0;
 }
 
 /** The operations on one object's or array's members, and whether any reaches deeper than a member. */

@@ -5,22 +5,32 @@ import type { ParkingSection } from './processor.js';
 import type { ParkingKpis } from './kpis.js';
 
 type LotInfo = { lotId: string; lotName: string; district: string; spaces: number };
-const lotIndex = new WeakMap<NodeRegistry, { version: number; lots: LotInfo[] }>();
+/** The registry's lots sorted by id, and each one's position in that order. */
+interface Lots {
+  version: number;
+  lots: LotInfo[];
+  position: Map<string, number>;
+}
+const lotIndex = new WeakMap<NodeRegistry, Lots>();
 /**
  * The registry's lots by id (rebuilt after a registry change: a lot decommissioned or its spaces
  * changed counts at once). Sorted once per registry version, not at every evaluation: a city has
  * thousands of lots, and evaluations come several times a second.
  */
-function lotsOf(registry: NodeRegistry): LotInfo[] {
+function lotsOf(registry: NodeRegistry): Lots {
   const cached = lotIndex.get(registry);
-  if (cached?.version === registry.version) return cached.lots;
+  if (cached?.version === registry.version) return cached;
   const byId = new Map<string, LotInfo>();
   for (const s of registry.ofKind('parking'))
     if (!byId.has(s.lotId)) byId.set(s.lotId, { lotId: s.lotId, lotName: s.lotName, district: s.district, spaces: s.spaces });
   const lots = [...byId.values()].sort((a, b) => a.lotId.localeCompare(b.lotId));
-  lotIndex.set(registry, { version: registry.version, lots });
-  return lots;
+  const index: Lots = { version: registry.version, lots, position: new Map(lots.map((lot, i) => [lot.lotId, i])) };
+  lotIndex.set(registry, index);
+  return index;
 }
+
+/** Fields of a lot's row that come from the partials' counts (occupied, free, sessions, parked time) */
+const COUNTS = 4;
 
 type Tally = LotCount & { unknown: number; sessions: number; parkedMs: number };
 
@@ -35,30 +45,51 @@ function turnover(t: { spaces: number; sessions: number; parkedMs: number }) {
 
 /** Occupancy, free spaces, turnover and mean dwell per lot, district and city; full lots raise ParkingLotFull. */
 export class ParkingMerger implements KindMerger<ParkingSection> {
+  /**
+   * The rows of the last merge and what they were made of: a lot whose counts did not change keeps
+   * its row object, so what compares evaluations (the live stream's patches) finds it unchanged at once.
+   */
+  #last: { lots: LotInfo[]; nearly: number; full: number; counts: Float64Array; rows: ParkingKpis['list'] } | undefined;
+
   merge(sections: ParkingSection[], ctx: EvalContext): Evaluation {
-    const counts = new Map<string, [number, number, number, number]>();
+    const { lots, position } = lotsOf(ctx.registry);
+    // Per lot, summed over the partitions in their order (lots no longer in the registry are not listed).
+    const counts = new Float64Array(lots.length * COUNTS);
     for (const s of sections) {
-      for (const [lotId, [occ, free, sessions = 0, parkedMs = 0]] of Object.entries(s.lots)) {
-        const c = counts.get(lotId) ?? [0, 0, 0, 0];
-        c[0] += occ;
-        c[1] += free;
-        c[2] += sessions;
-        c[3] += parkedMs;
-        counts.set(lotId, c);
+      for (const lotId in s.lots) {
+        const at = position.get(lotId);
+        if (at === undefined) continue;
+        const [occ, free, sessions = 0, parkedMs = 0] = s.lots[lotId]!;
+        counts[at * COUNTS]! += occ;
+        counts[at * COUNTS + 1]! += free;
+        counts[at * COUNTS + 2]! += sessions;
+        counts[at * COUNTS + 3]! += parkedMs;
       }
     }
     const { PARKING_NEARLY_FULL: nearly, PARKING_FULL: full } = ctx.config;
     const conditions: AlertCondition[] = [];
     const city: Tally = { spaces: 0, occupied: 0, free: 0, unknown: 0, sessions: 0, parkedMs: 0 };
     const districts: Record<string, Tally> = {};
-    const list = [];
-    for (const lot of lotsOf(ctx.registry)) {
-      const [occupied, free, sessions, parkedMs] = counts.get(lot.lotId) ?? [0, 0, 0, 0];
+    const last = this.#last?.lots === lots && this.#last.nearly === nearly && this.#last.full === full ? this.#last : undefined;
+    const list: ParkingKpis['list'] = [];
+    for (let i = 0; i < lots.length; i++) {
+      const lot = lots[i]!;
+      const [occupied, free, sessions, parkedMs] = counts.subarray(i * COUNTS, i * COUNTS + COUNTS) as unknown as [
+        number,
+        number,
+        number,
+        number,
+      ];
       // Spaces without a fresh detector report (or without a detector at all) are unknown, never free.
       const unknown = Math.max(0, lot.spaces - occupied - free);
       const rate = occupancy({ spaces: lot.spaces, occupied, free });
       const state = lotState(rate, nearly, full);
-      list.push({ ...lot, occupied, free, unknown, occupancy: rate, state, ...turnover({ spaces: lot.spaces, sessions, parkedMs }) });
+      const unchanged = last && [0, 1, 2, 3].every((k) => last.counts[i * COUNTS + k] === counts[i * COUNTS + k]);
+      list.push(
+        unchanged
+          ? last.rows[i]!
+          : { ...lot, occupied, free, unknown, occupancy: rate, state, ...turnover({ spaces: lot.spaces, sessions, parkedMs }) },
+      );
       const d = (districts[lot.district] ??= { spaces: 0, occupied: 0, free: 0, unknown: 0, sessions: 0, parkedMs: 0 });
       for (const agg of [city, d]) {
         agg.spaces += lot.spaces;
@@ -78,6 +109,7 @@ export class ParkingMerger implements KindMerger<ParkingSection> {
         });
       }
     }
+    this.#last = { lots, nearly, full, counts, rows: list };
     return {
       kpis: {
         lots: list.length,
