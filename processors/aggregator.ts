@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import {
@@ -314,9 +315,11 @@ export class Aggregator {
     return { kpis, conditions };
   }
 
-  async #evaluate(): Promise<void> {
+  /** Resolves to what the evaluation cost (ms of merging, planning and handing the KPIs to listeners; not the writes it waited for). */
+  async #evaluate(): Promise<number> {
     // Deposed (or unsure): another instance may be aggregating; evaluating would change alerts nobody publishes.
-    if (!this.#fence()) return;
+    if (!this.#fence()) return 0;
+    let started = performance.now();
     const { kpis, conditions } = this.merge();
     this.#kpis = kpis;
     const changed = this.#alerts.evaluate(conditions, kpis.evaluatedAt);
@@ -330,6 +333,7 @@ export class Aggregator {
       }),
       { topic: TOPICS.nodeMetrics, section: kpis.nodes, lists: [] },
     ]);
+    let cost = performance.now() - started;
     await Promise.all([
       ...[...plan.records].map(async ([topic, messages]) => {
         await producer.send(
@@ -342,10 +346,13 @@ export class Aggregator {
       this.#publishAlerts(changed),
       this.#saveAlerts(),
     ]);
+    started = performance.now();
     plan.commit();
     metrics.alertsFiring.reset();
     for (const alert of this.#alerts.active()) metrics.alertsFiring.inc({ alertname: alert.alertname });
     this.#listeners.emit({ type: 'kpis', kpis });
+    cost += performance.now() - started;
+    return cost;
   }
 
   async #publishAlerts(alerts: Alert[]): Promise<void> {

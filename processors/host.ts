@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import {
   GROUPS,
@@ -233,15 +234,17 @@ export class ProcessorHost {
     return buildPartials(this.#owned, { ...this.#state, index: this.#index }, this.#ctx(), this.#wall());
   }
 
-  async #publishPartials(): Promise<void> {
+  /** Resolves to what building the partials cost (ms; the write is not counted: it waits, mostly). */
+  async #publishPartials(): Promise<number> {
+    const started = performance.now();
     const partials = this.partials();
-    if (partials.length === 0) return;
-    await this.#o.producer.send(
-      TOPICS.partials,
-      partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)) })),
-    );
+    if (partials.length === 0) return performance.now() - started;
+    const records = partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)) }));
+    const cost = performance.now() - started;
+    await this.#o.producer.send(TOPICS.partials, records);
     if (this.#consumer)
       for (const [topic, lag] of Object.entries(await this.#consumer.lag())) this.#o.metrics.consumerLag.set({ topic }, lag);
+    return cost;
   }
 
   // ---- node views -----------------------------------------------------------------------------

@@ -49,8 +49,7 @@ function setup(costMs = 0) {
   const ticker = new Ticker(
     async () => {
       starts.push(timers.time);
-      await Promise.resolve();
-      timers.time += cost;
+      await new Promise<void>((resolve) => timers.setTimeout(resolve, cost));
     },
     (error) => {
       throw error;
@@ -91,8 +90,26 @@ describe('Ticker.soon', () => {
   it('spaces them costFactor times as long apart as the last took, so they take a bounded share of the time', async () => {
     const { timers, starts, ticker } = setup(50);
     await input(timers, ticker, 1000, 5);
-    // Each takes 50 ms: the next begins 4 x 50 = 200 ms after the one before.
-    expect(starts).toEqual([20, 220, 420, 620, 820]);
+    // Each takes 50 ms: once the first is done, each begins 4 x 50 = 200 ms after the one before.
+    expect(starts).toEqual([20, 120, 320, 520, 720, 920]);
+  });
+
+  it('paces by the cost the evaluation reports (its work), not by the time it waited for writes', async () => {
+    const timers = new FakeTimers();
+    const starts: number[] = [];
+    const ticker = new Ticker(
+      async () => {
+        starts.push(timers.time);
+        await new Promise<void>((resolve) => timers.setTimeout(resolve, 300)); // waiting for a write
+        return 25; // the work
+      },
+      () => {},
+      timers,
+    );
+    await input(timers, ticker, 1000, 5);
+    // Due 4 x 25 = 100 ms after the one before began, each waits for that one's write (300 ms) and
+    // begins as it ends: 300 ms apart, not 4 x 300.
+    expect(starts).toEqual([20, 320, 620, 920]);
   });
 
   it('input that arrives during an evaluation gets one evaluation after it (never lost, never two)', async () => {
@@ -105,8 +122,8 @@ describe('Ticker.soon', () => {
     ticker.soon(PACE);
     setCost(0);
     await timers.advance(2000);
-    // Due at 20 + 4 x 300 = 1220 (the pace after an evaluation of 300 ms), once.
-    expect(starts).toEqual([20, 1220]);
+    // Due at 120 (no cost known yet), it waits for the one in progress and begins as that ends, once.
+    expect(starts).toEqual([20, 320]);
   });
 
   it('waits for an evaluation still running when its time comes, then runs once', async () => {

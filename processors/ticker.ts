@@ -44,30 +44,32 @@ export class Ticker {
   #running: Promise<void> | null = null;
   /** When the last evaluation asked for by `soon()` began. */
   #lastSoon = -Infinity;
-  /** How long the last evaluation took (ms, its promise's wall time). */
+  /** What the last evaluation cost (ms; see the constructor). */
   #lastRunMs = 0;
   #stopped = false;
 
+  /**
+   * `run` may resolve to what the evaluation cost (ms of work, without the time it waited for
+   * writes): what paces `soon()`; otherwise its wall time counts.
+   */
   constructor(
-    private readonly run: () => Promise<void>,
+    private readonly run: () => Promise<number | void>,
     private readonly onError: (error: unknown) => void,
     private readonly timers: TickerTimers = REAL_TIMERS,
   ) {}
-
-  /** How long the last evaluation took (ms). */
-  get lastRunMs(): number {
-    return this.#lastRunMs;
-  }
 
   tick(): Promise<void> {
     if (this.#running) return this.#running;
     const started = this.timers.now();
     this.#running = this.run()
-      .catch(this.onError)
-      .finally(() => {
-        this.#lastRunMs = this.timers.now() - started;
-        this.#running = null;
-      });
+      .then(
+        (cost) => void (this.#lastRunMs = cost ?? this.timers.now() - started),
+        (error: unknown) => {
+          this.#lastRunMs = this.timers.now() - started;
+          this.onError(error);
+        },
+      )
+      .finally(() => (this.#running = null));
     return this.#running;
   }
 
