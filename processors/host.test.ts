@@ -193,3 +193,27 @@ describe('processor host: event time, late and duplicate readings, snapshots', (
     await env.close();
   });
 });
+
+describe('processor host: partials soon after readings', () => {
+  it('publishes the partial with a new reading without waiting for the beat (EVAL_INTERVAL_MS 60 s)', async () => {
+    const env = await setup();
+    const { h } = env.host(null);
+    const partials: { source: string; kinds?: { noise?: { stations: { currentHour: { coverage: number } }[] } } }[] = [];
+    const reader = await env.transport.consume({
+      groupId: 'partials-reader',
+      topics: [TOPICS.partials],
+      fromBeginning: true,
+      onBatch: async (b) => void partials.push(...b.records.map((r) => JSON.parse(r.value.toString()) as (typeof partials)[number])),
+    });
+    await h.start(); // publishes every owned partition's partial once
+    await waitFor(() => partials.length >= 12);
+    const covered = () => partials.some((p) => (p.kinds?.noise?.stations[0]?.currentHour.coverage ?? 0) > 0);
+    expect(covered()).toBe(false);
+    await env.producer.send(TOPICS.raw, records().slice(0, 1));
+    // The beat is a minute away: only the partials asked for by the reading can show it.
+    await waitFor(covered);
+    await h.stop();
+    await reader.stop();
+    await env.close();
+  });
+});
