@@ -19,6 +19,15 @@ export const REAL_TIMERS: TickerTimers = {
 };
 
 /**
+ * CPU time of this thread so far (ms): what an evaluation's work costs, whatever else the machine
+ * runs (on two cores shared with other processes, wall time is several times the work).
+ */
+export function threadCpuMs(): number {
+  const { user, system } = process.threadCpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
  * How `Ticker.soon` spaces the evaluations new input asks for: the first waits `delayMs` (input
  * that comes in a burst is handled once), and under input that never stops they begin at least
  * `minGapMs` apart and `costFactor` times as long apart as the last evaluation took, so they take
@@ -49,8 +58,8 @@ export class Ticker {
   #stopped = false;
 
   /**
-   * `run` may resolve to what the evaluation cost (ms of work, without the time it waited for
-   * writes): what paces `soon()`; otherwise its wall time counts.
+   * `run` may resolve to what the evaluation cost (ms of work, e.g. `threadCpuMs` around it, without
+   * the writes it waited for): what paces `soon()`; otherwise its wall time counts.
    */
   constructor(
     private readonly run: () => Promise<number | void>,
