@@ -60,6 +60,30 @@ describe('noise processor', () => {
     expect(kpis).toMatchObject({ complete: 1, compliant: 0, complianceRate: 0 });
   });
 
+  it('evaluated again, keeps a row only while its station, hour and day are the same: new minutes, a restored state and the next hour show', () => {
+    const p = new NoiseProcessor();
+    const list = (now: number) =>
+      (
+        p.partial([station as NodeOf<'noise'>], ctx([station], now)).section.stations as {
+          currentHour: { coverage: number };
+          lastHour: { coverage: number };
+        }[]
+      )[0]!;
+    feed(p, at('2026-06-21T10:00:00'), 6, 50);
+    const first = list(at('2026-06-21T10:10:00'));
+    expect(first.currentHour.coverage).toBe(0.1); // 6 of 60 minutes
+    expect(list(at('2026-06-21T10:11:00'))).toBe(first); // nothing new: the same row
+    feed(p, at('2026-06-21T10:06:00'), 3, 50);
+    expect(list(at('2026-06-21T10:11:00')).currentHour.coverage).toBe(0.15); // 9 minutes
+    const saved = p.exportNode(station.nodeId);
+    feed(p, at('2026-06-21T10:09:00'), 3, 50);
+    expect(list(at('2026-06-21T10:12:00')).currentHour.coverage).toBe(0.2);
+    p.importNode(station.nodeId, saved); // back to 9 minutes
+    expect(list(at('2026-06-21T10:12:00')).currentHour.coverage).toBe(0.15);
+    // The next hour: the same minutes are the closed hour's.
+    expect(list(at('2026-06-21T11:00:00'))).toMatchObject({ lastHour: { coverage: 0.15 }, currentHour: { coverage: 0 } });
+  });
+
   it('reports an hour with too few samples as incomplete, not compliant, and raises nothing', () => {
     const p = new NoiseProcessor();
     const m = new NoiseMerger();

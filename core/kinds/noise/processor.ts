@@ -101,9 +101,17 @@ export interface NoiseSection {
 export class NoiseProcessor implements KindProcessor<'noise', NoiseSection> {
   readonly kind = 'noise' as const;
   readonly #stations = new Map<string, StationState>();
+  /**
+   * Each station's last row and what it was made of (the station, the closed hour, the noise day, the
+   * valid-data ratio): a station without new minutes keeps it, so an evaluation works out the rows
+   * of the stations that reported since (evaluations come several times a second; a station
+   * reports once a minute). Dropped when the station's state changes.
+   */
+  readonly #rows = new Map<string, { station: Station; hour: number; day: number; ratio: number; row: StationRow }>();
 
   apply(record: ReadingRecord<'noise'>): void {
     const r = record.reading;
+    this.#rows.delete(record.nodeId);
     let state = this.#stations.get(record.nodeId);
     if (!state) this.#stations.set(record.nodeId, (state = { minutes: new Map(), days: new Map(), latest: r }));
     if (r.ts >= state.latest.ts) state.latest = r;
@@ -205,21 +213,17 @@ export class NoiseProcessor implements KindProcessor<'noise', NoiseSection> {
   partial(stations: readonly Station[], ctx: EvalContext): KindPartial<NoiseSection> {
     const conditions: AlertCondition[] = [];
     const closed = hourStart(ctx.now) - HOUR;
+    const today = noiseDayStart(ctx.now);
+    const ratio = ctx.config.NOISE_MIN_VALID_RATIO;
     const rows: StationRow[] = [];
     for (const station of stations) {
-      const last = this.hour(station, closed, ctx.config.NOISE_MIN_VALID_RATIO);
-      const current = this.hour(station, hourStart(ctx.now), ctx.config.NOISE_MIN_VALID_RATIO);
-      const today = noiseDayStart(ctx.now);
-      rows.push({
-        nodeId: station.nodeId,
-        station: station.station,
-        district: station.district,
-        zoneClass: station.zoneClass,
-        lastHour: last,
-        currentHour: current,
-        today: this.day(station, today, ctx.config.NOISE_MIN_VALID_RATIO),
-        yesterday: this.day(station, today - 86_400_000, ctx.config.NOISE_MIN_VALID_RATIO),
-      });
+      const cached = this.#rows.get(station.nodeId);
+      const row =
+        cached && cached.station === station && cached.hour === closed && cached.day === today && cached.ratio === ratio
+          ? cached.row
+          : this.#row(station, closed, today, ratio);
+      rows.push(row);
+      const last = row.lastHour;
       const labels = {
         kind: 'noise',
         district: station.district,
@@ -250,6 +254,21 @@ export class NoiseProcessor implements KindProcessor<'noise', NoiseSection> {
     return { section: { hour: closed, stations: rows }, conditions };
   }
 
+  #row(station: Station, closed: number, today: number, ratio: number): StationRow {
+    const row: StationRow = {
+      nodeId: station.nodeId,
+      station: station.station,
+      district: station.district,
+      zoneClass: station.zoneClass,
+      lastHour: this.hour(station, closed, ratio),
+      currentHour: this.hour(station, closed + HOUR, ratio),
+      today: this.day(station, today, ratio),
+      yesterday: this.day(station, today - 86_400_000, ratio),
+    };
+    this.#rows.set(station.nodeId, { station, hour: closed, day: today, ratio, row });
+    return row;
+  }
+
   exportNode(nodeId: string): unknown {
     const state = this.#stations.get(nodeId);
     // Detached copies: a snapshot is serialised after its turn, while readings go on summing into the live ones.
@@ -264,6 +283,7 @@ export class NoiseProcessor implements KindProcessor<'noise', NoiseSection> {
 
   importNode(nodeId: string, state: unknown): void {
     const s = state as { latest: NoiseReading; minutes: [number, Minute][]; days?: [number, DaySums][] };
+    this.#rows.delete(nodeId);
     this.#stations.set(nodeId, { latest: s.latest, minutes: new Map(s.minutes), days: new Map(s.days ?? []) });
   }
 
