@@ -97,6 +97,10 @@ export class ProcessorHost {
   /** Batches and snapshots take turns: a snapshot never sees half of a batch. */
   #turn: Promise<unknown> = Promise.resolve();
   #consumer: Consumer | null = null;
+  /** When the lag gauges were last asked for, and whether that is still under way (see #noteLag). */
+  #lagAt = -Infinity;
+  #lagging = false;
+  #lagRead: Promise<void> = Promise.resolve();
   /** Stops following the registry's changes. */
   readonly #unfollow: () => void;
 
@@ -174,6 +178,7 @@ export class ProcessorHost {
   async stop(): Promise<void> {
     await this.#ticker.stop();
     await this.#snapshotTicker.stop();
+    await this.#lagRead;
     await this.#consumer?.stop(); // revokes everything: final snapshots
     this.#consumer = null;
     this.#unfollow();
@@ -241,9 +246,27 @@ export class ProcessorHost {
     const records = partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)) }));
     const cost = threadCpuMs() - started;
     await this.#o.producer.send(TOPICS.partials, records);
-    if (this.#consumer)
-      for (const [topic, lag] of Object.entries(await this.#consumer.lag())) this.#o.metrics.consumerLag.set({ topic }, lag);
+    this.#noteLag();
     return cost;
+  }
+
+  /**
+   * Sets the consumer lag gauges, at most once per EVAL_INTERVAL_MS and out of the partials' way:
+   * partials go out several times a second, and on Kafka each look at the lag is three requests to
+   * the broker.
+   */
+  #noteLag(): void {
+    const consumer = this.#consumer;
+    const now = this.#wall();
+    if (!consumer || this.#lagging || now - this.#lagAt < this.#o.config.EVAL_INTERVAL_MS) return;
+    [this.#lagging, this.#lagAt] = [true, now];
+    this.#lagRead = consumer
+      .lag()
+      .then((lags) => {
+        for (const [topic, lag] of Object.entries(lags)) this.#o.metrics.consumerLag.set({ topic }, lag);
+      })
+      .catch((error: unknown) => this.#o.logger.warn({ err: error }, 'could not read the consumer lag; the next partials try again'))
+      .finally(() => (this.#lagging = false));
   }
 
   // ---- node views -----------------------------------------------------------------------------
