@@ -31,6 +31,20 @@ describe('metrics publisher: what an evaluation writes to the metrics topics', (
     expect(Object.keys(evaluate(p, 900_000, section({ A: 1, B: 2 })))).toEqual(['city', 'lot:A', 'lot:B']);
   });
 
+  it('does not serialise an entry written within its interval (evaluations come several times a second, entries at most every few minutes)', () => {
+    const p = new MetricsPublisher(options);
+    let serialised = 0;
+    const counted = (occupied: number) => ({ lotId: 'A', occupied, toJSON: () => (serialised++, { lotId: 'A', occupied }) });
+    p.plan(0, 5, [{ topic: 'metrics.parking', section: { list: [counted(1)] }, lists: lots }]).commit();
+    expect(serialised).toBe(1);
+    for (const now of [1000, 200_000, 299_999])
+      p.plan(now, now + 5, [{ topic: 'metrics.parking', section: { list: [counted(2)] }, lists: lots }]).commit();
+    expect(serialised).toBe(1);
+    const due = p.plan(300_000, 300_005, [{ topic: 'metrics.parking', section: { list: [counted(2)] }, lists: lots }]);
+    expect(serialised).toBe(2);
+    expect(due.records.get('metrics.parking')?.map((m) => m.key)).toEqual(['lot:A']);
+  });
+
   it('writes a changed summary at most every summary interval, with the value of the evaluation it is written at', () => {
     const p = new MetricsPublisher(options);
     evaluate(p, 0, section({ A: 1 }, 10));
