@@ -62,9 +62,9 @@ export const INSTANCE_HEADER = 'aggregator-instance';
 
 /**
  * New partials are merged soon after they arrive (the partials of every partition of one build come
- * together: merged once), at least 50 ms and three times as long as the last evaluation took apart.
+ * together: merged once), at least 100 ms and three times as long as the last evaluation cost apart.
  */
-export const EVALUATION_PACE: Pace = { delayMs: 10, minGapMs: 50, costFactor: 3 };
+export const EVALUATION_PACE: Pace = { delayMs: 10, minGapMs: 100, costFactor: 3 };
 
 /** The aggregator's defaults (alertsFile's depends on the transport and STATE_DIR: see the constructor). */
 export const AGGREGATOR_DEFAULTS = {

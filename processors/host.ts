@@ -63,10 +63,11 @@ const REGISTRY_SETTLE = { settleMs: 1_000, maxStaleMs: 3_000 };
 /**
  * Partials go out soon after new readings, not only on the EVAL_INTERVAL_MS beat (which stays for
  * what time alone changes: a node falling silent, the night coming), so a reading reaches the KPIs
- * in a fraction of a second; under a steady stream at least 100 ms apart and four times as long
- * apart as the last build took (at most a quarter of the time on partials, however large the city).
+ * in a fraction of a second; under a steady stream at least 200 ms apart (at 100 ms a city at its
+ * real-time rate spent twice the CPU of the beat on partials and evaluations) and four times as
+ * long apart as the last build cost (at most a quarter of a core on partials, however large the city).
  */
-export const PARTIALS_PACE: Pace = { delayMs: 20, minGapMs: 100, costFactor: 4 };
+export const PARTIALS_PACE: Pace = { delayMs: 20, minGapMs: 200, costFactor: 4 };
 
 /** The host's defaults (stateStore's depends on the transport: see `stateStoreFor`). */
 export const HOST_DEFAULTS = {

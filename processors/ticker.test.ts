@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { EVALUATION_PACE } from './aggregator.js';
+import { PARTIALS_PACE } from './host.js';
 import { Ticker, type Pace, type TickerTimers } from './ticker.js';
 
 /** Timers on a clock that only moves when the test says so. */
@@ -62,9 +64,9 @@ function setup(costMs = 0) {
 const PACE: Pace = { delayMs: 20, minGapMs: 100, costFactor: 4 };
 
 /** New input every `everyMs` for `forMs`, each asking for an evaluation. */
-async function input(timers: FakeTimers, ticker: Ticker, forMs: number, everyMs: number): Promise<void> {
+async function input(timers: FakeTimers, ticker: Ticker, forMs: number, everyMs: number, pace = PACE): Promise<void> {
   for (let t = 0; t < forMs; t += everyMs) {
-    ticker.soon(PACE);
+    ticker.soon(pace);
     await timers.advance(everyMs);
   }
 }
@@ -145,6 +147,26 @@ describe('Ticker.soon', () => {
     release();
     await timers.advance(1);
     expect(starts).toEqual([0, 200]);
+  });
+});
+
+describe('the paces of the pipeline (README, EVAL_INTERVAL_MS)', () => {
+  it('partials: at least 200 ms apart, and 4x as long apart as the last build cost', async () => {
+    const cheap = setup(10);
+    await input(cheap.timers, cheap.ticker, 1000, 5, PARTIALS_PACE);
+    expect(cheap.starts).toEqual([20, 220, 420, 620, 820]);
+    const costly = setup(100);
+    await input(costly.timers, costly.ticker, 1500, 5, PARTIALS_PACE);
+    expect(costly.starts).toEqual([20, 220, 620, 1020, 1420]);
+  });
+
+  it('evaluations: at least 100 ms apart, and 3x as long apart as the last cost', async () => {
+    const cheap = setup(10);
+    await input(cheap.timers, cheap.ticker, 500, 5, EVALUATION_PACE);
+    expect(cheap.starts).toEqual([10, 110, 210, 310, 410]);
+    const costly = setup(50);
+    await input(costly.timers, costly.ticker, 700, 5, EVALUATION_PACE);
+    expect(costly.starts).toEqual([10, 110, 260, 410, 560]);
   });
 });
 
