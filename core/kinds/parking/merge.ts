@@ -74,20 +74,18 @@ export class ParkingMerger implements KindMerger<ParkingSection> {
     const list: ParkingKpis['list'] = [];
     for (let i = 0; i < lots.length; i++) {
       const lot = lots[i]!;
-      const [occupied, free, sessions, parkedMs] = counts.subarray(i * COUNTS, i * COUNTS + COUNTS) as unknown as [
-        number,
-        number,
-        number,
-        number,
-      ];
+      const at = i * COUNTS;
+      const [occupied, free, sessions, parkedMs] = [counts[at]!, counts[at + 1]!, counts[at + 2]!, counts[at + 3]!];
       // Spaces without a fresh detector report (or without a detector at all) are unknown, never free.
       const unknown = Math.max(0, lot.spaces - occupied - free);
       const rate = occupancy({ spaces: lot.spaces, occupied, free });
       const state = lotState(rate, nearly, full);
-      const unchanged = last && [0, 1, 2, 3].every((k) => last.counts[i * COUNTS + k] === counts[i * COUNTS + k]);
+      const was = last?.counts;
+      const unchanged =
+        was !== undefined && was[at] === occupied && was[at + 1] === free && was[at + 2] === sessions && was[at + 3] === parkedMs;
       list.push(
         unchanged
-          ? last.rows[i]!
+          ? last!.rows[i]!
           : { ...lot, occupied, free, unknown, occupancy: rate, state, ...turnover({ spaces: lot.spaces, sessions, parkedMs }) },
       );
       const d = (districts[lot.district] ??= { spaces: 0, occupied: 0, free: 0, unknown: 0, sessions: 0, parkedMs: 0 });
