@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EVALUATION_PACE } from './aggregator.js';
-import { PARTIALS_PACE } from './host.js';
+import { PARTIALS_PACE, partialsPace } from './host.js';
 import { Ticker, type Pace, type TickerTimers } from './ticker.js';
 
 /** Timers on a clock that only moves when the test says so. */
@@ -158,6 +158,16 @@ describe('the paces of the pipeline (README, EVAL_INTERVAL_MS)', () => {
     const costly = setup(100);
     await input(costly.timers, costly.ticker, 1500, 5, PARTIALS_PACE);
     expect(costly.starts).toEqual([20, 220, 620, 1020, 1420]);
+  });
+
+  it('partials on Kafka: at least 500 ms apart, and 8x as long apart as the last build cost', async () => {
+    expect(partialsPace({ stateIn: 'files' })).toBe(PARTIALS_PACE);
+    const cheap = setup(10);
+    await input(cheap.timers, cheap.ticker, 1600, 5, partialsPace({ stateIn: 'log' }));
+    expect(cheap.starts).toEqual([20, 520, 1020, 1520]);
+    const costly = setup(100);
+    await input(costly.timers, costly.ticker, 2000, 5, partialsPace({ stateIn: 'log' }));
+    expect(costly.starts).toEqual([20, 520, 1320]);
   });
 
   it('evaluations: at least 100 ms apart, and 3x as long apart as the last cost', async () => {
