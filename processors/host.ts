@@ -70,16 +70,15 @@ const REGISTRY_SETTLE = { settleMs: 1_000, maxStaleMs: 3_000 };
 export const PARTIALS_PACE: Pace = { delayMs: 20, minGapMs: 200, costFactor: 4 };
 
 /**
- * On Kafka, partials at least 500 ms apart and 8x their build's cost: each build is also 1.8 MB
- * (at 512,250 nodes) that the client encodes, the broker on the same machine writes and the api
- * stage fetches and parses, none of it in the build's cost; at the embedded pace the process stage
- * fell behind at 5,000 readings/s on a shared machine (3,148/s processed; the beat kept up).
+ * The pace of partials after new readings on a transport; null on Kafka (state in the log), where
+ * they keep to the beat: each build is also 1.8 MB (at 512,250 nodes) that kafkajs encodes, the
+ * broker on the same machine writes and the api stage fetches and parses, none of it in the
+ * build's cost, and with partials soon after readings (200 ms apart, and 500 ms / 8x their cost)
+ * the process stage fell behind at 5,000 readings/s on a shared machine (3,148 and 2,700/s
+ * processed) where main's beat kept up (5,010/s). See README, Benchmark.
  */
-export const PARTIALS_PACE_ON_KAFKA: Pace = { delayMs: 20, minGapMs: 500, costFactor: 8 };
-
-/** The pace of partials on a transport: Kafka's (state in the log) or the embedded logs'. */
-export function partialsPace(transport: Pick<StreamTransport, 'stateIn'>): Pace {
-  return transport.stateIn === 'log' ? PARTIALS_PACE_ON_KAFKA : PARTIALS_PACE;
+export function partialsPace(transport: Pick<StreamTransport, 'stateIn'>): Pace | null {
+  return transport.stateIn === 'log' ? null : PARTIALS_PACE;
 }
 
 /** The host's defaults (stateStore's depends on the transport: see `stateStoreFor`). */
@@ -103,7 +102,7 @@ export class ProcessorHost {
   readonly #index: PartitionIndex;
   readonly #listeners = new Listeners<PipelineEvent>();
   readonly #ticker: Ticker;
-  readonly #pace: Pace;
+  readonly #pace: Pace | null;
   readonly #owned = new Set<string>();
   /** Raw partitions whose re-read since their last assignment has been logged (once each). */
   readonly #rereadLogged = new Set<number>();
@@ -236,7 +235,7 @@ export class ProcessorHost {
     if (late.length > 0) await this.#o.producer.send(TOPICS.dlq, late);
     for (const [kind, n] of processed) metrics.processed.inc({ kind }, n);
     if (late.length > 0) metrics.rejected.inc({ reason: 'late' }, late.length);
-    if (!replay && processed.size > 0) this.#ticker.soon(this.#pace);
+    if (this.#pace && !replay && processed.size > 0) this.#ticker.soon(this.#pace);
   }
 
   #ctx(): EvalContext {
