@@ -10,7 +10,7 @@ describe('Node.js process warnings', () => {
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk)) as Record<string, unknown>), done()) });
     const printed: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array) => (printed.push(String(chunk)), true));
+    process.stderr.write = (chunk: string | Uint8Array) => (printed.push(String(chunk)), true);
     try {
       logProcessWarnings(pino({ level: 'debug' }, sink));
       process.emitWarning('something odd', 'OddWarning');
