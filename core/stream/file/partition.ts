@@ -28,7 +28,8 @@ export interface PartitionDamage extends SegmentDamage {
 /**
  * One partition of the file log: a directory of segment files named by their first offset, the
  * last one written to. Appends are written (write(2)) before `append` returns; `sync` makes them
- * survive a power cut. Only the newest records (`cacheBytes`) and a sparse index stay in memory.
+ * survive a power cut. Only the newest records not yet read (up to `cacheBytes`) and a sparse index
+ * stay in memory.
  */
 export class FilePartition implements GroupPartition {
   readonly #segments: Segment[] = [];
@@ -150,6 +151,16 @@ export class FilePartition implements GroupPartition {
     });
     this.#evict();
     this.notify();
+  }
+
+  /** Drops the cached records below `offset` (every reading group is past them); undefined: no group reads, the cache keeps its bound. */
+  releaseCached(offset: number | undefined): void {
+    const first = this.#cache[0];
+    if (offset === undefined || !first || offset <= first.offset) return;
+    const drop = Math.min(offset - first.offset, this.#cache.length); // the cache holds consecutive offsets
+    for (let i = 0; i < drop; i++) this.#cacheBytes -= this.#cacheSizes[i]!;
+    this.#cache.splice(0, drop);
+    this.#cacheSizes.splice(0, drop);
   }
 
   /** Past `cacheBytes`, drops the oldest cached records down to three quarters of it (in bulk: the array is not shifted on every append); the newest stays. */

@@ -89,6 +89,42 @@ describe('file log across a restart', () => {
     await transport.close();
   });
 
+  it('keeps in memory only what a reading group has yet to read: records every active group committed are let go', async () => {
+    const transport = new FileTransport({ dir: freshLogDir() });
+    await transport.ensureTopics([{ name: 't', partitions: 1 }]);
+    const producer = await transport.producer();
+    const p = transport.topic('t')[0]!;
+    await producer.send('t', values(0, 10));
+    expect(p.cachedRecords).toBe(10); // no group reads yet: kept within the bound
+    let slowSeen = 0;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The slow group takes its first batch and holds it: its position stays at 0 meanwhile.
+    const slow = await transport.consume({
+      groupId: 'slow',
+      topics: ['t'],
+      maxBatchSize: 4,
+      onBatch: async (b) => {
+        slowSeen += b.records.length;
+        if (slowSeen === 4) await held;
+      },
+    });
+    let fastSeen = 0;
+    const fast = await transport.consume({ groupId: 'fast', topics: ['t'], onBatch: async (b) => void (fastSeen += b.records.length) });
+    await waitFor(() => fastSeen === 10 && slowSeen === 4);
+    while ((await fast.lag()).t! > 0) await sleep(5); // fast has committed all 10
+    expect(p.cachedRecords).toBe(10); // fast is done, slow has committed nothing yet
+    release();
+    await waitFor(() => slowSeen === 10 && p.cachedRecords === 0);
+    await producer.send('t', values(10, 5));
+    await waitFor(() => slowSeen === 15 && p.cachedRecords === 0);
+    await fast.stop();
+    await slow.stop();
+    // Nothing is lost for a reader from the beginning: it reads the files.
+    expect((await read(transport, 'fresh', 15)).map((s) => Number(s.value))).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    await transport.close();
+  });
+
   it('forgets a group that has not committed for 7 days', async () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const dir = freshLogDir();

@@ -20,7 +20,7 @@ export interface FileTransportOptions {
   /** Bytes kept per partition (oldest closed segments deleted beyond it). */
   retentionBytes?: number;
   segmentBytes?: number;
-  /** Newest records per partition kept in memory too (consumers that keep up read no file). */
+  /** Bytes of the newest records per partition kept in memory too, until every group reading it is past them (consumers that keep up read no file). */
   cacheBytes?: number;
   /** How often retention and compaction run (they also run when a segment is closed). */
   retentionCheckMs?: number;
@@ -98,7 +98,7 @@ export class FileTransport implements StreamTransport {
     this.#release = lockDirectory(options.dir);
     const log: GroupLog = {
       partitions: (topic) => this.topic(topic),
-      committed: (group) => this.#committed(group),
+      committed: (group, topic, partition) => this.#committed(group, topic, partition),
       afterMembershipChange: () => {},
       retryDelayMs: this.#o.retryDelayMs,
       onError: (error, batch, groupId) => options.onError?.(error, batch, groupId),
@@ -199,9 +199,26 @@ export class FileTransport implements StreamTransport {
     };
   }
 
-  #committed(group: Group): void {
+  #committed(group: Group, topic: string, partition: number): void {
     this.#groupSeen.set(group.id, this.#o.now());
     this.#positionsDirty = true;
+    this.topic(topic)[partition]!.releaseCached(this.#readTo(topic, partition));
+  }
+
+  /**
+   * The lowest position of the groups with members reading the topic (undefined: none reads it).
+   * Cached records below it are read by no one that keeps up: kept, they would outlive young
+   * collections and fill the old generation, making every mark-compact of a large heap more frequent.
+   */
+  #readTo(topic: string, partition: number): number | undefined {
+    const key = tpKey(topic, partition);
+    let lowest: number | undefined;
+    for (const group of this.#groups.all()) {
+      if (!group.members.some((m) => m.options.topics.includes(topic))) continue;
+      const position = group.committed.get(key) ?? -1; // not yet placed: may read anything retained
+      lowest = lowest === undefined ? position : Math.min(lowest, position);
+    }
+    return lowest;
   }
 
   /** Syncs every partition written since the last flush, then saves the groups' positions if they moved. */
