@@ -18,6 +18,18 @@ export interface PartitionSettings {
   io: SegmentIo;
 }
 
+/** Index of the segment that holds `offset` in `segments` (in offset order): the last one whose base is not above it. */
+function segmentHolding(segments: readonly Segment[], offset: number): number {
+  let lo = 0;
+  let hi = segments.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (segments[mid]!.base <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /** Damage found in one segment at start. */
 export interface PartitionDamage extends SegmentDamage {
   topic: string;
@@ -196,24 +208,12 @@ export class FilePartition implements GroupPartition {
       const records = this.#cache.slice(start, start + Math.min(max, until - from));
       return { records, next: from + records.length };
     }
-    const i = this.#segmentOf(from);
+    const i = segmentHolding(this.#segments, from);
     const segment = this.#segments[i]!;
     const found = segment.read(from, max, until);
     if (found.length === 0) return { records: [], next: Math.min(until, this.#segments[i + 1]?.base ?? this.end) };
     const records = found.map((r) => ({ ...r, topic: this.topic, partition: this.partition }));
     return { records, next: found[found.length - 1]!.offset + 1 };
-  }
-
-  /** Index of the segment that holds `offset` (the last one whose base is not above it). */
-  #segmentOf(offset: number): number {
-    let lo = 0;
-    let hi = this.#segments.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.#segments[mid]!.base <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
   }
 
   /** Makes what was written survive a power cut (fdatasync of the active segment). */
@@ -245,13 +245,18 @@ export class FilePartition implements GroupPartition {
     }
   }
 
-  /** Compacted topics: rewrites each closed segment without the records a later record of the same key replaced. One at a time. */
+  /** Compacted topics: rewrites each closed segment that holds records a later record of the same key replaced. One at a time. */
   compact(): Promise<void> {
     if (!this.settings.compacted) return Promise.resolve();
     this.#compacting ??= (async () => {
       try {
-        for (const segment of this.#segments.slice(0, -1)) {
-          if (!this.#holdsLatest(segment)) {
+        const closed = this.#segments.slice(0, -1);
+        const latest = this.#latestPerSegment(closed);
+        for (const [i, segment] of closed.entries()) {
+          // Every record still its key's latest: nothing to drop, and no need to read it (a large
+          // registry would otherwise be decoded whole at every pass).
+          if (latest[i] === segment.records) continue;
+          if (latest[i] === 0) {
             // Every record in it was replaced: deleted without reading it.
             segment.delete();
             this.#segments.splice(this.#segments.indexOf(segment), 1);
@@ -273,11 +278,16 @@ export class FilePartition implements GroupPartition {
     return this.#compacting;
   }
 
-  /** Whether some key's latest record lies in `segment`. */
-  #holdsLatest(segment: Segment): boolean {
-    if (segment.first === undefined) return false;
-    for (const offset of this.#latest.values()) if (offset >= segment.first && offset <= segment.last!) return true;
-    return false;
+  /** How many keys' latest records lie in each of `segments` (in offset order): one pass over the keys. */
+  #latestPerSegment(segments: readonly Segment[]): number[] {
+    const counts = segments.map(() => 0);
+    if (segments.length === 0) return counts;
+    for (const offset of this.#latest.values()) {
+      const i = segmentHolding(segments, offset);
+      const segment = segments[i]!;
+      if (segment.first !== undefined && offset >= segment.first && offset <= segment.last!) counts[i]!++;
+    }
+    return counts;
   }
 
   notify(): void {

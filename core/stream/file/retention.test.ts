@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { freshStateDir } from '../../../test/helpers.js';
+import { Segment } from './segment.js';
 import { FileTransport } from './transport.js';
 
 const HOUR = 3_600_000;
@@ -60,5 +61,30 @@ describe('file log retention', () => {
     const again = await open();
     expect(readAll(again, 'c')).toEqual(records);
     await again.close();
+  });
+
+  it("compaction reads no segment whose records are all still their keys' latest (a large registry is not decoded at every pass)", async () => {
+    const transport = new FileTransport({ dir: freshStateDir(), segmentBytes: 16 * 1000, cacheBytes: 0 });
+    await transport.ensureTopics([{ name: 'c', partitions: 1, compacted: true }]);
+    const producer = await transport.producer();
+    // 100 distinct keys over several closed segments (compacted topics roll at 1000 bytes here), then one replaced.
+    for (let i = 0; i < 100; i++) await producer.send('c', [{ key: `k${i}`, value: Buffer.from(`${i}`.padEnd(30, '.')) }]);
+    await producer.send('c', [{ key: 'k0', value: Buffer.from('new') }]);
+    const compact = vi.spyOn(Segment.prototype, 'compact');
+    try {
+      await transport.enforceRetention();
+      // Only the first segment (holding k0's old record) is rewritten.
+      expect(compact).toHaveBeenCalledTimes(1);
+      compact.mockClear();
+      await transport.enforceRetention();
+      expect(compact).not.toHaveBeenCalled();
+    } finally {
+      compact.mockRestore();
+    }
+    const records = readAll(transport, 'c');
+    expect(records).toHaveLength(100);
+    expect(records.at(-1)).toBe('k0=new');
+    expect(records.filter((r) => r.startsWith('k0='))).toEqual(['k0=new']);
+    await transport.close();
   });
 });
