@@ -16,6 +16,8 @@ export interface PartitionSettings {
   /** Newest records kept in memory as well, so consumers that keep up read no file. */
   cacheBytes: number;
   io: SegmentIo;
+  /** Called when an append is queued: the transport then writes (`write`) the queued appends of every partition soon and wakes their readers (`notify`) together. */
+  queued(partition: FilePartition): void;
 }
 
 /** Index of the segment that holds `offset` in `segments` (in offset order): the last one whose base is not above it. */
@@ -39,7 +41,7 @@ export interface PartitionDamage extends SegmentDamage {
 
 /**
  * One partition of the file log: a directory of segment files named by their first offset, the
- * last one written to. Appends are written (write(2)) before `append` returns; `sync` makes them
+ * last one written to. An append resolves once written (write(2)); `sync` makes the writes
  * survive a power cut. Only the newest records not yet read (up to `cacheBytes`) and a sparse index
  * stay in memory.
  */
@@ -109,20 +111,26 @@ export class FilePartition implements GroupPartition {
   }
 
   /**
-   * Writes the messages as the next records; resolves once written, rejects (nothing of them
-   * appended) if the write fails, e.g. ENOSPC. Appends that arrive while a write is in progress go
-   * out together in the next one (one write(2) for many sends), in the order they arrived.
+   * Queues the messages as the next records; resolves once written (`write`, called by the
+   * transport), rejects (nothing of them appended) if the write fails, e.g. ENOSPC. Appends queued
+   * until the write, or while one is in progress, go out together (one write(2) for many sends),
+   * in the order they arrived.
    */
   append(messages: readonly OutgoingMessage[], timestamp: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ messages, timestamp, resolve, reject });
-      this.#writing ??= this.#drain();
+      this.settings.queued(this);
     });
+  }
+
+  /** Writes the queued appends (joins the write in progress, which takes them too). Never rejects: each append's promise says. */
+  write(): Promise<void> {
+    return (this.#writing ??= this.#drain());
   }
 
   /** Resolves once every append made so far is written (or refused). */
   async idle(): Promise<void> {
-    while (this.#writing) await this.#writing;
+    while (this.#writing || this.#queue.length > 0) await this.write();
   }
 
   async #drain(): Promise<void> {
@@ -162,7 +170,6 @@ export class FilePartition implements GroupPartition {
       if (this.settings.compacted) this.#latest.set(r.key, r.offset);
     });
     this.#evict();
-    this.notify();
   }
 
   /** Drops the cached records below `offset` (every reading group is past them); undefined: no group reads, the cache keeps its bound. */

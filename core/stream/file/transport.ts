@@ -89,6 +89,8 @@ export class FileTransport implements StreamTransport {
   readonly #release: () => void;
   #positionsDirty = false;
   #flushing: Promise<void> | null = null;
+  /** Partitions with appends queued since the last write. */
+  readonly #queued = new Set<FilePartition>();
   readonly #timers: NodeJS.Timeout[] = [];
   #closed = false;
 
@@ -153,6 +155,7 @@ export class FileTransport implements StreamTransport {
         compacted: meta.compacted,
         cacheBytes,
         io,
+        queued: (p: FilePartition) => this.#writeSoon(p),
       };
       const partitions = Array.from({ length: meta.partitions }, (_, p) => new FilePartition(join(dir, String(p)), spec.name, p, settings));
       for (const p of partitions) damages.push(...p.damages);
@@ -166,6 +169,24 @@ export class FileTransport implements StreamTransport {
         });
     }
     if (damages.length > 0) this.#o.onRecovered?.(damages);
+  }
+
+  /**
+   * Writes the appends queued in this turn of the event loop, one write per partition, then wakes
+   * their readers together. Sends arrive one publish (or a few) at a time: a write for each would
+   * be a system call per reading; and a send to many partitions woke a reader at each partition's
+   * write, to read that one alone (a wait on every partition and a batch per write, not one pass).
+   */
+  #writeSoon(partition: FilePartition): void {
+    if (this.#queued.size === 0)
+      setImmediate(() => {
+        const partitions = [...this.#queued];
+        this.#queued.clear();
+        void Promise.all(partitions.map((p) => p.write())).then(() => {
+          for (const p of partitions) p.notify();
+        });
+      });
+    this.#queued.add(partition);
   }
 
   async partitionCount(topic: string): Promise<number> {
