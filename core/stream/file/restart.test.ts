@@ -125,6 +125,19 @@ describe('file log across a restart', () => {
     await transport.close();
   });
 
+  it('keeps a send of large records in memory until read: a round of partials at 500,000 nodes (about 2 MB) reads no file', async () => {
+    const transport = new FileTransport({ dir: freshLogDir() });
+    await transport.ensureTopics([{ name: 't', partitions: 1 }]);
+    await (
+      await transport.producer()
+    ).send(
+      't',
+      Array.from({ length: 12 }, (_, i) => ({ key: `raw:${i}`, value: Buffer.alloc(200_000, i) })),
+    );
+    expect(transport.topic('t')[0]!.cachedRecords).toBe(12);
+    await transport.close();
+  });
+
   it('forgets a group that has not committed for 7 days', async () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const dir = freshLogDir();

@@ -44,7 +44,8 @@ export const FILE_TRANSPORT_DEFAULTS = {
   fsyncIntervalMs: 1000,
   retentionBytes: 1024 * 1024 * 1024,
   segmentBytes: 64 * 1024 * 1024,
-  cacheBytes: 2 * 1024 * 1024,
+  // A round of the processors' partials is about 2 MB at 500,000 nodes: kept until the aggregator has read it.
+  cacheBytes: 8 * 1024 * 1024,
   retentionCheckMs: 60_000,
   retryDelayMs: 1000,
   io: NODE_IO,
