@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { loadConfig, type Config } from '../core/index.js';
 
 /**
@@ -56,4 +58,16 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (want.every((w) => line.includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return 0;
+}
+
+let gc: (() => void) | undefined;
+/** The heap in use after full collections: for the tests of what state keeps alive. */
+export function heapUsedAfterGc(): number {
+  if (!gc) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
 }
