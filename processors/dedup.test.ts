@@ -29,3 +29,36 @@ describe('deduplicator by sequence number', () => {
     expect(d.exportNode('nobody')).toBeUndefined();
   });
 });
+
+describe('deduplicator memory', () => {
+  it('keeps the last `depth` readings across the ring wrapping, exported oldest first as [ts, seq | null]', () => {
+    const d = new Deduplicator(3);
+    for (const [ts, seq] of [
+      [1, 1],
+      [2, undefined],
+      [3, 3],
+      [4, 4],
+      [5, undefined],
+    ] as const)
+      expect(d.seen('a', ts, seq)).toBe(false);
+    expect(d.exportNode('a')).toEqual([
+      [3, 3],
+      [4, 4],
+      [5, null],
+    ]);
+    expect(d.seen('a', 9, 3)).toBe(true); // seq 3 still remembered
+    expect(d.seen('a', 2)).toBe(false); // ts 2 was written over
+    // A snapshot longer than the depth (taken with a larger one) keeps its newest readings.
+    const copy = new Deduplicator(2);
+    copy.importNode('a', [
+      [1, 1],
+      [2, 2],
+      [3, null],
+    ]);
+    expect(copy.exportNode('a')).toEqual([
+      [2, 2],
+      [3, null],
+    ]);
+    expect(copy.seen('a', 1, 1)).toBe(false);
+  });
+});
