@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { NodeRegistry, type RejectedRecord, type StreamRecord, type TelemetryRecord } from '../core/index.js';
 import { at, STATION } from '../test/fixtures.js';
+import { heapUsedAfterGc as heapUsed } from '../test/helpers.js';
 import { applyReadings, lateDeadLetter, noteRejections, Watermarks, type ReadingState } from './apply-readings.js';
 import { EventClock } from './clock.js';
 import { Deduplicator } from './dedup.js';
@@ -196,5 +197,28 @@ describe('watermarks per partition', () => {
     expect(w.of(2).late(at('2026-06-21T08:49:59'))).toBe(true);
     w.delete(1);
     expect(w.maxTs(1)).toBeUndefined();
+  });
+});
+
+describe('applying readings: memory', () => {
+  it("keeps the registry's copy of a node's id, not each reading's (the state's maps and change logs would hold one per reading)", () => {
+    const long = { ...station, nodeId: `NS-${'x'.repeat(2000)}` };
+    const registry = new NodeRegistry([long], [], defaultKinds());
+    const { state } = setup();
+    const readings = 20_000;
+    const before = heapUsed();
+    for (let i = 0; i < readings; i += 1000) {
+      // Each record parsed on its own, as from the log: its own copy of the 2,000-character id.
+      const batch = Array.from({ length: 1000 }, (_, k) =>
+        reading('2026-06-21T10:00:00', i + k + 1, {
+          nodeId: long.nodeId,
+          reading: { ts: at('2026-06-21T10:00:00') + (i + k) * 1000, seq: i + k + 1, laeq: 50, periodS: 60 },
+        }),
+      );
+      expect(applyReadings(state, registry, 0, log(...batch), false).skipped).toEqual([]);
+    }
+    // 20,000 copies of the id would be 40 MB.
+    expect(heapUsed() - before).toBeLessThan(15 * 1024 * 1024);
+    expect(state.health.exportNode(long.nodeId)).toMatchObject({ lastSeen: at('2026-06-21T10:00:00') + (readings - 1) * 1000 });
   });
 });

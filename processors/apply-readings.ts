@@ -103,6 +103,9 @@ export function applyReadings(
       outcome.skipped.push(r);
       continue;
     }
+    // The registry's copy of the id: the per-node maps (kinds, health, dedup) keep it as their key
+    // and the change logs note it, so no reading's own copy stays alive (one per node, or per reading in a change log).
+    record.nodeId = node.nodeId;
     if (record.type === 'reading') {
       if (dedup.seen(record.nodeId, record.reading.ts, record.reading.seq)) continue;
       if (watermark.late(record.reading.ts)) {

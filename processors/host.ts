@@ -99,7 +99,11 @@ export class ProcessorHost {
   readonly #wall: () => number;
   /** Kind processors, health, dedup memory, clock and watermarks: what readings change. */
   readonly #state: ReadingState;
-  readonly #index: PartitionIndex;
+  /**
+   * The registry's nodes by raw partition, for partials and snapshots: built on first use, so the
+   * API's replica (node views only) never holds it (at 500,000 nodes a map entry and list slot per node).
+   */
+  #partitionIndex: { index: PartitionIndex; unfollow: () => void } | null = null;
   readonly #listeners = new Listeners<PipelineEvent>();
   readonly #ticker: Ticker;
   readonly #pace: Pace | null;
@@ -115,8 +119,6 @@ export class ProcessorHost {
   #lagAt = -Infinity;
   #lagging = false;
   #lagRead: Promise<void> = Promise.resolve();
-  /** Stops following the registry's changes. */
-  readonly #unfollow: () => void;
 
   constructor(options: HostOptions) {
     this.#o = { ...options, ...withDefaults(HOST_DEFAULTS, options) };
@@ -133,13 +135,13 @@ export class ProcessorHost {
       clock: new EventClock(this.#wall),
       watermarks: new Watermarks(options.config.ALLOWED_LATENESS_S),
     };
-    this.#index = new PartitionIndex(options.registry.all(), options.rawPartitions, { ...REGISTRY_SETTLE, now: this.#wall });
-    // A node created, changed or decommissioned moves in or out of its partition's lists at once.
-    this.#unfollow = this.#index.follow(options.registry);
+    const index = () => this.#index;
     this.#snapshots = new PartitionSnapshots({
       store: stateStoreFor(options),
       state: this.#state,
-      index: this.#index,
+      get index() {
+        return index();
+      },
       partitions: options.rawPartitions,
       logger: options.logger,
       wall: this.#wall,
@@ -196,7 +198,18 @@ export class ProcessorHost {
     await this.#lagRead;
     await this.#consumer?.stop(); // revokes everything: final snapshots
     this.#consumer = null;
-    this.#unfollow();
+    this.#partitionIndex?.unfollow();
+    this.#partitionIndex = null;
+  }
+
+  get #index(): PartitionIndex {
+    if (!this.#partitionIndex) {
+      const { registry, rawPartitions } = this.#o;
+      const index = new PartitionIndex(registry.all(), rawPartitions, { ...REGISTRY_SETTLE, now: this.#wall });
+      // A node created, changed or decommissioned moves in or out of its partition's lists at once.
+      this.#partitionIndex = { index, unfollow: index.follow(registry) };
+    }
+    return this.#partitionIndex.index;
   }
 
   #inTurn<T>(work: () => Promise<T> | T): Promise<T> {
