@@ -67,3 +67,38 @@ describe('IncrementalList over a shared ChangeLog', () => {
     expect([whole.sum(), part.sum()]).toEqual([5, 3]);
   });
 });
+
+describe('change log', () => {
+  it('notes nothing until a list reads it (the API replica never does), then every change after', () => {
+    const log = new ChangeLog();
+    log.note('a');
+    log.note('b');
+    const from = log.end;
+    expect(from).toBe(0);
+    log.note('c');
+    expect(log.since(from)).toEqual([log.slot('c')]);
+  });
+
+  it('a list judges a change made before it first read the log: its first update judges every node', () => {
+    const log = new ChangeLog();
+    const state = new Map([
+      ['a', 1],
+      ['b', 2],
+    ]);
+    const tally = new Map<number, number>();
+    const list = new IncrementalList(['a', 'b'], log, {
+      judge: (i) => ({ value: state.get(i === 0 ? 'a' : 'b')!, until: Infinity }),
+      add: (_i, v) => tally.set(v, (tally.get(v) ?? 0) + 1),
+      remove: (_i, v) => tally.set(v, tally.get(v)! - 1),
+      reset: () => tally.clear(),
+    });
+    state.set('a', 2);
+    log.note('a'); // not kept: nobody has read the log yet
+    list.update({ now: 1 });
+    expect(Object.fromEntries(tally)).toEqual({ 2: 2 });
+    state.set('b', 3);
+    log.note('b');
+    list.update({ now: 2 });
+    expect(Object.fromEntries(tally)).toEqual({ 2: 1, 3: 1 });
+  });
+});

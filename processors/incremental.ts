@@ -25,6 +25,11 @@ export class ChangeLog {
   #notes: number[] = [];
   /** Position of `#notes[0]` since the log began. */
   #base = 0;
+  /**
+   * Whether a list has read the log: before, nothing needs noting (a list judges all its nodes at
+   * its first update), and in the API's replica, whose lists are never built, nothing ever does.
+   */
+  #read = false;
 
   constructor(private readonly limit = 1 << 20) {}
 
@@ -36,6 +41,7 @@ export class ChangeLog {
   }
 
   note(nodeId: string): void {
+    if (!this.#read) return;
     if (this.#notes.length >= this.limit) {
       this.#base += this.#notes.length;
       this.#notes = [];
@@ -44,6 +50,7 @@ export class ChangeLog {
   }
 
   get end(): number {
+    this.#read = true;
     return this.#base + this.#notes.length;
   }
 
