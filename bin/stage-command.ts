@@ -2,6 +2,7 @@ import type { Config } from '../core/index.js';
 import { stageContext } from './pipeline.js';
 import { startApi, startIngest, startOps, startProcess, startSinks, type Stage } from './stages.js';
 import { StageError } from '../core/errors.js';
+import { capHeapGrowing } from './heap-growing.js';
 
 export const STAGES = ['ingest', 'process', 'api', 'sink'] as const;
 export type StageName = (typeof STAGES)[number];
@@ -20,6 +21,7 @@ export async function runStage(name: StageName, config: Config): Promise<Stage> 
   if (name === 'sink' && !config.INFLUX_URL && !config.ALERTMANAGER_URL && !config.GRAFANA_URL) {
     throw new StageError('sink: set INFLUX_URL (with INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET), ALERTMANAGER_URL and/or GRAFANA_URL');
   }
+  capHeapGrowing(config.STAGE_HEAP_GROWING_PERCENT);
   const ctx = await stageContext({ config });
   const parts: Stage[] = [];
   let ports: Record<string, number>;

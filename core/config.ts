@@ -81,6 +81,12 @@ export const configSchema = z.object({
   AGGREGATOR_SESSION_TIMEOUT_S: whole(6, 25).default(10),
   /** The Kafka client library (README "Running on Apache Kafka"): kafkajs, or @platformatic/kafka (maintained). */
   KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default(KAFKA_CLIENTS[0]),
+  /**
+   * A stage process (ingest, process, api, sink): how far V8 lets its heap grow over what survived
+   * the last full collection before collecting again (V8's --heap-growing-percent); 0 = V8's own
+   * choice, which on a heap of hundreds of MB goes to 2-4x, most of it garbage.
+   */
+  STAGE_HEAP_GROWING_PERCENT: whole(0, 1_000).default(50),
   INFLUX_URL: url.optional(),
   INFLUX_TOKEN: z.string().optional(),
   INFLUX_ORG: z.string().optional(),
