@@ -63,10 +63,24 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-async function spawnStage(command: string, options: TargetOptions, env: Record<string, string>, ready: string): Promise<Stage> {
+/**
+ * Node's flags for a stage process on Kafka, as the README runs them: Node 24 lets the young
+ * generation grow to 128 MB (two semi-spaces of 64 MB), which each stage then keeps in its RSS;
+ * 16 MB semi-spaces (Node 20's default) keep it near 40 MB.
+ */
+export const STAGE_NODE_FLAGS = ['--max-semi-space-size=16'];
+
+async function spawnStage(
+  command: string,
+  options: TargetOptions,
+  env: Record<string, string>,
+  ready: string,
+  nodeFlags: readonly string[] = [],
+): Promise<Stage> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const httpPort = await freePort();
   const args = [
+    ...nodeFlags,
     ...(options.cpuProfDir
       ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${command}-${Date.now()}.cpuprofile`]
       : []),
@@ -155,15 +169,15 @@ export async function kafkaTarget(options: TargetOptions & { brokers: string[]; 
   const stages: Stage[] = [];
   try {
     const mqttPort = await freePort();
-    const ingest = await spawnStage('ingest', options, { ...env, MQTT_PORT: String(mqttPort) }, '/health');
+    const ingest = await spawnStage('ingest', options, { ...env, MQTT_PORT: String(mqttPort) }, '/health', STAGE_NODE_FLAGS);
     stages.push(ingest);
     const processors: Stage[] = [];
     for (let i = 0; i < options.processors; i++) {
-      const p = await spawnStage('process', options, { ...env, MQTT_PORT: '0' }, '/health');
+      const p = await spawnStage('process', options, { ...env, MQTT_PORT: '0' }, '/health', STAGE_NODE_FLAGS);
       stages.push(p);
       processors.push(p);
     }
-    const api = await spawnStage('api', options, { ...env, MQTT_PORT: '0' }, '/ready');
+    const api = await spawnStage('api', options, { ...env, MQTT_PORT: '0' }, '/ready', STAGE_NODE_FLAGS);
     stages.push(api);
     return {
       mqttUrl: `mqtt://${LOOPBACK}:${mqttPort}`,
