@@ -44,14 +44,25 @@ describe('demo writing to InfluxDB', () => {
       60_000,
       'a firing alert',
     );
-    // An evaluation at night (the demo's history may start by day, when lighting has no rates to write).
+    // An evaluation at night (the demo's history may start by day, when lighting has no rates to write), once
+    // the parking detectors and the wells have reported: a section that has not changed since the very first
+    // evaluation (stamped on the wall clock, before any reading) has no point at the data's time. KPIs now
+    // come soon after the first readings, which may be before the detectors' first ones.
     const k = await waitFor(
       async () => {
         const kpis = (await (await fetch(`${api}/api/v1/kpis`)).json()) as Kpis;
-        return kpis.lighting?.scheduledOn === true && kpis.lighting.rate !== null ? kpis : undefined;
+        const baotu = (kpis.groundwater?.list as { well: string; level: number | null }[] | undefined)?.find(
+          (w) => w.well === 'Baotu Spring',
+        );
+        return kpis.lighting?.scheduledOn === true &&
+          kpis.lighting.rate !== null &&
+          kpis.parking?.occupancy !== null &&
+          typeof baotu?.level === 'number'
+          ? kpis
+          : undefined;
       },
       60_000,
-      'an evaluation with the lamps scheduled on',
+      'an evaluation with the lamps scheduled on, the parking detectors and Baotu Spring reporting',
     );
     const t = k.evaluatedAt as number;
 
