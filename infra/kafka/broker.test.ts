@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedicatedKafka, type KafkaBroker } from '../fixtures/kafka.js';
+import { waitFor } from '../../test/helpers.js';
 
 /** How long the broker stays down (a realistic outage: longer than kafkajs' default connect retries take). */
 const OUTAGE_MS = 20_000;
@@ -158,8 +159,13 @@ describe('local Kafka broker: halt() / resume() / stop()', () => {
     await admin2.connect();
     expect(await admin2.listTopics()).toContain(TOPIC);
     expect((await admin2.fetchTopicOffsets(TOPIC)).map((p) => p.high)).toEqual(['10']);
-    // The offset committed before the halt.
-    const committed = await admin2.fetchOffsets({ groupId: `${TOPIC}-before`, topics: [TOPIC] });
+    // The offset committed before the halt (the group coordinator may still be loading its offsets
+    // just after the resume: "The coordinator is loading", a retriable error, asked again).
+    const committed = await waitFor(
+      () => admin2.fetchOffsets({ groupId: `${TOPIC}-before`, topics: [TOPIC] }).catch(() => undefined),
+      60_000,
+      'the committed offsets readable after the resume',
+    );
     expect(committed[0]?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: String(COMMITTED) })]);
     await admin2.disconnect();
 
