@@ -1,5 +1,5 @@
 import type { Kpis } from '../core/index.js';
-import { diff, type PatchOp } from './kpi-patch.js';
+import { diff, type PatchOp } from '../core/json-patch.js';
 
 /** What a live-stream client asked for: every section (null) or some, by name. */
 export type SectionChoice = ReadonlySet<string> | null;

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PipelineMetrics, type Kpis, type PipelineEvent, type PipelineView } from '../core/index.js';
 import { defaultKinds } from '../core/kinds/modules.js';
-import { applyPatch, type PatchOp } from './kpi-patch.js';
+import { applyPatch, type PatchOp } from '../core/json-patch.js';
 import { buildApi } from './server.js';
 
 /**

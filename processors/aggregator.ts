@@ -26,7 +26,7 @@ import {
 import { MetricsPublisher, metricsPublisherOptions } from './aggregation/metrics-publisher.js';
 import { AlertEvaluator, type EvaluatorHolds, type EvaluatorState } from './alerts/evaluator.js';
 import { HealthMerger, type HealthSection, type RejectionSection } from './health/processor.js';
-import type { PartitionPartial } from './partial.js';
+import { PartialStore } from './partial-delta.js';
 import { readJsonFile, readToEnd, writeFileAtomic } from './state/index.js';
 import { Listeners, threadCpuMs, Ticker, type Pace } from './ticker.js';
 import { appendAll, type EvalContext, type KindMerger } from './types.js';
@@ -90,7 +90,9 @@ export class Aggregator {
   readonly #o: AggregatorOptions;
   readonly #wall: () => number;
   readonly #fence: () => boolean;
-  readonly #partials = new Map<string, PartitionPartial>();
+  readonly #partials = new PartialStore();
+  /** Sources whose deltas are being skipped (logged once per source until its next whole partial). */
+  readonly #waiting = new Set<string>();
   readonly #mergers: Map<string, KindMerger>;
   readonly #health = new HealthMerger();
   readonly #alerts: AlertEvaluator;
@@ -133,11 +135,7 @@ export class Aggregator {
       topics: [TOPICS.partials],
       fromBeginning: true,
       onBatch: async (batch) => {
-        for (const r of batch.records) {
-          const partial = parseJson(r.value) as PartitionPartial | undefined;
-          if (!partial?.source) continue;
-          this.#partials.set(partial.source, partial);
-        }
+        for (const r of batch.records) this.#take(r.key, parseJson(r.value));
         // New partials are merged soon (the timer only covers quiet times): a reading's KPIs wait
         // for the processors' next partials and one evaluation, not for two beats out of step.
         if (this.#kpis) this.#ticker.soon(EVALUATION_PACE);
@@ -146,6 +144,20 @@ export class Aggregator {
     await this.#catchUp(this.#consumer);
     await this.tick();
     this.#ticker.start(this.#o.config.EVAL_INTERVAL_MS);
+  }
+
+  /** One record of `metrics.partials`: a whole partial or a delta (see ../partial-delta.ts). */
+  #take(key: string | null, record: unknown): void {
+    const taken = this.#partials.take(record);
+    const source = (record as { source?: unknown } | undefined)?.source;
+    if (taken === 'whole') this.#waiting.delete(source as string);
+    else if (taken === 'skipped' && !this.#waiting.has(source as string)) {
+      // Normal after a start from the compacted topic or a hand-over: its chain began before what this instance read.
+      this.#waiting.add(source as string);
+      this.#o.logger.info({ source }, 'partial deltas skipped until the next whole partial of their partition');
+    } else if (taken === 'unreadable') this.#o.logger.warn({ topic: TOPICS.partials, key }, 'record skipped: not a partial');
+    else if (taken === 'broken')
+      this.#o.logger.error({ source }, 'partial delta did not apply to its base; the partition is left out until its next whole partial');
   }
 
   /**

@@ -17,6 +17,7 @@ import {
 } from '../core/index.js';
 import { at, config } from '../test/fixtures.js';
 import { ProcessorHost } from './host.js';
+import { PartialStore } from './partial-delta.js';
 import { FileSnapshotStore, type SnapshotStore } from './state/index.js';
 import { defaultKinds } from '../core/kinds/modules.js';
 
@@ -198,16 +199,19 @@ describe('processor host: partials soon after readings', () => {
   it('publishes the partial with a new reading without waiting for the beat (EVAL_INTERVAL_MS 60 s)', async () => {
     const env = await setup();
     const { h } = env.host(null);
-    const partials: { source: string; kinds?: { noise?: { stations: { currentHour: { coverage: number } }[] } } }[] = [];
+    // Read as the aggregator reads them: whole, then as changes.
+    const store = new PartialStore();
     const reader = await env.transport.consume({
       groupId: 'partials-reader',
       topics: [TOPICS.partials],
       fromBeginning: true,
-      onBatch: async (b) => void partials.push(...b.records.map((r) => JSON.parse(r.value.toString()) as (typeof partials)[number])),
+      onBatch: async (b) => b.records.forEach((r) => store.take(JSON.parse(r.value.toString()))),
     });
     await h.start(); // publishes every owned partition's partial once
-    await waitFor(() => partials.length >= 12);
-    const covered = () => partials.some((p) => (p.kinds?.noise?.stations[0]?.currentHour.coverage ?? 0) > 0);
+    await waitFor(() => [...store.values()].length >= 12);
+    type Noise = { stations: { currentHour: { coverage: number } }[] };
+    const covered = () =>
+      [...store.values()].some((p) => ((p.kinds?.noise as Noise | undefined)?.stations[0]?.currentHour.coverage ?? 0) > 0);
     expect(covered()).toBe(false);
     await env.producer.send(TOPICS.raw, records().slice(0, 1));
     // The beat is a minute away: only the partials asked for by the reading can show it.

@@ -22,6 +22,7 @@ import { NodeHealth } from './health/processor.js';
 import { processorsFor } from './kind-processors.js';
 import { nodeView, nodeViews } from './node-views.js';
 import type { PartitionPartial } from './partial.js';
+import { PartialEncoder } from './partial-delta.js';
 import { PartitionIndex } from './partition-index.js';
 import { buildPartials } from './partition-partials.js';
 import { PartitionSnapshots, stateStoreFor } from './snapshots.js';
@@ -65,21 +66,13 @@ const REGISTRY_SETTLE = { settleMs: 1_000, maxStaleMs: 3_000 };
  * what time alone changes: a node falling silent, the night coming), so a reading reaches the KPIs
  * in a fraction of a second; under a steady stream at least 200 ms apart (at 100 ms a city at its
  * real-time rate spent twice the CPU of the beat on partials and evaluations) and four times as
- * long apart as the last build cost (at most a quarter of a core on partials, however large the city).
+ * long apart as the last build cost (at most a quarter of a core on partials, however large the
+ * city). Each goes as the changes since the one before (./partial-delta.ts): sent whole, a round
+ * was 2 MB at 512,250 nodes, which on Kafka kafkajs encodes, the broker on the same machine writes
+ * and the api stage fetches and parses, none of it in the build's cost (sent whole 200 ms apart,
+ * the process stage fell behind at 5,000 readings/s on a shared machine).
  */
 export const PARTIALS_PACE: Pace = { delayMs: 20, minGapMs: 200, costFactor: 4 };
-
-/**
- * The pace of partials after new readings on a transport; null on Kafka (state in the log), where
- * they keep to the beat: each build is also 1.8 MB (at 512,250 nodes) that kafkajs encodes, the
- * broker on the same machine writes and the api stage fetches and parses, none of it in the
- * build's cost, and with partials soon after readings (200 ms apart, and 500 ms / 8x their cost)
- * the process stage fell behind at 5,000 readings/s on a shared machine (3,148 and 2,700/s
- * processed) where main's beat kept up (5,010/s). See README, Benchmark.
- */
-export function partialsPace(transport: Pick<StreamTransport, 'stateIn'>): Pace | null {
-  return transport.stateIn === 'log' ? null : PARTIALS_PACE;
-}
 
 /** The host's defaults (stateStore's depends on the transport: see `stateStoreFor`). */
 export const HOST_DEFAULTS = {
@@ -106,8 +99,9 @@ export class ProcessorHost {
   #partitionIndex: { index: PartitionIndex; unfollow: () => void } | null = null;
   readonly #listeners = new Listeners<PipelineEvent>();
   readonly #ticker: Ticker;
-  readonly #pace: Pace | null;
   readonly #owned = new Set<string>();
+  /** Each owned partition's partial as the changes since its last (whole now and then). */
+  readonly #encoder: PartialEncoder;
   /** Raw partitions whose re-read since their last assignment has been logged (once each). */
   readonly #rereadLogged = new Set<number>();
   readonly #snapshots: PartitionSnapshots;
@@ -123,7 +117,7 @@ export class ProcessorHost {
   constructor(options: HostOptions) {
     this.#o = { ...options, ...withDefaults(HOST_DEFAULTS, options) };
     this.#wall = this.#o.wall;
-    this.#pace = partialsPace(options.transport);
+    this.#encoder = new PartialEncoder(this.#wall);
     this.#ticker = new Ticker(
       () => this.#publishPartials(),
       (error) => this.#o.logger.error({ err: error }, 'evaluation failed'),
@@ -177,7 +171,10 @@ export class ProcessorHost {
           await this.snapshot(raw).catch((error: unknown) =>
             this.#o.logger.error({ err: error, partitions: raw }, 'final state snapshot failed; the next owner rebuilds from an older one'),
           );
-        tps.forEach((tp) => this.#owned.delete(key(tp)));
+        for (const tp of tps) {
+          this.#owned.delete(key(tp));
+          this.#encoder.forget(key(tp));
+        }
         for (const tp of tps) if (tp.topic === TOPICS.dlq) this.#state.health.forgetRejections(tp.partition);
         for (const p of raw) {
           this.#snapshots.offsets.revoked(p);
@@ -248,7 +245,7 @@ export class ProcessorHost {
     if (late.length > 0) await this.#o.producer.send(TOPICS.dlq, late);
     for (const [kind, n] of processed) metrics.processed.inc({ kind }, n);
     if (late.length > 0) metrics.rejected.inc({ reason: 'late' }, late.length);
-    if (this.#pace && !replay && processed.size > 0) this.#ticker.soon(this.#pace);
+    if (!replay && processed.size > 0) this.#ticker.soon(PARTIALS_PACE);
   }
 
   #ctx(): EvalContext {
@@ -271,7 +268,7 @@ export class ProcessorHost {
     const started = threadCpuMs();
     const partials = this.partials();
     if (partials.length === 0) return threadCpuMs() - started;
-    const records = partials.map((p) => ({ key: p.source, value: Buffer.from(JSON.stringify(p)) }));
+    const records = partials.map((p) => this.#encoder.encode(p));
     const cost = threadCpuMs() - started;
     await this.#o.producer.send(TOPICS.partials, records);
     this.#noteLag();

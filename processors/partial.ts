@@ -3,8 +3,9 @@ import type { HealthSection, RejectionSection } from './health/processor.js';
 
 /**
  * One log partition's contribution at one evaluation, published to `metrics.partials` keyed by
- * its source partition. A newer partial of the same partition replaces the older one, so a
- * partition evaluated twice (replay, hand-over to another instance) is never counted twice.
+ * its source partition (whole, or as the changes since the one before: ./partial-delta.ts). A newer
+ * partial of the same partition replaces the older one, so a partition evaluated twice (replay,
+ * hand-over to another instance) is never counted twice.
  */
 export interface PartitionPartial {
   /** `topic:partition` this partial describes. */
@@ -23,4 +24,7 @@ export interface PartitionPartial {
   rejections?: RejectionSection;
   /** Conditions about single nodes of this partition. */
   conditions: AlertCondition[];
+  /** Which writer and which of its records this is, for the deltas on top of it (see ./partial-delta.ts); absent in older records. */
+  epoch?: string;
+  seq?: number;
 }

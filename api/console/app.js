@@ -489,7 +489,7 @@ async function live() {
   }
 }
 
-/** The operations of a `kpis-patch` event (JSON Patch as the server's api/kpi-patch.ts makes them: add, remove, replace). */
+/** The operations of a `kpis-patch` event (JSON Patch as the server's core/json-patch.ts makes them: add, remove, replace). */
 function applyPatch(doc, ops) {
   for (const { op, path, value } of ops) {
     const keys = path

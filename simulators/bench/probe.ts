@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { NodeOf } from '../../core/index.js';
-import { applyPatch, type PatchOp } from '../../api/kpi-patch.js';
+import { applyPatch, type PatchOp } from '../../core/json-patch.js';
 
 /**
  * Latency probes. Each probe is a parking detector of its own one-space lot (`LOT-BENCH-Pnn`), in

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../core/random.js';
-import { applyPatch, diff } from './kpi-patch.js';
+import { applyPatch, diff } from './json-patch.js';
 
 const clone = <T>(v: T): T => structuredClone(v);
 
