@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { citySizeFor, generateCity, isOneLineError, loadConfig, registryToFile, UsageError, type Config } from '../core/index.js';
 import { startPipeline } from './pipeline.js';
 import { runStage } from './stage-command.js';
+import { capHeapGrowing } from './heap-growing.js';
 import { defaultKinds, loadKinds } from '../core/kinds/modules.js';
 
 const USAGE = `usage: city-brain <command> [options]
@@ -118,7 +119,10 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'start': {
       const closeWith = closeOnSignal();
-      const pipeline = await startPipeline({ config: load() });
+      const config = load();
+      // Every stage in one process: the heap is theirs together (at the city's own rate for ten minutes it grew to 2.9 GiB uncapped).
+      capHeapGrowing(config.STAGE_HEAP_GROWING_PERCENT);
+      const pipeline = await startPipeline({ config });
       closeWith(() => pipeline.close());
       return;
     }

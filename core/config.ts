@@ -82,7 +82,7 @@ export const configSchema = z.object({
   /** The Kafka client library (README "Running on Apache Kafka"): kafkajs, or @platformatic/kafka (maintained). */
   KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default(KAFKA_CLIENTS[0]),
   /**
-   * A stage process (ingest, process, api, sink): how far V8 lets its heap grow over what survived
+   * A pipeline process (`start`, or a stage: ingest, process, api, sink): how far V8 lets its heap grow over what survived
    * the last full collection before collecting again (V8's --heap-growing-percent); 0 = V8's own
    * choice, which on a heap of hundreds of MB goes to 2-4x, most of it garbage.
    */
