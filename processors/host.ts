@@ -67,12 +67,22 @@ const REGISTRY_SETTLE = { settleMs: 1_000, maxStaleMs: 3_000 };
  * in a fraction of a second; under a steady stream at least 200 ms apart (at 100 ms a city at its
  * real-time rate spent twice the CPU of the beat on partials and evaluations) and four times as
  * long apart as the last build cost (at most a quarter of a core on partials, however large the
- * city). Each goes as the changes since the one before (./partial-delta.ts): sent whole, a round
- * was 2 MB at 512,250 nodes, which on Kafka kafkajs encodes, the broker on the same machine writes
- * and the api stage fetches and parses, none of it in the build's cost (sent whole 200 ms apart,
- * the process stage fell behind at 5,000 readings/s on a shared machine).
+ * city). Each goes as the changes since the one before (./partial-delta.ts): a whole round is
+ * 2 MB at 512,250 nodes, to serialise, write, read back and parse, none of it in the build's cost.
  */
 export const PARTIALS_PACE: Pace = { delayMs: 20, minGapMs: 200, costFactor: 4 };
+
+/**
+ * The pace of partials after new readings on a transport; null on Kafka (state in the log), where
+ * they keep to the beat. There the process stage also pays kafkajs for every record it reads and
+ * shares the two cores with the broker, the api stage and the simulator: at this pace, even as
+ * deltas, it fell behind at 15,000 readings/s (12,454/s processed of 14,547/s, p99 4.0 s, where
+ * the beat kept up in the same hour: 15,699/s, p99 2.4 s), for a p50 at 5,000/s of 0.64-0.73 s
+ * against the beat's 0.83-0.89 s. See README, Benchmark.
+ */
+export function partialsPace(transport: Pick<StreamTransport, 'stateIn'>): Pace | null {
+  return transport.stateIn === 'log' ? null : PARTIALS_PACE;
+}
 
 /** The host's defaults (stateStore's depends on the transport: see `stateStoreFor`). */
 export const HOST_DEFAULTS = {
@@ -99,6 +109,7 @@ export class ProcessorHost {
   #partitionIndex: { index: PartitionIndex; unfollow: () => void } | null = null;
   readonly #listeners = new Listeners<PipelineEvent>();
   readonly #ticker: Ticker;
+  readonly #pace: Pace | null;
   readonly #owned = new Set<string>();
   /** Each owned partition's partial as the changes since its last (whole now and then). */
   readonly #encoder: PartialEncoder;
@@ -117,6 +128,7 @@ export class ProcessorHost {
   constructor(options: HostOptions) {
     this.#o = { ...options, ...withDefaults(HOST_DEFAULTS, options) };
     this.#wall = this.#o.wall;
+    this.#pace = partialsPace(options.transport);
     this.#encoder = new PartialEncoder(this.#wall);
     this.#ticker = new Ticker(
       () => this.#publishPartials(),
@@ -245,7 +257,7 @@ export class ProcessorHost {
     if (late.length > 0) await this.#o.producer.send(TOPICS.dlq, late);
     for (const [kind, n] of processed) metrics.processed.inc({ kind }, n);
     if (late.length > 0) metrics.rejected.inc({ reason: 'late' }, late.length);
-    if (!replay && processed.size > 0) this.#ticker.soon(PARTIALS_PACE);
+    if (this.#pace && !replay && processed.size > 0) this.#ticker.soon(this.#pace);
   }
 
   #ctx(): EvalContext {
