@@ -120,7 +120,7 @@ async function main(argv: string[]): Promise<void> {
     case 'start': {
       const closeWith = closeOnSignal();
       const config = load();
-      // Every stage in one process: the heap is theirs together (at the city's own rate for ten minutes it grew to 2.9 GiB uncapped).
+      // Every stage in one process: the heap is theirs together (at the city's own rate for ten minutes it grew to 2.73 GiB uncapped).
       capHeapGrowing(config.STAGE_HEAP_GROWING_PERCENT);
       const pipeline = await startPipeline({ config });
       closeWith(() => pipeline.close());

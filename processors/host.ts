@@ -78,7 +78,7 @@ export const PARTIALS_PACE: Pace = { delayMs: 20, minGapMs: 200, costFactor: 4 }
  * shares the two cores with the broker, the api stage and the simulator: at this pace, even as
  * deltas, it fell behind at 15,000 readings/s (12,454/s processed of 14,547/s, p99 4.0 s, where
  * the beat kept up in the same hour: 15,699/s, p99 2.4 s), for a p50 at 5,000/s of 0.64-0.73 s
- * against the beat's 0.83-0.89 s. See README, Benchmark.
+ * against the beat's 0.83-0.89 s. On the beat they go whole (see PartialEncoder). README, Benchmark.
  */
 export function partialsPace(transport: Pick<StreamTransport, 'stateIn'>): Pace | null {
   return transport.stateIn === 'log' ? null : PARTIALS_PACE;
@@ -129,7 +129,8 @@ export class ProcessorHost {
     this.#o = { ...options, ...withDefaults(HOST_DEFAULTS, options) };
     this.#wall = this.#o.wall;
     this.#pace = partialsPace(options.transport);
-    this.#encoder = new PartialEncoder(this.#wall);
+    // Whole on the beat (Kafka), as changes when they follow the readings.
+    this.#encoder = new PartialEncoder(this.#wall, this.#pace !== null);
     this.#ticker = new Ticker(
       () => this.#publishPartials(),
       (error) => this.#o.logger.error({ err: error }, 'evaluation failed'),

@@ -84,6 +84,18 @@ describe('partials as changes (metrics.partials)', () => {
     expect(encoder.encode(partialAt(4, lots)).key).toBe(SOURCE);
   });
 
+  it('sends every partial whole when told to (partials on the beat)', () => {
+    let now = 0;
+    const encoder = new PartialEncoder(() => now, false);
+    const store = new PartialStore();
+    for (let i = 0; i < 3; i++, now += 200) {
+      const record = encoder.encode(partialAt(i, { A: [i, 1] }));
+      expect(record.key).toBe(SOURCE);
+      expect(store.take(parsed(record))).toBe('whole');
+    }
+    expect(held(store)).toEqual([asJson(partialAt(2, { A: [2, 1] }))]);
+  });
+
   it('sends it whole when the changes would be half as large', () => {
     const { encoder } = setup();
     encoder.encode(partialAt(0, { A: [1, 1], B: [1, 1] }));
