@@ -14,6 +14,7 @@ import { probeStatesInKpis, SseSplitter } from './probe.js';
 import { durabilityCost, logFigures, type PipelineRun } from './run.js';
 import { quantile } from './stats.js';
 import { counterByLabel, metricsTopicFigures, sectionParts } from './metrics-topics.js';
+import { waitFor } from '../../test/helpers.js';
 
 const CLI = fileURLToPath(new URL('../../dist/simulators/bench/cli.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'city-brain-bench-test-'));
@@ -156,6 +157,42 @@ describe('bench pieces', () => {
 });
 
 describe('npm run bench (small)', () => {
+  it('stopped by SIGTERM, it takes the pipeline it started with it', async () => {
+    expect(existsSync(CLI), `${CLI}: run npm run build first`).toBe(true);
+    const args = [
+      CLI,
+      '--nodes',
+      '1500',
+      '--rates',
+      '200',
+      '--step-seconds',
+      '60',
+      '--baselines',
+      'none',
+      '--out',
+      join(dir, 'stopped.json'),
+    ];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.stderr.on('data', (d) => (text += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await waitFor(() => /pipeline \(embedded, file log\) ready/.test(text), 60_000, 'the pipeline ready');
+    const pid = Number(/starting start \(pid (\d+)/.exec(text)![1]);
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(true);
+    child.kill('SIGTERM');
+    expect(await exited, text).toBe(143);
+    await waitFor(() => !alive(), 10_000, `the pipeline (pid ${pid}) gone`);
+  }, 120_000);
+
   it('drives the pipeline on the file log and on the in-process log, and Mosquitto, writes a report with the figures, loses nothing', async () => {
     expect(existsSync(CLI), `${CLI}: run npm run build first`).toBe(true);
     const out = join(dir, 'report.json');

@@ -30,6 +30,17 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
+// Stopped by a signal: exit, which kills the pipeline and the simulator it started ('exit' handlers
+// in ./target.ts and ./load.ts), rather than leave them running on the machine's two cores.
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const)
+  process.once(signal, () => {
+    process.stderr.write(`bench: ${signal}: stopping the processes it started\n`);
+    process.exit(code);
+  });
+
 main().catch((error: unknown) => {
   process.stderr.write(`bench: ${(error as Error)?.stack ?? String(error)}\n`);
   process.exit(1);
