@@ -7,6 +7,7 @@ import { citySizeFor, generateCity, isOneLineError, loadConfig, registryToFile, 
 import { startPipeline } from './pipeline.js';
 import { runStage } from './stage-command.js';
 import { capHeapGrowing } from './heap-growing.js';
+import { nodeTooOld } from './node-version.js';
 import { defaultKinds, loadKinds } from '../core/kinds/modules.js';
 
 const USAGE = `usage: city-brain <command> [options]
@@ -115,6 +116,11 @@ async function main(argv: string[]): Promise<void> {
   if (command && HELP[command] && (rest.includes('--help') || rest.includes('-h'))) {
     process.stdout.write(`${HELP[command]}\n`);
     return;
+  }
+  const tooOld = nodeTooOld(process.versions.node);
+  if (tooOld) {
+    process.stderr.write(`city-brain: ${tooOld}\n`);
+    process.exit(2);
   }
   switch (command) {
     case 'start': {
