@@ -111,7 +111,7 @@ export class ProcessorHost {
   readonly #ticker: Ticker;
   readonly #pace: Pace | null;
   readonly #owned = new Set<string>();
-  /** Each owned partition's partial as the changes since its last (whole now and then). */
+  /** Encodes each owned partition's partial: whole on the beat (Kafka), else as the changes since its last. */
   readonly #encoder: PartialEncoder;
   /** Raw partitions whose re-read since their last assignment has been logged (once each). */
   readonly #rereadLogged = new Set<number>();
@@ -129,7 +129,6 @@ export class ProcessorHost {
     this.#o = { ...options, ...withDefaults(HOST_DEFAULTS, options) };
     this.#wall = this.#o.wall;
     this.#pace = partialsPace(options.transport);
-    // Whole on the beat (Kafka), as changes when they follow the readings.
     this.#encoder = new PartialEncoder(this.#wall, this.#pace !== null);
     this.#ticker = new Ticker(
       () => this.#publishPartials(),
