@@ -77,7 +77,7 @@ describe('API hardening', () => {
     ] as const) {
       const res = await fetch(`${url}${path}`);
       expect(res.status, path).toBe(400);
-      expect(await res.json(), path).toEqual({ error: 'bad-request', message: expect.stringContaining(`"${name}"`) });
+      expect(await res.json(), path).toEqual({ error: 'bad-request', message: `querystring: Unrecognized key: "${name}"` });
     }
     // The parameters a route knows still pass.
     expect((await fetch(`${url}/api/v1/alerts?state=firing`)).status).toBe(200);

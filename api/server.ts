@@ -102,7 +102,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     if (hasZodFastifySchemaValidationErrors(error)) {
       const where = error.validationContext ?? 'request';
       const message = error.validation
-        .map((v) => `${where}${v.instancePath ? v.instancePath.replaceAll('/', '.') : ''}: ${v.message}`)
+        // instancePath is '/a/b', or '/' for the object itself (an unknown key): 'querystring.a.b', 'querystring'.
+        .map((v) => `${[where, ...v.instancePath.split('/').filter(Boolean)].join('.')}: ${v.message}`)
         .join('; ');
       return sendError(reply, 'bad-request', message);
     }
