@@ -144,7 +144,9 @@ async function main(argv: string[]): Promise<void> {
         if (stateDir) await rm(stateDir, { recursive: true, force: true });
       };
       try {
-        const demo = await runDemo(load({ ...DEMO_DEFAULTS, ...(stateDir ? { STATE_DIR: stateDir } : {}), ...process.env }));
+        const config = load({ ...DEMO_DEFAULTS, ...(stateDir ? { STATE_DIR: stateDir } : {}), ...process.env });
+        capHeapGrowing(config.STAGE_HEAP_GROWING_PERCENT); // the whole pipeline in one process, as \`start\`
+        const demo = await runDemo(config);
         closeWith(async () => {
           await demo.close();
           await removeStateDir();
