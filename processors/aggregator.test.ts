@@ -1,6 +1,18 @@
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryTransport, parseJson, PipelineMetrics, TOPICS, topicSpecs, type Alert, type KeyedList } from '../core/index.js';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  MemoryTransport,
+  parseJson,
+  PipelineMetrics,
+  TOPICS,
+  topicSpecs,
+  type Alert,
+  type KeyedList,
+  type Producer,
+} from '../core/index.js';
 import { MetricsSection, type MetricsRecordValue } from './aggregation/metrics-section.js';
 import { config } from '../test/fixtures.js';
 import { Aggregator } from './aggregator.js';
@@ -16,10 +28,25 @@ describe('aggregator', () => {
     aggregator = undefined;
   });
 
-  async function start() {
+  /** `alertsFile`: the embedded mode's alert file. */
+  async function start({ alertsFile = null }: { alertsFile?: string | null } = {}) {
     const transport = new MemoryTransport();
     await transport.ensureTopics(topicSpecs(defaultKinds()));
     const producer = await transport.producer();
+    // What holdMetrics() sets: the aggregator's metrics.* sends wait for it (a slow log).
+    let hold: Promise<void> | null = null;
+    const aggregatorProducer: Producer = {
+      send: async (topic, messages) => {
+        if (hold && topic.startsWith('metrics.')) await hold;
+        return producer.send(topic, messages);
+      },
+    };
+    /** Holds the aggregator's metrics.* writes until the returned function is called. */
+    const holdMetrics = () => {
+      let release = () => {};
+      hold = new Promise<void>((resolve) => (release = resolve));
+      return release;
+    };
     aggregator = new Aggregator({
       registry,
       // Every evaluation's changes on the metrics topics at once (the intervals are metrics-publisher.test.ts's).
@@ -31,10 +58,10 @@ describe('aggregator', () => {
         METRICS_ITEM_INTERVAL_S: '0',
       }),
       transport,
-      producer,
+      producer: aggregatorProducer,
       metrics: new PipelineMetrics({ defaultMetrics: false }),
       logger: pino({ level: 'silent' }),
-      alertsFile: null,
+      alertsFile,
     });
     await aggregator.start();
     const send = (...partials: PartitionPartial[]) =>
@@ -47,7 +74,7 @@ describe('aggregator', () => {
       await readToEnd(transport, topic, (r) => values.push(parseJson(r.value)));
       return values;
     };
-    return { transport, send, read };
+    return { transport, send, read, holdMetrics };
   }
 
   it('merges the latest partial of each partition: a partition evaluated again replaces its share, never adds to it', async () => {
@@ -115,5 +142,40 @@ describe('aggregator', () => {
     await expect.poll(() => aggregator!.alerts('resolved').map((a) => a.id)).toEqual([fired.id]);
     const changes = (await read(TOPICS.alerts)) as Alert[];
     expect(changes.filter((a) => a.id === fired.id).map((a) => a.state)).toEqual(['firing', 'resolved']);
+  });
+
+  it('hands the KPIs to the live stream without waiting for the metrics topics: a slow log delays the writes, not what the console shows', async () => {
+    const { send, holdMetrics } = await start();
+    const release = holdMetrics();
+    const occupied: number[] = [];
+    aggregator!.subscribe((event) => {
+      if (event.type === 'kpis') occupied.push((event.kpis.parking as { occupied: number }).occupied);
+    });
+    try {
+      await send(partial('telemetry.raw:0', NOW, 7, 2));
+      await expect.poll(() => occupied.at(-1)).toBe(7);
+    } finally {
+      release(); // before afterEach's stop, which waits for the evaluation's writes
+    }
+  });
+
+  it('rewrites the alert file when the lifecycle changes, not when only the values of firing alerts move', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'aggregator-alerts-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'alerts.json');
+    const { send } = await start({ alertsFile: file });
+    await send(partial('telemetry.raw:0', NOW, 5, 5, [battery]));
+    await expect.poll(async () => (await readFile(file, 'utf8').catch(() => '')).includes('NodeBatteryLow')).toBe(true);
+    const fired = await readFile(file, 'utf8');
+    await send(partial('telemetry.raw:0', NOW + 1_000, 5, 5, [{ ...battery, value: 2.5 }]));
+    await expect.poll(() => aggregator!.alerts('firing')[0]?.value).toBe(2.5);
+    await aggregator!.tick();
+    expect(await readFile(file, 'utf8')).toBe(fired);
+    await aggregator!.acknowledge(aggregator!.alerts('firing')[0]!.id, { by: 'crew-7', role: 'crew' });
+    await expect
+      .poll(async () => JSON.parse(await readFile(file, 'utf8')) as { active: Alert[] })
+      .toMatchObject({
+        active: [{ state: 'acknowledged', acknowledgedBy: 'crew-7', value: 2.5 }],
+      });
   });
 });

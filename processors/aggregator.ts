@@ -102,7 +102,8 @@ export class Aggregator {
   #kpis: Kpis | null = null;
   #consumer: Consumer | null = null;
   readonly #alertsFile: string | null;
-  #savedAlerts = '';
+  /** The evaluator's revision last saved (the alert file embedded, the holds topic on Kafka). */
+  #savedRevision = -1;
   #saving: Promise<void> = Promise.resolve();
 
   constructor(options: AggregatorOptions) {
@@ -215,7 +216,7 @@ export class Aggregator {
         Array.isArray(saved.missingSince)
       ) {
         this.#alerts.importState(saved);
-        this.#savedAlerts = JSON.stringify(saved);
+        this.#savedRevision = this.#alerts.revision;
         this.#o.logger.info(
           { alerts: saved.active.length + saved.history.length, file: this.#alertsFile },
           'alerts restored from the state file',
@@ -251,17 +252,22 @@ export class Aggregator {
       );
   }
 
-  /** The embedded mode's alert file, rewritten (atomically) whenever the lifecycle state changed. */
+  /**
+   * The embedded mode's alert file, rewritten (atomically) whenever the lifecycle changed, not when
+   * only values moved: with hundreds of alerts firing, values move at nearly every evaluation, and
+   * each rewrite was the whole file (up to 1,000 resolved alerts besides) and an fsync. A restart
+   * gets the values back from its first evaluation.
+   */
   #saveAlerts(): Promise<void> {
     const file = this.#alertsFile;
     if (!file) return this.#saveHolds();
     // One write at a time, each of the state as it is when its turn comes: the last write is the newest state.
     const run = this.#saving.then(async () => {
-      const text = JSON.stringify(this.#alerts.exportState());
-      if (text === this.#savedAlerts) return;
+      const revision = this.#alerts.revision;
+      if (revision === this.#savedRevision) return;
       await mkdir(join(file, '..'), { recursive: true });
-      await writeFileAtomic(file, text);
-      this.#savedAlerts = text;
+      await writeFileAtomic(file, JSON.stringify(this.#alerts.exportState()));
+      this.#savedRevision = revision;
     });
     // A state directory that cannot be written must not stop KPIs and alerts: logged, retried at the next evaluation.
     this.#saving = run.catch((error: unknown) => this.#o.logger.error({ err: error, file }, 'could not write the alert state file'));
@@ -275,10 +281,11 @@ export class Aggregator {
    */
   #saveHolds(): Promise<void> {
     const run = this.#saving.then(async () => {
+      const revision = this.#alerts.revision;
+      if (revision === this.#savedRevision) return;
       const text = JSON.stringify(this.#alerts.exportHolds());
-      if (text === this.#savedAlerts) return;
       await this.#o.producer.send(TOPICS.aggregatorHolds, [{ key: 'holds', value: Buffer.from(text), ...this.#headers() }]);
-      this.#savedAlerts = text;
+      this.#savedRevision = revision;
     });
     this.#saving = run.catch((error: unknown) =>
       this.#o.logger.error({ err: error }, 'could not write the alert holds to the log; the next evaluation retries'),
@@ -330,7 +337,7 @@ export class Aggregator {
   async #evaluate(): Promise<number> {
     // Deposed (or unsure): another instance may be aggregating; evaluating would change alerts nobody publishes.
     if (!this.#fence()) return 0;
-    let started = threadCpuMs();
+    const started = threadCpuMs();
     const { kpis, conditions } = this.merge();
     this.#kpis = kpis;
     const changed = this.#alerts.evaluate(conditions, kpis.evaluatedAt);
@@ -344,7 +351,12 @@ export class Aggregator {
       }),
       { topic: TOPICS.nodeMetrics, section: kpis.nodes, lists: [] },
     ]);
-    let cost = threadCpuMs() - started;
+    metrics.alertsFiring.reset();
+    for (const alert of this.#alerts.active()) metrics.alertsFiring.inc({ alertname: alert.alertname });
+    // The live stream gets the KPIs now, not after the writes below (a log append each, the alert
+    // file's fsync): they are what this process computed, whatever the topics' round trips.
+    this.#listeners.emit({ type: 'kpis', kpis });
+    const cost = threadCpuMs() - started;
     await Promise.all([
       ...[...plan.records].map(async ([topic, messages]) => {
         await producer.send(
@@ -357,12 +369,7 @@ export class Aggregator {
       this.#publishAlerts(changed),
       this.#saveAlerts(),
     ]);
-    started = threadCpuMs();
     plan.commit();
-    metrics.alertsFiring.reset();
-    for (const alert of this.#alerts.active()) metrics.alertsFiring.inc({ alertname: alert.alertname });
-    this.#listeners.emit({ type: 'kpis', kpis });
-    cost += threadCpuMs() - started;
     return cost;
   }
 

@@ -134,6 +134,40 @@ describe('alert evaluator', () => {
     expect(after.list()).toEqual(uninterrupted.list());
   });
 
+  it('moves its revision with every change of the lifecycle, and not when only values and summaries move', () => {
+    const e = new AlertEvaluator({ holdMs: 20, resolveHoldMs: 20 });
+    // The saved state without what moves at every evaluation: equal whenever the revision stayed.
+    const lifecycle = () =>
+      JSON.stringify(e.exportState(), (key, v: unknown) =>
+        key === 'value' || key === 'summary' || key === 'updatedAt' || key === 'condition' ? undefined : v,
+      );
+    const circuits = ['C1', 'C2', 'C3', 'C4'];
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    let [unchanged, changed] = [0, 0];
+    for (let t = 0; t < 3_000; t += 10) {
+      const [revision, before] = [e.revision, lifecycle()];
+      const conditions = circuits
+        .filter(() => random() < 0.6)
+        .map((circuit) => ({ ...dark, labels: { ...dark.labels, circuit }, value: Math.round(random() * 100), summary: `dark ${t}` }));
+      e.evaluate(conditions, t);
+      if (random() < 0.05 && e.active()[0]) e.acknowledge(e.active()[0]!.id, { by: 'crew', role: 'crew' }, t);
+      if (e.revision === revision) {
+        expect(lifecycle(), `t=${t}`).toBe(before);
+        unchanged++;
+      } else changed++;
+    }
+    expect(unchanged).toBeGreaterThan(10);
+    expect(changed).toBeGreaterThan(10);
+    // The same conditions with other values: the revision stays.
+    const steady = new AlertEvaluator({ holdMs: 0, resolveHoldMs: 0 });
+    steady.evaluate([{ ...dark, value: 1 }], 0);
+    const fired = steady.revision;
+    steady.evaluate([{ ...dark, value: 2, summary: 'darker' }], 10);
+    expect(steady.revision).toBe(fired);
+    expect(steady.active()[0]).toMatchObject({ value: 2, summary: 'darker' });
+  });
+
   it('gives the same problem the same id, independent of label order and process', () => {
     const [a] = new AlertEvaluator({ holdMs: 0, resolveHoldMs: 0 }).evaluate([dark], 0);
     expect(a!.id).toBe(fingerprint({ circuit: 'C1', district: 'Lixia', kind: 'streetlight', severity: 'major', alertname: 'CircuitDark' }));

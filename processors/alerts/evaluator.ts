@@ -56,9 +56,19 @@ export class AlertEvaluator {
   readonly #historySize: number;
   /** Pending holds taken over (importHolds), for the conditions the first evaluation still sees. */
   #heldSince = new Map<string, number>();
+  #revision = 0;
 
   constructor(readonly options: EvaluatorOptions) {
     this.#historySize = withDefaults(EVALUATOR_DEFAULTS, options).historySize;
+  }
+
+  /**
+   * Goes up whenever the lifecycle changes (a condition pending or gone, an alert firing,
+   * acknowledged, noted, its condition missing or back, resolved), not when only values and
+   * summaries move: what is worth saving (the next evaluation brings the values again).
+   */
+  get revision(): number {
+    return this.#revision;
   }
 
   /** Feeds the complete set of current conditions; returns the alerts whose state changed. */
@@ -72,7 +82,7 @@ export class AlertEvaluator {
       seen.add(id);
       const active = this.#active.get(id);
       if (active) {
-        this.#missingSince.delete(id);
+        if (this.#missingSince.delete(id)) this.#revision++;
         if (active.value !== condition.value || active.summary !== condition.summary) {
           active.value = condition.value;
           active.summary = condition.summary;
@@ -85,6 +95,7 @@ export class AlertEvaluator {
         condition,
       };
       pending.condition = condition;
+      if (!this.#pending.has(id)) this.#revision++;
       this.#pending.set(id, pending);
       if (now - pending.since >= (condition.holdMs ?? this.options.holdMs)) {
         this.#pending.delete(id);
@@ -102,14 +113,16 @@ export class AlertEvaluator {
           updatedAt: now,
         };
         this.#active.set(id, alert);
+        this.#revision++;
         changed.push({ ...alert });
       }
     }
-    for (const id of this.#pending.keys()) if (!seen.has(id)) this.#pending.delete(id);
+    for (const id of this.#pending.keys()) if (!seen.has(id) && this.#pending.delete(id)) this.#revision++;
     this.#heldSince.clear(); // a condition gone at the first evaluation starts afresh, as any pending one
     for (const [id, alert] of this.#active) {
       if (seen.has(id)) continue;
       const since = this.#missingSince.get(id) ?? now;
+      if (!this.#missingSince.has(id)) this.#revision++;
       this.#missingSince.set(id, since);
       if (now - since >= this.options.resolveHoldMs) {
         this.#active.delete(id);
@@ -136,6 +149,7 @@ export class AlertEvaluator {
     }
     if (first || text) addNote(alert, { ...actor, at: now, action: first ? 'ack' : 'note', ...(text ? { text } : {}) });
     alert.updatedAt = now;
+    this.#revision++;
     return { ...alert };
   }
 
@@ -145,11 +159,13 @@ export class AlertEvaluator {
     if (!alert) return 'not-found';
     addNote(alert, { ...actor, at: now, action: 'note', text });
     alert.updatedAt = now;
+    this.#revision++;
     return { ...alert };
   }
 
   /** Takes over the alerts another process left (read back from the compacted alerts topic). */
   restore(alerts: Iterable<Alert>): void {
+    this.#revision++;
     for (const alert of alerts) {
       if (alert.state === 'resolved') this.#remember({ ...alert });
       else this.#active.set(alert.id, { ...alert });
@@ -166,6 +182,7 @@ export class AlertEvaluator {
    * first evaluation still sees keeps its start, a firing alert its time without its condition.
    */
   importHolds(holds: EvaluatorHolds): void {
+    this.#revision++;
     this.#heldSince = new Map(holds.pending);
     for (const [id, since] of holds.missingSince) if (this.#active.has(id)) this.#missingSince.set(id, since);
   }
@@ -181,6 +198,7 @@ export class AlertEvaluator {
   }
 
   importState(state: EvaluatorState): void {
+    this.#revision++;
     this.#pending.clear();
     this.#active.clear();
     this.#missingSince.clear();
@@ -201,6 +219,7 @@ export class AlertEvaluator {
   }
 
   #remember(alert: Alert): void {
+    this.#revision++;
     this.#history.unshift(alert);
     if (this.#history.length > this.#historySize) this.#history.pop();
   }
