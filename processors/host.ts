@@ -27,7 +27,8 @@ import { PartitionIndex } from './partition-index.js';
 import { buildPartials } from './partition-partials.js';
 import { PartitionSnapshots, stateStoreFor } from './snapshots.js';
 import type { SnapshotStore } from './state/index.js';
-import { Listeners, threadCpuMs, Ticker, type Pace } from './ticker.js';
+import { PARTIALS_PACE, PartialsPace } from './partials-pace.js';
+import { Listeners, threadCpuMs, Ticker } from './ticker.js';
 import type { EvalContext } from './types.js';
 
 // Moved to parts of their own; still exported here for the code that imports them from the host.
@@ -61,29 +62,6 @@ export interface HostOptions {
 /** Registry changes reach the partition lists once quiet for 1 s, within 3 s at the latest (a bulk import: not after every batch). */
 const REGISTRY_SETTLE = { settleMs: 1_000, maxStaleMs: 3_000 };
 
-/**
- * Partials go out soon after new readings, not only on the EVAL_INTERVAL_MS beat (which stays for
- * what time alone changes: a node falling silent, the night coming), so a reading reaches the KPIs
- * in a fraction of a second; under a steady stream at least 200 ms apart (at 100 ms a city at its
- * real-time rate spent twice the CPU of the beat on partials and evaluations) and four times as
- * long apart as the last build cost (at most a quarter of a core on partials, however large the
- * city). Each goes as the changes since the one before (./partial-delta.ts): a whole round is
- * 2 MB at 512,250 nodes, to serialise, write, read back and parse, none of it in the build's cost.
- */
-export const PARTIALS_PACE: Pace = { delayMs: 20, minGapMs: 200, costFactor: 4 };
-
-/**
- * The pace of partials after new readings on a transport; null on Kafka (state in the log), where
- * they keep to the beat. There the process stage also pays kafkajs for every record it reads and
- * shares the two cores with the broker, the api stage and the simulator: at this pace, even as
- * deltas, it fell behind at 15,000 readings/s (12,454/s processed of 14,547/s, p99 4.0 s, where
- * the beat kept up in the same hour: 15,699/s, p99 2.4 s), for a p50 at 5,000/s of 0.64-0.73 s
- * against the beat's 0.83-0.89 s. On the beat they go whole (see PartialEncoder). README, Benchmark.
- */
-export function partialsPace(transport: Pick<StreamTransport, 'stateIn'>): Pace | null {
-  return transport.stateIn === 'log' ? null : PARTIALS_PACE;
-}
-
 /** The host's defaults (stateStore's depends on the transport: see `stateStoreFor`). */
 export const HOST_DEFAULTS = {
   groupId: GROUPS.processors as string,
@@ -109,9 +87,9 @@ export class ProcessorHost {
   #partitionIndex: { index: PartitionIndex; unfollow: () => void } | null = null;
   readonly #listeners = new Listeners<PipelineEvent>();
   readonly #ticker: Ticker;
-  readonly #pace: Pace | null;
+  readonly #pace: PartialsPace;
   readonly #owned = new Set<string>();
-  /** Encodes each owned partition's partial: whole on the beat (Kafka), else as the changes since its last. */
+  /** Encodes each owned partition's partial: as the changes since its last, or whole (see PartialsPace). */
   readonly #encoder: PartialEncoder;
   /** Raw partitions whose re-read since their last assignment has been logged (once each). */
   readonly #rereadLogged = new Set<number>();
@@ -128,8 +106,8 @@ export class ProcessorHost {
   constructor(options: HostOptions) {
     this.#o = { ...options, ...withDefaults(HOST_DEFAULTS, options) };
     this.#wall = this.#o.wall;
-    this.#pace = partialsPace(options.transport);
-    this.#encoder = new PartialEncoder(this.#wall, this.#pace !== null);
+    this.#pace = new PartialsPace(options.transport);
+    this.#encoder = new PartialEncoder(this.#wall);
     this.#ticker = new Ticker(
       () => this.#publishPartials(),
       (error) => this.#o.logger.error({ err: error }, 'evaluation failed'),
@@ -257,7 +235,7 @@ export class ProcessorHost {
     if (late.length > 0) await this.#o.producer.send(TOPICS.dlq, late);
     for (const [kind, n] of processed) metrics.processed.inc({ kind }, n);
     if (late.length > 0) metrics.rejected.inc({ reason: 'late' }, late.length);
-    if (this.#pace && !replay && processed.size > 0) this.#ticker.soon(this.#pace);
+    if (!replay && processed.size > 0 && this.#pace.afterReadings(records[records.length - 1]!.timestamp)) this.#ticker.soon(PARTIALS_PACE);
   }
 
   #ctx(): EvalContext {
@@ -280,7 +258,8 @@ export class ProcessorHost {
     const started = threadCpuMs();
     const partials = this.partials();
     if (partials.length === 0) return threadCpuMs() - started;
-    const records = partials.map((p) => this.#encoder.encode(p));
+    const deltas = this.#pace.deltas;
+    const records = partials.map((p) => this.#encoder.encode(p, deltas));
     const cost = threadCpuMs() - started;
     await this.#o.producer.send(TOPICS.partials, records);
     this.#noteLag();

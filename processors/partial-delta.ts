@@ -43,21 +43,19 @@ export class PartialEncoder {
   readonly #held = new Map<string, { doc: PartitionPartial & { seq: number }; fullAt: number; fullBytes: number }>();
   #seq = 0;
 
-  /**
-   * `deltas` false: every partial whole. Comparing a round with the last costs more than writing it
-   * once a second (on Kafka, on the beat: 5 % of the process stage's samples at 15,000 readings/s,
-   * against about 2 % for the whole round); several times a second the deltas are far cheaper.
-   */
-  constructor(
-    private readonly wall: () => number,
-    private readonly deltas = true,
-  ) {}
+  constructor(private readonly wall: () => number) {}
 
-  /** The record of `partial`: whole when due (or when the delta would be half as large), else its changes. */
-  encode(partial: PartitionPartial): { key: string; value: Buffer } {
+  /**
+   * The record of `partial`: whole when due (or when the delta would be half as large), else its
+   * changes. `deltas` false: whole, and nothing kept to compare the next one with (that one is
+   * whole too): comparing a round with the last costs more than writing it once a second (on
+   * Kafka, on the beat: 5 % of the process stage's samples at 15,000 readings/s, against about 2 %
+   * for the whole round); several times a second the deltas are far cheaper.
+   */
+  encode(partial: PartitionPartial, deltas = true): { key: string; value: Buffer } {
     const held = this.#held.get(partial.source);
     const seq = ++this.#seq;
-    if (this.deltas && held && this.wall() - held.fullAt < FULL_PARTIAL_EVERY_MS) {
+    if (deltas && held && this.wall() - held.fullAt < FULL_PARTIAL_EVERY_MS) {
       // Compared as sent: the same epoch and seq, so only the content differs.
       const patch = diff(held.doc, { ...partial, epoch: this.#epoch, seq: held.doc.seq });
       const text = JSON.stringify({ source: partial.source, epoch: this.#epoch, base: held.doc.seq, seq, patch } satisfies PartialDelta);
@@ -69,7 +67,10 @@ export class PartialEncoder {
       }
     }
     const text = JSON.stringify({ ...partial, epoch: this.#epoch, seq });
-    if (!this.deltas) return { key: partial.source, value: Buffer.from(text) };
+    if (!deltas) {
+      this.#held.delete(partial.source);
+      return { key: partial.source, value: Buffer.from(text) };
+    }
     this.#held.set(partial.source, {
       doc: JSON.parse(text) as PartitionPartial & { seq: number },
       fullAt: this.wall(),

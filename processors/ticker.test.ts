@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EVALUATION_PACE } from './aggregator.js';
-import { PARTIALS_PACE, partialsPace } from './host.js';
+import { PARTIALS_PACE } from './partials-pace.js';
 import { Ticker, type Pace, type TickerTimers } from './ticker.js';
 
 /** Timers on a clock that only moves when the test says so. */
@@ -158,11 +158,6 @@ describe('the paces of the pipeline (README, EVAL_INTERVAL_MS)', () => {
     const costly = setup(100);
     await input(costly.timers, costly.ticker, 1500, 5, PARTIALS_PACE);
     expect(costly.starts).toEqual([20, 220, 620, 1020, 1420]);
-  });
-
-  it('partials on Kafka keep to the beat; on the embedded logs, the pace above', () => {
-    expect(partialsPace({ stateIn: 'log' })).toBeNull();
-    expect(partialsPace({ stateIn: 'files' })).toBe(PARTIALS_PACE);
   });
 
   it('evaluations: at least 100 ms apart, and 3x as long apart as the last cost', async () => {
