@@ -37,6 +37,25 @@ describe('KPI document patches', () => {
     expect(diff(next, next)).toEqual([]);
   });
 
+  it('replaces an object whole when that is shorter than the operations on its members, not otherwise', () => {
+    const row = { lotId: 'L1', spaces: 40, occupied: 10, free: 30, occupancy: 0.25, sessions: 7, meanDwellMin: 31.5 };
+    const car = { ...row, occupied: 11, free: 29, occupancy: 0.275, sessions: 8, meanDwellMin: 30.8125 };
+    const size = (ops: unknown[]) => JSON.stringify(ops).length;
+    const whole = diff({ list: [row] }, { list: [car] });
+    expect(whole).toEqual([{ op: 'replace', path: '/list/0', value: car }]);
+    // The same change on a row whose unchanged members are long (a name, a description): one operation per member.
+    const named = { ...row, lotName: 'Quancheng Square underground car park, north entrance, levels B1-B3. '.repeat(3) };
+    const members = diff({ list: [named] }, { list: [{ ...named, ...car, lotName: named.lotName }] });
+    expect(members.map((op) => op.path)).toEqual([
+      '/list/0/occupied',
+      '/list/0/free',
+      '/list/0/occupancy',
+      '/list/0/sessions',
+      '/list/0/meanDwellMin',
+    ]);
+    expect(size(members)).toBeLessThan(size([{ op: 'replace', path: '/list/0', value: { ...named, ...car, lotName: named.lotName } }]));
+  });
+
   it('adds and removes sections, replaces a list whose length changed', () => {
     const prev = { evaluatedAt: 1, noise: { list: [1, 2] }, tank: { mean: 4 } };
     const next = { evaluatedAt: 1, noise: { list: [1, 2, 3] }, parking: { lots: 0 } };

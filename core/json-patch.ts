@@ -22,19 +22,18 @@ export const pointer = (key: string | number): string => `/${String(key).replace
 const unpointer = (token: string): string => token.replaceAll('~1', '/').replaceAll('~0', '~');
 
 /**
- * Operations that turn `prev` into `next`. An object or array whose members are mostly replaced
- * (a parking lot's row after a car came) is replaced whole: one operation is shorter than one per
- * member. One with a change deeper down (a section whose list changed) is never replaced whole.
+ * Operations that turn `prev` into `next`. An object or array whose changed members would take
+ * more bytes as operations than the whole of it (a parking lot's row after a car came: occupied,
+ * free, occupancy, sessions, dwell) is replaced whole. One with a change deeper down (a section
+ * whose list changed) is never replaced whole.
  */
 export function diff(prev: unknown, next: unknown, path = '', ops: PatchOp[] = []): PatchOp[] {
   if (prev === next) return ops;
   if (isObject(prev) && isObject(next)) {
     const inner = new Members(path);
-    let members = 0;
     for (const key of Object.keys(next)) {
       const value = next[key];
       if (value === undefined) continue;
-      members++;
       const was = member(prev, key);
       if (was === undefined) inner.push({ op: 'add', path: path + pointer(key), value });
       // Most members are unchanged: compared before any path is built (the paths cost more than the comparison).
@@ -42,13 +41,13 @@ export function diff(prev: unknown, next: unknown, path = '', ops: PatchOp[] = [
     }
     for (const key of Object.keys(prev))
       if (prev[key] !== undefined && member(next, key) === undefined) inner.push({ op: 'remove', path: path + pointer(key) });
-    return inner.flush(next, members, ops);
+    return inner.flush(next, ops);
   }
   if (Array.isArray(prev) && Array.isArray(next) && prev.length === next.length) {
     const inner = new Members(path);
     for (let i = 0; i < next.length; i++)
       if (!same(prev[i], next[i])) inner.child(pointer(i), (at) => diff(prev[i], next[i], at, inner.ops));
-    return inner.flush(next, next.length, ops);
+    return inner.flush(next, ops);
   }
   // A number, string, boolean or null that changed, or a change of type or of array length.
   ops.push({ op: 'replace', path, value: next });
@@ -95,12 +94,19 @@ class Members {
     for (let i = from; i < this.ops.length && !this.#deep; i++) this.#deep = this.ops[i]!.path !== at;
   }
 
-  flush(next: unknown, members: number, ops: PatchOp[]): PatchOp[] {
+  flush(next: unknown, ops: PatchOp[]): PatchOp[] {
     // The document root is never replaced: a client keeps the sections it asked for.
-    if (this.path !== '' && !this.#deep && this.ops.length > 1 && this.ops.length * 2 > members) {
+    if (this.path !== '' && !this.#deep && this.ops.length > 1 && this.#wholeIsShorter(next)) {
       ops.push({ op: 'replace', path: this.path, value: next });
     } else for (const op of this.ops) ops.push(op);
     return ops;
+  }
+
+  /** Whether one operation replacing `next` whole is shorter, as JSON, than the operations on its members. */
+  #wholeIsShorter(next: unknown): boolean {
+    let asMembers = 0;
+    for (const op of this.ops) asMembers += JSON.stringify(op).length;
+    return JSON.stringify({ op: 'replace', path: this.path, value: next }).length < asMembers;
   }
 }
 
