@@ -328,7 +328,7 @@ export interface PipelineRun {
   startupSeconds: number;
   startupRssMaxBytes: number;
   /** The live stream as a client of every section sees it: the whole document it gets first, then the patches' bytes per second. */
-  stream: { kpiDocumentBytes: number; patchBytesPerSecond: number | null };
+  stream: { kpiDocumentBytes: number; patchBytesPerSecond: number | null; wholeAgain: number };
   /** Bytes per second written to each metrics.* topic over the steps, extrapolated to a day; and what makes the sections' bytes. */
   metricsTopics: MetricsTopicFigures & { sectionParts: ReturnType<typeof sectionParts> | null };
 }
@@ -376,7 +376,7 @@ async function runPipeline(
     startup.stop();
     const name = o.kafka ? `kafka, ${client}` : `embedded, ${logStore} log`;
     log(`pipeline (${name}) ready after ${startupSeconds} s; mqtt ${target.mqttUrl}, api ${target.apiUrl}`);
-    const stream = { wholeMaxBytes: 0, bytes: 0, first: 0, last: 0 };
+    const stream = { wholeMaxBytes: 0, bytes: 0, wholeAgain: 0, first: 0, last: 0 };
     const written0 = { at: Date.now(), counters: metricsWritten(await target.aggregatorMetrics()) };
     const ours = await driveSteps(
       o.kafka ? `pipeline/${client}` : `pipeline (${logStore} log)`,
@@ -392,9 +392,12 @@ async function runPipeline(
         observe: async (prober) =>
           watchKpiStream(target.apiUrl, ({ states, at, bytes, whole }) => {
             if (whole) stream.wholeMaxBytes = Math.max(stream.wholeMaxBytes, bytes);
-            else {
+            // After the first document every KPI byte counts: a client that fell behind gets the
+            // whole document again instead of the patches it missed.
+            if (stream.first) {
               stream.bytes += bytes;
               stream.last = at;
+              if (whole) stream.wholeAgain++;
             }
             stream.first ||= at;
             states.forEach((occupied, k) => prober.observed(k, occupied, at));
@@ -426,7 +429,7 @@ async function runPipeline(
       ours,
       startupSeconds,
       startupRssMaxBytes,
-      stream: { kpiDocumentBytes: stream.wholeMaxBytes, patchBytesPerSecond },
+      stream: { kpiDocumentBytes: stream.wholeMaxBytes, patchBytesPerSecond, wholeAgain: stream.wholeAgain },
       metricsTopics: { ...written, sectionParts: kpis && sectionParts(kpis) },
     };
   } finally {
