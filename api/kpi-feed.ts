@@ -6,11 +6,16 @@ export type SectionChoice = ReadonlySet<string> | null;
 
 /** The server-sent event a client gets for one evaluation, encoded once for every client that chose the same sections. */
 export interface KpiUpdate {
+  /** Which evaluation this is (counted from 1). */
+  seq: number;
   /** The whole document (the sections chosen): for a client that has no base yet, or lost it. */
   full(sections: SectionChoice): Buffer;
-  /** The changes since the previous evaluation (the sections chosen). */
+  /** The changes since the previous evaluation (the sections chosen); the whole document where there was none to compare with. */
   patch(sections: SectionChoice): Buffer;
 }
+
+/** Evaluations kept for clients that fell behind: they get the patches they missed rather than the whole document again. */
+export const RECENT_UPDATES = 16;
 
 const sse = (type: string, data: unknown) => Buffer.from(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
 const keyOf = (sections: SectionChoice) => (sections ? [...sections].sort().join(',') : '*');
@@ -32,6 +37,20 @@ export class KpiFeed {
   #base: Kpis | undefined;
 
   #latest: KpiUpdate | undefined;
+  #seq = 0;
+  /** The latest RECENT_UPDATES evaluations whose patch applies to the one before. */
+  readonly #recent: KpiUpdate[] = [];
+
+  /**
+   * The updates after evaluation `seq` up to the latest, each a patch on the one before; undefined
+   * when one of them is no longer kept or was not compared (then the whole latest document).
+   */
+  since(seq: number): KpiUpdate[] | undefined {
+    if (seq === this.#latest?.seq) return [];
+    const first = this.#recent[0];
+    if (!this.#latest || !first || seq < first.seq - 1 || seq > this.#latest.seq) return undefined;
+    return this.#recent.slice(seq - first.seq + 1);
+  }
 
   /** The latest evaluation, for a client that connects between evaluations (its `full` is what the next patch applies to). */
   get latest(): KpiUpdate | undefined {
@@ -50,19 +69,27 @@ export class KpiFeed {
       }
     }
     const full = cached((s) => sse('kpis', { type: 'kpis', kpis: pick(kpis, s) }));
-    return (this.#latest = {
+    const compared = diffed && prev !== undefined;
+    this.#latest = {
+      seq: ++this.#seq,
       full,
       // Without a base to compare with, a patch is the whole document.
-      patch:
-        !prev || !diffed
-          ? full
-          : cached((s) => {
-              const ops = s
-                ? [...bySection].filter(([section]) => section === 'evaluatedAt' || s.has(section)).flatMap(([, o]) => o)
-                : [...bySection.values()].flat();
-              return sse('kpis-patch', { type: 'kpis-patch', evaluatedAt: kpis.evaluatedAt, patch: ops });
-            }),
-    });
+      patch: !compared
+        ? full
+        : cached((s) => {
+            const ops = s
+              ? [...bySection].filter(([section]) => section === 'evaluatedAt' || s.has(section)).flatMap(([, o]) => o)
+              : [...bySection.values()].flat();
+            return sse('kpis-patch', { type: 'kpis-patch', evaluatedAt: kpis.evaluatedAt, patch: ops });
+          }),
+    };
+    // A run of patches, each on the one before: an update that was not compared starts it afresh.
+    if (!compared) this.#recent.length = 0;
+    else {
+      this.#recent.push(this.#latest);
+      if (this.#recent.length > RECENT_UPDATES) this.#recent.shift();
+    }
+    return this.#latest;
   }
 }
 

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { PipelineMetrics, type ApiRole, type PipelineEvent } from '../core/index.js';
+import { RECENT_UPDATES } from './kpi-feed.js';
 import { buildApi, type ApiOptions } from './server.js';
 import { defaultKinds } from '../core/kinds/modules.js';
 import { startTestFeed } from '../test/registry-feed.js';
@@ -205,45 +206,56 @@ describe('API hardening', () => {
     expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
   });
 
-  it('live stream: a client slower than the evaluations skips superseded KPI updates instead of being cut off, then gets the whole document', async () => {
-    const listeners = new Set<(event: PipelineEvent) => void>();
-    const emit = (event: PipelineEvent) => listeners.forEach((l) => l(event));
-    const { url } = await start({
-      view: { ...view, subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)) },
-    });
-    const socket = connect(Number(new URL(url).port), '127.0.0.1');
-    let received = '';
-    let closed = false;
-    // Only the event names and times are kept: the padding would make megabytes of text.
-    socket.on('data', (d: Buffer) => (received += d.toString('latin1').replace(/x{64,}/g, '')));
-    socket.on('close', () => (closed = true));
-    await new Promise((r) => socket.once('connect', r));
-    try {
-      socket.write('GET /api/v1/stream HTTP/1.1\r\nhost: x\r\n\r\n');
-      await vi.waitFor(() => expect(received).toContain(': connected'));
-      socket.pause(); // a slow reader: nothing more is read for now
-      // Larger than what the loopback socket buffers take while nobody reads (a few MB).
-      const kpis = (n: number) => ({ type: 'kpis', kpis: { evaluatedAt: n, pad: 'x'.repeat(24_000_000) } }) as unknown as PipelineEvent;
-      for (let n = 1; n <= 5; n++) {
-        emit(kpis(n));
-        await sleep(50);
+  for (const [behind, catchUp] of [
+    [4, 'the patches it missed'],
+    [RECENT_UPDATES + 4, 'the whole document again, the missed patches no longer kept'],
+  ] as const)
+    it(`live stream: a client slower than the evaluations skips KPI updates instead of being cut off, then gets ${catchUp} (${behind} behind)`, async () => {
+      const listeners = new Set<(event: PipelineEvent) => void>();
+      const emit = (event: PipelineEvent) => listeners.forEach((l) => l(event));
+      const { url } = await start({
+        view: { ...view, subscribe: (listener) => (listeners.add(listener), () => listeners.delete(listener)) },
+      });
+      const socket = connect(Number(new URL(url).port), '127.0.0.1');
+      let received = '';
+      let closed = false;
+      // Only the event names and times are kept: the padding would make megabytes of text.
+      socket.on('data', (d: Buffer) => (received += d.toString('latin1').replace(/x{64,}/g, '')));
+      socket.on('close', () => (closed = true));
+      await new Promise((r) => socket.once('connect', r));
+      try {
+        socket.write('GET /api/v1/stream HTTP/1.1\r\nhost: x\r\n\r\n');
+        await vi.waitFor(() => expect(received).toContain(': connected'));
+        socket.pause(); // a slow reader: nothing more is read for now
+        // Larger than what the loopback socket buffers take while nobody reads (a few MB); one string for all.
+        const pad = 'x'.repeat(24_000_000);
+        const kpis = (n: number) => ({ type: 'kpis', kpis: { evaluatedAt: n, pad } }) as unknown as PipelineEvent;
+        for (let n = 1; n <= behind + 1; n++) {
+          emit(kpis(n));
+          await sleep(20);
+        }
+        socket.resume();
+        // The first event whole (its end `"}}` and the blank line), so the server has written it out.
+        await vi.waitFor(
+          () => {
+            const at = received.indexOf('"evaluatedAt":1,');
+            expect(at >= 0 && received.indexOf('"}}\n\n', at) > at).toBe(true);
+          },
+          { timeout: 30_000 },
+        );
+        const last = behind + 2;
+        emit(kpis(last)); // caught up: the next one arrives with what it missed
+        const events = () =>
+          [...received.matchAll(/event: (kpis|kpis-patch)\ndata: \{"type":"kpis(?:-patch)?","(?:kpis":\{")?evaluatedAt":(\d+),/g)].map(
+            (m) => `${m[1]} ${m[2]}`,
+          );
+        await vi.waitFor(() => expect(events().at(-1)).toMatch(new RegExp(` ${last}$`)), { timeout: 10_000 });
+        if (behind < RECENT_UPDATES)
+          expect(events()).toEqual(['kpis 1', ...Array.from({ length: behind + 1 }, (_, i) => `kpis-patch ${i + 2}`)]);
+        else expect(events()).toEqual(['kpis 1', `kpis ${last}`]);
+        expect(closed).toBe(false);
+      } finally {
+        socket.destroy();
       }
-      socket.resume();
-      // The first event whole (its end `"}}` and the blank line), so the server has written it out.
-      await vi.waitFor(
-        () => {
-          const at = received.indexOf('"evaluatedAt":1,');
-          expect(at >= 0 && received.indexOf('"}}\n\n', at) > at).toBe(true);
-        },
-        { timeout: 30_000 },
-      );
-      emit(kpis(6)); // caught up: the next one arrives
-      // Whole, not a patch: it missed the changes of 2 to 5.
-      await vi.waitFor(() => expect(received).toContain('event: kpis\ndata: {"type":"kpis","kpis":{"evaluatedAt":6,'), { timeout: 10_000 });
-      expect(received).not.toMatch(/"evaluatedAt":[2-5],/);
-      expect(closed).toBe(false);
-    } finally {
-      socket.destroy();
-    }
-  });
+    });
 });

@@ -11,7 +11,10 @@ const HEARTBEAT_MS = 15_000;
 /**
  * A client that cannot keep up is cut off rather than buffering without bound; a KPI update is
  * skipped while the previous one is still being written, so a client slower than the evaluations
- * gets the latest KPIs instead of being cut off: whole again (`kpis`), since it missed changes.
+ * gets the latest KPIs instead of being cut off: once its socket has room again, as the patches
+ * it missed (while the feed keeps them, RECENT_UPDATES) or else the whole document again (`kpis`).
+ * Sending it whole at every catch-up kept a slow client behind for good: each whole document (1.5 MB
+ * at 500,000 nodes) was still being written at the next evaluation.
  */
 const MAX_BUFFERED_BYTES = 1 << 20;
 
@@ -133,18 +136,20 @@ export const streamRoutes: FastifyPluginAsync<{
         if (res.writableLength > MAX_BUFFERED_BYTES) return close();
         res.write(encode(event));
       });
-      // Whether this client holds the document the next patch applies to.
-      let synced = false;
+      // Which evaluation this client holds (null: none yet).
+      let holds: number | null = null;
       const onKpis = (update: KpiUpdate) => {
-        if (res.writableLength > 0) return void (synced = false);
-        res.write(synced ? update.patch(sections) : update.full(sections));
-        synced = true;
+        if (res.writableLength > 0) return;
+        const missed = holds === null ? undefined : feed.since(holds);
+        if (missed) for (const u of missed) res.write(u.patch(sections));
+        else res.write(update.full(sections));
+        holds = update.seq;
       };
       clients.add(onKpis);
       // The latest evaluation at once, not at the next one.
       if (feed.latest) {
         res.write(feed.latest.full(sections));
-        synced = true;
+        holds = feed.latest.seq;
       }
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
       req.raw.on('close', close);
