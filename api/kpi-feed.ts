@@ -38,14 +38,17 @@ export class KpiFeed {
 
   #latest: KpiUpdate | undefined;
   #seq = 0;
-  /** The latest RECENT_UPDATES evaluations whose patch applies to the one before. */
-  readonly #recent: KpiUpdate[] = [];
+  /**
+   * The patches of the latest RECENT_UPDATES evaluations, each applying to the one before: only
+   * the patches (a few KB each), never the documents (megabytes each at 500,000 nodes).
+   */
+  readonly #recent: Pick<KpiUpdate, 'seq' | 'patch'>[] = [];
 
   /**
    * The updates after evaluation `seq` up to the latest, each a patch on the one before; undefined
    * when one of them is no longer kept or was not compared (then the whole latest document).
    */
-  since(seq: number): KpiUpdate[] | undefined {
+  since(seq: number): Pick<KpiUpdate, 'seq' | 'patch'>[] | undefined {
     if (seq === this.#latest?.seq) return [];
     const first = this.#recent[0];
     if (!this.#latest || !first || seq < first.seq - 1 || seq > this.#latest.seq) return undefined;
@@ -70,27 +73,28 @@ export class KpiFeed {
     }
     const full = cached((s) => sse('kpis', { type: 'kpis', kpis: pick(kpis, s) }));
     const compared = diffed && prev !== undefined;
-    this.#latest = {
-      seq: ++this.#seq,
-      full,
-      // Without a base to compare with, a patch is the whole document.
-      patch: !compared
-        ? full
-        : cached((s) => {
-            const ops = s
-              ? [...bySection].filter(([section]) => section === 'evaluatedAt' || s.has(section)).flatMap(([, o]) => o)
-              : [...bySection.values()].flat();
-            return sse('kpis-patch', { type: 'kpis-patch', evaluatedAt: kpis.evaluatedAt, patch: ops });
-          }),
-    };
+    const seq = ++this.#seq;
+    // Without a base to compare with, a patch is the whole document.
+    const patch = compared ? patchOf(bySection, kpis.evaluatedAt) : full;
+    this.#latest = { seq, full, patch };
     // A run of patches, each on the one before: an update that was not compared starts it afresh.
     if (!compared) this.#recent.length = 0;
     else {
-      this.#recent.push(this.#latest);
+      this.#recent.push({ seq, patch });
       if (this.#recent.length > RECENT_UPDATES) this.#recent.shift();
     }
     return this.#latest;
   }
+}
+
+/** A patch event per choice of sections; a function of its own so that it holds the operations, not the document. */
+function patchOf(bySection: Map<string, PatchOp[]>, evaluatedAt: number): (sections: SectionChoice) => Buffer {
+  return cached((s) => {
+    const ops = s
+      ? [...bySection].filter(([section]) => section === 'evaluatedAt' || s.has(section)).flatMap(([, o]) => o)
+      : [...bySection.values()].flat();
+    return sse('kpis-patch', { type: 'kpis-patch', evaluatedAt, patch: ops });
+  });
 }
 
 /** Encodes once per choice of sections. */
