@@ -104,9 +104,10 @@ class Members {
 
   /** Whether one operation replacing `next` whole is shorter, as JSON, than the operations on its members. */
   #wholeIsShorter(next: unknown): boolean {
+    const whole = JSON.stringify({ op: 'replace', path: this.path, value: next }).length;
     let asMembers = 0;
-    for (const op of this.ops) asMembers += JSON.stringify(op).length;
-    return JSON.stringify({ op: 'replace', path: this.path, value: next }).length < asMembers;
+    for (const op of this.ops) if ((asMembers += JSON.stringify(op).length) > whole) return true;
+    return false;
   }
 }
 

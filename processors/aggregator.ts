@@ -253,42 +253,34 @@ export class Aggregator {
   }
 
   /**
-   * The embedded mode's alert file, rewritten (atomically) whenever the lifecycle changed, not when
-   * only values moved: with hundreds of alerts firing, values move at nearly every evaluation, and
-   * each rewrite was the whole file (up to 1,000 resolved alerts besides) and an fsync. A restart
-   * gets the values back from its first evaluation.
+   * Saves the alert lifecycle whenever it changed (AlertEvaluator.revision), not when only values
+   * moved: with hundreds of alerts firing, values move at nearly every evaluation. Embedded, the
+   * whole state goes to the alert file (atomically: an fsync, up to 1,000 resolved alerts besides);
+   * on Kafka, where the alerts are on their topic, what else the lifecycle needs (how long pending
+   * conditions have held, firing ones been gone) goes to the compacted `aggregator.holds`, so that
+   * whoever aggregates next keeps the hold times. A restart gets the values back from its first
+   * evaluation. One save at a time, each of the state as it is when its turn comes.
    */
   #saveAlerts(): Promise<void> {
     const file = this.#alertsFile;
-    if (!file) return this.#saveHolds();
-    // One write at a time, each of the state as it is when its turn comes: the last write is the newest state.
     const run = this.#saving.then(async () => {
       const revision = this.#alerts.revision;
       if (revision === this.#savedRevision) return;
-      await mkdir(join(file, '..'), { recursive: true });
-      await writeFileAtomic(file, JSON.stringify(this.#alerts.exportState()));
+      if (file) {
+        await mkdir(join(file, '..'), { recursive: true });
+        await writeFileAtomic(file, JSON.stringify(this.#alerts.exportState()));
+      } else {
+        const holds = Buffer.from(JSON.stringify(this.#alerts.exportHolds()));
+        await this.#o.producer.send(TOPICS.aggregatorHolds, [{ key: 'holds', value: holds, ...this.#headers() }]);
+      }
       this.#savedRevision = revision;
     });
-    // A state directory that cannot be written must not stop KPIs and alerts: logged, retried at the next evaluation.
-    this.#saving = run.catch((error: unknown) => this.#o.logger.error({ err: error, file }, 'could not write the alert state file'));
-    return this.#saving;
-  }
-
-  /**
-   * Without an alert file (on Kafka) the alerts are on the alerts topic; what else the lifecycle
-   * needs (how long pending conditions have held, firing ones been gone) goes to the compacted
-   * `aggregator.holds` whenever it changed, so that whoever aggregates next keeps the hold times.
-   */
-  #saveHolds(): Promise<void> {
-    const run = this.#saving.then(async () => {
-      const revision = this.#alerts.revision;
-      if (revision === this.#savedRevision) return;
-      const text = JSON.stringify(this.#alerts.exportHolds());
-      await this.#o.producer.send(TOPICS.aggregatorHolds, [{ key: 'holds', value: Buffer.from(text), ...this.#headers() }]);
-      this.#savedRevision = revision;
-    });
+    // Where it cannot be written, KPIs and alerts go on: logged, retried at the next evaluation.
     this.#saving = run.catch((error: unknown) =>
-      this.#o.logger.error({ err: error }, 'could not write the alert holds to the log; the next evaluation retries'),
+      this.#o.logger.error(
+        { err: error, ...(file ? { file } : { topic: TOPICS.aggregatorHolds }) },
+        file ? 'could not write the alert state file' : 'could not write the alert holds to the log; the next evaluation retries',
+      ),
     );
     return this.#saving;
   }
